@@ -1,0 +1,81 @@
+/* client.h: one EcoFlow account's HTTP client.
+ *
+ * Promises: signed requests (sign.h) run as one libcurl multi batch, at most
+ * max_concurrent in flight, connections reused across batches; every
+ * request has a timeout, TLS is verified (optionally against ca_file), and
+ * a body over max_body is cut off and reported, never buffered whole. Each
+ * answer is handed to the caller as soon as it completes, in the calling
+ * thread, then freed: a batch of N never holds N bodies. A client is used
+ * by one thread at a time. The secret never appears in an error. */
+#ifndef EF_CLIENT_H
+#define EF_CLIENT_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+typedef struct ef_client ef_client;
+
+#define EF_DEFAULT_TIMEOUT_MS 10000
+#define EF_DEFAULT_MAX_CONCURRENT 8
+#define EF_DEFAULT_MAX_BODY (1024 * 1024)
+
+typedef struct {
+  const char *endpoint;   /* "https://api-e.ecoflow.com" */
+  const char *access_key;
+  const char *secret_key;
+  long timeout_ms;         /* 0: EF_DEFAULT_TIMEOUT_MS */
+  unsigned max_concurrent; /* 0: EF_DEFAULT_MAX_CONCURRENT */
+  const char *ca_file;     /* NULL: the system's CA store */
+  size_t max_body;         /* 0: EF_DEFAULT_MAX_BODY */
+} ef_client_options;
+
+/* Copies what it needs from options. Returns NULL and fills err when the
+ * options are unusable (no endpoint, no keys) or memory ran out. Call
+ * ef_client_global_init once per process first, before any thread starts. */
+ef_client *ef_client_new(const ef_client_options *options, ef_error *err);
+
+/* Releases every handle and wipes the secret from memory. NULL is fine. */
+void ef_client_free(ef_client *client);
+
+int ef_client_global_init(void);
+void ef_client_global_cleanup(void);
+
+typedef enum { EF_METHOD_GET, EF_METHOD_POST } ef_method;
+
+typedef struct {
+  ef_method method;
+  const char *path;    /* "/iot-open/sign/device/quota/all" */
+  const char *sn;      /* GET: the sn= query parameter, or NULL */
+  struct json_object *body; /* POST: the request body (borrowed) */
+  void *user;          /* handed back with the answer */
+} ef_request;
+
+typedef struct {
+  const ef_request *request;
+  /* kind EF_OK: data is the envelope's "data" (NULL when absent), valid
+   * only during the callback. Otherwise data is NULL and error says why. */
+  ef_error error;
+  struct json_object *data;
+  int64_t server_time_ms; /* from x-timestamp, else Date; 0 when absent */
+  int64_t received_ms;    /* local clock when the answer completed */
+} ef_answer;
+
+typedef void (*ef_answer_cb)(const ef_answer *answer, void *ctx);
+
+/* Runs every request, calling cb once per request as it completes.
+ * Returns 0, or -1 with err filled when the batch could not run at all. */
+int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
+                  ef_answer_cb cb, void *ctx, ef_error *err);
+
+/* The offset of the server clock from ours, in ms, as measured from the
+ * last answer that carried a server time (0 before that). */
+int64_t ef_client_clock_offset_ms(const ef_client *client);
+
+/* Milliseconds since the epoch, from CLOCK_REALTIME. */
+int64_t ef_now_ms(void);
+
+#endif

@@ -1,0 +1,244 @@
+/* Unit tests of sample.c and envelope.c: from answer bytes to samples. */
+#include "envelope.h"
+#include "sample.h"
+#include "unit.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_text(ef_samples *samples, const char *json) {
+  ck_assert_int_eq(ef_samples_add_text(samples, json), 0);
+}
+
+static const ef_sample *find(const ef_samples *samples, const char *path) {
+  const ef_sample *sample = ef_samples_find(samples, path);
+  ck_assert_msg(sample != NULL, "no sample %s", path);
+  return sample;
+}
+
+/* quota/all's flat keys and POST quota's nested objects meet in one path. */
+START_TEST(flat_and_nested_meet) {
+  ef_samples flat = {0}, nested = {0};
+  add_text(&flat, "{\"pcsAPhase.vol\":229.70134,\"pcsAPhase.amp\":3.6087508,"
+                  "\"bpSoc\":42}");
+  add_text(&nested, "{\"pcsAPhase\":{\"vol\":229.70134,\"amp\":3.6087508},"
+                    "\"bpSoc\":42}");
+  ck_assert_uint_eq(flat.len, 3);
+  ck_assert_uint_eq(nested.len, 3);
+  for (size_t i = 0; i < flat.len; i++) {
+    const ef_sample *other = find(&nested, flat.items[i].path);
+    ck_assert_int_eq(other->kind, flat.items[i].kind);
+    ck_assert_str_eq(other->text, flat.items[i].text);
+  }
+  ef_samples_clear(&flat);
+  ef_samples_clear(&nested);
+}
+END_TEST
+
+START_TEST(numbers_keep_their_text) {
+  ef_samples samples = {0};
+  add_text(&samples, "{\"a\":229.70134,\"b\":0.085432455,\"c\":22.50,"
+                     "\"d\":4294967295,\"e\":-3270,\"f\":1.48e28}");
+  ck_assert_str_eq(find(&samples, "a")->text, "229.70134");
+  ck_assert_int_eq(find(&samples, "a")->kind, EF_KIND_NUMBER);
+  ck_assert_str_eq(find(&samples, "b")->text, "0.085432455");
+  ck_assert_str_eq(find(&samples, "c")->text, "22.50");
+  ck_assert_int_eq(find(&samples, "d")->kind, EF_KIND_INTEGER);
+  ck_assert_int_eq(find(&samples, "d")->integer, 4294967295LL);
+  ck_assert_int_eq(find(&samples, "e")->integer, -3270);
+  ck_assert(find(&samples, "f")->number > 1.47e28);
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+START_TEST(lists_of_objects_take_an_index) {
+  ef_samples samples = {0};
+  add_text(&samples, "{\"mpptHeartBeat\":[{\"mpptPv\":[{\"vol\":0,\"amp\":"
+                     "0.085432455,\"pwr\":0},{\"vol\":26.255978,\"amp\":0,"
+                     "\"pwr\":0}]}],\"hrEnergyStream\":[{\"temp\":22,"
+                     "\"hrPwr\":0}]}");
+  ck_assert_uint_eq(samples.len, 8);
+  ck_assert_str_eq(find(&samples, "mpptHeartBeat[0].mpptPv[1].vol")->text,
+                   "26.255978");
+  ck_assert_str_eq(find(&samples, "hrEnergyStream[0].temp")->text, "22");
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+START_TEST(lists_of_scalars_stay_lists) {
+  ef_samples samples = {0};
+  add_text(&samples, "{\"emsErrCode\":{\"errCode\":[601,602]},"
+                     "\"emsErrCode2.errCode\":[]}");
+  const ef_sample *codes = find(&samples, "emsErrCode.errCode");
+  ck_assert_int_eq(codes->kind, EF_KIND_LIST);
+  ck_assert_int_eq(codes->integer, 2);
+  ck_assert_str_eq(codes->text, "601,602");
+  ck_assert_int_eq(find(&samples, "emsErrCode2.errCode")->integer, 0);
+  ck_assert_str_eq(find(&samples, "emsErrCode2.errCode")->text, "");
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+/* bp_addr.<packSN> holds JSON text in a string: expanded below its key. */
+START_TEST(json_text_in_strings_expands) {
+  ef_samples samples = {0};
+  add_text(&samples,
+           "{\"bp_addr.HJ32ZDH4ZF7C0214\":\"{\\\"bpSoc\\\":81,\\\"bpSoh\\\":"
+           "100.0,\\\"bpCycles\\\":12}\",\"bp_addr.updateTime\":"
+           "\"2024-06-17 10:00:00\"}");
+  ck_assert_str_eq(find(&samples, "bp_addr.HJ32ZDH4ZF7C0214.bpSoc")->text,
+                   "81");
+  ck_assert_str_eq(find(&samples, "bp_addr.HJ32ZDH4ZF7C0214.bpSoh")->text,
+                   "100.0");
+  ck_assert_int_eq(find(&samples, "bp_addr.updateTime")->kind,
+                   EF_KIND_STRING);
+  ck_assert_ptr_null(ef_samples_find(&samples, "bp_addr.HJ32ZDH4ZF7C0214"));
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+START_TEST(broken_json_text_stays_a_string) {
+  ef_samples samples = {0};
+  add_text(&samples, "{\"bp_addr.X\":\"{\\\"bpSoc\\\":8\",\"y\":1}");
+  ck_assert_int_eq(find(&samples, "bp_addr.X")->kind, EF_KIND_STRING);
+  ck_assert_str_eq(find(&samples, "bp_addr.X")->text, "{\"bpSoc\":8");
+  ck_assert_uint_eq(samples.len, 2);
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+START_TEST(nulls_are_no_reading_and_keys_are_trimmed) {
+  ef_samples samples = {0};
+  add_text(&samples, "{\" chargingStatus\":\"EV_CHG_STS_AVAILABLE\","
+                     "\"gone\":null,\"on\":true}");
+  ck_assert_uint_eq(samples.len, 2);
+  ck_assert_str_eq(find(&samples, "chargingStatus")->text,
+                   "EV_CHG_STS_AVAILABLE");
+  ck_assert_int_eq(find(&samples, "on")->kind, EF_KIND_BOOL);
+  ck_assert_int_eq(find(&samples, "on")->integer, 1);
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+/* MQTT delivers partial updates: put merges them into the last state. */
+START_TEST(put_merges_partial_updates) {
+  ef_samples state = {0}, update = {0};
+  add_text(&state, "{\"bpSoc\":40,\"bpPwr\":-100}");
+  add_text(&update, "{\"bpSoc\":41.5}");
+  for (size_t i = 0; i < update.len; i++)
+    ck_assert_int_eq(ef_samples_put(&state, &update.items[i]), 0);
+  ck_assert_uint_eq(state.len, 2);
+  ck_assert_str_eq(find(&state, "bpSoc")->text, "41.5");
+  ck_assert_int_eq(find(&state, "bpSoc")->kind, EF_KIND_NUMBER);
+  ck_assert_str_eq(find(&state, "bpPwr")->text, "-100");
+  ef_samples_clear(&state);
+  ef_samples_clear(&update);
+}
+END_TEST
+
+START_TEST(data_must_be_an_object) {
+  ef_samples samples = {0};
+  ck_assert_int_eq(ef_samples_add_text(&samples, "\"text\""), -1);
+  ck_assert_int_eq(ef_samples_add_text(&samples, "[1]"), -1);
+  ck_assert_int_eq(ef_samples_add_text(&samples, "{\"a\":"), -1);
+  ck_assert_uint_eq(samples.len, 0);
+  ef_samples_clear(&samples);
+}
+END_TEST
+
+/* Envelope: what reaches the user for each kind of answer. */
+static int parse(const char *body, long status, ef_error *err,
+                 struct json_object **data) {
+  struct json_object *root = NULL;
+  int result = ef_envelope_parse(body, strlen(body), status, &root, data, err);
+  if (result == 0) {
+    ck_assert_ptr_nonnull(root);
+    json_object_put(root);
+  } else {
+    ck_assert_ptr_null(root);
+  }
+  return result;
+}
+
+START_TEST(envelope_success_with_string_or_number_code) {
+  ef_error err;
+  struct json_object *data;
+  ck_assert_int_eq(parse("{\"code\":\"0\",\"message\":\"Success\",\"data\":{"
+                         "\"a\":1},\"eagleEyeTraceId\":\"\",\"tid\":\"\"}",
+                         200, &err, &data),
+                   0);
+  ck_assert_int_eq(parse("{\"code\":0,\"data\":{\"a\":1}}", 200, &err, &data),
+                   0);
+  /* data may be missing on success */
+  ck_assert_int_eq(parse("{\"code\":\"0\",\"message\":\"Success\"}", 200, &err,
+                         &data),
+                   0);
+  ck_assert_ptr_null(data);
+}
+END_TEST
+
+START_TEST(envelope_api_error_keeps_code_and_message) {
+  ef_error err;
+  struct json_object *data;
+  ck_assert_int_eq(parse("{\"code\":\"8521\",\"message\":\"signature is wrong\""
+                         "}",
+                         200, &err, &data),
+                   -1);
+  ck_assert_int_eq(err.kind, EF_ERR_API);
+  ck_assert_str_eq(err.api_code, "8521");
+  ck_assert_str_eq(err.message, "signature is wrong");
+  char line[512];
+  ef_error_format(&err, line, sizeof(line));
+  ck_assert_str_eq(line, "HTTP 200, API code 8521: signature is wrong");
+  ck_assert_ptr_nonnull(ef_error_advice(&err));
+  ck_assert_ptr_nonnull(strstr(ef_error_advice(&err), "whitespace"));
+}
+END_TEST
+
+START_TEST(envelope_http_error_keeps_body_code) {
+  ef_error err;
+  struct json_object *data;
+  ck_assert_int_eq(parse("{\"code\":\"405\",\"message\":\"Method Not "
+                         "Allowed\"}",
+                         405, &err, &data),
+                   -1);
+  ck_assert_int_eq(err.kind, EF_ERR_HTTP);
+  ck_assert_int_eq(err.http_status, 405);
+  char line[512];
+  ef_error_format(&err, line, sizeof(line));
+  ck_assert_str_eq(line, "HTTP 405 (API code 405: Method Not Allowed)");
+  ck_assert_int_eq(parse("<html>bad gateway</html>", 502, &err, &data), -1);
+  ef_error_format(&err, line, sizeof(line));
+  ck_assert_str_eq(line, "HTTP 502");
+}
+END_TEST
+
+START_TEST(envelope_unreadable_bodies) {
+  ef_error err;
+  struct json_object *data;
+  ck_assert_int_eq(parse("{\"code\":\"0\",\"data\":{\"a\":", 200, &err, &data),
+                   -1);
+  ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+  ck_assert_ptr_nonnull(strstr(err.message, "truncated"));
+  ck_assert_int_eq(parse("<html>\n<b>oops</b>", 200, &err, &data), -1);
+  ck_assert_ptr_nonnull(strstr(err.message, "not JSON"));
+  ck_assert_ptr_null(strchr(err.message, '\n'));
+  ck_assert_int_eq(parse("", 200, &err, &data), -1);
+  ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+  ck_assert_int_eq(parse("[1,2]", 200, &err, &data), -1);
+  ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+  ck_assert_int_eq(parse("{\"message\":\"x\"}", 200, &err, &data), -1);
+  ck_assert_ptr_nonnull(strstr(err.message, "code"));
+  ck_assert_int_eq(parse("{\"code\":\"0\"} trailing", 200, &err, &data), -1);
+}
+END_TEST
+
+UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
+          lists_of_objects_take_an_index, lists_of_scalars_stay_lists,
+          json_text_in_strings_expands, broken_json_text_stays_a_string,
+          nulls_are_no_reading_and_keys_are_trimmed,
+          put_merges_partial_updates, data_must_be_an_object,
+          envelope_success_with_string_or_number_code,
+          envelope_api_error_keeps_code_and_message,
+          envelope_http_error_keeps_body_code, envelope_unreadable_bodies)
