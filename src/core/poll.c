@@ -3,13 +3,20 @@
 
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PATH_QUOTA_ALL "/iot-open/sign/device/quota/all"
 #define PATH_QUOTA "/iot-open/sign/device/quota"
 
+/* wire-facts.md: the cloud answers 8521 "signature is wrong" now and then
+ * for a correct signature; one more try tells that from a wrong secret. */
+#define TRANSIENT_CODE "8521"
+
 typedef struct {
   ef_reading_cb cb;
   void *ctx;
+  ef_request *retry; /* requests to send once more; NULL: no retries */
+  size_t n_retry;
 } poll_batch;
 
 /* {"sn":..,"params":{"quotas":[..]}}, the body of POST quota. */
@@ -33,6 +40,11 @@ static struct json_object *quota_body(const ef_poll_target *target) {
 
 static void on_answer(const ef_answer *answer, void *ctx) {
   poll_batch *batch = ctx;
+  if (batch->retry != NULL && answer->error.kind == EF_ERR_API &&
+      strcmp(answer->error.api_code, TRANSIENT_CODE) == 0) {
+    batch->retry[batch->n_retry++] = *answer->request;
+    return;
+  }
   ef_reading reading = {.target = answer->request->user,
                         .time_ms = answer->received_ms};
   ef_error error = answer->error;
@@ -72,8 +84,23 @@ int ef_poll_quotas(ef_client *client, const ef_poll_target *targets,
       requests[i].body = quota_body(target);
     }
   }
-  poll_batch batch = {.cb = cb, .ctx = ctx};
+  poll_batch batch = {.cb = cb, .ctx = ctx,
+                      .retry = calloc(n ? n : 1, sizeof(*batch.retry))};
   int status = ef_client_run(client, requests, n, on_answer, &batch, err);
+  if (batch.n_retry > 0) {
+    /* Sent even when the first batch broke off: every target is answered. */
+    ef_request *again = batch.retry;
+    batch.retry = NULL; /* the second answer is final, whatever it is */
+    ef_error retry_err;
+    if (ef_client_run(client, again, batch.n_retry, on_answer, &batch,
+                      &retry_err) != 0 &&
+        status == 0) {
+      *err = retry_err;
+      status = -1;
+    }
+    batch.retry = again;
+  }
+  free(batch.retry);
   for (size_t i = 0; i < n; i++)
     json_object_put(requests[i].body);
   free(requests);

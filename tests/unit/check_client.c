@@ -1,0 +1,419 @@
+/* Unit tests of client.c and poll.c against a small in-process HTTP server
+ * (libmicrohttpd on a loopback port): what goes on the wire, concurrency,
+ * caps, timeouts, the one retry of 8521. */
+#include "client.h"
+#include "discovery.h"
+#include "poll.h"
+#include "sign.h"
+#include "unit.h"
+
+#include <json-c/json.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ACCESS_KEY "test-access-key"
+#define SECRET_KEY "test-secret-key"
+
+/* What the server saw and how it answers; shared with its threads. */
+static struct {
+  pthread_mutex_t lock;
+  int in_flight, max_in_flight, requests, bad_signatures;
+  int transient_8521_left; /* answer 8521 this many times first */
+  int delay_ms;
+  size_t answer_padding;   /* extra bytes in each answer */
+  char last_content_type[128];
+  char last_method[8];
+} server = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+typedef struct {
+  char *body;
+  size_t len;
+} upload;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
+                                      const char *key,
+                          const char *value) {
+  (void)kind;
+  if (value != NULL)
+    ef_params_add(cls, key, value);
+  return MHD_YES;
+}
+
+/* Checks the signature the way the cloud does (query for GET, JSON body
+ * for POST). */
+static int signature_ok(struct MHD_Connection *c, const upload *up) {
+  ef_params params = {0};
+  if (up->body != NULL) {
+    struct json_object *body = json_tokener_parse(up->body);
+    ef_params_add_json(&params, body);
+    json_object_put(body);
+  } else {
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_header,
+                              &params);
+  }
+  const char *nonce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "nonce");
+  const char *time = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "timestamp");
+  const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                "accessKey");
+  const char *sign = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sign");
+  int ok = 0;
+  if (nonce && time && key && sign && strlen(nonce) == EF_NONCE_LEN) {
+    char *canonical = ef_sign_canonical(&params, key, nonce, time);
+    char expected[EF_SIGN_HEX_LEN + 1];
+    ok = ef_sign_hmac(SECRET_KEY, canonical, expected) == 0 &&
+         ef_sign_equal(expected, sign);
+    free(canonical);
+  }
+  ef_params_clear(&params);
+  return ok;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
+                              const char *url, const char *method,
+                              const char *version, const char *data,
+                              size_t *data_size, void **state) {
+  (void)cls;
+  (void)version;
+  upload *up = *state;
+  if (up == NULL) {
+    *state = calloc(1, sizeof(upload));
+    return MHD_YES;
+  }
+  if (*data_size > 0) {
+    up->body = realloc(up->body, up->len + *data_size + 1);
+    memcpy(up->body + up->len, data, *data_size);
+    up->len += *data_size;
+    up->body[up->len] = '\0';
+    *data_size = 0;
+    return MHD_YES;
+  }
+  pthread_mutex_lock(&server.lock);
+  server.requests++;
+  if (++server.in_flight > server.max_in_flight)
+    server.max_in_flight = server.in_flight;
+  const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 "Content-Type");
+  snprintf(server.last_content_type, sizeof(server.last_content_type), "%s",
+           type ? type : "");
+  snprintf(server.last_method, sizeof(server.last_method), "%s", method);
+  int transient = server.transient_8521_left > 0;
+  if (transient)
+    server.transient_8521_left--;
+  int delay_ms = server.delay_ms;
+  size_t padding = server.answer_padding;
+  pthread_mutex_unlock(&server.lock);
+
+  usleep((useconds_t)delay_ms * 1000);
+  int signed_ok = signature_ok(c, up);
+  char *text = NULL;
+  const char *sn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sn");
+  if (!signed_ok || transient) {
+    text = strdup("{\"code\":\"8521\",\"message\":\"signature is wrong\"}");
+    if (!signed_ok) {
+      pthread_mutex_lock(&server.lock);
+      server.bad_signatures++;
+      pthread_mutex_unlock(&server.lock);
+    }
+  } else if (strcmp(url, "/iot-open/sign/device/list") == 0) {
+    text = strdup("{\"code\":\"0\",\"data\":[{\"sn\":\"A\",\"online\":1,"
+                  "\"productName\":\"PowerOcean\"},{\"sn\":\"B\",\"online\":0,"
+                  "\"deviceName\":\"garage\"},{\"online\":1}]}");
+  } else {
+    char *pad = calloc(padding + 1, 1);
+    memset(pad, ' ', padding);
+    if (asprintf(&text, "{\"code\":\"0\",\"data\":{\"sn\":\"%s\",\"bpSoc\":42,"
+                        "\"body\":%zu}%s}",
+                 sn ? sn : "post", up->len, pad) < 0)
+      text = NULL;
+    free(pad);
+  }
+  struct MHD_Response *response = MHD_create_response_from_buffer(
+      strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header(response, "x-timestamp", "4102444800000");
+  enum MHD_Result result = MHD_queue_response(c, MHD_HTTP_OK, response);
+  MHD_destroy_response(response);
+  pthread_mutex_lock(&server.lock);
+  server.in_flight--;
+  pthread_mutex_unlock(&server.lock);
+  return result;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode code) {
+  (void)cls;
+  (void)c;
+  (void)code;
+  upload *up = *state;
+  if (up != NULL)
+    free(up->body);
+  free(up);
+  *state = NULL;
+}
+
+static struct MHD_Daemon *daemon_;
+static char endpoint[64];
+
+static void start_server(void) {
+  pthread_mutex_lock(&server.lock);
+  server.in_flight = server.max_in_flight = server.requests = 0;
+  server.bad_signatures = server.transient_8521_left = server.delay_ms = 0;
+  server.answer_padding = 0;
+  pthread_mutex_unlock(&server.lock);
+  daemon_ = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+          MHD_USE_ERROR_LOG,
+      0, NULL, NULL, answer, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done,
+      NULL, MHD_OPTION_SOCK_ADDR,
+      &(struct sockaddr_in){.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+      MHD_OPTION_END);
+  ck_assert_ptr_nonnull(daemon_);
+  const union MHD_DaemonInfo *info =
+      MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u/",
+           (unsigned)info->port);
+}
+
+static void stop_server(void) { MHD_stop_daemon(daemon_); }
+
+static ef_client *new_client(unsigned max_concurrent, long timeout_ms,
+                             size_t max_body) {
+  ef_client_options options = {.endpoint = endpoint,
+                               .access_key = ACCESS_KEY,
+                               .secret_key = SECRET_KEY,
+                               .max_concurrent = max_concurrent,
+                               .timeout_ms = timeout_ms,
+                               .max_body = max_body};
+  ef_error err;
+  ef_client *client = ef_client_new(&options, &err);
+  ck_assert_msg(client != NULL, "%s", err.message);
+  return client;
+}
+
+typedef struct {
+  int ok, failed;
+  char last_error[512];
+  char sns[32][8];
+} tally;
+
+static void count_reading(const ef_reading *reading, void *ctx) {
+  tally *t = ctx;
+  if (reading->error != NULL) {
+    ef_error_format(reading->error, t->last_error, sizeof(t->last_error));
+    t->failed++;
+    return;
+  }
+  const ef_sample *soc = ef_samples_find(reading->samples, "bpSoc");
+  ck_assert_ptr_nonnull(soc);
+  ck_assert_str_eq(soc->text, "42");
+  const ef_sample *sn = ef_samples_find(reading->samples, "sn");
+  ck_assert_str_eq(sn->text, reading->target->sn);
+  t->ok++;
+}
+
+static void make_targets(ef_poll_target *targets, size_t n, char names[][8]) {
+  for (size_t i = 0; i < n; i++) {
+    snprintf(names[i], 8, "SN%02zu", i);
+    targets[i] = (ef_poll_target){.sn = names[i]};
+  }
+}
+
+START_TEST(batch_respects_the_concurrency_limit) {
+  start_server();
+  server.delay_ms = 100;
+  ef_client *client = new_client(4, 5000, 0);
+  ef_poll_target targets[12];
+  tally t = {0};
+  make_targets(targets, 12, t.sns);
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, targets, 12, count_reading, &t,
+                                  &err),
+                   0);
+  ck_assert_int_eq(t.ok, 12);
+  ck_assert_int_eq(server.bad_signatures, 0);
+  /* All of them in flight together, never more than four. */
+  ck_assert_int_eq(server.max_in_flight, 4);
+  ck_assert_str_eq(server.last_method, "GET");
+  ck_assert_str_eq(server.last_content_type, ""); /* a GET signs its query */
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+/* The server echoes a POST as "sn":"post" with the body's length. */
+static void check_posted(const ef_reading *reading, void *ctx) {
+  ck_assert_ptr_null(reading->error);
+  ck_assert_str_eq(ef_samples_find(reading->samples, "sn")->text, "post");
+  ck_assert_str_eq(ef_samples_find(reading->samples, "body")->text, "54");
+  (*(int *)ctx)++;
+}
+
+START_TEST(selected_quotas_are_posted_as_signed_json) {
+  start_server();
+  ef_client *client = new_client(0, 5000, 0);
+  const char *quotas[] = {"bpSoc", "pcsAPhase"};
+  ef_poll_target target = {.sn = "HJ1", .quotas = quotas, .n_quotas = 2};
+  int posted = 0;
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, check_posted, &posted,
+                                  &err),
+                   0);
+  /* {"sn":"HJ1","params":{"quotas":["bpSoc","pcsAPhase"]}} went out whole */
+  ck_assert_int_eq(posted, 1);
+  ck_assert_str_eq(server.last_method, "POST");
+  ck_assert_str_eq(server.last_content_type, "application/json;charset=UTF-8");
+  ck_assert_int_eq(server.bad_signatures, 0);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(transient_8521_is_retried_once) {
+  start_server();
+  server.transient_8521_left = 1;
+  ef_client *client = new_client(0, 5000, 0);
+  ef_poll_target targets[3];
+  tally t = {0};
+  make_targets(targets, 3, t.sns);
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, targets, 3, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.ok, 3);
+  ck_assert_int_eq(server.requests, 4);
+  /* A wrong secret fails twice, then is reported. */
+  ef_client_options options = {.endpoint = endpoint,
+                               .access_key = ACCESS_KEY,
+                               .secret_key = "wrong"};
+  ef_client *wrong = ef_client_new(&options, &err);
+  memset(&t, 0, sizeof(t));
+  make_targets(targets, 1, t.sns);
+  ck_assert_int_eq(ef_poll_quotas(wrong, targets, 1, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 1);
+  ck_assert_int_eq(server.requests, 6);
+  ck_assert_str_eq(t.last_error, "HTTP 200, API code 8521: signature is wrong");
+  ck_assert_ptr_null(strstr(t.last_error, "wrong\"")); /* no secret */
+  ef_client_free(wrong);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(oversized_answers_are_cut_off) {
+  start_server();
+  server.answer_padding = 4096;
+  ef_client *client = new_client(0, 5000, 1024);
+  ef_poll_target target = {.sn = "BIG"};
+  tally t = {0};
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 1);
+  ck_assert_str_eq(t.last_error, "answer larger than the 1024 bytes allowed");
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(slow_answers_time_out) {
+  start_server();
+  server.delay_ms = 1500;
+  ef_client *client = new_client(0, 300, 0);
+  ef_poll_target target = {.sn = "SLOW"};
+  tally t = {0};
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 1);
+  ck_assert_ptr_nonnull(strstr(t.last_error, "Timeout"));
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(refused_connections_are_reported) {
+  start_server();
+  stop_server(); /* nothing listens on that port any more */
+  ef_client *client = new_client(0, 2000, 0);
+  ef_poll_target target = {.sn = "GONE"};
+  tally t = {0};
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 1);
+  ck_assert_ptr_nonnull(strstr(t.last_error, "connect"));
+  ef_client_free(client);
+}
+END_TEST
+
+START_TEST(server_clock_offset_is_measured) {
+  start_server();
+  ef_client *client = new_client(0, 5000, 0);
+  ef_poll_target target = {.sn = "T"};
+  tally t = {0};
+  ef_error err;
+  ef_poll_quotas(client, &target, 1, count_reading, &t, &err);
+  /* The server claims 2100-01-01: far ahead of this machine's clock. */
+  ck_assert_int_gt(ef_client_clock_offset_ms(client),
+                   4102444800000LL - ef_now_ms() - 60000);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(device_list_is_read) {
+  start_server();
+  ef_client *client = new_client(0, 5000, 0);
+  ef_device_list list = {0};
+  ef_error err;
+  ck_assert_int_eq(ef_discover(client, &list, &err), 0);
+  ck_assert_uint_eq(list.len, 2); /* the entry without "sn" is skipped */
+  ck_assert_str_eq(list.items[0].sn, "A");
+  ck_assert_int_eq(list.items[0].online, 1);
+  ck_assert_str_eq(list.items[0].product, "PowerOcean");
+  ck_assert_ptr_null(list.items[1].product);
+  ck_assert_str_eq(list.items[1].name, "garage");
+  ck_assert_int_eq(list.items[1].online, 0);
+  ck_assert_ptr_nonnull(ef_device_list_find(&list, "B"));
+  ck_assert_ptr_null(ef_device_list_find(&list, "C"));
+  ef_device_list_clear(&list);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+START_TEST(options_are_checked) {
+  ef_error err;
+  ef_client_options options = {.endpoint = "http://127.0.0.1:1",
+                               .access_key = ACCESS_KEY};
+  ck_assert_ptr_null(ef_client_new(&options, &err));
+  ck_assert_str_eq(err.message, "access key or secret key missing");
+  options = (ef_client_options){.access_key = "a", .secret_key = "b"};
+  ck_assert_ptr_null(ef_client_new(&options, &err));
+  ck_assert_str_eq(err.message, "no endpoint configured");
+}
+END_TEST
+
+int main(void) {
+  ef_client_global_init();
+  const TTest *const tests[] = {
+      batch_respects_the_concurrency_limit,
+      selected_quotas_are_posted_as_signed_json,
+      transient_8521_is_retried_once,
+      oversized_answers_are_cut_off,
+      slow_answers_time_out,
+      refused_connections_are_reported,
+      server_clock_offset_is_measured,
+      device_list_is_read,
+      options_are_checked};
+  int status = unit_run("client", tests, sizeof(tests) / sizeof(tests[0]));
+  ef_client_global_cleanup();
+  return status;
+}
