@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the project out of tree in build/ with warnings as errors, runs every
 # test (unit suites under valgrind, end-to-end tests against the real
-# daemons), then `make distcheck`, and prints each runner's summary line.
+# daemons), each fuzz target for FUZZ_SECONDS (default 30), then
+# `make distcheck`, and prints each runner's summary line.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
@@ -21,7 +22,7 @@ make -j"$jobs" check || status=$?
 # so that a run that executed no test is visible as such.
 echo "== test summaries"
 checks=0 failures=0
-for log in tests/unit/*.log tests/e2e/*.log; do
+for log in tests/unit/*.log tests/e2e/*.log tests/fuzz/*.log; do
   [ -f "$log" ] || continue
   line=$(grep -hE '^[0-9]+%: Checks: |^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
   echo "${log%.log}: ${line:-NO SUMMARY LINE}"
@@ -35,6 +36,11 @@ for log in tests/unit/*.log tests/e2e/*.log; do
     failures=$((failures + 1))
   fi
 done
+
+# Each libFuzzer target for a bounded time, from the kept corpus.
+if [ "$status" -eq 0 ]; then
+  make fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" || { echo "make fuzz failed"; status=1; }
+fi
 
 if [ "$status" -eq 0 ] && [ "${SKIP_DISTCHECK:-}" != 1 ]; then
   make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 ||
