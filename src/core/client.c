@@ -25,6 +25,9 @@ struct ef_client {
   size_t max_body;
   CURLM *multi; /* owns the connection and DNS caches, kept across batches */
   int64_t clock_offset_ms;
+  int64_t cooldown_until_ms;
+  int64_t cooldown_ms; /* the next pause; doubles while errors go on */
+  size_t batch_sent, batch_overloaded; /* outcomes of the running batch */
 };
 
 /* One request in flight. */
@@ -329,15 +332,56 @@ static void deliver(transfer *t, CURLcode result, ef_answer_cb cb,
   answer.server_time_ms = t->server_time_ms;
   if (t->server_time_ms > 0)
     t->client->clock_offset_ms = t->server_time_ms - answer.received_ms;
+  t->client->batch_sent++;
+  if (answer.error.kind == EF_ERR_TRANSPORT ||
+      answer.error.kind == EF_ERR_TOO_LARGE ||
+      (answer.error.kind == EF_ERR_HTTP &&
+       (answer.error.http_status >= 500 || answer.error.http_status == 429)))
+    t->client->batch_overloaded++;
   cb(&answer, ctx);
   json_object_put(root);
 }
 
 static void deliver_failure(const ef_request *request, ef_answer_cb cb,
-                            void *ctx, const char *why) {
+                            void *ctx, ef_error_kind kind, const char *why) {
   ef_answer answer = {.request = request, .received_ms = ef_now_ms()};
-  ef_error_set(&answer.error, EF_ERR_INTERNAL, "%s", why);
+  ef_error_set(&answer.error, kind, "%s", why);
   cb(&answer, ctx);
+}
+
+/* At least three answers and most of the batch failed like a server that
+ * is down or pushing back: pause the account, longer each time. */
+static void update_cooldown(ef_client *client) {
+  size_t sent = client->batch_sent, overloaded = client->batch_overloaded;
+  if (sent == 0)
+    return;
+  if (overloaded >= 3 && overloaded * 2 > sent) {
+    if (client->cooldown_ms == 0)
+      client->cooldown_ms = EF_FIRST_COOLDOWN_MS;
+    client->cooldown_until_ms = ef_now_ms() + client->cooldown_ms;
+    client->cooldown_ms *= 2;
+    if (client->cooldown_ms > EF_MAX_COOLDOWN_MS)
+      client->cooldown_ms = EF_MAX_COOLDOWN_MS;
+  } else if (overloaded * 2 <= sent) {
+    client->cooldown_ms = 0;
+  }
+}
+
+/* Answers every request without sending it while the account cools down.
+ * Returns 1 when it did. */
+static int paused(ef_client *client, const ef_request *requests, size_t n,
+                  ef_answer_cb cb, void *ctx) {
+  int64_t left_ms = client->cooldown_until_ms - ef_now_ms();
+  if (left_ms <= 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    ef_answer answer = {.request = &requests[i], .received_ms = ef_now_ms()};
+    ef_error_set(&answer.error, EF_ERR_PAUSED,
+                 "not sent: the account pauses after repeated server errors");
+    answer.error.retry_after_s = (long)((left_ms + 999) / 1000);
+    cb(&answer, ctx);
+  }
+  return 1;
 }
 
 /* Hands every request still in flight a failure, so that each request is
@@ -346,7 +390,7 @@ static void abandon(transfer **slots, unsigned n_slots, ef_answer_cb cb,
                     void *ctx, const char *why) {
   for (unsigned i = 0; i < n_slots; i++)
     if (slots[i] != NULL) {
-      deliver_failure(slots[i]->request, cb, ctx, why);
+      deliver_failure(slots[i]->request, cb, ctx, EF_ERR_INTERNAL, why);
       transfer_free(slots[i]);
       slots[i] = NULL;
     }
@@ -356,12 +400,14 @@ static int start(ef_client *client, const ef_request *request,
                  transfer **slot, ef_answer_cb cb, void *ctx) {
   transfer *t = transfer_new(client, request);
   if (t == NULL) {
-    deliver_failure(request, cb, ctx, "could not build the request");
+    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
+                    "could not build the request");
     return 0;
   }
   if (curl_multi_add_handle(client->multi, t->easy) != CURLM_OK) {
     transfer_free(t);
-    deliver_failure(request, cb, ctx, "could not start the request");
+    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
+                    "could not start the request");
     return 0;
   }
   *slot = t;
@@ -371,6 +417,9 @@ static int start(ef_client *client, const ef_request *request,
 int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
                   ef_answer_cb cb, void *ctx, ef_error *err) {
   memset(err, 0, sizeof(*err));
+  if (paused(client, requests, n, cb, ctx))
+    return 0;
+  client->batch_sent = client->batch_overloaded = 0;
   unsigned n_slots = client->max_concurrent;
   transfer **slots = calloc(n_slots, sizeof(*slots));
   if (slots == NULL) {
@@ -411,5 +460,6 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
       curl_multi_poll(client->multi, NULL, 0, 1000, NULL);
   }
   free(slots);
+  update_cooldown(client);
   return 0;
 }

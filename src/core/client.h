@@ -5,8 +5,13 @@
  * request has a timeout, TLS is verified (optionally against ca_file), and
  * a body over max_body is cut off and reported, never buffered whole. Each
  * answer is handed to the caller as soon as it completes, in the calling
- * thread, then freed: a batch of N never holds N bodies. A client is used
- * by one thread at a time. The secret never appears in an error. */
+ * thread, then freed: a batch of N never holds N bodies. When most of a
+ * batch fails the way an overloaded or blocking server fails (no answer,
+ * HTTP 5xx or 429), the whole account cools down: the next batches are not
+ * sent (each request is answered EF_ERR_PAUSED) for a pause that doubles
+ * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud. A
+ * client is used by one thread at a time. The secret never appears in an
+ * error. */
 #ifndef EF_CLIENT_H
 #define EF_CLIENT_H
 
@@ -22,6 +27,8 @@ typedef struct ef_client ef_client;
 #define EF_DEFAULT_TIMEOUT_MS 10000
 #define EF_DEFAULT_MAX_CONCURRENT 8
 #define EF_DEFAULT_MAX_BODY (1024 * 1024)
+#define EF_FIRST_COOLDOWN_MS (30 * 1000)
+#define EF_MAX_COOLDOWN_MS (15 * 60 * 1000)
 
 typedef struct {
   const char *endpoint;   /* "https://api-e.ecoflow.com" */

@@ -37,6 +37,7 @@ void ef_error_format(const ef_error *err, char *buf, size_t size) {
   case EF_ERR_TOO_LARGE:
   case EF_ERR_TRANSPORT:
   case EF_ERR_INTERNAL:
+  case EF_ERR_PAUSED:
     snprintf(buf, size, "%s", err->message);
     break;
   }

@@ -16,6 +16,7 @@ typedef enum {
   EF_ERR_PARSE,     /* the body is not the JSON the API promises */
   EF_ERR_TOO_LARGE, /* the body exceeded the configured cap */
   EF_ERR_INTERNAL,  /* out of memory, crypto failure */
+  EF_ERR_PAUSED,    /* not sent: the account cools down after many errors */
 } ef_error_kind;
 
 #define EF_ERROR_MESSAGE_LEN 256

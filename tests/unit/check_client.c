@@ -27,6 +27,7 @@ static struct {
   int transient_8521_left; /* answer 8521 this many times first */
   int delay_ms;
   size_t answer_padding;   /* extra bytes in each answer */
+  unsigned fail_status;    /* answer every request with this HTTP status */
   char last_content_type[128];
   char last_method[8];
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -108,13 +109,16 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
     server.transient_8521_left--;
   int delay_ms = server.delay_ms;
   size_t padding = server.answer_padding;
+  unsigned fail_status = server.fail_status;
   pthread_mutex_unlock(&server.lock);
 
   usleep((useconds_t)delay_ms * 1000);
   int signed_ok = signature_ok(c, up);
   char *text = NULL;
   const char *sn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sn");
-  if (!signed_ok || transient) {
+  if (fail_status != 0) {
+    text = strdup("<html>busy</html>");
+  } else if (!signed_ok || transient) {
     text = strdup("{\"code\":\"8521\",\"message\":\"signature is wrong\"}");
     if (!signed_ok) {
       pthread_mutex_lock(&server.lock);
@@ -137,7 +141,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
   struct MHD_Response *response = MHD_create_response_from_buffer(
       strlen(text), text, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header(response, "x-timestamp", "4102444800000");
-  enum MHD_Result result = MHD_queue_response(c, MHD_HTTP_OK, response);
+  enum MHD_Result result =
+      MHD_queue_response(c, fail_status ? fail_status : MHD_HTTP_OK, response);
   MHD_destroy_response(response);
   pthread_mutex_lock(&server.lock);
   server.in_flight--;
@@ -165,6 +170,7 @@ static void start_server(void) {
   server.in_flight = server.max_in_flight = server.requests = 0;
   server.bad_signatures = server.transient_8521_left = server.delay_ms = 0;
   server.answer_padding = 0;
+  server.fail_status = 0;
   pthread_mutex_unlock(&server.lock);
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -389,6 +395,33 @@ START_TEST(device_list_is_read) {
 }
 END_TEST
 
+/* Most of a batch failing with 5xx pauses the account: the next batch is
+ * answered without a request. */
+START_TEST(failing_account_cools_down) {
+  start_server();
+  server.fail_status = 503;
+  ef_client *client = new_client(0, 5000, 0);
+  ef_poll_target targets[4];
+  tally t = {0};
+  make_targets(targets, 4, t.sns);
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, targets, 4, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 4);
+  ck_assert_str_eq(t.last_error, "HTTP 503");
+  ck_assert_int_eq(server.requests, 4);
+  memset(&t, 0, sizeof(t));
+  make_targets(targets, 4, t.sns);
+  ck_assert_int_eq(ef_poll_quotas(client, targets, 4, count_reading, &t, &err),
+                   0);
+  ck_assert_int_eq(t.failed, 4);
+  ck_assert_int_eq(server.requests, 4); /* nothing was sent */
+  ck_assert_ptr_nonnull(strstr(t.last_error, "pauses"));
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
 START_TEST(options_are_checked) {
   ef_error err;
   ef_client_options options = {.endpoint = "http://127.0.0.1:1",
@@ -412,6 +445,7 @@ int main(void) {
       refused_connections_are_reported,
       server_clock_offset_is_measured,
       device_list_is_read,
+      failing_account_cools_down,
       options_are_checked};
   int status = unit_run("client", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
