@@ -257,7 +257,7 @@ static void publish_errors(emitter *out, const ef_sample *sample,
                       .type = EF_VALUE_INT,
                       .number = (double)count,
                       .integer = count};
-  if (name_quota_metric(&metric, quota, caps, "_count", 1) != 0) {
+  if (name_quota_metric(&metric, quota, caps, EF_ERROR_COUNT_SUFFIX, 1) != 0) {
     out->stats->implausible++;
     return;
   }
@@ -266,7 +266,7 @@ static void publish_errors(emitter *out, const ef_sample *sample,
                     .path = sample->path,
                     .type = EF_VALUE_STRING,
                     .text = codes};
-  if (name_quota_metric(&text, quota, caps, "_codes", 0) == 0)
+  if (name_quota_metric(&text, quota, caps, EF_ERROR_CODES_SUFFIX, 0) == 0)
     publish(out, &text);
 }
 

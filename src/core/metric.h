@@ -20,6 +20,12 @@
 #define EF_MAX_TAGS 3
 #define EF_TEXT_LEN 512
 
+/* An error row (catalog.h: ERROR_LIST, ERROR_BITS) publishes two metrics:
+ * the number of active codes, and the codes as text ("601,602"). Their
+ * fields are the row's field with these suffixes. */
+#define EF_ERROR_COUNT_SUFFIX "_count"
+#define EF_ERROR_CODES_SUFFIX "_codes"
+
 typedef enum {
   EF_VALUE_FLOAT,
   EF_VALUE_INT,

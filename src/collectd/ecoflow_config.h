@@ -1,0 +1,70 @@
+/* ecoflow_config.h: the <Plugin ecoflow> block as plain data.
+ *
+ * Promises: a configuration tree becomes a list of accounts, each with its
+ * credentials, endpoint, limits and devices, or is refused with one
+ * `ecoflow plugin: ...` message that names the option and says what to do.
+ * Nothing here needs the daemon: only liboconfig's types, so the unit tests
+ * build trees by hand. Every device interval comes out resolved (the
+ * plugin's interval when none is given) and never below
+ * ECOFLOW_MIN_INTERVAL_S. */
+#ifndef ECOFLOW_COLLECTD_CONFIG_H
+#define ECOFLOW_COLLECTD_CONFIG_H
+
+#include "liboconfig/oconfig.h"
+#include "schedule.h"
+
+#include <stddef.h>
+
+#define ECOFLOW_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
+#define ECOFLOW_DEFAULT_ACCOUNT "default"
+/* The cloud blocks accounts that poll a device faster than this. */
+#define ECOFLOW_MIN_INTERVAL_S (EF_MIN_INTERVAL_MS / 1000.0)
+/* Names become collectd plugin instances: DATA_MAX_NAME_LEN (128) minus
+ * the terminating NUL. */
+#define ECOFLOW_NAME_MAX 127
+
+typedef struct {
+  char *serial;
+  char *name;        /* the plugin instance: Name, else the serial */
+  double interval_s; /* resolved, >= ECOFLOW_MIN_INTERVAL_S */
+} ecoflow_device;
+
+typedef struct {
+  char *name; /* ECOFLOW_DEFAULT_ACCOUNT when written without <Account> */
+  char *endpoint;
+  char *access_key;
+  char *secret_key; /* wiped when freed */
+  char *ca_file;    /* NULL: the system's CA store */
+  long timeout_ms;          /* 0: the core's default (client.h) */
+  unsigned max_concurrent; /* 0: the core's default (client.h) */
+  ecoflow_device *devices;
+  size_t n_devices;
+} ecoflow_account;
+
+typedef struct {
+  ecoflow_account **accounts;
+  size_t n_accounts;
+} ecoflow_config;
+
+typedef enum { ECOFLOW_CONFIG_ERROR, ECOFLOW_CONFIG_WARNING } ecoflow_severity;
+
+/* Receives each message, already prefixed with "ecoflow plugin: ". */
+typedef void (*ecoflow_report_fn)(ecoflow_severity severity,
+                                  const char *message, void *ctx);
+
+/* Adds the accounts of one <Plugin ecoflow> block (ci) to config, which
+ * starts zeroed and may already hold the accounts of an earlier block.
+ * default_interval_s is the plugin's interval, for devices without
+ * `Interval'. Returns 0, or -1 after reporting the first error; config then
+ * holds only complete accounts and is still the caller's to free. */
+int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
+                         double default_interval_s, ecoflow_report_fn report,
+                         void *report_ctx);
+
+/* Frees one account (wiping its secret). NULL is fine. */
+void ecoflow_account_free(ecoflow_account *account);
+
+/* Frees every account still in config and zeroes it. */
+void ecoflow_config_free(ecoflow_config *config);
+
+#endif

@@ -1,0 +1,225 @@
+/* faults.c: reading fault specs, keeping each device's fault, and bending
+ * replies accordingly. */
+#include "faults.h"
+
+#include "clock.h"
+#include "number.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ARG_NONE, ARG_AMOUNT, ARG_CODE_MESSAGE } fault_arg;
+
+static const struct {
+  const char *name;
+  sim_fault_kind kind;
+  fault_arg arg;
+  long long min_amount, max_amount;
+  /* Preset code and message of a business error without arguments. */
+  const char *code, *message;
+} fault_specs[] = {
+    {"clear", SIM_FAULT_NONE, ARG_NONE, 0, 0, NULL, NULL},
+    {"http500", SIM_FAULT_HTTP500, ARG_NONE, 0, 0, NULL, NULL},
+    {"http405", SIM_FAULT_HTTP405, ARG_NONE, 0, 0, NULL, NULL},
+    {"http429", SIM_FAULT_HTTP429, ARG_AMOUNT, 0, 86400, NULL, NULL},
+    {"delay", SIM_FAULT_DELAY, ARG_AMOUNT, 0, 3600000, NULL, NULL},
+    {"stall", SIM_FAULT_STALL, ARG_NONE, 0, 0, NULL, NULL},
+    {"truncated", SIM_FAULT_TRUNCATED, ARG_NONE, 0, 0, NULL, NULL},
+    {"notjson", SIM_FAULT_NOTJSON, ARG_NONE, 0, 0, NULL, NULL},
+    {"malformed", SIM_FAULT_MALFORMED, ARG_NONE, 0, 0, NULL, NULL},
+    {"api", SIM_FAULT_API, ARG_CODE_MESSAGE, 0, 0, NULL, NULL},
+    {"1006", SIM_FAULT_API, ARG_NONE, 0, 0, SIM_ERR_NOT_OPEN},
+    {"offline", SIM_FAULT_OFFLINE, ARG_NONE, 0, 0, NULL, NULL},
+    {"huge", SIM_FAULT_HUGE, ARG_AMOUNT, 1, 1LL << 32, NULL, NULL},
+};
+
+#define SPEC_COUNT (sizeof(fault_specs) / sizeof(*fault_specs))
+
+/* What a captive portal or a gateway in trouble sends instead of JSON. */
+static const char html_error_page[] =
+    "<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
+    "<body><h1>Service temporarily unavailable</h1><p>The server is "
+    "busy. Please try again later.</p><hr><address>Tengine</address>"
+    "</body></html>\n";
+
+static const char padding_head[] =
+    "{\"code\":\"0\",\"message\":\"Success\",\"data\":{\"padding\":\"";
+static const char padding_tail[] = "\"},\"eagleEyeTraceId\":\"\",\"tid\":\"\"}";
+#define PADDING_MIN_SIZE (sizeof(padding_head) - 1 + sizeof(padding_tail) - 1)
+
+size_t sim_fault_padding(size_t padded_size, uint64_t offset, char *out,
+                         size_t size) {
+  size_t head_len = sizeof(padding_head) - 1;
+  size_t tail_start = padded_size - (sizeof(padding_tail) - 1);
+  size_t written = 0;
+  for (; written < size && offset + written < padded_size; written++) {
+    uint64_t at = offset + written;
+    if (at < head_len)
+      out[written] = padding_head[at];
+    else if (at >= tail_start)
+      out[written] = padding_tail[at - tail_start];
+    else
+      out[written] = 'x';
+  }
+  return written;
+}
+
+static int read_code_message(const char *arg, sim_fault *fault) {
+  const char *colon = arg != NULL ? strchr(arg, ':') : NULL;
+  if (colon == NULL || colon == arg || colon[1] == '\0' ||
+      (size_t)(colon - arg) >= sizeof(fault->code) ||
+      strlen(colon + 1) >= sizeof(fault->message))
+    return -1;
+  snprintf(fault->code, sizeof(fault->code), "%.*s", (int)(colon - arg), arg);
+  snprintf(fault->message, sizeof(fault->message), "%s", colon + 1);
+  return 0;
+}
+
+int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
+                    size_t err_size) {
+  *fault = (sim_fault){.kind = SIM_FAULT_NONE};
+  if (strlen(spec) >= sizeof(fault->spec)) {
+    snprintf(err, err_size, "fault spec too long");
+    return -1;
+  }
+  const char *colon = strchr(spec, ':');
+  size_t name_len = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+  const char *arg = colon != NULL ? colon + 1 : NULL;
+  for (size_t i = 0; i < SPEC_COUNT; i++) {
+    if (strlen(fault_specs[i].name) != name_len ||
+        strncmp(fault_specs[i].name, spec, name_len) != 0)
+      continue;
+    fault->kind = fault_specs[i].kind;
+    snprintf(fault->spec, sizeof(fault->spec), "%s", spec);
+    if (fault_specs[i].code != NULL) {
+      snprintf(fault->code, sizeof(fault->code), "%s", fault_specs[i].code);
+      snprintf(fault->message, sizeof(fault->message), "%s",
+               fault_specs[i].message);
+    }
+    long long amount = 0;
+    int status = 0;
+    switch (fault_specs[i].arg) {
+    case ARG_NONE:
+      status = arg == NULL ? 0 : -1;
+      break;
+    case ARG_AMOUNT:
+      status = sim_parse_integer(arg, fault_specs[i].min_amount,
+                                 fault_specs[i].max_amount, &amount);
+      fault->amount = (unsigned long)amount;
+      break;
+    case ARG_CODE_MESSAGE:
+      status = read_code_message(arg, fault);
+      break;
+    }
+    if (status != 0)
+      snprintf(err, err_size, "bad argument in fault spec \"%s\"", spec);
+    return status;
+  }
+  snprintf(err, err_size,
+           "unknown fault \"%s\" (clear, http500, http405, http429:S, "
+           "delay:MS, stall, truncated, notjson, malformed, api:CODE:MESSAGE, "
+           "1006, offline, huge:BYTES)",
+           spec);
+  return -1;
+}
+
+int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
+  switch (fault->kind) {
+  case SIM_FAULT_NONE:
+  case SIM_FAULT_OFFLINE:
+    return 0;
+  case SIM_FAULT_HTTP500:
+    sim_reply_http_error(reply, 500);
+    break;
+  case SIM_FAULT_HTTP405:
+    sim_reply_http_error(reply, 405);
+    break;
+  case SIM_FAULT_HTTP429:
+    sim_reply_http_error(reply, 429);
+    reply->retry_after_s = fault->amount;
+    break;
+  case SIM_FAULT_DELAY:
+    reply->delay_ms += fault->amount;
+    break;
+  case SIM_FAULT_STALL:
+    reply->send = SIM_SEND_STALL;
+    break;
+  case SIM_FAULT_TRUNCATED:
+    /* Half of a JSON object never closes it, so this never parses. */
+    reply->body_len /= 2;
+    break;
+  case SIM_FAULT_NOTJSON:
+    sim_reply_text(reply, 200, "text/html; charset=utf-8", html_error_page);
+    break;
+  case SIM_FAULT_MALFORMED:
+    sim_reply_envelope(reply, "0", "Success",
+                       json_object_new_string("quota service unavailable"));
+    break;
+  case SIM_FAULT_API:
+    sim_reply_error(reply, fault->code, fault->message);
+    break;
+  case SIM_FAULT_HUGE:
+    reply->send = SIM_SEND_PADDED;
+    reply->padded_size =
+        fault->amount > PADDING_MIN_SIZE ? fault->amount : PADDING_MIN_SIZE;
+    break;
+  }
+  return 1;
+}
+
+struct sim_faults {
+  pthread_mutex_t lock;
+  sim_fault account;
+  size_t devices;
+  sim_fault by_device[];
+};
+
+sim_faults *sim_faults_new(size_t devices) {
+  sim_faults *faults =
+      calloc(1, sizeof(*faults) + devices * sizeof(faults->by_device[0]));
+  if (faults == NULL)
+    return NULL;
+  pthread_mutex_init(&faults->lock, NULL);
+  faults->devices = devices;
+  return faults;
+}
+
+void sim_faults_free(sim_faults *faults) {
+  if (faults == NULL)
+    return;
+  pthread_mutex_destroy(&faults->lock);
+  free(faults);
+}
+
+static sim_fault *slot_of(sim_faults *faults, ssize_t device) {
+  if (device >= 0 && (size_t)device < faults->devices)
+    return &faults->by_device[device];
+  return &faults->account;
+}
+
+void sim_faults_set(sim_faults *faults, ssize_t device,
+                    const sim_fault *fault) {
+  int64_t now = sim_clock_now();
+  pthread_mutex_lock(&faults->lock);
+  sim_fault *slot = slot_of(faults, device);
+  /* Saying "offline" again must not move the moment the values froze. */
+  int64_t since =
+      slot->kind == SIM_FAULT_OFFLINE && fault->kind == SIM_FAULT_OFFLINE
+          ? slot->since
+          : now;
+  *slot = *fault;
+  slot->since = since;
+  pthread_mutex_unlock(&faults->lock);
+}
+
+sim_fault sim_faults_get(sim_faults *faults, ssize_t device) {
+  pthread_mutex_lock(&faults->lock);
+  sim_fault fault = *slot_of(faults, device);
+  if (fault.kind == SIM_FAULT_NONE)
+    fault = faults->account;
+  pthread_mutex_unlock(&faults->lock);
+  return fault;
+}

@@ -1,0 +1,75 @@
+/* faults.h: the ways a cloud goes wrong, injected per device on request.
+ *
+ * Promises: a fault is given as a short spec ("http429:30", "api:8512:no
+ * permission to do it", "clear") at start or at run time; each request
+ * sees one consistent snapshot of its device's fault (or the account-wide
+ * one, set on "*", when the device has none), safe from any thread. */
+#ifndef SIM_FAULTS_H
+#define SIM_FAULTS_H
+
+#include "exchange.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum {
+  SIM_FAULT_NONE,
+  SIM_FAULT_HTTP500,
+  SIM_FAULT_HTTP405,
+  SIM_FAULT_HTTP429,   /* amount: Retry-After (s) */
+  SIM_FAULT_DELAY,     /* amount: extra time to answer (ms) */
+  SIM_FAULT_STALL,     /* headers and part of the body, then silence */
+  SIM_FAULT_TRUNCATED, /* the JSON cut in the middle */
+  SIM_FAULT_NOTJSON,   /* an HTML error page */
+  SIM_FAULT_MALFORMED, /* JSON of the wrong shape: data is a string */
+  SIM_FAULT_API,       /* a business error: code, message */
+  SIM_FAULT_OFFLINE,   /* listed offline; values frozen since it began */
+  SIM_FAULT_HUGE,      /* amount: size of the body (bytes) */
+} sim_fault_kind;
+
+typedef struct {
+  sim_fault_kind kind;
+  unsigned long amount;
+  char code[16];
+  char message[128];
+  /* As given, for reports. */
+  char spec[160];
+  /* Simulated time it was set at (s): where an offline device froze. */
+  int64_t since;
+} sim_fault;
+
+/* The account-wide fault's device index and name. */
+#define SIM_FAULT_ACCOUNT ((ssize_t)-1)
+#define SIM_FAULT_ACCOUNT_NAME "*"
+
+/* Reads a spec: clear, http500, http405, http429:S, delay:MS, stall,
+ * truncated, notjson, malformed, api:CODE:MESSAGE, 1006, offline,
+ * huge:BYTES. Returns 0, or -1 with a reason in err. */
+int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
+                    size_t err_size);
+
+/* Turns the reply the device would have got into the faulty one. Returns
+ * 1 when the fault changed anything, 0 otherwise. */
+int sim_fault_shape(const sim_fault *fault, sim_reply *reply);
+
+/* Bytes [offset, offset + size) of a huge fault's body, a valid envelope
+ * {"code":"0",..,"data":{"padding":"xx.."},..} of exactly
+ * reply->padded_size bytes. Returns how many bytes it wrote. */
+size_t sim_fault_padding(size_t padded_size, uint64_t offset, char *out,
+                         size_t size);
+
+typedef struct sim_faults sim_faults;
+
+sim_faults *sim_faults_new(size_t devices);
+void sim_faults_free(sim_faults *faults);
+
+/* Sets (or, with SIM_FAULT_NONE, clears) the fault of a device index or of
+ * SIM_FAULT_ACCOUNT, stamping it with the current simulated time. */
+void sim_faults_set(sim_faults *faults, ssize_t device, const sim_fault *fault);
+
+/* The fault a request about device (or SIM_FAULT_ACCOUNT, for requests
+ * naming no device) meets: the device's own, else the account's. */
+sim_fault sim_faults_get(sim_faults *faults, ssize_t device);
+
+#endif

@@ -1,0 +1,58 @@
+/* number.c: short, exact number texts for the simulated quotas. */
+#include "number.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Integers go out as integers because the cloud does the same ("bpPwr":
+ * -104 beside "vol": 229.70134), and clients must cope with both. */
+static struct json_object *number_from_text(const char *text) {
+  if (strpbrk(text, ".eE") == NULL)
+    return json_object_new_int64(strtoll(text, NULL, 10));
+  return json_object_new_double_s(strtod(text, NULL), text);
+}
+
+struct json_object *sim_json_number(double value, int decimals) {
+  if (!isfinite(value))
+    return NULL;
+  char text[64];
+  snprintf(text, sizeof(text), "%.*f", decimals, value);
+  char *point = strchr(text, '.');
+  if (point != NULL) {
+    char *end = text + strlen(text);
+    while (end > point + 1 && end[-1] == '0')
+      *--end = '\0';
+    if (end == point + 1)
+      *point = '\0';
+  }
+  if (strcmp(text, "-0") == 0)
+    strcpy(text, "0");
+  return number_from_text(text);
+}
+
+struct json_object *sim_json_literal(const char *text) {
+  if (strcmp(text, "null") == 0)
+    return NULL;
+  if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+    return json_object_new_boolean(text[0] == 't');
+  if (text[0] == '-' || (text[0] >= '0' && text[0] <= '9'))
+    return number_from_text(text);
+  return json_tokener_parse(text);
+}
+
+int sim_parse_integer(const char *text, long long min, long long max,
+                      long long *out) {
+  if (text == NULL || text[0] == '\0')
+    return -1;
+  char *end = NULL;
+  errno = 0;
+  long long value = strtoll(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value < min || value > max)
+    return -1;
+  *out = value;
+  return 0;
+}

@@ -1,0 +1,27 @@
+/* sim.h: what every part of ecoflow-sim shares: the options it was started
+ * with and the state its endpoints read and change. */
+#ifndef SIM_H
+#define SIM_H
+
+#include "faults.h"
+#include "fleet.h"
+#include "keys.h"
+#include "stats.h"
+
+#include <stdbool.h>
+
+typedef struct sim_ctx {
+  sim_keys keys;
+  sim_fleet fleet;
+  sim_faults *faults;
+  sim_stats *stats;
+  /* What certification hands out as the MQTT broker. */
+  const char *mqtt_host;
+  unsigned mqtt_port;
+  /* Added to every API answer (ms). */
+  unsigned latency_ms;
+  /* One line per request on stderr. */
+  bool verbose;
+} sim_ctx;
+
+#endif

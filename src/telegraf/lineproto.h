@@ -1,0 +1,67 @@
+/* lineproto.h: InfluxDB line protocol, one point per line.
+ *
+ * Promises: whatever the text of a point, its line parses in InfluxDB 1.x,
+ * in Telegraf and in InfluxDB 2.x as the same point, or is not written:
+ * - measurement: ',' and ' ' escaped; a leading '#' (a comment) becomes '_';
+ * - tag keys, tag values and field keys: ',' '=' ' ' escaped;
+ * - in all of these, a trailing backslash is dropped (it would escape the
+ *   separator after it: unrepresentable in 1.x), and a tag whose key or
+ *   value is empty, or a field whose key is empty, is left out (an empty
+ *   measurement drops the line); the key "time", refused by InfluxDB, is
+ *   written "time_";
+ * - string fields: quoted, '"' and '\' escaped;
+ * - everywhere, control characters (\n \r \t ...) become spaces, so a value
+ *   never breaks its line, and bytes that are not UTF-8 become '?';
+ * - integers end in 'i', booleans are true/false, floats are written
+ *   exactly (the source's own decimal text when it denotes the same
+ *   double, else the shortest of %.15g..%.17g that reads back the same);
+ *   non-finite floats are left out;
+ * - tags sorted by key, the first of equal keys kept; likewise the first
+ *   of equal field keys; a line with no field left is not written. */
+#ifndef EF_LINEPROTO_H
+#define EF_LINEPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+  LP_FLOAT,
+  LP_INT,
+  LP_BOOL,
+  LP_STRING,
+} lp_type;
+
+typedef struct {
+  const char *key;
+  lp_type type;
+  double number;    /* LP_FLOAT */
+  int64_t integer;  /* LP_INT; LP_BOOL: 0 or 1 */
+  const char *text; /* LP_FLOAT: the exact decimal text, or NULL;
+                       LP_STRING: the string */
+} lp_field;
+
+typedef struct {
+  const char *key;
+  const char *value;
+} lp_tag;
+
+typedef struct {
+  const char *measurement;
+  const lp_tag *tags; /* in any order */
+  size_t n_tags;
+  const lp_field *fields;
+  size_t n_fields;
+  int64_t time_ns;
+} lp_point;
+
+/* Writes point as one line. Returns 1 when the line was written, 0 when
+ * nothing of it was writable, -1 on an output error. */
+int lp_write_point(FILE *out, const lp_point *point);
+
+/* The text a float is written as, into out (LP_FLOAT_LEN bytes). Returns
+ * 0, or -1 when number is not finite. */
+#define LP_FLOAT_LEN 32
+int lp_format_float(double number, const char *text, char *out);
+
+#endif

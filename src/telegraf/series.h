@@ -1,0 +1,34 @@
+/* series.h: the fields of one device reading, one line per series.
+ *
+ * Promises: fields added one at a time (as the core hands out metrics)
+ * are grouped by series, i.e. measurement and tag set, and written as one
+ * line protocol point per series, in the order the series first appeared
+ * and with one timestamp for them all. Everything added is copied, so the
+ * caller's strings need only live for the call. */
+#ifndef EF_TELEGRAF_SERIES_H
+#define EF_TELEGRAF_SERIES_H
+
+#include "lineproto.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct tg_series tg_series;
+
+tg_series *tg_series_new(void);
+void tg_series_free(tg_series *series);
+
+/* Adds field to the point of measurement and tags (in the order given:
+ * the same tags in another order make another series). Returns 0, or -1
+ * when out of memory. */
+int tg_series_add(tg_series *series, const char *measurement,
+                  const lp_tag *tags, size_t n_tags, const lp_field *field);
+
+/* Writes every point with time_ns, then forgets them all. Returns the
+ * number of lines written, or -1 on an output error. */
+int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns);
+
+/* Forgets every point without writing it. */
+void tg_series_clear(tg_series *series);
+
+#endif

@@ -1,0 +1,103 @@
+/* telegraf_config.h: the settings of one ecoflow-telegraf run.
+ *
+ * Promises: one table of settings serves the config file (`key = value`),
+ * the environment (ECOFLOW_*) and the command line (--key-with-dashes),
+ * and the help text. Later sources win: defaults, then the file, then the
+ * environment, then the command line (where --sn replaces the file's
+ * devices). Credentials are refused on the command line, where every user
+ * can read them (ps); a config file that holds a secret is refused while
+ * its group or others may read it, and so is such a secret_key_file.
+ * Values are checked as they are set, and errors name their source
+ * ("ecoflow.conf:3: ..."); parsing does no I/O but reading the files
+ * named. */
+#ifndef EF_TELEGRAF_CONFIG_H
+#define EF_TELEGRAF_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define TG_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
+#define TG_ERROR_LEN 512
+
+typedef struct {
+  char *sn;
+  char *name; /* NULL when not given */
+} tg_device;
+
+typedef struct {
+  char *endpoint;
+  char *access_key;
+  char *secret_key;
+  char *secret_key_file;   /* read into secret_key by tg_config_finish */
+  char *ca_file;           /* NULL: the system's CA store */
+  long timeout_ms;         /* 0: the core's default */
+  unsigned max_concurrent; /* 0: the core's default */
+  long interval_ms;        /* --execd: poll on its own every interval_ms; 0:
+                              only when a line arrives on stdin */
+  tg_device *devices;
+  size_t n_devices;
+  int execd;
+  int list_metrics;
+  int help;
+  int version;
+} tg_config;
+
+/* Where a setting comes from: decides which settings it may carry. */
+typedef enum {
+  TG_FROM_FILE = 1,
+  TG_FROM_ENV = 2,
+  TG_FROM_ARGV = 4,
+} tg_origin;
+
+/* A config with its defaults. */
+void tg_config_init(tg_config *config);
+
+/* Frees everything and wipes the secret. */
+void tg_config_free(tg_config *config);
+
+/* Sets one setting by its file key ("max_concurrent"). Returns 0, or -1
+ * with err filled ("origin: message"). */
+int tg_config_set(tg_config *config, tg_origin from, const char *origin,
+                  const char *key, const char *value, char *err);
+
+/* Applies the text of a config file; origin names it in errors
+ * ("FILE:LINE: ..."). *has_secret tells whether it set secret_key. */
+int tg_config_apply_text(tg_config *config, const char *text,
+                         const char *origin, int *has_secret, char *err);
+
+/* Applies the ECOFLOW_* variables that lookup (getenv in real use) finds. */
+int tg_config_apply_env(tg_config *config,
+                        const char *(*lookup)(const char *name), char *err);
+
+/* Applies the command line, argv[1..argc-1]. *config_path is set to the
+ * value of --config (borrowed from argv) or NULL; the file is not read.
+ * Applies nothing but --config when apply_settings is 0, so that the file
+ * can be read first and the command line still win. */
+int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
+                         int apply_settings, const char **config_path,
+                         char *err);
+
+/* Refuses a file with a secret that group or others may read: the error
+ * says the chmod that fixes it. */
+int tg_config_check_private(const char *path, mode_t mode, char *err);
+
+/* Reads a regular file of at most 64 KiB into a new string (the caller
+ * frees it), and its mode into *mode. */
+char *tg_config_read_file(const char *path, mode_t *mode, char *err);
+
+/* Everything in order: --config FILE, the environment, the command line,
+ * then tg_config_finish. Returns 0, or -1 with err filled. */
+int tg_config_load(tg_config *config, int argc, char *const argv[],
+                   const char *(*lookup)(const char *name), char *err);
+
+/* Reads secret_key_file and checks that the settings make a run (both
+ * keys; no device means every device of the account), unless only --help,
+ * --version or --list-metrics is asked. Returns 0, or -1 with err
+ * filled. */
+int tg_config_finish(tg_config *config, char *err);
+
+/* The options part of --help, from the settings table. */
+void tg_config_usage(FILE *out);
+
+#endif

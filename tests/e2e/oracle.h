@@ -1,0 +1,25 @@
+/* oracle.h: the skeleton of the end-to-end oracles, which tell what a front
+ * end must publish for one quota/all answer, by the core's own catalog.
+ *
+ * Promises: reads a quota/all "data" object (or a whole answer) as JSON on
+ * stdin; calls published for every metric the core makes of it, in sample
+ * order, with the sample it came from; then calls absent for every known
+ * value quota that gave no metric (a sentinel or an implausible value),
+ * named by the core itself from a stand-in reading at the same path: the
+ * bottom of its plausible range, which no sentinel of the catalog is. */
+#ifndef EF_E2E_ORACLE_H
+#define EF_E2E_ORACLE_H
+
+#include "metric.h"
+#include "sample.h"
+
+typedef void (*oracle_published_cb)(const ef_metric *metric,
+                                    const ef_sample *sample);
+typedef void (*oracle_absent_cb)(const ef_metric *metric);
+
+/* Returns the exit status: 0, or 1 (said on stderr under name) when stdin
+ * is not a quota/all answer. */
+int oracle_run(const char *name, oracle_published_cb published,
+               oracle_absent_cb absent);
+
+#endif

@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""test_telegraf.py: ecoflow-telegraf, as Telegraf's inputs.exec and
+inputs.execd run it, against ecoflow-sim on loopback, its output written
+to a real InfluxDB 1.6.7 (Debian's influxd, in a temporary directory).
+
+What it shows:
+- the output of exec and execd mode is accepted by influxd's /write
+  (HTTP 204: not one line fails to parse), and what influxd stores equals
+  the simulator's answer: every number exactly (the API's own decimal
+  text), each field of its catalog type (oracle: telegraf_expected, the
+  core's own naming); every quota of the reference document is there, "no
+  reading" sentinels are not, quotas the catalog does not know arrive in
+  ecoflow_raw; every point has sn, and name/product where known (a name
+  given with --sn SN=NAME wins over the account's), one timestamp per
+  device reading;
+- a faulted device is named on stderr with the API's code and what to do,
+  while the others still produce lines; execd reports it once, not every
+  poll;
+- execd answers each line of stdin with one batch, flushed, never polls a
+  device more often than every 10 s, does not publish the cloud's cached
+  copy again (ecoflow_read stale=true only), polls on its own with
+  --interval, and exits 0 at the end of stdin and on SIGTERM;
+- exit status: 0 when a device was read, 1 when none could be, 2 for a
+  configuration error (secret on the command line, open config file);
+- both modes run clean under valgrind (tests/memcheck).
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
+sys.path.insert(0, HERE)
+import checks  # noqa: E402
+import simharness  # noqa: E402
+from checks import (FAMILIES, GLOW, HEAT, OCEAN, PULSE, REFERENCE,  # noqa: E402
+                    check, skip_unless, summary, wait_until)
+
+TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
+ORACLE = os.path.join(TOP_BUILDDIR, "tests", "e2e", "telegraf_expected")
+INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
+MEMCHECK = os.path.join(TOP_SRCDIR, "tests", "memcheck")
+
+# A frozen simulated time at which the PowerOcean's heat pump has no ambient
+# reading (-3270): the sentinel must stay out of InfluxDB.
+CLOCK = 1750000000
+NAMED = "Roof, east"  # escaped in line protocol, plain in InfluxDB
+FAULT = "api:8521:signature is wrong"
+FAULT_LOG = ("E! ecoflow: device %s" % PULSE, "HTTP 200, API code 8521: "
+             "signature is wrong; check the secret key")
+MIN_INTERVAL_S = 10  # schedule.h: no device is polled faster
+INFLUX_TYPES = {"float": "float", "int": "integer", "bool": "boolean",
+                "string": "string"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Influx:
+    """influxd 1.6.7 on loopback, all its state in directory."""
+
+    def __init__(self, directory):
+        self.port = free_port()
+        conf = os.path.join(directory, "influxdb.conf")
+        with open(conf, "w") as f:
+            f.write(f"""reporting-disabled = true
+bind-address = "127.0.0.1:{free_port()}"
+[meta]
+  dir = "{directory}/meta"
+[data]
+  dir = "{directory}/data"
+  wal-dir = "{directory}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+[logging]
+  level = "error"
+[monitor]
+  store-enabled = false
+""")
+        self.log = open(os.path.join(directory, "influxd.log"), "w")
+        self.process = subprocess.Popen([INFLUXD, "-config", conf],
+                                        stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        if not wait_until(self.ping, 30):
+            raise RuntimeError("influxd did not start")
+
+    def request(self, path, params, body=None):
+        url = "http://127.0.0.1:%d%s?%s" % (self.port, path,
+                                            urllib.parse.urlencode(params))
+        try:
+            with urllib.request.urlopen(url, data=body, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError as e:
+            return 0, str(e)
+
+    def ping(self):
+        return self.request("/ping", {})[0] == 204
+
+    def write(self, db, lines):
+        """(HTTP status, body) of writing lines to a new database db."""
+        self.query(db, "CREATE DATABASE \"%s\"" % db)
+        return self.request("/write", {"db": db, "precision": "ns"},
+                            lines.encode())
+
+    def query(self, db, q):
+        status, body = self.request("/query", {"db": db, "q": q,
+                                               "epoch": "ns"}, b"")
+        return json.loads(body)["results"][0] if status == 200 else {}
+
+    def series(self, db):
+        """{(measurement, frozenset of tags): [row, ...]}, a row being
+        {column: value} without the empty ones."""
+        out = {}
+        for s in self.query(db, "SELECT * FROM /.*/ GROUP BY *").get(
+                "series", []):
+            tags = frozenset((k, v) for k, v in s.get("tags", {}).items()
+                             if v != "")
+            out[(s["name"], tags)] = [
+                {c: v for c, v in zip(s["columns"], row) if v is not None}
+                for row in s["values"]]
+        return out
+
+    def field_types(self, db):
+        out = {}
+        for s in self.query(db, "SHOW FIELD KEYS").get("series", []):
+            for field, type_ in s["values"]:
+                out[(s["name"], field)] = type_
+        return out
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def environment(sim, **extra):
+    env = dict(os.environ, ECOFLOW_ACCESS_KEY=sim.access_key,
+               ECOFLOW_SECRET_KEY=sim.secret_key)
+    env.update(extra)
+    return env
+
+
+def telegraf_args(sim, *args):
+    return [TELEGRAF, "--endpoint", sim.base_url, "--timeout", "5"] + list(args)
+
+
+def run_exec(sim, *args, env=None):
+    return subprocess.run(telegraf_args(sim, *args), capture_output=True,
+                          text=True, timeout=60,
+                          env=env if env is not None else environment(sim),
+                          stdin=subprocess.DEVNULL)
+
+
+class Execd:
+    """ecoflow-telegraf --execd as inputs.execd runs it: stdin a pipe that
+    gets a newline per gather; stdout and stderr read as they come."""
+
+    def __init__(self, sim, *args):
+        self.process = subprocess.Popen(
+            telegraf_args(sim, "--execd", *args), env=environment(sim),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.out, self.err = [], []
+        for stream, lines in ((self.process.stdout, self.out),
+                              (self.process.stderr, self.err)):
+            threading.Thread(target=self.collect, args=(stream, lines),
+                             daemon=True).start()
+
+    @staticmethod
+    def collect(stream, lines):
+        for line in stream:
+            lines.append(line)
+
+    def gather(self):
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+
+    def reads(self):
+        """The ecoflow_read lines so far: one per device reading."""
+        return [line for line in self.out if line.startswith("ecoflow_read,")]
+
+    def wait_reads(self, count, timeout=30):
+        return wait_until(lambda: len(self.reads()) >= count, timeout)
+
+    def finish(self, how):
+        """Ends the process by closing stdin or by a signal; its status."""
+        if how == "eof":
+            self.process.stdin.close()
+        else:
+            self.process.send_signal(how)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return "hung"
+
+
+def expected(data):
+    """The oracle's records for one device's quota/all data."""
+    out = subprocess.run([ORACLE], input=json.dumps(data), text=True,
+                         capture_output=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def tag_of(line, key):
+    """A tag's value in a line of line protocol, unescaped."""
+    series = re.match(r"(?:[^\\ ]|\\.)*", line).group(0)
+    match = re.search(r",%s=((?:[^\\,]|\\.)+)" % key, series)
+    return match and re.sub(r"\\(.)", r"\1", match.group(1))
+
+
+def check_timestamps(what, lines):
+    """One timestamp per device reading: every line of a device in one
+    batch carries the same one."""
+    stamps = {}
+    for line in lines:
+        stamps.setdefault(tag_of(line, "sn"), set()).add(line.split()[-1])
+    check("%s: one timestamp per device reading" % what,
+          stamps and all(len(s) == 1 for s in stamps.values()),
+          repr(stamps))
+
+
+def device_tags(series, sn):
+    """The tags the front end gave the device: those of its ecoflow_read."""
+    for (measurement, tags), _ in series.items():
+        if measurement == "ecoflow_read" and ("sn", sn) in tags:
+            return dict(tags)
+    return None
+
+
+def same_value(record, stored):
+    if record["type"] == "float":
+        exact = [record["value"]]
+        if record["text"] is not None:
+            exact.append(float(record["text"]))  # the simulator's own number
+        return (isinstance(stored, (int, float))
+                and not isinstance(stored, bool)
+                and all(float(stored) == value for value in exact))
+    return stored == record["value"] and type(stored) is type(record["value"])
+
+
+def check_device(what, influx, db, sn, records, name=None):
+    """What influxd holds for one device reading equals the oracle's
+    records; returns the quota paths found."""
+    series = influx.series(db)
+    types = influx.field_types(db)
+    tags = device_tags(series, sn)
+    if not check("%s %s: has an ecoflow_read point" % (what, sn), tags):
+        return set()
+    if name is not None:
+        check("%s %s: tagged name=%s" % (what, sn, name),
+              tags.get("name") == name, repr(tags))
+    check("%s %s: all its series carry its sn, name and product" % (what, sn),
+          all(set(tags.items()) <= t for (m, t) in series if ("sn", sn) in t))
+    wrong, seen, found = [], set(), set()
+    counts = {"published": 0, "absent": 0, "generic": 0}
+    for r in records:
+        key = (r["measurement"], frozenset(set(tags.items()) |
+                                           set(r["tags"].items())))
+        rows = series.get(key, [])
+        if r["kind"] == "absent":
+            counts["absent"] += 1
+            found.add(r["path"])
+            if any(r["field"] in row for row in rows):
+                wrong.append("sentinel %s stored" % r["path"])
+            continue
+        if (key, r["field"]) in seen:
+            continue  # a later quota of the same field: the first one wins
+        seen.add((key, r["field"]))
+        counts["published"] += 1
+        counts["generic"] += r["generic"]
+        if not r["generic"]:
+            found.add(r["path"])
+        values = [row.get(r["field"]) for row in rows]
+        if len(values) != 1 or not same_value(r, values[0]):
+            wrong.append("%s %s: stored %r, simulator %r (%s)" % (
+                r["path"], r["field"], values, r["value"], r["text"]))
+        elif types.get((r["measurement"], r["field"])) != \
+                INFLUX_TYPES[r["type"]]:
+            wrong.append("%s %s: type %s, not %s" % (
+                r["path"], r["field"], types.get((r["measurement"],
+                                                  r["field"])), r["type"]))
+    check("%s %s: %d values equal the simulator's, %d sentinels absent" % (
+        what, sn, counts["published"], counts["absent"]),
+        counts["published"] > 0 and not wrong, "; ".join(wrong[:5]))
+    if FAMILIES[sn] == "powerocean":
+        check("%s %s: %d unknown quotas in ecoflow_raw" % (
+            what, sn, counts["generic"]), counts["generic"] > 0)
+    return found
+
+
+def check_written(what, influx, db, lines):
+    status, body = influx.write(db, "".join(lines))
+    return check("%s: influxd accepts all %d lines (HTTP %s)" % (
+        what, len(lines), status), status == 204 and lines, body)
+
+
+def check_exec(influx, sim):
+    """inputs.exec: one poll of named and listed devices."""
+    data = {sn: sim.sim_quota(sn) for sn in FAMILIES}
+    run = run_exec(sim, "--sn", "%s=%s" % (OCEAN, NAMED), "--sn", HEAT,
+                   "--sn", GLOW, "--sn", PULSE)
+    lines = run.stdout.splitlines(keepends=True)
+    check("exec: exit status 0", run.returncode == 0, run.stderr)
+    check("exec: nothing on stderr", run.stderr == "", run.stderr)
+    check_timestamps("exec", lines)
+    if not check_written("exec", influx, "exec", lines):
+        return
+    found = {sn: check_device("exec", influx, "exec", sn, expected(data[sn]),
+                              NAMED if sn == OCEAN else None)
+             for sn in FAMILIES}
+    for sn, paths in REFERENCE.items():
+        missing = [p for p in paths if p not in found[sn]]
+        check("exec %s: every quota of the reference document" % sn,
+              not missing, "missing %s" % missing)
+    check("exec: the PowerOcean's ambient sentinel is absent",
+          "hpMaster.tempAmbient" in found[OCEAN] and not any(
+              r["path"] == "hpMaster.tempAmbient" and r["kind"] == "published"
+              for r in expected(data[OCEAN])))
+    check_listing(data)
+
+
+def check_listing(data):
+    """--list-metrics names every catalog field the output has."""
+    run = subprocess.run([TELEGRAF, "--list-metrics"], capture_output=True,
+                         text=True, timeout=30)
+    listed = set()
+    for line in run.stdout.splitlines():
+        tokens = line.split()
+        for token in tokens[1:4]:
+            listed.update((tokens[1], f) for f in token.split(","))
+    missing = {(r["measurement"], r["field"])
+               for sn in FAMILIES for r in expected(data[sn])
+               if r["kind"] == "published" and not r["generic"]} - listed
+    check("--list-metrics lists every catalog field written",
+          run.returncode == 0 and not missing, repr(sorted(missing)[:5]))
+
+
+def check_exec_fault(influx, sim):
+    """A faulted device is named on stderr; the others still come."""
+    sim.set_fault(PULSE, FAULT)
+    run = run_exec(sim)  # every device of the account
+    lines = run.stdout.splitlines(keepends=True)
+    check("exec with a faulted device: exit status 0", run.returncode == 0,
+          run.stderr)
+    check("exec with a faulted device: stderr names it, the error and what "
+          "to do", all(part in run.stderr for part in FAULT_LOG), run.stderr)
+    check("exec with a faulted device: only that device on stderr",
+          all(sn not in run.stderr for sn in (OCEAN, HEAT, GLOW)),
+          run.stderr)
+    read = {tag_of(line, "sn") for line in lines}
+    check("exec with a faulted device: the others still produce lines",
+          read == {OCEAN, HEAT, GLOW}, repr(read))
+    check_written("exec with a faulted device", influx, "exec_fault", lines)
+
+    run = run_exec(sim, "--sn", PULSE)
+    check("exec, nothing readable: exit status 1, said so",
+          run.returncode == 1 and run.stdout == "" and
+          "E! ecoflow: no device could be read" in run.stderr, run.stderr)
+    sim.clear_fault(PULSE)
+
+
+def check_execd(influx, sim):
+    """inputs.execd, signal = "STDIN": a batch per line, each device at most
+    every 10 s, cached copies not published again, EOF ends it."""
+    sim.set_fault(PULSE, FAULT)
+    healthy = [OCEAN, HEAT, GLOW]
+    execd = Execd(sim)
+    execd.gather()
+    first = execd.wait_reads(len(healthy))
+    started = time.monotonic()
+    data1 = {sn: sim.sim_quota(sn) for sn in healthy}
+    check("execd: a line on stdin gives a batch, flushed", first,
+          "".join(execd.err))
+    batch1 = list(execd.out)
+
+    sim.set_clock(advance=60)  # new values and a new cloud stamp
+    data2 = {sn: sim.sim_quota(sn) for sn in healthy}
+    time.sleep(max(0, MIN_INTERVAL_S - (time.monotonic() - started)) + 0.5)
+    execd.gather()
+    check("execd: the next line, 10 s on, gives the next batch",
+          execd.wait_reads(2 * len(healthy)))
+    batch2 = execd.out[len(batch1):]
+    sent = len(execd.out)
+    execd.gather()
+    time.sleep(2)
+    check("execd: a line sooner than 10 s after a poll polls nothing",
+          len(execd.out) == sent, "".join(execd.out[sent:]))
+
+    time.sleep(MIN_INTERVAL_S - 2 + 0.5)
+    execd.gather()  # the simulator's clock did not move: cached copies
+    check("execd: a third batch", execd.wait_reads(3 * len(healthy)))
+    batch3 = execd.out[sent:]
+    check("execd: an unchanged reading is not published again",
+          len(batch3) == len(healthy) and all(
+              line.startswith("ecoflow_read,") and "stale=true" in line
+              for line in batch3), "".join(batch3))
+
+    rc = execd.finish("eof")
+    check("execd: exits 0 at the end of stdin", rc == 0, repr(rc))
+    errors = "".join(execd.err)
+    check("execd: the faulted device is reported once, not every poll",
+          errors.count(FAULT_LOG[0]) == 1 and FAULT_LOG[1] in errors, errors)
+    sim.clear_fault(PULSE)
+
+    for what, lines, data in (("execd batch 1", batch1, data1),
+                              ("execd batch 2", batch2, data2)):
+        check_timestamps(what, lines)
+        db = what.replace(" ", "_")
+        if check_written(what, influx, db, lines):
+            for sn in healthy:
+                check_device(what, influx, db, sn, expected(data[sn]))
+    check_written("execd, all batches", influx, "execd", execd.out)
+
+
+def start_interval_run(sim):
+    """signal = "none": --interval polls on its own; SIGTERM ends it."""
+    execd = Execd(sim, "--interval", "1")
+    execd.started = time.monotonic()
+    return execd
+
+
+def finish_interval_run(execd):
+    devices = len(FAMILIES)
+    polled = execd.wait_reads(2 * devices,
+                              MIN_INTERVAL_S + 10 -
+                              (time.monotonic() - execd.started))
+    check("execd --interval: polls on its own, at most every 10 s",
+          polled and "W! ecoflow: polling every 10 s" in "".join(execd.err),
+          "%d reads; %s" % (len(execd.reads()), "".join(execd.err)))
+    rc = execd.finish(signal.SIGTERM)
+    check("execd --interval: exits 0 on SIGTERM", rc == 0, repr(rc))
+
+
+def check_config_errors(work, sim):
+    run = run_exec(sim, "--secret-key", sim.secret_key)
+    check("a secret on the command line is refused (exit 2), saying why",
+          run.returncode == 2 and "(ps)" in run.stderr and
+          sim.secret_key not in run.stderr, run.stderr)
+    conf = os.path.join(work, "open.conf")
+    with open(conf, "w") as f:
+        f.write("access_key = %s\nsecret_key = %s\n" % (sim.access_key,
+                                                       sim.secret_key))
+    os.chmod(conf, 0o644)
+    env = dict(os.environ)
+    env.pop("ECOFLOW_ACCESS_KEY", None)
+    env.pop("ECOFLOW_SECRET_KEY", None)
+    run = run_exec(sim, "--config", conf, env=env)
+    check("a config file with a secret, open to others, is refused (exit 2)",
+          run.returncode == 2 and "chmod 600 %s" % conf in run.stderr,
+          run.stderr)
+    os.chmod(conf, 0o600)
+    run = run_exec(sim, "--config", conf, "--sn", HEAT, env=env)
+    check("the same file, mode 600, works", run.returncode == 0, run.stderr)
+    run = run_exec(sim, env=environment(sim, ECOFLOW_SECRET_KEY="wrong"))
+    check("a wrong secret: exit 1, the advice on stderr",
+          run.returncode == 1 and "check the secret key" in run.stderr,
+          run.stderr)
+    run = run_exec(sim, "--bogus")
+    check("an unknown option: exit 2", run.returncode == 2, run.stderr)
+
+
+def check_valgrind(sim):
+    """Both modes under tests/memcheck (valgrind, as for the unit tests): no
+    memory error, no leak."""
+    sim.set_fault(PULSE, FAULT)
+    for mode, stdin in (([], None), (["--execd"], "\n")):
+        run = subprocess.run([MEMCHECK] + telegraf_args(sim, *mode),
+                             input=stdin, capture_output=True, text=True,
+                             timeout=300, env=environment(sim))
+        check("memcheck, %s: clean" % (mode[0] if mode else "exec"),
+              run.returncode == 0 and "ecoflow_read," in run.stdout,
+              run.stderr[-2000:])
+    sim.clear_fault(PULSE)
+
+
+def main():
+    skipped = skip_unless((TELEGRAF, "ecoflow-telegraf"),
+                          (ORACLE, "the oracle"), (INFLUXD, "influxd"))
+    if skipped:
+        return skipped
+    work = tempfile.mkdtemp(prefix="test_telegraf.")
+    influx = None
+    try:
+        influx = Influx(work)
+        with simharness.Sim(clock=CLOCK) as sim, \
+                simharness.Sim(clock=CLOCK) as timer_sim:
+            interval_run = start_interval_run(timer_sim)
+            check_exec(influx, sim)
+            check_exec_fault(influx, sim)
+            check_config_errors(work, sim)
+            check_execd(influx, sim)
+            check_valgrind(sim)
+            finish_interval_run(interval_run)
+    finally:
+        if influx is not None:
+            influx.stop()
+        if checks.failed:
+            print("# kept for inspection: %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

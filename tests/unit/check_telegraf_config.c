@@ -1,0 +1,430 @@
+/* Unit tests of the Telegraf front end's settings: file, environment,
+ * command line, their order, and the refusals that keep secrets safe. */
+#include "telegraf_config.h"
+#include "unit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ARGV(...) ((char *const[]){"ecoflow-telegraf", __VA_ARGS__})
+#define ARGC(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(char *)))
+
+/* A fake environment: "NAME=value" pairs, NULL-terminated. */
+static const char *const *fake_environment;
+
+static const char *fake_lookup(const char *name) {
+  size_t len = strlen(name);
+  for (const char *const *e = fake_environment; e && *e; e++)
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+      return *e + len + 1;
+  return NULL;
+}
+
+static tg_config config;
+static char err[TG_ERROR_LEN];
+
+static void fresh(void) {
+  tg_config_free(&config);
+  tg_config_init(&config);
+  err[0] = '\0';
+  fake_environment = NULL;
+}
+
+/* A temporary file holding text with mode; the caller unlinks it. */
+static char *temp_file(const char *text, mode_t mode) {
+  char *path = strdup("/tmp/check_telegraf_config.XXXXXX");
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  ck_assert_int_eq(fchmod(fd, mode), 0);
+  close(fd);
+  return path;
+}
+
+static void drop_file(char *path) {
+  unlink(path);
+  free(path);
+}
+
+static int apply_args(int argc, char *const argv[]) {
+  const char *config_path;
+  return tg_config_apply_args(&config, argc, argv, 1, &config_path, err);
+}
+
+static int apply_text(const char *text, int *has_secret) {
+  return tg_config_apply_text(&config, text, "ecoflow.conf", has_secret, err);
+}
+
+#define ASSERT_ERROR_HAS(part)                                                 \
+  ck_assert_msg(strstr(err, part) != NULL, "error [%s] lacks [%s]", err, part)
+
+START_TEST(defaults) {
+  fresh();
+  ck_assert_str_eq(config.endpoint, TG_DEFAULT_ENDPOINT);
+  ck_assert_ptr_null(config.access_key);
+  ck_assert_int_eq(config.n_devices, 0);
+  ck_assert_int_eq(config.timeout_ms, 0);
+  ck_assert_int_eq(config.max_concurrent, 0);
+  ck_assert_int_eq(config.interval_ms, 0);
+  ck_assert_int_eq(config.execd, 0);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(file_settings) {
+  fresh();
+  int has_secret = -1;
+  ck_assert_int_eq(apply_text("# EcoFlow account\n"
+                              "\n"
+                              "endpoint = https://api-a.ecoflow.com\n"
+                              "  access_key=  AK123  \n"
+                              "secret_key = \"S3cr3t\"\r\n"
+                              "sn = HJ31A\n"
+                              "sn = HJ31B = Garage roof\n"
+                              "timeout = 2.5\n"
+                              "max_concurrent = 3\n"
+                              "ca_file = /etc/ssl/ca.pem\n"
+                              "interval = 30",
+                              &has_secret),
+                   0);
+  ck_assert_int_eq(has_secret, 1);
+  ck_assert_str_eq(config.endpoint, "https://api-a.ecoflow.com");
+  ck_assert_str_eq(config.access_key, "AK123");
+  ck_assert_str_eq(config.secret_key, "S3cr3t");
+  ck_assert_int_eq(config.n_devices, 2);
+  ck_assert_str_eq(config.devices[0].sn, "HJ31A");
+  ck_assert_ptr_null(config.devices[0].name);
+  ck_assert_str_eq(config.devices[1].sn, "HJ31B");
+  ck_assert_str_eq(config.devices[1].name, "Garage roof");
+  ck_assert_int_eq(config.timeout_ms, 2500);
+  ck_assert_int_eq(config.max_concurrent, 3);
+  ck_assert_str_eq(config.ca_file, "/etc/ssl/ca.pem");
+  ck_assert_int_eq(config.interval_ms, 30000);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(file_without_secret) {
+  fresh();
+  int has_secret = -1;
+  ck_assert_int_eq(
+      apply_text("secret_key_file = /etc/ecoflow.secret\n", &has_secret), 0);
+  ck_assert_int_eq(has_secret, 0);
+  ck_assert_str_eq(config.secret_key_file, "/etc/ecoflow.secret");
+  tg_config_free(&config);
+}
+END_TEST
+
+/* Each bad file, and what its error must say. */
+static const struct {
+  const char *text, *error;
+} bad_files[] = {
+    {"sn = A\nfoo = 1\n", "ecoflow.conf:2: unknown setting \"foo\""},
+    {"just words\n", "ecoflow.conf:1: expected `key = value`"},
+    {"timeout = soon\n", "ecoflow.conf:1: \"soon\" is not a number of seconds"},
+    {"timeout = 0\n", "is not a number of seconds from 0.001 to 3600"},
+    {"timeout = nan\n", "\"nan\" is not a number"},
+    {"timeout = 1e999\n", "\"1e999\" is not a number"},
+    {"interval = 90000\n", "from 0.001 to 86400"},
+    {"max_concurrent = 2.5\n", "\"2.5\" is not a whole number from 1 to 1000"},
+    {"max_concurrent = 0\n", "is not a whole number"},
+    {"execd = 1\n", "ecoflow.conf:1: execd is a command-line option only"},
+    {"config = other.conf\n", "config is a command-line option only"},
+    {"endpoint =\n", "ecoflow.conf:1: empty"},
+    {"endpoint = \"\"\n", "ecoflow.conf:1: empty"},
+    {"sn = HJ 31\n", "\"HJ 31\" is not a serial number"},
+    {"sn = =Garage\n", "\"\" is not a serial number"},
+    {"sn = HJ31=\n", "the name after \"HJ31=\" is empty"},
+    {"sn = HJ31\nsn = HJ31=Again\n",
+     "ecoflow.conf:2: device HJ31 is given twice"},
+};
+
+START_TEST(file_errors) {
+  for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+    fresh();
+    int has_secret;
+    ck_assert_msg(apply_text(bad_files[i].text, &has_secret) == -1,
+                  "accepted [%s]", bad_files[i].text);
+    ASSERT_ERROR_HAS(bad_files[i].error);
+  }
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(environment) {
+  fresh();
+  fake_environment =
+      (const char *const[]){"ECOFLOW_ACCESS_KEY=AK", "ECOFLOW_SECRET_KEY= SK\n",
+                            "ECOFLOW_ENDPOINT=", "ECOFLOW_TIMEOUT=5", NULL};
+  ck_assert_int_eq(tg_config_apply_env(&config, fake_lookup, err), 0);
+  ck_assert_str_eq(config.access_key, "AK");
+  ck_assert_str_eq(config.secret_key, "SK"); /* a pasted newline trimmed */
+  ck_assert_str_eq(config.endpoint, TG_DEFAULT_ENDPOINT); /* empty: unset */
+  ck_assert_int_eq(config.timeout_ms, 0); /* not a variable of ours */
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(command_line) {
+  fresh();
+  ck_assert_int_eq(
+      apply_args(ARGC("--sn", "A1", "--sn=B2=Roof, east", "--timeout", "0.25",
+                      "--max-concurrent=4", "--execd", "--interval", "10",
+                      "--endpoint", "http://127.0.0.1:9", "--ca-file", "ca.pem",
+                      "--secret-key-file", "/run/secret"),
+                 ARGV("--sn", "A1", "--sn=B2=Roof, east", "--timeout", "0.25",
+                      "--max-concurrent=4", "--execd", "--interval", "10",
+                      "--endpoint", "http://127.0.0.1:9", "--ca-file", "ca.pem",
+                      "--secret-key-file", "/run/secret")),
+      0);
+  ck_assert_int_eq(config.n_devices, 2);
+  ck_assert_str_eq(config.devices[1].sn, "B2");
+  ck_assert_str_eq(config.devices[1].name, "Roof, east");
+  ck_assert_int_eq(config.timeout_ms, 250);
+  ck_assert_int_eq(config.max_concurrent, 4);
+  ck_assert_int_eq(config.execd, 1);
+  ck_assert_int_eq(config.interval_ms, 10000);
+  ck_assert_str_eq(config.endpoint, "http://127.0.0.1:9");
+  ck_assert_str_eq(config.ca_file, "ca.pem");
+  ck_assert_str_eq(config.secret_key_file, "/run/secret");
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(flags) {
+  fresh();
+  ck_assert_int_eq(apply_args(ARGC("-h", "--list-metrics", "--version"),
+                              ARGV("-h", "--list-metrics", "--version")),
+                   0);
+  ck_assert_int_eq(config.help, 1);
+  ck_assert_int_eq(config.list_metrics, 1);
+  ck_assert_int_eq(config.version, 1);
+  /* Nothing else is needed to print help, version or the catalog. */
+  ck_assert_int_eq(tg_config_finish(&config, err), 0);
+  tg_config_free(&config);
+}
+END_TEST
+
+static const struct {
+  const char *args[3];
+  const char *error;
+} bad_args[] = {
+    {{"--secret-key", "s3cr3t"},
+     "--secret-key: credentials are not accepted on the command line"},
+    {{"--secret-key=s3cr3t"}, "set ECOFLOW_SECRET_KEY in the environment"},
+    {{"--access-key", "AK"},
+     "set ECOFLOW_ACCESS_KEY in the environment, or "
+     "access_key in a --config file"},
+    {{"--bogus"}, "--bogus: unknown option"},
+    {{"stray"}, "stray: unexpected argument"},
+    {{"-x"}, "-x: unexpected argument"},
+    {{"--"}, "--: unexpected argument"},
+    {{"--timeout"}, "--timeout: needs a value: --timeout S"},
+    {{"--execd=yes"}, "--execd=yes: takes no value"},
+    {{"--interval", "5"}, "--interval: only applies with --execd"},
+    {{"--max-concurrent", "many"}, "--max-concurrent: \"many\" is not"},
+    {{"--sn", "A", "--sn=A"}, "--sn: device A is given twice"},
+};
+
+START_TEST(command_line_errors) {
+  for (size_t i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
+    fresh();
+    char *argv[5] = {"ecoflow-telegraf"};
+    int argc = 1;
+    for (int a = 0; a < 3 && bad_args[i].args[a]; a++)
+      argv[argc++] = (char *)bad_args[i].args[a];
+    ck_assert_msg(apply_args(argc, argv) == -1, "accepted %s", argv[1]);
+    ASSERT_ERROR_HAS(bad_args[i].error);
+  }
+  /* The refusal explains itself. */
+  fresh();
+  apply_args(ARGC("--secret-key", "x"), ARGV("--secret-key", "x"));
+  ASSERT_ERROR_HAS("every user of this machine can read them (ps)");
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(secret_key_and_file_replace_each_other) {
+  fresh();
+  int has_secret;
+  ck_assert_int_eq(
+      apply_text("secret_key = A\nsecret_key_file = /f\n", &has_secret), 0);
+  ck_assert_ptr_null(config.secret_key);
+  ck_assert_str_eq(config.secret_key_file, "/f");
+  fake_environment = (const char *const[]){"ECOFLOW_SECRET_KEY=B", NULL};
+  ck_assert_int_eq(tg_config_apply_env(&config, fake_lookup, err), 0);
+  ck_assert_str_eq(config.secret_key, "B");
+  ck_assert_ptr_null(config.secret_key_file);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(private_modes) {
+  ck_assert_int_eq(tg_config_check_private("f", S_IFREG | 0600, err), 0);
+  ck_assert_int_eq(tg_config_check_private("f", S_IFREG | 0400, err), 0);
+  const mode_t open_modes[] = {0640, 0604, 0660, 0644, 0620, 0601, 0610};
+  for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+    ck_assert_int_eq(
+        tg_config_check_private("/etc/e.conf", S_IFREG | open_modes[i], err),
+        -1);
+    ASSERT_ERROR_HAS("run `chmod 600 /etc/e.conf`");
+  }
+  tg_config_check_private("/etc/e.conf", S_IFREG | 0644, err);
+  ASSERT_ERROR_HAS("/etc/e.conf: holds a secret but is open to group or "
+                   "others (mode 0644)");
+}
+END_TEST
+
+/* The whole order: file, then environment, then command line. */
+START_TEST(sources_in_order) {
+  fresh();
+  char *path = temp_file("access_key = FILE_AK\nsecret_key = FILE_SK\n"
+                         "endpoint = http://file\nsn = FILE1\nsn = FILE2\n"
+                         "timeout = 1\n",
+                         0600);
+  fake_environment = (const char *const[]){"ECOFLOW_ENDPOINT=http://env",
+                                           "ECOFLOW_ACCESS_KEY=ENV_AK", NULL};
+  ck_assert_int_eq(
+      tg_config_load(&config,
+                     ARGC("--timeout", "2", "--config", path, "--sn", "ARG1"),
+                     ARGV("--timeout", "2", "--config", path, "--sn", "ARG1"),
+                     fake_lookup, err),
+      0);
+  ck_assert_str_eq(config.access_key, "ENV_AK");
+  ck_assert_str_eq(config.secret_key, "FILE_SK");
+  ck_assert_str_eq(config.endpoint, "http://env");
+  ck_assert_int_eq(config.timeout_ms, 2000);
+  ck_assert_int_eq(config.n_devices, 1); /* --sn replaces the file's */
+  ck_assert_str_eq(config.devices[0].sn, "ARG1");
+  drop_file(path);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(file_devices_kept_without_sn_arguments) {
+  fresh();
+  char *path = temp_file("sn = FILE1\nsn = FILE2\n", 0644);
+  fake_environment = (const char *const[]){"ECOFLOW_ACCESS_KEY=A",
+                                           "ECOFLOW_SECRET_KEY=S", NULL};
+  ck_assert_int_eq(tg_config_load(&config, ARGC("--config", path),
+                                  ARGV("--config", path), fake_lookup, err),
+                   0);
+  ck_assert_int_eq(config.n_devices, 2);
+  drop_file(path);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(open_file_with_secret_refused) {
+  fresh();
+  char *path = temp_file("access_key = A\nsecret_key = S\n", 0644);
+  ck_assert_int_eq(tg_config_load(&config, ARGC("--config", path),
+                                  ARGV("--config", path), fake_lookup, err),
+                   -1);
+  char chmod[TG_ERROR_LEN];
+  snprintf(chmod, sizeof(chmod), "run `chmod 600 %s`", path);
+  ASSERT_ERROR_HAS(chmod);
+  ASSERT_ERROR_HAS("(mode 0644)");
+  drop_file(path);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(secret_file) {
+  fresh();
+  char *secret = temp_file("  S3CR3T\n\n", 0600);
+  char *conf_text = NULL;
+  ck_assert_int_ge(
+      asprintf(&conf_text, "access_key = A\nsecret_key_file = %s\n", secret),
+      0);
+  char *conf = temp_file(conf_text, 0644); /* no secret in it: may be open */
+  ck_assert_int_eq(tg_config_load(&config, ARGC("--config", conf),
+                                  ARGV("--config", conf), fake_lookup, err),
+                   0);
+  ck_assert_str_eq(config.secret_key, "S3CR3T");
+  tg_config_free(&config);
+
+  /* The secret file itself must be private. */
+  fresh();
+  chmod(secret, 0640);
+  ck_assert_int_eq(tg_config_load(&config, ARGC("--config", conf),
+                                  ARGV("--config", conf), fake_lookup, err),
+                   -1);
+  ASSERT_ERROR_HAS("chmod 600");
+  tg_config_free(&config);
+
+  /* And hold something. */
+  fresh();
+  drop_file(secret);
+  secret = temp_file(" \n", 0600);
+  ck_assert_int_eq(
+      tg_config_set(&config, TG_FROM_FILE, "t", "access_key", "A", err), 0);
+  ck_assert_int_eq(
+      tg_config_set(&config, TG_FROM_FILE, "t", "secret_key_file", secret, err),
+      0);
+  ck_assert_int_eq(tg_config_finish(&config, err), -1);
+  ASSERT_ERROR_HAS("holds no secret key");
+  drop_file(secret);
+  drop_file(conf);
+  free(conf_text);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(missing_files_named) {
+  fresh();
+  ck_assert_int_eq(
+      tg_config_load(&config, ARGC("--config", "/nonexistent/e.conf"),
+                     ARGV("--config", "/nonexistent/e.conf"), fake_lookup, err),
+      -1);
+  ck_assert_str_eq(err, "/nonexistent/e.conf: No such file or directory");
+  mode_t mode;
+  ck_assert_ptr_null(tg_config_read_file("/tmp", &mode, err));
+  ASSERT_ERROR_HAS("not a regular file");
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(keys_required) {
+  fresh();
+  ck_assert_int_eq(tg_config_finish(&config, err), -1);
+  ASSERT_ERROR_HAS("no access key: set ECOFLOW_ACCESS_KEY");
+  tg_config_set(&config, TG_FROM_ENV, "e", "access_key", "A", err);
+  ck_assert_int_eq(tg_config_finish(&config, err), -1);
+  ASSERT_ERROR_HAS("no secret key: set ECOFLOW_SECRET_KEY in the environment, "
+                   "or secret_key or secret_key_file");
+  tg_config_set(&config, TG_FROM_ENV, "e", "secret_key", "S", err);
+  /* No device is fine: the account's list says which. */
+  ck_assert_int_eq(tg_config_finish(&config, err), 0);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(usage_lists_options_not_credentials) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  tg_config_usage(out);
+  fclose(out);
+  const char *wanted[] = {"--sn SN[=NAME]",         "--max-concurrent N",
+                          "--secret-key-file FILE", "--execd",
+                          "--interval S",           "--list-metrics",
+                          "ECOFLOW_SECRET_KEY ",    "ECOFLOW_ACCESS_KEY "};
+  for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+    ck_assert_msg(strstr(text, wanted[i]) != NULL, "help lacks %s", wanted[i]);
+  ck_assert_ptr_null(strstr(text, "--secret-key "));
+  ck_assert_ptr_null(strstr(text, "--access-key"));
+  for (char *line = text; *line; line += strcspn(line, "\n") + 1)
+    ck_assert_int_le(strcspn(line, "\n"), 79);
+  free(text);
+}
+END_TEST
+
+UNIT_MAIN("telegraf_config", defaults, file_settings, file_without_secret,
+          file_errors, environment, command_line, flags, command_line_errors,
+          secret_key_and_file_replace_each_other, private_modes,
+          sources_in_order, file_devices_kept_without_sn_arguments,
+          open_file_with_secret_refused, secret_file, missing_files_named,
+          keys_required, usage_lists_options_not_credentials)

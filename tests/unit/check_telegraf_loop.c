@@ -1,0 +1,91 @@
+/* Unit tests of loop.c: the inputs.execd life cycle over a pipe. */
+#include "loop.h"
+#include "unit.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  int ticks;
+  int fail_at;   /* tick number that returns -1, 0: never */
+  int close_at;  /* tick number after which input ends, 0: never */
+  int signal_at; /* tick number during which SIGTERM arrives, 0: never */
+  int write_fd;
+} ticker;
+
+static int count_tick(void *ctx) {
+  ticker *t = ctx;
+  t->ticks++;
+  if (t->ticks == t->signal_at)
+    raise(SIGTERM); /* blocked during a tick: seen at the next wait */
+  if (t->ticks == t->close_at) {
+    close(t->write_fd);
+    t->write_fd = -1;
+  }
+  return t->ticks == t->fail_at ? -1 : 0;
+}
+
+/* Runs the loop over a pipe that first holds input (and is then closed
+ * unless keep_open). Returns the loop's status. */
+static int run(ticker *t, const char *input, int keep_open, long interval_ms) {
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  ck_assert_int_eq(write(fds[1], input, strlen(input)), (ssize_t)strlen(input));
+  t->write_fd = fds[1];
+  if (!keep_open) {
+    close(fds[1]);
+    t->write_fd = -1;
+  }
+  int status = tg_loop_run(fds[0], interval_ms, count_tick, t);
+  close(fds[0]);
+  if (t->write_fd >= 0)
+    close(t->write_fd);
+  return status;
+}
+
+static const struct {
+  const char *rule;
+  ticker setup;
+  const char *input;
+  int keep_open;
+  long interval_ms;
+  int status, ticks;
+} cases[] = {
+    {"no input, no tick", {0}, "", 0, 0, 0, 0},
+    {"a line, then the end: the line gets its answer", {0}, "\n", 0, 0, 0, 1},
+    {"lines that came together make one tick", {0}, "\n\n\n", 0, 0, 0, 1},
+    {"text without a line end is no request", {0}, "partial", 0, 0, 0, 0},
+    {"an interval ticks at start and on schedule",
+     {.close_at = 3},
+     "",
+     1,
+     20,
+     0,
+     3},
+    {"a failing tick ends the loop", {.fail_at = 2}, "", 1, 10, -1, 2},
+    {"SIGTERM during a tick ends the loop after it",
+     {.signal_at = 1},
+     "\n",
+     1,
+     0,
+     0,
+     1},
+};
+
+START_TEST(life_cycle) {
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    ticker t = cases[i].setup;
+    int status =
+        run(&t, cases[i].input, cases[i].keep_open, cases[i].interval_ms);
+    ck_assert_msg(status == cases[i].status && t.ticks == cases[i].ticks,
+                  "%s: status %d, %d ticks", cases[i].rule, status, t.ticks);
+    /* The loop leaves the signal mask as it found it. */
+    sigset_t mask;
+    sigprocmask(SIG_BLOCK, NULL, &mask);
+    ck_assert_int_eq(sigismember(&mask, SIGTERM), 0);
+  }
+}
+END_TEST
+
+UNIT_MAIN("telegraf_loop", life_cycle)
