@@ -9,6 +9,7 @@ build=${BUILD_DIR:-$top/build}
 jobs=${JOBS:-2}
 
 cd "$top"
+contrib/deps.sh test
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
 mkdir -p "$build"
 cd "$build"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages collectd-ecoflow needs, when any is
+# missing: `deps.sh build` for building and running it (the demo), `deps.sh
+# test` for every test too. Safe to repeat. As root it runs apt-get; as any
+# other user it prints the command to run.
+set -euo pipefail
+
+build=(
+  autoconf automake libtool pkg-config gcc make
+  libcurl4-openssl-dev libjson-c-dev libssl-dev check libmicrohttpd-dev
+  libmosquitto-dev collectd-core collectd-dev ca-certificates
+)
+test=(
+  # the real daemons and checkers the tests start on loopback
+  libyajl2 influxdb influxdb-client mosquitto mosquitto-clients
+  valgrind python3 curl openssl
+  # fuzzing: clang's libFuzzer with ASan and UBSan
+  clang libclang-rt-14-dev
+)
+
+case "${1:-test}" in
+build) packages=("${build[@]}") ;;
+test) packages=("${build[@]}" "${test[@]}") ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages; run:" >&2
+  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing ${#missing[@]} Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
