@@ -28,6 +28,7 @@ struct ef_client {
   int64_t cooldown_until_ms;
   int64_t cooldown_ms; /* the next pause; doubles while errors go on */
   size_t batch_sent, batch_overloaded; /* outcomes of the running batch */
+  unsigned long connections_opened;
 };
 
 /* One request in flight. */
@@ -119,6 +120,10 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
   curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS,
                     (long)client->max_concurrent);
   return client;
+}
+
+unsigned long ef_client_connections_opened(const ef_client *client) {
+  return client->connections_opened;
 }
 
 int64_t ef_client_clock_offset_ms(const ef_client *client) {
@@ -310,6 +315,11 @@ static void deliver(transfer *t, CURLcode result, ef_answer_cb cb,
                     void *ctx) {
   ef_answer answer = {.request = t->request, .received_ms = ef_now_ms()};
   struct json_object *root = NULL;
+  long connects = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) ==
+          CURLE_OK &&
+      connects > 0)
+    t->client->connections_opened += (unsigned long)connects;
   if (result != CURLE_OK) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);

@@ -82,6 +82,10 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
  * last answer that carried a server time (0 before that). */
 int64_t ef_client_clock_offset_ms(const ef_client *client);
 
+/* How many connections the client has opened so far: connections are kept
+ * across batches, so a steady poll opens none after the first. */
+unsigned long ef_client_connections_opened(const ef_client *client);
+
 /* Milliseconds since the epoch, from CLOCK_REALTIME. */
 int64_t ef_now_ms(void);
 

@@ -248,6 +248,15 @@ START_TEST(batch_respects_the_concurrency_limit) {
   ck_assert_int_eq(server.max_in_flight, 4);
   ck_assert_str_eq(server.last_method, "GET");
   ck_assert_str_eq(server.last_content_type, ""); /* a GET signs its query */
+  ck_assert_uint_eq(ef_client_connections_opened(client), 4);
+  /* The next poll reuses the four connections. */
+  memset(&t, 0, sizeof(t));
+  make_targets(targets, 12, t.sns);
+  ck_assert_int_eq(ef_poll_quotas(client, targets, 12, count_reading, &t,
+                                  &err),
+                   0);
+  ck_assert_int_eq(t.ok, 12);
+  ck_assert_uint_eq(ef_client_connections_opened(client), 4);
   ef_client_free(client);
   stop_server();
 }
