@@ -231,17 +231,23 @@ static void make_targets(ef_poll_target *targets, size_t n, char names[][8]) {
   }
 }
 
+/* Polls n devices SN00, SN01, ... in one batch and counts the outcomes. */
+static tally poll_devices(ef_client *client, size_t n) {
+  tally t = {0};
+  ef_poll_target targets[32];
+  ck_assert_uint_le(n, 32);
+  make_targets(targets, n, t.sns);
+  ef_error err;
+  ck_assert_int_eq(ef_poll_quotas(client, targets, n, count_reading, &t, &err),
+                   0);
+  return t;
+}
+
 START_TEST(batch_respects_the_concurrency_limit) {
   start_server();
   server.delay_ms = 100;
   ef_client *client = new_client(4, 5000, 0);
-  ef_poll_target targets[12];
-  tally t = {0};
-  make_targets(targets, 12, t.sns);
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, targets, 12, count_reading, &t,
-                                  &err),
-                   0);
+  tally t = poll_devices(client, 12);
   ck_assert_int_eq(t.ok, 12);
   ck_assert_int_eq(server.bad_signatures, 0);
   /* All of them in flight together, never more than four. */
@@ -250,11 +256,7 @@ START_TEST(batch_respects_the_concurrency_limit) {
   ck_assert_str_eq(server.last_content_type, ""); /* a GET signs its query */
   ck_assert_uint_eq(ef_client_connections_opened(client), 4);
   /* The next poll reuses the four connections. */
-  memset(&t, 0, sizeof(t));
-  make_targets(targets, 12, t.sns);
-  ck_assert_int_eq(ef_poll_quotas(client, targets, 12, count_reading, &t,
-                                  &err),
-                   0);
+  t = poll_devices(client, 12);
   ck_assert_int_eq(t.ok, 12);
   ck_assert_uint_eq(ef_client_connections_opened(client), 4);
   ef_client_free(client);
@@ -294,23 +296,16 @@ START_TEST(transient_8521_is_retried_once) {
   start_server();
   server.transient_8521_left = 1;
   ef_client *client = new_client(0, 5000, 0);
-  ef_poll_target targets[3];
-  tally t = {0};
-  make_targets(targets, 3, t.sns);
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, targets, 3, count_reading, &t, &err),
-                   0);
+  tally t = poll_devices(client, 3);
   ck_assert_int_eq(t.ok, 3);
   ck_assert_int_eq(server.requests, 4);
   /* A wrong secret fails twice, then is reported. */
   ef_client_options options = {.endpoint = endpoint,
                                .access_key = ACCESS_KEY,
                                .secret_key = "wrong"};
+  ef_error err;
   ef_client *wrong = ef_client_new(&options, &err);
-  memset(&t, 0, sizeof(t));
-  make_targets(targets, 1, t.sns);
-  ck_assert_int_eq(ef_poll_quotas(wrong, targets, 1, count_reading, &t, &err),
-                   0);
+  t = poll_devices(wrong, 1);
   ck_assert_int_eq(t.failed, 1);
   ck_assert_int_eq(server.requests, 6);
   ck_assert_str_eq(t.last_error, "HTTP 200, API code 8521: signature is wrong");
@@ -325,11 +320,7 @@ START_TEST(oversized_answers_are_cut_off) {
   start_server();
   server.answer_padding = 4096;
   ef_client *client = new_client(0, 5000, 1024);
-  ef_poll_target target = {.sn = "BIG"};
-  tally t = {0};
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
-                   0);
+  tally t = poll_devices(client, 1);
   ck_assert_int_eq(t.failed, 1);
   ck_assert_str_eq(t.last_error, "answer larger than the 1024 bytes allowed");
   ef_client_free(client);
@@ -341,11 +332,7 @@ START_TEST(slow_answers_time_out) {
   start_server();
   server.delay_ms = 1500;
   ef_client *client = new_client(0, 300, 0);
-  ef_poll_target target = {.sn = "SLOW"};
-  tally t = {0};
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
-                   0);
+  tally t = poll_devices(client, 1);
   ck_assert_int_eq(t.failed, 1);
   ck_assert_ptr_nonnull(strstr(t.last_error, "Timeout"));
   ef_client_free(client);
@@ -357,11 +344,7 @@ START_TEST(refused_connections_are_reported) {
   start_server();
   stop_server(); /* nothing listens on that port any more */
   ef_client *client = new_client(0, 2000, 0);
-  ef_poll_target target = {.sn = "GONE"};
-  tally t = {0};
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, count_reading, &t, &err),
-                   0);
+  tally t = poll_devices(client, 1);
   ck_assert_int_eq(t.failed, 1);
   ck_assert_ptr_nonnull(strstr(t.last_error, "connect"));
   ef_client_free(client);
@@ -371,10 +354,7 @@ END_TEST
 START_TEST(server_clock_offset_is_measured) {
   start_server();
   ef_client *client = new_client(0, 5000, 0);
-  ef_poll_target target = {.sn = "T"};
-  tally t = {0};
-  ef_error err;
-  ef_poll_quotas(client, &target, 1, count_reading, &t, &err);
+  poll_devices(client, 1);
   /* The server claims 2100-01-01: far ahead of this machine's clock. */
   ck_assert_int_gt(ef_client_clock_offset_ms(client),
                    4102444800000LL - ef_now_ms() - 60000);
@@ -410,19 +390,11 @@ START_TEST(failing_account_cools_down) {
   start_server();
   server.fail_status = 503;
   ef_client *client = new_client(0, 5000, 0);
-  ef_poll_target targets[4];
-  tally t = {0};
-  make_targets(targets, 4, t.sns);
-  ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, targets, 4, count_reading, &t, &err),
-                   0);
+  tally t = poll_devices(client, 4);
   ck_assert_int_eq(t.failed, 4);
   ck_assert_str_eq(t.last_error, "HTTP 503");
   ck_assert_int_eq(server.requests, 4);
-  memset(&t, 0, sizeof(t));
-  make_targets(targets, 4, t.sns);
-  ck_assert_int_eq(ef_poll_quotas(client, targets, 4, count_reading, &t, &err),
-                   0);
+  t = poll_devices(client, 4);
   ck_assert_int_eq(t.failed, 4);
   ck_assert_int_eq(server.requests, 4); /* nothing was sent */
   ck_assert_ptr_nonnull(strstr(t.last_error, "pauses"));
