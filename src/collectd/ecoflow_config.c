@@ -1,6 +1,7 @@
 /* ecoflow_config.c: <Plugin ecoflow> -> ecoflow_config, refusing at start-up
  * whatever would otherwise fail later, one readable message at a time. */
 #include "ecoflow_config.h"
+#include "roster.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,9 +20,16 @@
 #define TIMEOUT_MAX_S 300.0
 #define MAX_CONCURRENT_MAX 64
 
+#define DISCOVER_REFRESH_MAX_S 86400.0
+#define REPORT_INTERVAL_MAX_S (7 * 86400.0)
+/* Leaves room in the type instance for the index name after it. */
+#define INSTANCE_PREFIX_MAX 32
+
 #define ACCOUNT_OPTIONS                                                        \
   "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
-  "CAFile, <Device>"
+  "CAFile, Discover, DiscoverRefresh, <Device>, <Report>"
+#define DEVICE_OPTIONS "Name, Interval, Quota, <Report>"
+#define REPORT_OPTIONS "Interval, InstancePrefix"
 
 typedef struct {
   ecoflow_report_fn report;
@@ -29,6 +37,7 @@ typedef struct {
   ecoflow_config *config;
   double default_interval_s;
   bool default_interval_used;
+  bool discover_seen; /* in the account being parsed */
 } parser;
 
 static void report(const parser *p, ecoflow_severity severity,
@@ -115,6 +124,46 @@ static int get_number(const parser *p, const oconfig_item_t *item,
                 item->key, where, value, min, max);
   *out = value;
   return 0;
+}
+
+/* The single true/false argument of item into *out; *seen refuses it
+ * twice. */
+static int get_boolean(const parser *p, const oconfig_item_t *item,
+                       const char *where, bool *seen, int *out) {
+  if (*seen)
+    return fail(p, "`%s' is given twice in %s", item->key, where);
+  if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_BOOLEAN)
+    return fail(p, "`%s' in %s needs exactly one argument, true or false",
+                item->key, where);
+  *seen = true;
+  *out = item->values[0].value.boolean != 0;
+  return 0;
+}
+
+/* Appends a copy of the size bytes at item to the array at *array, which
+ * holds *n of them. */
+static int append(const parser *p, void *array, size_t *n, const void *item,
+                  size_t size) {
+  char *grown = realloc(*(void **)array, (*n + 1) * size);
+  if (grown == NULL)
+    return fail(p, "out of memory");
+  memcpy(grown + *n * size, item, size);
+  *(void **)array = grown;
+  (*n)++;
+  return 0;
+}
+
+/* A configured interval below ECOFLOW_MIN_INTERVAL_S, raised with a
+ * warning. */
+static void raise_interval(const parser *p, double *interval_s,
+                           const char *where) {
+  if (*interval_s >= ECOFLOW_MIN_INTERVAL_S)
+    return;
+  warn(p,
+       "`Interval' %g in %s is below %g s: polling every %g s instead "
+       "(the EcoFlow cloud blocks accounts that poll faster)",
+       *interval_s, where, ECOFLOW_MIN_INTERVAL_S, ECOFLOW_MIN_INTERVAL_S);
+  *interval_s = ECOFLOW_MIN_INTERVAL_S;
 }
 
 /* Names become plugin instances and read-callback names: collectd splits
@@ -254,9 +303,119 @@ static int read_secret_file(const parser *p, const char *path,
   return 0;
 }
 
+static void reports_free(ecoflow_report *reports, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(reports[i].code);
+    free(reports[i].instance_prefix);
+  }
+  free(reports);
+}
+
 static void device_clear(ecoflow_device *device) {
   free(device->serial);
   free(device->name);
+  for (size_t i = 0; i < device->n_quotas; i++)
+    free(device->quotas[i]);
+  free(device->quotas);
+  reports_free(device->reports, device->n_reports);
+}
+
+static const ecoflow_report *find_report(const ecoflow_report *reports,
+                                         size_t n, const char *code) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(reports[i].code, code) == 0)
+      return &reports[i];
+  return NULL;
+}
+
+static int report_parse(parser *p, ecoflow_report *report,
+                        const oconfig_item_t *block, const char *outer) {
+  if (get_string(p, block, outer, &report->code) != 0)
+    return -1;
+  if (!ef_report_code_valid(report->code))
+    return fail(p,
+                "<Report \"%s\"> in %s: a report code has at most %d "
+                "letters, digits, '_' and '-'",
+                report->code, outer, EF_REPORT_CODE_MAX);
+  char where[2 * ECOFLOW_NAME_MAX + 64];
+  snprintf(where, sizeof(where), "<Report \"%s\"> in %s", report->code, outer);
+  for (int i = 0; i < block->children_num; i++) {
+    const oconfig_item_t *child = block->children + i;
+    int status;
+    if (strcasecmp(child->key, "Interval") == 0)
+      status = get_number(p, child, where, 0.001, REPORT_INTERVAL_MAX_S,
+                          &report->interval_s);
+    else if (strcasecmp(child->key, "InstancePrefix") == 0)
+      status =
+          get_string(p, child, where, &report->instance_prefix) ||
+          check_name(p, "`InstancePrefix'", report->instance_prefix, where);
+    else
+      status = fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
+                    child->key, where);
+    if (status != 0)
+      return -1;
+  }
+  if (report->instance_prefix != NULL &&
+      strlen(report->instance_prefix) > INSTANCE_PREFIX_MAX)
+    return fail(p, "`InstancePrefix' in %s is longer than %d characters", where,
+                INSTANCE_PREFIX_MAX);
+  if (report->instance_prefix == NULL &&
+      (report->instance_prefix = strdup("")) == NULL)
+    return fail(p, "out of memory");
+  if (report->interval_s == 0)
+    report->interval_s = ECOFLOW_REPORT_DEFAULT_INTERVAL_S;
+  raise_interval(p, &report->interval_s, where);
+  return 0;
+}
+
+/* Adds the <Report> block to the *n reports at *reports (of a device or of
+ * the account). */
+static int add_report(parser *p, ecoflow_report **reports, size_t *n,
+                      const oconfig_item_t *block, const char *where) {
+  ecoflow_report report = {0};
+  int status = report_parse(p, &report, block, where);
+  if (status == 0 && find_report(*reports, *n, report.code) != NULL)
+    status =
+        fail(p, "<Report \"%s\"> is given twice in %s", report.code, where);
+  if (status == 0)
+    status = append(p, reports, n, &report, sizeof(report));
+  if (status != 0) {
+    free(report.code);
+    free(report.instance_prefix);
+  }
+  return status;
+}
+
+/* `Quota "bpSoc" "pcsAPhase"': appends to the device's quotas. */
+static int add_quotas(const parser *p, ecoflow_device *device,
+                      const oconfig_item_t *item, const char *where) {
+  if (item->values_num < 1)
+    return fail(p, "`%s' in %s needs one or more quota names, in double quotes",
+                item->key, where);
+  for (int i = 0; i < item->values_num; i++) {
+    if (item->values[i].type != OCONFIG_TYPE_STRING)
+      return fail(p, "`%s' in %s takes quota names in double quotes", item->key,
+                  where);
+    const char *quota = item->values[i].value.string;
+    if (!ef_roster_quota_valid(quota))
+      return fail(p,
+                  "`%s' \"%s\" in %s is not a quota name (letters, digits "
+                  "and _.-[] only)",
+                  item->key, quota, where);
+    for (size_t q = 0; q < device->n_quotas; q++)
+      if (strcmp(device->quotas[q], quota) == 0)
+        return fail(p, "`%s' \"%s\" is given twice in %s", item->key, quota,
+                    where);
+    char *copy = strdup(quota);
+    if (copy == NULL)
+      return fail(p, "out of memory");
+    if (append(p, &device->quotas, &device->n_quotas, &copy, sizeof(copy)) !=
+        0) {
+      free(copy);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 /* The device configured under serial or name, in config or in account
@@ -293,8 +452,13 @@ static int device_parse(parser *p, ecoflow_device *device,
                check_name(p, "`Name'", device->name, where);
     else if (strcasecmp(child->key, "Interval") == 0)
       status = get_number(p, child, where, 0.001, 86400, &device->interval_s);
+    else if (strcasecmp(child->key, "Quota") == 0)
+      status = add_quotas(p, device, child, where);
+    else if (strcasecmp(child->key, "Report") == 0)
+      status =
+          add_report(p, &device->reports, &device->n_reports, child, where);
     else
-      status = fail(p, "unknown option `%s' in %s (known: Name, Interval)",
+      status = fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
                     child->key, where);
     if (status != 0)
       return -1;
@@ -315,12 +479,8 @@ static int device_parse(parser *p, ecoflow_device *device,
   if (device->interval_s == 0) {
     device->interval_s = p->default_interval_s;
     p->default_interval_used = true;
-  } else if (device->interval_s < ECOFLOW_MIN_INTERVAL_S) {
-    warn(p,
-         "`Interval' %g in %s is below %g s: polling every %g s instead "
-         "(the EcoFlow cloud blocks accounts that poll faster)",
-         device->interval_s, where, ECOFLOW_MIN_INTERVAL_S,
-         ECOFLOW_MIN_INTERVAL_S);
+  } else {
+    raise_interval(p, &device->interval_s, where);
   }
   if (device->interval_s < ECOFLOW_MIN_INTERVAL_S)
     device->interval_s = ECOFLOW_MIN_INTERVAL_S;
@@ -335,14 +495,11 @@ static int account_add_device(parser *p, ecoflow_account *account,
     device_clear(&device);
     return -1;
   }
-  ecoflow_device *grown = realloc(
-      account->devices, (account->n_devices + 1) * sizeof(*account->devices));
-  if (grown == NULL) {
+  if (append(p, &account->devices, &account->n_devices, &device,
+             sizeof(device)) != 0) {
     device_clear(&device);
-    return fail(p, "out of memory");
+    return -1;
   }
-  account->devices = grown;
-  account->devices[account->n_devices++] = device;
   return 0;
 }
 
@@ -397,6 +554,13 @@ static int account_option(parser *p, ecoflow_account *account,
   }
   if (strcasecmp(key, "Device") == 0)
     return account_add_device(p, account, child, where);
+  if (strcasecmp(key, "Report") == 0)
+    return add_report(p, &account->reports, &account->n_reports, child, where);
+  if (strcasecmp(key, "Discover") == 0)
+    return get_boolean(p, child, where, &p->discover_seen, &account->discover);
+  if (strcasecmp(key, "DiscoverRefresh") == 0)
+    return get_number(p, child, where, 1, DISCOVER_REFRESH_MAX_S,
+                      &account->discover_refresh_s);
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
   return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")", key,
@@ -413,28 +577,42 @@ static int account_check(const parser *p, const ecoflow_account *account,
                 where);
   if (account->secret_key == NULL)
     return fail(p, "%s has no `SecretKey' or `SecretKeyFile'", where);
-  if (account->n_devices == 0)
-    return fail(p, "%s has no <Device \"SERIAL\"> block: nothing to poll",
+  if (account->n_devices == 0 && !account->discover)
+    return fail(p,
+                "%s has no <Device \"SERIAL\"> block: nothing to poll (or "
+                "set `Discover true' to poll every device of the account)",
                 where);
+  if (account->discover_refresh_s != 0 && !account->discover)
+    return fail(p, "`DiscoverRefresh' in %s only applies with `Discover true'",
+                where);
+  for (size_t d = 0; d < account->n_devices; d++)
+    for (size_t r = 0; r < account->devices[d].n_reports; r++)
+      if (find_report(account->reports, account->n_reports,
+                      account->devices[d].reports[r].code) != NULL)
+        return fail(p,
+                    "<Report \"%s\"> is given for all devices of %s and "
+                    "again in <Device \"%s\">",
+                    account->devices[d].reports[r].code, where,
+                    account->devices[d].serial);
   return 0;
 }
 
-static int account_fill_defaults(const parser *p, ecoflow_account *account) {
+static int account_fill_defaults(parser *p, ecoflow_account *account) {
   if (account->endpoint == NULL &&
       (account->endpoint = strdup(ECOFLOW_DEFAULT_ENDPOINT)) == NULL)
     return fail(p, "out of memory");
+  if (account->discover) {
+    account->discovered_interval_s = p->default_interval_s;
+    p->default_interval_used = true;
+    if (account->discovered_interval_s < ECOFLOW_MIN_INTERVAL_S)
+      account->discovered_interval_s = ECOFLOW_MIN_INTERVAL_S;
+  }
   return 0;
 }
 
 static int config_append(const parser *p, ecoflow_account *account) {
-  ecoflow_config *config = p->config;
-  ecoflow_account **grown = realloc(
-      config->accounts, (config->n_accounts + 1) * sizeof(*config->accounts));
-  if (grown == NULL)
-    return fail(p, "out of memory");
-  config->accounts = grown;
-  config->accounts[config->n_accounts++] = account;
-  return 0;
+  return append(p, &p->config->accounts, &p->config->n_accounts, &account,
+                sizeof(account));
 }
 
 /* Parses the options of block (an <Account>, or <Plugin ecoflow> itself
@@ -454,6 +632,7 @@ static int account_parse(parser *p, const oconfig_item_t *block,
     return fail(p, "out of memory");
   }
   int status = 0;
+  p->discover_seen = false;
   for (int i = 0; status == 0 && i < block->children_num; i++)
     status = account_option(p, account, block->children + i, where);
   if (status == 0)
@@ -519,6 +698,13 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
          "`Interval' are polled every %g s (the EcoFlow cloud blocks "
          "accounts that poll faster)",
          default_interval_s, ECOFLOW_MIN_INTERVAL_S, ECOFLOW_MIN_INTERVAL_S);
+  if (ef_schedule_min_interval_ms() < EF_MIN_INTERVAL_MS)
+    warn(&p,
+         "%s is set: devices may be polled every %g s. It is a test hook "
+         "for ecoflow-sim only: the EcoFlow cloud blocks accounts that poll "
+         "faster than every %g s",
+         EF_TEST_MIN_INTERVAL_ENV, ECOFLOW_MIN_INTERVAL_S,
+         EF_MIN_INTERVAL_MS / 1000.0);
   return 0;
 }
 
@@ -528,6 +714,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   for (size_t i = 0; i < account->n_devices; i++)
     device_clear(account->devices + i);
   free(account->devices);
+  reports_free(account->reports, account->n_reports);
   free(account->name);
   free(account->endpoint);
   free(account->access_key);

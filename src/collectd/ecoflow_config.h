@@ -6,27 +6,45 @@
  * Nothing here needs the daemon: only liboconfig's types, so the unit tests
  * build trees by hand. Every device interval comes out resolved (the
  * plugin's interval when none is given) and never below
- * ECOFLOW_MIN_INTERVAL_S. */
+ * ECOFLOW_MIN_INTERVAL_S; so does the interval of the devices an account
+ * discovers, and of every report. */
 #ifndef ECOFLOW_COLLECTD_CONFIG_H
 #define ECOFLOW_COLLECTD_CONFIG_H
 
 #include "liboconfig/oconfig.h"
+#include "report.h"
 #include "schedule.h"
 
 #include <stddef.h>
 
 #define ECOFLOW_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
 #define ECOFLOW_DEFAULT_ACCOUNT "default"
-/* The cloud blocks accounts that poll a device faster than this. */
-#define ECOFLOW_MIN_INTERVAL_S (EF_MIN_INTERVAL_MS / 1000.0)
+/* The cloud blocks accounts that poll a device faster than this (lower
+ * only under the soak test's hook, EF_TEST_MIN_INTERVAL_ENV). */
+#define ECOFLOW_MIN_INTERVAL_S (ef_schedule_min_interval_ms() / 1000.0)
 /* Names become collectd plugin instances: DATA_MAX_NAME_LEN (128) minus
  * the terminating NUL. */
 #define ECOFLOW_NAME_MAX 127
+
+#define ECOFLOW_REPORT_DEFAULT_INTERVAL_S                                      \
+  (EF_REPORT_DEFAULT_INTERVAL_MS / 1000.0)
+
+/* <Report "CODE">: a quota/data report over the week so far, fetched on
+ * its own schedule (report.h). */
+typedef struct {
+  char *code;
+  char *instance_prefix; /* put before each type instance; "" when none */
+  double interval_s;     /* resolved, >= ECOFLOW_MIN_INTERVAL_S */
+} ecoflow_report;
 
 typedef struct {
   char *serial;
   char *name;        /* the plugin instance: Name, else the serial */
   double interval_s; /* resolved, >= ECOFLOW_MIN_INTERVAL_S */
+  char **quotas;     /* `Quota': polled with POST quota; NULL: quota/all */
+  size_t n_quotas;
+  ecoflow_report *reports; /* its own <Report> blocks */
+  size_t n_reports;
 } ecoflow_device;
 
 typedef struct {
@@ -39,6 +57,11 @@ typedef struct {
   unsigned max_concurrent; /* 0: the core's default (client.h) */
   ecoflow_device *devices;
   size_t n_devices;
+  int discover;                 /* `Discover true': poll every listed device */
+  double discover_refresh_s;    /* device/list every so often; 0: default */
+  double discovered_interval_s; /* of discovered devices: the plugin's */
+  ecoflow_report *reports;      /* account-level: for every device */
+  size_t n_reports;
 } ecoflow_account;
 
 typedef struct {

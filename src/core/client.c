@@ -25,6 +25,7 @@ struct ef_client {
   size_t max_body;
   CURLM *multi; /* owns the connection and DNS caches, kept across batches */
   int64_t clock_offset_ms;
+  int clock_skewed; /* the last ef_client_clock_news said so */
   int64_t cooldown_until_ms;
   int64_t cooldown_ms; /* the next pause; doubles while errors go on */
   size_t batch_sent, batch_overloaded; /* outcomes of the running batch */
@@ -128,6 +129,32 @@ unsigned long ef_client_connections_opened(const ef_client *client) {
 
 int64_t ef_client_clock_offset_ms(const ef_client *client) {
   return client->clock_offset_ms;
+}
+
+ef_clock_news ef_client_clock_news(ef_client *client, char *buf,
+                                   size_t size) {
+  int64_t offset = client->clock_offset_ms;
+  int64_t apart_s = ((offset < 0 ? -offset : offset) + 500) / 1000;
+  /* Back in step only well under the limit: an offset near it must not
+   * be reported at every batch. */
+  if (!client->clock_skewed && apart_s * 1000 > EF_CLOCK_SKEW_MS) {
+    client->clock_skewed = 1;
+    snprintf(buf, size,
+             "this machine's clock is %" PRId64 " s %s the EcoFlow "
+             "server's: requests are signed with the server's time "
+             "instead, but set this machine's clock right (NTP)",
+             apart_s, offset > 0 ? "behind" : "ahead of");
+    return EF_CLOCK_SKEWED;
+  }
+  if (client->clock_skewed && apart_s * 1000 <= EF_CLOCK_SKEW_MS / 2) {
+    client->clock_skewed = 0;
+    snprintf(buf, size,
+             "this machine's clock agrees with the EcoFlow server's again "
+             "(%" PRId64 " s apart)",
+             apart_s);
+    return EF_CLOCK_IN_STEP;
+  }
+  return EF_CLOCK_UNCHANGED;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {

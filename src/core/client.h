@@ -82,6 +82,23 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
  * last answer that carried a server time (0 before that). */
 int64_t ef_client_clock_offset_ms(const ef_client *client);
 
+/* Beyond this offset a user hears of it: requests are then signed with
+ * the server's time, which hides a wrong clock that other programs of the
+ * machine still suffer from. */
+#define EF_CLOCK_SKEW_MS (60 * 1000)
+
+typedef enum {
+  EF_CLOCK_UNCHANGED,
+  EF_CLOCK_SKEWED,  /* the offset grew beyond EF_CLOCK_SKEW_MS */
+  EF_CLOCK_IN_STEP, /* and came back under half of it */
+} ef_clock_news;
+
+/* Whether the measured offset crossed the limit since the last call, with
+ * a line for the log in buf when it did ("this machine's clock is 3600 s
+ * behind the EcoFlow server's: ..."). Front ends call it after each batch,
+ * so that a skew is said once, not every interval. */
+ef_clock_news ef_client_clock_news(ef_client *client, char *buf, size_t size);
+
 /* How many connections the client has opened so far: connections are kept
  * across batches, so a steady poll opens none after the first. */
 unsigned long ef_client_connections_opened(const ef_client *client);

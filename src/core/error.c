@@ -1,6 +1,7 @@
 /* error.c: formatting and advice for request errors. */
 #include "error.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,11 +67,36 @@ const char *ef_error_advice(const ef_error *err) {
         return api_advice[i].advice;
   if (err->kind == EF_ERR_HTTP && err->http_status == 429)
     return "the account is rate limited: poll less often";
+  /* libcurl names certificate trouble in its message ("SSL certificate
+   * problem: unable to get local issuer certificate"). */
+  if (err->kind == EF_ERR_TRANSPORT && (strstr(err->message, "certificate") ||
+                                        strstr(err->message, "SSL")))
+    return "the server's certificate could not be verified: install the "
+           "system's CA certificates (ca-certificates), or name the CA "
+           "bundle that signed it (collectd: CAFile, ecoflow-telegraf: "
+           "--ca-file)";
   return NULL;
+}
+
+/* Messages that differ only in their numbers: libcurl's "timed out after
+ * 2001 milliseconds with 90 out of 181 bytes received" and a parser's
+ * "(1234 bytes)" vary from one attempt to the next for the same fault. */
+static int same_but_numbers(const char *a, const char *b) {
+  while (*a != '\0' && *b != '\0') {
+    if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+      while (isdigit((unsigned char)*a))
+        a++;
+      while (isdigit((unsigned char)*b))
+        b++;
+    } else if (*a++ != *b++) {
+      return 0;
+    }
+  }
+  return *a == *b;
 }
 
 int ef_error_same(const ef_error *err, const ef_error *other) {
   return err->kind == other->kind && err->http_status == other->http_status &&
          strcmp(err->api_code, other->api_code) == 0 &&
-         strcmp(err->message, other->message) == 0;
+         same_but_numbers(err->message, other->message);
 }

@@ -43,7 +43,8 @@ void ef_error_format(const ef_error *err, char *buf, size_t size);
 const char *ef_error_advice(const ef_error *err);
 
 /* 1 when err and other describe the same failure (kind, status, code and
- * message): used to log a fault once, not every interval. */
+ * message, whatever the numbers in the message: elapsed times and byte
+ * counts vary): used to log a fault once, not every interval. */
 int ef_error_same(const ef_error *err, const ef_error *other);
 
 #endif

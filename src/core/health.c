@@ -10,6 +10,10 @@ ef_health_event ef_health_update(ef_health *health, const ef_error *err) {
     return EF_HEALTH_RECOVERED;
   }
   health->failures++;
+  /* Not sent while the account cools down: no news about a device that
+   * already fails, and its last real failure stays the one to compare. */
+  if (health->failing && err->kind == EF_ERR_PAUSED)
+    return EF_HEALTH_UNCHANGED;
   ef_health_event event = EF_HEALTH_UNCHANGED;
   if (!health->failing)
     event = EF_HEALTH_FAILED;

@@ -3,7 +3,8 @@
  * Promises: feeding every reading's outcome tells the caller exactly when
  * to report: when a device starts failing, when its failure changes (a
  * different status, code or message), and when it recovers; never for a
- * failure that merely persists. */
+ * failure that merely persists, nor for the requests of a failing device
+ * left unsent while its account cools down (client.h). */
 #ifndef EF_HEALTH_H
 #define EF_HEALTH_H
 

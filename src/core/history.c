@@ -62,8 +62,11 @@ int ef_time_parse(const char *text, time_t *out) {
 
 void ef_time_format(time_t t, char out[EF_TIME_TEXT_LEN]) {
   struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, EF_TIME_TEXT_LEN, "%Y-%m-%d %H:%M:%S", &tm);
+  /* Past the year 9999 the text does not fit, and strftime then leaves
+   * out undefined (unterminated): empty it instead. */
+  if (gmtime_r(&t, &tm) == NULL ||
+      strftime(out, EF_TIME_TEXT_LEN, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    out[0] = '\0';
 }
 
 typedef struct {

@@ -31,7 +31,8 @@ size_t ef_history_windows(time_t begin, time_t end, ef_window *out,
  * "...+02:00", a date alone meaning midnight UTC). Returns 0, or -1. */
 int ef_time_parse(const char *text, time_t *out);
 
-/* Formats t as the API's "YYYY-MM-DD HH:MM:SS" in UTC. */
+/* Formats t as the API's "YYYY-MM-DD HH:MM:SS" in UTC; out is empty when
+ * t has no such form (a year past 9999). */
 void ef_time_format(time_t t, char out[EF_TIME_TEXT_LEN]);
 
 typedef struct {

@@ -51,10 +51,15 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   ef_samples samples = {0};
   if (error.kind != EF_OK) {
     reading.error = &error;
-  } else if (answer->data != NULL &&
+  } else if (answer->data == NULL ||
              ef_samples_add_json(&samples, answer->data) != 0) {
-    ef_error_set(&error, EF_ERR_PARSE, "\"data\" is %s, not an object",
-                 json_type_to_name(json_object_get_type(answer->data)));
+    /* Without data, a reading of no values would pass for a healthy
+     * device. */
+    if (answer->data == NULL)
+      ef_error_set(&error, EF_ERR_PARSE, "no \"data\" in the answer");
+    else
+      ef_error_set(&error, EF_ERR_PARSE, "\"data\" is %s, not an object",
+                   json_type_to_name(json_object_get_type(answer->data)));
     error.http_status = 200;
     reading.error = &error;
   } else {

@@ -151,6 +151,11 @@ static int add_array(ef_samples *samples, char *path, struct json_object *array,
   if (all_scalars)
     return add_list(samples, path, array);
   int status = 0;
+  /* Each item becomes series of its own downstream (a collectd type
+   * instance, an RRD file): a huge array is a broken answer, not that
+   * many strings or packs. */
+  if (n > EF_MAX_ARRAY_ITEMS)
+    n = EF_MAX_ARRAY_ITEMS;
   for (size_t i = 0; i < n; i++)
     if (add_value(samples, join_index(path, i),
                   json_object_array_get_idx(array, i), depth) != 0)

@@ -3,9 +3,11 @@
  * Promises: the flat form of quota/all ("pcsAPhase.vol"), the nested form of
  * POST quota and MQTT ({"pcsAPhase":{"vol":..}}) and mixtures of both become
  * the same paths; lists of objects take an index
- * ("mpptHeartBeat[0].mpptPv[1].pwr"); JSON text inside a string (the
- * per-pack "bp_addr.<packSN>") is expanded below its key, and when it is
- * broken the string is kept as a string. Numbers keep the API's exact text.
+ * ("mpptHeartBeat[0].mpptPv[1].pwr"), for their first EF_MAX_ARRAY_ITEMS
+ * items only (the rest of a huge array is left out); JSON text inside a
+ * string (the per-pack "bp_addr.<packSN>") is expanded below its key, and
+ * when it is broken the string is kept as a string. Numbers keep the API's
+ * exact text.
  * Whitespace around keys (the reference's " chargingStatus") is trimmed;
  * nulls are "no reading" and produce no sample. */
 #ifndef EF_SAMPLE_H
@@ -15,6 +17,9 @@
 #include <stdint.h>
 
 struct json_object;
+
+/* Real devices index their strings, packs and rods below 10. */
+#define EF_MAX_ARRAY_ITEMS 64
 
 typedef enum {
   EF_KIND_NUMBER,  /* floating point: number and text */

@@ -1,13 +1,28 @@
 /* schedule.c: poll intervals, backoff and Retry-After per device. */
 #include "schedule.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A read that fires this early (at most a tenth of the interval) is due. */
 #define MAX_EARLY_MS 1000
 
+int64_t ef_schedule_min_interval_ms(void) {
+  const char *hook = getenv(EF_TEST_MIN_INTERVAL_ENV);
+  if (hook == NULL || *hook == '\0')
+    return EF_MIN_INTERVAL_MS;
+  char *end = NULL;
+  errno = 0;
+  long long ms = strtoll(hook, &end, 10);
+  if (errno != 0 || *end != '\0' || ms < 1 || ms > EF_MIN_INTERVAL_MS)
+    return EF_MIN_INTERVAL_MS;
+  return ms;
+}
+
 int64_t ef_schedule_interval(int64_t requested_ms) {
-  return requested_ms < EF_MIN_INTERVAL_MS ? EF_MIN_INTERVAL_MS : requested_ms;
+  int64_t least = ef_schedule_min_interval_ms();
+  return requested_ms < least ? least : requested_ms;
 }
 
 void ef_schedule_start(ef_schedule *schedule, int64_t interval_ms,
@@ -23,7 +38,7 @@ int ef_schedule_due(const ef_schedule *schedule, int64_t now_ms) {
   return now_ms + early >= schedule->next_ms;
 }
 
-static int refused_for_good(const ef_error *err) {
+int ef_schedule_refused(const ef_error *err) {
   return err->kind == EF_ERR_API && (strcmp(err->api_code, "1006") == 0 ||
                                      strcmp(err->api_code, "8512") == 0);
 }
@@ -45,7 +60,7 @@ void ef_schedule_record(ef_schedule *schedule, const ef_error *err,
     delay = EF_MAX_BACKOFF_MS;
   if (delay < schedule->interval_ms)
     delay = schedule->interval_ms;
-  if (refused_for_good(err) && delay < EF_REFUSED_RETRY_MS)
+  if (ef_schedule_refused(err) && delay < EF_REFUSED_RETRY_MS)
     delay = EF_REFUSED_RETRY_MS;
   if ((int64_t)err->retry_after_s * 1000 > delay)
     delay = (int64_t)err->retry_after_s * 1000;

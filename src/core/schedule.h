@@ -23,7 +23,17 @@ typedef struct {
   unsigned failures; /* consecutive */
 } ef_schedule;
 
-/* requested_ms raised to EF_MIN_INTERVAL_MS when below it. */
+/* The environment variable of a test hook: ms (1 to EF_MIN_INTERVAL_MS)
+ * that replace EF_MIN_INTERVAL_MS, so that a soak test (bench/soak.py)
+ * can run thousands of read cycles against ecoflow-sim in minutes. Never
+ * set it against the real cloud, which blocks accounts that poll faster
+ * than EF_MIN_INTERVAL_MS. Ignored when unset or not such a number. */
+#define EF_TEST_MIN_INTERVAL_ENV "ECOFLOW_TEST_MIN_INTERVAL_MS"
+
+/* EF_MIN_INTERVAL_MS, or what the test hook above sets instead. */
+int64_t ef_schedule_min_interval_ms(void);
+
+/* requested_ms raised to ef_schedule_min_interval_ms() when below it. */
 int64_t ef_schedule_interval(int64_t requested_ms);
 
 /* A schedule with the (clamped) interval, due at now_ms. */
@@ -33,6 +43,10 @@ void ef_schedule_start(ef_schedule *schedule, int64_t interval_ms,
 /* 1 when the device should be polled at now_ms. Reads that fire a little
  * early (timer jitter) still count as due, so that no cycle is skipped. */
 int ef_schedule_due(const ef_schedule *schedule, int64_t now_ms);
+
+/* 1 when err is a refusal for good (1006, 8512): retried only every
+ * EF_REFUSED_RETRY_MS, whatever the interval. */
+int ef_schedule_refused(const ef_error *err);
 
 /* Records the outcome of a poll that completed at now_ms (err NULL or
  * EF_OK: success) and sets the next due time. */

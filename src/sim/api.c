@@ -24,8 +24,10 @@ void sim_api_device_list(const sim_call *call, sim_reply *reply) {
     const sim_device *device = &ctx->fleet.devices[i];
     sim_fault fault = sim_faults_get(ctx->faults, (ssize_t)i);
     struct json_object *entry = json_object_new_object();
-    if (entry == NULL)
+    if (fault.kind == SIM_FAULT_UNLISTED || entry == NULL) {
+      json_object_put(entry);
       continue;
+    }
     json_object_object_add(entry, "sn", json_object_new_string(device->sn));
     json_object_object_add(entry, "deviceName",
                            json_object_new_string(device->name));

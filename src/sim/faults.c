@@ -34,6 +34,7 @@ static const struct {
     {"1006", SIM_FAULT_API, ARG_NONE, 0, 0, SIM_ERR_NOT_OPEN},
     {"offline", SIM_FAULT_OFFLINE, ARG_NONE, 0, 0, NULL, NULL},
     {"huge", SIM_FAULT_HUGE, ARG_AMOUNT, 1, 1LL << 32, NULL, NULL},
+    {"unlisted", SIM_FAULT_UNLISTED, ARG_NONE, 0, 0, NULL, NULL},
 };
 
 #define SPEC_COUNT (sizeof(fault_specs) / sizeof(*fault_specs))
@@ -121,7 +122,7 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
   snprintf(err, err_size,
            "unknown fault \"%s\" (clear, http500, http405, http429:S, "
            "delay:MS, stall, truncated, notjson, malformed, api:CODE:MESSAGE, "
-           "1006, offline, huge:BYTES)",
+           "1006, offline, huge:BYTES, unlisted)",
            spec);
   return -1;
 }
@@ -130,6 +131,7 @@ int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
   switch (fault->kind) {
   case SIM_FAULT_NONE:
   case SIM_FAULT_OFFLINE:
+  case SIM_FAULT_UNLISTED:
     return 0;
   case SIM_FAULT_HTTP500:
     sim_reply_http_error(reply, 500);

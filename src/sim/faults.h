@@ -26,6 +26,7 @@ typedef enum {
   SIM_FAULT_API,       /* a business error: code, message */
   SIM_FAULT_OFFLINE,   /* listed offline; values frozen since it began */
   SIM_FAULT_HUGE,      /* amount: size of the body (bytes) */
+  SIM_FAULT_UNLISTED,  /* left out of device/list (bound later), else fine */
 } sim_fault_kind;
 
 typedef struct {
@@ -45,7 +46,7 @@ typedef struct {
 
 /* Reads a spec: clear, http500, http405, http429:S, delay:MS, stall,
  * truncated, notjson, malformed, api:CODE:MESSAGE, 1006, offline,
- * huge:BYTES. Returns 0, or -1 with a reason in err. */
+ * huge:BYTES, unlisted. Returns 0, or -1 with a reason in err. */
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size);
 

@@ -6,9 +6,12 @@
 #include "number.h"
 #include "sim.h"
 
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define MAX_SPAN_S (7 * 86400)
 
@@ -81,9 +84,18 @@ void sim_history_quota_data(const sim_call *call, sim_reply *reply) {
     begin_text = text_param(params, "beginTime");
     end_text = text_param(params, "endTime");
   }
-  if (code == NULL || code[0] == '\0' || begin_text == NULL ||
-      end_text == NULL || sim_clock_parse(begin_text, &begin) != 0 ||
-      sim_clock_parse(end_text, &end) != 0 || end <= begin) {
+  bool readable = code != NULL && code[0] != '\0' && begin_text != NULL &&
+                  end_text != NULL &&
+                  sim_clock_parse(begin_text, &begin) == 0 &&
+                  sim_clock_parse(end_text, &end) == 0;
+  const sim_ctx *ctx = call->ctx;
+  /* Tests read the windows a client asked for from here. */
+  if (ctx->verbose && readable)
+    fprintf(stderr,
+            "ecoflow-sim: quota/data sn=%s code=%s window %s .. %s "
+            "span %" PRId64 " s\n",
+            call->sn, code, begin_text, end_text, end - begin);
+  if (!readable || end <= begin) {
     sim_reply_error(reply, SIM_ERR_PARAMS);
     return;
   }
@@ -91,7 +103,6 @@ void sim_history_quota_data(const sim_call *call, sim_reply *reply) {
     sim_reply_error(reply, SIM_ERR_SPAN);
     return;
   }
-  const sim_ctx *ctx = call->ctx;
   summary s;
   summarise(&s, ctx->fleet.devices[call->device].seed, begin, end);
   struct json_object *indexes = json_object_new_array();

@@ -43,7 +43,7 @@ static const char usage_text[] =
     "                           SPEC: http500 http405 http429:S delay:MS "
     "stall\n"
     "                           truncated notjson malformed api:CODE:MESSAGE\n"
-    "                           1006 offline huge:BYTES clear\n"
+    "                           1006 offline huge:BYTES unlisted clear\n"
     "  --clock UNIX_SECONDS     freeze the simulated clock there\n"
     "  --latency-ms N           answer every API request N ms late\n"
     "  --keys-file FILE         account keys (access_key = ..., secret_key = "

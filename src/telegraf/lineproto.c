@@ -6,12 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What each element escapes with a backslash. Backslashes themselves are
+/* How each element is read, hence written. Backslashes themselves are
  * escaped only inside string fields: elsewhere every reader keeps a
- * backslash that does not precede one of these characters. */
-#define MEASUREMENT_SPECIALS ", "
-#define KEY_SPECIALS ", ="
-#define STRING_SPECIALS "\"\\"
+ * backslash that does not precede a character it unescapes. */
+typedef struct {
+  const char *specials; /* written with a backslash before them */
+  int pairs; /* Telegraf reads it as backslash pairs (as InfluxDB 1.x does
+                field keys): `\\` is one unit, not an escaped backslash */
+  int quote_unescaped; /* Telegraf and InfluxDB read `\"` as `"` */
+} element;
+
+static const element MEASUREMENT = {", ", 1, 0};
+static const element TAG = {", =", 0, 1}; /* keys and values */
+static const element FIELD_KEY = {", =", 1, 1};
+static const element STRING_FIELD = {"\"\\", 0, 0};
 
 /* The length of the valid UTF-8 sequence at s, or 0 when s does not start
  * one (overlong forms, surrogates and code points past U+10FFFF included).
@@ -42,27 +50,55 @@ static size_t utf8_sequence_len(const unsigned char *s) {
   return len;
 }
 
-/* Writes the first len bytes of s with specials escaped, control
- * characters as spaces and invalid UTF-8 as '?'. */
+/* The byte s[i] is written as: a control character as a space, invalid
+ * UTF-8 as '?'; 0 when s[i] starts a multi-byte sequence, kept as it is,
+ * or i is len. */
+static int written_byte(const unsigned char *s, size_t i, size_t len) {
+  if (i >= len)
+    return 0;
+  size_t seq = utf8_sequence_len(s + i);
+  if (seq != 1)
+    return seq == 0 ? '?' : 0;
+  return s[i] < 0x20 || s[i] == 0x7F ? ' ' : s[i];
+}
+
+/* How many of a run of backslashes before next (as written_byte gives
+ * it) to write, so that readers neither pair the last one with the escape
+ * of next (an odd run, in an element read as pairs, loses one) nor take
+ * it for the escape of a quote (such backslashes are dropped). */
+static size_t backslashes_kept(size_t run, int next, const element *kind) {
+  if (next == '"' && kind->quote_unescaped)
+    return 0;
+  int escaped = next != 0 && strchr(kind->specials, next) != NULL;
+  return kind->pairs && escaped && run % 2 == 1 ? run - 1 : run;
+}
+
+/* Writes the first len bytes of s with the kind's specials escaped,
+ * control characters as spaces and invalid UTF-8 as '?'. */
 static void put_escaped(FILE *out, const char *s, size_t len,
-                        const char *specials) {
+                        const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
+  int escapes_backslash = strchr(kind->specials, '\\') != NULL;
   for (size_t i = 0; i < len;) {
-    size_t seq = utf8_sequence_len(bytes + i);
-    if (seq == 0) {
-      fputc('?', out);
-      i++;
+    if (bytes[i] == '\\' && !escapes_backslash) {
+      size_t run = 0;
+      while (i + run < len && bytes[i + run] == '\\')
+        run++;
+      size_t kept =
+          backslashes_kept(run, written_byte(bytes, i + run, len), kind);
+      fprintf(out, "%.*s", (int)kept, s + i);
+      i += run;
       continue;
     }
-    if (seq > 1) {
+    int c = written_byte(bytes, i, len);
+    if (c == 0) {
+      size_t seq = utf8_sequence_len(bytes + i);
       fwrite(bytes + i, 1, seq, out);
       i += seq;
       continue;
     }
-    int c = bytes[i++];
-    if (c < 0x20 || c == 0x7F)
-      c = ' ';
-    if (strchr(specials, c) != NULL)
+    i++;
+    if (strchr(kind->specials, c) != NULL)
       fputc('\\', out);
     fputc(c, out);
   }
@@ -79,25 +115,64 @@ static size_t name_len(const char *s) {
   return len;
 }
 
-static int same_name(const char *a, const char *b) {
-  size_t len = name_len(a);
-  return len == name_len(b) && memcmp(a, b, len) == 0;
-}
-
-static int compare_names(const char *a, const char *b) {
-  size_t len_a = name_len(a), len_b = name_len(b);
-  int order = memcmp(a, b, len_a < len_b ? len_a : len_b);
-  if (order != 0)
-    return order;
-  return (len_a > len_b) - (len_a < len_b);
-}
-
 /* InfluxDB refuses "time" as a tag or field key. */
-static void put_key(FILE *out, const char *key) {
+static void put_key(FILE *out, const char *key, const element *kind) {
   size_t len = name_len(key);
-  put_escaped(out, key, len, KEY_SPECIALS);
+  put_escaped(out, key, len, kind);
   if (len == 4 && memcmp(key, "time", 4) == 0)
     fputc('_', out);
+}
+
+/* Keys as written: distinct keys can be written alike (control characters,
+ * invalid UTF-8, dropped backslashes, "time"), so they are compared,
+ * sorted and told apart in this form, never as given. */
+typedef struct {
+  char **tags;   /* of point->tags[i] */
+  char **fields; /* of point->fields[i] */
+  size_t n_tags, n_fields;
+} written_keys;
+
+/* The text key is written as (never NULL but when out of memory). */
+static char *written_key(const char *key, const element *kind) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  if (out == NULL)
+    return NULL;
+  put_key(out, key, kind);
+  if (fclose(out) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+static void free_written_keys(written_keys *keys) {
+  for (size_t i = 0; i < keys->n_tags; i++)
+    free(keys->tags[i]);
+  for (size_t i = 0; i < keys->n_fields; i++)
+    free(keys->fields[i]);
+  free(keys->tags);
+  free(keys->fields);
+}
+
+/* Returns 0, or -1 when out of memory (keys is then still to be freed). */
+static int write_keys(const lp_point *point, written_keys *keys) {
+  *keys = (written_keys){.n_tags = point->n_tags, .n_fields = point->n_fields};
+  keys->tags = calloc(point->n_tags + 1, sizeof(char *));
+  keys->fields = calloc(point->n_fields + 1, sizeof(char *));
+  if (keys->tags == NULL || keys->fields == NULL) {
+    keys->n_tags = keys->n_fields = 0;
+    return -1;
+  }
+  for (size_t i = 0; i < point->n_tags; i++)
+    if ((keys->tags[i] = written_key(point->tags[i].key, &TAG)) == NULL)
+      return -1;
+  for (size_t i = 0; i < point->n_fields; i++)
+    if ((keys->fields[i] = written_key(point->fields[i].key, &FIELD_KEY)) ==
+        NULL)
+      return -1;
+  return 0;
 }
 
 static void put_measurement(FILE *out, const char *name) {
@@ -107,35 +182,35 @@ static void put_measurement(FILE *out, const char *name) {
     name++;
     len--;
   }
-  put_escaped(out, name, len, MEASUREMENT_SPECIALS);
+  put_escaped(out, name, len, &MEASUREMENT);
 }
 
-static int tag_writable(const lp_tag *tag) {
-  return name_len(tag->key) > 0 && name_len(tag->value) > 0;
+static int tag_writable(const lp_tag *tag, const char *written) {
+  return written[0] != '\0' && name_len(tag->value) > 0;
 }
 
 /* Writes the tags in key order, each key once (the first given wins), by
  * repeatedly picking the least key above the last one written: tag sets
  * are small, and this needs no copy of them. */
-static void put_tags(FILE *out, const lp_point *point) {
-  const lp_tag *last = NULL;
+static void put_tags(FILE *out, const lp_point *point,
+                     const written_keys *keys) {
+  const char *last = NULL;
   for (;;) {
-    const lp_tag *next = NULL;
+    size_t next = point->n_tags;
     for (size_t i = 0; i < point->n_tags; i++) {
-      const lp_tag *tag = &point->tags[i];
-      if (!tag_writable(tag) ||
-          (last != NULL && compare_names(tag->key, last->key) <= 0))
+      const char *key = keys->tags[i];
+      if (!tag_writable(&point->tags[i], key) ||
+          (last != NULL && strcmp(key, last) <= 0))
         continue;
-      if (next == NULL || compare_names(tag->key, next->key) < 0)
-        next = tag;
+      if (next == point->n_tags || strcmp(key, keys->tags[next]) < 0)
+        next = i;
     }
-    if (next == NULL)
+    if (next == point->n_tags)
       return;
-    fputc(',', out);
-    put_key(out, next->key);
-    fputc('=', out);
-    put_escaped(out, next->value, name_len(next->value), KEY_SPECIALS);
-    last = next;
+    const lp_tag *tag = &point->tags[next];
+    fprintf(out, ",%s=", keys->tags[next]);
+    put_escaped(out, tag->value, name_len(tag->value), &TAG);
+    last = keys->tags[next];
   }
 }
 
@@ -182,8 +257,8 @@ int lp_format_float(double number, const char *text, char *out) {
   return 0;
 }
 
-static int field_writable(const lp_field *field) {
-  if (name_len(field->key) == 0)
+static int field_writable(const lp_field *field, const char *written) {
+  if (written[0] == '\0')
     return 0;
   if (field->type == LP_FLOAT)
     return isfinite(field->number);
@@ -193,13 +268,13 @@ static int field_writable(const lp_field *field) {
 }
 
 /* Writable and the first of its key. */
-static int field_wanted(const lp_point *point, size_t index) {
-  const lp_field *field = &point->fields[index];
-  if (!field_writable(field))
+static int field_wanted(const lp_point *point, const written_keys *keys,
+                        size_t index) {
+  if (!field_writable(&point->fields[index], keys->fields[index]))
     return 0;
   for (size_t i = 0; i < index; i++)
-    if (field_writable(&point->fields[i]) &&
-        same_name(point->fields[i].key, field->key))
+    if (field_writable(&point->fields[i], keys->fields[i]) &&
+        strcmp(keys->fields[i], keys->fields[index]) == 0)
       return 0;
   return 1;
 }
@@ -219,30 +294,37 @@ static void put_value(FILE *out, const lp_field *field) {
     break;
   case LP_STRING:
     fputc('"', out);
-    put_escaped(out, field->text, strlen(field->text), STRING_SPECIALS);
+    put_escaped(out, field->text, strlen(field->text), &STRING_FIELD);
     fputc('"', out);
     break;
   }
 }
 
 int lp_write_point(FILE *out, const lp_point *point) {
+  written_keys keys;
+  if (write_keys(point, &keys) != 0) {
+    free_written_keys(&keys);
+    return -1;
+  }
   size_t first = 0;
-  while (first < point->n_fields && !field_writable(&point->fields[first]))
+  while (first < point->n_fields &&
+         !field_writable(&point->fields[first], keys.fields[first]))
     first++;
   /* A measurement of only "#" would leave a lone "_": still a name. */
-  if (first == point->n_fields || name_len(point->measurement) == 0)
+  if (first == point->n_fields || name_len(point->measurement) == 0) {
+    free_written_keys(&keys);
     return 0;
+  }
 
   put_measurement(out, point->measurement);
-  put_tags(out, point);
+  put_tags(out, point, &keys);
   for (size_t i = first; i < point->n_fields; i++) {
-    if (!field_wanted(point, i))
+    if (!field_wanted(point, &keys, i))
       continue;
-    fputc(i == first ? ' ' : ',', out);
-    put_key(out, point->fields[i].key);
-    fputc('=', out);
+    fprintf(out, "%c%s=", i == first ? ' ' : ',', keys.fields[i]);
     put_value(out, &point->fields[i]);
   }
   fprintf(out, " %" PRId64 "\n", point->time_ns);
+  free_written_keys(&keys);
   return ferror(out) ? -1 : 1;
 }

@@ -9,6 +9,10 @@
  *   value is empty, or a field whose key is empty, is left out (an empty
  *   measurement drops the line); the key "time", refused by InfluxDB, is
  *   written "time_";
+ * - in measurements and field keys, which Telegraf reads as backslash
+ *   pairs, an odd run of backslashes before an escaped character loses one
+ *   (it would escape the escape); in keys and tag values, backslashes
+ *   before a '"' are dropped (readers take `\"` for an escaped quote);
  * - string fields: quoted, '"' and '\' escaped;
  * - everywhere, control characters (\n \r \t ...) become spaces, so a value
  *   never breaks its line, and bytes that are not UTF-8 become '?';
@@ -16,8 +20,10 @@
  *   exactly (the source's own decimal text when it denotes the same
  *   double, else the shortest of %.15g..%.17g that reads back the same);
  *   non-finite floats are left out;
- * - tags sorted by key, the first of equal keys kept; likewise the first
- *   of equal field keys; a line with no field left is not written. */
+ * - tags sorted by key as written, the first of keys written alike kept
+ *   (such as keys that differ in control characters only); likewise the
+ *   first of field keys written alike; a line with no field left is not
+ *   written. */
 #ifndef EF_LINEPROTO_H
 #define EF_LINEPROTO_H
 
@@ -56,7 +62,8 @@ typedef struct {
 } lp_point;
 
 /* Writes point as one line. Returns 1 when the line was written, 0 when
- * nothing of it was writable, -1 on an output error. */
+ * nothing of it was writable, -1 on an output error or when out of memory
+ * (then nothing is written). */
 int lp_write_point(FILE *out, const lp_point *point);
 
 /* The text a float is written as, into out (LP_FLOAT_LEN bytes). Returns

@@ -1,19 +1,22 @@
 /* main.c: ecoflow-telegraf, EcoFlow devices for Telegraf's inputs.exec and
  * inputs.execd, as InfluxDB line protocol on stdout.
  *
- * Exit status: 0 when a device was read (exec) or input ended (execd); 1
- * when nothing could be read or output failed; 2 for a usage or
- * configuration error. Log lines on stderr carry Telegraf's level
- * prefixes (E! W! I!), which newer Telegraf versions honour. */
+ * Exit status: 0 when a device was read (exec; --history: a window) or
+ * input ended (execd); 1 when nothing could be read or output failed; 2
+ * for a usage or configuration error. Log lines on stderr carry Telegraf's
+ * level prefixes (E! W! I!), which newer Telegraf versions honour. */
 #include <config.h>
 
+#include "backfill.h"
 #include "catalog.h"
 #include "client.h"
-#include "discovery.h"
+#include "devices.h"
 #include "loop.h"
 #include "metric.h"
 #include "poll.h"
 #include "reading.h"
+#include "report.h"
+#include "roster.h"
 #include "telegraf_config.h"
 
 #include <signal.h>
@@ -25,10 +28,7 @@
 
 typedef struct {
   ef_client *client;
-  ef_device_list listed;
-  tg_device_state *devices;
-  ef_poll_target *due; /* the devices a poll reads, as many as devices */
-  size_t n_devices;
+  tg_devices devices;
   tg_printer printer;
 } run;
 
@@ -40,12 +40,13 @@ static void usage(FILE *out) {
         "Reads EcoFlow devices through the EcoFlow IoT open API and prints "
         "InfluxDB line\nprotocol: one poll for inputs.exec, or one per line "
         "of stdin for inputs.execd.\nWithout --sn, every device of the "
-        "account is read.\n\n",
+        "account is read; --history prints a\nreport over past weeks "
+        "instead, for a backfill.\n\n",
         out);
   tg_config_usage(out);
-  fputs("\nExit status: 0 when a device was read (or, with --execd, at the "
-        "end of stdin),\n1 when none could be read, 2 for a configuration "
-        "error.\n",
+  fputs("\nExit status: 0 when a device was read (--history: a window; "
+        "--execd: at the end\nof stdin), 1 when none could be read, 2 for a "
+        "configuration error.\n",
         out);
 }
 
@@ -103,73 +104,77 @@ static void list_metrics(FILE *out) {
         "Measurement " TG_READ_MEASUREMENT
         " has, per device reading:\nstale (the cloud's "
         "cached copy, not published again), age_s (by the cloud's\nstamp) "
-        "and the counts published, no_reading and implausible.\n",
+        "and the counts published, no_reading and implausible. "
+        "Measurement\n" TG_DEVICE_MEASUREMENT
+        " has the online flag (bool) of each device the account lists.\n"
+        "--history prints measurement " EF_REPORT_MEASUREMENT
+        " (tag code), one field per\nreport index: "
+        "from_solar, to_grid, ... in Wh; self_sufficiency, ... in %.\n",
         out);
 }
 
 static void log_error(const char *what, const ef_error *error) {
   char text[TG_ERROR_TEXT_LEN];
-  tg_error_text(error, text, sizeof(text));
+  ef_roster_explain(error, 0, text, sizeof(text));
   fprintf(stderr, "%s: %s\n", what, text);
 }
 
-/* The devices to poll: the configured ones, or else every device of the
- * account. The account's list also gives names and products; without it,
- * configured devices are polled all the same. */
+/* The devices to read: the configured ones, and with discovery (or
+ * without any configured) every device of the account; the first list
+ * also gives names and products. In exec mode, a run with nothing to read
+ * ends here; execd waits for the next list. */
 static int choose_devices(run *r, const tg_config *config) {
-  ef_error error;
-  int listed = ef_discover(r->client, &r->listed, &error) == 0;
-  if (!listed) {
-    log_error(config->n_devices ? "W! ecoflow: listing the account's devices "
-                                  "(for their names and products)"
-                                : "E! ecoflow: listing the account's devices",
-              &error);
-    if (config->n_devices == 0)
-      return -1;
+  if (tg_devices_init(&r->devices, config, r->client, &r->printer) != 0 ||
+      tg_devices_refresh(&r->devices, ef_now_ms()) != 0) {
+    fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
+    return -1;
   }
-  r->n_devices = config->n_devices ? config->n_devices : r->listed.len;
-  if (r->n_devices == 0) {
+  if (ef_roster_size(r->devices.roster) > 0 || config->execd)
+    return 0;
+  if (!ef_roster_list_failing(r->devices.roster))
     fputs("E! ecoflow: the account has no devices (device/list is empty)\n",
           stderr);
-    return -1;
+  return -1;
+}
+
+/* Says once when the cloud's clock is far off ours, and once when they
+ * agree again: the signatures then carry the server's time, which would
+ * otherwise hide a wrong clock. */
+static void report_clock(ef_client *client) {
+  char text[256];
+  switch (ef_client_clock_news(client, text, sizeof(text))) {
+  case EF_CLOCK_SKEWED:
+    fprintf(stderr, "W! ecoflow: %s\n", text);
+    break;
+  case EF_CLOCK_IN_STEP:
+    fprintf(stderr, "I! ecoflow: %s\n", text);
+    break;
+  case EF_CLOCK_UNCHANGED:
+    break;
   }
-  r->devices = calloc(r->n_devices, sizeof(*r->devices));
-  r->due = calloc(r->n_devices, sizeof(*r->due));
-  if (r->devices == NULL || r->due == NULL) {
-    fputs("E! ecoflow: out of memory\n", stderr);
-    return -1;
-  }
-  for (size_t i = 0; i < r->n_devices; i++) {
-    tg_device_state *device = &r->devices[i];
-    const tg_device *configured =
-        config->n_devices ? &config->devices[i] : NULL;
-    device->sn = configured ? configured->sn : r->listed.items[i].sn;
-    const ef_listed_device *entry = ef_device_list_find(&r->listed, device->sn);
-    device->name = configured && configured->name ? configured->name
-                   : entry                        ? entry->name
-                                                  : NULL;
-    device->product = entry ? entry->product : NULL;
-    ef_schedule_start(&device->schedule, config->interval_ms, ef_now_ms());
-  }
-  return 0;
 }
 
 /* One batch over the devices that are due (all of them, the first time).
  * Returns the devices read, or -1 when the batch could not run or output
  * failed. */
 static int poll_due(run *r) {
-  size_t n_due = 0, read_before = r->printer.read;
+  size_t read_before = r->printer.read;
   int64_t now = ef_now_ms();
-  for (size_t i = 0; i < r->n_devices; i++)
-    if (ef_schedule_due(&r->devices[i].schedule, now))
-      r->due[n_due++] =
-          (ef_poll_target){.sn = r->devices[i].sn, .user = &r->devices[i]};
+  ef_roster_round round;
+  if (tg_devices_refresh(&r->devices, now) != 0 ||
+      ef_roster_round_start(r->devices.roster, now, &round) != 0) {
+    fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
+    return -1;
+  }
   ef_error error;
-  if (n_due > 0 && ef_poll_quotas(r->client, r->due, n_due, tg_print_reading,
-                                  &r->printer, &error) != 0) {
+  r->printer.started_ms = now;
+  if (round.n_targets > 0 &&
+      ef_poll_quotas(r->client, round.targets, round.n_targets,
+                     tg_print_reading, &r->printer, &error) != 0) {
     log_error("E! ecoflow: polling", &error);
     return -1;
   }
+  report_clock(r->client);
   if (fflush(r->printer.out) != 0 || r->printer.output_error) {
     fputs("E! ecoflow: writing to stdout failed\n", stderr);
     return -1;
@@ -198,13 +203,26 @@ static int run_polls(run *r, const tg_config *config) {
             "W! ecoflow: polling every %ld s, not faster: the cloud "
             "blocks accounts that poll a device more often\n",
             interval_ms / 1000);
-  fprintf(stderr, "I! ecoflow: polling %zu device%s %s\n", r->n_devices,
-          r->n_devices == 1 ? "" : "s",
+  size_t n = ef_roster_size(r->devices.roster);
+  fprintf(stderr, "I! ecoflow: polling %zu device%s %s\n", n, n == 1 ? "" : "s",
           interval_ms ? "on the interval and on each line of stdin"
                       : "on each line of stdin");
   return tg_loop_run(STDIN_FILENO, interval_ms, execd_tick, r) == 0
              ? EXIT_SUCCESS
              : EXIT_FAILURE;
+}
+
+/* --history: the backfill, then exit. */
+static int run_backfill(run *r, const tg_config *config) {
+  time_t end = config->end.set ? config->end.t : (time_t)(ef_now_ms() / 1000);
+  int printed = tg_backfill(r->client, r->devices.roster, config->history,
+                            config->begin.t, end, &r->printer);
+  if (printed > 0)
+    return EXIT_SUCCESS;
+  if (printed == 0)
+    fprintf(stderr, "E! ecoflow: no window of report %s could be read\n",
+            config->history);
+  return EXIT_FAILURE;
 }
 
 static int run_with_client(const tg_config *config) {
@@ -228,12 +246,15 @@ static int run_with_client(const tg_config *config) {
     log_error("E! ecoflow: configuration", &error);
   } else {
     r.printer.client = r.client;
-    status =
-        choose_devices(&r, config) == 0 ? run_polls(&r, config) : EXIT_FAILURE;
+    r.printer.long_running = config->execd;
+    if (choose_devices(&r, config) != 0)
+      status = EXIT_FAILURE;
+    else if (config->history != NULL)
+      status = run_backfill(&r, config);
+    else
+      status = run_polls(&r, config);
   }
-  free(r.due);
-  free(r.devices);
-  ef_device_list_clear(&r.listed);
+  tg_devices_free(&r.devices);
   ef_client_free(r.client);
   ef_client_global_cleanup();
   tg_series_free(r.printer.series);

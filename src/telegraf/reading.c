@@ -7,8 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-/* The tags the front end puts before the catalog's own. */
-#define DEVICE_TAGS 3
 /* stale and age_s: what an ecoflow_read point of a cached copy has. */
 #define READ_FIELDS_WHEN_STALE 2
 
@@ -21,13 +19,13 @@ static const lp_type lp_types[] = {
 
 typedef struct {
   tg_printer *printer;
-  const tg_device_state *device;
+  const ef_roster_device *device;
 } metric_sink;
 
-static void device_tags(const tg_device_state *device,
-                        lp_tag tags[DEVICE_TAGS]) {
+void tg_device_tags(const ef_roster_device *device,
+                    lp_tag tags[TG_DEVICE_TAGS]) {
   tags[0] = (lp_tag){.key = "sn", .value = device->sn};
-  tags[1] = (lp_tag){.key = "name", .value = device->name};
+  tags[1] = (lp_tag){.key = "name", .value = ef_roster_device_name(device)};
   tags[2] = (lp_tag){.key = "product", .value = device->product};
 }
 
@@ -42,10 +40,10 @@ static void add_fields(tg_printer *printer, const char *measurement,
 
 static void add_metric(const ef_metric *metric, void *ctx) {
   metric_sink *sink = ctx;
-  lp_tag tags[DEVICE_TAGS + EF_MAX_TAGS];
-  device_tags(sink->device, tags);
+  lp_tag tags[TG_DEVICE_TAGS + EF_MAX_TAGS];
+  tg_device_tags(sink->device, tags);
   for (size_t i = 0; i < metric->n_tags; i++)
-    tags[DEVICE_TAGS + i] =
+    tags[TG_DEVICE_TAGS + i] =
         (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
   lp_field field = {.key = metric->field,
                     .type = lp_types[metric->type],
@@ -53,10 +51,10 @@ static void add_metric(const ef_metric *metric, void *ctx) {
                     .integer = metric->integer,
                     .text = metric->text};
   add_fields(sink->printer, metric->measurement, tags,
-             DEVICE_TAGS + metric->n_tags, &field, 1);
+             TG_DEVICE_TAGS + metric->n_tags, &field, 1);
 }
 
-static void print_lines(tg_printer *printer, tg_device_state *device,
+static void print_lines(tg_printer *printer, ef_roster_device *device,
                         const ef_reading *reading) {
   ef_freshness_verdict fresh =
       ef_freshness_check(&device->freshness, reading->samples, reading->time_ms,
@@ -80,9 +78,9 @@ static void print_lines(tg_printer *printer, tg_device_state *device,
        .type = LP_INT,
        .integer = (int64_t)stats.implausible},
   };
-  lp_tag tags[DEVICE_TAGS];
-  device_tags(device, tags);
-  add_fields(printer, TG_READ_MEASUREMENT, tags, DEVICE_TAGS, read,
+  lp_tag tags[TG_DEVICE_TAGS];
+  tg_device_tags(device, tags);
+  add_fields(printer, TG_READ_MEASUREMENT, tags, TG_DEVICE_TAGS, read,
              fresh.stale ? READ_FIELDS_WHEN_STALE
                          : sizeof(read) / sizeof(read[0]));
   if (tg_series_flush(printer->series, printer->out,
@@ -90,45 +88,40 @@ static void print_lines(tg_printer *printer, tg_device_state *device,
     printer->output_error = 1;
 }
 
-void tg_error_text(const ef_error *error, char *out, size_t size) {
-  char text[EF_ERROR_MESSAGE_LEN + 64];
-  ef_error_format(error, text, sizeof(text));
-  const char *advice = ef_error_advice(error);
-  snprintf(out, size, "%s%s%s", text, advice ? "; " : "", advice ? advice : "");
-}
-
-static void log_device(FILE *log, const char *level,
-                       const tg_device_state *device, const char *message) {
+void tg_log_device(FILE *log, const char *level, const ef_roster_device *device,
+                   const char *message) {
+  const char *name = ef_roster_device_name(device);
   fprintf(log, "%s ecoflow: device %s", level, device->sn);
-  if (device->name != NULL)
-    fprintf(log, " (%s)", device->name);
+  if (name != NULL)
+    fprintf(log, " (%s)", name);
   fprintf(log, ": %s\n", message);
   fflush(log);
 }
 
-static void report_health(tg_printer *printer, tg_device_state *device,
+/* Settles the device's poll (schedule and health) and says what changed. */
+static void report_health(tg_printer *printer, ef_roster_device *device,
                           const ef_error *error) {
   unsigned failures = device->health.failures;
   char text[TG_ERROR_TEXT_LEN];
-  switch (ef_health_update(&device->health, error)) {
+  switch (ef_roster_settle(device, error, printer->started_ms)) {
   case EF_HEALTH_UNCHANGED:
     break;
   case EF_HEALTH_FAILED:
   case EF_HEALTH_CHANGED:
-    tg_error_text(error, text, sizeof(text));
-    log_device(printer->log, "E!", device, text);
+    ef_roster_explain(error, printer->long_running, text, sizeof(text));
+    tg_log_device(printer->log, "E!", device, text);
     break;
   case EF_HEALTH_RECOVERED:
-    snprintf(text, sizeof(text), "read again after %u failed polls", failures);
-    log_device(printer->log, "I!", device, text);
+    snprintf(text, sizeof(text), "read again after %u failed poll%s",
+             failures, failures == 1 ? "" : "s");
+    tg_log_device(printer->log, "I!", device, text);
     break;
   }
 }
 
 void tg_print_reading(const ef_reading *reading, void *ctx) {
   tg_printer *printer = ctx;
-  tg_device_state *device = reading->target->user;
-  ef_schedule_record(&device->schedule, reading->error, reading->time_ms);
+  ef_roster_device *device = reading->target->user;
   report_health(printer, device, reading->error);
   if (reading->error != NULL) {
     printer->failed++;

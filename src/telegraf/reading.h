@@ -13,47 +13,50 @@
  * log as one Telegraf-style line naming the device, the error and what to
  * do about it, only when the device's state changes (starts failing,
  * fails differently, recovers): a lasting fault is reported once, not
- * every interval. Every outcome also sets when the device is due again. */
+ * every interval (a refusal for good, 1006, is retried hourly: roster.h).
+ * Every outcome also sets when the device is due again. The devices are
+ * the core's (roster.h): each target's user is its ef_roster_device. */
 #ifndef EF_TELEGRAF_READING_H
 #define EF_TELEGRAF_READING_H
 
 #include "client.h"
-#include "freshness.h"
-#include "health.h"
 #include "poll.h"
-#include "schedule.h"
+#include "roster.h"
 #include "series.h"
 
 #include <stdio.h>
 
 #define TG_READ_MEASUREMENT "ecoflow_read"
 
-typedef struct {
-  const char *sn;
-  const char *name;    /* NULL when neither configured nor listed */
-  const char *product; /* NULL when the cloud does not say */
-  ef_health health;
-  ef_freshness freshness;
-  ef_schedule schedule;
-} tg_device_state;
+/* sn, name and product: the tags every point of a device starts with
+ * (name: configured, else listed; a tag without a value is left out). */
+#define TG_DEVICE_TAGS 3
+void tg_device_tags(const ef_roster_device *device,
+                    lp_tag tags[TG_DEVICE_TAGS]);
+
+/* "LEVEL ecoflow: device SN (NAME): message" on log, flushed. */
+void tg_log_device(FILE *log, const char *level, const ef_roster_device *device,
+                   const char *message);
 
 typedef struct {
   const ef_client *client; /* whose clock offset dates the data */
   FILE *out;
   FILE *log;
   tg_series *series; /* scratch space, reused across readings */
+  int64_t started_ms; /* when the poll began: devices are due again
+                         counted from there, so that a slow answer does
+                         not push a device past the next poll */
+  int long_running;   /* execd: schedules outlive a poll */
   size_t read;       /* readings that succeeded */
   size_t failed;     /* readings that failed */
   int output_error;  /* writing to out failed */
 } tg_printer;
 
-/* An error and what to do about it, as one line:
- * "HTTP 200, API code 8521: signature is wrong; check the secret key ...". */
+/* Room for an error and what to do about it (ef_roster_explain). */
 #define TG_ERROR_TEXT_LEN (EF_ERROR_MESSAGE_LEN + 512)
-void tg_error_text(const ef_error *error, char *out, size_t size);
 
-/* The ef_reading_cb of a poll whose targets' user is a tg_device_state and
- * whose ctx is a tg_printer. */
+/* The ef_reading_cb of a poll of roster devices whose ctx is a
+ * tg_printer. */
 void tg_print_reading(const ef_reading *reading, void *printer);
 
 #endif

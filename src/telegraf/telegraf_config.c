@@ -1,6 +1,10 @@
 /* telegraf_config.c: settings from the file, environment and command line. */
 #include "telegraf_config.h"
 
+#include "history.h"
+#include "report.h"
+#include "roster.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +27,10 @@ typedef enum {
   KIND_SECONDS, /* a number of seconds, kept in ms */
   KIND_COUNT,   /* a whole number */
   KIND_DEVICE,  /* SN[=NAME], appended */
-  KIND_FLAG,    /* no value: sets an int to 1 */
+  KIND_LIST,    /* a word, appended to a tg_list */
+  KIND_TIME,    /* a time (history.h), into a tg_time */
+  KIND_FLAG,    /* an int: 1 without a value (command line), else a
+                   boolean word (file) */
   KIND_CONFIG,  /* --config FILE: read before everything else */
 } setting_kind;
 
@@ -45,6 +53,18 @@ static const setting settings[] = {
      NO_OFFSET, 0, 0, "SN[=NAME]",
      "a device's serial number, and the name to tag it with; repeat for "
      "more devices (on the command line, replaces the file's)"},
+    {"quota", NULL, ALL & ~TG_FROM_ENV, KIND_LIST, AT(quotas), NO_OFFSET, 0, 0,
+     "QUOTA",
+     "read only this quota or group (bpSoc, pcsAPhase, ...) of the --sn "
+     "devices, through POST quota: smaller answers; repeatable"},
+    {"discover", NULL, ALL & ~TG_FROM_ENV, KIND_FLAG, AT(discover), NO_OFFSET,
+     0, 0, NULL,
+     "also read every other device of the account (device/list): the "
+     "default without --sn; offline devices are skipped"},
+    {"discover_refresh", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS,
+     AT(discover_refresh_ms), NO_OFFSET, 1, 86400, "S",
+     "with --execd, ask the account's device list again every S seconds "
+     "(default 600): names, products, online flags, new devices"},
     {"endpoint", "ECOFLOW_ENDPOINT", ALL, KIND_TEXT, AT(endpoint), NO_OFFSET, 0,
      0, "URL",
      "the API host: " TG_DEFAULT_ENDPOINT " (Europe, the default), "
@@ -74,6 +94,19 @@ static const setting settings[] = {
     {"interval", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS, AT(interval_ms),
      NO_OFFSET, 0.001, 86400, "S",
      "with --execd, also poll on its own every S seconds (signal = \"none\")"},
+    {"history", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(history), NO_OFFSET, 0,
+     0, "CODE",
+     "print report CODE (e.g. JT303_Dashboard_Overview_Summary_Week) from "
+     "--begin to --end as " EF_REPORT_MEASUREMENT " points, one per window "
+     "of less than a week, stamped with its start, and exit"},
+    {"begin", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(begin), NO_OFFSET, 0, 0,
+     "TIME",
+     "with --history: the first second, UTC \"YYYY-MM-DD HH:MM:SS\" or ISO "
+     "8601 (2024-06-17T00:00:00+02:00)"},
+    {"end", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(end), NO_OFFSET, 0, 0,
+     "TIME",
+     "with --history: where the backfill stops, not included (default: "
+     "now); 2024-06-17 to 2024-06-24 is one week"},
     {"list_metrics", NULL, TG_FROM_ARGV, KIND_FLAG, AT(list_metrics), NO_OFFSET,
      0, 0, NULL, "print the catalog of metrics and exit"},
     {"help", NULL, TG_FROM_ARGV, KIND_FLAG, AT(help), NO_OFFSET, 0, 0, NULL,
@@ -83,6 +116,31 @@ static const setting settings[] = {
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* Words that go into requests as they are: the core says which are
+ * valid. */
+static const struct {
+  const char *key;
+  int (*valid)(const char *value);
+  const char *what;
+} word_checks[] = {
+    {"quota", ef_roster_quota_valid,
+     "a quota name (letters, digits and _.-[])"},
+    {"history", ef_report_code_valid,
+     "a report code (letters, digits, _ and -)"},
+};
+
+/* Why value cannot be s's, into problem; 0 when it can. */
+static int check_word(const setting *s, const char *value, char *problem) {
+  for (size_t i = 0; i < sizeof(word_checks) / sizeof(word_checks[0]); i++)
+    if (strcmp(word_checks[i].key, s->key) == 0 && value[0] != '\0' &&
+        !word_checks[i].valid(value)) {
+      snprintf(problem, TG_ERROR_LEN, "\"%s\" is not %s", value,
+               word_checks[i].what);
+      return -1;
+    }
+  return 0;
+}
 
 static void fail(char *err, const char *origin, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -141,11 +199,27 @@ static void free_devices(tg_config *config) {
   config->n_devices = 0;
 }
 
+static void free_list(tg_list *list) {
+  for (size_t i = 0; i < list->len; i++)
+    free(list->items[i]);
+  free(list->items);
+  *list = (tg_list){0};
+}
+
+/* Empties a repeatable setting: the command line replaces the file's. */
+static void clear_repeated(tg_config *config, const setting *s) {
+  if (s->kind == KIND_DEVICE)
+    free_devices(config);
+  else if (s->kind == KIND_LIST)
+    free_list((tg_list *)((char *)config + s->offset));
+}
+
 void tg_config_free(tg_config *config) {
   for (size_t i = 0; i < N_SETTINGS; i++)
     if (settings[i].kind == KIND_TEXT)
       wipe_free(*text_at(config, settings[i].offset));
-  free_devices(config);
+    else
+      clear_repeated(config, &settings[i]);
   *config = (tg_config){0};
 }
 
@@ -216,11 +290,48 @@ static int parse_number(const setting *s, const char *value, double *number,
   return 0;
 }
 
+static int add_to_list(tg_list *list, const char *value, char *problem) {
+  for (size_t i = 0; i < list->len; i++)
+    if (strcmp(list->items[i], value) == 0) {
+      snprintf(problem, TG_ERROR_LEN, "\"%s\" is given twice", value);
+      return -1;
+    }
+  char *copy = strdup(value);
+  char **items =
+      copy ? realloc(list->items, (list->len + 1) * sizeof(*items)) : NULL;
+  if (items == NULL) {
+    free(copy);
+    snprintf(problem, TG_ERROR_LEN, "out of memory");
+    return -1;
+  }
+  list->items = items;
+  list->items[list->len++] = copy;
+  return 0;
+}
+
+/* A flag's word in a file; none (the command line) means on. */
+static int parse_flag(const char *value, int *out, char *problem) {
+  static const struct {
+    const char *word;
+    int value;
+  } words[] = {{"", 1},      {"true", 1}, {"yes", 1}, {"on", 1}, {"1", 1},
+               {"false", 0}, {"no", 0},   {"off", 0}, {"0", 0}};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcasecmp(value, words[i].word) == 0) {
+      *out = words[i].value;
+      return 0;
+    }
+  snprintf(problem, TG_ERROR_LEN, "\"%s\" is not true or false", value);
+  return -1;
+}
+
 /* Sets s from value (already trimmed); problem says why not. */
 static int apply(tg_config *config, const setting *s, const char *value,
                  char *problem) {
   void *member = s->offset == NO_OFFSET ? NULL : (char *)config + s->offset;
   double number;
+  if (check_word(s, value, problem) != 0)
+    return -1;
   switch (s->kind) {
   case KIND_TEXT: {
     if (value[0] == '\0') {
@@ -252,9 +363,26 @@ static int apply(tg_config *config, const setting *s, const char *value,
     return 0;
   case KIND_DEVICE:
     return add_device(config, value, problem);
-  case KIND_FLAG:
-    *(int *)member = 1;
+  case KIND_LIST:
+    if (value[0] == '\0') {
+      snprintf(problem, TG_ERROR_LEN, "empty");
+      return -1;
+    }
+    return add_to_list(member, value, problem);
+  case KIND_TIME: {
+    tg_time *time = member;
+    if (ef_time_parse(value, &time->t) != 0) {
+      snprintf(problem, TG_ERROR_LEN,
+               "\"%s\" is not a time: \"YYYY-MM-DD HH:MM:SS\" (UTC) or ISO "
+               "8601 (2024-06-17T00:00:00Z)",
+               value);
+      return -1;
+    }
+    time->set = 1;
     return 0;
+  }
+  case KIND_FLAG:
+    return parse_flag(value, member, problem);
   case KIND_CONFIG:
     return 0;
   }
@@ -367,7 +495,8 @@ int tg_config_apply_env(tg_config *config,
 int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          int apply_settings, const char **config_path,
                          char *err) {
-  int replaced_devices = 0, interval_given = 0;
+  unsigned long replaced = 0; /* bit i: settings[i]'s file values dropped */
+  int interval_given = 0, refresh_given = 0;
   *config_path = NULL;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -404,18 +533,21 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
       *config_path = value;
     if (!apply_settings && (s->from & TG_FROM_ARGV))
       continue;
-    if (s->kind == KIND_DEVICE && !replaced_devices) {
-      free_devices(config);
-      replaced_devices = 1;
+    unsigned long bit = 1UL << (s - settings);
+    if ((s->kind == KIND_DEVICE || s->kind == KIND_LIST) && !(replaced & bit)) {
+      clear_repeated(config, s);
+      replaced |= bit;
     }
     interval_given |= s->offset == AT(interval_ms);
+    refresh_given |= s->offset == AT(discover_refresh_ms);
     char origin[80];
     snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
     if (set_found(config, s, TG_FROM_ARGV, origin, value, err) != 0)
       return -1;
   }
-  if (interval_given && !config->execd) {
-    fail(err, "--interval", "only applies with --execd");
+  if ((interval_given || refresh_given) && !config->execd) {
+    fail(err, interval_given ? "--interval" : "--discover-refresh",
+         "only applies with --execd");
     return -1;
   }
   return 0;
@@ -496,6 +628,26 @@ int tg_config_load(tg_config *config, int argc, char *const argv[],
   return tg_config_finish(config, err);
 }
 
+/* The settings that only mean something with others. */
+static int check_together(const tg_config *config, char *err) {
+  if (config->quotas.len > 0 && config->n_devices == 0)
+    fail(err, "--quota",
+         "applies to the devices named with --sn (other models have other "
+         "quotas): name them");
+  else if ((config->begin.set || config->end.set) && config->history == NULL)
+    fail(err, config->begin.set ? "--begin" : "--end",
+         "only applies with --history");
+  else if (config->history != NULL && config->execd)
+    fail(err, "--history", "prints a backfill and exits: not with --execd");
+  else if (config->history != NULL && !config->begin.set)
+    fail(err, "--history", "needs --begin TIME (and --end TIME, or now)");
+  else if (config->end.set && config->end.t <= config->begin.t)
+    fail(err, "--end", "is not after --begin");
+  else
+    return 0;
+  return -1;
+}
+
 int tg_config_finish(tg_config *config, char *err) {
   if (config->help || config->version || config->list_metrics)
     return 0;
@@ -521,7 +673,7 @@ int tg_config_finish(tg_config *config, char *err) {
                                     : "secret_key or secret_key_file");
     return -1;
   }
-  return 0;
+  return check_together(config, err);
 }
 
 /* "  LEAD  text", text wrapped at 79 columns under itself. */

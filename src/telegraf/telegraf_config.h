@@ -9,13 +9,15 @@
  * its group or others may read it, and so is such a secret_key_file.
  * Values are checked as they are set, and errors name their source
  * ("ecoflow.conf:3: ..."); parsing does no I/O but reading the files
- * named. */
+ * named. Settings that only make sense together are checked together
+ * (--quota needs --sn devices; --begin and --end need --history). */
 #ifndef EF_TELEGRAF_CONFIG_H
 #define EF_TELEGRAF_CONFIG_H
 
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define TG_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
 #define TG_ERROR_LEN 512
@@ -24,6 +26,16 @@ typedef struct {
   char *sn;
   char *name; /* NULL when not given */
 } tg_device;
+
+typedef struct {
+  char **items;
+  size_t len;
+} tg_list;
+
+typedef struct {
+  int set;
+  time_t t;
+} tg_time;
 
 typedef struct {
   char *endpoint;
@@ -37,6 +49,12 @@ typedef struct {
                               only when a line arrives on stdin */
   tg_device *devices;
   size_t n_devices;
+  tg_list quotas;           /* --quota: POST quota for the --sn devices */
+  int discover;             /* --discover: also every device of the account */
+  long discover_refresh_ms; /* --execd: device/list this often; 0: default */
+  char *history;            /* --history CODE: print a backfill and exit */
+  tg_time begin;            /* --begin: the backfill's first second */
+  tg_time end; /* --end: where it stops (not included); unset: now */
   int execd;
   int list_metrics;
   int help;
@@ -92,9 +110,9 @@ int tg_config_load(tg_config *config, int argc, char *const argv[],
                    const char *(*lookup)(const char *name), char *err);
 
 /* Reads secret_key_file and checks that the settings make a run (both
- * keys; no device means every device of the account), unless only --help,
- * --version or --list-metrics is asked. Returns 0, or -1 with err
- * filled. */
+ * keys; no device means every device of the account, as --discover; the
+ * settings that go together), unless only --help, --version or
+ * --list-metrics is asked. Returns 0, or -1 with err filled. */
 int tg_config_finish(tg_config *config, char *err);
 
 /* The options part of --help, from the settings table. */

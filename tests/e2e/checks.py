@@ -1,10 +1,12 @@
 """checks.py: what the end-to-end tests share: the tally of named checks,
-waiting for a condition, and the quotas of the reference document.
+waiting for a condition, the work directory's clean-up, and the quotas of
+the reference document.
 
 A test calls check() for each thing it shows, and ends with summary(),
 which prints "N passed, M failed" and gives the exit status."""
 
 import os
+import shutil
 import sys
 import time
 
@@ -31,6 +33,15 @@ def summary():
     return 0 if failed == 0 else 1
 
 
+def clean_up(work):
+    """Removes a test's work directory when every check passed; else keeps
+    it for a post-mortem and says where."""
+    if failed:
+        print("# kept for inspection: %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def skip_unless(*needed):
     """77, automake's "skipped", when one of the (path, what) needed is
     missing; else None."""
@@ -39,6 +50,16 @@ def skip_unless(*needed):
             print("# %s is missing (%s): skipped" % (what, path))
             return 77
     return None
+
+
+def memcheck_prefix(report):
+    """The command line that runs a daemon under valgrind: a full leak
+    check, definite and indirect leaks counted as errors (exit status 99),
+    the report written to the file report."""
+    return [shutil.which("valgrind") or "valgrind", "--leak-check=full",
+            "--error-exitcode=99",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect", "--log-file=" + report]
 
 
 def wait_until(predicate, timeout):

@@ -25,6 +25,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# The source tree may be read-only (make distcheck): no bytecode cache.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simharness  # noqa: E402
 

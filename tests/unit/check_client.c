@@ -358,6 +358,14 @@ START_TEST(server_clock_offset_is_measured) {
   /* The server claims 2100-01-01: far ahead of this machine's clock. */
   ck_assert_int_gt(ef_client_clock_offset_ms(client),
                    4102444800000LL - ef_now_ms() - 60000);
+  /* Said once, not after every batch. */
+  char news[256];
+  ck_assert_int_eq(ef_client_clock_news(client, news, sizeof(news)),
+                   EF_CLOCK_SKEWED);
+  ck_assert_ptr_nonnull(strstr(news, " s behind the EcoFlow server's"));
+  poll_devices(client, 1);
+  ck_assert_int_eq(ef_client_clock_news(client, news, sizeof(news)),
+                   EF_CLOCK_UNCHANGED);
   ef_client_free(client);
   stop_server();
 }

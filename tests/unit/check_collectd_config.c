@@ -611,15 +611,78 @@ static void options_outside_accounts(oconfig_item_t *r) {
   opt(r, "Endpoint", "https://api-a.ecoflow.com");
 }
 
+static oconfig_item_t *boolean(oconfig_item_t *item, int value) {
+  oconfig_value_t *v = next_value(item);
+  v->type = OCONFIG_TYPE_BOOLEAN;
+  v->value.boolean = value;
+  return item;
+}
+static void discover_as_string(oconfig_item_t *r) {
+  valid_account(r);
+  opt(r, "Discover", "yes");
+}
+static void discover_twice(oconfig_item_t *r) {
+  valid_account(r);
+  boolean(add(r, "Discover"), 1);
+  boolean(add(r, "Discover"), 0);
+}
+static void refresh_without_discover(oconfig_item_t *r) {
+  valid_account(r);
+  num(add(r, "DiscoverRefresh"), 60);
+}
+static void refresh_zero(oconfig_item_t *r) {
+  valid_account(r);
+  boolean(add(r, "Discover"), 1);
+  num(add(r, "DiscoverRefresh"), 0);
+}
+static void discover_false_without_devices(oconfig_item_t *r) {
+  add_keys(r);
+  boolean(add(r, "Discover"), 0);
+}
+static void quota_empty(oconfig_item_t *r) { add(valid_account(r), "Quota"); }
+static void quota_as_number(oconfig_item_t *r) {
+  num(add(valid_account(r), "Quota"), 1);
+}
+static void quota_with_space(oconfig_item_t *r) {
+  opt(valid_account(r), "Quota", "bp Soc");
+}
+static void quota_twice(oconfig_item_t *r) {
+  oconfig_item_t *device = valid_account(r);
+  opt(device, "Quota", "bpSoc");
+  opt(device, "Quota", "bpSoc");
+}
+static void report_code_with_space(oconfig_item_t *r) {
+  block(valid_account(r), "Report", "JT303 Week");
+}
+static void report_unknown_option(oconfig_item_t *r) {
+  opt(block(valid_account(r), "Report", "W"), "Code", "x");
+}
+static void report_twice(oconfig_item_t *r) {
+  valid_account(r);
+  block(r, "Report", "W");
+  block(r, "Report", "W");
+}
+static void report_for_account_and_device(oconfig_item_t *r) {
+  block(valid_account(r), "Report", "W");
+  block(r, "Report", "W");
+}
+static void report_interval_zero(oconfig_item_t *r) {
+  num(add(block(valid_account(r), "Report", "W"), "Interval"), 0);
+}
+static void report_prefix_with_slash(oconfig_item_t *r) {
+  opt(block(valid_account(r), "Report", "W"), "InstancePrefix", "a/b");
+}
+
 static const struct {
   void (*build)(oconfig_item_t *root);
   const char *expected;
 } refused[] = {
     {unknown_option, "unknown option `Intervall' in <Plugin ecoflow> (known: "
                      "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, "
-                     "MaxConcurrent, CAFile, <Device>)"},
-    {unknown_device_option,
-     "unknown option `Nmae' in <Device \"SN1\"> (known: Name, Interval)"},
+                     "MaxConcurrent, CAFile, Discover, DiscoverRefresh, "
+                     "<Device>, <Report>)"},
+    {unknown_device_option, "unknown option `Nmae' in <Device \"SN1\"> "
+                            "(known: Name, Interval, Quota, <Report>)"},
     {unknown_account_option, "unknown option `Host' in <Account \"home\">"},
     {no_access_key, "<Plugin ecoflow> has no `AccessKey'"},
     {no_secret, "<Plugin ecoflow> has no `SecretKey' or `SecretKeyFile'"},
@@ -671,8 +734,39 @@ static const struct {
                               "contains '/'"},
     {nested_account, "<Account> blocks cannot be nested (found in <Account "
                      "\"outer\">)"},
-    {options_outside_accounts,
-     "`Endpoint' is outside any <Account> block"},
+    {options_outside_accounts, "`Endpoint' is outside any <Account> block"},
+    {discover_as_string,
+     "`Discover' in <Plugin ecoflow> needs exactly one argument, true or "
+     "false"},
+    {discover_twice, "`Discover' is given twice in <Plugin ecoflow>"},
+    {refresh_without_discover, "`DiscoverRefresh' in <Plugin ecoflow> only "
+                               "applies with `Discover true'"},
+    {refresh_zero, "`DiscoverRefresh' in <Plugin ecoflow> is 0: it must be "
+                   "between 1 and 86400"},
+    {discover_false_without_devices,
+     "<Plugin ecoflow> has no <Device \"SERIAL\"> block: nothing to poll (or "
+     "set `Discover true'"},
+    {quota_empty, "`Quota' in <Device \"SN1\"> needs one or more quota "
+                  "names"},
+    {quota_as_number, "`Quota' in <Device \"SN1\"> takes quota names in "
+                      "double quotes"},
+    {quota_with_space, "`Quota' \"bp Soc\" in <Device \"SN1\"> is not a "
+                       "quota name"},
+    {quota_twice, "`Quota' \"bpSoc\" is given twice in <Device \"SN1\">"},
+    {report_code_with_space,
+     "<Report \"JT303 Week\"> in <Device \"SN1\">: a report code has at "
+     "most 64 letters, digits, '_' and '-'"},
+    {report_unknown_option,
+     "unknown option `Code' in <Report \"W\"> in <Device \"SN1\"> (known: "
+     "Interval, InstancePrefix)"},
+    {report_twice, "<Report \"W\"> is given twice in <Plugin ecoflow>"},
+    {report_for_account_and_device,
+     "<Report \"W\"> is given for all devices of <Plugin ecoflow> and again "
+     "in <Device \"SN1\">"},
+    {report_interval_zero, "`Interval' in <Report \"W\"> in <Device "
+                           "\"SN1\"> is 0"},
+    {report_prefix_with_slash, "`InstancePrefix' \"a/b\" in <Report \"W\"> "
+                               "in <Device \"SN1\"> contains '/'"},
 };
 
 START_TEST(test_refused) {
@@ -683,6 +777,84 @@ START_TEST(test_refused) {
     assert_one_message(ECOFLOW_CONFIG_ERROR, refused[i].expected);
     teardown();
   }
+}
+END_TEST
+
+/* ---- discovery, selected quotas, reports -------------------------------- */
+
+START_TEST(test_discover_without_devices) {
+  setup();
+  add_keys(&root);
+  boolean(add(&root, "discover"), 1);
+  num(add(&root, "DiscoverRefresh"), 30);
+  assert_parsed_quietly();
+  const ecoflow_account *account = config.accounts[0];
+  ck_assert_int_eq(account->discover, 1);
+  ck_assert_double_eq(account->discover_refresh_s, 30);
+  ck_assert_double_eq(account->discovered_interval_s, 10);
+  ck_assert_uint_eq(account->n_devices, 0);
+  teardown();
+}
+END_TEST
+
+/* Discovered devices use the plugin's interval: raised like a device's. */
+START_TEST(test_discover_with_short_plugin_interval_warns) {
+  setup();
+  add_keys(&root);
+  boolean(add(&root, "Discover"), 1);
+  ck_assert_int_eq(parse_with_interval(2), 0);
+  assert_one_message(ECOFLOW_CONFIG_WARNING, "the plugin's interval (2 s)");
+  ck_assert_double_eq(config.accounts[0]->discovered_interval_s, 10);
+  teardown();
+}
+END_TEST
+
+START_TEST(test_quotas_and_reports) {
+  setup();
+  add_keys(&root);
+  oconfig_item_t *house = block(&root, "Device", "SN1");
+  str(opt(house, "Quota", "bpSoc"), "pcsAPhase");
+  opt(house, "quota", "20_1.invOutputWatts");
+  oconfig_item_t *week = block(house, "Report", "JT303_Week");
+  num(add(week, "Interval"), 3600);
+  opt(week, "InstancePrefix", "week_");
+  block(&root, "Device", "SN2");
+  num(add(block(&root, "Report", "JT303_Day"), "Interval"), 5);
+  ck_assert_int_eq(parse(), 0);
+  /* The report's short interval is raised, with its own warning. */
+  assert_one_message(ECOFLOW_CONFIG_WARNING,
+                     "`Interval' 5 in <Report \"JT303_Day\"> in <Plugin "
+                     "ecoflow> is below 10 s");
+
+  const ecoflow_account *account = config.accounts[0];
+  ck_assert_int_eq(account->discover, 0);
+  const ecoflow_device *device = &account->devices[0];
+  ck_assert_uint_eq(device->n_quotas, 3);
+  ck_assert_str_eq(device->quotas[0], "bpSoc");
+  ck_assert_str_eq(device->quotas[1], "pcsAPhase");
+  ck_assert_str_eq(device->quotas[2], "20_1.invOutputWatts");
+  ck_assert_uint_eq(device->n_reports, 1);
+  ck_assert_str_eq(device->reports[0].code, "JT303_Week");
+  ck_assert_str_eq(device->reports[0].instance_prefix, "week_");
+  ck_assert_double_eq(device->reports[0].interval_s, 3600);
+  ck_assert_uint_eq(account->devices[1].n_quotas, 0);
+  ck_assert_ptr_null(account->devices[1].quotas);
+  ck_assert_uint_eq(account->n_reports, 1);
+  ck_assert_str_eq(account->reports[0].code, "JT303_Day");
+  ck_assert_str_eq(account->reports[0].instance_prefix, "");
+  ck_assert_double_eq(account->reports[0].interval_s, 10);
+  teardown();
+}
+END_TEST
+
+START_TEST(test_report_interval_defaults_to_an_hour) {
+  setup();
+  add_keys(&root);
+  block(block(&root, "Device", "SN1"), "Report", "JT303_Week");
+  assert_parsed_quietly();
+  ck_assert_double_eq(config.accounts[0]->devices[0].reports[0].interval_s,
+                      3600);
+  teardown();
 }
 END_TEST
 
@@ -710,4 +882,6 @@ UNIT_MAIN("collectd config", test_minimal_single_account, test_every_option,
           test_secret_file_advice_is_shell_quoted, test_secret_file_empty,
           test_secret_file_two_words, test_secret_file_missing,
           test_secret_file_directory, test_secret_file_too_large, test_refused,
-          test_refused_account_is_not_added)
+          test_refused_account_is_not_added, test_discover_without_devices,
+          test_discover_with_short_plugin_interval_warns,
+          test_quotas_and_reports, test_report_interval_defaults_to_an_hour)

@@ -1,22 +1,9 @@
 /* Unit tests of history.c: windows and times the API accepts. */
 #include "history.h"
 #include "unit.h"
+#include "unit_time.h"
 
-static time_t at(const char *text) {
-  time_t t = 0;
-  ck_assert_msg(ef_time_parse(text, &t) == 0, "cannot parse %s", text);
-  return t;
-}
-
-static void assert_window(const ef_window *w, const char *begin,
-                          const char *end) {
-  char text[EF_TIME_TEXT_LEN];
-  ef_time_format(w->begin, text);
-  ck_assert_str_eq(text, begin);
-  ef_time_format(w->end, text);
-  ck_assert_str_eq(text, end);
-  ck_assert_int_lt(w->end - w->begin, EF_WEEK_S);
-}
+#include <string.h>
 
 START_TEST(reference_week_is_one_window) {
   ef_window w[4];
@@ -73,5 +60,16 @@ START_TEST(times_parse_as_utc) {
 }
 END_TEST
 
+/* Found by fuzz_time: "9999-12-31 23:59:61" is in the year 10000, whose
+ * text overflowed the buffer and was left unterminated. */
+START_TEST(time_past_year_9999_formats_empty) {
+  char text[EF_TIME_TEXT_LEN];
+  memset(text, 'x', sizeof(text));
+  ef_time_format(at("9999-12-31 23:59:61"), text);
+  ck_assert_str_eq(text, "");
+}
+END_TEST
+
 UNIT_MAIN("history", reference_week_is_one_window, exactly_seven_days_is_split,
-          thirty_days_are_five_windows, times_parse_as_utc)
+          thirty_days_are_five_windows, times_parse_as_utc,
+          time_past_year_9999_formats_empty)

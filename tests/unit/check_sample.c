@@ -66,6 +66,29 @@ START_TEST(lists_of_objects_take_an_index) {
 }
 END_TEST
 
+/* A broken or hostile answer's huge array must not become thousands of
+ * series downstream. */
+START_TEST(huge_arrays_of_objects_are_cut) {
+  struct json_object *data = json_object_new_object();
+  struct json_object *strings = json_object_new_array();
+  for (int i = 0; i < 3 * EF_MAX_ARRAY_ITEMS; i++) {
+    struct json_object *pv = json_object_new_object();
+    json_object_object_add(pv, "pwr", json_object_new_int(i));
+    json_object_array_add(strings, pv);
+  }
+  json_object_object_add(data, "mpptPv", strings);
+  json_object_object_add(data, "bpSoc", json_object_new_int(42));
+  ef_samples samples = {0};
+  ck_assert_int_eq(ef_samples_add_json(&samples, data), 0);
+  ck_assert_uint_eq(samples.len, EF_MAX_ARRAY_ITEMS + 1);
+  ck_assert_str_eq(find(&samples, "mpptPv[63].pwr")->text, "63");
+  ck_assert_ptr_null(ef_samples_find(&samples, "mpptPv[64].pwr"));
+  ck_assert_str_eq(find(&samples, "bpSoc")->text, "42");
+  ef_samples_clear(&samples);
+  json_object_put(data);
+}
+END_TEST
+
 START_TEST(lists_of_scalars_stay_lists) {
   ef_samples samples = {0};
   add_text(&samples, "{\"emsErrCode\":{\"errCode\":[601,602]},"
@@ -193,6 +216,14 @@ START_TEST(envelope_api_error_keeps_code_and_message) {
   ck_assert_str_eq(line, "HTTP 200, API code 8521: signature is wrong");
   ck_assert_ptr_nonnull(ef_error_advice(&err));
   ck_assert_ptr_nonnull(strstr(ef_error_advice(&err), "whitespace"));
+  ef_error tls = {.kind = EF_ERR_TRANSPORT};
+  ef_error_set(&tls, EF_ERR_TRANSPORT,
+               "SSL peer certificate or SSH remote key was not OK: SSL "
+               "certificate problem: unable to get local issuer certificate");
+  ck_assert_ptr_nonnull(strstr(ef_error_advice(&tls), "CAFile"));
+  ef_error refused = {.kind = EF_ERR_TRANSPORT};
+  ef_error_set(&refused, EF_ERR_TRANSPORT, "Couldn't connect to server");
+  ck_assert_ptr_null(ef_error_advice(&refused));
 }
 END_TEST
 
@@ -235,7 +266,8 @@ START_TEST(envelope_unreadable_bodies) {
 END_TEST
 
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
-          lists_of_objects_take_an_index, lists_of_scalars_stay_lists,
+          lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
+          lists_of_scalars_stay_lists,
           json_text_in_strings_expands, broken_json_text_stays_a_string,
           nulls_are_no_reading_and_keys_are_trimmed,
           put_merges_partial_updates, data_must_be_an_object,

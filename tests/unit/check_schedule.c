@@ -3,6 +3,7 @@
 #include "schedule.h"
 #include "unit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static ef_error api_error(const char *code, const char *message) {
@@ -19,6 +20,24 @@ START_TEST(interval_never_below_ten_seconds) {
   ef_schedule_start(&s, 0, 5000);
   ck_assert_int_eq(s.interval_ms, EF_MIN_INTERVAL_MS);
   ck_assert(ef_schedule_due(&s, 5000));
+}
+END_TEST
+
+/* The soak test's hook lowers the minimum, and only to a number of ms
+ * from 1 to the real minimum: anything else leaves the cloud's limit. */
+START_TEST(test_hook_lowers_the_minimum_only_when_valid) {
+  static const char *const ignored[] = {"", "0", "-5", "abc", "50ms",
+                                        "10001", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+    ck_assert_int_eq(setenv(EF_TEST_MIN_INTERVAL_ENV, ignored[i], 1), 0);
+    ck_assert_int_eq(ef_schedule_min_interval_ms(), EF_MIN_INTERVAL_MS);
+    ck_assert_int_eq(ef_schedule_interval(1000), EF_MIN_INTERVAL_MS);
+  }
+  ck_assert_int_eq(setenv(EF_TEST_MIN_INTERVAL_ENV, "50", 1), 0);
+  ck_assert_int_eq(ef_schedule_interval(20), 50);
+  ck_assert_int_eq(ef_schedule_interval(1000), 1000);
+  ck_assert_int_eq(unsetenv(EF_TEST_MIN_INTERVAL_ENV), 0);
+  ck_assert_int_eq(ef_schedule_interval(1000), EF_MIN_INTERVAL_MS);
 }
 END_TEST
 
@@ -102,9 +121,42 @@ START_TEST(health_reports_changes_only) {
 }
 END_TEST
 
+/* libcurl's message of the same timeout differs in the milliseconds. */
+START_TEST(health_ignores_numbers_in_messages) {
+  ef_health h = {0};
+  ef_error first = {.kind = EF_ERR_TRANSPORT}, again = first;
+  strcpy(first.message, "Operation timed out after 2001 milliseconds with 90 "
+                        "out of 181 bytes received");
+  strcpy(again.message, "Operation timed out after 2000 milliseconds with 91 "
+                        "out of 182 bytes received");
+  ck_assert_int_eq(ef_health_update(&h, &first), EF_HEALTH_FAILED);
+  ck_assert_int_eq(ef_health_update(&h, &again), EF_HEALTH_UNCHANGED);
+  strcpy(again.message, "Operation timed out after 2000 milliseconds with 0 "
+                        "bytes received");
+  ck_assert_int_eq(ef_health_update(&h, &again), EF_HEALTH_CHANGED);
+}
+END_TEST
+
+/* A failing device's request left unsent by the account's cool-down is no
+ * news; a healthy device's is. */
+START_TEST(health_is_quiet_about_pauses_of_failing_devices) {
+  ef_health h = {0};
+  ef_error server = {.kind = EF_ERR_HTTP, .http_status = 500};
+  ef_error paused = {.kind = EF_ERR_PAUSED};
+  ck_assert_int_eq(ef_health_update(&h, &server), EF_HEALTH_FAILED);
+  ck_assert_int_eq(ef_health_update(&h, &paused), EF_HEALTH_UNCHANGED);
+  ck_assert_int_eq(ef_health_update(&h, &server), EF_HEALTH_UNCHANGED);
+  ck_assert_uint_eq(h.failures, 3);
+  ef_health healthy = {0};
+  ck_assert_int_eq(ef_health_update(&healthy, &paused), EF_HEALTH_FAILED);
+}
+END_TEST
+
 UNIT_MAIN("schedule", interval_never_below_ten_seconds,
+          test_hook_lowers_the_minimum_only_when_valid,
           due_after_interval_with_jitter_allowed,
           failures_back_off_and_success_resets, retry_after_is_honoured,
           refused_devices_retry_hourly,
           long_intervals_are_not_shortened_by_backoff,
-          health_reports_changes_only)
+          health_reports_changes_only, health_ignores_numbers_in_messages,
+          health_is_quiet_about_pauses_of_failing_devices)

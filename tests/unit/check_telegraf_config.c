@@ -139,6 +139,8 @@ static const struct {
     {"sn = HJ31=\n", "the name after \"HJ31=\" is empty"},
     {"sn = HJ31\nsn = HJ31=Again\n",
      "ecoflow.conf:2: device HJ31 is given twice"},
+    {"discover = maybe\n", "ecoflow.conf:1: \"maybe\" is not true or false"},
+    {"quota = a;b\n", "ecoflow.conf:1: \"a;b\" is not a quota name"},
 };
 
 START_TEST(file_errors) {
@@ -208,7 +210,7 @@ START_TEST(flags) {
 END_TEST
 
 static const struct {
-  const char *args[3];
+  const char *args[4];
   const char *error;
 } bad_args[] = {
     {{"--secret-key", "s3cr3t"},
@@ -226,14 +228,23 @@ static const struct {
     {{"--interval", "5"}, "--interval: only applies with --execd"},
     {{"--max-concurrent", "many"}, "--max-concurrent: \"many\" is not"},
     {{"--sn", "A", "--sn=A"}, "--sn: device A is given twice"},
+    {{"--quota", "bp Soc"}, "--quota: \"bp Soc\" is not a quota name"},
+    {{"--quota", "bpSoc", "--quota", "bpSoc"},
+     "--quota: \"bpSoc\" is given twice"},
+    {{"--history", "JT303 Week"}, "--history: \"JT303 Week\" is not a report"},
+    {{"--begin", "yesterday"}, "--begin: \"yesterday\" is not a time"},
+    {{"--discover=yes"}, "--discover=yes: takes no value"},
+    {{"--discover-refresh", "30"},
+     "--discover-refresh: only applies with --execd"},
+    {{"--discover-refresh", "0.5", "--execd"}, "from 1 to 86400"},
 };
 
 START_TEST(command_line_errors) {
   for (size_t i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
     fresh();
-    char *argv[5] = {"ecoflow-telegraf"};
+    char *argv[6] = {"ecoflow-telegraf"};
     int argc = 1;
-    for (int a = 0; a < 3 && bad_args[i].args[a]; a++)
+    for (int a = 0; a < 4 && bad_args[i].args[a]; a++)
       argv[argc++] = (char *)bad_args[i].args[a];
     ck_assert_msg(apply_args(argc, argv) == -1, "accepted %s", argv[1]);
     ASSERT_ERROR_HAS(bad_args[i].error);
@@ -411,7 +422,10 @@ START_TEST(usage_lists_options_not_credentials) {
   const char *wanted[] = {"--sn SN[=NAME]",         "--max-concurrent N",
                           "--secret-key-file FILE", "--execd",
                           "--interval S",           "--list-metrics",
-                          "ECOFLOW_SECRET_KEY ",    "ECOFLOW_ACCESS_KEY "};
+                          "ECOFLOW_SECRET_KEY ",    "ECOFLOW_ACCESS_KEY ",
+                          "--discover ",            "--discover-refresh S",
+                          "--quota QUOTA",          "--history CODE",
+                          "--begin TIME",           "--end TIME"};
   for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
     ck_assert_msg(strstr(text, wanted[i]) != NULL, "help lacks %s", wanted[i]);
   ck_assert_ptr_null(strstr(text, "--secret-key "));
@@ -422,9 +436,121 @@ START_TEST(usage_lists_options_not_credentials) {
 }
 END_TEST
 
+/* ---- discovery, selected quotas, history -------------------------------- */
+
+static void with_keys(void) {
+  tg_config_set(&config, TG_FROM_ENV, "e", "access_key", "A", err);
+  tg_config_set(&config, TG_FROM_ENV, "e", "secret_key", "S", err);
+}
+
+START_TEST(discovery_quotas_history_from_the_command_line) {
+  fresh();
+  ck_assert_int_eq(
+      apply_args(ARGC("--discover", "--quota", "bpSoc", "--quota=pcsAPhase",
+                      "--sn", "A1", "--execd", "--discover-refresh", "30"),
+                 ARGV("--discover", "--quota", "bpSoc", "--quota=pcsAPhase",
+                      "--sn", "A1", "--execd", "--discover-refresh", "30")),
+      0);
+  ck_assert_int_eq(config.discover, 1);
+  ck_assert_uint_eq(config.quotas.len, 2);
+  ck_assert_str_eq(config.quotas.items[0], "bpSoc");
+  ck_assert_str_eq(config.quotas.items[1], "pcsAPhase");
+  ck_assert_int_eq(config.discover_refresh_ms, 30000);
+  with_keys();
+  ck_assert_int_eq(tg_config_finish(&config, err), 0);
+
+  fresh();
+  ck_assert_int_eq(
+      apply_args(ARGC("--history", "JT303_Dashboard_Overview_Summary_Week",
+                      "--begin", "2024-06-17 00:00:00", "--end",
+                      "2024-06-24T02:00:00+02:00", "--sn", "A1"),
+                 ARGV("--history", "JT303_Dashboard_Overview_Summary_Week",
+                      "--begin", "2024-06-17 00:00:00", "--end",
+                      "2024-06-24T02:00:00+02:00", "--sn", "A1")),
+      0);
+  ck_assert_str_eq(config.history, "JT303_Dashboard_Overview_Summary_Week");
+  ck_assert_int_eq(config.begin.set, 1);
+  ck_assert_int_eq(config.begin.t, 1718582400);
+  ck_assert_int_eq(config.end.t, 1718582400 + 7 * 86400);
+  with_keys();
+  ck_assert_int_eq(tg_config_finish(&config, err), 0);
+  tg_config_free(&config);
+}
+END_TEST
+
+START_TEST(discovery_quotas_history_from_the_file) {
+  fresh();
+  int has_secret;
+  ck_assert_int_eq(apply_text("discover = true\n"
+                              "quota = bpSoc\n"
+                              "quota = pcsAPhase\n"
+                              "sn = A1\n"
+                              "discover_refresh = 120\n"
+                              "history = JT303_Week\n"
+                              "begin = 2024-06-01\n",
+                              &has_secret),
+                   0);
+  ck_assert_int_eq(config.discover, 1);
+  ck_assert_int_eq(config.discover_refresh_ms, 120000);
+  ck_assert_str_eq(config.history, "JT303_Week");
+  ck_assert_int_eq(config.begin.t, 1717200000);
+  ck_assert_int_eq(config.end.set, 0);
+  ck_assert_int_eq(apply_text("discover = off\n", &has_secret), 0);
+  ck_assert_int_eq(config.discover, 0);
+  /* --quota on the command line replaces the file's, like --sn. */
+  ck_assert_int_eq(apply_args(ARGC("--quota", "mpptPwr", "--quota", "bpPwr"),
+                              ARGV("--quota", "mpptPwr", "--quota", "bpPwr")),
+                   0);
+  ck_assert_uint_eq(config.quotas.len, 2);
+  ck_assert_str_eq(config.quotas.items[0], "mpptPwr");
+  ck_assert_str_eq(config.devices[0].sn, "A1");
+  tg_config_free(&config);
+}
+END_TEST
+
+/* Settings that only mean something together, checked at the end. */
+static const struct {
+  const char *file;
+  const char *error;
+} bad_combinations[] = {
+    {"quota = bpSoc\n", "--quota: applies to the devices named with --sn"},
+    {"begin = 2024-06-17\n", "--begin: only applies with --history"},
+    {"end = 2024-06-17\n", "--end: only applies with --history"},
+    {"history = W\n", "--history: needs --begin TIME"},
+    {"history = W\nbegin = 2024-06-17\nend = 2024-06-17\n",
+     "--end: is not after --begin"},
+};
+
+START_TEST(settings_that_go_together) {
+  for (size_t i = 0;
+       i < sizeof(bad_combinations) / sizeof(bad_combinations[0]); i++) {
+    fresh();
+    int has_secret;
+    ck_assert_int_eq(apply_text(bad_combinations[i].file, &has_secret), 0);
+    with_keys();
+    ck_assert_msg(tg_config_finish(&config, err) == -1, "accepted %s",
+                  bad_combinations[i].file);
+    ASSERT_ERROR_HAS(bad_combinations[i].error);
+  }
+  fresh();
+  ck_assert_int_eq(apply_args(ARGC("--history", "W", "--begin", "2024-06-17",
+                                   "--execd"),
+                              ARGV("--history", "W", "--begin", "2024-06-17",
+                                   "--execd")),
+                   0);
+  with_keys();
+  ck_assert_int_eq(tg_config_finish(&config, err), -1);
+  ASSERT_ERROR_HAS("--history: prints a backfill and exits: not with --execd");
+  tg_config_free(&config);
+}
+END_TEST
+
 UNIT_MAIN("telegraf_config", defaults, file_settings, file_without_secret,
           file_errors, environment, command_line, flags, command_line_errors,
           secret_key_and_file_replace_each_other, private_modes,
           sources_in_order, file_devices_kept_without_sn_arguments,
           open_file_with_secret_refused, secret_file, missing_files_named,
-          keys_required, usage_lists_options_not_credentials)
+          keys_required, usage_lists_options_not_credentials,
+          discovery_quotas_history_from_the_command_line,
+          discovery_quotas_history_from_the_file,
+          settings_that_go_together)

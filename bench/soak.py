@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""soak.py: the collectd plugin over thousands of read cycles, for leaks.
+
+Runs the real collectd daemon with ecoflow.so against ecoflow-sim at a
+short interval while faults toggle on all devices but one, in two phases:
+
+1. RSS: --cycles read cycles (default 10,000); VmRSS and RssAnon of the
+   daemon are sampled from /proc/PID/status and printed as a table, with
+   the growth from the end of the warm-up to the end and its slope over the
+   second half. Goal: no growth beyond noise.
+2. valgrind: --valgrind-cycles cycles (default 300) under valgrind
+   --leak-check=full, then SIGTERM; prints the LEAK SUMMARY. Goal: zero
+   bytes definitely and indirectly lost, and no memory errors.
+
+A cycle is one read of the account: the device that is never faulted is
+asked for its quotas once per read, so the simulator's request count for it
+is the cycle count.
+
+The plugin never polls a device more often than every 10 s (schedule.h);
+the soak sets the test hook ECOFLOW_TEST_MIN_INTERVAL_MS in collectd's
+environment to poll every --interval-ms instead, which only ecoflow-sim may
+see. Credentials reach the simulator by environment and the plugin by a
+mode 600 SecretKeyFile, never by a command line; the soak also checks that
+the secret never shows in the daemon's log.
+
+Run it with `make soak` (SOAK_CYCLES=N, SOAK_ARGS="..." to change it), or
+directly with top_builddir set. Exit status 0 when both goals are met, 1
+when not, 77 when collectd, valgrind or the plugin is missing.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
+import simharness  # noqa: E402
+from checks import memcheck_prefix  # noqa: E402
+
+PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
+COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
+STOCK_PLUGINS = "/usr/lib/collectd"
+MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
+
+# What the faulted devices go through, in turn: every failure mode of the
+# simulator that a device recovers from within seconds (1006 and 8512 are
+# retried hourly: they would take a device out of the soak). The request
+# timeout is 1 s, so delay:1500 and stall time out.
+FAULTS = ["http500", "http405", "http429:1", "delay:1500", "stall",
+          "truncated", "notjson", "malformed",
+          "api:8513:accessKey is invalid", "api:8521:signature is wrong",
+          "offline", "huge:%d" % (3 * 1024 * 1024), "unlisted"]
+
+
+def write_private(path, text):
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "w") as out:
+        out.write(text)
+
+
+def write_config(directory, sim, interval_s):
+    """collectd.conf for one account of every device of sim, polled every
+    interval_s. Values stop after collectd's cache (a write plugin would
+    fill the disk or the log; without one and without the chain, collectd
+    logs every value as undeliverable); the log is at info, so that each
+    state change shows."""
+    shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
+    secret = os.path.join(directory, "ecoflow.secret")
+    write_private(secret, sim.secret_key + "\n")
+    devices = "".join('  <Device "%s">\n    Interval %g\n  </Device>\n'
+                      % (sn, interval_s)
+                      for sn in simharness.DEFAULT_DEVICES.values())
+    conf = os.path.join(directory, "collectd.conf")
+    write_private(conf, f"""Hostname "soak"
+FQDNLookup false
+Interval {interval_s:g}
+PluginDir "{STOCK_PLUGINS}"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "{directory}/collectd.log"
+</Plugin>
+PostCacheChain "Soak"
+<Chain "Soak">
+  Target "stop"
+</Chain>
+PluginDir "{directory}"
+LoadPlugin ecoflow
+<Plugin ecoflow>
+  AccessKey "{sim.access_key}"
+  SecretKeyFile "{secret}"
+  Endpoint "{sim.base_url}"
+  Timeout 1
+{devices}</Plugin>
+""")
+    return conf
+
+
+class FaultRotation:
+    """Every period_s, clears the fault of one device and sets the next
+    fault of FAULTS on the next device; the first device stays healthy."""
+
+    def __init__(self, sim, period_s):
+        self.sim = sim
+        self.period_s = period_s
+        self.devices = list(simharness.DEFAULT_DEVICES.values())[1:]
+        self.turn = 0
+        self.next_at = time.monotonic()
+        self.current = None
+
+    def tick(self):
+        if time.monotonic() < self.next_at:
+            return
+        if self.current is not None:
+            self.sim.clear_fault(self.current)
+        self.current = self.devices[self.turn % len(self.devices)]
+        self.sim.set_fault(self.current, FAULTS[self.turn % len(FAULTS)])
+        self.turn += 1
+        self.next_at += self.period_s
+
+    def clear(self):
+        if self.current is not None:
+            self.sim.clear_fault(self.current)
+
+
+def cycles_done(sim):
+    clock_device = list(simharness.DEFAULT_DEVICES.values())[0]
+    return sim.stats()["devices"].get(clock_device, 0)
+
+
+def memory_kb(pid):
+    """(VmRSS, RssAnon) of pid in kB, from /proc/PID/status."""
+    found = {}
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                found[key] = int(value.split()[0])
+    return found.get("VmRSS", 0), found.get("RssAnon", 0)
+
+
+def processes_showing(keys):
+    """The command lines (of any process) that hold one of keys."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as cmdline:
+                args = cmdline.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if any(key in args for key in keys):
+            found.add(args.replace("\0", " "))
+    return found
+
+
+class Run:
+    """What one daemon run gave: samples (seconds, cycles, VmRSS kB,
+    RssAnon kB), seconds, exit status, log text, and the command lines
+    seen holding a key."""
+
+
+def run_daemon(work, sim, name, cycles, interval_ms, fault_period_s,
+               prefix=(), sample_s=None):
+    """Runs collectd until the healthy device has seen cycles reads, with
+    faults toggling, and returns its Run; samples memory every sample_s
+    seconds, and command lines for keys every 2 s."""
+    directory = os.path.join(work, name)
+    os.makedirs(directory)
+    conf = write_config(directory, sim, interval_ms / 1000.0)
+    env = dict(os.environ)
+    env[MIN_INTERVAL_HOOK] = str(interval_ms)
+    for variable in ("ECOFLOW_ACCESS_KEY", "ECOFLOW_SECRET_KEY"):
+        env.pop(variable, None)
+    sim.reset_stats()
+    faults = FaultRotation(sim, fault_period_s)
+    with open(os.path.join(directory, "stdout"), "w") as output:
+        daemon = subprocess.Popen(list(prefix) + [COLLECTD, "-f", "-C", conf],
+                                  env=env, stdout=output,
+                                  stderr=subprocess.STDOUT)
+    started = time.monotonic()
+    run = Run()
+    run.samples, run.argv_keys = [], set()
+    next_sample = next_scan = started
+    done, progress_at, last_done = 0, started, -1
+    try:
+        while done < cycles:
+            if daemon.poll() is not None:
+                raise RuntimeError("collectd exited with %d" % daemon.returncode)
+            now = time.monotonic()
+            done = cycles_done(sim)
+            if done != last_done:
+                progress_at, last_done = now, done
+            elif now - progress_at > 120:
+                raise RuntimeError("no read cycle for 120 s (at %d)" % done)
+            if done > 0:
+                faults.tick()
+            # The cloud stamps its readings to the second: at a read every
+            # few ms, most would repeat the last one and be held back as
+            # stale. A second of simulated time per loop (about one per
+            # read) keeps the readings new, so that they are dispatched.
+            sim.set_clock(advance=1)
+            if sample_s is not None and now >= next_sample:
+                run.samples.append((now - started, done)
+                                   + memory_kb(daemon.pid))
+                next_sample += sample_s
+            if now >= next_scan:
+                run.argv_keys |= processes_showing([sim.access_key,
+                                                    sim.secret_key])
+                next_scan += 2
+            time.sleep(0.05)
+        if sample_s is not None:
+            run.samples.append((time.monotonic() - started, done)
+                               + memory_kb(daemon.pid))
+        run.seconds = time.monotonic() - started
+    finally:
+        faults.clear()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            run.rc = daemon.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            run.rc = daemon.wait()
+    with open(os.path.join(directory, "collectd.log")) as log:
+        run.log = log.read()
+    return run
+
+
+def report_secrets(run, secret):
+    """Prints where the keys showed; True when nowhere."""
+    print("secret in the daemon's log: %s; keys in a command line: %s"
+          % ("YES" if secret in run.log else "no",
+             "; ".join(sorted(run.argv_keys)) or "none"))
+    return secret not in run.log and not run.argv_keys
+
+
+def slope_kb_per_1000(points):
+    """Least-squares slope of (cycles, kB) points, per 1000 cycles."""
+    n = len(points)
+    if n < 2:
+        return 0.0
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var = sum((x - mean_x) ** 2 for x, _ in points)
+    if var == 0:
+        return 0.0
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return 1000.0 * cov / var
+
+
+def report_rss(run, cycles, args):
+    samples, seconds = run.samples, run.seconds
+    rows = min(len(samples), args.table_rows)
+    picked = sorted({round(i * (len(samples) - 1) / max(rows - 1, 1))
+                     for i in range(rows)})
+    print("\n%10s %9s %11s %12s" % ("seconds", "cycles", "VmRSS kB",
+                                     "RssAnon kB"))
+    for i in picked:
+        print("%10.1f %9d %11d %12d" % samples[i])
+    warm_cycles = max(100, cycles // 10)
+    warm = next((s for s in samples if s[1] >= warm_cycles), samples[0])
+    end = samples[-1]
+    second_half = [(s[1], s[3]) for s in samples if s[1] >= cycles / 2]
+    slope = slope_kb_per_1000(second_half)
+    growth = end[3] - warm[3]
+    print("\ncycles: %d in %.0f s (%.1f cycles/s; 10,000 cycles take "
+          "about %.0f min at --interval-ms %d)"
+          % (end[1], seconds, end[1] / seconds,
+             10000 / (end[1] / seconds) / 60, args.interval_ms))
+    print("RssAnon after warm-up (cycle %d): %d kB; at the end (cycle %d): "
+          "%d kB; growth %+d kB; slope over the second half %+.1f kB per "
+          "1000 cycles" % (warm[1], warm[3], end[1], end[3], growth, slope))
+    print("VmRSS after warm-up: %d kB; at the end: %d kB (%+d kB)"
+          % (warm[2], end[2], end[2] - warm[2]))
+    plugin_lines = [line for line in run.log.splitlines() if "ecoflow" in line]
+    print("daemon: exit status %d; %d log lines, %d of them the plugin's"
+          % (run.rc, len(run.log.splitlines()), len(plugin_lines)))
+    return run.rc == 0 and growth <= args.max_growth_kb
+
+
+LEAK_LINE = re.compile(r"(definitely|indirectly|possibly) lost: ([\d,]+) "
+                       r"bytes in ([\d,]+) blocks")
+
+
+def report_valgrind(text, cycles, run):
+    print("\nvalgrind: %d cycles in %.0f s, exit status %d"
+          % (cycles, run.seconds, run.rc))
+    summary = [line.split("== ", 1)[-1] for line in text.splitlines()
+               if re.search(r"(LEAK SUMMARY|lost:|reachable:|suppressed:|"
+                            r"no leaks are possible|ERROR SUMMARY)", line)]
+    print("\n".join("  " + line for line in summary))
+    lost = {kind: int(size.replace(",", ""))
+            for kind, size, _ in LEAK_LINE.findall(text)}
+    errors = re.findall(r"ERROR SUMMARY: (\d+) errors", text)
+    clean = (run.rc == 0 and errors == ["0"] and lost.get("definitely", 0) == 0
+             and lost.get("indirectly", 0) == 0)
+    print("definitely lost %d B, indirectly lost %d B, errors %s: %s"
+          % (lost.get("definitely", 0), lost.get("indirectly", 0),
+             errors[-1] if errors else "?", "clean" if clean else "NOT CLEAN"))
+    return clean
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cycles", type=int, default=10000)
+    parser.add_argument("--interval-ms", type=int, default=50)
+    parser.add_argument("--fault-seconds", type=float, default=3.0,
+                        help="how long each fault lasts")
+    parser.add_argument("--sample-seconds", type=float, default=2.0)
+    parser.add_argument("--table-rows", type=int, default=20)
+    parser.add_argument("--max-growth-kb", type=int, default=1024,
+                        help="RssAnon growth after warm-up still counted "
+                        "as noise")
+    parser.add_argument("--valgrind-cycles", type=int, default=300)
+    parser.add_argument("--valgrind-interval-ms", type=int, default=200)
+    parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--skip-valgrind", action="store_true")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the daemons' directories (logs)")
+    args = parser.parse_args()
+
+    needed = [(PLUGIN, "the plugin"), (COLLECTD, "collectd")]
+    if not args.skip_valgrind:
+        needed.append((shutil.which("valgrind") or "valgrind", "valgrind"))
+    for path, what in needed:
+        if not os.path.exists(path):
+            print("# %s is missing (%s): skipped" % (what, path))
+            return 77
+
+    work = tempfile.mkdtemp(prefix="soak.")
+    ok = True
+    try:
+        with simharness.Sim() as sim:
+            if not args.skip_rss:
+                print("== RSS: %d cycles every %d ms, a fault every %g s"
+                      % (args.cycles, args.interval_ms, args.fault_seconds))
+                run = run_daemon(work, sim, "rss", args.cycles,
+                                 args.interval_ms, args.fault_seconds,
+                                 sample_s=args.sample_seconds)
+                ok &= report_rss(run, args.cycles, args)
+                ok &= report_secrets(run, sim.secret_key)
+            if not args.skip_valgrind:
+                print("\n== valgrind: %d cycles every %d ms"
+                      % (args.valgrind_cycles, args.valgrind_interval_ms))
+                report = os.path.join(work, "valgrind.txt")
+                run = run_daemon(work, sim, "valgrind", args.valgrind_cycles,
+                                 args.valgrind_interval_ms, args.fault_seconds,
+                                 prefix=memcheck_prefix(report))
+                with open(report) as text:
+                    ok &= report_valgrind(text.read(), args.valgrind_cycles,
+                                          run)
+                ok &= report_secrets(run, sim.secret_key)
+    finally:
+        if ok and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("# kept for inspection: %s" % work)
+    print("\nsoak: %s" % ("ok" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

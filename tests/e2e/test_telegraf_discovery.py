@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""test_telegraf_discovery.py: --history, --quota and --discover of
+ecoflow-telegraf against ecoflow-sim (its --verbose log shows every
+quota/data window it was asked for).
+
+What it shows:
+- --history CODE --begin T --end T: a span of exactly 7 days is one
+  window of 6 days 23:59:59, a 30-day month (given in ISO 8601) five
+  consecutive windows; every window the simulator received is shorter than
+  a week and none was refused; one ecoflow_history point per window,
+  stamped with the window's begin, tagged sn and code, each field the
+  simulator's index under its clean name (kWh x 1000 = Wh); influxd
+  accepts them; a device that refuses (1006) is named once, exit 1;
+- --quota polls with POST quota, and its nested answer gives exactly the
+  lines of quota/all's flat answer for the same quotas;
+- --discover in execd: every listed device is read besides the --sn one
+  (which keeps its name); each listed device's online flag is an
+  ecoflow_device point; a device gone offline between two list refreshes
+  is skipped (online=false, not polled, no error); a device bound later
+  is read at the next refresh; a 1006 device is reported once and polled
+  once in three polls;
+- exec mode asks device/list once per run; a failing list never stops the
+  --sn devices; an empty list is valid;
+- both new modes run clean under valgrind.
+"""
+
+import calendar
+import decimal
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+import simharness  # noqa: E402
+import test_sim  # noqa: E402  (its signed client asks quota/data itself)
+from checks import (GLOW, HEAT, OCEAN, PULSE, check, clean_up,  # noqa
+                    skip_unless, summary, wait_until)
+from test_telegraf import (INFLUXD, MEMCHECK, ORACLE, TELEGRAF,  # noqa: E402
+                           Execd, Influx, environment, expected, run_exec,
+                           telegraf_args)
+
+REPORT = "JT303_Dashboard_Overview_Summary_Week"
+WEEK_S = 7 * 86400
+MIN_INTERVAL_S = 10
+SELECTED = ("bpSoc", "pcsAPhase")
+FLEET = ["%s:%s" % (sn, family) for sn, family in (
+    (OCEAN, "powerocean"), (HEAT, "powerheat"), (GLOW, "powerglow"),
+    (PULSE, "powerpulse"))]
+WINDOW_LOG = re.compile(r"quota/data sn=(\S+) code=(\S+) window "
+                        r"(.{19}) \.\. (.{19}) span (-?\d+) s")
+
+
+# ---- line protocol, read back -------------------------------------------
+
+
+def split_unescaped(text, separator):
+    """text split at separator outside backslash escapes and quotes."""
+    parts, current, quoted, i = [], "", False, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            current += text[i:i + 2]
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        if c == separator and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += c
+        i += 1
+    return parts + [current]
+
+
+def unescape(text):
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def parse(line):
+    """(measurement, {tag: value}, {field: text}, timestamp) of a line."""
+    series, fields, stamp = split_unescaped(line.rstrip("\n"), " ")
+    measurement, *tags = split_unescaped(series, ",")
+    return (unescape(measurement),
+            dict(unescape(t).split("=", 1) for t in tags),
+            dict(f.split("=", 1) for f in split_unescaped(fields, ",")),
+            int(stamp))
+
+
+def points(text, measurement):
+    return [p for p in map(parse, text.splitlines()) if p[0] == measurement]
+
+
+def utc(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
+
+
+# ---- history ------------------------------------------------------------
+
+
+def windows_asked(sim, since):
+    """The quota/data windows the simulator was asked for after its log
+    had since characters: (begin, end, span)."""
+    return [(m.group(3), m.group(4), int(m.group(5)))
+            for m in WINDOW_LOG.finditer(sim.log()[since:])]
+
+
+def refusals(sim, since):
+    return [line for line in sim.log()[since:].splitlines()
+            if "quota/data" in line and "code 1008" in line]
+
+
+def sim_indexes(sim, sn, begin, end):
+    """The simulator's own answer for one window: {clean name: Wh or %}
+    as the points must carry it."""
+    answer = test_sim.quota_data(sim, sn, begin, end, REPORT)
+    data = json.loads(answer.body, parse_float=decimal.Decimal)["data"]
+    out = {}
+    for index in data["data"]:
+        name = index["indexName"].lower().replace(" ", "_").replace("-", "_")
+        value = decimal.Decimal(index["indexValue"])
+        out[name] = value * 1000 if index["unit"] == "kWh" else value
+    return out
+
+
+def backfill(sim, begin, end):
+    since = len(sim.log())
+    run = run_exec(sim, "--history", REPORT, "--sn", OCEAN, "--begin", begin,
+                   "--end", end)
+    return run, points(run.stdout, "ecoflow_history"), since
+
+
+def check_points_equal_windows(what, sim, found, asked):
+    wrong = []
+    for point, (begin, end, _) in zip(found, asked):
+        want = sim_indexes(sim, OCEAN, begin, end)
+        got = {k: decimal.Decimal(v) for k, v in point[2].items()}
+        if got != want or point[3] != utc(begin) * 10**9:
+            wrong.append("%s: %r != %r" % (begin, got, want))
+        if point[1].get("sn") != OCEAN or point[1].get("code") != REPORT:
+            wrong.append("tags %r" % point[1])
+    check("%s: each point is its window's answer (Wh), stamped with its "
+          "begin, tagged sn and code" % what, found and not wrong,
+          "; ".join(wrong[:3]))
+
+
+def check_history(sim, influx):
+    run, found, since = backfill(sim, "2024-06-17 00:00:00",
+                                 "2024-06-24 00:00:00")
+    asked = windows_asked(sim, since)
+    check("7 days: exit 0, one point, nothing on stderr but the clock",
+          run.returncode == 0 and len(found) == 1 and
+          all("clock" in line for line in run.stderr.splitlines()),
+          run.stderr)
+    check("7 days: the simulator got one window of 6 days 23:59:59",
+          asked == [("2024-06-17 00:00:00", "2024-06-23 23:59:59",
+                     WEEK_S - 1)], repr(asked))
+    check("7 days: no window refused", not refusals(sim, since),
+          "; ".join(refusals(sim, since)))
+    check_points_equal_windows("7 days", sim, found, asked)
+    lines = run.stdout
+
+    run, found, since = backfill(sim, "2024-06-01T00:00:00Z",
+                                 "2024-07-01T00:00:00+00:00")
+    asked = sorted(windows_asked(sim, since))
+    contiguous = all(utc(b[0]) == utc(a[1]) + 1
+                     for a, b in zip(asked, asked[1:]))
+    check("30 days (ISO 8601): exit 0, five points",
+          run.returncode == 0 and len(found) == 5, run.stderr)
+    check("30 days: five consecutive windows, each < 7 days, from "
+          "06-01 00:00:00 to 06-30 23:59:59",
+          len(asked) == 5 and contiguous and
+          all(span < WEEK_S for _, _, span in asked) and
+          asked[0][0] == "2024-06-01 00:00:00" and
+          asked[-1][1] == "2024-06-30 23:59:59", repr(asked))
+    check("30 days: no window refused", not refusals(sim, since),
+          "; ".join(refusals(sim, since)))
+    check_points_equal_windows("30 days", sim,
+                               sorted(found, key=lambda p: p[3]), asked)
+    check("30 days: the points are stamped a week apart",
+          [p[3] // 10**9 for p in found] ==
+          [utc("2024-06-01 00:00:00") + i * WEEK_S for i in range(5)])
+    lines += run.stdout
+    if influx is not None:
+        status, body = influx.write("history", lines)
+        check("influxd accepts the %d history lines (HTTP %s)"
+              % (len(lines.splitlines()), status), status == 204, body)
+
+    since = len(sim.log())
+    run = run_exec(sim, "--history", REPORT, "--sn", GLOW, "--begin",
+                   "2024-06-01", "--end", "2024-07-01")
+    refused = [line for line in run.stderr.splitlines() if "1006" in line]
+    check("a refusing device: exit 1, named once (not once per window)",
+          run.returncode == 1 and len(refused) == 1 and
+          refused[0].startswith("E! ecoflow: device %s" % GLOW) and
+          len(windows_asked(sim, since)) == 5, run.stderr)
+
+
+# ---- selected quotas ----------------------------------------------------
+
+
+DEVICE_TAGS = ("sn", "name", "product")
+
+
+def quota_lines(text):
+    """{(measurement, catalog tags, field): text} of the quota points."""
+    out = {}
+    for measurement, tags, fields, _ in map(parse, text.splitlines()):
+        if measurement in ("ecoflow_read", "ecoflow_device"):
+            continue
+        own = frozenset((k, v) for k, v in tags.items()
+                        if k not in DEVICE_TAGS)
+        for field, value in fields.items():
+            out[(measurement, own, field)] = value
+    return out
+
+
+def check_selected_quotas(sim):
+    sim.reset_stats()
+    args = ["--sn", OCEAN]
+    for quota in SELECTED:
+        args += ["--quota", quota]
+    nested = run_exec(sim, *args)
+    used = {k: v for k, v in sim.stats()["endpoints"].items() if v}
+    check("--quota: one POST quota, no quota/all",
+          nested.returncode == 0 and used == {"device/list": 1,
+                                              "device/quota": 1},
+          "%r %s" % (used, nested.stderr))
+    flat = run_exec(sim, "--sn", OCEAN)
+    selected, full = quota_lines(nested.stdout), quota_lines(flat.stdout)
+    data = sim.sim_quota(OCEAN)
+    chosen = {p: v for p, v in data.items()
+              if p in SELECTED or p.split(".")[0] in SELECTED}
+    fields = {(r["measurement"], frozenset(r["tags"].items()), r["field"])
+              for r in expected(chosen) if r["kind"] == "published"}
+    same = {k: v for k, v in full.items() if k in fields}
+    check("the nested answer gives the %d fields of the %d quotas"
+          % (len(fields), len(chosen)),
+          set(selected) == fields and len(fields) > 5,
+          repr(sorted(selected)))
+    check("byte for byte the flat answer's values for them",
+          selected == same, "nested %r, flat %r" % (selected, same))
+
+
+# ---- discovery ----------------------------------------------------------
+
+
+def online_points(lines):
+    return {p[1]["sn"]: p[2]["online"] for p in
+            points("".join(lines), "ecoflow_device")}
+
+
+def read_sns(lines):
+    return [p[1]["sn"] for p in points("".join(lines), "ecoflow_read")]
+
+
+def polls(sim, serial):
+    return sim.stats()["devices"].get(serial, 0)
+
+
+def check_discovery(sim):
+    execd = Execd(sim, "--discover", "--sn", "%s=house" % OCEAN,
+                  "--discover-refresh", "1")
+    execd.gather()
+    started = time.monotonic()
+    check("execd --discover: the first batch reads the --sn and the listed "
+          "devices", execd.wait_reads(2, 20)
+          and sorted(read_sns(execd.out)) == sorted([OCEAN, HEAT]),
+          "".join(execd.out[-5:]) + "".join(execd.err))
+    batch1 = list(execd.out)
+    check("each listed device's online flag is a point",
+          online_points(batch1) == {OCEAN: "true", HEAT: "true",
+                                    GLOW: "true"}, repr(online_points(batch1)))
+    tags = {p[1]["sn"]: p[1] for p in points("".join(batch1),
+                                             "ecoflow_device")}
+    check("--sn names its device; productName tags the others when given",
+          tags[OCEAN].get("name") == "house" and
+          tags[HEAT].get("product") == "PowerHeat" and
+          "product" not in tags[GLOW], repr(tags))
+    heat_polls = polls(sim, HEAT)
+
+    sim.set_fault(HEAT, "offline")
+    sim.clear_fault(PULSE)
+    time.sleep(max(0, MIN_INTERVAL_S + 0.5 - (time.monotonic() - started)))
+    execd.gather()
+    check("the next batch reads the device bound since",
+          wait_until(lambda: PULSE in read_sns(execd.out[len(batch1):]), 20),
+          "".join(execd.out[len(batch1):]) + "".join(execd.err))
+    batch2 = execd.out[len(batch1):]
+    check("the device gone offline: online=false, not polled",
+          online_points(batch2).get(HEAT) == "false" and
+          HEAT not in read_sns(batch2) and polls(sim, HEAT) == heat_polls,
+          "%r, polled %d (was %d)" % (online_points(batch2), polls(sim, HEAT),
+                                      heat_polls))
+
+    sent = len(execd.out)
+    time.sleep(MIN_INTERVAL_S + 0.5)
+    execd.gather()
+    execd.wait_reads(len(read_sns(execd.out)) + 2, 20)
+    rc = execd.finish("eof")
+    errors = "".join(execd.err)
+    log = [line for line in errors.splitlines() if "clock" not in line]
+    refused = [line for line in log if "1006" in line]
+    check("three polls: the 1006 device polled once, reported once, with "
+          "what to do and that it is retried hourly",
+          polls(sim, GLOW) == 1 and len(refused) == 1 and
+          refused[0].startswith("E! ecoflow: device %s" % GLOW) and
+          "re-tried every hour" in refused[0], errors)
+    check("the offline device and the new one are said once, as I!",
+          sorted(l for l in log if l.startswith("I! ecoflow: device")) ==
+          ["I! ecoflow: device %s (PowerHeat 0001): offline (device/list): "
+           "not polled until it is online again" % HEAT,
+           "I! ecoflow: device %s (PowerPulse 0001): found by discovery: "
+           "polled from now" % PULSE], errors)
+    check("no other error or warning", [
+        l for l in log if l[:2] in ("E!", "W!") and "1006" not in l] == [],
+        errors)
+    check("the third batch polls the others again",
+          set(read_sns(execd.out[sent:])) == {OCEAN, PULSE},
+          "".join(execd.out[sent:]))
+    check("execd --discover exits 0 at the end of stdin", rc == 0, repr(rc))
+
+
+def check_exec_lists(sim):
+    sim.reset_stats()
+    run = run_exec(sim, "--discover", "--sn", OCEAN)
+    check("exec --discover: one device/list per run",
+          run.returncode == 0 and
+          sim.stats()["endpoints"]["device/list"] == 1, run.stderr)
+
+    sim.set_fault("*", "http500")
+    sim.set_fault(OCEAN, "delay:0")  # its own fault: answered as usual
+    run = run_exec(sim, "--discover", "--sn", OCEAN)
+    check("a failing list never stops the --sn device: exit 0, its lines, "
+          "a W! line", run.returncode == 0 and OCEAN in read_sns(
+              run.stdout.splitlines(keepends=True)) and
+          "W! ecoflow: listing the account's devices (device/list): HTTP 500"
+          in run.stderr, run.stderr)
+    run = run_exec(sim, "--discover")
+    check("with nothing else to read: exit 1, an E! line",
+          run.returncode == 1 and "E! ecoflow: listing the account's "
+          "devices" in run.stderr, run.stderr)
+
+    sim.clear_fault(OCEAN)
+    sim.clear_fault(GLOW)  # its own fault would list it
+    sim.set_fault("*", "unlisted")
+    run = run_exec(sim, "--discover", "--sn", OCEAN)
+    check("an empty list is valid: the --sn device is read, quietly",
+          run.returncode == 0 and OCEAN in run.stdout and
+          not [l for l in run.stderr.splitlines() if "clock" not in l],
+          run.stderr)
+    run = run_exec(sim)
+    check("and without --sn it says the account has no devices",
+          run.returncode == 1 and "device/list is empty" in run.stderr,
+          run.stderr)
+    sim.clear_fault("*")
+
+
+def check_valgrind(sim):
+    sim.set_fault(GLOW, "1006")
+    for what, args in (
+            ("exec --discover", ["--discover", "--sn", OCEAN, "--quota",
+                                 "bpSoc"]),
+            ("--history", ["--history", REPORT, "--begin", "2024-06-01",
+                           "--end", "2024-07-01"])):
+        run = subprocess.run([MEMCHECK] + telegraf_args(sim, *args),
+                             capture_output=True, text=True, timeout=300,
+                             env=environment(sim), stdin=subprocess.DEVNULL)
+        check("memcheck, %s: clean" % what, run.returncode == 0 and
+              "ecoflow_" in run.stdout, run.stderr[-2000:])
+    sim.clear_fault(GLOW)
+
+
+def main():
+    skipped = skip_unless((TELEGRAF, "ecoflow-telegraf"),
+                          (ORACLE, "the oracle"))
+    if skipped:
+        return skipped
+    work = tempfile.mkdtemp(prefix="test_telegraf_discovery.")
+    influx = Influx(work) if os.path.exists(INFLUXD) else None
+    if influx is None:
+        print("# influxd is missing: its check is skipped")
+    try:
+        # A standing clock for comparisons; our time, so that no clock
+        # skew is reported.
+        with simharness.Sim(devices=FLEET, clock=int(time.time()),
+                            verbose=True, faults=["%s:1006" % GLOW]) as sim:
+            check_history(sim, influx)
+            check_selected_quotas(sim)
+            check_exec_lists(sim)
+            check_valgrind(sim)
+        with simharness.Sim(devices=FLEET, faults=[
+                "%s:1006" % GLOW, "%s:unlisted" % PULSE]) as sim:
+            check_discovery(sim)
+    finally:
+        if influx is not None:
+            influx.stop()
+    clean_up(work)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

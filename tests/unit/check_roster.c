@@ -1,0 +1,373 @@
+/* Unit tests of roster.c: configured and listed devices merged, offline
+ * devices skipped, refreshes, and the 1006 rule, from hand-made lists
+ * (no client). */
+#include "roster.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_MS(m) ((int64_t)(m)*60 * 1000)
+
+/* ---- what the roster told the front end -------------------------------- */
+
+#define MAX_EVENTS 16
+
+static struct {
+  ef_roster_event event;
+  char sn[32];
+  char code[EF_ERROR_CODE_LEN];
+} events[MAX_EVENTS];
+static size_t n_events;
+static int users_freed;
+
+static void record(ef_roster_event event, ef_roster_device *device,
+                   const ef_error *error, void *ctx) {
+  (void)ctx;
+  ck_assert_uint_lt(n_events, MAX_EVENTS);
+  if (event == EF_ROSTER_ADDED) /* named already, for the front end's log */
+    ck_assert_ptr_nonnull(device->listed_name);
+  events[n_events].event = event;
+  snprintf(events[n_events].sn, sizeof(events[n_events].sn), "%s",
+           device ? device->sn : "-");
+  snprintf(events[n_events].code, sizeof(events[n_events].code), "%s",
+           error ? error->api_code : "");
+  n_events++;
+}
+
+static void free_user(void *user) {
+  users_freed++;
+  free(user);
+}
+
+static void forget_events(void) { n_events = 0; }
+
+static void assert_event(size_t i, ef_roster_event event, const char *sn) {
+  ck_assert_uint_lt(i, n_events);
+  ck_assert_int_eq(events[i].event, event);
+  ck_assert_str_eq(events[i].sn, sn);
+}
+
+/* ---- lists as the cloud gives them ------------------------------------- */
+
+/* "SN:online[:product]" items. */
+static ef_device_list list_of(const char *const *items, size_t n) {
+  ef_device_list list = {.items = calloc(n ? n : 1, sizeof(*list.items)),
+                         .len = n};
+  for (size_t i = 0; i < n; i++) {
+    char *copy = strdup(items[i]);
+    char *online = strchr(copy, ':');
+    *online++ = '\0';
+    char *product = strchr(online, ':');
+    if (product != NULL)
+      *product++ = '\0';
+    list.items[i] =
+        (ef_listed_device){.sn = strdup(copy),
+                           .name = strdup(copy),
+                           .product = product ? strdup(product) : NULL,
+                           .online = strcmp(online, "1") == 0};
+    free(copy);
+  }
+  return list;
+}
+
+#define LIST(...)                                                              \
+  list_of((const char *const[]){__VA_ARGS__},                                  \
+          sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+static int merge(ef_roster *roster, ef_device_list list, int64_t now_ms) {
+  int status = ef_roster_merge(roster, &list, NULL, now_ms, record, NULL);
+  ef_device_list_clear(&list);
+  return status;
+}
+
+static ef_roster_device *device(const ef_roster *roster, const char *sn) {
+  for (size_t i = 0; i < ef_roster_size(roster); i++)
+    if (strcmp(ef_roster_device_at(roster, i)->sn, sn) == 0)
+      return ef_roster_device_at(roster, i);
+  return NULL;
+}
+
+/* The round's polled and skipped serials, each joined with ','. */
+static void round_at(ef_roster *roster, int64_t now_ms, char *polled,
+                     char *skipped) {
+  ef_roster_round round;
+  ck_assert_int_eq(ef_roster_round_start(roster, now_ms, &round), 0);
+  polled[0] = skipped[0] = '\0';
+  for (size_t i = 0; i < round.n_targets; i++) {
+    ck_assert_ptr_eq(((ef_roster_device *)round.targets[i].user)->sn,
+                     round.targets[i].sn);
+    strcat(strcat(polled, i ? "," : ""), round.targets[i].sn);
+  }
+  for (size_t i = 0; i < round.n_offline; i++)
+    strcat(strcat(skipped, i ? "," : ""), round.offline[i]->sn);
+}
+
+/* Polls every due device successfully. */
+static void poll_all(ef_roster *roster, int64_t now_ms) {
+  ef_roster_round round;
+  ck_assert_int_eq(ef_roster_round_start(roster, now_ms, &round), 0);
+  for (size_t i = 0; i < round.n_targets; i++)
+    ef_roster_settle(round.targets[i].user, NULL, now_ms);
+}
+
+#define ASSERT_ROUND(roster, now_ms, want_polled, want_skipped)                \
+  do {                                                                         \
+    char polled_[256], skipped_[256];                                          \
+    round_at(roster, now_ms, polled_, skipped_);                               \
+    ck_assert_str_eq(polled_, want_polled);                                    \
+    ck_assert_str_eq(skipped_, want_skipped);                                  \
+  } while (0)
+
+static const char *const house_quotas[] = {"bpSoc", "pcsAPhase"};
+static int house_config;
+
+static const ef_roster_entry configured[] = {
+    {.sn = "HOUSE",
+     .name = "house",
+     .quotas = house_quotas,
+     .n_quotas = 2,
+     .config = &house_config},
+    /* A front end may have nothing to hand back: still configured. */
+    {.sn = "GARAGE", .interval_ms = 60000},
+};
+
+static ef_roster *discovering(void) {
+  forget_events();
+  users_freed = 0;
+  ef_roster_options options = {.discover = 1,
+                               .refresh_ms = MIN_MS(10),
+                               .interval_ms = 10000,
+                               .free_user = free_user};
+  ef_roster *roster = ef_roster_new(&options, configured, 2, 0);
+  ck_assert_ptr_nonnull(roster);
+  return roster;
+}
+
+/* ---- the tests ---------------------------------------------------------- */
+
+START_TEST(configured_devices_without_a_list) {
+  ef_roster_options options = {.interval_ms = 30000};
+  ef_roster *roster = ef_roster_new(&options, configured, 2, 0);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, 0), 0); /* no list used */
+  ASSERT_ROUND(roster, 0, "HOUSE,GARAGE", "");
+  ef_roster_round round;
+  ef_roster_round_start(roster, 0, &round);
+  ck_assert_ptr_eq(round.targets[0].quotas, house_quotas);
+  ck_assert_uint_eq(round.targets[0].n_quotas, 2);
+  ck_assert_ptr_null(round.targets[1].quotas);
+  poll_all(roster, 0);
+  ASSERT_ROUND(roster, 28000, "", "");
+  ASSERT_ROUND(roster, 30000, "HOUSE", ""); /* GARAGE: every 60 s */
+  ck_assert_ptr_eq(device(roster, "HOUSE")->config, &house_config);
+  ck_assert_int_eq(device(roster, "HOUSE")->presence, EF_PRESENCE_UNKNOWN);
+  ef_roster_free(roster);
+}
+END_TEST
+
+START_TEST(discovery_adds_listed_devices) {
+  ef_roster *roster = discovering();
+  ck_assert_int_eq(ef_roster_refresh_due(roster, 0), 1);
+  ck_assert_int_eq(merge(roster,
+                         LIST("HOUSE:1:PowerOcean", "HEAT:1:PowerHeat",
+                              "GLOW:0", "PULSE:1:PowerPulse"),
+                         0),
+                   0);
+  ck_assert_uint_eq(n_events, 4);
+  assert_event(0, EF_ROSTER_ADDED, "HEAT");
+  assert_event(1, EF_ROSTER_ADDED, "GLOW");
+  assert_event(2, EF_ROSTER_OFFLINE, "GLOW");
+  assert_event(3, EF_ROSTER_ADDED, "PULSE");
+  ck_assert_uint_eq(ef_roster_size(roster), 5);
+
+  /* GARAGE is configured but not listed: polled all the same. */
+  ASSERT_ROUND(roster, 0, "HOUSE,GARAGE,HEAT,PULSE", "GLOW");
+  const ef_roster_device *house = device(roster, "HOUSE");
+  ck_assert_str_eq(ef_roster_device_name(house), "house");
+  ck_assert_str_eq(house->listed_name, "HOUSE");
+  ck_assert_str_eq(house->product, "PowerOcean");
+  ck_assert_int_eq(house->presence, EF_PRESENCE_ONLINE);
+  const ef_roster_device *glow = device(roster, "GLOW");
+  ck_assert_str_eq(ef_roster_device_name(glow), "GLOW"); /* listed name */
+  ck_assert_ptr_null(glow->product); /* productName left out */
+  ck_assert_ptr_null(glow->config);
+  ck_assert_int_eq(glow->configured, 0);
+  ck_assert_int_eq(house->configured, 1);
+  ck_assert_int_eq(device(roster, "GARAGE")->presence, EF_PRESENCE_UNKNOWN);
+
+  /* The list is asked again after the refresh period, not before. */
+  ck_assert_int_eq(ef_roster_refresh_due(roster, MIN_MS(10) - 1), 0);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, MIN_MS(10)), 1);
+  ef_roster_free(roster);
+}
+END_TEST
+
+START_TEST(an_empty_list_is_valid) {
+  ef_roster *roster = discovering();
+  ck_assert_int_eq(merge(roster, list_of(NULL, 0), 0), 0);
+  ck_assert_uint_eq(n_events, 0);
+  ASSERT_ROUND(roster, 0, "HOUSE,GARAGE", "");
+  ef_roster_free(roster);
+}
+END_TEST
+
+START_TEST(offline_between_refreshes_is_skipped_quietly) {
+  ef_roster *roster = discovering();
+  merge(roster, LIST("HOUSE:1", "HEAT:1"), 0);
+  poll_all(roster, 0);
+  forget_events();
+  merge(roster, LIST("HOUSE:1", "HEAT:0"), MIN_MS(10));
+  ck_assert_uint_eq(n_events, 1);
+  assert_event(0, EF_ROSTER_OFFLINE, "HEAT");
+  ASSERT_ROUND(roster, MIN_MS(10), "HOUSE,GARAGE", "HEAT");
+  /* Skipped, not failed: no back-off, no health change. */
+  const ef_roster_device *heat = device(roster, "HEAT");
+  ck_assert_uint_eq(heat->schedule.failures, 0);
+  ck_assert_int_eq(heat->health.failing, 0);
+  ck_assert_int_eq(heat->schedule.next_ms, MIN_MS(10) + 10000);
+  poll_all(roster, MIN_MS(10));
+  ASSERT_ROUND(roster, MIN_MS(10) + 5000, "", "");
+
+  /* Still offline: no new event. Back online: due at once. */
+  forget_events();
+  merge(roster, LIST("HOUSE:1", "HEAT:0"), MIN_MS(20));
+  ck_assert_uint_eq(n_events, 0);
+  merge(roster, LIST("HOUSE:1", "HEAT:1"), MIN_MS(20) + 1000);
+  ck_assert_uint_eq(n_events, 1);
+  assert_event(0, EF_ROSTER_ONLINE, "HEAT");
+  ASSERT_ROUND(roster, MIN_MS(20) + 1000, "HOUSE,GARAGE,HEAT", "");
+  ef_roster_free(roster);
+}
+END_TEST
+
+START_TEST(a_device_leaving_the_list_is_dropped) {
+  ef_roster *roster = discovering();
+  merge(roster, LIST("HOUSE:1", "HEAT:1", "GARAGE:1"), 0);
+  device(roster, "HEAT")->user = malloc(16);
+  device(roster, "GARAGE")->user = malloc(16);
+  forget_events();
+  merge(roster, LIST("PULSE:1"), MIN_MS(10));
+  ck_assert_uint_eq(n_events, 2);
+  assert_event(0, EF_ROSTER_REMOVED, "HEAT");
+  assert_event(1, EF_ROSTER_ADDED, "PULSE");
+  ck_assert_int_eq(users_freed, 1);
+  /* Configured devices stay, their presence unknown again. */
+  ck_assert_ptr_nonnull(device(roster, "HOUSE"));
+  ck_assert_int_eq(device(roster, "GARAGE")->presence, EF_PRESENCE_UNKNOWN);
+  ck_assert_ptr_null(device(roster, "HEAT"));
+  ef_roster_free(roster);
+  ck_assert_int_eq(users_freed, 2);
+}
+END_TEST
+
+START_TEST(a_failing_list_stops_nothing_and_is_retried_sooner) {
+  ef_roster *roster = discovering();
+  ef_error error = {.kind = EF_ERR_HTTP, .http_status = 500};
+  ck_assert_int_eq(ef_roster_merge(roster, NULL, &error, 0, record, NULL), 0);
+  ck_assert_uint_eq(n_events, 1);
+  assert_event(0, EF_ROSTER_LIST_FAILED, "-");
+  ck_assert_int_eq(ef_roster_list_failing(roster), 1);
+  ASSERT_ROUND(roster, 0, "HOUSE,GARAGE", "");
+  /* Retried after a minute, then two, ... never later than the period. */
+  ck_assert_int_eq(ef_roster_refresh_due(roster, EF_ROSTER_LIST_RETRY_MS - 1),
+                   0);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, EF_ROSTER_LIST_RETRY_MS), 1);
+  int64_t now = EF_ROSTER_LIST_RETRY_MS;
+  ef_roster_merge(roster, NULL, &error, now, record, NULL);
+  ck_assert_uint_eq(n_events, 1); /* the same failure: told once */
+  ck_assert_int_eq(ef_roster_refresh_due(roster, now + 2 * 60000 - 1), 0);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, now + 2 * 60000), 1);
+  for (int i = 0; i < 6; i++, now += MIN_MS(10))
+    ef_roster_merge(roster, NULL, &error, now, record, NULL);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, now), 1);
+  merge(roster, LIST("HOUSE:1", "HEAT:1"), now);
+  assert_event(1, EF_ROSTER_LIST_RECOVERED, "-");
+  ck_assert_int_eq(ef_roster_list_failing(roster), 0);
+  assert_event(2, EF_ROSTER_ADDED, "HEAT");
+  ck_assert_int_eq(ef_roster_refresh_due(roster, now + MIN_MS(10) - 1), 0);
+  /* A failure after a good list keeps what the list said. */
+  ef_roster_merge(roster, NULL, &error, now + MIN_MS(10), record, NULL);
+  ck_assert_int_eq(device(roster, "HEAT")->presence, EF_PRESENCE_ONLINE);
+  ef_roster_free(roster);
+}
+END_TEST
+
+/* A listed device the cloud refuses (1006) is reported once and retried
+ * hourly, whatever the refresh period and the interval. */
+START_TEST(a_refused_device_is_retried_hourly) {
+  ef_roster *roster = discovering();
+  merge(roster, LIST("HOUSE:1", "GLOW:1"), 0);
+  ef_error refused = {.kind = EF_ERR_API, .http_status = 200};
+  strcpy(refused.api_code, "1006");
+  strcpy(refused.message, "current device is not allowed to get device info");
+  ef_roster_device *glow = device(roster, "GLOW");
+  ck_assert_int_eq(ef_roster_settle(glow, &refused, 0), EF_HEALTH_FAILED);
+  ef_roster_settle(device(roster, "HOUSE"), NULL, 0);
+  ef_roster_settle(device(roster, "GARAGE"), NULL, 0);
+  for (int64_t now = MIN_MS(10); now < MIN_MS(60); now += MIN_MS(10)) {
+    merge(roster, LIST("HOUSE:1", "GLOW:1"), now);
+    char polled[256], skipped[256];
+    round_at(roster, now, polled, skipped);
+    ck_assert_ptr_null(strstr(polled, "GLOW"));
+    poll_all(roster, now);
+  }
+  ASSERT_ROUND(roster, MIN_MS(60), "HOUSE,GARAGE,GLOW", "");
+  ck_assert_int_eq(ef_roster_settle(glow, &refused, MIN_MS(60)),
+                   EF_HEALTH_UNCHANGED);
+  ck_assert_int_eq(glow->schedule.next_ms, MIN_MS(120));
+
+  char text[512];
+  ef_roster_explain(&refused, 1, text, sizeof(text));
+  ck_assert_str_eq(text, "HTTP 200, API code 1006: current device is not "
+                         "allowed to get device info; EcoFlow does not open "
+                         "this model or sub-device to the API: read it "
+                         "through its PowerOcean's serial number; re-tried "
+                         "every hour, not every interval");
+  /* A single poll (a program run once) retries nothing. */
+  ef_roster_explain(&refused, 0, text, sizeof(text));
+  ck_assert_ptr_null(strstr(text, "re-tried"));
+  ef_error other = {.kind = EF_ERR_HTTP, .http_status = 500};
+  ef_roster_explain(&other, 1, text, sizeof(text));
+  ck_assert_str_eq(text, "HTTP 500");
+  ef_roster_free(roster);
+}
+END_TEST
+
+/* Names and online flags without polling the account's other devices. */
+START_TEST(the_list_without_discovery) {
+  forget_events();
+  ef_roster_options options = {.use_list = 1, .interval_ms = 10000};
+  ef_roster *roster = ef_roster_new(&options, configured, 2, 0);
+  ck_assert_int_eq(ef_roster_refresh_due(roster, 0), 1);
+  merge(roster, LIST("HOUSE:1:PowerOcean", "GARAGE:0", "HEAT:1"), 0);
+  ck_assert_uint_eq(ef_roster_size(roster), 2);
+  ck_assert_uint_eq(n_events, 1);
+  assert_event(0, EF_ROSTER_OFFLINE, "GARAGE");
+  ASSERT_ROUND(roster, 0, "HOUSE", "GARAGE");
+  ck_assert_str_eq(device(roster, "HOUSE")->product, "PowerOcean");
+  merge(roster, LIST("HOUSE:1"), MIN_MS(10));
+  ck_assert_uint_eq(ef_roster_size(roster), 2);
+  ck_assert_int_eq(device(roster, "GARAGE")->presence, EF_PRESENCE_UNKNOWN);
+  ef_roster_free(roster);
+}
+END_TEST
+
+START_TEST(quota_names) {
+  ck_assert(ef_roster_quota_valid("bpSoc"));
+  ck_assert(ef_roster_quota_valid("pcsAPhase"));
+  ck_assert(ef_roster_quota_valid("20_1.invOutputWatts"));
+  ck_assert(ef_roster_quota_valid("mpptHeartBeat[0]"));
+  ck_assert(!ef_roster_quota_valid(""));
+  ck_assert(!ef_roster_quota_valid("bp Soc"));
+  ck_assert(!ef_roster_quota_valid("a\"b"));
+}
+END_TEST
+
+UNIT_MAIN("roster", configured_devices_without_a_list,
+          discovery_adds_listed_devices, an_empty_list_is_valid,
+          offline_between_refreshes_is_skipped_quietly,
+          a_device_leaving_the_list_is_dropped,
+          a_failing_list_stops_nothing_and_is_retried_sooner,
+          a_refused_device_is_retried_hourly, the_list_without_discovery,
+          quota_names)
