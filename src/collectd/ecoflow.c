@@ -36,6 +36,9 @@
 /* device/list's online flag, per listed device, at each refresh. */
 #define ONLINE_TYPE "bool"
 #define ONLINE_INSTANCE "online"
+/* How old the reading's data is, by the cloud's stamp (freshness.h). */
+#define AGE_TYPE "duration"
+#define AGE_INSTANCE "data_age"
 /* Names a device in messages: quoted name, serial, account. */
 #define LABEL_LEN (2 * DATA_MAX_NAME_LEN + 64)
 
@@ -314,14 +317,15 @@ static void device_report(const ef_roster_device *device, const char *what,
  * new data comes back. */
 static bool device_reading_is_new(ef_roster_device *device,
                                   const account_t *account,
-                                  const ef_reading *reading) /* {{{ */
+                                  const ef_reading *reading,
+                                  ef_freshness_verdict *verdict) /* {{{ */
 {
   device_t *state = device->user;
-  ef_freshness_verdict verdict =
+  *verdict =
       ef_freshness_check(&device->freshness, reading->samples, reading->time_ms,
                          ef_client_clock_offset_ms(account->client));
   char message[NOTIF_MAX_MSG_LEN];
-  if (verdict.stale) {
+  if (verdict->stale) {
     if (++state->stale_readings == STALE_READINGS_OFFLINE) {
       ssnprintf(message, sizeof(message),
                 "%s: the cloud repeats the same reading (%s), the "
@@ -407,13 +411,20 @@ static void device_value_list(value_list_t *vl, const ef_roster_device *device,
     meta_data_add_string(vl->meta, "product", device->product);
 } /* }}} void device_value_list */
 
+/* The reading's values when they are new; its data age whenever the cloud
+ * stamped it, so that a graph shows a device going quiet. */
 static void device_dispatch(const ef_roster_device *device,
-                            const ef_reading *reading) /* {{{ */
+                            const ef_reading *reading, bool is_new,
+                            const ef_freshness_verdict *verdict) /* {{{ */
 {
   value_list_t vl;
   device_value_list(&vl, device, reading->time_ms,
                     device->schedule.interval_ms);
-  ef_metrics_each(reading->samples, dispatch_metric, &vl, NULL);
+  if (is_new)
+    ef_metrics_each(reading->samples, dispatch_metric, &vl, NULL);
+  if (verdict->has_age)
+    dispatch_gauge(&vl, AGE_TYPE, AGE_INSTANCE, verdict->age_s,
+                   EF_CLOUD_STAMP_PATH);
   meta_data_destroy(vl.meta);
 } /* }}} void device_dispatch */
 
@@ -424,9 +435,12 @@ static void on_reading(const ef_reading *reading, void *ctx) /* {{{ */
   device_t *state = device->user;
   state->answered = true;
   device_settle(device, batch, reading->error);
-  if (reading->error == NULL &&
-      device_reading_is_new(device, batch->account, reading))
-    device_dispatch(device, reading);
+  if (reading->error != NULL)
+    return;
+  ef_freshness_verdict verdict;
+  bool is_new = device_reading_is_new(device, batch->account, reading,
+                                      &verdict);
+  device_dispatch(device, reading, is_new, &verdict);
 } /* }}} void on_reading */
 
 /* The list's online flag of every device it names, valid for one refresh

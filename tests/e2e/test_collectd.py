@@ -261,6 +261,7 @@ def check_values(daemon, home, family):
                  for (t, i), (number, _) in values.items()
                  if (t, i) in got and got[(t, i)]["values"] != [gauge(number)]]
         missing = ["%s-%s" % key for key in values if key not in got]
+        age = got.pop(("duration", "data_age"), {}).get("values", [None])[0]
         extra = ["%s-%s" % key for key in got if key not in values]
         check("%s: all %d values arrive" % (family_name, len(values)),
               not missing, ", ".join(missing[:10]))
@@ -268,6 +269,8 @@ def check_values(daemon, home, family):
               not wrong, "; ".join(wrong[:10]))
         check("%s: nothing arrives that the catalog does not name"
               % family_name, not extra, ", ".join(extra[:10]))
+        check("%s: duration-data_age, by quota_cloud_ts, is under a minute"
+              % family_name, age is not None and 0 <= age < 60, repr(age))
         leaked = ["%s-%s (%s)" % (k + (p,)) for k, p in absent.items()
                   if k in got]
         check("%s: no-reading sentinels stay out" % family_name, not leaked,
@@ -341,8 +344,17 @@ def finish_values_run(daemon):
     notes = daemon.lines("Notification: severity = WARNING.*seems offline")
     check("with one WARNING notification each",
           len(notes) == len(instances), "; ".join(notes))
+    def is_age(value):
+        return (value["type"], value["type_instance"]) == ("duration",
+                                                            "data_age")
     repeated = [i for i in instances
-                if len({v["time"] for v in daemon.values_of(i)}) != 1]
+                if len({v["time"] for v in daemon.values_of(i)
+                        if not is_age(v)}) != 1]
+    # The data age goes on, and grows: it shows the device going quiet.
+    quiet = [i for i in instances
+             if len([v for v in daemon.values_of(i) if is_age(v)]) < 2]
+    check("the data age keeps being dispatched while readings repeat",
+          not quiet, ", ".join(quiet))
     check("repeated readings are not dispatched again", not repeated,
           ", ".join(repeated))
 
