@@ -183,7 +183,8 @@ static void check_account(const ecoflow_account *account) {
   fuzz_require(account->timeout_ms >= 0 && account->timeout_ms <= 300 * 1000,
                "a timeout out of range");
   fuzz_require(account->max_concurrent <= 64, "max_concurrent out of range");
-  fuzz_require(account->n_devices > 0, "an account without devices");
+  fuzz_require(account->n_devices > 0 || account->discover,
+               "an account with nothing to poll");
   for (size_t i = 0; i < account->n_devices; i++)
     check_device(&account->devices[i]);
 }

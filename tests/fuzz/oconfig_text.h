@@ -18,7 +18,7 @@
 
 #define OCONFIG_TEXT_MAX_DEPTH 8
 #define OCONFIG_TEXT_MAX_CHILDREN 32
-#define OCONFIG_TEXT_MAX_VALUES 4
+#define OCONFIG_TEXT_MAX_VALUES 8
 
 /* Reads text into the children of root, whose key and values the caller
  * sets. Returns 0, or -1 when out of memory (root then holds what was
