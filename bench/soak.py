@@ -46,7 +46,7 @@ TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
 import simharness  # noqa: E402
-from checks import memcheck_prefix  # noqa: E402
+from checks import memcheck_prefix, skip_unless  # noqa: E402
 
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
@@ -367,10 +367,9 @@ def main():
     needed = [(PLUGIN, "the plugin"), (COLLECTD, "collectd")]
     if not args.skip_valgrind:
         needed.append((shutil.which("valgrind") or "valgrind", "valgrind"))
-    for path, what in needed:
-        if not os.path.exists(path):
-            print("# %s is missing (%s): skipped" % (what, path))
-            return 77
+    skipped = skip_unless(*needed)
+    if skipped:
+        return skipped
 
     work = tempfile.mkdtemp(prefix="soak.")
     ok = True

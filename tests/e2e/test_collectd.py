@@ -39,7 +39,8 @@ TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, HERE)
 import simharness  # noqa: E402
 from checks import (FAMILIES, GLOW, HEAT, OCEAN, PULSE, REFERENCE,  # noqa
-                    check, memcheck_prefix, summary, wait_until)
+                    check, memcheck_prefix, skip_unless, summary,
+                    wait_until)
 
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
 ORACLE = os.path.join(TOP_BUILDDIR, "tests", "e2e", "collectd_expected")
@@ -482,11 +483,11 @@ def check_valgrind(work, sim):
 
 
 def main():
-    for path, what in ((PLUGIN, "the plugin"), (ORACLE, "the oracle"),
-                       (COLLECTD, "collectd")):
-        if not os.path.exists(path):
-            print("# %s is missing (%s): skipped" % (what, path))
-            return 77
+    skipped = skip_unless((PLUGIN, "the plugin"),
+                          (ORACLE, "the oracle"),
+                          (COLLECTD, "collectd"))
+    if skipped:
+        return skipped
     work = tempfile.mkdtemp(prefix="test_collectd.")
     ok = False
     try:
