@@ -19,7 +19,7 @@ A cycle is one read of the account: the device that is never faulted is
 asked for its quotas once per read, so the simulator's request count for it
 is the cycle count.
 
-The plugin never polls a device more often than every 10 s (schedule.h);
+The plugin never polls a device more often than every 10 s (ef_schedule.h);
 the soak sets the test hook ECOFLOW_TEST_MIN_INTERVAL_MS in collectd's
 environment to poll every --interval-ms instead, which only ecoflow-sim may
 see. Credentials reach the simulator by environment and the plugin by a

@@ -3,8 +3,8 @@
  *
  * Translation only. ecoflow_config.c turns the config tree into accounts;
  * the core (src/core) lists, polls, decodes and names the quotas and
- * decides which devices are due (roster.h) and what a report's values are
- * called (report.h); this file registers one read per account and turns
+ * decides which devices are due (ef_roster.h) and what a report's values are
+ * called (ef_report.h); this file registers one read per account and turns
  * each device's reading, online flag and reports into values, log lines
  * and notifications.
  *
@@ -18,16 +18,16 @@
 #include "collectd/core/daemon/utils_complain.h"
 #include "collectd/core/utils/common/common.h"
 
-#include "client.h"
+#include "ef_client.h"
 #include "ecoflow_config.h"
-#include "freshness.h"
-#include "health.h"
-#include "history.h"
-#include "metric.h"
-#include "poll.h"
-#include "report.h"
-#include "roster.h"
-#include "schedule.h"
+#include "ef_freshness.h"
+#include "ef_health.h"
+#include "ef_history.h"
+#include "ef_metric.h"
+#include "ef_poll.h"
+#include "ef_report.h"
+#include "ef_roster.h"
+#include "ef_schedule.h"
 
 #define PLUGIN_NAME "ecoflow"
 /* The cloud repeating a reading this often in a row means the device is
@@ -36,7 +36,7 @@
 /* device/list's online flag, per listed device, at each refresh. */
 #define ONLINE_TYPE "bool"
 #define ONLINE_INSTANCE "online"
-/* How old the reading's data is, by the cloud's stamp (freshness.h). */
+/* How old the reading's data is, by the cloud's stamp (ef_freshness.h). */
 #define AGE_TYPE "duration"
 #define AGE_INSTANCE "data_age"
 /* Names a device in messages: quoted name, serial, account. */

@@ -1,7 +1,7 @@
 /* ecoflow_config.c: <Plugin ecoflow> -> ecoflow_config, refusing at start-up
  * whatever would otherwise fail later, one readable message at a time. */
 #include "ecoflow_config.h"
-#include "roster.h"
+#include "ef_roster.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,8 +12,8 @@
 #define ECOFLOW_COLLECTD_CONFIG_H
 
 #include "liboconfig/oconfig.h"
-#include "report.h"
-#include "schedule.h"
+#include "ef_report.h"
+#include "ef_schedule.h"
 
 #include <stddef.h>
 
@@ -30,7 +30,7 @@
   (EF_REPORT_DEFAULT_INTERVAL_MS / 1000.0)
 
 /* <Report "CODE">: a quota/data report over the week so far, fetched on
- * its own schedule (report.h). */
+ * its own schedule (ef_report.h). */
 typedef struct {
   char *code;
   char *instance_prefix; /* put before each type instance; "" when none */
@@ -53,8 +53,8 @@ typedef struct {
   char *access_key;
   char *secret_key; /* wiped when freed */
   char *ca_file;    /* NULL: the system's CA store */
-  long timeout_ms;          /* 0: the core's default (client.h) */
-  unsigned max_concurrent; /* 0: the core's default (client.h) */
+  long timeout_ms;          /* 0: the core's default (ef_client.h) */
+  unsigned max_concurrent; /* 0: the core's default (ef_client.h) */
   ecoflow_device *devices;
   size_t n_devices;
   int discover;                 /* `Discover true': poll every listed device */

@@ -10,7 +10,7 @@
 #ifndef SIM_EXCHANGE_H
 #define SIM_EXCHANGE_H
 
-#include "params.h"
+#include "ef_params.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* verify.c: the server side of the request signature. */
 #include "verify.h"
 
-#include "sign.h"
+#include "ef_sign.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>

@@ -4,13 +4,13 @@
  * request carries Content-Type application/json (with or without
  * parameters such as charset), the query string otherwise; a GET that
  * carries a JSON Content-Type never passes, as on the live cloud. The
- * canonical string and the HMAC come from the project core (sign.h), the
+ * canonical string and the HMAC come from the project core (ef_sign.h), the
  * very code the client signs with. */
 #ifndef SIM_VERIFY_H
 #define SIM_VERIFY_H
 
 #include "keys.h"
-#include "params.h"
+#include "ef_params.h"
 
 #include <stdbool.h>
 

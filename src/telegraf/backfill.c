@@ -1,8 +1,8 @@
 /* backfill.c: report windows fetched per device, printed one point each. */
 #include "backfill.h"
 
-#include "history.h"
-#include "report.h"
+#include "ef_history.h"
+#include "ef_report.h"
 
 #include <stdlib.h>
 

@@ -1,10 +1,10 @@
 /* backfill.h: --history, a report over past windows as line protocol.
  *
- * Promises: [begin, end) is cut into windows the API accepts (report.h:
+ * Promises: [begin, end) is cut into windows the API accepts (ef_report.h:
  * each strictly shorter than a week, the first from begin); every device's
  * report over every window becomes one point of EF_REPORT_MEASUREMENT,
  * tagged sn and code (and name and product when known), one field per
- * index named and scaled by report.h (energies in Wh), timestamped at the
+ * index named and scaled by ef_report.h (energies in Wh), timestamped at the
  * window's begin, so that a backfill of past weeks lands one point per
  * week. A device whose windows fail is named on the log once per distinct
  * failure, with what to do; its other windows and the other devices still
@@ -13,7 +13,7 @@
 #define EF_TELEGRAF_BACKFILL_H
 
 #include "reading.h"
-#include "roster.h"
+#include "ef_roster.h"
 
 #include <time.h>
 

@@ -2,7 +2,7 @@
  *
  * Promises: the devices of the settings (--sn, with their --quota) and,
  * with --discover or without any --sn, every other device of the account,
- * kept by the core (roster.h). device/list is asked once per run in exec
+ * kept by the core (ef_roster.h). device/list is asked once per run in exec
  * mode and once per refresh period in execd mode; a failing list never
  * stops the --sn devices. Its changes reach the log once, in Telegraf's
  * style: I! for a device gone offline, back online, added or gone (the
@@ -14,7 +14,7 @@
 #define EF_TELEGRAF_DEVICES_H
 
 #include "reading.h"
-#include "roster.h"
+#include "ef_roster.h"
 #include "telegraf_config.h"
 
 #define TG_DEVICE_MEASUREMENT "ecoflow_device"

@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/poll.h> /* <poll.h> would find the core's poll.h */
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -8,15 +8,15 @@
 #include <config.h>
 
 #include "backfill.h"
-#include "catalog.h"
-#include "client.h"
+#include "ef_catalog.h"
+#include "ef_client.h"
 #include "devices.h"
 #include "loop.h"
-#include "metric.h"
-#include "poll.h"
+#include "ef_metric.h"
+#include "ef_poll.h"
 #include "reading.h"
-#include "report.h"
-#include "roster.h"
+#include "ef_report.h"
+#include "ef_roster.h"
 #include "telegraf_config.h"
 
 #include <signal.h>
@@ -52,7 +52,7 @@ static void usage(FILE *out) {
 
 /* The columns of --list-metrics, each as wide as its widest cell. */
 typedef struct {
-  const char *pattern, *measurement, *tags, *unit, *description;
+  const char *pattern, *measurement, *tags, *unit, *family, *description;
   char field[256];
 } listing_row;
 
@@ -63,6 +63,7 @@ static void listing_row_at(size_t i, listing_row *row) {
                          .measurement = "MEASUREMENT",
                          .tags = "TAGS",
                          .unit = "UNIT",
+                         .family = "FAMILY",
                          .description = "DESCRIPTION",
                          .field = "FIELD"};
     return;
@@ -72,6 +73,7 @@ static void listing_row_at(size_t i, listing_row *row) {
                        .measurement = quota->measurement,
                        .tags = quota->tags[0] ? quota->tags : "-",
                        .unit = quota->unit[0] ? quota->unit : "-",
+                       .family = ef_family_name(quota->family),
                        .description = quota->description};
   if (quota->decode == EF_DECODE_ERROR_LIST ||
       quota->decode == EF_DECODE_ERROR_BITS)
@@ -84,19 +86,21 @@ static void listing_row_at(size_t i, listing_row *row) {
 
 static void list_metrics(FILE *out) {
   listing_row row;
-  int width[4] = {0};
+  int width[6] = {0};
   for (size_t i = 0; i <= ef_catalog_size(); i++) {
     listing_row_at(i, &row);
-    const char *cells[4] = {row.pattern, row.measurement, row.tags, row.field};
-    for (int c = 0; c < 4; c++)
+    const char *cells[6] = {row.pattern, row.measurement, row.tags,
+                            row.field,   row.unit,        row.family};
+    for (int c = 0; c < 6; c++)
       if ((int)strlen(cells[c]) > width[c])
         width[c] = (int)strlen(cells[c]);
   }
   for (size_t i = 0; i <= ef_catalog_size(); i++) {
     listing_row_at(i, &row);
-    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-4s  %s\n", width[0], row.pattern,
-            width[1], row.measurement, width[2], row.tags, width[3], row.field,
-            row.unit, row.description);
+    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", width[0],
+            row.pattern, width[1], row.measurement, width[2], row.tags,
+            width[3], row.field, width[4], row.unit, width[5], row.family,
+            row.description);
   }
   fputs("\nEvery point also has the tags sn, name and product (when known). "
         "Quotas the\ncatalog does not know are published in measurement "

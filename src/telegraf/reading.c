@@ -1,7 +1,7 @@
 /* reading.c: one device reading as line protocol, or as a logged fault. */
 #include "reading.h"
 
-#include "metric.h"
+#include "ef_metric.h"
 
 #include <inttypes.h>
 #include <math.h>

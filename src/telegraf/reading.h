@@ -13,15 +13,15 @@
  * log as one Telegraf-style line naming the device, the error and what to
  * do about it, only when the device's state changes (starts failing,
  * fails differently, recovers): a lasting fault is reported once, not
- * every interval (a refusal for good, 1006, is retried hourly: roster.h).
+ * every interval (a refusal for good, 1006, is retried hourly: ef_roster.h).
  * Every outcome also sets when the device is due again. The devices are
- * the core's (roster.h): each target's user is its ef_roster_device. */
+ * the core's (ef_roster.h): each target's user is its ef_roster_device. */
 #ifndef EF_TELEGRAF_READING_H
 #define EF_TELEGRAF_READING_H
 
-#include "client.h"
-#include "poll.h"
-#include "roster.h"
+#include "ef_client.h"
+#include "ef_poll.h"
+#include "ef_roster.h"
 #include "series.h"
 
 #include <stdio.h>

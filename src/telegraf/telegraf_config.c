@@ -1,9 +1,9 @@
 /* telegraf_config.c: settings from the file, environment and command line. */
 #include "telegraf_config.h"
 
-#include "history.h"
-#include "report.h"
-#include "roster.h"
+#include "ef_history.h"
+#include "ef_report.h"
+#include "ef_roster.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +28,7 @@ typedef enum {
   KIND_COUNT,   /* a whole number */
   KIND_DEVICE,  /* SN[=NAME], appended */
   KIND_LIST,    /* a word, appended to a tg_list */
-  KIND_TIME,    /* a time (history.h), into a tg_time */
+  KIND_TIME,    /* a time (ef_history.h), into a tg_time */
   KIND_FLAG,    /* an int: 1 without a value (command line), else a
                    boolean word (file) */
   KIND_CONFIG,  /* --config FILE: read before everything else */

@@ -1,7 +1,7 @@
 /* oracle.c: a quota/all answer on stdin through the core's catalog. */
 #include "oracle.h"
 
-#include "catalog.h"
+#include "ef_catalog.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -10,8 +10,8 @@
 #ifndef EF_E2E_ORACLE_H
 #define EF_E2E_ORACLE_H
 
-#include "metric.h"
-#include "sample.h"
+#include "ef_metric.h"
+#include "ef_sample.h"
 
 typedef void (*oracle_published_cb)(const ef_metric *metric,
                                     const ef_sample *sample);

@@ -1,9 +1,9 @@
 /* libFuzzer target: any bytes as an API answer, through everything the
  * core does with one (envelope, samples, catalog, metrics) and with an
  * MQTT-style merge into a device state. */
-#include "envelope.h"
-#include "metric.h"
-#include "sample.h"
+#include "ef_envelope.h"
+#include "ef_metric.h"
+#include "ef_sample.h"
 
 #include <json-c/json.h>
 #include <stddef.h>

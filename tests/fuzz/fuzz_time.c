@@ -1,13 +1,13 @@
 /* libFuzzer target: the times of history requests and of the cloud's
  * stamps, through ef_time_parse, ef_time_format and ef_history_windows
- * (history.c).
+ * (ef_history.c).
  *
  * Input: two NUL-separated texts (fuzz_support.h), the begin and the end of
  * a range. Besides memory errors and undefined behaviour, abort() when a
  * parsed time does not survive formatting and parsing again, or when the
  * windows of [begin, end] do not tile it in pieces shorter than a week. */
 #include "fuzz_support.h"
-#include "history.h"
+#include "ef_history.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,6 +1,6 @@
-/* Unit tests of catalog.c and metric.c: what each quota becomes. */
-#include "catalog.h"
-#include "metric.h"
+/* Unit tests of ef_catalog.c and ef_metric.c: what each quota becomes. */
+#include "ef_catalog.h"
+#include "ef_metric.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -265,7 +265,7 @@ START_TEST(generic_names) {
 }
 END_TEST
 
-/* The table's own consistency: what a typo in catalog.def would break. */
+/* The table's own consistency: what a typo in ef_catalog.def would break. */
 START_TEST(catalog_rows_are_consistent) {
   ck_assert_uint_gt(ef_catalog_size(), 40);
   for (size_t i = 0; i < ef_catalog_size(); i++) {

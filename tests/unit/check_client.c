@@ -1,10 +1,10 @@
-/* Unit tests of client.c and poll.c against a small in-process HTTP server
+/* Unit tests of ef_client.c and ef_poll.c against a small in-process HTTP server
  * (libmicrohttpd on a loopback port): what goes on the wire, concurrency,
  * caps, timeouts, the one retry of 8521. */
-#include "client.h"
-#include "discovery.h"
-#include "poll.h"
-#include "sign.h"
+#include "ef_client.h"
+#include "ef_discovery.h"
+#include "ef_poll.h"
+#include "ef_sign.h"
 #include "unit.h"
 
 #include <json-c/json.h>

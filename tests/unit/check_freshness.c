@@ -1,5 +1,5 @@
-/* Unit tests of freshness.c: cached readings and data age. */
-#include "freshness.h"
+/* Unit tests of ef_freshness.c: cached readings and data age. */
+#include "ef_freshness.h"
 #include "unit.h"
 
 static ef_freshness_verdict judge(ef_freshness *f, const char *json,

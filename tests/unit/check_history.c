@@ -1,5 +1,5 @@
-/* Unit tests of history.c: windows and times the API accepts. */
-#include "history.h"
+/* Unit tests of ef_history.c: windows and times the API accepts. */
+#include "ef_history.h"
 #include "unit.h"
 #include "unit_time.h"
 

@@ -1,6 +1,6 @@
-/* Unit tests of report.c: names, units and exact scaling of report
+/* Unit tests of ef_report.c: names, units and exact scaling of report
  * indexes, and the windows of a week so far and of a backfill. */
-#include "report.h"
+#include "ef_report.h"
 #include "unit.h"
 #include "unit_time.h"
 

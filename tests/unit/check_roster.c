@@ -1,7 +1,7 @@
-/* Unit tests of roster.c: configured and listed devices merged, offline
+/* Unit tests of ef_roster.c: configured and listed devices merged, offline
  * devices skipped, refreshes, and the 1006 rule, from hand-made lists
  * (no client). */
-#include "roster.h"
+#include "ef_roster.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
-/* Unit tests of sample.c and envelope.c: from answer bytes to samples. */
-#include "envelope.h"
-#include "sample.h"
+/* Unit tests of ef_sample.c and ef_envelope.c: from answer bytes to samples. */
+#include "ef_envelope.h"
+#include "ef_sample.h"
 #include "unit.h"
 
 #include <json-c/json.h>

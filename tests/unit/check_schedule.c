@@ -1,6 +1,6 @@
-/* Unit tests of schedule.c and health.c: when to poll, when to report. */
-#include "health.h"
-#include "schedule.h"
+/* Unit tests of ef_schedule.c and ef_health.c: when to poll, when to report. */
+#include "ef_health.h"
+#include "ef_schedule.h"
 #include "unit.h"
 
 #include <stdlib.h>

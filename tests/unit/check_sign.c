@@ -1,5 +1,5 @@
-/* Unit tests of params.c and sign.c: the signature the cloud computes. */
-#include "sign.h"
+/* Unit tests of ef_params.c and ef_sign.c: the signature the cloud computes. */
+#include "ef_sign.h"
 #include "unit.h"
 
 #include <json-c/json.h>

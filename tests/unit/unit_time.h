@@ -1,9 +1,9 @@
 /* unit_time.h: UTC times and history windows, as the Check suites of
- * history.c and report.c write and assert them. */
+ * ef_history.c and ef_report.c write and assert them. */
 #ifndef EF_UNIT_TIME_H
 #define EF_UNIT_TIME_H
 
-#include "history.h"
+#include "ef_history.h"
 
 #include <check.h>
 

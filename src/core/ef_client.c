@@ -1,0 +1,502 @@
+/* ef_client.c: signed requests of one account as a libcurl multi batch. */
+#include <config.h>
+
+#include "ef_client.h"
+#include "ef_envelope.h"
+#include "ef_sign.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct ef_client {
+  char *endpoint;
+  char *access_key;
+  char *secret_key;
+  char *ca_file;
+  long timeout_ms;
+  unsigned max_concurrent;
+  size_t max_body;
+  CURLM *multi; /* owns the connection and DNS caches, kept across batches */
+  int64_t clock_offset_ms;
+  int clock_skewed; /* the last ef_client_clock_news said so */
+  int64_t cooldown_until_ms;
+  int64_t cooldown_ms; /* the next pause; doubles while errors go on */
+  size_t batch_sent, batch_overloaded; /* outcomes of the running batch */
+  unsigned long connections_opened;
+};
+
+/* One request in flight. */
+typedef struct {
+  ef_client *client;
+  const ef_request *request;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *url;
+  char *body;
+  char *answer;
+  size_t answer_len;
+  int too_large;
+  int64_t server_time_ms;
+  long retry_after_s;
+  char curl_error[CURL_ERROR_SIZE];
+} transfer;
+
+int64_t ef_now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+int ef_client_global_init(void) {
+  return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void ef_client_global_cleanup(void) { curl_global_cleanup(); }
+
+static void free_secret(char *secret) {
+  if (secret != NULL)
+    OPENSSL_cleanse(secret, strlen(secret));
+  free(secret);
+}
+
+void ef_client_free(ef_client *client) {
+  if (client == NULL)
+    return;
+  if (client->multi != NULL)
+    curl_multi_cleanup(client->multi);
+  free(client->endpoint);
+  free(client->access_key);
+  free_secret(client->secret_key);
+  free(client->ca_file);
+  free(client);
+}
+
+ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
+  memset(err, 0, sizeof(*err));
+  if (options->endpoint == NULL || options->endpoint[0] == '\0') {
+    ef_error_set(err, EF_ERR_INTERNAL, "no endpoint configured");
+    return NULL;
+  }
+  if (options->access_key == NULL || options->access_key[0] == '\0' ||
+      options->secret_key == NULL || options->secret_key[0] == '\0') {
+    ef_error_set(err, EF_ERR_INTERNAL, "access key or secret key missing");
+    return NULL;
+  }
+  ef_client *client = calloc(1, sizeof(*client));
+  if (client == NULL) {
+    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    return NULL;
+  }
+  size_t endpoint_len = strlen(options->endpoint);
+  while (endpoint_len > 0 && options->endpoint[endpoint_len - 1] == '/')
+    endpoint_len--;
+  client->endpoint = strndup(options->endpoint, endpoint_len);
+  client->access_key = strdup(options->access_key);
+  client->secret_key = strdup(options->secret_key);
+  client->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
+  client->timeout_ms =
+      options->timeout_ms > 0 ? options->timeout_ms : EF_DEFAULT_TIMEOUT_MS;
+  client->max_concurrent = options->max_concurrent > 0
+                               ? options->max_concurrent
+                               : EF_DEFAULT_MAX_CONCURRENT;
+  client->max_body =
+      options->max_body > 0 ? options->max_body : EF_DEFAULT_MAX_BODY;
+  client->multi = curl_multi_init();
+  if (client->endpoint == NULL || client->access_key == NULL ||
+      client->secret_key == NULL ||
+      (options->ca_file != NULL && client->ca_file == NULL) ||
+      client->multi == NULL) {
+    ef_client_free(client);
+    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    return NULL;
+  }
+  /* Keep idle connections for the next batch (one per parallel slot). */
+  curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS,
+                    (long)client->max_concurrent);
+  return client;
+}
+
+unsigned long ef_client_connections_opened(const ef_client *client) {
+  return client->connections_opened;
+}
+
+int64_t ef_client_clock_offset_ms(const ef_client *client) {
+  return client->clock_offset_ms;
+}
+
+ef_clock_news ef_client_clock_news(ef_client *client, char *buf,
+                                   size_t size) {
+  int64_t offset = client->clock_offset_ms;
+  int64_t apart_s = ((offset < 0 ? -offset : offset) + 500) / 1000;
+  /* Back in step only well under the limit: an offset near it must not
+   * be reported at every batch. */
+  if (!client->clock_skewed && apart_s * 1000 > EF_CLOCK_SKEW_MS) {
+    client->clock_skewed = 1;
+    snprintf(buf, size,
+             "this machine's clock is %" PRId64 " s %s the EcoFlow "
+             "server's: requests are signed with the server's time "
+             "instead, but set this machine's clock right (NTP)",
+             apart_s, offset > 0 ? "behind" : "ahead of");
+    return EF_CLOCK_SKEWED;
+  }
+  if (client->clock_skewed && apart_s * 1000 <= EF_CLOCK_SKEW_MS / 2) {
+    client->clock_skewed = 0;
+    snprintf(buf, size,
+             "this machine's clock agrees with the EcoFlow server's again "
+             "(%" PRId64 " s apart)",
+             apart_s);
+    return EF_CLOCK_IN_STEP;
+  }
+  return EF_CLOCK_UNCHANGED;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
+  transfer *t = user;
+  size_t len = size * nmemb;
+  if (t->answer_len + len > t->client->max_body) {
+    t->too_large = 1;
+    return 0; /* aborts the transfer: never buffer an oversized answer */
+  }
+  char *grown = realloc(t->answer, t->answer_len + len + 1);
+  if (grown == NULL)
+    return 0;
+  memcpy(grown + t->answer_len, data, len);
+  t->answer = grown;
+  t->answer_len += len;
+  t->answer[t->answer_len] = '\0';
+  return len;
+}
+
+/* Header value if line is "name: value", trimmed into out. */
+static int header_value(const char *line, size_t len, const char *name,
+                        char *out, size_t size) {
+  size_t name_len = strlen(name);
+  if (len <= name_len || strncasecmp(line, name, name_len) != 0 ||
+      line[name_len] != ':')
+    return 0;
+  const char *value = line + name_len + 1;
+  size_t value_len = len - name_len - 1;
+  while (value_len > 0 && (*value == ' ' || *value == '\t')) {
+    value++;
+    value_len--;
+  }
+  while (value_len > 0 && strchr(" \t\r\n", value[value_len - 1]) != NULL)
+    value_len--;
+  snprintf(out, size, "%.*s", (int)value_len, value);
+  return 1;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
+  transfer *t = user;
+  size_t len = size * nmemb;
+  char value[128];
+  if (header_value(line, len, "x-timestamp", value, sizeof(value))) {
+    t->server_time_ms = strtoll(value, NULL, 10);
+  } else if (header_value(line, len, "Date", value, sizeof(value))) {
+    time_t date = curl_getdate(value, NULL);
+    if (date > 0 && t->server_time_ms == 0)
+      t->server_time_ms = (int64_t)date * 1000;
+  } else if (header_value(line, len, "Retry-After", value, sizeof(value))) {
+    char *end = NULL;
+    long seconds = strtol(value, &end, 10);
+    if (end != value && *end == '\0')
+      t->retry_after_s = seconds;
+    else if (curl_getdate(value, NULL) > 0)
+      t->retry_after_s = (long)(curl_getdate(value, NULL) - time(NULL));
+    if (t->retry_after_s < 0)
+      t->retry_after_s = 0;
+  }
+  return len;
+}
+
+static int add_header(transfer *t, const char *name, const char *value) {
+  char line[512];
+  snprintf(line, sizeof(line), "%s: %s", name, value);
+  struct curl_slist *headers = curl_slist_append(t->headers, line);
+  if (headers == NULL)
+    return -1;
+  t->headers = headers;
+  return 0;
+}
+
+/* The signature covers the query of a GET and the JSON body of a POST
+ * (wire-facts.md: which one the server reads depends on Content-Type). */
+static int sign_request(transfer *t, ef_params *params) {
+  const ef_request *request = t->request;
+  if (request->method == EF_METHOD_POST) {
+    if (request->body == NULL || ef_params_add_json(params, request->body))
+      return -1;
+  } else if (request->sn != NULL) {
+    if (ef_params_add(params, "sn", request->sn) != 0)
+      return -1;
+  }
+  char nonce[EF_NONCE_LEN + 1];
+  char timestamp[32];
+  char signature[EF_SIGN_HEX_LEN + 1];
+  if (ef_sign_nonce(nonce) != 0)
+    return -1;
+  snprintf(timestamp, sizeof(timestamp), "%" PRId64,
+           ef_now_ms() + t->client->clock_offset_ms);
+  char *canonical = ef_sign_canonical(params, t->client->access_key, nonce,
+                                      timestamp);
+  if (canonical == NULL)
+    return -1;
+  int status = ef_sign_hmac(t->client->secret_key, canonical, signature);
+  OPENSSL_cleanse(canonical, strlen(canonical));
+  free(canonical);
+  if (status != 0)
+    return -1;
+  if (add_header(t, "accessKey", t->client->access_key) != 0 ||
+      add_header(t, "nonce", nonce) != 0 ||
+      add_header(t, "timestamp", timestamp) != 0 ||
+      add_header(t, "sign", signature) != 0 ||
+      add_header(t, "Expect", "") != 0)
+    return -1;
+  if (request->method == EF_METHOD_POST &&
+      add_header(t, "Content-Type", "application/json;charset=UTF-8") != 0)
+    return -1;
+  return 0;
+}
+
+static int build_url(transfer *t) {
+  const ef_request *request = t->request;
+  if (request->method == EF_METHOD_GET && request->sn != NULL) {
+    char *escaped = curl_easy_escape(t->easy, request->sn, 0);
+    if (escaped == NULL)
+      return -1;
+    int status = asprintf(&t->url, "%s%s?sn=%s", t->client->endpoint,
+                          request->path, escaped);
+    curl_free(escaped);
+    return status < 0 ? -1 : 0;
+  }
+  return asprintf(&t->url, "%s%s", t->client->endpoint, request->path) < 0
+             ? -1
+             : 0;
+}
+
+static void transfer_free(transfer *t) {
+  if (t == NULL)
+    return;
+  if (t->easy != NULL) {
+    curl_multi_remove_handle(t->client->multi, t->easy);
+    curl_easy_cleanup(t->easy);
+  }
+  curl_slist_free_all(t->headers);
+  free(t->url);
+  free(t->body);
+  free(t->answer);
+  free(t);
+}
+
+static transfer *transfer_new(ef_client *client, const ef_request *request) {
+  transfer *t = calloc(1, sizeof(*t));
+  if (t == NULL)
+    return NULL;
+  t->client = client;
+  t->request = request;
+  t->easy = curl_easy_init();
+  ef_params params = {0};
+  int status = t->easy == NULL || build_url(t) != 0 ||
+               sign_request(t, &params) != 0;
+  ef_params_clear(&params);
+  if (status == 0 && request->method == EF_METHOD_POST) {
+    const char *text =
+        json_object_to_json_string_ext(request->body, JSON_C_TO_STRING_PLAIN);
+    t->body = text ? strdup(text) : NULL;
+    status = t->body == NULL;
+  }
+  if (status != 0) {
+    transfer_free(t);
+    return NULL;
+  }
+  CURL *e = t->easy;
+  curl_easy_setopt(e, CURLOPT_URL, t->url);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, client->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, client->timeout_ms);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (client->ca_file != NULL)
+    curl_easy_setopt(e, CURLOPT_CAINFO, client->ca_file);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->curl_error);
+  if (request->method == EF_METHOD_POST)
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+  return t;
+}
+
+static void deliver(transfer *t, CURLcode result, ef_answer_cb cb,
+                    void *ctx) {
+  ef_answer answer = {.request = t->request, .received_ms = ef_now_ms()};
+  struct json_object *root = NULL;
+  long connects = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) ==
+          CURLE_OK &&
+      connects > 0)
+    t->client->connections_opened += (unsigned long)connects;
+  if (result != CURLE_OK) {
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    answer.error.http_status = status;
+    if (t->too_large)
+      ef_error_set(&answer.error, EF_ERR_TOO_LARGE,
+                   "answer larger than the %zu bytes allowed",
+                   t->client->max_body);
+    else
+      ef_error_set(&answer.error, EF_ERR_TRANSPORT, "%s%s%s",
+                   curl_easy_strerror(result), t->curl_error[0] ? ": " : "",
+                   t->curl_error);
+  } else {
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status,
+                      &root, &answer.data, &answer.error);
+  }
+  answer.error.retry_after_s = t->retry_after_s;
+  answer.server_time_ms = t->server_time_ms;
+  if (t->server_time_ms > 0)
+    t->client->clock_offset_ms = t->server_time_ms - answer.received_ms;
+  t->client->batch_sent++;
+  if (answer.error.kind == EF_ERR_TRANSPORT ||
+      answer.error.kind == EF_ERR_TOO_LARGE ||
+      (answer.error.kind == EF_ERR_HTTP &&
+       (answer.error.http_status >= 500 || answer.error.http_status == 429)))
+    t->client->batch_overloaded++;
+  cb(&answer, ctx);
+  json_object_put(root);
+}
+
+static void deliver_failure(const ef_request *request, ef_answer_cb cb,
+                            void *ctx, ef_error_kind kind, const char *why) {
+  ef_answer answer = {.request = request, .received_ms = ef_now_ms()};
+  ef_error_set(&answer.error, kind, "%s", why);
+  cb(&answer, ctx);
+}
+
+/* At least three answers and most of the batch failed like a server that
+ * is down or pushing back: pause the account, longer each time. */
+static void update_cooldown(ef_client *client) {
+  size_t sent = client->batch_sent, overloaded = client->batch_overloaded;
+  if (sent == 0)
+    return;
+  if (overloaded >= 3 && overloaded * 2 > sent) {
+    if (client->cooldown_ms == 0)
+      client->cooldown_ms = EF_FIRST_COOLDOWN_MS;
+    client->cooldown_until_ms = ef_now_ms() + client->cooldown_ms;
+    client->cooldown_ms *= 2;
+    if (client->cooldown_ms > EF_MAX_COOLDOWN_MS)
+      client->cooldown_ms = EF_MAX_COOLDOWN_MS;
+  } else if (overloaded * 2 <= sent) {
+    client->cooldown_ms = 0;
+  }
+}
+
+/* Answers every request without sending it while the account cools down.
+ * Returns 1 when it did. */
+static int paused(ef_client *client, const ef_request *requests, size_t n,
+                  ef_answer_cb cb, void *ctx) {
+  int64_t left_ms = client->cooldown_until_ms - ef_now_ms();
+  if (left_ms <= 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    ef_answer answer = {.request = &requests[i], .received_ms = ef_now_ms()};
+    ef_error_set(&answer.error, EF_ERR_PAUSED,
+                 "not sent: the account pauses after repeated server errors");
+    answer.error.retry_after_s = (long)((left_ms + 999) / 1000);
+    cb(&answer, ctx);
+  }
+  return 1;
+}
+
+/* Hands every request still in flight a failure, so that each request is
+ * answered exactly once even when the batch breaks off. */
+static void abandon(transfer **slots, unsigned n_slots, ef_answer_cb cb,
+                    void *ctx, const char *why) {
+  for (unsigned i = 0; i < n_slots; i++)
+    if (slots[i] != NULL) {
+      deliver_failure(slots[i]->request, cb, ctx, EF_ERR_INTERNAL, why);
+      transfer_free(slots[i]);
+      slots[i] = NULL;
+    }
+}
+
+static int start(ef_client *client, const ef_request *request,
+                 transfer **slot, ef_answer_cb cb, void *ctx) {
+  transfer *t = transfer_new(client, request);
+  if (t == NULL) {
+    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
+                    "could not build the request");
+    return 0;
+  }
+  if (curl_multi_add_handle(client->multi, t->easy) != CURLM_OK) {
+    transfer_free(t);
+    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
+                    "could not start the request");
+    return 0;
+  }
+  *slot = t;
+  return 1;
+}
+
+int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
+                  ef_answer_cb cb, void *ctx, ef_error *err) {
+  memset(err, 0, sizeof(*err));
+  if (paused(client, requests, n, cb, ctx))
+    return 0;
+  client->batch_sent = client->batch_overloaded = 0;
+  unsigned n_slots = client->max_concurrent;
+  transfer **slots = calloc(n_slots, sizeof(*slots));
+  if (slots == NULL) {
+    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    return -1;
+  }
+  size_t next = 0;
+  unsigned in_flight = 0;
+  while (next < n || in_flight > 0) {
+    for (unsigned i = 0; i < n_slots && next < n; i++)
+      if (slots[i] == NULL)
+        in_flight += start(client, &requests[next++], &slots[i], cb, ctx);
+    int running = 0;
+    CURLMcode status = curl_multi_perform(client->multi, &running);
+    if (status != CURLM_OK) {
+      ef_error_set(err, EF_ERR_INTERNAL, "curl_multi_perform: %s",
+                   curl_multi_strerror(status));
+      abandon(slots, n_slots, cb, ctx, err->message);
+      free(slots);
+      return -1;
+    }
+    CURLMsg *message;
+    int queued = 0;
+    while ((message = curl_multi_info_read(client->multi, &queued)) != NULL) {
+      if (message->msg != CURLMSG_DONE)
+        continue;
+      CURLcode result = message->data.result;
+      for (unsigned i = 0; i < n_slots; i++)
+        if (slots[i] != NULL && slots[i]->easy == message->easy_handle) {
+          deliver(slots[i], result, cb, ctx);
+          transfer_free(slots[i]);
+          slots[i] = NULL;
+          in_flight--;
+          break;
+        }
+    }
+    if (in_flight > 0 && running > 0)
+      curl_multi_poll(client->multi, NULL, 0, 1000, NULL);
+  }
+  free(slots);
+  update_cooldown(client);
+  return 0;
+}

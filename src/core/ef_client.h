@@ -1,0 +1,109 @@
+/* ef_client.h: one EcoFlow account's HTTP client.
+ *
+ * Promises: signed requests (ef_sign.h) run as one libcurl multi batch, at most
+ * max_concurrent in flight, connections reused across batches; every
+ * request has a timeout, TLS is verified (optionally against ca_file), and
+ * a body over max_body is cut off and reported, never buffered whole. Each
+ * answer is handed to the caller as soon as it completes, in the calling
+ * thread, then freed: a batch of N never holds N bodies. When most of a
+ * batch fails the way an overloaded or blocking server fails (no answer,
+ * HTTP 5xx or 429), the whole account cools down: the next batches are not
+ * sent (each request is answered EF_ERR_PAUSED) for a pause that doubles
+ * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud. A
+ * client is used by one thread at a time. The secret never appears in an
+ * error. */
+#ifndef EF_CLIENT_H
+#define EF_CLIENT_H
+
+#include "ef_error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+typedef struct ef_client ef_client;
+
+#define EF_DEFAULT_TIMEOUT_MS 10000
+#define EF_DEFAULT_MAX_CONCURRENT 8
+#define EF_DEFAULT_MAX_BODY (1024 * 1024)
+#define EF_FIRST_COOLDOWN_MS (30 * 1000)
+#define EF_MAX_COOLDOWN_MS (15 * 60 * 1000)
+
+typedef struct {
+  const char *endpoint;   /* "https://api-e.ecoflow.com" */
+  const char *access_key;
+  const char *secret_key;
+  long timeout_ms;         /* 0: EF_DEFAULT_TIMEOUT_MS */
+  unsigned max_concurrent; /* 0: EF_DEFAULT_MAX_CONCURRENT */
+  const char *ca_file;     /* NULL: the system's CA store */
+  size_t max_body;         /* 0: EF_DEFAULT_MAX_BODY */
+} ef_client_options;
+
+/* Copies what it needs from options. Returns NULL and fills err when the
+ * options are unusable (no endpoint, no keys) or memory ran out. Call
+ * ef_client_global_init once per process first, before any thread starts. */
+ef_client *ef_client_new(const ef_client_options *options, ef_error *err);
+
+/* Releases every handle and wipes the secret from memory. NULL is fine. */
+void ef_client_free(ef_client *client);
+
+int ef_client_global_init(void);
+void ef_client_global_cleanup(void);
+
+typedef enum { EF_METHOD_GET, EF_METHOD_POST } ef_method;
+
+typedef struct {
+  ef_method method;
+  const char *path;    /* "/iot-open/sign/device/quota/all" */
+  const char *sn;      /* GET: the sn= query parameter, or NULL */
+  struct json_object *body; /* POST: the request body (borrowed) */
+  void *user;          /* handed back with the answer */
+} ef_request;
+
+typedef struct {
+  const ef_request *request;
+  /* kind EF_OK: data is the envelope's "data" (NULL when absent), valid
+   * only during the callback. Otherwise data is NULL and error says why. */
+  ef_error error;
+  struct json_object *data;
+  int64_t server_time_ms; /* from x-timestamp, else Date; 0 when absent */
+  int64_t received_ms;    /* local clock when the answer completed */
+} ef_answer;
+
+typedef void (*ef_answer_cb)(const ef_answer *answer, void *ctx);
+
+/* Runs every request, calling cb once per request as it completes.
+ * Returns 0, or -1 with err filled when the batch could not run at all. */
+int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
+                  ef_answer_cb cb, void *ctx, ef_error *err);
+
+/* The offset of the server clock from ours, in ms, as measured from the
+ * last answer that carried a server time (0 before that). */
+int64_t ef_client_clock_offset_ms(const ef_client *client);
+
+/* Beyond this offset a user hears of it: requests are then signed with
+ * the server's time, which hides a wrong clock that other programs of the
+ * machine still suffer from. */
+#define EF_CLOCK_SKEW_MS (60 * 1000)
+
+typedef enum {
+  EF_CLOCK_UNCHANGED,
+  EF_CLOCK_SKEWED,  /* the offset grew beyond EF_CLOCK_SKEW_MS */
+  EF_CLOCK_IN_STEP, /* and came back under half of it */
+} ef_clock_news;
+
+/* Whether the measured offset crossed the limit since the last call, with
+ * a line for the log in buf when it did ("this machine's clock is 3600 s
+ * behind the EcoFlow server's: ..."). Front ends call it after each batch,
+ * so that a skew is said once, not every interval. */
+ef_clock_news ef_client_clock_news(ef_client *client, char *buf, size_t size);
+
+/* How many connections the client has opened so far: connections are kept
+ * across batches, so a steady poll opens none after the first. */
+unsigned long ef_client_connections_opened(const ef_client *client);
+
+/* Milliseconds since the epoch, from CLOCK_REALTIME. */
+int64_t ef_now_ms(void);
+
+#endif

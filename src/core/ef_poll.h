@@ -1,0 +1,36 @@
+/* ef_poll.h: one read of many devices' quotas.
+ *
+ * Promises: every target is read concurrently through the client
+ * (quota/all, or POST quota when the target names quotas), and the caller
+ * gets each device's reading as it completes: its samples (ef_sample.h) or
+ * the error that names what went wrong. One failing device never affects
+ * the others. */
+#ifndef EF_POLL_H
+#define EF_POLL_H
+
+#include "ef_client.h"
+#include "ef_sample.h"
+
+typedef struct {
+  const char *sn;
+  const char *const *quotas; /* NULL: quota/all; else POST quota */
+  size_t n_quotas;
+  void *user; /* the front end's own device, handed back */
+} ef_poll_target;
+
+typedef struct {
+  const ef_poll_target *target;
+  const ef_error *error;     /* NULL on success */
+  const ef_samples *samples; /* NULL on error; valid during the callback */
+  int64_t time_ms;           /* when the answer completed */
+} ef_reading;
+
+typedef void (*ef_reading_cb)(const ef_reading *reading, void *ctx);
+
+/* Every target gets exactly one callback, even when the batch breaks off.
+ * Returns 0, or -1 with err filled when the batch broke off (the targets
+ * cut off were answered with that error). */
+int ef_poll_quotas(ef_client *client, const ef_poll_target *targets,
+                   size_t n, ef_reading_cb cb, void *ctx, ef_error *err);
+
+#endif

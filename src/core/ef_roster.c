@@ -1,0 +1,332 @@
+/* ef_roster.c: configured and listed devices, merged, and each one's turn. */
+#include "ef_roster.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUOTA_NAME_MAX 128
+
+struct ef_roster {
+  ef_roster_options options;
+  ef_roster_device **devices;
+  size_t len, cap;
+  /* device/list: when it is due next, and whether it fails. */
+  int64_t list_next_ms;
+  int64_t list_retry_ms; /* after the next failure */
+  ef_health list_health;
+  /* One round's devices, with room for every device. */
+  ef_poll_target *targets;
+  ef_roster_device **offline;
+  size_t round_cap;
+};
+
+static void device_free(const ef_roster *roster, ef_roster_device *device) {
+  if (device == NULL)
+    return;
+  if (device->user != NULL && roster->options.free_user != NULL)
+    roster->options.free_user(device->user);
+  free(device->sn);
+  free(device->name);
+  free(device->listed_name);
+  free(device->product);
+  free(device);
+}
+
+/* Appends a device for sn, due at now_ms; NULL when out of memory. */
+static ef_roster_device *device_add(ef_roster *roster, const char *sn,
+                                    const char *name, int64_t interval_ms,
+                                    int64_t now_ms) {
+  if (roster->len == roster->cap) {
+    size_t cap = roster->cap ? 2 * roster->cap : 8;
+    ef_roster_device **grown =
+        realloc(roster->devices, cap * sizeof(*roster->devices));
+    if (grown == NULL)
+      return NULL;
+    roster->devices = grown;
+    roster->cap = cap;
+  }
+  ef_roster_device *device = calloc(1, sizeof(*device));
+  if (device == NULL)
+    return NULL;
+  device->sn = strdup(sn);
+  device->name = name != NULL ? strdup(name) : NULL;
+  if (device->sn == NULL || (name != NULL && device->name == NULL)) {
+    device_free(roster, device);
+    return NULL;
+  }
+  ef_schedule_start(&device->schedule,
+                    interval_ms ? interval_ms : roster->options.interval_ms,
+                    now_ms);
+  roster->devices[roster->len++] = device;
+  return device;
+}
+
+ef_roster *ef_roster_new(const ef_roster_options *options,
+                         const ef_roster_entry *configured, size_t n,
+                         int64_t now_ms) {
+  ef_roster *roster = calloc(1, sizeof(*roster));
+  if (roster == NULL)
+    return NULL;
+  roster->options = *options;
+  if (roster->options.discover)
+    roster->options.use_list = 1;
+  if (roster->options.refresh_ms <= 0)
+    roster->options.refresh_ms = EF_ROSTER_DEFAULT_REFRESH_MS;
+  roster->list_next_ms = now_ms;
+  roster->list_retry_ms = EF_ROSTER_LIST_RETRY_MS;
+  for (size_t i = 0; i < n; i++) {
+    ef_roster_device *device =
+        device_add(roster, configured[i].sn, configured[i].name,
+                   configured[i].interval_ms, now_ms);
+    if (device == NULL) {
+      ef_roster_free(roster);
+      return NULL;
+    }
+    device->configured = 1;
+    device->quotas = configured[i].quotas;
+    device->n_quotas = configured[i].n_quotas;
+    device->config = configured[i].config;
+  }
+  return roster;
+}
+
+void ef_roster_free(ef_roster *roster) {
+  if (roster == NULL)
+    return;
+  for (size_t i = 0; i < roster->len; i++)
+    device_free(roster, roster->devices[i]);
+  free(roster->devices);
+  free(roster->targets);
+  free(roster->offline);
+  free(roster);
+}
+
+size_t ef_roster_size(const ef_roster *roster) { return roster->len; }
+
+ef_roster_device *ef_roster_device_at(const ef_roster *roster, size_t index) {
+  return index < roster->len ? roster->devices[index] : NULL;
+}
+
+int ef_roster_refresh_due(const ef_roster *roster, int64_t now_ms) {
+  return roster->options.use_list && now_ms >= roster->list_next_ms;
+}
+
+int ef_roster_list_failing(const ef_roster *roster) {
+  return roster->list_health.failing;
+}
+
+static ef_roster_device *find(const ef_roster *roster, const char *sn) {
+  for (size_t i = 0; i < roster->len; i++)
+    if (strcmp(roster->devices[i]->sn, sn) == 0)
+      return roster->devices[i];
+  return NULL;
+}
+
+/* Replaces *field with a copy of text (NULL stays NULL); on a failed copy
+ * the old text stays: a name is not worth losing the device over. */
+static void replace_text(char **field, const char *text) {
+  if (*field != NULL && text != NULL && strcmp(*field, text) == 0)
+    return;
+  char *copy = text != NULL ? strdup(text) : NULL;
+  if (text != NULL && copy == NULL)
+    return;
+  free(*field);
+  *field = copy;
+}
+
+static void tell(ef_roster_event_cb cb, void *ctx, ef_roster_event event,
+                 ef_roster_device *device, const ef_error *error) {
+  if (cb != NULL)
+    cb(event, device, error, ctx);
+}
+
+static void note_names(ef_roster_device *device,
+                       const ef_listed_device *entry) {
+  replace_text(&device->listed_name, entry->name);
+  replace_text(&device->product, entry->product);
+}
+
+/* The list's word on one device: its names, and the edge of its online
+ * flag. */
+static void apply_entry(ef_roster_device *device, const ef_listed_device *entry,
+                        int64_t now_ms, ef_roster_event_cb cb, void *ctx) {
+  note_names(device, entry);
+  ef_presence was = device->presence;
+  device->presence = entry->online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
+  if (device->presence == EF_PRESENCE_OFFLINE && was != EF_PRESENCE_OFFLINE) {
+    tell(cb, ctx, EF_ROSTER_OFFLINE, device, NULL);
+  } else if (device->presence == EF_PRESENCE_ONLINE &&
+             was == EF_PRESENCE_OFFLINE) {
+    /* Its last poll was skipped: the first fresh values should not wait
+     * a whole interval. */
+    device->schedule.next_ms = now_ms;
+    tell(cb, ctx, EF_ROSTER_ONLINE, device, NULL);
+  }
+}
+
+/* Drops discovered devices the list no longer has; configured ones only
+ * lose their presence. */
+static void drop_unlisted(ef_roster *roster, const ef_device_list *list,
+                          ef_roster_event_cb cb, void *ctx) {
+  size_t kept = 0;
+  for (size_t i = 0; i < roster->len; i++) {
+    ef_roster_device *device = roster->devices[i];
+    if (ef_device_list_find(list, device->sn) != NULL) {
+      roster->devices[kept++] = device;
+    } else if (device->configured) {
+      device->presence = EF_PRESENCE_UNKNOWN;
+      roster->devices[kept++] = device;
+    } else {
+      tell(cb, ctx, EF_ROSTER_REMOVED, device, NULL);
+      device_free(roster, device);
+    }
+  }
+  roster->len = kept;
+}
+
+static void note_list_outcome(ef_roster *roster, const ef_error *err,
+                              int64_t now_ms, ef_roster_event_cb cb,
+                              void *ctx) {
+  ef_health_event event = ef_health_update(&roster->list_health, err);
+  if (err == NULL) {
+    roster->list_next_ms = now_ms + roster->options.refresh_ms;
+    roster->list_retry_ms = EF_ROSTER_LIST_RETRY_MS;
+  } else {
+    int64_t wait = roster->list_retry_ms < roster->options.refresh_ms
+                       ? roster->list_retry_ms
+                       : roster->options.refresh_ms;
+    roster->list_next_ms = now_ms + wait;
+    roster->list_retry_ms = 2 * wait;
+  }
+  if (event == EF_HEALTH_FAILED || event == EF_HEALTH_CHANGED)
+    tell(cb, ctx, EF_ROSTER_LIST_FAILED, NULL, err);
+  else if (event == EF_HEALTH_RECOVERED)
+    tell(cb, ctx, EF_ROSTER_LIST_RECOVERED, NULL, NULL);
+}
+
+int ef_roster_merge(ef_roster *roster, const ef_device_list *list,
+                    const ef_error *err, int64_t now_ms, ef_roster_event_cb cb,
+                    void *ctx) {
+  if (err != NULL && err->kind == EF_OK)
+    err = NULL;
+  note_list_outcome(roster, err, now_ms, cb, ctx);
+  if (err != NULL)
+    return 0; /* what the last good list said still holds */
+  if (roster->options.discover)
+    drop_unlisted(roster, list, cb, ctx);
+  else
+    for (size_t i = 0; i < roster->len; i++)
+      if (ef_device_list_find(list, roster->devices[i]->sn) == NULL)
+        roster->devices[i]->presence = EF_PRESENCE_UNKNOWN;
+  int status = 0;
+  for (size_t i = 0; i < list->len; i++) {
+    const ef_listed_device *entry = &list->items[i];
+    ef_roster_device *device = find(roster, entry->sn);
+    if (device == NULL && roster->options.discover) {
+      device = device_add(roster, entry->sn, NULL, 0, now_ms);
+      if (device == NULL) {
+        status = -1;
+        continue;
+      }
+      note_names(device, entry);
+      tell(cb, ctx, EF_ROSTER_ADDED, device, NULL);
+    }
+    if (device != NULL)
+      apply_entry(device, entry, now_ms, cb, ctx);
+  }
+  return status;
+}
+
+int ef_roster_refresh(ef_roster *roster, ef_client *client, int64_t now_ms,
+                      ef_roster_event_cb cb, void *ctx) {
+  if (!ef_roster_refresh_due(roster, now_ms))
+    return 0;
+  ef_device_list list = {0};
+  ef_error err;
+  int listed = ef_discover(client, &list, &err) == 0;
+  int status =
+      ef_roster_merge(roster, &list, listed ? NULL : &err, now_ms, cb, ctx);
+  ef_device_list_clear(&list);
+  return status == 0 ? 1 : -1;
+}
+
+static int reserve_round(ef_roster *roster) {
+  if (roster->round_cap >= roster->len)
+    return 0;
+  size_t cap = roster->cap;
+  ef_poll_target *targets = realloc(roster->targets, cap * sizeof(*targets));
+  if (targets != NULL)
+    roster->targets = targets;
+  ef_roster_device **offline = realloc(roster->offline, cap * sizeof(*offline));
+  if (offline != NULL)
+    roster->offline = offline;
+  if (targets == NULL || offline == NULL)
+    return -1;
+  roster->round_cap = cap;
+  return 0;
+}
+
+int ef_roster_round_start(ef_roster *roster, int64_t now_ms,
+                          ef_roster_round *round) {
+  *round = (ef_roster_round){0};
+  if (reserve_round(roster) != 0)
+    return -1;
+  size_t n_targets = 0, n_offline = 0;
+  for (size_t i = 0; i < roster->len; i++) {
+    ef_roster_device *device = roster->devices[i];
+    if (!ef_schedule_due(&device->schedule, now_ms))
+      continue;
+    if (device->presence == EF_PRESENCE_OFFLINE) {
+      /* Not a failure: no back-off, and its health stays as it was. */
+      device->schedule.next_ms = now_ms + device->schedule.interval_ms;
+      roster->offline[n_offline++] = device;
+      continue;
+    }
+    roster->targets[n_targets++] =
+        (ef_poll_target){.sn = device->sn,
+                         .quotas = device->quotas,
+                         .n_quotas = device->n_quotas,
+                         .user = device};
+  }
+  *round = (ef_roster_round){.targets = roster->targets,
+                             .n_targets = n_targets,
+                             .offline = roster->offline,
+                             .n_offline = n_offline};
+  return 0;
+}
+
+ef_health_event ef_roster_settle(ef_roster_device *device, const ef_error *err,
+                                 int64_t now_ms) {
+  if (err != NULL && err->kind == EF_OK)
+    err = NULL;
+  ef_schedule_record(&device->schedule, err, now_ms);
+  return ef_health_update(&device->health, err);
+}
+
+const char *ef_roster_device_name(const ef_roster_device *device) {
+  return device->name != NULL ? device->name : device->listed_name;
+}
+
+void ef_roster_explain(const ef_error *err, int schedule_kept, char *out,
+                       size_t size) {
+  char text[EF_ERROR_MESSAGE_LEN + 64];
+  ef_error_format(err, text, sizeof(text));
+  const char *advice = ef_error_advice(err);
+  snprintf(out, size, "%s%s%s%s", text, advice ? "; " : "",
+           advice ? advice : "",
+           schedule_kept && ef_schedule_refused(err)
+               ? "; re-tried every hour, not every interval"
+               : "");
+}
+
+int ef_roster_quota_valid(const char *quota) {
+  size_t len = strlen(quota);
+  if (len == 0 || len > QUOTA_NAME_MAX)
+    return 0;
+  for (const char *c = quota; *c != '\0'; c++)
+    if (!isalnum((unsigned char)*c) && strchr("_.-[]", *c) == NULL)
+      return 0;
+  return 1;
+}

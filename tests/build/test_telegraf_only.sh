@@ -1,0 +1,81 @@
+#!/bin/sh
+# A Telegraf-only build needs libcurl, json-c and libcrypto and nothing
+# else: configure sees only those three (a pkg-config directory of their .pc
+# files alone; no collectd headers), builds ecoflow-telegraf and nothing
+# else, `make check' says that it needs Check, and the program reads the
+# simulator of the main build.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir/build}
+passed=0 failed=0
+check() { # name, then the command that must succeed
+  name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok - $name"
+  else failed=$((failed + 1)); echo "FAIL - $name"; fi
+}
+
+work=$(mktemp -d /tmp/ecoflow-telegraf-only.XXXXXX)
+sim_pid=
+cleanup() {
+  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+  if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "# kept: $work"; fi
+}
+trap cleanup EXIT
+
+mkdir "$work/pc" "$work/build"
+for module in libcurl json-c libcrypto; do
+  cp "$(pkg-config --variable pcfiledir "$module")/$module.pc" "$work/pc/"
+done
+
+cd "$work/build" || exit 1
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+  --disable-collectd --disable-sim --enable-werror \
+  --with-collectd-include="$work/none" >configure.log 2>&1
+status=$?
+check "configure --disable-collectd --disable-sim with libcurl, json-c and libcrypto alone" \
+  test "$status" -eq 0
+[ "$status" -eq 0 ] || { tail -n 20 configure.log; exit 1; }
+check "configure's summary: no plugin, no simulator, no unit tests" \
+  grep -q "unit tests: *no" configure.log
+
+mkdir "$work/refused" && cd "$work/refused" || exit 1
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+  --disable-collectd >sim.log 2>&1
+check "asked for, the simulator needs libmicrohttpd: configure names the package" \
+  sh -c "! grep -q '^config.status' sim.log && grep -q 'install the Debian package libmicrohttpd-dev' sim.log"
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+  --disable-sim --with-collectd-include="$work/none" >collectd.log 2>&1
+check "asked for, the plugin needs collectd's headers: configure names the package" \
+  sh -c "! grep -q '^config.status' collectd.log && grep -q 'install the Debian package collectd-dev' collectd.log"
+cd "$work/build" || exit 1
+
+make -j2 >make.log 2>&1
+check "it builds" test $? -eq 0
+check "ecoflow-telegraf is built" test -x src/ecoflow-telegraf
+check "neither ecoflow-sim nor ecoflow.so is" \
+  test ! -e src/ecoflow-sim -a ! -e src/.libs/ecoflow.so
+check "ecoflow-telegraf links none of the other parts' libraries" \
+  sh -c "! ldd src/.libs/ecoflow-telegraf src/ecoflow-telegraf 2>/dev/null | grep -E 'microhttpd|libcheck|libmosquitto'"
+
+make check >check.log 2>&1
+check "make check fails, naming the package Check comes in" \
+  sh -c "! make check >/dev/null 2>&1 && grep -q 'install the Debian package check' check.log"
+
+# The program against the main build's simulator: real line protocol.
+export ECOFLOW_ACCESS_KEY=Fp4SvIprYSDPXtYJidEtUsim
+export ECOFLOW_SECRET_KEY=WIbFEKre0s6sLnh4ei7SPUeYnptHGsim
+"$top_builddir/src/ecoflow-sim" --port 0 --port-file "$work/port" \
+  --clock 1718625600 >"$work/sim.log" 2>&1 &
+sim_pid=$!
+i=0
+while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(cat "$work/port" 2>/dev/null)
+src/ecoflow-telegraf --endpoint "http://127.0.0.1:$port" \
+  --sn HJ31SIMOCEAN0001 >"$work/out" 2>"$work/err"
+check "the Telegraf-only ecoflow-telegraf reads the simulator (exit 0)" \
+  test $? -eq 0
+check "and prints the device's line protocol" \
+  grep -q '^ecoflow,.*sn=HJ31SIMOCEAN0001.*battery_soc=' "$work/out"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
