@@ -18,8 +18,8 @@
 #include "collectd/core/daemon/utils_complain.h"
 #include "collectd/core/utils/common/common.h"
 
-#include "ef_client.h"
 #include "ecoflow_config.h"
+#include "ef_client.h"
 #include "ef_freshness.h"
 #include "ef_health.h"
 #include "ef_history.h"
@@ -57,7 +57,7 @@ typedef struct {
 /* What the plugin keeps per device besides the roster's own state
  * (schedule, health, freshness): the user state of ef_roster_device. */
 typedef struct {
-  char label[LABEL_LEN]; /* names the device in messages */
+  char label[LABEL_LEN];   /* names the device in messages */
   unsigned stale_readings; /* in a row: repeats of the cloud's cached copy */
   bool answered;           /* during a read: its reading has arrived */
   report_t *reports;       /* the device's own, then the account's */
@@ -438,8 +438,8 @@ static void on_reading(const ef_reading *reading, void *ctx) /* {{{ */
   if (reading->error != NULL)
     return;
   ef_freshness_verdict verdict;
-  bool is_new = device_reading_is_new(device, batch->account, reading,
-                                      &verdict);
+  bool is_new =
+      device_reading_is_new(device, batch->account, reading, &verdict);
   device_dispatch(device, reading, is_new, &verdict);
 } /* }}} void on_reading */
 
@@ -604,12 +604,10 @@ static void account_report_clock(account_t *account) /* {{{ */
   char text[256];
   switch (ef_client_clock_news(account->client, text, sizeof(text))) {
   case EF_CLOCK_SKEWED:
-    WARNING("ecoflow plugin: account \"%s\": %s", account->config->name,
-            text);
+    WARNING("ecoflow plugin: account \"%s\": %s", account->config->name, text);
     break;
   case EF_CLOCK_IN_STEP:
-    NOTICE("ecoflow plugin: account \"%s\": %s", account->config->name,
-           text);
+    NOTICE("ecoflow plugin: account \"%s\": %s", account->config->name, text);
     break;
   case EF_CLOCK_UNCHANGED:
     break;
@@ -700,8 +698,7 @@ static int ecoflow_init(void) /* {{{ */
 
   for (size_t i = 0; status == 0 && i < n; i++) {
     char name[DATA_MAX_NAME_LEN * 2];
-    ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s",
-              accounts[i]->config->name);
+    ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s", accounts[i]->config->name);
     /* collectd owns the account from here, even when this fails. */
     status = plugin_register_complex_read(
         PLUGIN_NAME, name, ecoflow_read, accounts[i]->interval,

@@ -49,8 +49,8 @@ static void report(const parser *p, ecoflow_severity severity,
 }
 
 /* Reports an error and returns -1, so that `return fail(...)` ends a check. */
-__attribute__((format(printf, 2, 3))) static int
-fail(const parser *p, const char *format, ...) {
+__attribute__((format(printf, 2, 3))) static int fail(const parser *p,
+                                                      const char *format, ...) {
   va_list ap;
   va_start(ap, format);
   report(p, ECOFLOW_CONFIG_ERROR, format, ap);
@@ -111,8 +111,7 @@ static int get_string(const parser *p, const oconfig_item_t *item,
 /* The single number argument of item, within [min, max], into *out, which
  * must still be 0 (unset). */
 static int get_number(const parser *p, const oconfig_item_t *item,
-                      const char *where, double min, double max,
-                      double *out) {
+                      const char *where, double min, double max, double *out) {
   if (*out != 0)
     return fail(p, "`%s' is given twice in %s", item->key, where);
   if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER)
@@ -120,8 +119,8 @@ static int get_number(const parser *p, const oconfig_item_t *item,
                 item->key, where);
   double value = item->values[0].value.number;
   if (!(value >= min && value <= max))
-    return fail(p, "`%s' in %s is %g: it must be between %g and %g",
-                item->key, where, value, min, max);
+    return fail(p, "`%s' in %s is %g: it must be between %g and %g", item->key,
+                where, value, min, max);
   *out = value;
   return 0;
 }
@@ -422,8 +421,7 @@ static int add_quotas(const parser *p, ecoflow_device *device,
  * (the account being parsed), or NULL. */
 static const ecoflow_device *find_device(const ecoflow_config *config,
                                          const ecoflow_account *account,
-                                         const char *serial,
-                                         const char *name) {
+                                         const char *serial, const char *name) {
   for (size_t a = 0; a <= config->n_accounts; a++) {
     const ecoflow_account *in =
         a < config->n_accounts ? config->accounts[a] : account;
@@ -437,7 +435,8 @@ static const ecoflow_device *find_device(const ecoflow_config *config,
 
 static int device_parse(parser *p, ecoflow_device *device,
                         const ecoflow_account *account,
-                        const oconfig_item_t *block, const char *account_where) {
+                        const oconfig_item_t *block,
+                        const char *account_where) {
   if (get_string(p, block, account_where, &device->serial) != 0 ||
       check_serial(p, device->serial) != 0)
     return -1;

@@ -11,9 +11,9 @@
 #ifndef ECOFLOW_COLLECTD_CONFIG_H
 #define ECOFLOW_COLLECTD_CONFIG_H
 
-#include "liboconfig/oconfig.h"
 #include "ef_report.h"
 #include "ef_schedule.h"
+#include "liboconfig/oconfig.h"
 
 #include <stddef.h>
 
@@ -51,9 +51,9 @@ typedef struct {
   char *name; /* ECOFLOW_DEFAULT_ACCOUNT when written without <Account> */
   char *endpoint;
   char *access_key;
-  char *secret_key; /* wiped when freed */
-  char *ca_file;    /* NULL: the system's CA store */
-  long timeout_ms;          /* 0: the core's default (ef_client.h) */
+  char *secret_key;        /* wiped when freed */
+  char *ca_file;           /* NULL: the system's CA store */
+  long timeout_ms;         /* 0: the core's default (ef_client.h) */
   unsigned max_concurrent; /* 0: the core's default (ef_client.h) */
   ecoflow_device *devices;
   size_t n_devices;

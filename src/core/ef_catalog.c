@@ -6,6 +6,7 @@
 
 /* Ranges and sentinel lists are macros that expand to several arguments,
  * so QUOTA passes its arguments on to ROW once they are expanded. */
+// clang-format off
 #define NONE 0, 0, 0, 0
 #define S1(a) 1, a, 0, 0
 #define S2(a, b) 2, a, b, 0
@@ -16,6 +17,7 @@
    n_sentinels, {s1, s2, s3},       min,         max,  EF_DECODE_##decode,     \
    ctype,       cinstance,          measurement, tags, field},
 #define QUOTA(...) ROW(__VA_ARGS__)
+// clang-format on
 
 static const ef_quota catalog[] = {
 #include "ef_catalog.def"
@@ -88,8 +90,8 @@ static const char *captured(const ef_captures *caps, const char *name,
   return NULL;
 }
 
-int ef_catalog_expand(const char *template_, const ef_captures *caps,
-                      char *out, size_t size) {
+int ef_catalog_expand(const char *template_, const ef_captures *caps, char *out,
+                      size_t size) {
   size_t n = 0;
   for (const char *t = template_; *t != '\0';) {
     const char *piece = t;

@@ -67,8 +67,8 @@ const ef_quota *ef_catalog_entry(size_t index);
 
 /* Expands a name template ("pack_{pack}_soc") with caps into out.
  * Returns 0, or -1 when it does not fit. */
-int ef_catalog_expand(const char *template_, const ef_captures *caps,
-                      char *out, size_t size);
+int ef_catalog_expand(const char *template_, const ef_captures *caps, char *out,
+                      size_t size);
 
 const char *ef_family_name(ef_family family);
 

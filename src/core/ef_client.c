@@ -131,8 +131,7 @@ int64_t ef_client_clock_offset_ms(const ef_client *client) {
   return client->clock_offset_ms;
 }
 
-ef_clock_news ef_client_clock_news(ef_client *client, char *buf,
-                                   size_t size) {
+ef_clock_news ef_client_clock_news(ef_client *client, char *buf, size_t size) {
   int64_t offset = client->clock_offset_ms;
   int64_t apart_s = ((offset < 0 ? -offset : offset) + 500) / 1000;
   /* Back in step only well under the limit: an offset near it must not
@@ -244,8 +243,8 @@ static int sign_request(transfer *t, ef_params *params) {
     return -1;
   snprintf(timestamp, sizeof(timestamp), "%" PRId64,
            ef_now_ms() + t->client->clock_offset_ms);
-  char *canonical = ef_sign_canonical(params, t->client->access_key, nonce,
-                                      timestamp);
+  char *canonical =
+      ef_sign_canonical(params, t->client->access_key, nonce, timestamp);
   if (canonical == NULL)
     return -1;
   int status = ef_sign_hmac(t->client->secret_key, canonical, signature);
@@ -256,8 +255,7 @@ static int sign_request(transfer *t, ef_params *params) {
   if (add_header(t, "accessKey", t->client->access_key) != 0 ||
       add_header(t, "nonce", nonce) != 0 ||
       add_header(t, "timestamp", timestamp) != 0 ||
-      add_header(t, "sign", signature) != 0 ||
-      add_header(t, "Expect", "") != 0)
+      add_header(t, "sign", signature) != 0 || add_header(t, "Expect", "") != 0)
     return -1;
   if (request->method == EF_METHOD_POST &&
       add_header(t, "Content-Type", "application/json;charset=UTF-8") != 0)
@@ -276,9 +274,8 @@ static int build_url(transfer *t) {
     curl_free(escaped);
     return status < 0 ? -1 : 0;
   }
-  return asprintf(&t->url, "%s%s", t->client->endpoint, request->path) < 0
-             ? -1
-             : 0;
+  return asprintf(&t->url, "%s%s", t->client->endpoint, request->path) < 0 ? -1
+                                                                           : 0;
 }
 
 static void transfer_free(transfer *t) {
@@ -303,8 +300,8 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   t->request = request;
   t->easy = curl_easy_init();
   ef_params params = {0};
-  int status = t->easy == NULL || build_url(t) != 0 ||
-               sign_request(t, &params) != 0;
+  int status =
+      t->easy == NULL || build_url(t) != 0 || sign_request(t, &params) != 0;
   ef_params_clear(&params);
   if (status == 0 && request->method == EF_METHOD_POST) {
     const char *text =
@@ -338,8 +335,7 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   return t;
 }
 
-static void deliver(transfer *t, CURLcode result, ef_answer_cb cb,
-                    void *ctx) {
+static void deliver(transfer *t, CURLcode result, ef_answer_cb cb, void *ctx) {
   ef_answer answer = {.request = t->request, .received_ms = ef_now_ms()};
   struct json_object *root = NULL;
   long connects = 0;
@@ -362,8 +358,8 @@ static void deliver(transfer *t, CURLcode result, ef_answer_cb cb,
   } else {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status,
-                      &root, &answer.data, &answer.error);
+    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, &root,
+                      &answer.data, &answer.error);
   }
   answer.error.retry_after_s = t->retry_after_s;
   answer.server_time_ms = t->server_time_ms;
@@ -433,8 +429,8 @@ static void abandon(transfer **slots, unsigned n_slots, ef_answer_cb cb,
     }
 }
 
-static int start(ef_client *client, const ef_request *request,
-                 transfer **slot, ef_answer_cb cb, void *ctx) {
+static int start(ef_client *client, const ef_request *request, transfer **slot,
+                 ef_answer_cb cb, void *ctx) {
   transfer *t = transfer_new(client, request);
   if (t == NULL) {
     deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,

@@ -31,7 +31,7 @@ typedef struct ef_client ef_client;
 #define EF_MAX_COOLDOWN_MS (15 * 60 * 1000)
 
 typedef struct {
-  const char *endpoint;   /* "https://api-e.ecoflow.com" */
+  const char *endpoint; /* "https://api-e.ecoflow.com" */
   const char *access_key;
   const char *secret_key;
   long timeout_ms;         /* 0: EF_DEFAULT_TIMEOUT_MS */
@@ -55,10 +55,10 @@ typedef enum { EF_METHOD_GET, EF_METHOD_POST } ef_method;
 
 typedef struct {
   ef_method method;
-  const char *path;    /* "/iot-open/sign/device/quota/all" */
-  const char *sn;      /* GET: the sn= query parameter, or NULL */
+  const char *path;         /* "/iot-open/sign/device/quota/all" */
+  const char *sn;           /* GET: the sn= query parameter, or NULL */
   struct json_object *body; /* POST: the request body (borrowed) */
-  void *user;          /* handed back with the answer */
+  void *user;               /* handed back with the answer */
 } ef_request;
 
 typedef struct {

@@ -30,8 +30,7 @@ static void copy_printable(char *out, size_t size, const char *in,
   out[n] = '\0';
 }
 
-static void read_message(struct json_object *root, char *message,
-                         size_t size) {
+static void read_message(struct json_object *root, char *message, size_t size) {
   struct json_object *value = NULL;
   if (json_object_object_get_ex(root, "message", &value) &&
       json_object_is_type(value, json_type_string))
@@ -41,15 +40,13 @@ static void read_message(struct json_object *root, char *message,
     snprintf(message, size, "(no message)");
 }
 
-static struct json_object *parse(const char *body, size_t len,
-                                 ef_error *err) {
+static struct json_object *parse(const char *body, size_t len, ef_error *err) {
   struct json_tokener *tokener = json_tokener_new();
   if (tokener == NULL) {
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
     return NULL;
   }
-  struct json_object *root =
-      json_tokener_parse_ex(tokener, body, (int)len);
+  struct json_object *root = json_tokener_parse_ex(tokener, body, (int)len);
   enum json_tokener_error status = json_tokener_get_error(tokener);
   if (root != NULL && (size_t)json_tokener_get_parse_end(tokener) < len) {
     /* Trailing garbage after a complete value is not the API's JSON. */
@@ -71,8 +68,7 @@ static struct json_object *parse(const char *body, size_t len,
       copy_printable(start, sizeof(start), body, len);
       ef_error_set(err, EF_ERR_PARSE, "not JSON (%zu bytes starting \"%s\")",
                    len, start);
-    }
-    else
+    } else
       ef_error_set(err, EF_ERR_PARSE, "invalid JSON: %s",
                    json_tokener_error_desc(status));
   }

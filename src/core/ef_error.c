@@ -69,8 +69,8 @@ const char *ef_error_advice(const ef_error *err) {
     return "the account is rate limited: poll less often";
   /* libcurl names certificate trouble in its message ("SSL certificate
    * problem: unable to get local issuer certificate"). */
-  if (err->kind == EF_ERR_TRANSPORT && (strstr(err->message, "certificate") ||
-                                        strstr(err->message, "SSL")))
+  if (err->kind == EF_ERR_TRANSPORT &&
+      (strstr(err->message, "certificate") || strstr(err->message, "SSL")))
     return "the server's certificate could not be verified: install the "
            "system's CA certificates (ca-certificates), or name the CA "
            "bundle that signed it (collectd: CAFile, ecoflow-telegraf: "

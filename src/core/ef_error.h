@@ -24,11 +24,11 @@ typedef enum {
 
 typedef struct {
   ef_error_kind kind;
-  long http_status;                /* 0 when no HTTP answer arrived */
+  long http_status;                 /* 0 when no HTTP answer arrived */
   char api_code[EF_ERROR_CODE_LEN]; /* "" unless kind is EF_ERR_API, or an
                                        HTTP error carried an envelope */
   char message[EF_ERROR_MESSAGE_LEN];
-  long retry_after_s;              /* from Retry-After, 0 when absent */
+  long retry_after_s; /* from Retry-After, 0 when absent */
 } ef_error;
 
 /* Sets err to kind with a printf-style message. */

@@ -145,8 +145,8 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   ef_error err = answer->error;
   ef_history_result result = {.window = answer->request->user};
   ef_history_value *values = NULL;
-  if (err.kind == EF_OK && !json_object_is_type(answer->data,
-                                                json_type_object)) {
+  if (err.kind == EF_OK &&
+      !json_object_is_type(answer->data, json_type_object)) {
     ef_error_set(&err, EF_ERR_PARSE, "\"data\" is not an object");
     err.http_status = 200;
   } else if (err.kind == EF_OK) {

@@ -24,8 +24,7 @@ typedef struct {
 
 /* Splits [begin, end] (inclusive) into windows, writing at most max of
  * them. Returns how many the range needs (0 when end < begin). */
-size_t ef_history_windows(time_t begin, time_t end, ef_window *out,
-                          size_t max);
+size_t ef_history_windows(time_t begin, time_t end, ef_window *out, size_t max);
 
 /* Parses "YYYY-MM-DD HH:MM:SS" (UTC) or ISO 8601 ("2024-06-17T00:00:00Z",
  * "...+02:00", a date alone meaning midnight UTC). Returns 0, or -1. */
@@ -36,15 +35,15 @@ int ef_time_parse(const char *text, time_t *out);
 void ef_time_format(time_t t, char out[EF_TIME_TEXT_LEN]);
 
 typedef struct {
-  const char *name;    /* indexName as sent ("From Solar") */
+  const char *name; /* indexName as sent ("From Solar") */
   double value;
-  const char *text;    /* indexValue's exact text */
-  const char *unit;    /* "kWh", "%", or "" */
+  const char *text; /* indexValue's exact text */
+  const char *unit; /* "kWh", "%", or "" */
 } ef_history_value;
 
 typedef struct {
   const ef_window *window;
-  const ef_error *error;        /* NULL on success */
+  const ef_error *error;          /* NULL on success */
   const ef_history_value *values; /* valid during the callback */
   size_t n_values;
 } ef_history_result;

@@ -92,8 +92,8 @@ static int name_quota_metric(ef_metric *metric, const ef_quota *quota,
 static void publish_generic(emitter *out, const ef_sample *sample) {
   ef_metric metric = {.path = sample->path};
   ef_metric_generic_name(sample->path, metric.field, sizeof(metric.field));
-  copy_name(metric.measurement, sizeof(metric.measurement),
-            GENERIC_MEASUREMENT, "");
+  copy_name(metric.measurement, sizeof(metric.measurement), GENERIC_MEASUREMENT,
+            "");
   switch (sample->kind) {
   case EF_KIND_NUMBER:
   case EF_KIND_INTEGER:

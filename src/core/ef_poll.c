@@ -69,8 +69,8 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   ef_samples_clear(&samples);
 }
 
-int ef_poll_quotas(ef_client *client, const ef_poll_target *targets,
-                   size_t n, ef_reading_cb cb, void *ctx, ef_error *err) {
+int ef_poll_quotas(ef_client *client, const ef_poll_target *targets, size_t n,
+                   ef_reading_cb cb, void *ctx, ef_error *err) {
   ef_request *requests = calloc(n ? n : 1, sizeof(*requests));
   if (requests == NULL) {
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
@@ -89,8 +89,8 @@ int ef_poll_quotas(ef_client *client, const ef_poll_target *targets,
       requests[i].body = quota_body(target);
     }
   }
-  poll_batch batch = {.cb = cb, .ctx = ctx,
-                      .retry = calloc(n ? n : 1, sizeof(*batch.retry))};
+  poll_batch batch = {
+      .cb = cb, .ctx = ctx, .retry = calloc(n ? n : 1, sizeof(*batch.retry))};
   int status = ef_client_run(client, requests, n, on_answer, &batch, err);
   if (batch.n_retry > 0) {
     /* Sent even when the first batch broke off: every target is answered. */

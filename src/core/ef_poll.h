@@ -30,7 +30,7 @@ typedef void (*ef_reading_cb)(const ef_reading *reading, void *ctx);
 /* Every target gets exactly one callback, even when the batch breaks off.
  * Returns 0, or -1 with err filled when the batch broke off (the targets
  * cut off were answered with that error). */
-int ef_poll_quotas(ef_client *client, const ef_poll_target *targets,
-                   size_t n, ef_reading_cb cb, void *ctx, ef_error *err);
+int ef_poll_quotas(ef_client *client, const ef_poll_target *targets, size_t n,
+                   ef_reading_cb cb, void *ctx, ef_error *err);
 
 #endif

@@ -1,4 +1,5 @@
-/* ef_report.h: historical reports (quota/data, ef_history.h) as values to publish.
+/* ef_report.h: historical reports (quota/data, ef_history.h) as values to
+ * publish.
  *
  * Promises: each index of a report answer ("From Solar", 12.34, "kWh")
  * becomes a clean name ("from_solar", the snake_case of ef_metric.h), the

@@ -34,8 +34,8 @@ const ef_sample *ef_samples_find(const ef_samples *samples, const char *path) {
 }
 
 /* Takes ownership of path and text. */
-static int append(ef_samples *samples, char *path, ef_kind kind,
-                  double number, int64_t integer, char *text) {
+static int append(ef_samples *samples, char *path, ef_kind kind, double number,
+                  int64_t integer, char *text) {
   if (path == NULL || text == NULL)
     goto fail;
   if (samples->len == samples->cap) {
@@ -104,8 +104,8 @@ static char *join_index(const char *prefix, size_t index) {
   return path;
 }
 
-static int add_value(ef_samples *samples, char *path,
-                     struct json_object *value, int depth);
+static int add_value(ef_samples *samples, char *path, struct json_object *value,
+                     int depth);
 
 static int add_object(ef_samples *samples, const char *prefix,
                       struct json_object *object, int depth) {
@@ -166,8 +166,8 @@ static int add_array(ef_samples *samples, char *path, struct json_object *array,
 
 /* A string holding a JSON object or array is expanded below its key; when
  * the embedded text is broken, the caller keeps the string as it is. */
-static int add_embedded(ef_samples *samples, const char *path,
-                        const char *text, int depth) {
+static int add_embedded(ef_samples *samples, const char *path, const char *text,
+                        int depth) {
   while (isspace((unsigned char)*text))
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
@@ -185,8 +185,8 @@ static int add_embedded(ef_samples *samples, const char *path,
 }
 
 /* Takes ownership of path. */
-static int add_value(ef_samples *samples, char *path,
-                     struct json_object *value, int depth) {
+static int add_value(ef_samples *samples, char *path, struct json_object *value,
+                     int depth) {
   if (path == NULL)
     return -1;
   switch (json_object_get_type(value)) {
@@ -206,14 +206,12 @@ static int add_value(ef_samples *samples, char *path,
                   strdup(truth ? "true" : "false"));
   }
   case json_type_int:
-    return append(samples, path, EF_KIND_INTEGER,
-                  (double)json_object_get_int64(value),
-                  json_object_get_int64(value),
-                  strdup(json_object_get_string(value)));
+    return append(
+        samples, path, EF_KIND_INTEGER, (double)json_object_get_int64(value),
+        json_object_get_int64(value), strdup(json_object_get_string(value)));
   case json_type_double:
-    return append(samples, path, EF_KIND_NUMBER,
-                  json_object_get_double(value), 0,
-                  strdup(json_object_get_string(value)));
+    return append(samples, path, EF_KIND_NUMBER, json_object_get_double(value),
+                  0, strdup(json_object_get_string(value)));
   case json_type_string: {
     const char *text = json_object_get_string(value);
     int status = add_embedded(samples, path, text, depth);

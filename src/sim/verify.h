@@ -9,8 +9,8 @@
 #ifndef SIM_VERIFY_H
 #define SIM_VERIFY_H
 
-#include "keys.h"
 #include "ef_params.h"
+#include "keys.h"
 
 #include <stdbool.h>
 

@@ -12,8 +12,8 @@
 #ifndef EF_TELEGRAF_BACKFILL_H
 #define EF_TELEGRAF_BACKFILL_H
 
-#include "reading.h"
 #include "ef_roster.h"
+#include "reading.h"
 
 #include <time.h>
 

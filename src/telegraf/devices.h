@@ -13,8 +13,8 @@
 #ifndef EF_TELEGRAF_DEVICES_H
 #define EF_TELEGRAF_DEVICES_H
 
-#include "reading.h"
 #include "ef_roster.h"
+#include "reading.h"
 #include "telegraf_config.h"
 
 #define TG_DEVICE_MEASUREMENT "ecoflow_device"

@@ -2,10 +2,10 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 

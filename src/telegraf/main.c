@@ -8,15 +8,15 @@
 #include <config.h>
 
 #include "backfill.h"
+#include "devices.h"
 #include "ef_catalog.h"
 #include "ef_client.h"
-#include "devices.h"
-#include "loop.h"
 #include "ef_metric.h"
 #include "ef_poll.h"
-#include "reading.h"
 #include "ef_report.h"
 #include "ef_roster.h"
+#include "loop.h"
+#include "reading.h"
 #include "telegraf_config.h"
 
 #include <signal.h>
@@ -78,8 +78,8 @@ static void listing_row_at(size_t i, listing_row *row) {
   if (quota->decode == EF_DECODE_ERROR_LIST ||
       quota->decode == EF_DECODE_ERROR_BITS)
     snprintf(row->field, sizeof(row->field),
-             "%s" EF_ERROR_COUNT_SUFFIX ",%s" EF_ERROR_CODES_SUFFIX, quota->field,
-             quota->field);
+             "%s" EF_ERROR_COUNT_SUFFIX ",%s" EF_ERROR_CODES_SUFFIX,
+             quota->field, quota->field);
   else
     snprintf(row->field, sizeof(row->field), "%s", quota->field);
 }

@@ -112,8 +112,8 @@ static void report_health(tg_printer *printer, ef_roster_device *device,
     tg_log_device(printer->log, "E!", device, text);
     break;
   case EF_HEALTH_RECOVERED:
-    snprintf(text, sizeof(text), "read again after %u failed poll%s",
-             failures, failures == 1 ? "" : "s");
+    snprintf(text, sizeof(text), "read again after %u failed poll%s", failures,
+             failures == 1 ? "" : "s");
     tg_log_device(printer->log, "I!", device, text);
     break;
   }

@@ -42,14 +42,14 @@ typedef struct {
   const ef_client *client; /* whose clock offset dates the data */
   FILE *out;
   FILE *log;
-  tg_series *series; /* scratch space, reused across readings */
+  tg_series *series;  /* scratch space, reused across readings */
   int64_t started_ms; /* when the poll began: devices are due again
                          counted from there, so that a slow answer does
                          not push a device past the next poll */
   int long_running;   /* execd: schedules outlive a poll */
-  size_t read;       /* readings that succeeded */
-  size_t failed;     /* readings that failed */
-  int output_error;  /* writing to out failed */
+  size_t read;        /* readings that succeeded */
+  size_t failed;      /* readings that failed */
+  int output_error;   /* writing to out failed */
 } tg_printer;
 
 /* Room for an error and what to do about it (ef_roster_explain). */

@@ -17,8 +17,8 @@ static void consume(const ef_metric *metric, void *ctx) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct json_object *root = NULL, *payload = NULL;
   ef_error err;
-  if (ef_envelope_parse((const char *)data, size, 200, &root, &payload,
-                        &err) != 0)
+  if (ef_envelope_parse((const char *)data, size, 200, &root, &payload, &err) !=
+      0)
     return 0;
   ef_samples samples = {0}, state = {0};
   ef_samples_add_json(&samples, payload);

@@ -6,8 +6,8 @@
  * a range. Besides memory errors and undefined behaviour, abort() when a
  * parsed time does not survive formatting and parsing again, or when the
  * windows of [begin, end] do not tile it in pieces shorter than a week. */
-#include "fuzz_support.h"
 #include "ef_history.h"
+#include "fuzz_support.h"
 
 #include <stdint.h>
 #include <string.h>

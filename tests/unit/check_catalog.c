@@ -56,7 +56,7 @@ static const struct {
   const char *json_value;
   const char *collectd; /* type-instance */
   const char *measurement;
-  const char *tag;      /* "key=value" or NULL */
+  const char *tag; /* "key=value" or NULL */
   const char *field;
 } reference[] = {
     {"mpptPwr", "0", "power-pv", "ecoflow", NULL, "pv_power"},
@@ -84,8 +84,8 @@ static const struct {
      NULL, "inlet_temperature"},
     {"hpMaster.tempOutlet", "22.5", "temperature-outlet", "ecoflow_heat_pump",
      NULL, "outlet_temperature"},
-    {"hpMaster.tempAmbient", "7.5", "temperature-ambient",
-     "ecoflow_heat_pump", NULL, "ambient_temperature"},
+    {"hpMaster.tempAmbient", "7.5", "temperature-ambient", "ecoflow_heat_pump",
+     NULL, "ambient_temperature"},
     {"evPwr", "0", "power-ev_charger", "ecoflow", NULL, "ev_power"},
 };
 
@@ -137,7 +137,8 @@ START_TEST(pv_strings_and_rods_are_tagged) {
   ck_assert_str_eq(vol->tags[1].key, "pv");
   ck_assert_str_eq(vol->tags[1].value, "1");
   ck_assert_str_eq(vol->text, "26.255978");
-  const ef_metric *rod = by_field(&out, "ecoflow_heating_rod", "water_temperature");
+  const ef_metric *rod =
+      by_field(&out, "ecoflow_heating_rod", "water_temperature");
   ck_assert_str_eq(rod->collectd_type, "temperature");
   ck_assert_str_eq(rod->collectd_instance, "heating_rod0");
 }
@@ -253,8 +254,7 @@ END_TEST
 
 START_TEST(generic_names) {
   char name[16];
-  ef_metric_generic_name("mpptHeartBeat[0].mpptPv[1].pwr", name,
-                         sizeof(name));
+  ef_metric_generic_name("mpptHeartBeat[0].mpptPv[1].pwr", name, sizeof(name));
   ck_assert_str_eq(name, "mppt_heart_beat"); /* cut to the buffer */
   char long_name[EF_NAME_LEN];
   ef_metric_generic_name("mpptHeartBeat[0].mpptPv[1].pwr", long_name,
@@ -286,11 +286,10 @@ START_TEST(catalog_rows_are_consistent) {
       ck_assert_msg(strcmp(q->pattern, other->pattern) != 0, "%s twice",
                     q->pattern);
       int same_measurement = strcmp(q->measurement, other->measurement) == 0;
-      ck_assert_msg(!same_measurement || strcmp(q->field, other->field) != 0 ||
-                        strcmp(q->tags, other->tags) != 0 ||
-                        q->decode == EF_DECODE_STATE,
-                    "%s and %s publish the same field", q->pattern,
-                    other->pattern);
+      ck_assert_msg(
+          !same_measurement || strcmp(q->field, other->field) != 0 ||
+              strcmp(q->tags, other->tags) != 0 || q->decode == EF_DECODE_STATE,
+          "%s and %s publish the same field", q->pattern, other->pattern);
     }
   }
   ck_assert_ptr_null(ef_catalog_entry(ef_catalog_size()));
@@ -306,9 +305,9 @@ START_TEST(captures_stop_at_segments) {
   char out[8];
   ck_assert_int_eq(ef_catalog_expand("p_{pack}", &caps, out, sizeof(out)), 0);
   ck_assert_str_eq(out, "p_A1");
-  ck_assert_int_eq(ef_catalog_expand("{pack}{pack}{pack}{pack}", &caps, out,
-                                     sizeof(out)),
-                   -1);
+  ck_assert_int_eq(
+      ef_catalog_expand("{pack}{pack}{pack}{pack}", &caps, out, sizeof(out)),
+      -1);
   ck_assert_int_eq(ef_catalog_expand("{nope}", &caps, out, sizeof(out)), -1);
 }
 END_TEST

@@ -1,14 +1,14 @@
-/* Unit tests of ef_client.c and ef_poll.c against a small in-process HTTP server
- * (libmicrohttpd on a loopback port): what goes on the wire, concurrency,
- * caps, timeouts, the one retry of 8521. */
+/* Unit tests of ef_client.c and ef_poll.c against a small in-process HTTP
+ * server (libmicrohttpd on a loopback port): what goes on the wire,
+ * concurrency, caps, timeouts, the one retry of 8521. */
 #include "ef_client.h"
 #include "ef_discovery.h"
 #include "ef_poll.h"
 #include "ef_sign.h"
 #include "unit.h"
 
-#include <json-c/json.h>
 #include <arpa/inet.h>
+#include <json-c/json.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,8 +26,8 @@ static struct {
   int in_flight, max_in_flight, requests, bad_signatures;
   int transient_8521_left; /* answer 8521 this many times first */
   int delay_ms;
-  size_t answer_padding;   /* extra bytes in each answer */
-  unsigned fail_status;    /* answer every request with this HTTP status */
+  size_t answer_padding; /* extra bytes in each answer */
+  unsigned fail_status;  /* answer every request with this HTTP status */
   char last_content_type[128];
   char last_method[8];
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -38,8 +38,7 @@ typedef struct {
 } upload;
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
-                                      const char *key,
-                          const char *value) {
+                                      const char *key, const char *value) {
   (void)kind;
   if (value != NULL)
     ef_params_add(cls, key, value);
@@ -59,10 +58,10 @@ static int signature_ok(struct MHD_Connection *c, const upload *up) {
                               &params);
   }
   const char *nonce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "nonce");
-  const char *time = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 "timestamp");
-  const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                "accessKey");
+  const char *time =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "timestamp");
+  const char *key =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "accessKey");
   const char *sign = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sign");
   int ok = 0;
   if (nonce && time && key && sign && strlen(nonce) == EF_NONCE_LEN) {
@@ -99,8 +98,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
   server.requests++;
   if (++server.in_flight > server.max_in_flight)
     server.max_in_flight = server.in_flight;
-  const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 "Content-Type");
+  const char *type =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   snprintf(server.last_content_type, sizeof(server.last_content_type), "%s",
            type ? type : "");
   snprintf(server.last_method, sizeof(server.last_method), "%s", method);
@@ -132,8 +131,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
   } else {
     char *pad = calloc(padding + 1, 1);
     memset(pad, ' ', padding);
-    if (asprintf(&text, "{\"code\":\"0\",\"data\":{\"sn\":\"%s\",\"bpSoc\":42,"
-                        "\"body\":%zu}%s}",
+    if (asprintf(&text,
+                 "{\"code\":\"0\",\"data\":{\"sn\":\"%s\",\"bpSoc\":42,"
+                 "\"body\":%zu}%s}",
                  sn ? sn : "post", up->len, pad) < 0)
       text = NULL;
     free(pad);
@@ -279,9 +279,8 @@ START_TEST(selected_quotas_are_posted_as_signed_json) {
   ef_poll_target target = {.sn = "HJ1", .quotas = quotas, .n_quotas = 2};
   int posted = 0;
   ef_error err;
-  ck_assert_int_eq(ef_poll_quotas(client, &target, 1, check_posted, &posted,
-                                  &err),
-                   0);
+  ck_assert_int_eq(
+      ef_poll_quotas(client, &target, 1, check_posted, &posted, &err), 0);
   /* {"sn":"HJ1","params":{"quotas":["bpSoc","pcsAPhase"]}} went out whole */
   ck_assert_int_eq(posted, 1);
   ck_assert_str_eq(server.last_method, "POST");
@@ -300,9 +299,8 @@ START_TEST(transient_8521_is_retried_once) {
   ck_assert_int_eq(t.ok, 3);
   ck_assert_int_eq(server.requests, 4);
   /* A wrong secret fails twice, then is reported. */
-  ef_client_options options = {.endpoint = endpoint,
-                               .access_key = ACCESS_KEY,
-                               .secret_key = "wrong"};
+  ef_client_options options = {
+      .endpoint = endpoint, .access_key = ACCESS_KEY, .secret_key = "wrong"};
   ef_error err;
   ef_client *wrong = ef_client_new(&options, &err);
   t = poll_devices(wrong, 1);
@@ -425,17 +423,16 @@ END_TEST
 
 int main(void) {
   ef_client_global_init();
-  const TTest *const tests[] = {
-      batch_respects_the_concurrency_limit,
-      selected_quotas_are_posted_as_signed_json,
-      transient_8521_is_retried_once,
-      oversized_answers_are_cut_off,
-      slow_answers_time_out,
-      refused_connections_are_reported,
-      server_clock_offset_is_measured,
-      device_list_is_read,
-      failing_account_cools_down,
-      options_are_checked};
+  const TTest *const tests[] = {batch_respects_the_concurrency_limit,
+                                selected_quotas_are_posted_as_signed_json,
+                                transient_8521_is_retried_once,
+                                oversized_answers_are_cut_off,
+                                slow_answers_time_out,
+                                refused_connections_are_reported,
+                                server_clock_offset_is_measured,
+                                device_list_is_read,
+                                failing_account_cools_down,
+                                options_are_checked};
   int status = unit_run("client", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;

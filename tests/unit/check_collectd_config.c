@@ -402,8 +402,10 @@ START_TEST(test_secret_file_readable_by_world) {
   const char *path = temp_file("secret", "s3cr3t", 0604);
   add_secret_file(path);
   char expected[256];
-  snprintf(expected, sizeof(expected), "(mode 0604); make it private: "
-           "chmod 600 %s", path);
+  snprintf(expected, sizeof(expected),
+           "(mode 0604); make it private: "
+           "chmod 600 %s",
+           path);
   assert_refused(expected);
   teardown();
 }
@@ -508,9 +510,7 @@ static void access_key_twice(oconfig_item_t *r) {
   valid_account(r);
   opt(r, "AccessKey", "AK2");
 }
-static void empty_access_key(oconfig_item_t *r) {
-  opt(r, "AccessKey", " ");
-}
+static void empty_access_key(oconfig_item_t *r) { opt(r, "AccessKey", " "); }
 static void access_key_with_space(oconfig_item_t *r) {
   opt(r, "AccessKey", "AK AK");
 }

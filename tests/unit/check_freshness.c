@@ -27,8 +27,8 @@ START_TEST(unchanged_stamp_is_stale) {
             T0_MS + 100000, 0);
   ck_assert(v.stale);
   ck_assert_double_eq(v.age_s, 100.0);
-  v = judge(&f, "{\"quota_cloud_ts\":\"2024-06-17 00:01:30\"}",
-            T0_MS + 100000, 0);
+  v = judge(&f, "{\"quota_cloud_ts\":\"2024-06-17 00:01:30\"}", T0_MS + 100000,
+            0);
   ck_assert(!v.stale);
   ck_assert_double_eq(v.age_s, 10.0);
 }
@@ -37,8 +37,8 @@ END_TEST
 START_TEST(age_follows_the_server_clock) {
   ef_freshness f = {{0}};
   /* Our clock is 30 s behind the server's. */
-  ef_freshness_verdict v = judge(
-      &f, "{\"quota_cloud_ts\":\"2024-06-17 00:00:00\"}", T0_MS, 30000);
+  ef_freshness_verdict v =
+      judge(&f, "{\"quota_cloud_ts\":\"2024-06-17 00:00:00\"}", T0_MS, 30000);
   ck_assert_double_eq(v.age_s, 30.0);
 }
 END_TEST

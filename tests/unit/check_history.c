@@ -28,19 +28,16 @@ END_TEST
 
 START_TEST(thirty_days_are_five_windows) {
   ef_window w[8];
-  ck_assert_uint_eq(ef_history_windows(at("2024-06-01"),
-                                       at("2024-06-30 23:59:59"), w, 8),
-                    5);
+  ck_assert_uint_eq(
+      ef_history_windows(at("2024-06-01"), at("2024-06-30 23:59:59"), w, 8), 5);
   assert_window(&w[0], "2024-06-01 00:00:00", "2024-06-07 23:59:59");
   assert_window(&w[3], "2024-06-22 00:00:00", "2024-06-28 23:59:59");
   assert_window(&w[4], "2024-06-29 00:00:00", "2024-06-30 23:59:59");
   /* A short buffer still learns how many windows are needed. */
-  ck_assert_uint_eq(ef_history_windows(at("2024-06-01"),
-                                       at("2024-06-30 23:59:59"), w, 2),
-                    5);
-  ck_assert_uint_eq(ef_history_windows(at("2024-06-02"), at("2024-06-01"), w,
-                                       8),
-                    0);
+  ck_assert_uint_eq(
+      ef_history_windows(at("2024-06-01"), at("2024-06-30 23:59:59"), w, 2), 5);
+  ck_assert_uint_eq(
+      ef_history_windows(at("2024-06-02"), at("2024-06-01"), w, 8), 0);
 }
 END_TEST
 

@@ -114,8 +114,7 @@ START_TEST(json_text_in_strings_expands) {
                    "81");
   ck_assert_str_eq(find(&samples, "bp_addr.HJ32ZDH4ZF7C0214.bpSoh")->text,
                    "100.0");
-  ck_assert_int_eq(find(&samples, "bp_addr.updateTime")->kind,
-                   EF_KIND_STRING);
+  ck_assert_int_eq(find(&samples, "bp_addr.updateTime")->kind, EF_KIND_STRING);
   ck_assert_ptr_null(ef_samples_find(&samples, "bp_addr.HJ32ZDH4ZF7C0214"));
   ef_samples_clear(&samples);
 }
@@ -194,9 +193,8 @@ START_TEST(envelope_success_with_string_or_number_code) {
   ck_assert_int_eq(parse("{\"code\":0,\"data\":{\"a\":1}}", 200, &err, &data),
                    0);
   /* data may be missing on success */
-  ck_assert_int_eq(parse("{\"code\":\"0\",\"message\":\"Success\"}", 200, &err,
-                         &data),
-                   0);
+  ck_assert_int_eq(
+      parse("{\"code\":\"0\",\"message\":\"Success\"}", 200, &err, &data), 0);
   ck_assert_ptr_null(data);
 }
 END_TEST
@@ -267,10 +265,9 @@ END_TEST
 
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
-          lists_of_scalars_stay_lists,
-          json_text_in_strings_expands, broken_json_text_stays_a_string,
-          nulls_are_no_reading_and_keys_are_trimmed,
-          put_merges_partial_updates, data_must_be_an_object,
-          envelope_success_with_string_or_number_code,
+          lists_of_scalars_stay_lists, json_text_in_strings_expands,
+          broken_json_text_stays_a_string,
+          nulls_are_no_reading_and_keys_are_trimmed, put_merges_partial_updates,
+          data_must_be_an_object, envelope_success_with_string_or_number_code,
           envelope_api_error_keeps_code_and_message,
           envelope_http_error_keeps_body_code, envelope_unreadable_bodies)

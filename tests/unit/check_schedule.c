@@ -26,8 +26,8 @@ END_TEST
 /* The soak test's hook lowers the minimum, and only to a number of ms
  * from 1 to the real minimum: anything else leaves the cloud's limit. */
 START_TEST(test_hook_lowers_the_minimum_only_when_valid) {
-  static const char *const ignored[] = {"", "0", "-5", "abc", "50ms",
-                                        "10001", "99999999999999999999"};
+  static const char *const ignored[] = {
+      "", "0", "-5", "abc", "50ms", "10001", "99999999999999999999"};
   for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
     ck_assert_int_eq(setenv(EF_TEST_MIN_INTERVAL_ENV, ignored[i], 1), 0);
     ck_assert_int_eq(ef_schedule_min_interval_ms(), EF_MIN_INTERVAL_MS);
@@ -73,8 +73,8 @@ END_TEST
 START_TEST(retry_after_is_honoured) {
   ef_schedule s;
   ef_schedule_start(&s, 10000, 0);
-  ef_error err = {.kind = EF_ERR_HTTP, .http_status = 429,
-                  .retry_after_s = 120};
+  ef_error err = {
+      .kind = EF_ERR_HTTP, .http_status = 429, .retry_after_s = 120};
   ef_schedule_record(&s, &err, 1000);
   ck_assert_int_eq(s.next_ms, 121000);
 }

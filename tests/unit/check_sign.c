@@ -75,8 +75,9 @@ END_TEST
 START_TEST(lists_take_an_index) {
   char *canonical;
   char signature[EF_SIGN_HEX_LEN + 1];
-  sign_body("{\"sn\":\"HJ1\",\"params\":{\"quotas\":[\"bpSoc\",\"pcsAPhase\"]}}",
-            &canonical, signature);
+  sign_body(
+      "{\"sn\":\"HJ1\",\"params\":{\"quotas\":[\"bpSoc\",\"pcsAPhase\"]}}",
+      &canonical, signature);
   ck_assert_str_eq(canonical, "params.quotas[0]=bpSoc&params.quotas[1]="
                               "pcsAPhase&sn=HJ1&accessKey=" ACCESS_KEY
                               "&nonce=" NONCE "&timestamp=" TIMESTAMP);
@@ -145,5 +146,4 @@ END_TEST
 
 UNIT_MAIN("sign", official_vector, no_parameters, get_query_sn,
           lists_take_an_index, values_as_json_text, sorted_in_byte_order,
-          nonce_is_six_fresh_digits, signatures_compare,
-          body_must_be_an_object)
+          nonce_is_six_fresh_digits, signatures_compare, body_must_be_an_object)

@@ -419,13 +419,20 @@ START_TEST(usage_lists_options_not_credentials) {
   FILE *out = open_memstream(&text, &size);
   tg_config_usage(out);
   fclose(out);
-  const char *wanted[] = {"--sn SN[=NAME]",         "--max-concurrent N",
-                          "--secret-key-file FILE", "--execd",
-                          "--interval S",           "--list-metrics",
-                          "ECOFLOW_SECRET_KEY ",    "ECOFLOW_ACCESS_KEY ",
-                          "--discover ",            "--discover-refresh S",
-                          "--quota QUOTA",          "--history CODE",
-                          "--begin TIME",           "--end TIME"};
+  const char *wanted[] = {"--sn SN[=NAME]",
+                          "--max-concurrent N",
+                          "--secret-key-file FILE",
+                          "--execd",
+                          "--interval S",
+                          "--list-metrics",
+                          "ECOFLOW_SECRET_KEY ",
+                          "ECOFLOW_ACCESS_KEY ",
+                          "--discover ",
+                          "--discover-refresh S",
+                          "--quota QUOTA",
+                          "--history CODE",
+                          "--begin TIME",
+                          "--end TIME"};
   for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
     ck_assert_msg(strstr(text, wanted[i]) != NULL, "help lacks %s", wanted[i]);
   ck_assert_ptr_null(strstr(text, "--secret-key "));
@@ -522,8 +529,8 @@ static const struct {
 };
 
 START_TEST(settings_that_go_together) {
-  for (size_t i = 0;
-       i < sizeof(bad_combinations) / sizeof(bad_combinations[0]); i++) {
+  for (size_t i = 0; i < sizeof(bad_combinations) / sizeof(bad_combinations[0]);
+       i++) {
     fresh();
     int has_secret;
     ck_assert_int_eq(apply_text(bad_combinations[i].file, &has_secret), 0);
@@ -533,11 +540,10 @@ START_TEST(settings_that_go_together) {
     ASSERT_ERROR_HAS(bad_combinations[i].error);
   }
   fresh();
-  ck_assert_int_eq(apply_args(ARGC("--history", "W", "--begin", "2024-06-17",
-                                   "--execd"),
-                              ARGV("--history", "W", "--begin", "2024-06-17",
-                                   "--execd")),
-                   0);
+  ck_assert_int_eq(
+      apply_args(ARGC("--history", "W", "--begin", "2024-06-17", "--execd"),
+                 ARGV("--history", "W", "--begin", "2024-06-17", "--execd")),
+      0);
   with_keys();
   ck_assert_int_eq(tg_config_finish(&config, err), -1);
   ASSERT_ERROR_HAS("--history: prints a backfill and exits: not with --execd");
@@ -552,5 +558,4 @@ UNIT_MAIN("telegraf_config", defaults, file_settings, file_without_secret,
           open_file_with_secret_refused, secret_file, missing_files_named,
           keys_required, usage_lists_options_not_credentials,
           discovery_quotas_history_from_the_command_line,
-          discovery_quotas_history_from_the_file,
-          settings_that_go_together)
+          discovery_quotas_history_from_the_file, settings_that_go_together)
