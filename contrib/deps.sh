@@ -14,8 +14,9 @@ test=(
   # the real daemons and checkers the tests start on loopback
   libyajl2 influxdb influxdb-client mosquitto mosquitto-clients
   valgrind python3 curl openssl
-  # fuzzing: clang's libFuzzer with ASan and UBSan
-  clang libclang-rt-14-dev
+  # fuzzing: clang's libFuzzer with ASan and UBSan; the format check and
+  # clang's static analyzer
+  clang libclang-rt-14-dev clang-format clang-tools
 )
 
 case "${1:-test}" in

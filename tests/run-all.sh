@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the project out of tree in build/ with warnings as errors, runs every
 # test (unit suites under valgrind, end-to-end tests against the real
-# daemons), each fuzz target for FUZZ_SECONDS (default 30), then
-# `make distcheck`, and prints each runner's summary line.
+# daemons), the format check and clang's static analyzer, each fuzz target
+# for FUZZ_SECONDS (default 30), then `make distcheck`, and prints each
+# runner's summary line.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
@@ -37,6 +38,10 @@ for log in tests/unit/*.log tests/e2e/*.log tests/fuzz/*.log; do
     failures=$((failures + 1))
   fi
 done
+
+# The committed format and clang's static analyzer.
+echo "== static checks"
+"$top/tests/static-checks.sh" "$build/static-checks" || status=1
 
 # Each libFuzzer target for a bounded time, from the kept corpus.
 if [ "$status" -eq 0 ]; then

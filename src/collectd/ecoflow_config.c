@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,11 +15,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* EcoFlow keys are 32 characters; a file this large holds something else. */
-#define SECRET_FILE_MAX 4096
-#define TIMEOUT_MAX_S 300.0
-#define MAX_CONCURRENT_MAX 64
 
 #define DISCOVER_REFRESH_MAX_S 86400.0
 #define REPORT_INTERVAL_MAX_S (7 * 86400.0)
@@ -66,12 +62,6 @@ warn(const parser *p, const char *format, ...) {
   va_end(ap);
 }
 
-static void wipe_and_free(char *secret) {
-  if (secret != NULL)
-    explicit_bzero(secret, strlen(secret));
-  free(secret);
-}
-
 static char *trimmed_copy(const char *text, size_t len) {
   while (len > 0 && isspace((unsigned char)text[0])) {
     text++;
@@ -82,11 +72,10 @@ static char *trimmed_copy(const char *text, size_t len) {
   return strndup(text, len);
 }
 
-static bool has_space_or_control(const char *text) {
-  for (; *text != '\0'; text++)
-    if (isspace((unsigned char)*text) || iscntrl((unsigned char)*text))
-      return true;
-  return false;
+/* The option's name as an error may quote it: never something that could
+ * be a secret pasted in the wrong place. */
+static const char *quotable(const char *key) {
+  return ef_setting_name_quotable(key) ? key : "(an option)";
 }
 
 /* The single string argument of item (a block's name, or an option's
@@ -100,6 +89,8 @@ static int get_string(const parser *p, const oconfig_item_t *item,
     return fail(p, "`%s' in %s needs exactly one argument, in double quotes",
                 item->key, where);
   const char *text = item->values[0].value.string;
+  if (!ef_account_text_clean(text))
+    return fail(p, "`%s' in %s holds a control character", item->key, where);
   *out = trimmed_copy(text, strlen(text));
   if (*out == NULL)
     return fail(p, "out of memory");
@@ -141,16 +132,18 @@ static int get_boolean(const parser *p, const oconfig_item_t *item,
 
 /* Appends a copy of the size bytes at item to the array at *array, which
  * holds *n of them. */
-static int append(const parser *p, void *array, size_t *n, const void *item,
-                  size_t size) {
-  char *grown = realloc(*(void **)array, (*n + 1) * size);
-  if (grown == NULL)
-    return fail(p, "out of memory");
-  memcpy(grown + *n * size, item, size);
-  *(void **)array = grown;
-  (*n)++;
-  return 0;
-}
+/* Appends value to array, which holds n items: 0, or -1 after saying that
+ * memory ran out. Typed, so that what the array holds is plain to see (and
+ * to the static analyzer). */
+#define APPEND(p, array, n, value)                                             \
+  __extension__({                                                              \
+    __typeof__(array) grown_ = realloc((array), ((n) + 1) * sizeof(*(array))); \
+    if (grown_ != NULL) {                                                      \
+      (array) = grown_;                                                        \
+      (array)[(n)++] = (value);                                                \
+    }                                                                          \
+    grown_ != NULL ? 0 : (fail((p), "out of memory"), -1);                     \
+  })
 
 /* A configured interval below ECOFLOW_MIN_INTERVAL_S, raised with a
  * warning. */
@@ -165,140 +158,20 @@ static void raise_interval(const parser *p, double *interval_s,
   *interval_s = ECOFLOW_MIN_INTERVAL_S;
 }
 
-/* Names become plugin instances and read-callback names: collectd splits
- * identifiers at '/', and keeps at most ECOFLOW_NAME_MAX characters. */
-static int check_name(const parser *p, const char *what, const char *name,
-                      const char *where) {
-  if (strlen(name) > ECOFLOW_NAME_MAX)
-    return fail(p, "%s \"%s\" in %s is longer than %d characters", what, name,
-                where, ECOFLOW_NAME_MAX);
-  for (const char *c = name; *c != '\0'; c++)
-    if (*c == '/' || iscntrl((unsigned char)*c))
-      return fail(p, "%s \"%s\" in %s contains '/' or a control character",
-                  what, name, where);
+/* Names become plugin instances and read-callback names (ef_account.h). */
+static int check_name(const parser *p, const char *option, const char *what,
+                      const char *name, const char *where) {
+  char problem[EF_PROBLEM_LEN];
+  if (ef_account_name(name, what, problem) != 0)
+    return fail(p, "%s in %s: %s", option, where, problem);
   return 0;
 }
 
-/* A serial number goes into the request's query string and is signed as
- * it is: only the characters EcoFlow serials are made of. */
-static int check_serial(const parser *p, const char *serial) {
-  for (const char *c = serial; *c != '\0'; c++)
-    if (!isalnum((unsigned char)*c) && strchr("-_.", *c) == NULL)
-      return fail(p,
-                  "<Device \"%s\">: a serial number has only letters, digits, "
-                  "'-', '_' and '.'",
-                  serial);
-  if (strlen(serial) > ECOFLOW_NAME_MAX)
-    return fail(p, "<Device \"%s\">: serial number too long", serial);
-  return 0;
-}
-
-static int check_key(const parser *p, const char *option, const char *key,
-                     const char *where) {
-  if (has_space_or_control(key))
-    return fail(p,
-                "`%s' in %s contains whitespace: copy the key again from the "
-                "EcoFlow developer portal",
-                option, where);
-  return 0;
-}
-
-/* Strips trailing slashes, so that paths append cleanly. */
-static int check_endpoint(const parser *p, char *endpoint, const char *where) {
-  const char *host = NULL;
-  if (strncasecmp(endpoint, "https://", 8) == 0)
-    host = endpoint + 8;
-  else if (strncasecmp(endpoint, "http://", 7) == 0)
-    host = endpoint + 7;
-  if (host == NULL || *host == '\0' || *host == '/' ||
-      has_space_or_control(endpoint))
-    return fail(p,
-                "`Endpoint' in %s is \"%s\": it must be an http:// or "
-                "https:// URL such as \"" ECOFLOW_DEFAULT_ENDPOINT "\"",
-                where, endpoint);
-  size_t len = strlen(endpoint);
-  while (len > 0 && endpoint[len - 1] == '/')
-    endpoint[--len] = '\0';
-  return 0;
-}
-
-/* path as a shell word, so that the advice can be pasted as it is. */
-static void shell_quote(const char *path, char *out, size_t size) {
-  bool plain = path[0] != '\0';
-  for (const char *c = path; *c != '\0'; c++)
-    if (!isalnum((unsigned char)*c) && strchr("/._-+,:@%", *c) == NULL)
-      plain = false;
-  if (plain) {
-    snprintf(out, size, "%s", path);
-    return;
-  }
-  size_t n = 0;
-  out[n++] = '\'';
-  for (const char *c = path; *c != '\0' && n + 5 < size; c++) {
-    if (*c == '\'') {
-      memcpy(out + n, "'\\''", 4);
-      n += 4;
-    } else {
-      out[n++] = *c;
-    }
-  }
-  out[n++] = '\'';
-  out[n] = '\0';
-}
-
-/* Reads the secret from path into *out, trimmed: editors add a newline.
- * Refuses a file that other users can read, since whoever reads the
- * secret can sign requests for the whole account. */
-static int read_secret_file(const parser *p, const char *path,
-                            const char *where, char **out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(p, "cannot open `SecretKeyFile' \"%s\" in %s: %s", path, where,
-                strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return fail(p, "`SecretKeyFile' \"%s\" in %s is not a regular file", path,
-                where);
-  }
-  if (st.st_mode & (S_IRGRP | S_IROTH)) {
-    close(fd);
-    char quoted[1024];
-    shell_quote(path, quoted, sizeof(quoted));
-    return fail(p,
-                "`SecretKeyFile' \"%s\" in %s can be read by other users "
-                "(mode %04o); make it private: chmod 600 %s",
-                path, where, (unsigned)(st.st_mode & 07777), quoted);
-  }
-
-  char buffer[SECRET_FILE_MAX + 1];
-  size_t len = 0;
-  ssize_t got;
-  while (len < sizeof(buffer) &&
-         (got = read(fd, buffer + len, sizeof(buffer) - len)) != 0) {
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      int error = errno;
-      close(fd);
-      explicit_bzero(buffer, len);
-      return fail(p, "cannot read `SecretKeyFile' \"%s\" in %s: %s", path,
-                  where, strerror(error));
-    }
-    len += (size_t)got;
-  }
-  close(fd);
-  if (len > SECRET_FILE_MAX) {
-    explicit_bzero(buffer, len);
-    return fail(p, "`SecretKeyFile' \"%s\" in %s is too large to hold a key",
-                path, where);
-  }
-  *out = trimmed_copy(buffer, strnlen(buffer, len));
-  explicit_bzero(buffer, len);
-  if (*out == NULL)
-    return fail(p, "out of memory");
-  if ((*out)[0] == '\0')
-    return fail(p, "`SecretKeyFile' \"%s\" in %s is empty", path, where);
+/* A verdict of ef_account.h on option in where: 0, or the refusal. */
+static int verdict(const parser *p, int status, const char *option,
+                   const char *where, const char *problem) {
+  if (status != 0)
+    return fail(p, "`%s' in %s: %s", option, where, problem);
   return 0;
 }
 
@@ -345,12 +218,12 @@ static int report_parse(parser *p, ecoflow_report *report,
       status = get_number(p, child, where, 0.001, REPORT_INTERVAL_MAX_S,
                           &report->interval_s);
     else if (strcasecmp(child->key, "InstancePrefix") == 0)
-      status =
-          get_string(p, child, where, &report->instance_prefix) ||
-          check_name(p, "`InstancePrefix'", report->instance_prefix, where);
+      status = get_string(p, child, where, &report->instance_prefix) ||
+               check_name(p, "`InstancePrefix'", "an instance prefix",
+                          report->instance_prefix, where);
     else
       status = fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
-                    child->key, where);
+                    quotable(child->key), where);
     if (status != 0)
       return -1;
   }
@@ -377,7 +250,7 @@ static int add_report(parser *p, ecoflow_report **reports, size_t *n,
     status =
         fail(p, "<Report \"%s\"> is given twice in %s", report.code, where);
   if (status == 0)
-    status = append(p, reports, n, &report, sizeof(report));
+    status = APPEND(p, *reports, *n, report);
   if (status != 0) {
     free(report.code);
     free(report.instance_prefix);
@@ -408,8 +281,7 @@ static int add_quotas(const parser *p, ecoflow_device *device,
     char *copy = strdup(quota);
     if (copy == NULL)
       return fail(p, "out of memory");
-    if (append(p, &device->quotas, &device->n_quotas, &copy, sizeof(copy)) !=
-        0) {
+    if (APPEND(p, device->quotas, device->n_quotas, copy) != 0) {
       free(copy);
       return -1;
     }
@@ -437,9 +309,11 @@ static int device_parse(parser *p, ecoflow_device *device,
                         const ecoflow_account *account,
                         const oconfig_item_t *block,
                         const char *account_where) {
-  if (get_string(p, block, account_where, &device->serial) != 0 ||
-      check_serial(p, device->serial) != 0)
+  char problem[EF_PROBLEM_LEN];
+  if (get_string(p, block, account_where, &device->serial) != 0)
     return -1;
+  if (ef_account_serial(device->serial, problem) != 0)
+    return fail(p, "a <Device> block in %s: %s", account_where, problem);
   char where[ECOFLOW_NAME_MAX + 16];
   snprintf(where, sizeof(where), "<Device \"%s\">", device->serial);
 
@@ -448,7 +322,7 @@ static int device_parse(parser *p, ecoflow_device *device,
     int status;
     if (strcasecmp(child->key, "Name") == 0)
       status = get_string(p, child, where, &device->name) ||
-               check_name(p, "`Name'", device->name, where);
+               check_name(p, "`Name'", "a device name", device->name, where);
     else if (strcasecmp(child->key, "Interval") == 0)
       status = get_number(p, child, where, 0.001, 86400, &device->interval_s);
     else if (strcasecmp(child->key, "Quota") == 0)
@@ -458,7 +332,7 @@ static int device_parse(parser *p, ecoflow_device *device,
           add_report(p, &device->reports, &device->n_reports, child, where);
     else
       status = fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
-                    child->key, where);
+                    quotable(child->key), where);
     if (status != 0)
       return -1;
   }
@@ -494,62 +368,84 @@ static int account_add_device(parser *p, ecoflow_account *account,
     device_clear(&device);
     return -1;
   }
-  if (append(p, &account->devices, &account->n_devices, &device,
-             sizeof(device)) != 0) {
+  if (APPEND(p, account->devices, account->n_devices, device) != 0) {
     device_clear(&device);
     return -1;
   }
   return 0;
 }
 
+/* `AccessKey', `SecretKey' and `SecretKeyFile': one secret, checked by
+ * the core. */
+static int key_option(parser *p, ecoflow_account *account,
+                      const oconfig_item_t *child, const char *where) {
+  const char *key = child->key;
+  char problem[EF_PROBLEM_LEN];
+  char *raw = NULL;
+  int access = strcasecmp(key, "AccessKey") == 0;
+  char **out =
+      access ? &account->account.access_key : &account->account.secret_key;
+  if (*out != NULL)
+    return access ? fail(p, "`%s' is given twice in %s", key, where)
+                  : fail(p,
+                         "%s gives the secret key twice: use one `SecretKey' "
+                         "or one `SecretKeyFile'",
+                         where);
+  if (child->values_num != 1 || child->values[0].type != OCONFIG_TYPE_STRING)
+    return fail(p, "`%s' in %s needs exactly one argument, in double quotes",
+                key, where);
+  raw = child->values[0].value.string;
+  if (strcasecmp(key, "SecretKeyFile") != 0)
+    return verdict(
+        p,
+        ef_account_key(raw, access ? "access key" : "secret key", out, problem),
+        key, where, problem);
+  if (ef_account_secret_file(raw, out, problem) != 0)
+    return fail(p, "`SecretKeyFile' \"%s\" in %s: %s", raw, where, problem);
+  return 0;
+}
+
 static int account_option(parser *p, ecoflow_account *account,
                           const oconfig_item_t *child, const char *where) {
   const char *key = child->key;
-  if (strcasecmp(key, "AccessKey") == 0)
-    return get_string(p, child, where, &account->access_key) ||
-           check_key(p, key, account->access_key, where);
-  if (strcasecmp(key, "SecretKey") == 0 ||
-      strcasecmp(key, "SecretKeyFile") == 0) {
-    if (account->secret_key != NULL)
-      return fail(p,
-                  "%s gives the secret key twice: use one `SecretKey' or one "
-                  "`SecretKeyFile'",
-                  where);
-    if (strcasecmp(key, "SecretKey") == 0)
-      return get_string(p, child, where, &account->secret_key) ||
-             check_key(p, key, account->secret_key, where);
-    char *path = NULL;
-    int status = get_string(p, child, where, &path) ||
-                 read_secret_file(p, path, where, &account->secret_key) ||
-                 check_key(p, key, account->secret_key, where);
-    free(path);
-    return status;
-  }
-  if (strcasecmp(key, "Endpoint") == 0)
-    return get_string(p, child, where, &account->endpoint) ||
-           check_endpoint(p, account->endpoint, where);
-  if (strcasecmp(key, "CAFile") == 0) {
-    if (get_string(p, child, where, &account->ca_file) != 0)
+  ef_account *settings = &account->account;
+  char problem[EF_PROBLEM_LEN];
+  if (strcasecmp(key, "AccessKey") == 0 || strcasecmp(key, "SecretKey") == 0 ||
+      strcasecmp(key, "SecretKeyFile") == 0)
+    return key_option(p, account, child, where);
+  if (strcasecmp(key, "Endpoint") == 0 || strcasecmp(key, "CAFile") == 0) {
+    int endpoint = strcasecmp(key, "Endpoint") == 0;
+    char **out = endpoint ? &settings->endpoint : &settings->ca_file;
+    char *text = NULL;
+    if (*out != NULL)
+      return fail(p, "`%s' is given twice in %s", key, where);
+    if (get_string(p, child, where, &text) != 0) {
+      free(text);
       return -1;
-    if (access(account->ca_file, R_OK) != 0)
-      return fail(p, "cannot read `CAFile' \"%s\" in %s: %s", account->ca_file,
-                  where, strerror(errno));
-    return 0;
+    }
+    int status = endpoint ? ef_account_endpoint(text, out, problem)
+                          : ef_account_ca_file(text, out, problem);
+    if (status != 0 && !endpoint)
+      status = fail(p, "`CAFile' \"%s\" in %s: %s", text, where, problem);
+    else
+      status = verdict(p, status, key, where, problem);
+    free(text);
+    return status;
   }
   if (strcasecmp(key, "Timeout") == 0) {
-    double seconds = account->timeout_ms / 1000.0;
-    int status = get_number(p, child, where, 0.001, TIMEOUT_MAX_S, &seconds);
-    account->timeout_ms = (long)(seconds * 1000 + 0.5);
-    return status;
+    double seconds = settings->timeout_ms / 1000.0;
+    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &seconds) ||
+           verdict(p,
+                   ef_account_timeout(seconds, &settings->timeout_ms, problem),
+                   key, where, problem);
   }
   if (strcasecmp(key, "MaxConcurrent") == 0) {
-    double count = account->max_concurrent;
-    if (get_number(p, child, where, 1, MAX_CONCURRENT_MAX, &count) != 0)
-      return -1;
-    if (count != (unsigned)count)
-      return fail(p, "`MaxConcurrent' in %s must be a whole number", where);
-    account->max_concurrent = (unsigned)count;
-    return 0;
+    double count = settings->max_concurrent;
+    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &count) ||
+           verdict(p,
+                   ef_account_max_concurrent(count, &settings->max_concurrent,
+                                             problem),
+                   key, where, problem);
   }
   if (strcasecmp(key, "Device") == 0)
     return account_add_device(p, account, child, where);
@@ -562,19 +458,19 @@ static int account_option(parser *p, ecoflow_account *account,
                       &account->discover_refresh_s);
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
-  return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")", key,
-              where);
+  return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
+              quotable(key), where);
 }
 
 /* Everything an account needs that has no default. */
 static int account_check(const parser *p, const ecoflow_account *account,
                          const char *where) {
-  if (account->access_key == NULL)
+  if (account->account.access_key == NULL)
     return fail(p,
                 "%s has no `AccessKey': create a key pair on the EcoFlow "
                 "developer portal",
                 where);
-  if (account->secret_key == NULL)
+  if (account->account.secret_key == NULL)
     return fail(p, "%s has no `SecretKey' or `SecretKeyFile'", where);
   if (account->n_devices == 0 && !account->discover)
     return fail(p,
@@ -597,8 +493,8 @@ static int account_check(const parser *p, const ecoflow_account *account,
 }
 
 static int account_fill_defaults(parser *p, ecoflow_account *account) {
-  if (account->endpoint == NULL &&
-      (account->endpoint = strdup(ECOFLOW_DEFAULT_ENDPOINT)) == NULL)
+  if (account->account.endpoint == NULL &&
+      (account->account.endpoint = strdup(EF_DEFAULT_ENDPOINT)) == NULL)
     return fail(p, "out of memory");
   if (account->discover) {
     account->discovered_interval_s = p->default_interval_s;
@@ -610,8 +506,7 @@ static int account_fill_defaults(parser *p, ecoflow_account *account) {
 }
 
 static int config_append(const parser *p, ecoflow_account *account) {
-  return append(p, &p->config->accounts, &p->config->n_accounts, &account,
-                sizeof(account));
+  return APPEND(p, p->config->accounts, p->config->n_accounts, account);
 }
 
 /* Parses the options of block (an <Account>, or <Plugin ecoflow> itself
@@ -647,7 +542,8 @@ static int account_parse(parser *p, const oconfig_item_t *block,
 static int account_block_parse(parser *p, const oconfig_item_t *block) {
   char *name = NULL;
   if (get_string(p, block, "<Plugin ecoflow>", &name) != 0 ||
-      check_name(p, "<Account>", name, "<Plugin ecoflow>") != 0) {
+      check_name(p, "<Account>", "an account name", name, "<Plugin ecoflow>") !=
+          0) {
     free(name);
     return -1;
   }
@@ -715,10 +611,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   free(account->devices);
   reports_free(account->reports, account->n_reports);
   free(account->name);
-  free(account->endpoint);
-  free(account->access_key);
-  wipe_and_free(account->secret_key);
-  free(account->ca_file);
+  ef_account_clear(&account->account);
   free(account);
 }
 

@@ -11,20 +11,20 @@
 #ifndef ECOFLOW_COLLECTD_CONFIG_H
 #define ECOFLOW_COLLECTD_CONFIG_H
 
+#include "ef_account.h"
 #include "ef_report.h"
 #include "ef_schedule.h"
 #include "liboconfig/oconfig.h"
 
 #include <stddef.h>
 
-#define ECOFLOW_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
 #define ECOFLOW_DEFAULT_ACCOUNT "default"
 /* The cloud blocks accounts that poll a device faster than this (lower
  * only under the soak test's hook, EF_TEST_MIN_INTERVAL_ENV). */
 #define ECOFLOW_MIN_INTERVAL_S (ef_schedule_min_interval_ms() / 1000.0)
 /* Names become collectd plugin instances: DATA_MAX_NAME_LEN (128) minus
  * the terminating NUL. */
-#define ECOFLOW_NAME_MAX 127
+#define ECOFLOW_NAME_MAX EF_DEVICE_NAME_MAX
 
 #define ECOFLOW_REPORT_DEFAULT_INTERVAL_S                                      \
   (EF_REPORT_DEFAULT_INTERVAL_MS / 1000.0)
@@ -49,12 +49,7 @@ typedef struct {
 
 typedef struct {
   char *name; /* ECOFLOW_DEFAULT_ACCOUNT when written without <Account> */
-  char *endpoint;
-  char *access_key;
-  char *secret_key;        /* wiped when freed */
-  char *ca_file;           /* NULL: the system's CA store */
-  long timeout_ms;         /* 0: the core's default (ef_client.h) */
-  unsigned max_concurrent; /* 0: the core's default (ef_client.h) */
+  ef_account account; /* endpoint, keys, CA file, limits (ef_account.h) */
   ecoflow_device *devices;
   size_t n_devices;
   int discover;                 /* `Discover true': poll every listed device */

@@ -6,9 +6,13 @@
 #include "ef_sign.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <openssl/crypto.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,7 @@ struct ef_client {
   int64_t cooldown_ms; /* the next pause; doubles while errors go on */
   size_t batch_sent, batch_overloaded; /* outcomes of the running batch */
   unsigned long connections_opened;
+  atomic_int stopped; /* ef_client_stop */
 };
 
 /* One request in flight. */
@@ -192,25 +197,52 @@ static int header_value(const char *line, size_t len, const char *name,
   return 1;
 }
 
+/* Server times outside these years are not a clock to sign with: a
+ * forged or broken x-timestamp must not send the signatures astray. */
+#define SANE_SERVER_TIME_MIN_MS INT64_C(1577836800000) /* 2020-01-01 */
+#define SANE_SERVER_TIME_MAX_MS INT64_C(4102444800000) /* 2100-01-01 */
+
+static void note_server_time(transfer *t, long long ms) {
+  if (ms >= SANE_SERVER_TIME_MIN_MS && ms < SANE_SERVER_TIME_MAX_MS)
+    t->server_time_ms = ms;
+}
+
+/* Seconds in a Retry-After value, a number or an HTTP date; -1 when it is
+ * neither. */
+static long retry_after_seconds(const char *value) {
+  char *end = NULL;
+  errno = 0;
+  long long seconds = strtoll(value, &end, 10);
+  if (end != value && *end == '\0') {
+    if (seconds < 0)
+      return 0;
+    return errno == ERANGE || seconds > LONG_MAX ? LONG_MAX : (long)seconds;
+  }
+  time_t date = curl_getdate(value, NULL);
+  if (date <= 0)
+    return -1;
+  time_t now = time(NULL);
+  return date > now ? (long)(date - now) : 0;
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
   transfer *t = user;
   size_t len = size * nmemb;
   char value[128];
   if (header_value(line, len, "x-timestamp", value, sizeof(value))) {
-    t->server_time_ms = strtoll(value, NULL, 10);
+    char *end = NULL;
+    errno = 0;
+    long long ms = strtoll(value, &end, 10);
+    if (end != value && *end == '\0' && errno == 0)
+      note_server_time(t, ms);
   } else if (header_value(line, len, "Date", value, sizeof(value))) {
     time_t date = curl_getdate(value, NULL);
     if (date > 0 && t->server_time_ms == 0)
-      t->server_time_ms = (int64_t)date * 1000;
+      note_server_time(t, (long long)date * 1000);
   } else if (header_value(line, len, "Retry-After", value, sizeof(value))) {
-    char *end = NULL;
-    long seconds = strtol(value, &end, 10);
-    if (end != value && *end == '\0')
+    long seconds = retry_after_seconds(value);
+    if (seconds >= 0)
       t->retry_after_s = seconds;
-    else if (curl_getdate(value, NULL) > 0)
-      t->retry_after_s = (long)(curl_getdate(value, NULL) - time(NULL));
-    if (t->retry_after_s < 0)
-      t->retry_after_s = 0;
   }
   return len;
 }
@@ -335,164 +367,280 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   return t;
 }
 
-static void deliver(transfer *t, CURLcode result, ef_answer_cb cb, void *ctx) {
-  ef_answer answer = {.request = t->request, .received_ms = ef_now_ms()};
-  struct json_object *root = NULL;
+static volatile sig_atomic_t stop_requested;
+
+void ef_client_stop_all(void) { stop_requested = 1; }
+
+void ef_client_stop(ef_client *client) { atomic_store(&client->stopped, 1); }
+
+int ef_client_stopping(const ef_client *client) {
+  return stop_requested != 0 || atomic_load(&client->stopped) != 0;
+}
+
+/* The answer to t's request as it completed (result: libcurl's outcome),
+ * with the JSON root that owns answer->data in *root. */
+static void answer_of(transfer *t, CURLcode result, ef_answer *answer,
+                      struct json_object **root) {
+  *answer = (ef_answer){.request = t->request, .received_ms = ef_now_ms()};
+  *root = NULL;
   long connects = 0;
   if (curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects) ==
           CURLE_OK &&
       connects > 0)
     t->client->connections_opened += (unsigned long)connects;
+  long status = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   if (result != CURLE_OK) {
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    answer.error.http_status = status;
+    answer->error.http_status = status;
     if (t->too_large)
-      ef_error_set(&answer.error, EF_ERR_TOO_LARGE,
+      ef_error_set(&answer->error, EF_ERR_TOO_LARGE,
                    "answer larger than the %zu bytes allowed",
                    t->client->max_body);
     else
-      ef_error_set(&answer.error, EF_ERR_TRANSPORT, "%s%s%s",
+      ef_error_set(&answer->error, EF_ERR_TRANSPORT, "%s%s%s",
                    curl_easy_strerror(result), t->curl_error[0] ? ": " : "",
                    t->curl_error);
   } else {
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, &root,
-                      &answer.data, &answer.error);
+    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, root,
+                      &answer->data, &answer->error);
   }
-  answer.error.retry_after_s = t->retry_after_s;
-  answer.server_time_ms = t->server_time_ms;
+  answer->error.retry_after_s = t->retry_after_s > EF_MAX_RETRY_AFTER_S
+                                    ? EF_MAX_RETRY_AFTER_S
+                                    : t->retry_after_s;
+  answer->server_time_ms = t->server_time_ms;
   if (t->server_time_ms > 0)
-    t->client->clock_offset_ms = t->server_time_ms - answer.received_ms;
-  t->client->batch_sent++;
-  if (answer.error.kind == EF_ERR_TRANSPORT ||
-      answer.error.kind == EF_ERR_TOO_LARGE ||
-      (answer.error.kind == EF_ERR_HTTP &&
-       (answer.error.http_status >= 500 || answer.error.http_status == 429)))
-    t->client->batch_overloaded++;
-  cb(&answer, ctx);
-  json_object_put(root);
+    t->client->clock_offset_ms = t->server_time_ms - answer->received_ms;
 }
 
-static void deliver_failure(const ef_request *request, ef_answer_cb cb,
-                            void *ctx, ef_error_kind kind, const char *why) {
-  ef_answer answer = {.request = request, .received_ms = ef_now_ms()};
-  ef_error_set(&answer.error, kind, "%s", why);
-  cb(&answer, ctx);
+/* Failing like a server that is down or pushing back. */
+static int overloaded(const ef_error *error) {
+  return error->kind == EF_ERR_TRANSPORT || error->kind == EF_ERR_TOO_LARGE ||
+         (error->kind == EF_ERR_HTTP &&
+          (error->http_status >= 500 || error->http_status == 429));
 }
 
 /* At least three answers and most of the batch failed like a server that
  * is down or pushing back: pause the account, longer each time. */
 static void update_cooldown(ef_client *client) {
-  size_t sent = client->batch_sent, overloaded = client->batch_overloaded;
+  size_t sent = client->batch_sent, failed = client->batch_overloaded;
   if (sent == 0)
     return;
-  if (overloaded >= 3 && overloaded * 2 > sent) {
+  if (failed >= 3 && failed * 2 > sent) {
     if (client->cooldown_ms == 0)
       client->cooldown_ms = EF_FIRST_COOLDOWN_MS;
     client->cooldown_until_ms = ef_now_ms() + client->cooldown_ms;
     client->cooldown_ms *= 2;
     if (client->cooldown_ms > EF_MAX_COOLDOWN_MS)
       client->cooldown_ms = EF_MAX_COOLDOWN_MS;
-  } else if (overloaded * 2 <= sent) {
+  } else if (failed * 2 <= sent) {
     client->cooldown_ms = 0;
+  }
+}
+
+/* wire-facts.md: the cloud answers 8521 "signature is wrong" now and then
+ * for a correct signature; one more try tells that from a wrong secret. */
+#define TRANSIENT_CODE "8521"
+#define MAX_TRIES 2
+
+/* One run of ef_client_run. */
+typedef struct {
+  ef_client *client;
+  const ef_request *requests;
+  ef_answer_cb cb;
+  void *ctx;
+  /* Indexes of requests to send: the batch, then the ones sent again. */
+  size_t *queue;
+  size_t next, queued;
+  unsigned char *tries;
+  transfer **slots;
+  unsigned n_slots, in_flight;
+  /* The first wave: its size, how many of it answered, and how many of
+   * those without an HTTP answer (the last such error in host_error). */
+  size_t first_wave, first_answered, first_unanswered;
+  ef_error host_error;
+} batch;
+
+static void answer_request(batch *b, const ef_answer *answer) {
+  b->client->batch_sent++;
+  if (overloaded(&answer->error))
+    b->client->batch_overloaded++;
+  b->cb(answer, b->ctx);
+}
+
+/* Answers request with error, unsent (or cut off). */
+static void answer_unsent(batch *b, size_t index, const ef_error *error) {
+  ef_answer answer = {.request = &b->requests[index],
+                      .received_ms = ef_now_ms(),
+                      .error = *error};
+  answer_request(b, &answer);
+}
+
+/* Answers every request in flight and every one waiting with error. */
+static void answer_the_rest(batch *b, const ef_error *error) {
+  for (unsigned i = 0; i < b->n_slots; i++)
+    if (b->slots[i] != NULL) {
+      size_t index = (size_t)(b->slots[i]->request - b->requests);
+      transfer_free(b->slots[i]);
+      b->slots[i] = NULL;
+      answer_unsent(b, index, error);
+    }
+  b->in_flight = 0;
+  while (b->next < b->queued)
+    answer_unsent(b, b->queue[b->next++], error);
+}
+
+static void start_waiting(batch *b) {
+  for (unsigned i = 0; i < b->n_slots && b->next < b->queued; i++) {
+    if (b->slots[i] != NULL)
+      continue;
+    size_t index = b->queue[b->next++];
+    const ef_request *request = &b->requests[index];
+    b->tries[index]++;
+    ef_error error = {0};
+    transfer *t = transfer_new(b->client, request);
+    if (t == NULL) {
+      ef_error_set(&error, EF_ERR_INTERNAL, "could not build the request");
+    } else if (curl_multi_add_handle(b->client->multi, t->easy) != CURLM_OK) {
+      transfer_free(t);
+      ef_error_set(&error, EF_ERR_INTERNAL, "could not start the request");
+    } else {
+      b->slots[i] = t;
+      b->in_flight++;
+      continue;
+    }
+    answer_unsent(b, index, &error);
+  }
+}
+
+/* 1 when the whole first wave came back without an HTTP answer and
+ * requests are left: the host is down, and the rest need not wait. */
+static int host_down(const batch *b) {
+  return b->first_answered == b->first_wave &&
+         b->first_unanswered == b->first_wave &&
+         (b->in_flight > 0 || b->next < b->queued);
+}
+
+static void complete(batch *b, transfer *t, CURLcode result) {
+  size_t index = (size_t)(t->request - b->requests);
+  ef_answer answer;
+  struct json_object *root;
+  answer_of(t, result, &answer, &root);
+  if (answer.error.kind == EF_ERR_API &&
+      strcmp(answer.error.api_code, TRANSIENT_CODE) == 0 &&
+      b->tries[index] < MAX_TRIES && !ef_client_stopping(b->client)) {
+    b->queue[b->queued++] = index; /* answered after its second try */
+    json_object_put(root);
+    return;
+  }
+  if (b->first_answered < b->first_wave) {
+    b->first_answered++;
+    if (answer.error.kind == EF_ERR_TRANSPORT) {
+      b->first_unanswered++;
+      b->host_error = answer.error;
+    }
+  }
+  answer_request(b, &answer);
+  json_object_put(root);
+}
+
+/* Hands every finished transfer its answer. */
+static void collect_finished(batch *b) {
+  CURLMsg *message;
+  int queued = 0;
+  while ((message = curl_multi_info_read(b->client->multi, &queued)) != NULL) {
+    if (message->msg != CURLMSG_DONE)
+      continue;
+    for (unsigned i = 0; i < b->n_slots; i++) {
+      transfer *t = b->slots[i];
+      if (t == NULL || t->easy != message->easy_handle)
+        continue;
+      CURLcode result = message->data.result;
+      b->slots[i] = NULL;
+      b->in_flight--;
+      complete(b, t, result);
+      transfer_free(t);
+      break;
+    }
   }
 }
 
 /* Answers every request without sending it while the account cools down.
  * Returns 1 when it did. */
-static int paused(ef_client *client, const ef_request *requests, size_t n,
-                  ef_answer_cb cb, void *ctx) {
-  int64_t left_ms = client->cooldown_until_ms - ef_now_ms();
+static int paused(batch *b, size_t n) {
+  int64_t left_ms = b->client->cooldown_until_ms - ef_now_ms();
   if (left_ms <= 0)
     return 0;
-  for (size_t i = 0; i < n; i++) {
-    ef_answer answer = {.request = &requests[i], .received_ms = ef_now_ms()};
-    ef_error_set(&answer.error, EF_ERR_PAUSED,
-                 "not sent: the account pauses after repeated server errors");
-    answer.error.retry_after_s = (long)((left_ms + 999) / 1000);
-    cb(&answer, ctx);
-  }
+  ef_error error = {0};
+  ef_error_set(&error, EF_ERR_PAUSED,
+               "not sent: the account pauses after repeated server errors");
+  error.retry_after_s = (long)((left_ms + 999) / 1000);
+  for (size_t i = 0; i < n; i++)
+    b->cb(&(ef_answer){.request = &b->requests[i],
+                       .received_ms = ef_now_ms(),
+                       .error = error},
+          b->ctx);
   return 1;
 }
 
-/* Hands every request still in flight a failure, so that each request is
- * answered exactly once even when the batch breaks off. */
-static void abandon(transfer **slots, unsigned n_slots, ef_answer_cb cb,
-                    void *ctx, const char *why) {
-  for (unsigned i = 0; i < n_slots; i++)
-    if (slots[i] != NULL) {
-      deliver_failure(slots[i]->request, cb, ctx, EF_ERR_INTERNAL, why);
-      transfer_free(slots[i]);
-      slots[i] = NULL;
-    }
-}
-
-static int start(ef_client *client, const ef_request *request, transfer **slot,
-                 ef_answer_cb cb, void *ctx) {
-  transfer *t = transfer_new(client, request);
-  if (t == NULL) {
-    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
-                    "could not build the request");
-    return 0;
-  }
-  if (curl_multi_add_handle(client->multi, t->easy) != CURLM_OK) {
-    transfer_free(t);
-    deliver_failure(request, cb, ctx, EF_ERR_INTERNAL,
-                    "could not start the request");
-    return 0;
-  }
-  *slot = t;
-  return 1;
+static void batch_free(batch *b) {
+  free(b->queue);
+  free(b->tries);
+  free(b->slots);
 }
 
 int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
                   ef_answer_cb cb, void *ctx, ef_error *err) {
   memset(err, 0, sizeof(*err));
-  if (paused(client, requests, n, cb, ctx))
+  batch b = {.client = client,
+             .requests = requests,
+             .cb = cb,
+             .ctx = ctx,
+             .n_slots = client->max_concurrent,
+             .queued = n};
+  if (n == 0 || paused(&b, n))
     return 0;
-  client->batch_sent = client->batch_overloaded = 0;
-  unsigned n_slots = client->max_concurrent;
-  transfer **slots = calloc(n_slots, sizeof(*slots));
-  if (slots == NULL) {
+  b.queue = calloc(n * MAX_TRIES, sizeof(*b.queue));
+  b.tries = calloc(n, sizeof(*b.tries));
+  b.slots = calloc(b.n_slots, sizeof(*b.slots));
+  if (b.queue == NULL || b.tries == NULL || b.slots == NULL) {
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+      answer_unsent(&b, i, err);
+    batch_free(&b);
     return -1;
   }
-  size_t next = 0;
-  unsigned in_flight = 0;
-  while (next < n || in_flight > 0) {
-    for (unsigned i = 0; i < n_slots && next < n; i++)
-      if (slots[i] == NULL)
-        in_flight += start(client, &requests[next++], &slots[i], cb, ctx);
+  for (size_t i = 0; i < n; i++)
+    b.queue[i] = i;
+  b.first_wave = n < b.n_slots ? n : b.n_slots;
+  client->batch_sent = client->batch_overloaded = 0;
+  ef_error stopping = {0};
+  ef_error_set(&stopping, EF_ERR_ABORTED, "not sent: the program is stopping");
+  int status = 0;
+  while (b.next < b.queued || b.in_flight > 0) {
+    if (ef_client_stopping(client)) {
+      answer_the_rest(&b, &stopping);
+      break;
+    }
+    if (host_down(&b)) {
+      answer_the_rest(&b, &b.host_error);
+      break;
+    }
+    start_waiting(&b);
     int running = 0;
-    CURLMcode status = curl_multi_perform(client->multi, &running);
-    if (status != CURLM_OK) {
+    CURLMcode code = curl_multi_perform(client->multi, &running);
+    if (code != CURLM_OK) {
       ef_error_set(err, EF_ERR_INTERNAL, "curl_multi_perform: %s",
-                   curl_multi_strerror(status));
-      abandon(slots, n_slots, cb, ctx, err->message);
-      free(slots);
-      return -1;
+                   curl_multi_strerror(code));
+      answer_the_rest(&b, err);
+      status = -1;
+      break;
     }
-    CURLMsg *message;
-    int queued = 0;
-    while ((message = curl_multi_info_read(client->multi, &queued)) != NULL) {
-      if (message->msg != CURLMSG_DONE)
-        continue;
-      CURLcode result = message->data.result;
-      for (unsigned i = 0; i < n_slots; i++)
-        if (slots[i] != NULL && slots[i]->easy == message->easy_handle) {
-          deliver(slots[i], result, cb, ctx);
-          transfer_free(slots[i]);
-          slots[i] = NULL;
-          in_flight--;
-          break;
-        }
-    }
-    if (in_flight > 0 && running > 0)
-      curl_multi_poll(client->multi, NULL, 0, 1000, NULL);
+    collect_finished(&b);
+    /* Short waits, so that a stop is seen within EF_STOP_LATENCY_MS. */
+    if (b.in_flight > 0 && running > 0)
+      curl_multi_poll(client->multi, NULL, 0, EF_STOP_LATENCY_MS, NULL);
   }
-  free(slots);
+  batch_free(&b);
   update_cooldown(client);
-  return 0;
+  return status;
 }

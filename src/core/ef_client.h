@@ -9,9 +9,22 @@
  * batch fails the way an overloaded or blocking server fails (no answer,
  * HTTP 5xx or 429), the whole account cools down: the next batches are not
  * sent (each request is answered EF_ERR_PAUSED) for a pause that doubles
- * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud. A
- * client is used by one thread at a time. The secret never appears in an
- * error. */
+ * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud.
+ *
+ * Every request of a batch gets exactly one answer, even when the batch
+ * breaks off. A transient "8521 signature is wrong" (wire-facts.md) is
+ * sent once more, freshly signed, before it is answered. When the first
+ * wave of a batch (its first max_concurrent answers) all come without an
+ * HTTP answer (the host refuses, hangs or cannot be resolved), the
+ * requests still waiting are answered at once with that same error,
+ * unsent: a dead host costs one timeout, not one per wave. After
+ * ef_client_stop_all, requests in flight are cut off within
+ * EF_STOP_LATENCY_MS and none starts (answered EF_ERR_ABORTED).
+ *
+ * What a server says is held to sane bounds: a Retry-After asks for at most
+ * EF_MAX_RETRY_AFTER_S, and a server time outside the years 2020 to 2100
+ * is ignored. A client is used by one thread at a time. The secret never
+ * appears in an error. */
 #ifndef EF_CLIENT_H
 #define EF_CLIENT_H
 
@@ -29,6 +42,8 @@ typedef struct ef_client ef_client;
 #define EF_DEFAULT_MAX_BODY (1024 * 1024)
 #define EF_FIRST_COOLDOWN_MS (30 * 1000)
 #define EF_MAX_COOLDOWN_MS (15 * 60 * 1000)
+#define EF_STOP_LATENCY_MS 200
+#define EF_MAX_RETRY_AFTER_S 3600
 
 typedef struct {
   const char *endpoint; /* "https://api-e.ecoflow.com" */
@@ -64,7 +79,8 @@ typedef struct {
 typedef struct {
   const ef_request *request;
   /* kind EF_OK: data is the envelope's "data" (NULL when absent), valid
-   * only during the callback. Otherwise data is NULL and error says why. */
+   * only during the callback. Otherwise data is NULL and error says why;
+   * error.retry_after_s is what the server asked for, capped. */
   ef_error error;
   struct json_object *data;
   int64_t server_time_ms; /* from x-timestamp, else Date; 0 when absent */
@@ -74,9 +90,21 @@ typedef struct {
 typedef void (*ef_answer_cb)(const ef_answer *answer, void *ctx);
 
 /* Runs every request, calling cb once per request as it completes.
- * Returns 0, or -1 with err filled when the batch could not run at all. */
+ * Returns 0, or -1 with err filled when the batch broke off (the requests
+ * it left were answered with that error). */
 int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
                   ef_answer_cb cb, void *ctx, ef_error *err);
+
+/* Stops client: what is in flight is cut off, nothing new is sent. Safe
+ * from any thread; cannot be undone. */
+void ef_client_stop(ef_client *client);
+
+/* Stops every client of the process, as ef_client_stop. Safe in a signal
+ * handler; cannot be undone. */
+void ef_client_stop_all(void);
+
+/* 1 once client (or every client) was stopped. */
+int ef_client_stopping(const ef_client *client);
 
 /* The offset of the server clock from ours, in ms, as measured from the
  * last answer that carried a server time (0 before that). */

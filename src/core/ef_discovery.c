@@ -1,5 +1,7 @@
 /* ef_discovery.c: GET device/list into a plain list. */
 #include "ef_discovery.h"
+#include "ef_account.h"
+#include "ef_text.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -17,7 +19,19 @@ static char *string_member(struct json_object *object, const char *key) {
   if (!json_object_object_get_ex(object, key, &value) ||
       !json_object_is_type(value, json_type_string))
     return NULL;
-  return strdup(json_object_get_string(value));
+  return ef_text_clean_dup(json_object_get_string(value));
+}
+
+/* The serial number as it goes into requests: raw, and only when valid. */
+static const char *serial_member(struct json_object *object) {
+  struct json_object *value = NULL;
+  if (!json_object_object_get_ex(object, "sn", &value) ||
+      !json_object_is_type(value, json_type_string) ||
+      (size_t)json_object_get_string_len(value) !=
+          strlen(json_object_get_string(value)) ||
+      !ef_serial_valid(json_object_get_string(value)))
+    return NULL;
+  return json_object_get_string(value);
 }
 
 /* online is 0|1 in the wild; accept a boolean or "1" too. */
@@ -30,49 +44,131 @@ static int online_member(struct json_object *object) {
   return json_object_get_int(value) != 0;
 }
 
-static void add_device(ef_device_list *list, struct json_object *entry) {
-  if (!json_object_is_type(entry, json_type_object))
-    return;
-  char *sn = string_member(entry, "sn");
-  if (sn == NULL || sn[0] == '\0') {
-    free(sn);
-    return; /* an entry without a serial number names nothing to poll */
+/* An entry without a valid serial number names nothing to poll: counted,
+ * left out. */
+static int add_device(ef_device_list *list, struct json_object *entry) {
+  const char *sn = json_object_is_type(entry, json_type_object)
+                       ? serial_member(entry)
+                       : NULL;
+  if (sn == NULL) {
+    list->skipped++;
+    return 0;
   }
-  ef_listed_device *device = &list->items[list->len++];
-  *device = (ef_listed_device){.sn = sn,
+  ef_listed_device *device = &list->items[list->len];
+  *device = (ef_listed_device){.sn = strdup(sn),
                                .name = string_member(entry, "deviceName"),
                                .product = string_member(entry, "productName"),
                                .online = online_member(entry)};
+  if (device->sn == NULL) {
+    free(device->name);
+    free(device->product);
+    return -1;
+  }
+  list->len++;
+  return 0;
+}
+
+static const ef_device_list *sorting; /* qsort has no context argument */
+
+static int by_sn_then_position(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  int order = strcmp(sorting->items[i].sn, sorting->items[j].sn);
+  return order != 0 ? order : (i > j) - (i < j);
+}
+
+static void free_entry(ef_listed_device *entry) {
+  free(entry->sn);
+  free(entry->name);
+  free(entry->product);
+}
+
+static void sort_by_sn(ef_device_list *list) {
+  for (size_t i = 0; i < list->len; i++)
+    list->by_sn[i] = i;
+  sorting = list;
+  qsort(list->by_sn, list->len, sizeof(*list->by_sn), by_sn_then_position);
+}
+
+/* Builds by_sn; of entries with the same serial number only the first is
+ * kept: two devices must not become one series. */
+static int index_by_sn(ef_device_list *list) {
+  list->by_sn = calloc(list->len ? list->len : 1, sizeof(*list->by_sn));
+  if (list->by_sn != NULL && list->len < 2) {
+    list->by_sn[0] = 0;
+    return 0;
+  }
+  unsigned char *drop = calloc(list->len ? list->len : 1, 1);
+  if (list->by_sn == NULL || drop == NULL) {
+    free(drop);
+    return -1;
+  }
+  sort_by_sn(list);
+  size_t dropped = 0;
+  for (size_t k = 1; k < list->len; k++)
+    if (strcmp(list->items[list->by_sn[k]].sn,
+               list->items[list->by_sn[k - 1]].sn) == 0) {
+      drop[list->by_sn[k]] = 1; /* the later of the two: sorted by position */
+      dropped++;
+    }
+  if (dropped > 0) {
+    size_t kept = 0;
+    for (size_t i = 0; i < list->len; i++) {
+      if (drop[i])
+        free_entry(&list->items[i]);
+      else
+        list->items[kept++] = list->items[i];
+    }
+    list->len = kept;
+    list->skipped += dropped;
+    sort_by_sn(list);
+  }
+  free(drop);
+  return 0;
+}
+
+void ef_discovery_request(ef_request *request) {
+  *request = (ef_request){
+      .method = EF_METHOD_GET, .path = PATH_DEVICE_LIST, .user = request->user};
+}
+
+int ef_discovery_parse(const ef_answer *answer, ef_device_list *list,
+                       ef_error *err) {
+  ef_device_list_clear(list);
+  *err = answer->error;
+  if (err->kind == EF_OK && answer->data != NULL &&
+      !json_object_is_type(answer->data, json_type_array)) {
+    ef_error_set(err, EF_ERR_PARSE, "device list \"data\" is %s, not a list",
+                 json_type_to_name(json_object_get_type(answer->data)));
+    err->http_status = 200;
+  }
+  if (err->kind != EF_OK)
+    return -1;
+  size_t n = answer->data ? json_object_array_length(answer->data) : 0;
+  list->len = 0;
+  list->items = calloc(n ? n : 1, sizeof(*list->items));
+  int status = list->items != NULL ? 0 : -1;
+  for (size_t i = 0; status == 0 && i < n; i++)
+    status = add_device(list, json_object_array_get_idx(answer->data, i));
+  if (status == 0)
+    status = index_by_sn(list);
+  if (status != 0) {
+    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    ef_device_list_clear(list);
+    return -1;
+  }
+  return 0;
 }
 
 static void on_answer(const ef_answer *answer, void *ctx) {
   discovery *d = ctx;
-  if (answer->error.kind != EF_OK) {
-    *d->err = answer->error;
-    return;
-  }
-  if (answer->data == NULL)
-    return;
-  if (!json_object_is_type(answer->data, json_type_array)) {
-    ef_error_set(d->err, EF_ERR_PARSE, "device list \"data\" is %s, not a list",
-                 json_type_to_name(json_object_get_type(answer->data)));
-    d->err->http_status = 200;
-    return;
-  }
-  size_t n = json_object_array_length(answer->data);
-  d->list->items = calloc(n ? n : 1, sizeof(*d->list->items));
-  if (d->list->items == NULL) {
-    ef_error_set(d->err, EF_ERR_INTERNAL, "out of memory");
-    return;
-  }
-  for (size_t i = 0; i < n; i++)
-    add_device(d->list, json_object_array_get_idx(answer->data, i));
+  ef_discovery_parse(answer, d->list, d->err);
 }
 
 int ef_discover(ef_client *client, ef_device_list *list, ef_error *err) {
   ef_device_list_clear(list);
   memset(err, 0, sizeof(*err));
-  ef_request request = {.method = EF_METHOD_GET, .path = PATH_DEVICE_LIST};
+  ef_request request = {0};
+  ef_discovery_request(&request);
   discovery d = {.list = list, .err = err};
   ef_error batch_err;
   if (ef_client_run(client, &request, 1, on_answer, &d, &batch_err) != 0)
@@ -86,18 +182,31 @@ int ef_discover(ef_client *client, ef_device_list *list, ef_error *err) {
 
 const ef_listed_device *ef_device_list_find(const ef_device_list *list,
                                             const char *sn) {
-  for (size_t i = 0; i < list->len; i++)
-    if (strcmp(list->items[i].sn, sn) == 0)
-      return &list->items[i];
+  if (list->by_sn == NULL) {
+    for (size_t i = 0; i < list->len; i++)
+      if (strcmp(list->items[i].sn, sn) == 0)
+        return &list->items[i];
+    return NULL;
+  }
+  size_t low = 0, high = list->len;
+  while (low < high) {
+    size_t middle = low + (high - low) / 2;
+    const ef_listed_device *entry = &list->items[list->by_sn[middle]];
+    int order = strcmp(entry->sn, sn);
+    if (order == 0)
+      return entry;
+    if (order < 0)
+      low = middle + 1;
+    else
+      high = middle;
+  }
   return NULL;
 }
 
 void ef_device_list_clear(ef_device_list *list) {
-  for (size_t i = 0; i < list->len; i++) {
-    free(list->items[i].sn);
-    free(list->items[i].name);
-    free(list->items[i].product);
-  }
+  for (size_t i = 0; i < list->len; i++)
+    free_entry(&list->items[i]);
   free(list->items);
+  free(list->by_sn);
   *list = (ef_device_list){0};
 }

@@ -1,5 +1,6 @@
 /* ef_envelope.c: code/message/data of an API answer, or why it is unusable. */
 #include "ef_envelope.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -13,7 +14,8 @@ static int read_code(struct json_object *root, char *code, size_t size) {
   if (!json_object_object_get_ex(root, "code", &value))
     return -1;
   if (json_object_is_type(value, json_type_string))
-    snprintf(code, size, "%s", json_object_get_string(value));
+    ef_text_clean(json_object_get_string(value),
+                  (size_t)json_object_get_string_len(value), code, size);
   else if (json_object_is_type(value, json_type_int))
     snprintf(code, size, "%" PRId64, json_object_get_int64(value));
   else
@@ -21,21 +23,12 @@ static int read_code(struct json_object *root, char *code, size_t size) {
   return code[0] == '\0' ? -1 : 0;
 }
 
-/* Server text ends up in log lines: one line, printable characters only. */
-static void copy_printable(char *out, size_t size, const char *in,
-                           size_t in_len) {
-  size_t n = 0;
-  for (size_t i = 0; i < in_len && in[i] != '\0' && n + 1 < size; i++)
-    out[n++] = isprint((unsigned char)in[i]) ? in[i] : '?';
-  out[n] = '\0';
-}
-
 static void read_message(struct json_object *root, char *message, size_t size) {
   struct json_object *value = NULL;
   if (json_object_object_get_ex(root, "message", &value) &&
       json_object_is_type(value, json_type_string))
-    copy_printable(message, size, json_object_get_string(value),
-                   (size_t)json_object_get_string_len(value));
+    ef_text_clean(json_object_get_string(value),
+                  (size_t)json_object_get_string_len(value), message, size);
   else
     snprintf(message, size, "(no message)");
 }
@@ -65,7 +58,7 @@ static struct json_object *parse(const char *body, size_t len, ef_error *err) {
       ef_error_set(err, EF_ERR_PARSE, "truncated JSON (%zu bytes)", len);
     else if (body[0] != '{' && body[0] != '[') {
       char start[24];
-      copy_printable(start, sizeof(start), body, len);
+      ef_text_clean(body, len, start, sizeof(start));
       ef_error_set(err, EF_ERR_PARSE, "not JSON (%zu bytes starting \"%s\")",
                    len, start);
     } else

@@ -39,6 +39,7 @@ void ef_error_format(const ef_error *err, char *buf, size_t size) {
   case EF_ERR_TRANSPORT:
   case EF_ERR_INTERNAL:
   case EF_ERR_PAUSED:
+  case EF_ERR_ABORTED:
     snprintf(buf, size, "%s", err->message);
     break;
   }

@@ -17,6 +17,7 @@ typedef enum {
   EF_ERR_TOO_LARGE, /* the body exceeded the configured cap */
   EF_ERR_INTERNAL,  /* out of memory, crypto failure */
   EF_ERR_PAUSED,    /* not sent: the account cools down after many errors */
+  EF_ERR_ABORTED,   /* not sent, or cut off: the program is stopping */
 } ef_error_kind;
 
 #define EF_ERROR_MESSAGE_LEN 256

@@ -1,7 +1,9 @@
 /* ef_history.c: week-sized windows over quota/data, and its double wrapping. */
 #include "ef_history.h"
+#include "ef_text.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +110,10 @@ static size_t read_values(struct json_object *data, ef_history_value *values,
   if (code != NULL && strcmp(code, "0") != 0) {
     err->kind = EF_ERR_API;
     err->http_status = 200;
-    snprintf(err->api_code, sizeof(err->api_code), "%s", code);
+    ef_text_clean(code, SIZE_MAX, err->api_code, sizeof(err->api_code));
     const char *message = member_text(data, "message");
-    snprintf(err->message, sizeof(err->message), "%s",
-             message ? message : "(no message)");
+    ef_text_clean(message ? message : "(no message)", SIZE_MAX, err->message,
+                  sizeof(err->message));
     return 0;
   }
   struct json_object *list = NULL;
@@ -140,10 +142,10 @@ static size_t read_values(struct json_object *data, ef_history_value *values,
   return n;
 }
 
-static void on_answer(const ef_answer *answer, void *ctx) {
-  history_batch *batch = ctx;
+void ef_history_deliver(const ef_answer *answer, const ef_window *window,
+                        ef_history_cb cb, void *ctx) {
   ef_error err = answer->error;
-  ef_history_result result = {.window = answer->request->user};
+  ef_history_result result = {.window = window};
   ef_history_value *values = NULL;
   if (err.kind == EF_OK &&
       !json_object_is_type(answer->data, json_type_object)) {
@@ -163,28 +165,49 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   }
   result.error = err.kind == EF_OK ? NULL : &err;
   result.values = values;
-  batch->cb(&result, batch->ctx);
+  cb(&result, ctx);
   free(values);
+}
+
+int ef_history_request(ef_request *request, const char *sn, const char *code,
+                       const ef_window *window) {
+  *request = (ef_request){.method = EF_METHOD_POST,
+                          .path = PATH_QUOTA_DATA,
+                          .sn = sn,
+                          .body = window_body(sn, code, window),
+                          .user = request->user};
+  return request->body != NULL ? 0 : -1;
+}
+
+void ef_history_request_clear(ef_request *request) {
+  json_object_put(request->body);
+  request->body = NULL;
+}
+
+static void on_answer(const ef_answer *answer, void *ctx) {
+  history_batch *batch = ctx;
+  ef_history_deliver(answer, answer->request->user, batch->cb, batch->ctx);
 }
 
 int ef_history_fetch(ef_client *client, const char *sn, const char *code,
                      const ef_window *windows, size_t n, ef_history_cb cb,
                      void *ctx, ef_error *err) {
   ef_request *requests = calloc(n ? n : 1, sizeof(*requests));
-  if (requests == NULL) {
-    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
-    return -1;
+  int status = requests != NULL ? 0 : -1;
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    requests[i].user = (void *)&windows[i];
+    status = ef_history_request(&requests[i], sn, code, &windows[i]);
   }
-  for (size_t i = 0; i < n; i++)
-    requests[i] = (ef_request){.method = EF_METHOD_POST,
-                               .path = PATH_QUOTA_DATA,
-                               .sn = sn,
-                               .body = window_body(sn, code, &windows[i]),
-                               .user = (void *)&windows[i]};
-  history_batch batch = {.cb = cb, .ctx = ctx};
-  int status = ef_client_run(client, requests, n, on_answer, &batch, err);
-  for (size_t i = 0; i < n; i++)
-    json_object_put(requests[i].body);
+  if (status == 0) {
+    history_batch batch = {.cb = cb, .ctx = ctx};
+    status = ef_client_run(client, requests, n, on_answer, &batch, err);
+  } else {
+    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+      cb(&(ef_history_result){.window = &windows[i], .error = err}, ctx);
+  }
+  for (size_t i = 0; requests != NULL && i < n; i++)
+    ef_history_request_clear(&requests[i]);
   free(requests);
   return status;
 }

@@ -50,10 +50,22 @@ typedef struct {
 
 typedef void (*ef_history_cb)(const ef_history_result *result, void *ctx);
 
-/* Fetches report code for sn over every window, concurrently. Returns 0,
- * or -1 with err filled when the batch could not run at all. */
+/* Fetches report code for sn over every window, concurrently; every
+ * window gets exactly one callback. Returns 0, or -1 with err filled when
+ * the batch broke off (the windows it left were answered with err). */
 int ef_history_fetch(ef_client *client, const char *sn, const char *code,
                      const ef_window *windows, size_t n, ef_history_cb cb,
                      void *ctx, ef_error *err);
+
+/* The request for one window (request->user is left to the caller).
+ * Returns 0, or -1 when out of memory; ef_history_request_clear frees
+ * what it holds either way. */
+int ef_history_request(ef_request *request, const char *sn, const char *code,
+                       const ef_window *window);
+void ef_history_request_clear(ef_request *request);
+
+/* Turns the answer to window's request into its result for cb. */
+void ef_history_deliver(const ef_answer *answer, const ef_window *window,
+                        ef_history_cb cb, void *ctx);
 
 #endif

@@ -8,17 +8,6 @@
 #define PATH_QUOTA_ALL "/iot-open/sign/device/quota/all"
 #define PATH_QUOTA "/iot-open/sign/device/quota"
 
-/* wire-facts.md: the cloud answers 8521 "signature is wrong" now and then
- * for a correct signature; one more try tells that from a wrong secret. */
-#define TRANSIENT_CODE "8521"
-
-typedef struct {
-  ef_reading_cb cb;
-  void *ctx;
-  ef_request *retry; /* requests to send once more; NULL: no retries */
-  size_t n_retry;
-} poll_batch;
-
 /* {"sn":..,"params":{"quotas":[..]}}, the body of POST quota. */
 static struct json_object *quota_body(const ef_poll_target *target) {
   struct json_object *body = json_object_new_object();
@@ -38,15 +27,28 @@ static struct json_object *quota_body(const ef_poll_target *target) {
   return body;
 }
 
-static void on_answer(const ef_answer *answer, void *ctx) {
-  poll_batch *batch = ctx;
-  if (batch->retry != NULL && answer->error.kind == EF_ERR_API &&
-      strcmp(answer->error.api_code, TRANSIENT_CODE) == 0) {
-    batch->retry[batch->n_retry++] = *answer->request;
-    return;
+int ef_poll_request(ef_request *request, const ef_poll_target *target) {
+  request->sn = target->sn;
+  request->body = NULL;
+  if (target->quotas == NULL) {
+    request->method = EF_METHOD_GET;
+    request->path = PATH_QUOTA_ALL;
+    return 0;
   }
-  ef_reading reading = {.target = answer->request->user,
-                        .time_ms = answer->received_ms};
+  request->method = EF_METHOD_POST;
+  request->path = PATH_QUOTA;
+  request->body = quota_body(target);
+  return request->body != NULL ? 0 : -1;
+}
+
+void ef_poll_request_clear(ef_request *request) {
+  json_object_put(request->body);
+  request->body = NULL;
+}
+
+void ef_poll_deliver(const ef_answer *answer, const ef_poll_target *target,
+                     ef_reading_cb cb, void *ctx) {
+  ef_reading reading = {.target = target, .time_ms = answer->received_ms};
   ef_error error = answer->error;
   ef_samples samples = {0};
   if (error.kind != EF_OK) {
@@ -65,49 +67,42 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   } else {
     reading.samples = &samples;
   }
-  batch->cb(&reading, batch->ctx);
+  cb(&reading, ctx);
   ef_samples_clear(&samples);
+}
+
+typedef struct {
+  ef_reading_cb cb;
+  void *ctx;
+} poll_batch;
+
+static void on_answer(const ef_answer *answer, void *ctx) {
+  poll_batch *batch = ctx;
+  ef_poll_deliver(answer, answer->request->user, batch->cb, batch->ctx);
 }
 
 int ef_poll_quotas(ef_client *client, const ef_poll_target *targets, size_t n,
                    ef_reading_cb cb, void *ctx, ef_error *err) {
   ef_request *requests = calloc(n ? n : 1, sizeof(*requests));
-  if (requests == NULL) {
+  int status = requests != NULL ? 0 : -1;
+  for (size_t i = 0; status == 0 && i < n; i++) {
+    requests[i].user = (void *)&targets[i];
+    status = ef_poll_request(&requests[i], &targets[i]);
+  }
+  if (status == 0) {
+    poll_batch batch = {.cb = cb, .ctx = ctx};
+    status = ef_client_run(client, requests, n, on_answer, &batch, err);
+  } else {
+    /* Every target still hears of it. */
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
-    return -1;
+    for (size_t i = 0; i < n; i++)
+      cb(&(ef_reading){.target = &targets[i],
+                       .error = err,
+                       .time_ms = ef_now_ms()},
+         ctx);
   }
-  for (size_t i = 0; i < n; i++) {
-    const ef_poll_target *target = &targets[i];
-    requests[i].user = (void *)target;
-    requests[i].sn = target->sn;
-    if (target->quotas == NULL) {
-      requests[i].method = EF_METHOD_GET;
-      requests[i].path = PATH_QUOTA_ALL;
-    } else {
-      requests[i].method = EF_METHOD_POST;
-      requests[i].path = PATH_QUOTA;
-      requests[i].body = quota_body(target);
-    }
-  }
-  poll_batch batch = {
-      .cb = cb, .ctx = ctx, .retry = calloc(n ? n : 1, sizeof(*batch.retry))};
-  int status = ef_client_run(client, requests, n, on_answer, &batch, err);
-  if (batch.n_retry > 0) {
-    /* Sent even when the first batch broke off: every target is answered. */
-    ef_request *again = batch.retry;
-    batch.retry = NULL; /* the second answer is final, whatever it is */
-    ef_error retry_err;
-    if (ef_client_run(client, again, batch.n_retry, on_answer, &batch,
-                      &retry_err) != 0 &&
-        status == 0) {
-      *err = retry_err;
-      status = -1;
-    }
-    batch.retry = again;
-  }
-  free(batch.retry);
-  for (size_t i = 0; i < n; i++)
-    json_object_put(requests[i].body);
+  for (size_t i = 0; requests != NULL && i < n; i++)
+    ef_poll_request_clear(&requests[i]);
   free(requests);
   return status;
 }

@@ -2,9 +2,11 @@
  *
  * Promises: every target is read concurrently through the client
  * (quota/all, or POST quota when the target names quotas), and the caller
- * gets each device's reading as it completes: its samples (ef_sample.h) or
- * the error that names what went wrong. One failing device never affects
- * the others. */
+ * gets each device's reading as it completes: its samples (ef_sample.h)
+ * or the error that names what went wrong. One failing device never
+ * affects the others. The request and the reading of one target are also
+ * offered apart, so that quota reads can share a batch with other
+ * requests (ef_engine.h). */
 #ifndef EF_POLL_H
 #define EF_POLL_H
 
@@ -32,5 +34,15 @@ typedef void (*ef_reading_cb)(const ef_reading *reading, void *ctx);
  * cut off were answered with that error). */
 int ef_poll_quotas(ef_client *client, const ef_poll_target *targets, size_t n,
                    ef_reading_cb cb, void *ctx, ef_error *err);
+
+/* The request that reads target (request->user is left to the caller).
+ * Returns 0, or -1 when out of memory; ef_poll_request_clear frees what
+ * it holds either way. */
+int ef_poll_request(ef_request *request, const ef_poll_target *target);
+void ef_poll_request_clear(ef_request *request);
+
+/* Turns the answer to target's request into its reading for cb. */
+void ef_poll_deliver(const ef_answer *answer, const ef_poll_target *target,
+                     ef_reading_cb cb, void *ctx);
 
 #endif

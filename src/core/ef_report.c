@@ -45,7 +45,8 @@ static int shift_decimal(const char *text, int shift, char *out, size_t size) {
   for (size_t i = 0; i < (size_t)shift; i++)
     digits[n++] = i < decimals ? fraction[i] : '0';
   digits[n] = '\0';
-  const char *rest = decimals > (size_t)shift ? fraction + shift : "";
+  const char *rest =
+      fraction != NULL && decimals > (size_t)shift ? fraction + shift : "";
   size_t rest_len = decimals > (size_t)shift ? decimals - (size_t)shift : 0;
   while (rest_len > 0 && rest[rest_len - 1] == '0')
     rest_len--;

@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+static void (*stop_hook)(void);
 
 static void request_stop(int signo) {
   (void)signo;
   stop_requested = 1;
+  if (stop_hook != NULL)
+    stop_hook();
 }
 
 static int64_t monotonic_ms(void) {
@@ -22,9 +25,9 @@ static int64_t monotonic_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The stop signals stay blocked except inside ppoll, so that one arriving
- * during a tick is seen at the next wait instead of being lost between a
- * check of the flag and the wait. */
+/* The stop signals stay blocked while the flag is checked and unblocked
+ * inside ppoll and during a tick: one arriving between a check of the flag
+ * and the wait is not lost, and one arriving during a tick stops it. */
 static void catch_stop_signals(sigset_t *before, sigset_t *waiting) {
   struct sigaction action = {.sa_handler = request_stop};
   sigemptyset(&action.sa_mask);
@@ -82,8 +85,9 @@ static int take_lines(int input_fd) {
 }
 
 int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
-                void *ctx) {
+                void *ctx, void (*stop)(void)) {
   sigset_t before, waiting;
+  stop_hook = stop;
   catch_stop_signals(&before, &waiting);
   int64_t due_ms = interval_ms > 0 ? monotonic_ms() : -1;
   int status = 0;
@@ -106,14 +110,21 @@ int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
     while (slot && due_ms <= now)
       due_ms += interval_ms;
     /* The lines before the end of input still get their answer. */
-    if (!failed && !stop_requested && (lines || (slot && !stopping)) &&
-        tick(ctx) != 0)
-      failed = stopping = 1;
+    if (!failed && !stop_requested && (lines || (slot && !stopping))) {
+      sigset_t blocked;
+      sigprocmask(SIG_SETMASK, &waiting, &blocked);
+      int ticked = tick(ctx);
+      sigprocmask(SIG_SETMASK, &blocked, NULL);
+      if (ticked != 0)
+        failed = stopping = 1;
+      stopping |= stop_requested;
+    }
     if (stopping) {
       status = failed ? -1 : 0;
       break;
     }
   }
   sigprocmask(SIG_SETMASK, &before, NULL);
+  stop_hook = NULL;
   return status;
 }

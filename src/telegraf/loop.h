@@ -5,14 +5,17 @@
  * one tick, not a backlog), and, with an interval, also at start and then
  * on a fixed schedule (signal = "none"; a slot missed by a long tick is
  * skipped, not caught up). It returns at the end of input (Telegraf stops
- * a plugin by closing its stdin) or on SIGTERM/SIGINT; a signal that
- * arrives during a tick lets the tick finish first. */
+ * a plugin by closing its stdin) or on SIGTERM/SIGINT, after the tick that
+ * runs then, which is told to stop. */
 #ifndef EF_TELEGRAF_LOOP_H
 #define EF_TELEGRAF_LOOP_H
 
 /* Returns 0 at the end of input or on a signal, or -1 when reading input
- * failed or tick returned -1 (its own error, already reported). */
+ * failed or tick returned -1 (its own error, already reported). A stop
+ * signal that arrives during a tick also calls stop (may be NULL) at once,
+ * from the signal handler (so it must be async-signal-safe): the tick can
+ * then cut its requests short instead of finishing them. */
 int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
-                void *ctx);
+                void *ctx, void (*stop)(void));
 
 #endif

@@ -7,16 +7,12 @@
  * level prefixes (E! W! I!), which newer Telegraf versions honour. */
 #include <config.h>
 
-#include "backfill.h"
-#include "devices.h"
 #include "ef_catalog.h"
 #include "ef_client.h"
-#include "ef_metric.h"
-#include "ef_poll.h"
-#include "ef_report.h"
-#include "ef_roster.h"
+#include "ef_engine.h"
+#include "ef_schedule.h"
 #include "loop.h"
-#include "reading.h"
+#include "sink.h"
 #include "telegraf_config.h"
 
 #include <signal.h>
@@ -27,9 +23,9 @@
 #define EXIT_USAGE 2
 
 typedef struct {
-  ef_client *client;
-  tg_devices devices;
+  ef_engine *engine;
   tg_printer printer;
+  ef_device_config *devices;
 } run;
 
 static const char *environment(const char *name) { return getenv(name); }
@@ -117,89 +113,41 @@ static void list_metrics(FILE *out) {
         out);
 }
 
-static void log_error(const char *what, const ef_error *error) {
-  char text[TG_ERROR_TEXT_LEN];
-  ef_roster_explain(error, 0, text, sizeof(text));
-  fprintf(stderr, "%s: %s\n", what, text);
+static void log_out_of_memory(void) {
+  fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
 }
 
-/* The devices to read: the configured ones, and with discovery (or
- * without any configured) every device of the account; the first list
- * also gives names and products. In exec mode, a run with nothing to read
- * ends here; execd waits for the next list. */
-static int choose_devices(run *r, const tg_config *config) {
-  if (tg_devices_init(&r->devices, config, r->client, &r->printer) != 0 ||
-      tg_devices_refresh(&r->devices, ef_now_ms()) != 0) {
-    fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
+/* One read of the devices that are due (all of them, the first time).
+ * Returns the devices read, or -1 when output failed. */
+static int read_due(run *r) {
+  ef_read_summary summary;
+  if (ef_engine_read(r->engine, ef_now_ms(), &summary) != 0 ||
+      r->printer.output_error) {
+    log_out_of_memory();
     return -1;
   }
-  if (ef_roster_size(r->devices.roster) > 0 || config->execd)
-    return 0;
-  if (!ef_roster_list_failing(r->devices.roster))
+  return (int)summary.read;
+}
+
+static int execd_tick(void *ctx) { return read_due(ctx) < 0 ? -1 : 0; }
+
+/* exec: one read. A run with nothing to read says why. */
+static int run_once(run *r) {
+  int read = read_due(r);
+  if (read > 0)
+    return EXIT_SUCCESS;
+  if (read == 0 && ef_engine_size(r->engine) == 0 &&
+      !ef_engine_list_failing(r->engine))
     fputs("E! ecoflow: the account has no devices (device/list is empty)\n",
           stderr);
-  return -1;
+  else if (read == 0)
+    fputs("E! ecoflow: no device could be read\n", stderr);
+  return EXIT_FAILURE;
 }
 
-/* Says once when the cloud's clock is far off ours, and once when they
- * agree again: the signatures then carry the server's time, which would
- * otherwise hide a wrong clock. */
-static void report_clock(ef_client *client) {
-  char text[256];
-  switch (ef_client_clock_news(client, text, sizeof(text))) {
-  case EF_CLOCK_SKEWED:
-    fprintf(stderr, "W! ecoflow: %s\n", text);
-    break;
-  case EF_CLOCK_IN_STEP:
-    fprintf(stderr, "I! ecoflow: %s\n", text);
-    break;
-  case EF_CLOCK_UNCHANGED:
-    break;
-  }
-}
+static void stop_requests(void) { ef_client_stop_all(); }
 
-/* One batch over the devices that are due (all of them, the first time).
- * Returns the devices read, or -1 when the batch could not run or output
- * failed. */
-static int poll_due(run *r) {
-  size_t read_before = r->printer.read;
-  int64_t now = ef_now_ms();
-  ef_roster_round round;
-  if (tg_devices_refresh(&r->devices, now) != 0 ||
-      ef_roster_round_start(r->devices.roster, now, &round) != 0) {
-    fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
-    return -1;
-  }
-  ef_error error;
-  r->printer.started_ms = now;
-  if (round.n_targets > 0 &&
-      ef_poll_quotas(r->client, round.targets, round.n_targets,
-                     tg_print_reading, &r->printer, &error) != 0) {
-    log_error("E! ecoflow: polling", &error);
-    return -1;
-  }
-  report_clock(r->client);
-  if (fflush(r->printer.out) != 0 || r->printer.output_error) {
-    fputs("E! ecoflow: writing to stdout failed\n", stderr);
-    return -1;
-  }
-  return (int)(r->printer.read - read_before);
-}
-
-static int execd_tick(void *ctx) {
-  run *r = ctx;
-  return poll_due(r) < 0 && r->printer.output_error ? -1 : 0;
-}
-
-static int run_polls(run *r, const tg_config *config) {
-  if (!config->execd) {
-    int read = poll_due(r);
-    if (read > 0)
-      return EXIT_SUCCESS;
-    if (read == 0)
-      fputs("E! ecoflow: no device could be read\n", stderr);
-    return EXIT_FAILURE;
-  }
+static int run_execd(run *r, const tg_config *config) {
   long interval_ms =
       config->interval_ms ? (long)ef_schedule_interval(config->interval_ms) : 0;
   if (interval_ms > config->interval_ms && config->interval_ms > 0)
@@ -207,11 +155,32 @@ static int run_polls(run *r, const tg_config *config) {
             "W! ecoflow: polling every %ld s, not faster: the cloud "
             "blocks accounts that poll a device more often\n",
             interval_ms / 1000);
-  size_t n = ef_roster_size(r->devices.roster);
-  fprintf(stderr, "I! ecoflow: polling %zu device%s %s\n", n, n == 1 ? "" : "s",
-          interval_ms ? "on the interval and on each line of stdin"
-                      : "on each line of stdin");
-  return tg_loop_run(STDIN_FILENO, interval_ms, execd_tick, r) == 0
+  if (ef_schedule_min_interval_ms() < EF_MIN_INTERVAL_MS)
+    fprintf(stderr,
+            "W! ecoflow: %s is set: devices may be polled every %g s. It is "
+            "a test hook for ecoflow-sim only: the EcoFlow cloud blocks "
+            "accounts that poll faster than every %g s\n",
+            EF_TEST_MIN_INTERVAL_ENV, ef_schedule_min_interval_ms() / 1000.0,
+            EF_MIN_INTERVAL_MS / 1000.0);
+  /* Listed first, as a daemon that starts: the first batch then polls
+   * every device, and only the list is signed before the server's clock
+   * is known. */
+  if (ef_engine_list_now(r->engine, ef_now_ms()) != 0 ||
+      r->printer.output_error) {
+    log_out_of_memory();
+    return EXIT_FAILURE;
+  }
+  const char *when = interval_ms ? "on the interval and on each line of stdin"
+                                 : "on each line of stdin";
+  size_t n = config->n_devices;
+  if (n == 0 || config->discover)
+    fprintf(stderr, "I! ecoflow: polling every device of the account %s\n",
+            when);
+  else
+    fprintf(stderr, "I! ecoflow: polling %zu device%s %s\n", n,
+            n == 1 ? "" : "s", when);
+  return tg_loop_run(STDIN_FILENO, interval_ms, execd_tick, r, stop_requests) ==
+                 0
              ? EXIT_SUCCESS
              : EXIT_FAILURE;
 }
@@ -219,48 +188,74 @@ static int run_polls(run *r, const tg_config *config) {
 /* --history: the backfill, then exit. */
 static int run_backfill(run *r, const tg_config *config) {
   time_t end = config->end.set ? config->end.t : (time_t)(ef_now_ms() / 1000);
-  int printed = tg_backfill(r->client, r->devices.roster, config->history,
-                            config->begin.t, end, &r->printer);
-  if (printed > 0)
-    return EXIT_SUCCESS;
-  if (printed == 0)
+  char problem[EF_PROBLEM_LEN];
+  int printed = ef_engine_backfill(r->engine, ef_now_ms(), config->history,
+                                   config->begin.t, end, problem);
+  if (printed < 0)
+    fprintf(stderr, "E! ecoflow: --begin to --end: %s\n", problem);
+  else if (printed == 0)
     fprintf(stderr, "E! ecoflow: no window of report %s could be read\n",
             config->history);
-  return EXIT_FAILURE;
+  if (fflush(stdout) != 0 || r->printer.output_error) {
+    fputs("E! ecoflow: writing to stdout failed\n", stderr);
+    return EXIT_FAILURE;
+  }
+  return printed > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-static int run_with_client(const tg_config *config) {
-  run r = {
-      .printer = {.out = stdout, .log = stderr, .series = tg_series_new()}};
-  ef_client_options options = {.endpoint = config->endpoint,
-                               .access_key = config->access_key,
-                               .secret_key = config->secret_key,
-                               .timeout_ms = config->timeout_ms,
-                               .max_concurrent = config->max_concurrent,
-                               .ca_file = config->ca_file};
-  ef_error error;
-  int status = EXIT_USAGE;
-  if (r.printer.series == NULL) {
+/* The engine's view of the --sn devices. */
+static int translate_devices(run *r, const tg_config *config) {
+  r->devices =
+      calloc(config->n_devices ? config->n_devices : 1, sizeof(*r->devices));
+  if (r->devices == NULL)
+    return -1;
+  for (size_t i = 0; i < config->n_devices; i++)
+    r->devices[i] = (ef_device_config){
+        .sn = config->devices[i].sn,
+        .name = config->devices[i].name,
+        .quotas = config->quotas.len ? (const char *const *)config->quotas.items
+                                     : NULL,
+        .n_quotas = config->quotas.len};
+  return 0;
+}
+
+static int run_with_engine(const tg_config *config) {
+  run r = {.printer = {.out = stdout,
+                       .log = stderr,
+                       .series = tg_series_new(),
+                       .print_online = config->history == NULL}};
+  int status = EXIT_FAILURE;
+  char problem[EF_PROBLEM_LEN] = "out of memory";
+  if (r.printer.series == NULL || translate_devices(&r, config) != 0) {
     fputs("E! ecoflow: out of memory\n", stderr);
-    status = EXIT_FAILURE;
   } else if (ef_client_global_init() != 0) {
     fputs("E! ecoflow: cannot initialise libcurl\n", stderr);
-    status = EXIT_FAILURE;
-  } else if ((r.client = ef_client_new(&options, &error)) == NULL) {
-    log_error("E! ecoflow: configuration", &error);
   } else {
-    r.printer.client = r.client;
-    r.printer.long_running = config->execd;
-    if (choose_devices(&r, config) != 0)
-      status = EXIT_FAILURE;
-    else if (config->history != NULL)
+    ef_engine_options options = {
+        .account = &config->account,
+        .devices = r.devices,
+        .n_devices = config->n_devices,
+        .use_list = 1, /* names and products, even without discovery */
+        .discover = config->discover || config->n_devices == 0,
+        .refresh_ms = config->discover_refresh_ms,
+        .interval_ms = config->interval_ms,
+        .read_interval_ms = config->execd ? config->interval_ms : 0,
+        .daemon = config->execd};
+    r.engine = ef_engine_new(&options, &tg_sink, &r.printer, problem);
+    if (r.engine == NULL) {
+      fprintf(stderr, "E! ecoflow: configuration: %s\n", problem);
+      status = EXIT_USAGE;
+    } else if (config->history != NULL) {
       status = run_backfill(&r, config);
-    else
-      status = run_polls(&r, config);
+    } else if (config->execd) {
+      status = run_execd(&r, config);
+    } else {
+      status = run_once(&r);
+    }
+    ef_engine_free(r.engine);
+    ef_client_global_cleanup();
   }
-  tg_devices_free(&r.devices);
-  ef_client_free(r.client);
-  ef_client_global_cleanup();
+  free(r.devices);
   tg_series_free(r.printer.series);
   return status;
 }
@@ -282,7 +277,7 @@ int main(int argc, char *argv[]) {
   } else if (config.list_metrics) {
     list_metrics(stdout);
   } else {
-    status = run_with_client(&config);
+    status = run_with_engine(&config);
   }
   tg_config_free(&config);
   return status;

@@ -7,7 +7,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +24,7 @@
 typedef enum {
   KIND_TEXT,    /* a string; secret_key and secret_key_file clear each other */
   KIND_SECONDS, /* a number of seconds, kept in ms */
-  KIND_COUNT,   /* a whole number */
+  KIND_NUMBER,  /* a number the setting's check keeps */
   KIND_DEVICE,  /* SN[=NAME], appended */
   KIND_LIST,    /* a word, appended to a tg_list */
   KIND_TIME,    /* a time (ef_history.h), into a tg_time */
@@ -34,6 +33,14 @@ typedef enum {
   KIND_CONFIG,  /* --config FILE: read before everything else */
 } setting_kind;
 
+/* The verdict on a text value: 0 with the kept value in *out (malloc'ed),
+ * or -1 with problem filled (EF_PROBLEM_LEN). */
+typedef int (*text_check)(const char *value, char **out, char *problem);
+/* The verdict on a number: 0 with it kept at member, or -1. */
+typedef int (*number_check)(double value, void *member, char *problem);
+/* 1 when a word can go into a request as it is. */
+typedef int (*word_check)(const char *value);
+
 typedef struct {
   const char *key; /* in the file; on the command line with dashes */
   const char *env; /* environment variable, or NULL */
@@ -41,106 +48,108 @@ typedef struct {
   setting_kind kind;
   size_t offset;       /* of the member in tg_config */
   size_t clears;       /* of a member this one replaces, or NO_OFFSET */
-  double min, max;     /* KIND_SECONDS, KIND_COUNT */
+  double min, max;     /* KIND_SECONDS */
+  text_check text;     /* KIND_TEXT: NULL keeps the text as it is */
+  number_check number; /* KIND_NUMBER */
+  word_check word;     /* KIND_TEXT, KIND_LIST: what requests accept */
+  const char *what;    /* what the word must be, in a refusal */
   const char *metavar; /* in --help */
   const char *help;
 } setting;
 
 #define AT(member) offsetof(tg_config, member)
 
+static int check_access_key(const char *value, char **out, char *problem) {
+  return ef_account_key(value, "access key", out, problem);
+}
+
+static int check_secret_key(const char *value, char **out, char *problem) {
+  return ef_account_key(value, "secret key", out, problem);
+}
+
+static int check_timeout(double value, void *member, char *problem) {
+  return ef_account_timeout(value, member, problem);
+}
+
+static int check_max_concurrent(double value, void *member, char *problem) {
+  return ef_account_max_concurrent(value, member, problem);
+}
+
 static const setting settings[] = {
     {"sn", NULL, TG_FROM_FILE | TG_FROM_ARGV, KIND_DEVICE, AT(devices),
-     NO_OFFSET, 0, 0, "SN[=NAME]",
+     NO_OFFSET, 0, 0, NULL, NULL, NULL, NULL, "SN[=NAME]",
      "a device's serial number, and the name to tag it with; repeat for "
      "more devices (on the command line, replaces the file's)"},
     {"quota", NULL, ALL & ~TG_FROM_ENV, KIND_LIST, AT(quotas), NO_OFFSET, 0, 0,
-     "QUOTA",
+     NULL, NULL, ef_roster_quota_valid,
+     "a quota name (letters, digits and _.-[])", "QUOTA",
      "read only this quota or group (bpSoc, pcsAPhase, ...) of the --sn "
      "devices, through POST quota: smaller answers; repeatable"},
     {"discover", NULL, ALL & ~TG_FROM_ENV, KIND_FLAG, AT(discover), NO_OFFSET,
-     0, 0, NULL,
+     0, 0, NULL, NULL, NULL, NULL, NULL,
      "also read every other device of the account (device/list): the "
      "default without --sn; offline devices are skipped"},
     {"discover_refresh", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS,
-     AT(discover_refresh_ms), NO_OFFSET, 1, 86400, "S",
+     AT(discover_refresh_ms), NO_OFFSET, 1, 86400, NULL, NULL, NULL, NULL, "S",
      "with --execd, ask the account's device list again every S seconds "
      "(default 600): names, products, online flags, new devices"},
-    {"endpoint", "ECOFLOW_ENDPOINT", ALL, KIND_TEXT, AT(endpoint), NO_OFFSET, 0,
-     0, "URL",
+    {"endpoint", "ECOFLOW_ENDPOINT", ALL, KIND_TEXT, AT(account.endpoint),
+     NO_OFFSET, 0, 0, ef_account_endpoint, NULL, NULL, NULL, "URL",
      "the API host: " TG_DEFAULT_ENDPOINT " (Europe, the default), "
      "https://api-a.ecoflow.com (Americas)"},
-    {"access_key", "ECOFLOW_ACCESS_KEY", NOT_ARGV, KIND_TEXT, AT(access_key),
-     NO_OFFSET, 0, 0, "KEY", "the access key of the EcoFlow developer account"},
-    {"secret_key", "ECOFLOW_SECRET_KEY", NOT_ARGV, KIND_TEXT, AT(secret_key),
-     AT(secret_key_file), 0, 0, "KEY", "the secret key of that account"},
+    {"access_key", "ECOFLOW_ACCESS_KEY", NOT_ARGV, KIND_TEXT,
+     AT(account.access_key), NO_OFFSET, 0, 0, check_access_key, NULL, NULL,
+     NULL, "KEY", "the access key of the EcoFlow developer account"},
+    {"secret_key", "ECOFLOW_SECRET_KEY", NOT_ARGV, KIND_TEXT,
+     AT(account.secret_key), AT(secret_key_file), 0, 0, check_secret_key, NULL,
+     NULL, NULL, "KEY", "the secret key of that account"},
     {"secret_key_file", "ECOFLOW_SECRET_KEY_FILE", ALL, KIND_TEXT,
-     AT(secret_key_file), AT(secret_key), 0, 0, "FILE",
-     "a file holding the secret key (mode 600)"},
+     AT(secret_key_file), AT(account.secret_key), 0, 0, NULL, NULL, NULL, NULL,
+     "FILE", "a file holding the secret key (mode 600)"},
     {"config", NULL, TG_FROM_ARGV, KIND_CONFIG, NO_OFFSET, NO_OFFSET, 0, 0,
-     "FILE",
+     NULL, NULL, NULL, NULL, "FILE",
      "read `key = value` settings (the long option names with _) "
      "from FILE"},
-    {"timeout", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS, AT(timeout_ms),
-     NO_OFFSET, 0.001, 3600, "S",
-     "give up on a request after S seconds "
-     "(default 10)"},
-    {"max_concurrent", NULL, ALL & ~TG_FROM_ENV, KIND_COUNT, AT(max_concurrent),
-     NO_OFFSET, 1, 1000, "N", "at most N requests in flight (default 8)"},
-    {"ca_file", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(ca_file), NO_OFFSET, 0,
-     0, "FILE", "verify the API's certificate against the CAs in FILE"},
+    {"timeout", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(account.timeout_ms),
+     NO_OFFSET, 0, 0, NULL, check_timeout, NULL, NULL, "S",
+     "give up on a request after S seconds (default 10, at most 300)"},
+    {"max_concurrent", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
+     AT(account.max_concurrent), NO_OFFSET, 0, 0, NULL, check_max_concurrent,
+     NULL, NULL, "N", "at most N requests in flight (default 8, at most 256)"},
+    {"ca_file", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(account.ca_file),
+     NO_OFFSET, 0, 0, ef_account_ca_file, NULL, NULL, NULL, "FILE",
+     "verify the API's certificate against the CAs in FILE"},
     {"execd", NULL, TG_FROM_ARGV, KIND_FLAG, AT(execd), NO_OFFSET, 0, 0, NULL,
+     NULL, NULL, NULL, NULL,
      "run under inputs.execd: poll whenever a line arrives on stdin, exit at "
      "its end"},
     {"interval", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS, AT(interval_ms),
-     NO_OFFSET, 0.001, 86400, "S",
+     NO_OFFSET, 0.001, 86400, NULL, NULL, NULL, NULL, "S",
      "with --execd, also poll on its own every S seconds (signal = \"none\")"},
     {"history", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(history), NO_OFFSET, 0,
-     0, "CODE",
+     0, NULL, NULL, ef_report_code_valid,
+     "a report code (letters, digits, _ and -)", "CODE",
      "print report CODE (e.g. JT303_Dashboard_Overview_Summary_Week) from "
      "--begin to --end as " EF_REPORT_MEASUREMENT " points, one per window "
      "of less than a week, stamped with its start, and exit"},
     {"begin", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(begin), NO_OFFSET, 0, 0,
-     "TIME",
+     NULL, NULL, NULL, NULL, "TIME",
      "with --history: the first second, UTC \"YYYY-MM-DD HH:MM:SS\" or ISO "
      "8601 (2024-06-17T00:00:00+02:00)"},
-    {"end", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(end), NO_OFFSET, 0, 0,
-     "TIME",
+    {"end", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(end), NO_OFFSET, 0, 0, NULL,
+     NULL, NULL, NULL, "TIME",
      "with --history: where the backfill stops, not included (default: "
      "now); 2024-06-17 to 2024-06-24 is one week"},
     {"list_metrics", NULL, TG_FROM_ARGV, KIND_FLAG, AT(list_metrics), NO_OFFSET,
-     0, 0, NULL, "print the catalog of metrics and exit"},
+     0, 0, NULL, NULL, NULL, NULL, NULL,
+     "print the catalog of metrics and exit"},
     {"help", NULL, TG_FROM_ARGV, KIND_FLAG, AT(help), NO_OFFSET, 0, 0, NULL,
-     "print this help and exit"},
+     NULL, NULL, NULL, NULL, "print this help and exit"},
     {"version", NULL, TG_FROM_ARGV, KIND_FLAG, AT(version), NO_OFFSET, 0, 0,
-     NULL, "print the version and exit"},
+     NULL, NULL, NULL, NULL, NULL, "print the version and exit"},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
-
-/* Words that go into requests as they are: the core says which are
- * valid. */
-static const struct {
-  const char *key;
-  int (*valid)(const char *value);
-  const char *what;
-} word_checks[] = {
-    {"quota", ef_roster_quota_valid,
-     "a quota name (letters, digits and _.-[])"},
-    {"history", ef_report_code_valid,
-     "a report code (letters, digits, _ and -)"},
-};
-
-/* Why value cannot be s's, into problem; 0 when it can. */
-static int check_word(const setting *s, const char *value, char *problem) {
-  for (size_t i = 0; i < sizeof(word_checks) / sizeof(word_checks[0]); i++)
-    if (strcmp(word_checks[i].key, s->key) == 0 && value[0] != '\0' &&
-        !word_checks[i].valid(value)) {
-      snprintf(problem, TG_ERROR_LEN, "\"%s\" is not %s", value,
-               word_checks[i].what);
-      return -1;
-    }
-  return 0;
-}
 
 static void fail(char *err, const char *origin, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -157,12 +166,6 @@ static void fail(char *err, const char *origin, const char *fmt, ...) {
 
 static char **text_at(tg_config *config, size_t offset) {
   return (char **)((char *)config + offset);
-}
-
-static void wipe_free(char *text) {
-  if (text != NULL)
-    explicit_bzero(text, strlen(text));
-  free(text);
 }
 
 /* A copy of text without its surrounding white space: a secret pasted
@@ -184,9 +187,15 @@ static const setting *find_setting(const char *key, size_t len) {
   return NULL;
 }
 
+/* key as an error may quote it: anything that does not look like the name
+ * of a setting could be a secret pasted in the wrong place. */
+static const char *quotable(const char *key) {
+  return ef_setting_name_quotable(key) ? key : "(not a setting)";
+}
+
 void tg_config_init(tg_config *config) {
   *config = (tg_config){0};
-  config->endpoint = strdup(TG_DEFAULT_ENDPOINT);
+  config->account.endpoint = strdup(TG_DEFAULT_ENDPOINT);
 }
 
 static void free_devices(tg_config *config) {
@@ -196,7 +205,7 @@ static void free_devices(tg_config *config) {
   }
   free(config->devices);
   config->devices = NULL;
-  config->n_devices = 0;
+  config->n_devices = config->cap_devices = 0;
 }
 
 static void free_list(tg_list *list) {
@@ -215,76 +224,57 @@ static void clear_repeated(tg_config *config, const setting *s) {
 }
 
 void tg_config_free(tg_config *config) {
-  for (size_t i = 0; i < N_SETTINGS; i++)
-    if (settings[i].kind == KIND_TEXT)
-      wipe_free(*text_at(config, settings[i].offset));
-    else
-      clear_repeated(config, &settings[i]);
+  ef_account_clear(&config->account);
+  ef_secret_free(config->secret_key_file);
+  free(config->history);
+  free_devices(config);
+  free_list(&config->quotas);
   *config = (tg_config){0};
 }
 
-static int valid_sn(const char *sn) {
-  if (*sn == '\0')
-    return 0;
-  for (; *sn != '\0'; sn++)
-    if (!isalnum((unsigned char)*sn) && strchr("-_.", *sn) == NULL)
-      return 0;
-  return 1;
-}
-
-static const char *check_device(const tg_config *config, const char *sn,
-                                const char *name, char *problem) {
-  if (!valid_sn(sn))
-    snprintf(problem, TG_ERROR_LEN,
-             "\"%s\" is not a serial number (letters and digits)", sn);
-  else if (name != NULL && name[0] == '\0')
-    snprintf(problem, TG_ERROR_LEN, "the name after \"%s=\" is empty", sn);
-  else
-    for (size_t i = 0; i < config->n_devices; i++)
-      if (strcmp(config->devices[i].sn, sn) == 0)
-        snprintf(problem, TG_ERROR_LEN, "device %s is given twice", sn);
-  return problem[0] ? problem : NULL;
-}
-
-/* value is "SN" or "SN=NAME". */
+/* value is "SN" or "SN=NAME". Duplicates are found once all are given
+ * (tg_config_finish): checking each against all would be quadratic. */
 static int add_device(tg_config *config, const char *value, char *problem) {
   const char *equals = strchr(value, '=');
   char *sn_part =
       strndup(value, equals ? (size_t)(equals - value) : strlen(value));
   char *sn = sn_part ? trimmed_copy(sn_part) : NULL;
   char *name = equals ? trimmed_copy(equals + 1) : NULL;
-  tg_device *devices = NULL;
-  problem[0] = '\0';
-  if (sn == NULL || (equals && name == NULL))
-    snprintf(problem, TG_ERROR_LEN, "out of memory");
-  else if (check_device(config, sn, name, problem) == NULL) {
-    devices =
-        realloc(config->devices, (config->n_devices + 1) * sizeof(*devices));
-    if (devices == NULL)
-      snprintf(problem, TG_ERROR_LEN, "out of memory");
-  }
   free(sn_part);
-  if (devices == NULL) {
+  int status = -1;
+  if (sn == NULL || (equals && name == NULL))
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+  else if (ef_account_serial(sn, problem) == 0 &&
+           (name == NULL ||
+            ef_account_name(name, "a device name", problem) == 0))
+    status = 0;
+  if (status == 0 && config->n_devices == config->cap_devices) {
+    size_t cap = config->cap_devices ? 2 * config->cap_devices : 8;
+    tg_device *devices = realloc(config->devices, cap * sizeof(*devices));
+    if (devices == NULL) {
+      snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+      status = -1;
+    } else {
+      config->devices = devices;
+      config->cap_devices = cap;
+    }
+  }
+  if (status != 0) {
     free(sn);
     free(name);
     return -1;
   }
-  config->devices = devices;
   config->devices[config->n_devices++] = (tg_device){.sn = sn, .name = name};
   return 0;
 }
 
-static int parse_number(const setting *s, const char *value, double *number,
-                        char *problem) {
+/* The number in value, or -1 with problem filled. */
+static int parse_number(const char *value, double *number, char *problem) {
   char *end = NULL;
   errno = 0;
   *number = strtod(value, &end);
-  int whole = s->kind != KIND_COUNT || *number == floor(*number);
-  if (end == value || *end != '\0' || errno != 0 || !isfinite(*number) ||
-      !whole || *number < s->min || *number > s->max) {
-    snprintf(problem, TG_ERROR_LEN, "\"%s\" is not %s from %g to %g", value,
-             s->kind == KIND_COUNT ? "a whole number" : "a number of seconds",
-             s->min, s->max);
+  if (end == value || *end != '\0' || errno != 0 || !isfinite(*number)) {
+    snprintf(problem, EF_PROBLEM_LEN, "not a number");
     return -1;
   }
   return 0;
@@ -293,7 +283,7 @@ static int parse_number(const setting *s, const char *value, double *number,
 static int add_to_list(tg_list *list, const char *value, char *problem) {
   for (size_t i = 0; i < list->len; i++)
     if (strcmp(list->items[i], value) == 0) {
-      snprintf(problem, TG_ERROR_LEN, "\"%s\" is given twice", value);
+      snprintf(problem, EF_PROBLEM_LEN, "\"%s\" is given twice", value);
       return -1;
     }
   char *copy = strdup(value);
@@ -301,7 +291,7 @@ static int add_to_list(tg_list *list, const char *value, char *problem) {
       copy ? realloc(list->items, (list->len + 1) * sizeof(*items)) : NULL;
   if (items == NULL) {
     free(copy);
-    snprintf(problem, TG_ERROR_LEN, "out of memory");
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
     return -1;
   }
   list->items = items;
@@ -321,61 +311,81 @@ static int parse_flag(const char *value, int *out, char *problem) {
       *out = words[i].value;
       return 0;
     }
-  snprintf(problem, TG_ERROR_LEN, "\"%s\" is not true or false", value);
+  snprintf(problem, EF_PROBLEM_LEN, "not true or false");
   return -1;
+}
+
+/* Keeps kept (already checked) as the text of s, dropping what it
+ * replaces. */
+static void keep_text(tg_config *config, const setting *s, char *kept) {
+  char **member = text_at(config, s->offset);
+  ef_secret_free(*member);
+  *member = kept;
+  if (s->clears != NO_OFFSET) {
+    ef_secret_free(*text_at(config, s->clears));
+    *text_at(config, s->clears) = NULL;
+  }
+}
+
+static int apply_text(tg_config *config, const setting *s, const char *value,
+                      char *problem) {
+  char *kept = NULL;
+  if (value[0] == '\0') {
+    snprintf(problem, EF_PROBLEM_LEN, "empty");
+    return -1;
+  }
+  if (s->word != NULL && !s->word(value)) {
+    snprintf(problem, EF_PROBLEM_LEN, "not %s", s->what);
+    return -1;
+  }
+  if (s->text != NULL) {
+    if (s->text(value, &kept, problem) != 0)
+      return -1;
+  } else if ((kept = strdup(value)) == NULL) {
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+    return -1;
+  }
+  keep_text(config, s, kept);
+  return 0;
 }
 
 /* Sets s from value (already trimmed); problem says why not. */
 static int apply(tg_config *config, const setting *s, const char *value,
                  char *problem) {
-  void *member = s->offset == NO_OFFSET ? NULL : (char *)config + s->offset;
+  if (s->kind == KIND_CONFIG || s->offset == NO_OFFSET)
+    return 0; /* --config: read before everything else */
+  void *member = (char *)config + s->offset;
   double number;
-  if (check_word(s, value, problem) != 0)
-    return -1;
   switch (s->kind) {
-  case KIND_TEXT: {
-    if (value[0] == '\0') {
-      snprintf(problem, TG_ERROR_LEN, "empty");
-      return -1;
-    }
-    char *copy = strdup(value);
-    if (copy == NULL) {
-      snprintf(problem, TG_ERROR_LEN, "out of memory");
-      return -1;
-    }
-    wipe_free(*(char **)member);
-    *(char **)member = copy;
-    if (s->clears != NO_OFFSET) {
-      wipe_free(*text_at(config, s->clears));
-      *text_at(config, s->clears) = NULL;
-    }
-    return 0;
-  }
+  case KIND_TEXT:
+    return apply_text(config, s, value, problem);
   case KIND_SECONDS:
-    if (parse_number(s, value, &number, problem) != 0)
+    if (parse_number(value, &number, problem) != 0)
       return -1;
+    if (number < s->min || number > s->max) {
+      snprintf(problem, EF_PROBLEM_LEN, "not a number of seconds from %g to %g",
+               s->min, s->max);
+      return -1;
+    }
     *(long *)member = lround(number * 1000);
     return 0;
-  case KIND_COUNT:
-    if (parse_number(s, value, &number, problem) != 0)
-      return -1;
-    *(unsigned *)member = (unsigned)number;
-    return 0;
+  case KIND_NUMBER:
+    return parse_number(value, &number, problem) ||
+           s->number(number, member, problem);
   case KIND_DEVICE:
     return add_device(config, value, problem);
   case KIND_LIST:
-    if (value[0] == '\0') {
-      snprintf(problem, TG_ERROR_LEN, "empty");
+    if (value[0] == '\0' || !s->word(value)) {
+      snprintf(problem, EF_PROBLEM_LEN, "not %s", s->what);
       return -1;
     }
     return add_to_list(member, value, problem);
   case KIND_TIME: {
     tg_time *time = member;
     if (ef_time_parse(value, &time->t) != 0) {
-      snprintf(problem, TG_ERROR_LEN,
-               "\"%s\" is not a time: \"YYYY-MM-DD HH:MM:SS\" (UTC) or ISO "
-               "8601 (2024-06-17T00:00:00Z)",
-               value);
+      snprintf(problem, EF_PROBLEM_LEN,
+               "not a time: \"YYYY-MM-DD HH:MM:SS\" (UTC) or ISO 8601 "
+               "(2024-06-17T00:00:00Z)");
       return -1;
     }
     time->set = 1;
@@ -384,36 +394,39 @@ static int apply(tg_config *config, const setting *s, const char *value,
   case KIND_FLAG:
     return parse_flag(value, member, problem);
   case KIND_CONFIG:
-    return 0;
+    break;
   }
-  return -1;
+  return 0;
 }
 
 /* Why s may not come from there; the command line is refused credentials
  * with the way to give them instead. */
 static void refuse(const setting *s, tg_origin from, char *problem) {
   if (from == TG_FROM_ARGV)
-    snprintf(problem, TG_ERROR_LEN,
+    snprintf(problem, EF_PROBLEM_LEN,
              "credentials are not accepted on the command line, where every "
              "user of this machine can read them (ps): set %s in the "
              "environment, or %s in a --config file only you can read",
              s->env, s->key);
   else
-    snprintf(problem, TG_ERROR_LEN, "%s is a command-line option only", s->key);
+    snprintf(problem, EF_PROBLEM_LEN, "%s is a command-line option only",
+             s->key);
 }
 
 static int set_found(tg_config *config, const setting *s, tg_origin from,
                      const char *origin, const char *value, char *err) {
-  char problem[TG_ERROR_LEN];
+  char problem[EF_PROBLEM_LEN];
   int status = -1;
   char *clean = trimmed_copy(value ? value : "");
   if (clean == NULL)
-    snprintf(problem, TG_ERROR_LEN, "out of memory");
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
   else if ((s->from & from) == 0)
     refuse(s, from, problem);
+  else if (!ef_account_text_clean(clean))
+    snprintf(problem, EF_PROBLEM_LEN, "holds a control character");
   else
     status = apply(config, s, clean, problem);
-  wipe_free(clean);
+  ef_secret_free(clean);
   if (status != 0)
     fail(err, origin, "%s", problem);
   return status;
@@ -423,10 +436,14 @@ int tg_config_set(tg_config *config, tg_origin from, const char *origin,
                   const char *key, const char *value, char *err) {
   const setting *s = find_setting(key, strlen(key));
   if (s == NULL) {
-    fail(err, origin, "unknown setting \"%s\" (see --help)", key);
+    fail(err, origin, "unknown setting \"%s\" (see --help)", quotable(key));
     return -1;
   }
-  return set_found(config, s, from, origin, value, err);
+  /* A file's line is named with the setting it sets. */
+  char named[TG_ERROR_LEN];
+  snprintf(named, sizeof(named), "%s: %s", origin, s->key);
+  return set_found(config, s, from, from == TG_FROM_FILE ? named : origin,
+                   value, err);
 }
 
 /* `key = value` (or `key = "value"`, as in TOML), a blank line or a
@@ -455,8 +472,8 @@ static int apply_line(tg_config *config, char *line, const char *where,
     status = tg_config_set(config, TG_FROM_FILE, where, name, value, err);
     *has_secret |= status == 0 && strcmp(name, "secret_key") == 0;
   }
-  free(name);
-  wipe_free(value);
+  ef_secret_free(name);
+  ef_secret_free(value);
   return status;
 }
 
@@ -472,7 +489,7 @@ int tg_config_apply_text(tg_config *config, const char *text,
     int status = copy ? apply_line(config, copy, where, has_secret, err) : -1;
     if (copy == NULL)
       fail(err, where, "out of memory");
-    wipe_free(copy);
+    ef_secret_free(copy);
     if (status != 0)
       return -1;
     line += len + (line[len] == '\n');
@@ -503,7 +520,8 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     if (strcmp(arg, "-h") == 0)
       arg = "--help";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      fail(err, arg, "unexpected argument (see --help)");
+      fail(err, ef_setting_name_quotable(arg) ? arg : "an argument",
+           "unexpected (see --help)");
       return -1;
     }
     char key[64];
@@ -512,19 +530,21 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     for (char *c = key; *c != '\0'; c++)
       *c = *c == '-' ? '_' : *c;
     const setting *s = find_setting(key, strlen(key));
+    char origin[80] = "an option";
+    if (s != NULL || ef_setting_name_quotable(key))
+      snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
     if (s == NULL) {
-      fail(err, arg, "unknown option (see --help)");
+      fail(err, origin, "unknown option (see --help)");
       return -1;
     }
     const char *value = arg[2 + len] == '=' ? arg + 3 + len : NULL;
     if (s->kind == KIND_FLAG && value != NULL) {
-      fail(err, arg, "takes no value");
+      fail(err, origin, "takes no value");
       return -1;
     }
     if (s->kind != KIND_FLAG && value == NULL && (s->from & TG_FROM_ARGV)) {
       if (i + 1 == argc) {
-        fail(err, arg, "needs a value: --%.*s %s", (int)len, arg + 2,
-             s->metavar);
+        fail(err, origin, "needs a value: %s %s", origin, s->metavar);
         return -1;
       }
       value = argv[++i];
@@ -540,8 +560,6 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     }
     interval_given |= s->offset == AT(interval_ms);
     refresh_given |= s->offset == AT(discover_refresh_ms);
-    char origin[80];
-    snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
     if (set_found(config, s, TG_FROM_ARGV, origin, value, err) != 0)
       return -1;
   }
@@ -553,51 +571,32 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
   return 0;
 }
 
-int tg_config_check_private(const char *path, mode_t mode, char *err) {
-  if ((mode & (S_IRWXG | S_IRWXO)) == 0)
-    return 0;
-  fail(err, path,
-       "holds a secret but is open to group or others (mode %04o): run "
-       "`chmod 600 %s` (and let it belong to the user Telegraf runs as)",
-       (unsigned)(mode & 07777), path);
-  return -1;
-}
-
 char *tg_config_read_file(const char *path, mode_t *mode, char *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    fail(err, path, "%s", strerror(errno));
-    if (fd >= 0)
-      close(fd);
+  char problem[EF_PROBLEM_LEN];
+  size_t size;
+  int fd = ef_account_open_file(path, MAX_FILE_SIZE, mode, &size, problem);
+  if (fd < 0) {
+    fail(err, path, "%s", problem);
     return NULL;
   }
-  *mode = st.st_mode;
-  char *text = NULL;
-  if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE) {
-    fail(err, path, "not a regular file of at most %d bytes", MAX_FILE_SIZE);
-  } else {
-    text = calloc(1, (size_t)st.st_size + 1);
-    ssize_t got = text ? read(fd, text, (size_t)st.st_size) : -1;
-    if (got != st.st_size) {
-      fail(err, path, "%s", got < 0 ? strerror(errno) : "changed while read");
-      free(text);
-      text = NULL;
-    }
+  char *text = calloc(1, size + 1);
+  ssize_t got = text ? read(fd, text, size) : -1;
+  if (got < 0 || (size_t)got != size) {
+    fail(err, path, "%s", got < 0 ? strerror(errno) : "changed while read");
+    ef_secret_free(text);
+    text = NULL;
   }
   close(fd);
   return text;
 }
 
-/* Reads a file that holds a secret, which only its owner may read. */
-static char *read_private(const char *path, char *err) {
-  mode_t mode;
-  char *text = tg_config_read_file(path, &mode, err);
-  if (text != NULL && tg_config_check_private(path, mode, err) != 0) {
-    wipe_free(text);
-    return NULL;
-  }
-  return text;
+/* Refuses a file that holds a secret unless only its owner may use it. */
+static int check_private(const char *path, mode_t mode, char *err) {
+  char problem[EF_PROBLEM_LEN];
+  if (ef_account_check_private(path, mode, problem) == 0)
+    return 0;
+  fail(err, path, "%s", problem);
+  return -1;
 }
 
 /* Only a config file that holds a secret must be private: known once it
@@ -609,9 +608,9 @@ static int apply_file(tg_config *config, const char *path, char *err) {
     return -1;
   int has_secret = 0;
   int status = tg_config_apply_text(config, text, path, &has_secret, err);
-  wipe_free(text);
+  ef_secret_free(text);
   if (status == 0 && has_secret)
-    status = tg_config_check_private(path, mode, err);
+    status = check_private(path, mode, err);
   return status;
 }
 
@@ -626,6 +625,33 @@ int tg_config_load(tg_config *config, int argc, char *const argv[],
       tg_config_apply_args(config, argc, argv, 1, &path, err) != 0)
     return -1;
   return tg_config_finish(config, err);
+}
+
+static int by_serial(const void *a, const void *b) {
+  return strcmp((*(const tg_device *const *)a)->sn,
+                (*(const tg_device *const *)b)->sn);
+}
+
+/* A device given twice, found in n log n. */
+static int check_duplicates(const tg_config *config, char *err) {
+  if (config->n_devices < 2)
+    return 0;
+  const tg_device **sorted = calloc(config->n_devices, sizeof(*sorted));
+  if (sorted == NULL) {
+    fail(err, "--sn", "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < config->n_devices; i++)
+    sorted[i] = &config->devices[i];
+  qsort(sorted, config->n_devices, sizeof(*sorted), by_serial);
+  int status = 0;
+  for (size_t i = 1; status == 0 && i < config->n_devices; i++)
+    if (strcmp(sorted[i]->sn, sorted[i - 1]->sn) == 0) {
+      fail(err, "--sn", "device %s is given twice", sorted[i]->sn);
+      status = -1;
+    }
+  free(sorted);
+  return status;
 }
 
 /* The settings that only mean something with others. */
@@ -644,7 +670,7 @@ static int check_together(const tg_config *config, char *err) {
   else if (config->end.set && config->end.t <= config->begin.t)
     fail(err, "--end", "is not after --begin");
   else
-    return 0;
+    return check_duplicates(config, err);
   return -1;
 }
 
@@ -652,25 +678,24 @@ int tg_config_finish(tg_config *config, char *err) {
   if (config->help || config->version || config->list_metrics)
     return 0;
   if (config->secret_key_file != NULL) {
-    char *text = read_private(config->secret_key_file, err);
-    if (text == NULL)
-      return -1;
-    wipe_free(config->secret_key);
-    config->secret_key = trimmed_copy(text);
-    wipe_free(text);
-    if (config->secret_key == NULL || config->secret_key[0] == '\0') {
-      fail(err, config->secret_key_file, "holds no secret key");
+    char problem[EF_PROBLEM_LEN];
+    char *secret = NULL;
+    if (ef_account_secret_file(config->secret_key_file, &secret, problem) !=
+        0) {
+      fail(err, config->secret_key_file, "%s", problem);
       return -1;
     }
+    ef_secret_free(config->account.secret_key);
+    config->account.secret_key = secret;
   }
-  if (config->access_key == NULL || config->secret_key == NULL) {
+  if (config->account.access_key == NULL ||
+      config->account.secret_key == NULL) {
+    int access = config->account.access_key == NULL;
     fail(err, "configuration",
          "no %s: set %s in the environment, or %s in the --config file",
-         config->access_key == NULL ? "access key" : "secret key",
-         config->access_key == NULL ? "ECOFLOW_ACCESS_KEY"
-                                    : "ECOFLOW_SECRET_KEY",
-         config->access_key == NULL ? "access_key"
-                                    : "secret_key or secret_key_file");
+         access ? "access key" : "secret key",
+         access ? "ECOFLOW_ACCESS_KEY" : "ECOFLOW_SECRET_KEY",
+         access ? "access_key" : "secret_key or secret_key_file");
     return -1;
   }
   return check_together(config, err);

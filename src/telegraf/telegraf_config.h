@@ -6,20 +6,25 @@
  * environment, then the command line (where --sn replaces the file's
  * devices). Credentials are refused on the command line, where every user
  * can read them (ps); a config file that holds a secret is refused while
- * its group or others may read it, and so is such a secret_key_file.
- * Values are checked as they are set, and errors name their source
- * ("ecoflow.conf:3: ..."); parsing does no I/O but reading the files
- * named. Settings that only make sense together are checked together
- * (--quota needs --sn devices; --begin and --end need --history). */
+ * its group or others may use it, and so is such a secret_key_file.
+ * Values are checked as they are set, the account's settings by the core
+ * (ef_account.h, the same verdicts as the collectd plugin's), and errors
+ * name their source ("ecoflow.conf:3: ...") and the setting, never a
+ * value that could be a secret; a control character in any value is
+ * refused. Parsing does no I/O but reading the files named. Settings that
+ * only make sense together are checked together (--quota needs --sn
+ * devices; --begin and --end need --history). */
 #ifndef EF_TELEGRAF_CONFIG_H
 #define EF_TELEGRAF_CONFIG_H
+
+#include "ef_account.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
-#define TG_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
+#define TG_DEFAULT_ENDPOINT EF_DEFAULT_ENDPOINT
 #define TG_ERROR_LEN 512
 
 typedef struct {
@@ -38,17 +43,12 @@ typedef struct {
 } tg_time;
 
 typedef struct {
-  char *endpoint;
-  char *access_key;
-  char *secret_key;
-  char *secret_key_file;   /* read into secret_key by tg_config_finish */
-  char *ca_file;           /* NULL: the system's CA store */
-  long timeout_ms;         /* 0: the core's default */
-  unsigned max_concurrent; /* 0: the core's default */
-  long interval_ms;        /* --execd: poll on its own every interval_ms; 0:
-                              only when a line arrives on stdin */
+  ef_account account;    /* endpoint, keys, CA file, limits (ef_account.h) */
+  char *secret_key_file; /* read into account.secret_key by finish */
+  long interval_ms;      /* --execd: poll on its own every interval_ms; 0:
+                            only when a line arrives on stdin */
   tg_device *devices;
-  size_t n_devices;
+  size_t n_devices, cap_devices;
   tg_list quotas;           /* --quota: POST quota for the --sn devices */
   int discover;             /* --discover: also every device of the account */
   long discover_refresh_ms; /* --execd: device/list this often; 0: default */
@@ -96,12 +96,8 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          int apply_settings, const char **config_path,
                          char *err);
 
-/* Refuses a file with a secret that group or others may read: the error
- * says the chmod that fixes it. */
-int tg_config_check_private(const char *path, mode_t mode, char *err);
-
 /* Reads a regular file of at most 64 KiB into a new string (the caller
- * frees it), and its mode into *mode. */
+ * frees it with ef_secret_free), and its mode into *mode. */
 char *tg_config_read_file(const char *path, mode_t *mode, char *err);
 
 /* Everything in order: --config FILE, the environment, the command line,

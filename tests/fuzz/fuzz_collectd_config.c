@@ -172,17 +172,20 @@ static void check_device(const ecoflow_device *device) {
 
 static void check_account(const ecoflow_account *account) {
   fuzz_require(is_name(account->name), "an account without a usable name");
-  fuzz_require(is_key(account->access_key) && is_key(account->secret_key),
+  fuzz_require(is_key(account->account.access_key) &&
+                   is_key(account->account.secret_key),
                "an account without both keys");
-  const char *endpoint = account->endpoint;
+  const char *endpoint = account->account.endpoint;
   size_t len = endpoint ? strlen(endpoint) : 0;
   fuzz_require(len > 0 && (strncasecmp(endpoint, "https://", 8) == 0 ||
                            strncasecmp(endpoint, "http://", 7) == 0),
                "an endpoint that is not an http(s) URL");
   fuzz_require(endpoint[len - 1] != '/', "an endpoint ending in '/'");
-  fuzz_require(account->timeout_ms >= 0 && account->timeout_ms <= 300 * 1000,
+  fuzz_require(account->account.timeout_ms >= 0 &&
+                   account->account.timeout_ms <= 300 * 1000,
                "a timeout out of range");
-  fuzz_require(account->max_concurrent <= 64, "max_concurrent out of range");
+  fuzz_require(account->account.max_concurrent <= 64,
+               "max_concurrent out of range");
   fuzz_require(account->n_devices > 0 || account->discover,
                "an account with nothing to poll");
   for (size_t i = 0; i < account->n_devices; i++)

@@ -64,7 +64,7 @@ static void check_status(int status, const char *err) {
 }
 
 static int valid_serial(const char *sn) {
-  if (sn == NULL || *sn == '\0')
+  if (sn == NULL || *sn == '\0' || strlen(sn) > EF_SERIAL_MAX)
     return 0;
   for (; *sn != '\0'; sn++)
     if (!isalnum((unsigned char)*sn) && strchr("-_.", *sn) == NULL)
@@ -72,22 +72,41 @@ static int valid_serial(const char *sn) {
   return 1;
 }
 
-static void check_settings(const tg_config *config) {
-  fuzz_require(config->endpoint != NULL && config->endpoint[0] != '\0',
+static int has_control(const char *text) {
+  for (; text != NULL && *text != '\0'; text++)
+    if (iscntrl((unsigned char)*text))
+      return 1;
+  return 0;
+}
+
+/* finished: tg_config_finish accepted it all (devices given twice are
+ * found there). */
+static void check_settings(const tg_config *config, int finished) {
+  fuzz_require(config->account.endpoint != NULL &&
+                   config->account.endpoint[0] != '\0',
                "no endpoint");
-  fuzz_require(config->secret_key == NULL || config->secret_key_file == NULL,
+  fuzz_require(config->account.secret_key == NULL ||
+                   config->secret_key_file == NULL,
                "both secret_key and secret_key_file");
-  fuzz_require(config->timeout_ms >= 0 && config->timeout_ms <= 3600 * 1000,
+  fuzz_require(config->account.timeout_ms >= 0 &&
+                   config->account.timeout_ms <= 300 * 1000,
                "timeout out of range");
   fuzz_require(config->interval_ms >= 0 && config->interval_ms <= 86400 * 1000,
                "interval out of range");
-  fuzz_require(config->max_concurrent <= 1000, "max_concurrent out of range");
+  fuzz_require(config->account.max_concurrent <= 256,
+               "max_concurrent out of range");
+  const char *texts[] = {config->account.endpoint, config->account.access_key,
+                         config->account.secret_key, config->account.ca_file,
+                         config->history};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+    fuzz_require(!has_control(texts[i]), "a setting with a control character");
   for (size_t i = 0; i < config->n_devices; i++) {
     const tg_device *device = &config->devices[i];
     fuzz_require(valid_serial(device->sn), "a device without a valid serial");
     fuzz_require(device->name == NULL || device->name[0] != '\0',
                  "a device with an empty name");
-    for (size_t j = 0; j < i; j++)
+    fuzz_require(!has_control(device->name), "a name with a control character");
+    for (size_t j = 0; finished && j < i; j++)
       fuzz_require(strcmp(config->devices[j].sn, device->sn) != 0,
                    "a device given twice");
   }
@@ -100,7 +119,8 @@ static void check_no_credentials_from_argv(int argc, char *argv[]) {
   char err[TG_ERROR_LEN];
   const char *path = NULL;
   tg_config_apply_args(&config, argc, argv, 1, &path, err);
-  fuzz_require(config.access_key == NULL && config.secret_key == NULL,
+  fuzz_require(config.account.access_key == NULL &&
+                   config.account.secret_key == NULL,
                "a credential taken from the command line");
   tg_config_free(&config);
 }
@@ -120,15 +140,19 @@ static void fuzz_settings(const char *file, char *argv[], int argc) {
   if (status == 0)
     check_status(
         status = tg_config_apply_args(&config, argc, argv, 1, &path, err), err);
+  int finished = 0;
   if (status == 0 && config.secret_key_file == NULL) {
     check_status(status = tg_config_finish(&config, err), err);
+    finished =
+        status == 0 && !config.help && !config.version && !config.list_metrics;
     fuzz_require(status != 0 || config.help || config.version ||
                      config.list_metrics ||
-                     (config.access_key != NULL && config.secret_key != NULL),
+                     (config.account.access_key != NULL &&
+                      config.account.secret_key != NULL),
                  "finished without both keys");
   }
   if (status == 0)
-    check_settings(&config);
+    check_settings(&config, finished);
   tg_config_free(&config);
 }
 

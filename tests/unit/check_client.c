@@ -19,6 +19,8 @@
 
 #define ACCESS_KEY "test-access-key"
 #define SECRET_KEY "test-secret-key"
+/* How far the server's clock is ahead of ours, unless a test says. */
+#define SERVER_AHEAD_MS (3600 * 1000)
 
 /* What the server saw and how it answers; shared with its threads. */
 static struct {
@@ -28,7 +30,10 @@ static struct {
   int delay_ms;
   size_t answer_padding; /* extra bytes in each answer */
   unsigned fail_status;  /* answer every request with this HTTP status */
+  char x_timestamp[32];  /* the server time sent; "": an hour ahead */
+  char retry_after[32];  /* a Retry-After header, unless "" */
   char last_content_type[128];
+  char last_timestamp[32]; /* the timestamp the last request was signed at */
   char last_method[8];
 } server = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -103,6 +108,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
   snprintf(server.last_content_type, sizeof(server.last_content_type), "%s",
            type ? type : "");
   snprintf(server.last_method, sizeof(server.last_method), "%s", method);
+  const char *signed_at =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "timestamp");
+  snprintf(server.last_timestamp, sizeof(server.last_timestamp), "%s",
+           signed_at ? signed_at : "");
+  char x_timestamp[32], retry_after[32];
+  snprintf(x_timestamp, sizeof(x_timestamp), "%s", server.x_timestamp);
+  snprintf(retry_after, sizeof(retry_after), "%s", server.retry_after);
   int transient = server.transient_8521_left > 0;
   if (transient)
     server.transient_8521_left--;
@@ -140,7 +152,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
   }
   struct MHD_Response *response = MHD_create_response_from_buffer(
       strlen(text), text, MHD_RESPMEM_MUST_FREE);
-  MHD_add_response_header(response, "x-timestamp", "4102444800000");
+  if (x_timestamp[0] == '\0')
+    snprintf(x_timestamp, sizeof(x_timestamp), "%lld",
+             (long long)ef_now_ms() + SERVER_AHEAD_MS);
+  MHD_add_response_header(response, "x-timestamp", x_timestamp);
+  if (retry_after[0] != '\0')
+    MHD_add_response_header(response, "Retry-After", retry_after);
   enum MHD_Result result =
       MHD_queue_response(c, fail_status ? fail_status : MHD_HTTP_OK, response);
   MHD_destroy_response(response);
@@ -171,6 +188,7 @@ static void start_server(void) {
   server.bad_signatures = server.transient_8521_left = server.delay_ms = 0;
   server.answer_padding = 0;
   server.fail_status = 0;
+  server.x_timestamp[0] = server.retry_after[0] = '\0';
   pthread_mutex_unlock(&server.lock);
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -353,9 +371,9 @@ START_TEST(server_clock_offset_is_measured) {
   start_server();
   ef_client *client = new_client(0, 5000, 0);
   poll_devices(client, 1);
-  /* The server claims 2100-01-01: far ahead of this machine's clock. */
-  ck_assert_int_gt(ef_client_clock_offset_ms(client),
-                   4102444800000LL - ef_now_ms() - 60000);
+  /* The server's clock is an hour ahead of this machine's. */
+  ck_assert_int_gt(ef_client_clock_offset_ms(client), SERVER_AHEAD_MS - 60000);
+  ck_assert_int_lt(ef_client_clock_offset_ms(client), SERVER_AHEAD_MS + 60000);
   /* Said once, not after every batch. */
   char news[256];
   ck_assert_int_eq(ef_client_clock_news(client, news, sizeof(news)),
@@ -364,6 +382,133 @@ START_TEST(server_clock_offset_is_measured) {
   poll_devices(client, 1);
   ck_assert_int_eq(ef_client_clock_news(client, news, sizeof(news)),
                    EF_CLOCK_UNCHANGED);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+/* A server time that cannot be one (it would overflow the offset, or sign
+ * requests with a negative time) is not taken; the Date header is. */
+START_TEST(insane_server_times_are_ignored) {
+  static const char *const insane[] = {"9223372036854775807", "-5",
+                                       "4102444800000", "1e30", "12abc"};
+  start_server();
+  ef_client *client = new_client(0, 5000, 0);
+  for (size_t i = 0; i < sizeof(insane) / sizeof(insane[0]); i++) {
+    snprintf(server.x_timestamp, sizeof(server.x_timestamp), "%s", insane[i]);
+    poll_devices(client, 1);
+    /* Only the Date header's time is taken then, to the second. */
+    ck_assert_int_lt(llabs(ef_client_clock_offset_ms(client)), 2000);
+  }
+  poll_devices(client, 1); /* signed with our own clock, which is sane */
+  long long signed_at = strtoll(server.last_timestamp, NULL, 10);
+  ck_assert_int_lt(llabs(signed_at - (long long)ef_now_ms()), 60000);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+static void keep_error(const ef_reading *reading, void *ctx) {
+  ck_assert_ptr_nonnull(reading->error);
+  *(ef_error *)ctx = *reading->error;
+}
+
+/* Retry-After: 100000000 must not silence a device for three years. */
+START_TEST(retry_after_is_capped) {
+  start_server();
+  server.fail_status = 429;
+  snprintf(server.retry_after, sizeof(server.retry_after), "100000000");
+  ef_client *client = new_client(0, 5000, 0);
+  ef_poll_target target = {.sn = "SN1"};
+  ef_error reading_error = {0}, err;
+  ef_poll_quotas(client, &target, 1, keep_error, &reading_error, &err);
+  ck_assert_int_eq(reading_error.http_status, 429);
+  ck_assert_int_eq(reading_error.retry_after_s, EF_MAX_RETRY_AFTER_S);
+  snprintf(server.retry_after, sizeof(server.retry_after), "120");
+  ef_poll_quotas(client, &target, 1, keep_error, &reading_error, &err);
+  ck_assert_int_eq(reading_error.retry_after_s, 120);
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+/* Counts each target's answers, by index in the batch. */
+typedef struct {
+  const ef_poll_target *targets;
+  int answers[32];
+  int aborted, timed_out;
+} answer_count;
+
+static void count_answers(const ef_reading *reading, void *ctx) {
+  answer_count *count = ctx;
+  count->answers[reading->target - count->targets]++;
+  if (reading->error != NULL && reading->error->kind == EF_ERR_ABORTED)
+    count->aborted++;
+  if (reading->error != NULL && strstr(reading->error->message, "Timeout"))
+    count->timed_out++;
+}
+
+/* A host that hangs is recognised from the first wave: the rest of the
+ * batch fails at once with the same error, unsent. */
+START_TEST(dead_host_fails_the_batch_after_one_wave) {
+  start_server();
+  server.delay_ms = 1500;
+  ef_client *client = new_client(2, 300, 0);
+  ef_poll_target targets[10];
+  char names[10][8];
+  make_targets(targets, 10, names);
+  answer_count count = {.targets = targets};
+  ef_error err;
+  ef_poll_quotas(client, targets, 10, count_answers, &count, &err);
+  for (int i = 0; i < 10; i++)
+    ck_assert_int_eq(count.answers[i], 1);
+  ck_assert_int_eq(count.timed_out, 10);
+  ck_assert_int_eq(server.requests, 2); /* the first wave only */
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+typedef struct {
+  ef_client *client;
+  int delay_ms;
+} stopper;
+
+static void *stop_later(void *arg) {
+  stopper *s = arg;
+  usleep((useconds_t)s->delay_ms * 1000);
+  ef_client_stop(s->client);
+  return NULL;
+}
+
+/* Stopped while its first wave hangs, a batch answers every target once
+ * (in flight: cut off; waiting: never sent), and a stopped client sends
+ * nothing more. */
+START_TEST(every_target_is_answered_when_stopped) {
+  start_server();
+  server.delay_ms = 2000;
+  ef_client *client = new_client(2, 10000, 0);
+  ef_poll_target targets[10];
+  char names[10][8];
+  make_targets(targets, 10, names);
+  answer_count count = {.targets = targets};
+  stopper s = {.client = client, .delay_ms = 300};
+  pthread_t thread;
+  ck_assert_int_eq(pthread_create(&thread, NULL, stop_later, &s), 0);
+  int64_t started = ef_now_ms();
+  ef_error err;
+  ef_poll_quotas(client, targets, 10, count_answers, &count, &err);
+  int64_t took = ef_now_ms() - started;
+  pthread_join(thread, NULL);
+  for (int i = 0; i < 10; i++)
+    ck_assert_int_eq(count.answers[i], 1);
+  ck_assert_int_eq(count.aborted, 10);
+  ck_assert_int_eq(server.requests, 2);
+  ck_assert_int_lt(took, 2000); /* not the answers' 2 s, let alone 10 */
+  count = (answer_count){.targets = targets};
+  ef_poll_quotas(client, targets, 3, count_answers, &count, &err);
+  ck_assert_int_eq(count.aborted, 3);
+  ck_assert_int_eq(server.requests, 2);
   ef_client_free(client);
   stop_server();
 }
@@ -430,6 +575,10 @@ int main(void) {
                                 slow_answers_time_out,
                                 refused_connections_are_reported,
                                 server_clock_offset_is_measured,
+                                insane_server_times_are_ignored,
+                                retry_after_is_capped,
+                                dead_host_fails_the_batch_after_one_wave,
+                                every_target_is_answered_when_stopped,
                                 device_list_is_read,
                                 failing_account_cools_down,
                                 options_are_checked};

@@ -199,12 +199,12 @@ START_TEST(test_minimal_single_account) {
   ck_assert_uint_eq(config.n_accounts, 1);
   const ecoflow_account *account = config.accounts[0];
   ck_assert_str_eq(account->name, "default");
-  ck_assert_str_eq(account->endpoint, "https://api-e.ecoflow.com");
-  ck_assert_str_eq(account->access_key, "AK");
-  ck_assert_str_eq(account->secret_key, "SK");
-  ck_assert_ptr_null(account->ca_file);
-  ck_assert_int_eq(account->timeout_ms, 0);
-  ck_assert_uint_eq(account->max_concurrent, 0);
+  ck_assert_str_eq(account->account.endpoint, "https://api-e.ecoflow.com");
+  ck_assert_str_eq(account->account.access_key, "AK");
+  ck_assert_str_eq(account->account.secret_key, "SK");
+  ck_assert_ptr_null(account->account.ca_file);
+  ck_assert_int_eq(account->account.timeout_ms, 0);
+  ck_assert_uint_eq(account->account.max_concurrent, 0);
   ck_assert_uint_eq(account->n_devices, 1);
   ck_assert_str_eq(account->devices[0].serial, "HJ31ZDH2ZF690029");
   ck_assert_str_eq(account->devices[0].name, "HJ31ZDH2ZF690029");
@@ -230,12 +230,12 @@ START_TEST(test_every_option) {
   ck_assert_int_eq(n_messages, 0);
 
   const ecoflow_account *account = config.accounts[0];
-  ck_assert_str_eq(account->access_key, "AK");
-  ck_assert_str_eq(account->secret_key, "SK");
-  ck_assert_str_eq(account->endpoint, "http://127.0.0.1:8080");
-  ck_assert_int_eq(account->timeout_ms, 2500);
-  ck_assert_uint_eq(account->max_concurrent, 3);
-  ck_assert_str_eq(account->ca_file, ca_file);
+  ck_assert_str_eq(account->account.access_key, "AK");
+  ck_assert_str_eq(account->account.secret_key, "SK");
+  ck_assert_str_eq(account->account.endpoint, "http://127.0.0.1:8080");
+  ck_assert_int_eq(account->account.timeout_ms, 2500);
+  ck_assert_uint_eq(account->account.max_concurrent, 3);
+  ck_assert_str_eq(account->account.ca_file, ca_file);
   ck_assert_uint_eq(account->n_devices, 2);
   ck_assert_str_eq(account->devices[0].name, "house");
   ck_assert_double_eq(account->devices[0].interval_s, 30);
@@ -271,11 +271,13 @@ START_TEST(test_accounts) {
 
   ck_assert_uint_eq(config.n_accounts, 2);
   ck_assert_str_eq(config.accounts[0]->name, "home");
-  ck_assert_str_eq(config.accounts[0]->endpoint, "https://api-a.ecoflow.com");
+  ck_assert_str_eq(config.accounts[0]->account.endpoint,
+                   "https://api-a.ecoflow.com");
   ck_assert_uint_eq(config.accounts[0]->n_devices, 2);
   ck_assert_str_eq(config.accounts[1]->name, "parents");
-  ck_assert_str_eq(config.accounts[1]->access_key, "AK2");
-  ck_assert_str_eq(config.accounts[1]->endpoint, "https://api-e.ecoflow.com");
+  ck_assert_str_eq(config.accounts[1]->account.access_key, "AK2");
+  ck_assert_str_eq(config.accounts[1]->account.endpoint,
+                   "https://api-e.ecoflow.com");
   ck_assert_str_eq(config.accounts[1]->devices[0].serial, "SN3");
   ck_assert_str_eq(config.accounts[1]->devices[0].name, "parents");
   teardown();
@@ -369,7 +371,7 @@ START_TEST(test_secret_file_trimmed) {
   const char *path = temp_file("secret", "  s3cr3t\r\n\n", 0600);
   add_secret_file(path);
   assert_parsed_quietly();
-  ck_assert_str_eq(config.accounts[0]->secret_key, "s3cr3t");
+  ck_assert_str_eq(config.accounts[0]->account.secret_key, "s3cr3t");
   teardown();
 }
 END_TEST
@@ -389,8 +391,9 @@ START_TEST(test_secret_file_readable_by_group) {
   add_secret_file(path);
   char expected[256];
   snprintf(expected, sizeof(expected),
-           "`SecretKeyFile' \"%s\" in <Plugin ecoflow> can be read by other "
-           "users (mode 0640); make it private: chmod 600 %s",
+           "`SecretKeyFile' \"%s\" in <Plugin ecoflow>: it holds a secret "
+           "but its group or other users may use it (mode 0640); make it "
+           "private: chmod 600 %s",
            path, path);
   assert_refused(expected);
   teardown();
@@ -426,7 +429,7 @@ START_TEST(test_secret_file_empty) {
   setup();
   const char *path = temp_file("secret", " \n", 0600);
   add_secret_file(path);
-  assert_refused("\" in <Plugin ecoflow> is empty");
+  assert_refused("\" in <Plugin ecoflow>: the secret key in it is empty");
   teardown();
 }
 END_TEST
@@ -435,7 +438,8 @@ START_TEST(test_secret_file_two_words) {
   setup();
   const char *path = temp_file("secret", "s3cr3t\nother\n", 0600);
   add_secret_file(path);
-  assert_refused("`SecretKeyFile' in <Plugin ecoflow> contains whitespace");
+  assert_refused("in <Plugin ecoflow>: the secret key in it contains a blank "
+                 "or a control character");
   teardown();
 }
 END_TEST
@@ -443,8 +447,8 @@ END_TEST
 START_TEST(test_secret_file_missing) {
   setup();
   add_secret_file("/nonexistent/ecoflow.secret");
-  assert_refused("cannot open `SecretKeyFile' \"/nonexistent/ecoflow.secret\" "
-                 "in <Plugin ecoflow>: No such file or directory");
+  assert_refused("`SecretKeyFile' \"/nonexistent/ecoflow.secret\" in <Plugin "
+                 "ecoflow>: cannot open it: No such file or directory");
   teardown();
 }
 END_TEST
@@ -464,7 +468,7 @@ START_TEST(test_secret_file_too_large) {
   large[4999] = '\0';
   const char *path = temp_file("secret", large, 0600);
   add_secret_file(path);
-  assert_refused("is too large to hold a key");
+  assert_refused("it is larger than 4096 bytes");
   free(large);
   teardown();
 }
@@ -513,6 +517,13 @@ static void access_key_twice(oconfig_item_t *r) {
 static void empty_access_key(oconfig_item_t *r) { opt(r, "AccessKey", " "); }
 static void access_key_with_space(oconfig_item_t *r) {
   opt(r, "AccessKey", "AK AK");
+}
+static void access_key_with_newline(oconfig_item_t *r) {
+  opt(r, "AccessKey", "AK\r\nX-Injected: yes");
+}
+static void secret_as_option_name(oconfig_item_t *r) {
+  valid_account(r);
+  opt(r, "Sk3cr3tV4lu3x", "x");
 }
 static void no_device(oconfig_item_t *r) { add_keys(r); }
 static void empty_block(oconfig_item_t *r) { (void)r; }
@@ -690,9 +701,16 @@ static const struct {
      "<Account \"home\"> has no `SecretKey' or `SecretKeyFile'"},
     {secret_twice, "<Plugin ecoflow> gives the secret key twice"},
     {access_key_twice, "`AccessKey' is given twice in <Plugin ecoflow>"},
-    {empty_access_key, "`AccessKey' in <Plugin ecoflow> is empty"},
+    {empty_access_key,
+     "`AccessKey' in <Plugin ecoflow>: the access key is empty"},
     {access_key_with_space,
-     "`AccessKey' in <Plugin ecoflow> contains whitespace"},
+     "`AccessKey' in <Plugin ecoflow>: the access key contains a blank or a "
+     "control character"},
+    {access_key_with_newline,
+     "`AccessKey' in <Plugin ecoflow>: the access key contains a blank or a "
+     "control character"},
+    {secret_as_option_name, "unknown option `(an option)' in <Plugin "
+                            "ecoflow>"},
     {no_device, "<Plugin ecoflow> has no <Device \"SERIAL\"> block"},
     {empty_block, "<Plugin ecoflow> has no `AccessKey'"},
     {same_device_twice, "<Device \"SN1\"> is configured twice"},
@@ -704,34 +722,38 @@ static const struct {
     {same_account_twice, "account \"home\" is configured twice"},
     {timeout_as_string,
      "`Timeout' in <Plugin ecoflow> needs exactly one number"},
-    {timeout_zero, "`Timeout' in <Plugin ecoflow> is 0: it must be between "
-                   "0.001 and 300"},
-    {timeout_huge, "`Timeout' in <Plugin ecoflow> is 3600"},
+    {timeout_zero, "`Timeout' in <Plugin ecoflow>: a timeout is a number of "
+                   "seconds from 0.001 to 300"},
+    {timeout_huge, "`Timeout' in <Plugin ecoflow>: a timeout is a number of "
+                   "seconds from 0.001 to 300"},
     {timeout_two_values, "`Timeout' in <Plugin ecoflow> needs exactly one"},
-    {max_concurrent_zero, "`MaxConcurrent' in <Plugin ecoflow> is 0: it must "
-                          "be between 1 and 64"},
+    {max_concurrent_zero, "`MaxConcurrent' in <Plugin ecoflow>: the requests "
+                          "in flight are a whole number from 1 to 256"},
     {max_concurrent_fraction,
-     "`MaxConcurrent' in <Plugin ecoflow> must be a whole number"},
+     "`MaxConcurrent' in <Plugin ecoflow>: the requests in flight are a whole "
+     "number"},
     {endpoint_without_scheme,
-     "`Endpoint' in <Plugin ecoflow> is \"api-e.ecoflow.com\": it must be an "
-     "http:// or https:// URL"},
-    {endpoint_without_host, "`Endpoint' in <Plugin ecoflow> is \"https://\""},
-    {ca_file_missing, "cannot read `CAFile' \"/nonexistent/ca.pem\" in "
-                      "<Plugin ecoflow>: No such file or directory"},
+     "`Endpoint' in <Plugin ecoflow>: the endpoint must be an http:// or "
+     "https:// URL"},
+    {endpoint_without_host,
+     "`Endpoint' in <Plugin ecoflow>: the endpoint must be"},
+    {ca_file_missing, "`CAFile' \"/nonexistent/ca.pem\" in <Plugin ecoflow>: "
+                      "cannot open it: No such file or directory"},
     {device_without_serial,
      "`Device' in <Plugin ecoflow> needs exactly one argument"},
     {device_serial_as_number,
      "`Device' in <Plugin ecoflow> needs exactly one argument"},
     {device_serial_with_space,
-     "<Device \"SN 1\">: a serial number has only letters, digits"},
-    {device_name_with_slash, "`Name' \"house/garage\" in <Device \"SN1\"> "
-                             "contains '/'"},
+     "a <Device> block in <Plugin ecoflow>: a serial number has 1 to 64 "
+     "letters, digits"},
+    {device_name_with_slash, "`Name' in <Device \"SN1\">: a device name has 1 "
+                             "to 127 characters, none of them '/'"},
     {device_interval_zero, "`Interval' in <Device \"SN1\"> is 0"},
     {device_interval_negative, "`Interval' in <Device \"SN1\"> is -5"},
     {account_without_name,
      "`Account' in <Plugin ecoflow> needs exactly one argument"},
-    {account_name_with_slash, "<Account> \"a/b\" in <Plugin ecoflow> "
-                              "contains '/'"},
+    {account_name_with_slash, "<Account> in <Plugin ecoflow>: an account name "
+                              "has 1 to 127 characters, none of them '/'"},
     {nested_account, "<Account> blocks cannot be nested (found in <Account "
                      "\"outer\">)"},
     {options_outside_accounts, "`Endpoint' is outside any <Account> block"},
@@ -765,8 +787,8 @@ static const struct {
      "in <Device \"SN1\">"},
     {report_interval_zero, "`Interval' in <Report \"W\"> in <Device "
                            "\"SN1\"> is 0"},
-    {report_prefix_with_slash, "`InstancePrefix' \"a/b\" in <Report \"W\"> "
-                               "in <Device \"SN1\"> contains '/'"},
+    {report_prefix_with_slash, "`InstancePrefix' in <Report \"W\"> in <Device "
+                               "\"SN1\">: an instance prefix has"},
 };
 
 START_TEST(test_refused) {

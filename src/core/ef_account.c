@@ -1,0 +1,310 @@
+/* ef_account.c: the verdicts on an account's settings. */
+#include "ef_account.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+__attribute__((format(printf, 2, 3))) static int
+refuse(char *problem, const char *format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(problem, EF_PROBLEM_LEN, format, ap);
+  va_end(ap);
+  return -1;
+}
+
+void ef_secret_free(char *text) {
+  if (text != NULL)
+    explicit_bzero(text, strlen(text));
+  free(text);
+}
+
+void ef_account_clear(ef_account *account) {
+  free(account->endpoint);
+  free(account->access_key);
+  ef_secret_free(account->secret_key);
+  free(account->ca_file);
+  *account = (ef_account){0};
+}
+
+static int is_blank(unsigned char c) { return isspace(c) != 0; }
+
+/* The copy of text[0, len) without surrounding blanks. */
+static char *trimmed_copy(const char *text, size_t len) {
+  while (len > 0 && is_blank((unsigned char)text[0])) {
+    text++;
+    len--;
+  }
+  while (len > 0 && is_blank((unsigned char)text[len - 1]))
+    len--;
+  return strndup(text, len);
+}
+
+static int has_blank_or_control(const char *text) {
+  for (; *text != '\0'; text++)
+    if (is_blank((unsigned char)*text) || iscntrl((unsigned char)*text))
+      return 1;
+  return 0;
+}
+
+static int out_of_memory(char *problem) {
+  return refuse(problem, "out of memory");
+}
+
+int ef_account_key(const char *raw, const char *what, char **out,
+                   char *problem) {
+  char *key = trimmed_copy(raw, strlen(raw));
+  if (key == NULL)
+    return out_of_memory(problem);
+  int status = 0;
+  if (key[0] == '\0')
+    status = refuse(problem, "the %s is empty", what);
+  else if (has_blank_or_control(key))
+    status = refuse(problem,
+                    "the %s contains a blank or a control character: copy it "
+                    "again from the EcoFlow developer portal",
+                    what);
+  if (status != 0) {
+    ef_secret_free(key);
+    return -1;
+  }
+  *out = key;
+  return 0;
+}
+
+/* The host part of an http(s) URL, or NULL for another scheme. */
+static const char *url_host(const char *url) {
+  if (strncasecmp(url, "https://", 8) == 0)
+    return url + 8;
+  if (strncasecmp(url, "http://", 7) == 0)
+    return url + 7;
+  return NULL;
+}
+
+int ef_account_endpoint(const char *raw, char **out, char *problem) {
+  char *endpoint = trimmed_copy(raw, strlen(raw));
+  if (endpoint == NULL)
+    return out_of_memory(problem);
+  const char *host = url_host(endpoint);
+  if (host == NULL || *host == '\0' || *host == '/' || *host == ':' ||
+      has_blank_or_control(endpoint)) {
+    free(endpoint);
+    return refuse(problem,
+                  "the endpoint must be an http:// or https:// URL with a "
+                  "host, such as " EF_DEFAULT_ENDPOINT " (Europe) or "
+                  "https://api-a.ecoflow.com (Americas)");
+  }
+  size_t len = strlen(endpoint);
+  while (len > 0 && endpoint[len - 1] == '/')
+    endpoint[--len] = '\0';
+  *out = endpoint;
+  return 0;
+}
+
+int ef_account_endpoint_in_clear(const char *endpoint) {
+  if (strncasecmp(endpoint, "http://", 7) != 0)
+    return 0;
+  const char *host = endpoint + 7;
+  static const char *const loopback[] = {"127.", "localhost", "[::1]"};
+  for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+    size_t n = strlen(loopback[i]);
+    if (strncasecmp(host, loopback[i], n) == 0 &&
+        (loopback[i][n - 1] == '.' || host[n] == '\0' || host[n] == ':' ||
+         host[n] == '/'))
+      return 0;
+  }
+  return 1;
+}
+
+void ef_shell_quote(const char *path, char *out, size_t size) {
+  if (size == 0)
+    return;
+  int plain = path[0] != '\0';
+  for (const char *c = path; *c != '\0'; c++)
+    if (!isalnum((unsigned char)*c) && strchr("/._-+,:@%", *c) == NULL)
+      plain = 0;
+  if (plain) {
+    snprintf(out, size, "%s", path);
+    return;
+  }
+  size_t n = 0;
+  if (n + 1 < size)
+    out[n++] = '\'';
+  for (const char *c = path; *c != '\0' && n + 6 < size; c++) {
+    if (*c == '\'') {
+      memcpy(out + n, "'\\''", 4);
+      n += 4;
+    } else {
+      out[n++] = *c;
+    }
+  }
+  if (n + 1 < size)
+    out[n++] = '\'';
+  out[n] = '\0';
+}
+
+int ef_account_check_private(const char *path, mode_t mode, char *problem) {
+  if ((mode & (S_IRWXG | S_IRWXO)) == 0)
+    return 0;
+  char quoted[EF_PROBLEM_LEN / 2];
+  ef_shell_quote(path, quoted, sizeof(quoted));
+  return refuse(problem,
+                "it holds a secret but its group or other users may use it "
+                "(mode %04o); make it private: chmod 600 %s",
+                (unsigned)(mode & 07777), quoted);
+}
+
+int ef_account_open_file(const char *path, size_t max, mode_t *mode,
+                         size_t *size, char *problem) {
+  /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    refuse(problem, "cannot open it: %s", strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  int status = 0;
+  if (fstat(fd, &st) != 0)
+    status = refuse(problem, "cannot read it: %s", strerror(errno));
+  else if (!S_ISREG(st.st_mode))
+    status = refuse(problem, "it is not a regular file");
+  else if (st.st_size < 0 || (size_t)st.st_size > max)
+    status = refuse(problem, "it is larger than %zu bytes", max);
+  if (status != 0) {
+    close(fd);
+    return -1;
+  }
+  *mode = st.st_mode;
+  *size = (size_t)st.st_size;
+  return fd;
+}
+
+int ef_account_secret_file(const char *path, char **out, char *problem) {
+  mode_t mode;
+  size_t size;
+  int fd =
+      ef_account_open_file(path, EF_SECRET_FILE_MAX, &mode, &size, problem);
+  if (fd < 0)
+    return -1;
+  if (ef_account_check_private(path, mode, problem) != 0) {
+    close(fd);
+    return -1;
+  }
+  char buffer[EF_SECRET_FILE_MAX + 1];
+  size_t len = 0;
+  ssize_t got = 0;
+  /* Reads past the size it had: a file that grew is refused, not cut. */
+  while (len < sizeof(buffer) &&
+         (got = read(fd, buffer + len, sizeof(buffer) - len)) != 0) {
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      break;
+    len += (size_t)got;
+  }
+  int error = got < 0 ? errno : 0;
+  close(fd);
+  int status;
+  if (error != 0)
+    status = refuse(problem, "cannot read it: %s", strerror(error));
+  else if (len > EF_SECRET_FILE_MAX)
+    status = refuse(problem, "it is larger than %d bytes", EF_SECRET_FILE_MAX);
+  else if (memchr(buffer, '\0', len) != NULL)
+    status = refuse(problem, "it holds a NUL byte, not a key");
+  else {
+    buffer[len] = '\0';
+    status = ef_account_key(buffer, "secret key in it", out, problem);
+  }
+  explicit_bzero(buffer, sizeof(buffer));
+  return status;
+}
+
+int ef_account_ca_file(const char *path, char **out, char *problem) {
+  mode_t mode;
+  size_t size;
+  /* A bundle of every public CA is about 200 KiB. */
+  int fd = ef_account_open_file(path, 16 * 1024 * 1024, &mode, &size, problem);
+  if (fd < 0)
+    return -1;
+  close(fd);
+  if ((*out = strdup(path)) == NULL)
+    return out_of_memory(problem);
+  return 0;
+}
+
+int ef_account_timeout(double seconds, long *timeout_ms, char *problem) {
+  if (!(seconds >= EF_TIMEOUT_MIN_S && seconds <= EF_TIMEOUT_MAX_S))
+    return refuse(problem,
+                  "a timeout is a number of seconds from %g to %g (default "
+                  "10)",
+                  EF_TIMEOUT_MIN_S, EF_TIMEOUT_MAX_S);
+  *timeout_ms = (long)(seconds * 1000 + 0.5);
+  return 0;
+}
+
+int ef_account_max_concurrent(double count, unsigned *max_concurrent,
+                              char *problem) {
+  if (!(count >= 1 && count <= EF_MAX_CONCURRENT_MAX) ||
+      count != (double)(unsigned)count)
+    return refuse(problem,
+                  "the requests in flight are a whole number from 1 to %d "
+                  "(default 8)",
+                  EF_MAX_CONCURRENT_MAX);
+  *max_concurrent = (unsigned)count;
+  return 0;
+}
+
+int ef_serial_valid(const char *sn) {
+  size_t len = strlen(sn);
+  if (len == 0 || len > EF_SERIAL_MAX)
+    return 0;
+  for (const char *c = sn; *c != '\0'; c++)
+    if (!isalnum((unsigned char)*c) && strchr("-_.", *c) == NULL)
+      return 0;
+  return 1;
+}
+
+int ef_account_serial(const char *sn, char *problem) {
+  if (ef_serial_valid(sn))
+    return 0;
+  return refuse(problem,
+                "a serial number has 1 to %d letters, digits, '-', '_' and "
+                "'.', nothing else",
+                EF_SERIAL_MAX);
+}
+
+int ef_account_name(const char *name, const char *what, char *problem) {
+  size_t len = strlen(name);
+  if (len > 0 && len <= EF_DEVICE_NAME_MAX && strchr(name, '/') == NULL &&
+      ef_account_text_clean(name))
+    return 0;
+  return refuse(problem,
+                "%s has 1 to %d characters, none of them '/' or a control "
+                "character",
+                what, EF_DEVICE_NAME_MAX);
+}
+
+int ef_account_text_clean(const char *text) {
+  for (; *text != '\0'; text++)
+    if (iscntrl((unsigned char)*text))
+      return 0;
+  return 1;
+}
+
+int ef_setting_name_quotable(const char *key) {
+  size_t len = strlen(key);
+  if (len == 0 || len > 32)
+    return 0;
+  for (const char *c = key; *c != '\0'; c++)
+    if (!isalpha((unsigned char)*c) && *c != '_' && *c != '-')
+      return 0;
+  return 1;
+}

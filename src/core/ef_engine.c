@@ -1,0 +1,804 @@
+/* ef_engine.c: the read cycle: list, polls, reports, and what to tell. */
+#include "ef_engine.h"
+
+#include "ef_client.h"
+#include "ef_discovery.h"
+#include "ef_freshness.h"
+#include "ef_health.h"
+#include "ef_poll.h"
+#include "ef_schedule.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The cloud repeating a reading this often in a row means the device is
+ * offline (it serves its cached copy); once could be a slow device. */
+#define STALE_READINGS_OFFLINE 3
+/* Room for an error and what to do about it (ef_roster_explain). */
+#define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
+
+typedef struct {
+  const ef_report_config *config;
+  ef_schedule schedule;
+  ef_health health;
+} report_state;
+
+/* The engine's own state of a roster device (its user). */
+typedef struct {
+  unsigned stale_readings;  /* in a row: repeats of the cloud's cached copy */
+  unsigned long polls;      /* settled so far */
+  unsigned long first_read; /* the engine's read that settled the first */
+  report_state *reports;    /* the device's own, then the account's */
+  size_t n_reports;
+} device_state;
+
+struct ef_engine {
+  ef_engine_options options; /* pointers borrowed from the front end */
+  ef_sink sink;
+  void *ctx;
+  ef_client *client;
+  ef_roster *roster;
+  size_t lists;        /* device lists merged so far */
+  unsigned long reads; /* so far, counting the running one */
+  int slow_said;       /* a read outlasted the interval, and it was said */
+  int clear_said;
+};
+
+typedef enum { PENDING_LIST, PENDING_QUOTA, PENDING_REPORT } pending_kind;
+
+struct read_state;
+
+/* One request of a read, handed back with its answer. */
+typedef struct {
+  pending_kind kind;
+  struct read_state *read;
+  const ef_poll_target *target; /* QUOTA */
+  ef_roster_device *device;     /* REPORT */
+  report_state *report;         /* REPORT */
+  ef_window window;             /* REPORT */
+} pending;
+
+/* One read (or backfill) of one engine. */
+typedef struct read_state {
+  ef_engine *engine;
+  int64_t started_ms;
+  ef_read_summary summary;
+  pending *pendings;
+  ef_request *requests;
+  size_t n, cap;
+  /* The list, when it travels with the read. */
+  ef_device_list list;
+  ef_error list_error;
+  int list_answered;
+} read_state;
+
+/* ---- telling the front end -------------------------------------------- */
+
+static void tell(const ef_engine *engine, const ef_news *news) {
+  engine->sink.news(engine->ctx, news);
+}
+
+__attribute__((format(printf, 4, 5))) static void
+note(const ef_engine *engine, ef_level level, const ef_roster_device *device,
+     const char *format, ...) {
+  char text[EXPLAINED_LEN];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(text, sizeof(text), format, ap);
+  va_end(ap);
+  tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
+                          .level = level,
+                          .device = device,
+                          .text = text});
+}
+
+/* A device's (or its report's) health changed: say so. */
+static void tell_health(const ef_engine *engine, const ef_roster_device *device,
+                        const char *report, const ef_window *window,
+                        ef_health_event event, unsigned failures,
+                        const ef_error *error) {
+  char text[EXPLAINED_LEN] = "";
+  ef_news news = {.device = device,
+                  .report = report,
+                  .window = window,
+                  .error = error,
+                  .failures = failures,
+                  .text = text};
+  switch (event) {
+  case EF_HEALTH_UNCHANGED:
+    return;
+  case EF_HEALTH_FAILED:
+  case EF_HEALTH_CHANGED:
+    news.kind = event == EF_HEALTH_FAILED ? EF_NEWS_FAILING : EF_NEWS_CHANGED;
+    news.level = EF_LEVEL_ERROR;
+    ef_roster_explain(error, engine->options.daemon, text, sizeof(text));
+    break;
+  case EF_HEALTH_RECOVERED:
+    news.kind = EF_NEWS_RECOVERED;
+    news.level = EF_LEVEL_NOTICE;
+    news.error = NULL;
+    break;
+  }
+  tell(engine, &news);
+}
+
+/* ---- devices ---------------------------------------------------------- */
+
+static void device_state_free(void *user) {
+  device_state *state = user;
+  if (state != NULL)
+    free(state->reports);
+  free(state);
+}
+
+/* Gives a roster device the engine's state: its reports (its own, then
+ * the account's), all due at once. Returns -1 when out of memory. */
+static int device_attach(const ef_engine *engine, ef_roster_device *device) {
+  const ef_device_config *config = device->config;
+  size_t own = config != NULL ? config->n_reports : 0;
+  size_t n = own + engine->options.n_reports;
+  device_state *state = calloc(1, sizeof(*state));
+  if (state != NULL && n > 0)
+    state->reports = calloc(n, sizeof(*state->reports));
+  if (state == NULL || (n > 0 && state->reports == NULL)) {
+    device_state_free(state);
+    return -1;
+  }
+  state->n_reports = n;
+  for (size_t i = 0; i < n; i++) {
+    report_state *report = &state->reports[i];
+    report->config =
+        i < own ? &config->reports[i] : &engine->options.reports[i - own];
+    ef_schedule_start(&report->schedule, report->config->interval_ms, 0);
+  }
+  device->user = state;
+  return 0;
+}
+
+static int attach_new_devices(const ef_engine *engine) {
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
+    ef_roster_device *device = ef_roster_device_at(engine->roster, i);
+    if (device->user == NULL && device_attach(engine, device) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- the list --------------------------------------------------------- */
+
+static void on_roster_event(ef_roster_event event, ef_roster_device *device,
+                            const ef_error *error, void *ctx) {
+  const ef_engine *engine = ctx;
+  char text[EXPLAINED_LEN] = "";
+  ef_news news = {.device = device, .level = EF_LEVEL_NOTICE, .text = text};
+  switch (event) {
+  case EF_ROSTER_ADDED:
+    news.kind = EF_NEWS_ADDED;
+    news.level = EF_LEVEL_INFO;
+    news.first_list = engine->lists == 0;
+    break;
+  case EF_ROSTER_REMOVED:
+    news.kind = EF_NEWS_REMOVED;
+    break;
+  case EF_ROSTER_OFFLINE:
+    news.kind = EF_NEWS_OFFLINE;
+    break;
+  case EF_ROSTER_ONLINE:
+    news.kind = EF_NEWS_ONLINE;
+    break;
+  case EF_ROSTER_LIST_FAILED:
+    news.kind = EF_NEWS_LIST_FAILING;
+    news.error = error;
+    /* Grave only when nothing is left to poll. */
+    news.level =
+        ef_roster_size(engine->roster) > 0 ? EF_LEVEL_WARNING : EF_LEVEL_ERROR;
+    ef_roster_explain(error, engine->options.daemon, text, sizeof(text));
+    break;
+  case EF_ROSTER_LIST_RECOVERED:
+    news.kind = EF_NEWS_LIST_RECOVERED;
+    break;
+  }
+  tell(engine, &news);
+}
+
+/* Each listed device's online flag, valid until the next list. */
+static void tell_online(const ef_engine *engine, int64_t now_ms) {
+  if (engine->sink.online == NULL)
+    return;
+  int64_t valid_ms = engine->options.refresh_ms > 0
+                         ? engine->options.refresh_ms
+                         : EF_ROSTER_DEFAULT_REFRESH_MS;
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
+    const ef_roster_device *device = ef_roster_device_at(engine->roster, i);
+    if (device->presence != EF_PRESENCE_UNKNOWN)
+      engine->sink.online(engine->ctx, device,
+                          device->presence == EF_PRESENCE_ONLINE, now_ms,
+                          valid_ms);
+  }
+}
+
+/* Merges what the list said (list, or error when it failed), tells what
+ * changed and the online flags. Returns -1 when out of memory. */
+static int merge_list(ef_engine *engine, const ef_device_list *list,
+                      const ef_error *error, int64_t now_ms) {
+  int status = ef_roster_merge(engine->roster, list, error, now_ms,
+                               on_roster_event, engine);
+  if (status == 0)
+    status = attach_new_devices(engine);
+  if (error == NULL || error->kind == EF_OK) {
+    if (list->skipped > 0 && engine->lists == 0)
+      note(engine, EF_LEVEL_WARNING, NULL,
+           "device/list names %zu device%s without a valid serial number "
+           "(or twice): not polled",
+           list->skipped, list->skipped == 1 ? "" : "s");
+    engine->lists++;
+    tell_online(engine, now_ms);
+  }
+  return status;
+}
+
+static void on_list_answer(const ef_answer *answer, void *ctx) {
+  read_state *read = ctx;
+  ef_discovery_parse(answer, &read->list, &read->list_error);
+  read->list_answered = 1;
+}
+
+/* Asks the list alone and merges it. Returns -1 when out of memory. */
+static int list_first(read_state *read, int64_t now_ms) {
+  ef_engine *engine = read->engine;
+  ef_request request = {0};
+  ef_discovery_request(&request);
+  ef_error batch_error;
+  read->list_answered = 0;
+  ef_client_run(engine->client, &request, 1, on_list_answer, read,
+                &batch_error);
+  if (!read->list_answered)
+    read->list_error = batch_error;
+  if (read->list_error.kind == EF_ERR_ABORTED)
+    return 0;
+  int status = merge_list(engine, &read->list, &read->list_error, now_ms);
+  ef_device_list_clear(&read->list);
+  return status;
+}
+
+/* ---- readings --------------------------------------------------------- */
+
+typedef struct {
+  const ef_engine *engine;
+  const ef_reading_view *view;
+} metric_pass;
+
+static void on_metric(const ef_metric *metric, void *ctx) {
+  const metric_pass *pass = ctx;
+  pass->engine->sink.metric(pass->engine->ctx, pass->view, metric);
+}
+
+/* The cloud repeating its copy: said once it shows the device offline,
+ * and once when new data comes back. */
+static void note_staleness(const ef_engine *engine, ef_roster_device *device,
+                           int stale) {
+  device_state *state = device->user;
+  if (stale) {
+    if (++state->stale_readings == STALE_READINGS_OFFLINE)
+      tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
+                              .level = EF_LEVEL_WARNING,
+                              .device = device,
+                              .text = device->freshness.stamp});
+    return;
+  }
+  if (state->stale_readings >= STALE_READINGS_OFFLINE)
+    tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
+                            .level = EF_LEVEL_NOTICE,
+                            .device = device});
+  state->stale_readings = 0;
+}
+
+/* A device's reading, whatever source it came from: judged fresh or stale,
+ * its metrics handed out when fresh. */
+static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
+                            const ef_samples *samples, int64_t time_ms) {
+  ef_freshness_verdict verdict =
+      ef_freshness_check(&device->freshness, samples, time_ms,
+                         ef_client_clock_offset_ms(engine->client));
+  note_staleness(engine, device, verdict.stale);
+  ef_reading_view view = {.device = device,
+                          .time_ms = time_ms,
+                          .interval_ms = device->schedule.interval_ms,
+                          .stale = verdict.stale,
+                          .has_age = verdict.has_age,
+                          .age_s = verdict.age_s};
+  if (engine->sink.reading_begin != NULL)
+    engine->sink.reading_begin(engine->ctx, &view);
+  if (!verdict.stale) {
+    metric_pass pass = {.engine = engine, .view = &view};
+    ef_metrics_each(samples, on_metric, &pass, &view.stats);
+  }
+  if (engine->sink.reading_end != NULL)
+    engine->sink.reading_end(engine->ctx, &view);
+}
+
+/* Records a poll of device (error NULL: success) and tells what changed.
+ * A request cut off because the program stops changes nothing. */
+static void settle(read_state *read, ef_roster_device *device,
+                   const ef_error *error) {
+  if (error != NULL && error->kind == EF_ERR_ABORTED)
+    return;
+  if (error != NULL)
+    read->summary.failed++;
+  else
+    read->summary.read++;
+  unsigned failures = device->health.failures;
+  device_state *state = device->user;
+  if (state->polls++ == 0)
+    state->first_read = read->engine->reads;
+  /* From the read's start, so that a slow answer does not push a device
+   * past its next read. */
+  ef_health_event event = ef_roster_settle(device, error, read->started_ms);
+  tell_health(read->engine, device, NULL, NULL, event, failures, error);
+}
+
+static void on_reading(const ef_reading *reading, void *ctx) {
+  read_state *read = ctx;
+  ef_roster_device *device = reading->target->user;
+  settle(read, device, reading->error);
+  if (reading->error == NULL)
+    deliver_reading(read->engine, device, reading->samples, reading->time_ms);
+}
+
+/* ---- reports ---------------------------------------------------------- */
+
+/* The report values of result, handed to the sink. */
+static void tell_report(const ef_engine *engine, const ef_roster_device *device,
+                        const ef_report_config *config,
+                        const ef_history_result *result, int64_t time_ms) {
+  ef_report_value *values =
+      calloc(result->n_values ? result->n_values : 1, sizeof(*values));
+  if (values == NULL) {
+    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < result->n_values; i++)
+    ef_report_value_make(&result->values[i], &values[i]);
+  ef_report_view view = {.device = device,
+                         .config = config,
+                         .window = result->window,
+                         .values = values,
+                         .n_values = result->n_values,
+                         .time_ms = time_ms};
+  if (engine->sink.report != NULL)
+    engine->sink.report(engine->ctx, &view);
+  free(values);
+}
+
+static void on_report(const ef_history_result *result, void *ctx) {
+  pending *p = ctx;
+  const ef_error *error = result->error;
+  if (error != NULL && error->kind == EF_ERR_ABORTED)
+    return;
+  report_state *report = p->report;
+  ef_schedule_record(&report->schedule, error, p->read->started_ms);
+  unsigned failures = report->health.failures;
+  ef_health_event event = ef_health_update(&report->health, error);
+  tell_health(p->read->engine, p->device, report->config->code, NULL, event,
+              failures, error);
+  if (error == NULL)
+    tell_report(p->read->engine, p->device, report->config, result,
+                p->read->started_ms);
+}
+
+/* ---- one read --------------------------------------------------------- */
+
+static pending *add_pending(read_state *read, pending_kind kind) {
+  if (read->n == read->cap) {
+    size_t cap = read->cap ? 2 * read->cap : 16;
+    pending *pendings = realloc(read->pendings, cap * sizeof(*pendings));
+    if (pendings != NULL)
+      read->pendings = pendings;
+    ef_request *requests = realloc(read->requests, cap * sizeof(*requests));
+    if (requests != NULL)
+      read->requests = requests;
+    if (pendings == NULL || requests == NULL)
+      return NULL;
+    read->cap = cap;
+  }
+  read->requests[read->n] = (ef_request){0};
+  pending *p = &read->pendings[read->n++];
+  *p = (pending){.kind = kind, .read = read};
+  return p;
+}
+
+static void on_answer(const ef_answer *answer, void *ctx) {
+  (void)ctx;
+  pending *p = answer->request->user;
+  switch (p->kind) {
+  case PENDING_LIST:
+    on_list_answer(answer, p->read);
+    break;
+  case PENDING_QUOTA:
+    ef_poll_deliver(answer, p->target, on_reading, p->read);
+    break;
+  case PENDING_REPORT:
+    ef_history_deliver(answer, &p->window, on_report, p);
+    break;
+  }
+}
+
+/* The reports of every device that are due, over the week so far by the
+ * server's clock. Offline devices have none due (the cloud has nothing
+ * new), nor have devices the cloud refuses for good (said already); so a
+ * device never polled has its reports asked only after its first poll
+ * (first: the reports of devices polled before; else of the others). */
+static int queue_reports(read_state *read, int first) {
+  const ef_engine *engine = read->engine;
+  int64_t now_ms = read->started_ms;
+  ef_window week = ef_report_week_so_far(
+      (time_t)((now_ms + ef_client_clock_offset_ms(engine->client)) / 1000));
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
+    ef_roster_device *device = ef_roster_device_at(engine->roster, i);
+    device_state *state = device->user;
+    if (device->presence == EF_PRESENCE_OFFLINE ||
+        (device->health.failing && ef_schedule_refused(&device->health.last)))
+      continue;
+    int polled_first_now =
+        state->polls > 0 && state->first_read == engine->reads;
+    if (first ? state->polls == 0 || polled_first_now : !polled_first_now)
+      continue;
+    for (size_t r = 0; r < state->n_reports; r++) {
+      if (!ef_schedule_due(&state->reports[r].schedule, now_ms))
+        continue;
+      pending *p = add_pending(read, PENDING_REPORT);
+      if (p == NULL)
+        return -1;
+      p->device = device;
+      p->report = &state->reports[r];
+      p->window = week;
+    }
+  }
+  return 0;
+}
+
+/* Builds the requests of the pendings; answers a pending whose request
+ * could not be built at once. Returns -1 when out of memory. */
+static int build_requests(read_state *read) {
+  for (size_t i = 0; i < read->n; i++) {
+    pending *p = &read->pendings[i];
+    ef_request *request = &read->requests[i];
+    request->user = p;
+    int status = 0;
+    switch (p->kind) {
+    case PENDING_LIST:
+      ef_discovery_request(request);
+      break;
+    case PENDING_QUOTA:
+      status = ef_poll_request(request, p->target);
+      break;
+    case PENDING_REPORT:
+      status = ef_history_request(request, p->device->sn,
+                                  p->report->config->code, &p->window);
+      break;
+    }
+    if (status != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static void clear_requests(read_state *read) {
+  for (size_t i = 0; i < read->n; i++) {
+    json_object_put(read->requests[i].body);
+    read->requests[i].body = NULL;
+  }
+}
+
+/* Answers every pending with error, unsent: the host failed the list. */
+static void answer_unsent(read_state *read, const ef_error *error) {
+  for (size_t i = 0; i < read->n; i++) {
+    ef_answer answer = {.request = &read->requests[i],
+                        .received_ms = ef_now_ms(),
+                        .error = *error};
+    on_answer(&answer, NULL);
+  }
+}
+
+/* 1 when error says the host itself failed (no HTTP answer at all). */
+static int host_failed(const ef_error *error) {
+  return error->kind == EF_ERR_TRANSPORT;
+}
+
+/* Sends the pendings of read as one batch; after a list that found the
+ * host down (list_alone), answers them unsent. */
+static int run_batch(read_state *read, int list_alone) {
+  if (build_requests(read) != 0)
+    return -1;
+  if (list_alone && host_failed(&read->list_error)) {
+    answer_unsent(read, &read->list_error);
+  } else if (read->n > 0) {
+    ef_error batch_error;
+    ef_client_run(read->engine->client, read->requests, read->n, on_answer,
+                  NULL, &batch_error);
+  }
+  return 0;
+}
+
+static void tell_clock(const ef_engine *engine) {
+  char text[256];
+  switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
+  case EF_CLOCK_SKEWED:
+    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
+                            .level = EF_LEVEL_WARNING,
+                            .text = text});
+    break;
+  case EF_CLOCK_IN_STEP:
+    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
+                            .level = EF_LEVEL_NOTICE,
+                            .text = text});
+    break;
+  case EF_CLOCK_UNCHANGED:
+    break;
+  }
+}
+
+/* A read that outlasts the interval delays the next: said once, with what
+ * would make it fit. */
+static void check_duration(ef_engine *engine, const read_state *read,
+                           int64_t took_ms) {
+  int64_t interval_ms = engine->options.read_interval_ms;
+  if (interval_ms <= 0 || engine->slow_said || took_ms <= interval_ms ||
+      read->n < 2)
+    return;
+  engine->slow_said = 1;
+  unsigned in_flight = engine->options.account->max_concurrent
+                           ? engine->options.account->max_concurrent
+                           : EF_DEFAULT_MAX_CONCURRENT;
+  double needed = (double)in_flight * (double)took_ms / (double)interval_ms;
+  note(engine, EF_LEVEL_WARNING, NULL,
+       "a read of %zu requests took %.1f s, longer than the interval of "
+       "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
+       "often",
+       read->n, took_ms / 1000.0, interval_ms / 1000.0, needed + 1, in_flight);
+}
+
+static void read_state_clear(read_state *read) {
+  clear_requests(read);
+  free(read->pendings);
+  free(read->requests);
+  ef_device_list_clear(&read->list);
+}
+
+int ef_engine_read(ef_engine *engine, int64_t now_ms,
+                   ef_read_summary *summary) {
+  read_state read = {.engine = engine, .started_ms = now_ms};
+  int status = 0;
+  engine->reads++;
+  if (ef_client_stopping(engine->client))
+    goto done;
+  /* With discovery the list decides what is polled: it goes first. */
+  int list_due = ef_roster_refresh_due(engine->roster, now_ms);
+  int list_alone = list_due && (engine->options.discover ||
+                                ef_roster_size(engine->roster) == 0);
+  if (list_alone && list_first(&read, now_ms) != 0)
+    status = -1;
+  if (ef_client_stopping(engine->client))
+    goto done;
+  ef_roster_round round;
+  if (status != 0 ||
+      ef_roster_round_start(engine->roster, now_ms, &round) != 0) {
+    status = -1;
+    goto done;
+  }
+  read.summary.skipped = round.n_offline;
+  if (list_due && !list_alone && add_pending(&read, PENDING_LIST) == NULL)
+    status = -1;
+  for (size_t i = 0; status == 0 && i < round.n_targets; i++) {
+    pending *p = add_pending(&read, PENDING_QUOTA);
+    if (p == NULL)
+      status = -1;
+    else
+      p->target = &round.targets[i];
+  }
+  if (status == 0)
+    status = queue_reports(&read, 1);
+  if (status == 0)
+    status = run_batch(&read, list_alone);
+  if (status != 0)
+    goto done;
+  /* The reports of devices just polled for the first time. */
+  clear_requests(&read);
+  read.n = 0;
+  if (queue_reports(&read, 0) != 0 || run_batch(&read, 0) != 0) {
+    status = -1;
+    goto done;
+  }
+  if (list_due && !list_alone && !ef_client_stopping(engine->client)) {
+    if (!read.list_answered)
+      ef_error_set(&read.list_error, EF_ERR_INTERNAL, "device/list unanswered");
+    status = merge_list(engine, &read.list, &read.list_error, now_ms);
+  }
+  tell_clock(engine);
+  check_duration(engine, &read, ef_now_ms() - now_ms);
+done:
+  if (status != 0)
+    note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
+  read.summary.devices = ef_roster_size(engine->roster);
+  if (summary != NULL)
+    *summary = read.summary;
+  read_state_clear(&read);
+  return status;
+}
+
+int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
+  if (!ef_roster_refresh_due(engine->roster, now_ms) ||
+      ef_client_stopping(engine->client))
+    return 0;
+  read_state read = {.engine = engine, .started_ms = now_ms};
+  int status = list_first(&read, now_ms);
+  read_state_clear(&read);
+  tell_clock(engine);
+  return status;
+}
+
+/* ---- backfill --------------------------------------------------------- */
+
+typedef struct {
+  const ef_engine *engine;
+  ef_roster_device *device;
+  const ef_report_config *config;
+  int64_t started_ms;
+  size_t read;
+} backfill_fetch;
+
+static void on_backfill_window(const ef_history_result *result, void *ctx) {
+  backfill_fetch *fetch = ctx;
+  const ef_error *error = result->error;
+  if (error != NULL && error->kind == EF_ERR_ABORTED)
+    return;
+  unsigned failures = fetch->device->health.failures;
+  ef_health_event event = ef_health_update(&fetch->device->health, error);
+  if (error != NULL) {
+    if (event != EF_HEALTH_RECOVERED)
+      tell_health(fetch->engine, fetch->device, fetch->config->code,
+                  result->window, event, failures, error);
+    return;
+  }
+  fetch->read++;
+  tell_report(fetch->engine, fetch->device, fetch->config, result,
+              fetch->started_ms);
+}
+
+int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
+                       time_t begin, time_t end, char *problem) {
+  size_t n = ef_report_windows(begin, end, NULL, 0);
+  if (n == 0) {
+    snprintf(problem, EF_PROBLEM_LEN,
+             "the range holds no window the API accepts (at least two "
+             "seconds)");
+    return -1;
+  }
+  ef_window *windows = calloc(n, sizeof(*windows));
+  if (windows == NULL) {
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+    return -1;
+  }
+  ef_report_windows(begin, end, windows, n);
+  int status = ef_engine_list_now(engine, now_ms);
+  ef_report_config config = {.code = code};
+  size_t windows_read = 0;
+  for (size_t i = 0; status == 0 && i < ef_roster_size(engine->roster) &&
+                     !ef_client_stopping(engine->client);
+       i++) {
+    backfill_fetch fetch = {.engine = engine,
+                            .device = ef_roster_device_at(engine->roster, i),
+                            .config = &config,
+                            .started_ms = now_ms};
+    ef_error error;
+    ef_history_fetch(engine->client, fetch.device->sn, code, windows, n,
+                     on_backfill_window, &fetch, &error);
+    windows_read += fetch.read;
+  }
+  free(windows);
+  if (status != 0) {
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+    return -1;
+  }
+  return (int)windows_read;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
+  ef_roster_entry *entries =
+      calloc(options->n_devices ? options->n_devices : 1, sizeof(*entries));
+  if (entries == NULL)
+    return NULL;
+  for (size_t i = 0; i < options->n_devices; i++) {
+    const ef_device_config *device = &options->devices[i];
+    entries[i] = (ef_roster_entry){.sn = device->sn,
+                                   .name = device->name,
+                                   .interval_ms = device->interval_ms,
+                                   .quotas = device->quotas,
+                                   .n_quotas = device->n_quotas,
+                                   .config = (void *)device};
+  }
+  ef_roster_options roster_options = {.use_list = options->use_list,
+                                      .discover = options->discover,
+                                      .refresh_ms = options->refresh_ms,
+                                      .interval_ms = options->interval_ms,
+                                      .free_user = device_state_free};
+  ef_roster *roster =
+      ef_roster_new(&roster_options, entries, options->n_devices, now_ms);
+  free(entries);
+  return roster;
+}
+
+ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
+                         void *sink_ctx, char *problem) {
+  if (sink->news == NULL || sink->metric == NULL) {
+    snprintf(problem, EF_PROBLEM_LEN, "the sink tells no news or metrics");
+    return NULL;
+  }
+  ef_engine *engine = calloc(1, sizeof(*engine));
+  if (engine == NULL) {
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+    return NULL;
+  }
+  engine->options = *options;
+  engine->sink = *sink;
+  engine->ctx = sink_ctx;
+  const ef_account *account = options->account;
+  ef_client_options client_options = {
+      .endpoint = account->endpoint ? account->endpoint : EF_DEFAULT_ENDPOINT,
+      .access_key = account->access_key,
+      .secret_key = account->secret_key,
+      .timeout_ms = account->timeout_ms,
+      .max_concurrent = account->max_concurrent,
+      .ca_file = account->ca_file};
+  ef_error error = {0};
+  engine->client = ef_client_new(&client_options, &error);
+  if (engine->client == NULL) {
+    ef_error_format(&error, problem, EF_PROBLEM_LEN);
+    ef_engine_free(engine);
+    return NULL;
+  }
+  /* Due at once: the first read lists and polls every device. */
+  engine->roster = roster_new(options, 0);
+  if (engine->roster == NULL || attach_new_devices(engine) != 0) {
+    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+    ef_engine_free(engine);
+    return NULL;
+  }
+  if (ef_account_endpoint_in_clear(client_options.endpoint))
+    note(engine, EF_LEVEL_WARNING, NULL,
+         "the endpoint is plain http:// to another host: the access key "
+         "and the request signatures travel unencrypted; use https://");
+  return engine;
+}
+
+void ef_engine_free(ef_engine *engine) {
+  if (engine == NULL)
+    return;
+  ef_roster_free(engine->roster);
+  ef_client_free(engine->client);
+  free(engine);
+}
+
+void ef_engine_stop(ef_engine *engine) {
+  if (engine != NULL && engine->client != NULL)
+    ef_client_stop(engine->client);
+}
+
+size_t ef_engine_size(const ef_engine *engine) {
+  return ef_roster_size(engine->roster);
+}
+
+const ef_roster_device *ef_engine_device(const ef_engine *engine,
+                                         size_t index) {
+  return ef_roster_device_at(engine->roster, index);
+}
+
+int ef_engine_list_failing(const ef_engine *engine) {
+  return ef_roster_list_failing(engine->roster);
+}

@@ -1,0 +1,197 @@
+/* ef_engine.h: one account's read cycle, written once for every front end.
+ *
+ * Promises: a call per read (collectd's read callback, a Telegraf tick)
+ * asks the account's device list when it is due, polls the devices that
+ * are due, fetches their periodic reports that are due, and tells the
+ * front end everything through its sink: each reading with its metrics,
+ * each report, each listed device's online flag, and the news (a device
+ * or report starting to fail, failing differently or recovering; the
+ * cloud repeating a device's reading until it seems offline, and new data
+ * again; devices added, removed, gone offline or online by the list; the
+ * list failing or recovering; the server's clock far off ours; anything
+ * else the engine must say once). Every device that is due is settled
+ * exactly once per read: read, stale, skipped (offline) or failed. News
+ * is edge-triggered: a fault that persists is told once.
+ *
+ * Requests of one read share batches: with discovery the list comes first
+ * (it decides what is polled), else it travels with the quotas and
+ * reports. A host that hangs or refuses fails the rest of the read at once
+ * (ef_client.h). A read that takes longer than its interval says so once,
+ * with the requests in flight it would need. ef_engine_stop makes the
+ * running read end within a second, and no request starts afterwards.
+ *
+ * The sink is the one seam between the core and a front end; a second
+ * source of readings (MQTT) feeds the same reading path. */
+#ifndef EF_ENGINE_H
+#define EF_ENGINE_H
+
+#include "ef_account.h"
+#include "ef_history.h"
+#include "ef_metric.h"
+#include "ef_report.h"
+#include "ef_roster.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef struct ef_engine ef_engine;
+
+/* A report fetched on its own schedule over the week so far (collectd's
+ * <Report>). */
+typedef struct {
+  const char *code;
+  int64_t interval_ms;
+  const void *user; /* the front end's own, handed back with each report */
+} ef_report_config;
+
+/* A configured device. Every pointer is borrowed and must outlive the
+ * engine. */
+typedef struct {
+  const char *sn;
+  const char *name;          /* NULL: none configured */
+  int64_t interval_ms;       /* 0: the engine's */
+  const char *const *quotas; /* NULL: quota/all; else POST quota */
+  size_t n_quotas;
+  const ef_report_config *reports; /* the device's own */
+  size_t n_reports;
+} ef_device_config;
+
+typedef enum {
+  EF_LEVEL_ERROR,
+  EF_LEVEL_WARNING,
+  EF_LEVEL_NOTICE,
+  EF_LEVEL_INFO,
+} ef_level;
+
+typedef enum {
+  /* A device's polls, or one of its reports (news.report set). */
+  EF_NEWS_FAILING,   /* error, text: the error and what to do about it */
+  EF_NEWS_CHANGED,   /* failing differently: error, text */
+  EF_NEWS_RECOVERED, /* failures: how many in a row */
+  /* The cloud serves the same reading again and again. */
+  EF_NEWS_STALE, /* text: the repeated stamp; no values until new data */
+  EF_NEWS_FRESH, /* new data again after EF_NEWS_STALE */
+  /* The account's device list. */
+  EF_NEWS_ADDED,   /* first_list: it came with the first list */
+  EF_NEWS_REMOVED, /* the device is forgotten after the news */
+  EF_NEWS_OFFLINE,
+  EF_NEWS_ONLINE,
+  EF_NEWS_LIST_FAILING, /* device NULL; error, text */
+  EF_NEWS_LIST_RECOVERED,
+  /* The account. */
+  EF_NEWS_CLOCK_SKEWED,  /* text */
+  EF_NEWS_CLOCK_IN_STEP, /* text */
+  EF_NEWS_NOTE,          /* level, text: anything else said once (device may be
+                            set) */
+} ef_news_kind;
+
+typedef struct {
+  ef_news_kind kind;
+  ef_level level; /* how grave it is */
+  const ef_roster_device *device;
+  const char *report;      /* the report's code, for a report's news */
+  const ef_window *window; /* the report's window, in a backfill */
+  const ef_error *error;
+  const char *text;
+  unsigned failures;
+  int first_list;
+} ef_news;
+
+/* One reading of one device, as the sink sees it. */
+typedef struct {
+  const ef_roster_device *device;
+  int64_t time_ms;     /* when it arrived */
+  int64_t interval_ms; /* the device's */
+  int stale;           /* the cloud's cached copy: no metrics follow */
+  int has_age;         /* age_s: the data's age by the cloud's stamp */
+  double age_s;
+  ef_metric_stats stats; /* complete at reading_end */
+} ef_reading_view;
+
+/* One window of one report of one device. */
+typedef struct {
+  const ef_roster_device *device;
+  const ef_report_config *config;
+  const ef_window *window;
+  const ef_report_value *values;
+  size_t n_values;
+  int64_t time_ms; /* when the read that fetched it started */
+} ef_report_view;
+
+/* What a front end does with what the engine tells. Every callback gets
+ * the sink's ctx first; what it is handed is valid during the call. */
+typedef struct {
+  void (*reading_begin)(void *ctx, const ef_reading_view *reading);
+  void (*metric)(void *ctx, const ef_reading_view *reading,
+                 const ef_metric *metric);
+  void (*reading_end)(void *ctx, const ef_reading_view *reading);
+  void (*report)(void *ctx, const ef_report_view *report);
+  /* After each successful list, for every device it names. */
+  void (*online)(void *ctx, const ef_roster_device *device, int online,
+                 int64_t time_ms, int64_t valid_ms);
+  void (*news)(void *ctx, const ef_news *news);
+} ef_sink;
+
+typedef struct {
+  const char *name; /* the account in messages; NULL: the only one */
+  const ef_account *account;
+  const ef_device_config *devices;
+  size_t n_devices;
+  const ef_report_config *reports; /* for every device */
+  size_t n_reports;
+  int use_list;        /* ask device/list for names, products, online flags */
+  int discover;        /* also poll every listed device (implies use_list) */
+  int64_t refresh_ms;  /* the list this often; 0: the roster's default */
+  int64_t interval_ms; /* discovered devices and devices without one */
+  int64_t read_interval_ms; /* how often reads come; 0: once (exec) */
+  int daemon; /* reads keep coming: a refusal for good is retried hourly */
+} ef_engine_options;
+
+/* An engine for the account of options, telling sink. Returns NULL with
+ * problem filled (EF_PROBLEM_LEN) when the options are unusable or memory
+ * ran out. Call ef_client_global_init first. */
+ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
+                         void *sink_ctx, char *problem);
+
+/* Stops the engine's requests; the engine still needs ef_engine_free.
+ * NULL is fine. */
+void ef_engine_free(ef_engine *engine);
+
+typedef struct {
+  size_t read;    /* readings that arrived (fresh or stale) */
+  size_t failed;  /* readings that failed */
+  size_t skipped; /* due, but offline by the list */
+  size_t devices; /* the roster after the read */
+} ef_read_summary;
+
+/* One read at now_ms. Returns 0, or -1 when out of memory (said through
+ * the sink). */
+int ef_engine_read(ef_engine *engine, int64_t now_ms, ef_read_summary *summary);
+
+/* Asks the device list now, alone, when the engine uses one and it is due
+ * (a daemon that starts: the first read then knows every device). Returns
+ * 0, or -1 when out of memory. */
+int ef_engine_list_now(ef_engine *engine, int64_t now_ms);
+
+/* Ends the running read within EF_STOP_LATENCY_MS (requests in flight are
+ * cut off) and makes every later read send nothing. Safe from any
+ * thread. */
+void ef_engine_stop(ef_engine *engine);
+
+/* Fetches report code of every device over [begin, end) in windows the API
+ * accepts (ef_report_windows), each told through the sink's report
+ * callback, failures as news. Asks the device list first when the engine
+ * uses one. Returns the windows read, or -1 when the range holds no window
+ * or memory ran out (problem says which). */
+int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
+                       time_t begin, time_t end, char *problem);
+
+/* The devices of the account, for listings. */
+size_t ef_engine_size(const ef_engine *engine);
+const ef_roster_device *ef_engine_device(const ef_engine *engine, size_t index);
+
+/* 1 when the last device list failed. */
+int ef_engine_list_failing(const ef_engine *engine);
+
+#endif

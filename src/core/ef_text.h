@@ -1,0 +1,25 @@
+/* ef_text.h: text from the cloud, made safe to log and to name things by.
+ *
+ * Promises: whatever bytes the cloud sends in a name, a message or a
+ * serial number, the cleaned text is one line of valid UTF-8 without
+ * control characters (C0, DEL, C1): each of those, and each byte that is
+ * not part of valid UTF-8, becomes '?'. So a newline, a carriage return or
+ * an escape sequence can neither forge a log line nor end up in a file
+ * name. Text that is already clean comes out unchanged. */
+#ifndef EF_TEXT_H
+#define EF_TEXT_H
+
+#include <stddef.h>
+
+/* Cleans in[0, len) (stopping early at a NUL) into out (size bytes, NUL
+ * terminated, cut at a character boundary when it does not fit). Returns
+ * out. */
+char *ef_text_clean(const char *in, size_t len, char *out, size_t size);
+
+/* A cleaned copy of in (malloc'ed), or NULL when out of memory. */
+char *ef_text_clean_dup(const char *in);
+
+/* 1 when in is already clean (ef_text_clean would not change it). */
+int ef_text_is_clean(const char *in);
+
+#endif

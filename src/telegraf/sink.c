@@ -1,0 +1,206 @@
+/* sink.c: readings, reports and online flags as line protocol, news as
+ * Telegraf log lines. */
+#include "sink.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+/* sn, name and product: the tags every point of a device starts with
+ * (name: configured, else listed; a tag without a value is left out). */
+#define DEVICE_TAGS 3
+/* stale and age_s: what an ecoflow_read point of a cached copy has. */
+#define READ_FIELDS_WHEN_STALE 2
+
+static const lp_type lp_types[] = {
+    [EF_VALUE_FLOAT] = LP_FLOAT,
+    [EF_VALUE_INT] = LP_INT,
+    [EF_VALUE_BOOL] = LP_BOOL,
+    [EF_VALUE_STRING] = LP_STRING,
+};
+
+static void device_tags(const ef_roster_device *device,
+                        lp_tag tags[DEVICE_TAGS]) {
+  tags[0] = (lp_tag){.key = "sn", .value = device->sn};
+  tags[1] = (lp_tag){.key = "name", .value = ef_roster_device_name(device)};
+  tags[2] = (lp_tag){.key = "product", .value = device->product};
+}
+
+static void add_field(tg_printer *printer, const char *measurement,
+                      const lp_tag *tags, size_t n_tags,
+                      const lp_field *field) {
+  if (tg_series_add(printer->series, measurement, tags, n_tags, field) != 0)
+    printer->output_error = 1;
+}
+
+static void flush_at(tg_printer *printer, int64_t time_ns) {
+  if (tg_series_flush(printer->series, printer->out, time_ns) < 0 ||
+      fflush(printer->out) != 0)
+    printer->output_error = 1;
+}
+
+static void on_metric(void *ctx, const ef_reading_view *reading,
+                      const ef_metric *metric) {
+  tg_printer *printer = ctx;
+  lp_tag tags[DEVICE_TAGS + EF_MAX_TAGS];
+  device_tags(reading->device, tags);
+  for (size_t i = 0; i < metric->n_tags; i++)
+    tags[DEVICE_TAGS + i] =
+        (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
+  lp_field field = {.key = metric->field,
+                    .type = lp_types[metric->type],
+                    .number = metric->number,
+                    .integer = metric->integer,
+                    .text = metric->text};
+  add_field(printer, metric->measurement, tags, DEVICE_TAGS + metric->n_tags,
+            &field);
+}
+
+static void on_reading_end(void *ctx, const ef_reading_view *reading) {
+  tg_printer *printer = ctx;
+  /* An unknown age is NaN, which the encoder leaves out; the counts after
+   * the first two fields only describe values that were published. */
+  const lp_field read[] = {
+      {.key = "stale", .type = LP_BOOL, .integer = reading->stale},
+      {.key = "age_s",
+       .type = LP_FLOAT,
+       .number = reading->has_age ? reading->age_s : NAN},
+      {.key = "published",
+       .type = LP_INT,
+       .integer = (int64_t)reading->stats.published},
+      {.key = "no_reading",
+       .type = LP_INT,
+       .integer = (int64_t)reading->stats.no_reading},
+      {.key = "implausible",
+       .type = LP_INT,
+       .integer = (int64_t)reading->stats.implausible},
+  };
+  lp_tag tags[DEVICE_TAGS];
+  device_tags(reading->device, tags);
+  size_t n =
+      reading->stale ? READ_FIELDS_WHEN_STALE : sizeof(read) / sizeof(read[0]);
+  for (size_t i = 0; i < n; i++)
+    add_field(printer, TG_READ_MEASUREMENT, tags, DEVICE_TAGS, &read[i]);
+  flush_at(printer, reading->time_ms * INT64_C(1000000));
+}
+
+static void on_report(void *ctx, const ef_report_view *report) {
+  tg_printer *printer = ctx;
+  lp_tag tags[DEVICE_TAGS + 1];
+  device_tags(report->device, tags);
+  tags[DEVICE_TAGS] = (lp_tag){.key = "code", .value = report->config->code};
+  for (size_t i = 0; i < report->n_values; i++) {
+    const ef_report_value *value = &report->values[i];
+    lp_field field = {.key = value->name,
+                      .type = LP_FLOAT,
+                      .number = value->number,
+                      .text = value->text[0] ? value->text : NULL};
+    add_field(printer, EF_REPORT_MEASUREMENT, tags, DEVICE_TAGS + 1, &field);
+  }
+  flush_at(printer, (int64_t)report->window->begin * INT64_C(1000000000));
+}
+
+static void on_online(void *ctx, const ef_roster_device *device, int online,
+                      int64_t time_ms, int64_t valid_ms) {
+  (void)valid_ms;
+  tg_printer *printer = ctx;
+  if (!printer->print_online)
+    return;
+  lp_tag tags[DEVICE_TAGS];
+  device_tags(device, tags);
+  lp_field field = {.key = "online", .type = LP_BOOL, .integer = online};
+  add_field(printer, TG_DEVICE_MEASUREMENT, tags, DEVICE_TAGS, &field);
+  flush_at(printer, time_ms * INT64_C(1000000));
+}
+
+static const char *const prefixes[] = {
+    [EF_LEVEL_ERROR] = "E!",
+    [EF_LEVEL_WARNING] = "W!",
+    [EF_LEVEL_NOTICE] = "I!",
+    [EF_LEVEL_INFO] = "I!",
+};
+
+/* The news in Telegraf's words: "LEVEL ecoflow: device SN (NAME): what". */
+static void on_news(void *ctx, const ef_news *news) {
+  tg_printer *printer = ctx;
+  const char *level = prefixes[news->level];
+  char what[EF_ERROR_MESSAGE_LEN + 1024];
+  const char *text = news->text ? news->text : "";
+  switch (news->kind) {
+  case EF_NEWS_FAILING:
+  case EF_NEWS_CHANGED:
+    if (news->window != NULL) {
+      char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
+      ef_time_format(news->window->begin, begin);
+      ef_time_format(news->window->end, end);
+      snprintf(what, sizeof(what), "report %s, %s .. %s: %s", news->report,
+               begin, end, text);
+    } else if (news->report != NULL) {
+      snprintf(what, sizeof(what), "report %s: %s", news->report, text);
+    } else {
+      snprintf(what, sizeof(what), "%s", text);
+    }
+    break;
+  case EF_NEWS_RECOVERED:
+    snprintf(what, sizeof(what), "read again after %u failed poll%s",
+             news->failures, news->failures == 1 ? "" : "s");
+    break;
+  case EF_NEWS_STALE:
+    snprintf(what, sizeof(what),
+             "the cloud repeats the same reading (%s): the device seems "
+             "offline; no values until new data arrives",
+             text);
+    break;
+  case EF_NEWS_FRESH:
+    snprintf(what, sizeof(what), "new data again");
+    break;
+  case EF_NEWS_ADDED:
+    /* The devices of the first list are what the run starts with. */
+    if (news->first_list)
+      return;
+    snprintf(what, sizeof(what), "found by discovery: polled from now");
+    break;
+  case EF_NEWS_REMOVED:
+    snprintf(what, sizeof(what),
+             "no longer listed by the account: not polled any more");
+    break;
+  case EF_NEWS_OFFLINE:
+    snprintf(what, sizeof(what),
+             "offline (device/list): not polled until it is online again");
+    break;
+  case EF_NEWS_ONLINE:
+    snprintf(what, sizeof(what), "online again (device/list)");
+    break;
+  case EF_NEWS_LIST_FAILING:
+    snprintf(what, sizeof(what),
+             "listing the account's devices (device/list): %s", text);
+    break;
+  case EF_NEWS_LIST_RECOVERED:
+    snprintf(what, sizeof(what), "listing the account's devices works again");
+    break;
+  case EF_NEWS_CLOCK_SKEWED:
+  case EF_NEWS_CLOCK_IN_STEP:
+  case EF_NEWS_NOTE:
+    snprintf(what, sizeof(what), "%s", text);
+    break;
+  }
+  const ef_roster_device *device = news->device;
+  const char *name = device ? ef_roster_device_name(device) : NULL;
+  if (device == NULL)
+    fprintf(printer->log, "%s ecoflow: %s\n", level, what);
+  else if (name != NULL)
+    fprintf(printer->log, "%s ecoflow: device %s (%s): %s\n", level, device->sn,
+            name, what);
+  else
+    fprintf(printer->log, "%s ecoflow: device %s: %s\n", level, device->sn,
+            what);
+  fflush(printer->log);
+}
+
+const ef_sink tg_sink = {
+    .metric = on_metric,
+    .reading_end = on_reading_end,
+    .report = on_report,
+    .online = on_online,
+    .news = on_news,
+};
