@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages collectd-ecoflow needs, when any is
 # missing: `deps.sh build` for building and running it (the demo), `deps.sh
-# test` for every test too. Safe to repeat. As root it runs apt-get; as any
-# other user it prints the command to run.
+# test` for every test too, `deps.sh bench` for the build and `make bench`.
+# Safe to repeat. As root it runs apt-get; as any other user it prints the
+# command to run.
 set -euo pipefail
 
 build=(
@@ -18,11 +19,17 @@ test=(
   # clang's static analyzer
   clang libclang-rt-14-dev clang-format clang-tools
 )
+bench=(
+  # what only `make bench` needs: callgrind, and requests for the Python
+  # poller it runs side by side (collectd comes with the build list)
+  valgrind python3 python3-requests
+)
 
 case "${1:-test}" in
 build) packages=("${build[@]}") ;;
 test) packages=("${build[@]}" "${test[@]}") ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+bench) packages=("${build[@]}" "${bench[@]}") ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
