@@ -20,7 +20,7 @@ void sim_control_error(sim_reply *reply, unsigned status, const char *message) {
 void sim_control_quota(const sim_call *call, sim_reply *reply) {
   sim_reply_json(
       reply, 200,
-      sim_api_device_data(call->ctx, (size_t)call->device, call->now));
+      sim_api_device_data(call->ctx, (size_t)call->device, call->now, NULL));
 }
 
 void sim_control_set_fault(const sim_call *call, sim_reply *reply) {
