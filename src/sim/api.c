@@ -3,11 +3,9 @@
 
 #include "devices.h"
 #include "groups.h"
-#include "model.h"
 #include "number.h"
 #include "sim.h"
 
-#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,10 +29,12 @@ static bool step_back(struct json_object *data, const sim_fault *fault) {
 }
 
 struct json_object *sim_api_device_data(const sim_ctx *ctx, size_t device,
-                                        int64_t now, char *glitched) {
+                                        int64_t now, const char *group,
+                                        char *glitched) {
   sim_fault fault = sim_faults_get(ctx->faults, (ssize_t)device);
   int64_t t = fault.kind == SIM_FAULT_OFFLINE ? fault.since : now;
-  struct json_object *data = sim_device_quotas(&ctx->fleet.devices[device], t);
+  struct json_object *data =
+      sim_device_quotas(&ctx->fleet.devices[device], t, group);
   bool stepped = data != NULL && fault.kind == SIM_FAULT_COUNTERBACK &&
                  step_back(data, &fault);
   if (glitched != NULL)
@@ -74,8 +74,8 @@ void sim_api_device_list(const sim_call *call, sim_reply *reply) {
 
 void sim_api_quota_all(const sim_call *call, sim_reply *reply) {
   char glitched[SIM_GLITCH_PATH_SIZE];
-  struct json_object *data =
-      sim_api_device_data(call->ctx, (size_t)call->device, call->now, glitched);
+  struct json_object *data = sim_api_device_data(
+      call->ctx, (size_t)call->device, call->now, NULL, glitched);
   if (data != NULL && glitched[0] != '\0')
     sim_api_glitch_delivered(call->ctx, (size_t)call->device);
   sim_reply_data(reply, data);
@@ -91,8 +91,8 @@ void sim_api_quota(const sim_call *call, sim_reply *reply) {
     return;
   }
   char glitched[SIM_GLITCH_PATH_SIZE];
-  struct json_object *flat =
-      sim_api_device_data(call->ctx, (size_t)call->device, call->now, glitched);
+  struct json_object *flat = sim_api_device_data(
+      call->ctx, (size_t)call->device, call->now, NULL, glitched);
   struct json_object *data = json_object_new_object();
   size_t count = json_object_array_length(quotas);
   bool glitch_sent = false;
@@ -117,23 +117,14 @@ void sim_api_quota(const sim_call *call, sim_reply *reply) {
 
 void sim_api_certification(const sim_call *call, sim_reply *reply) {
   const sim_ctx *ctx = call->ctx;
-  /* Stable per account, as the cloud's are, so a test broker can be set up
-   * with them after one call. */
-  uint64_t account = sim_model_seed(SIM_SEED_START, ctx->keys.access_key);
-  char user[32];
-  char password[48];
   char port[8];
-  snprintf(user, sizeof(user), "open-%016" PRIx64, account);
-  snprintf(password, sizeof(password), "%016" PRIx64 "%016" PRIx64,
-           sim_model_seed(account, "password"),
-           sim_model_seed(account, "salt"));
   snprintf(port, sizeof(port), "%u", ctx->mqtt_port);
   struct json_object *data = json_object_new_object();
   if (data != NULL) {
     json_object_object_add(data, "certificateAccount",
-                           json_object_new_string(user));
+                           json_object_new_string(ctx->mqtt_account));
     json_object_object_add(data, "certificatePassword",
-                           json_object_new_string(password));
+                           json_object_new_string(ctx->mqtt_password));
     json_object_object_add(data, "url", json_object_new_string(ctx->mqtt_host));
     json_object_object_add(data, "port", json_object_new_string(port));
     json_object_object_add(data, "protocol", json_object_new_string("mqtts"));

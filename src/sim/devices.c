@@ -3,6 +3,7 @@
 #include "devices.h"
 
 #include "clock.h"
+#include "groups.h"
 #include "model.h"
 #include "number.h"
 
@@ -83,8 +84,12 @@ typedef struct {
   { .key = k, .kind = Q_TEXT, .text = string }
 #define TIME(k, lag)                                                           \
   { .key = k, .kind = Q_TIME, .lag_s = lag }
+/* .key is the one group the builder writes, when it writes one: what lets
+ * a single group be made without the rest. */
 #define BUILT(function)                                                        \
   { .kind = Q_BUILT, .build = function }
+#define BUILT_GROUP(group, function)                                           \
+  { .key = group, .kind = Q_BUILT, .build = function }
 
 /* Where a wandering reading is in [low, high] at the data's time: each key
  * (and each item of a list) wanders on its own, also the same field in two
@@ -324,11 +329,6 @@ static void build_heating_rod_stream(struct json_object *data,
                          source->model, source)));
 }
 
-/* Live PowerOceans pad their answer with groups named by protocol numbers
- * ("96_1.", "20_1."): the same readings under several prefixes. */
-static const char *const numeric_groups[] = {"96_1", "96_8", "20_1", "32_1",
-                                             "254_21"};
-
 static const quota_def numeric_group_fields[] = {
     LEVEL("invOutputWatts", 0, 6000, 4),
     LEVEL("invInputWatts", 0, 6000, 4),
@@ -376,13 +376,6 @@ static const quota_def numeric_group_fields[] = {
     TEXT("moduleSn", "SEozMVpEMUFaSDNVMDE0MA=="),
 };
 
-static void build_numeric_groups(struct json_object *data,
-                                 const quota_source *source) {
-  for (size_t i = 0; i < LEN(numeric_groups); i++)
-    add_quotas(data, numeric_groups[i], numeric_group_fields,
-               LEN(numeric_group_fields), source->model, source);
-}
-
 static const quota_def ocean_power[] = {
     NUMBER("sysGridPwr", grid_w, 0),
     NUMBER("sysLoadPwr", load_w, 0),
@@ -391,7 +384,7 @@ static const quota_def ocean_power[] = {
     NUMBER("bpSoc", soc, 0),
     LITERAL("emsBpAliveNum", "2"),
     LITERAL("pvInvPwr", "0.0"),
-    BUILT(build_mppt_heartbeat),
+    BUILT_GROUP("mpptHeartBeat", build_mppt_heartbeat),
     BUILT(build_phases),
 };
 
@@ -497,7 +490,7 @@ static const quota_def grid_code_settings[] = {
 };
 
 static const quota_def ocean_packs[] = {
-    BUILT(build_packs),
+    BUILT_GROUP("bp_addr", build_packs),
     TIME("bp_addr.updateTime", 3),
 };
 
@@ -511,7 +504,7 @@ static const quota_def heat_pump[] = {
 };
 
 static const quota_def heating_rod[] = {
-    BUILT(build_heating_rod_stream),
+    BUILT_GROUP("hrEnergyStream", build_heating_rod_stream),
 };
 
 /* What the PowerOcean reports of its heating rod and EV charger. */
@@ -529,10 +522,6 @@ static const quota_def charger_status[] = {
     TEXT("errorCode", "AAAAAAAAAAA="),
 };
 
-static const quota_def numeric_group_padding[] = {
-    BUILT(build_numeric_groups),
-};
-
 static const quota_def ocean_errors[] = {
     LITERAL("emsErrCode.errCode", "[523]")};
 static const quota_def heat_pump_errors[] = {
@@ -547,24 +536,18 @@ static const quota_def cloud_time[] = {TIME("quota_cloud_ts", 0)};
  * lists (cell voltages and temperatures, per-channel currents and
  * voltages), lists of lists (hourly energy per channel), lists of objects
  * and of booleans, an empty code list, and numeric group prefixes. Its
- * battery is the model's first pack (bmsMaster) and an extra battery the
+ * battery is the model's first pack (bmsMaster), an extra battery the
  * second (bms_bmsStatus). */
-static const quota_def delta_batteries[] = {
-    NUMBER("bmsMaster.soc", packs[0].soc, 0),
-    NUMBER("bmsMaster.f32ShowSoc", packs[0].soc, 2),
-    NUMBER("bmsMaster.cycles", packs[0].cycles, 0),
-    NUMBER("bmsMaster.maxCellVol", packs[0].max_cell_mv, 0),
-    NUMBER("bmsMaster.minCellVol", packs[0].min_cell_mv, 0),
-    NUMBERS_OF(sim_model, "bmsMaster.cellVol", packs[0].cell_mv, 0),
-    NUMBERS_OF(sim_model, "bmsMaster.cellTemp", packs[0].cell_temp, 0),
-    LITERAL("bmsMaster.errCode", "0"),
-    NUMBER("bms_bmsStatus.soc", packs[1].soc, 0),
-    NUMBER("bms_bmsStatus.cycles", packs[1].cycles, 0),
-    NUMBER("bms_bmsStatus.maxCellVol", packs[1].max_cell_mv, 0),
-    NUMBER("bms_bmsStatus.minCellVol", packs[1].min_cell_mv, 0),
-    NUMBERS_OF(sim_model, "bms_bmsStatus.cellVol", packs[1].cell_mv, 0),
-    NUMBERS_OF(sim_model, "bms_bmsStatus.cellTemp", packs[1].cell_temp, 0),
-    LEVEL("bms_bmsStatus.remainCap", 5000, 40000, 0),
+static const quota_def delta_battery[] = {
+    NUMBER_OF(sim_pack, "soc", soc, 0),
+    NUMBER_OF(sim_pack, "f32ShowSoc", soc, 2),
+    NUMBER_OF(sim_pack, "cycles", cycles, 0),
+    NUMBER_OF(sim_pack, "maxCellVol", max_cell_mv, 0),
+    NUMBER_OF(sim_pack, "minCellVol", min_cell_mv, 0),
+    NUMBERS_OF(sim_pack, "cellVol", cell_mv, 0),
+    NUMBERS_OF(sim_pack, "cellTemp", cell_temp, 0),
+    LEVEL("remainCap", 5000, 40000, 0),
+    LITERAL("errCode", "0"),
 };
 
 static const quota_def delta_power[] = {
@@ -609,13 +592,29 @@ typedef struct {
   const char *prefix;
   const quota_def *defs;
   size_t len;
+  /* Where in sim_model the table's fields are (Q_NUMBER and the like). */
+  size_t values_at;
 } quota_table;
 
-#define TABLE(defs)                                                            \
-  { NULL, defs, LEN(defs) }
-#define PREFIXED(prefix, defs)                                                 \
-  { prefix, defs, LEN(defs) }
-#define MAX_FAMILY_TABLES 12
+#define TABLE(table)                                                           \
+  { .defs = table, .len = LEN(table) }
+#define PREFIXED(group, table)                                                 \
+  { .prefix = group, .defs = table, .len = LEN(table) }
+#define PACK_TABLE(group, table, pack)                                         \
+  {                                                                            \
+    .prefix = group, .defs = table, .len = LEN(table),                         \
+    .values_at = offsetof(sim_model, packs[pack])                              \
+  }
+#define MAX_FAMILY_TABLES 20
+
+/* Live PowerOceans pad their answer with groups named by protocol numbers
+ * ("96_1.", "20_1."): the same readings under several prefixes. */
+#define NUMERIC_GROUP_PADDING                                                  \
+  PREFIXED("96_1", numeric_group_fields),                                      \
+      PREFIXED("96_8", numeric_group_fields),                                  \
+      PREFIXED("20_1", numeric_group_fields),                                  \
+      PREFIXED("32_1", numeric_group_fields),                                  \
+      PREFIXED("254_21", numeric_group_fields)
 
 struct sim_family {
   const char *name;
@@ -632,7 +631,7 @@ static const sim_family families[] = {
      {TABLE(ocean_power), TABLE(ev_power), TABLE(ocean_reports),
       TABLE(ocean_status), PREFIXED("ems_change_report", grid_code_settings),
       TABLE(ocean_packs), TABLE(heat_pump), TABLE(heating_rod),
-      TABLE(ocean_gateway), TABLE(numeric_group_padding), TABLE(ocean_errors),
+      TABLE(ocean_gateway), NUMERIC_GROUP_PADDING, TABLE(ocean_errors),
       TABLE(cloud_time)}},
     {"powerheat",
      "PowerHeat",
@@ -649,9 +648,10 @@ static const sim_family families[] = {
     {"deltapro",
      "DELTA Pro",
      "DELTA Pro",
-     {TABLE(delta_batteries), TABLE(delta_power), TABLE(panel),
-      PREFIXED("20_1", delta_inverter), PREFIXED("32_1", delta_inverter),
-      TABLE(cloud_time)}},
+     {PACK_TABLE("bmsMaster", delta_battery, 0),
+      PACK_TABLE("bms_bmsStatus", delta_battery, 1), TABLE(delta_power),
+      TABLE(panel), PREFIXED("20_1", delta_inverter),
+      PREFIXED("32_1", delta_inverter), TABLE(cloud_time)}},
 };
 
 const sim_family *sim_family_find(const char *name) {
@@ -676,7 +676,19 @@ const char *sim_family_product_name(const sim_family *family) {
   return family->product_name;
 }
 
-struct json_object *sim_device_quotas(const sim_device *device, int64_t t) {
+/* Whether def of a table with prefix may write a key of group (NULL: any
+ * group). */
+static bool may_write(const quota_def *def, const char *prefix,
+                      const char *group) {
+  if (group == NULL)
+    return true;
+  if (prefix != NULL)
+    return strcmp(prefix, group) == 0;
+  return def->key == NULL || sim_group_has(group, def->key);
+}
+
+struct json_object *sim_device_quotas(const sim_device *device, int64_t t,
+                                      const char *group) {
   sim_model model;
   sim_model_at(&model, device->seed, t);
   quota_source source = {.device = device, .model = &model, .t = t};
@@ -685,7 +697,9 @@ struct json_object *sim_device_quotas(const sim_device *device, int64_t t) {
     return NULL;
   const quota_table *tables = device->family->tables;
   for (size_t i = 0; i < MAX_FAMILY_TABLES && tables[i].defs != NULL; i++)
-    add_quotas(data, tables[i].prefix, tables[i].defs, tables[i].len, &model,
-               &source);
+    for (size_t j = 0; j < tables[i].len; j++)
+      if (may_write(&tables[i].defs[j], tables[i].prefix, group))
+        add_quotas(data, tables[i].prefix, &tables[i].defs[j], 1,
+                   (const char *)&model + tables[i].values_at, &source);
   return data;
 }
