@@ -115,19 +115,35 @@ void sim_api_quota(const sim_call *call, sim_reply *reply) {
   sim_reply_data(reply, data);
 }
 
+/* The password certification hands out: the password file's as it is now,
+ * else the one of the start. A new string. */
+static char *certificate_password(const sim_ctx *ctx) {
+  static const char *const names[] = {"certificate_password"};
+  char *password = NULL;
+  char **const slots[] = {&password};
+  char err[256];
+  if (ctx->mqtt_password_file != NULL &&
+      sim_keys_read_file(ctx->mqtt_password_file, names, slots, 1, err,
+                         sizeof(err)) != 0)
+    fprintf(stderr, "ecoflow-sim: certification: %s\n", err);
+  return password != NULL ? password : strdup(ctx->mqtt_password);
+}
+
 void sim_api_certification(const sim_call *call, sim_reply *reply) {
   const sim_ctx *ctx = call->ctx;
+  char *password = certificate_password(ctx);
   char port[8];
   snprintf(port, sizeof(port), "%u", ctx->mqtt_port);
-  struct json_object *data = json_object_new_object();
+  struct json_object *data = password != NULL ? json_object_new_object() : NULL;
   if (data != NULL) {
     json_object_object_add(data, "certificateAccount",
                            json_object_new_string(ctx->mqtt_account));
     json_object_object_add(data, "certificatePassword",
-                           json_object_new_string(ctx->mqtt_password));
+                           json_object_new_string(password));
     json_object_object_add(data, "url", json_object_new_string(ctx->mqtt_host));
     json_object_object_add(data, "port", json_object_new_string(port));
     json_object_object_add(data, "protocol", json_object_new_string("mqtts"));
   }
+  sim_keys_wipe(password);
   sim_reply_data(reply, data);
 }

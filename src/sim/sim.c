@@ -66,7 +66,8 @@ static const char usage_text[] =
     "                           derived from the access key)\n"
     "  --mqtt-password-file FILE  certificate_password = ... (what "
     "certification\n"
-    "                           hands out) and publisher_password = ...; else\n"
+    "                           hands out; read at each call) and\n"
+    "                           publisher_password = ...; else\n"
     "                           " ENV_CERTIFICATE_PASSWORD " and\n"
     "                           " ENV_PUBLISHER_PASSWORD "\n"
     "  --mqtt-publisher USER    publish the devices' quota and status "
@@ -358,6 +359,7 @@ static int mqtt_credentials(const options *opt, sim_ctx *ctx,
   static const char *const names[] = {"certificate_password",
                                       "publisher_password"};
   char **const slots[] = {&ctx->mqtt_password, publisher_password};
+  ctx->mqtt_password_file = opt->mqtt_password_file;
   if (opt->mqtt_password_file != NULL) {
     if (sim_keys_read_file(opt->mqtt_password_file, names, slots, 2, err,
                            sizeof(err)) != 0) {

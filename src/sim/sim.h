@@ -21,6 +21,9 @@ typedef struct sim_ctx {
   unsigned mqtt_port;
   char *mqtt_account;
   char *mqtt_password;
+  /* --mqtt-password-file, read again at each certification so that a test
+   * can change the password the cloud hands out; NULL: none. */
+  const char *mqtt_password_file;
   /* The devices' own publisher, NULL without --mqtt-publisher. */
   sim_mqtt *mqtt;
   /* Added to every API answer (ms). */

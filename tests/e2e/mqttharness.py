@@ -23,6 +23,8 @@ Typical use:
         broker.connections("client-id")     # successful CONNECTs, parsed
         broker.connection_attempts()        # every TCP connection, refused too
         broker.refusals()                   # CONNACKs with a non-zero code
+        broker.takeovers("client-id")       # a second client took the id
+        broker.set_password(user, "new")    # restarts a running broker
 
 The broker listens on 127.0.0.1 on a free port (never 1883) with a
 server certificate from a throwaway CA (subjectAltName IP:127.0.0.1),
@@ -67,6 +69,8 @@ _CONNECTED = re.compile(
 _ATTEMPT = re.compile(r"^\d+: New connection from \S+ on port \d+\.$", re.M)
 _CONNACK = re.compile(r"^(\d+): Sending CONNACK to (\S+) \((\d+), (\d+)\)$",
                       re.M)
+_TAKEOVER = re.compile(
+    r"^\d+: Client (\S+) already connected, closing old connection\.$", re.M)
 _RUNNING = re.compile(r"^\d+: mosquitto version \S+ running$", re.M)
 
 
@@ -79,6 +83,18 @@ def device_topics(account, sns, kinds=("quota", "status"), access="read"):
     /open/<account>/<sn>/<kind>, as (access, topic) pairs."""
     return [(access, "/open/%s/%s/%s" % (account, sn, kind))
             for sn in sns for kind in kinds]
+
+
+def write_sim_passwords(path, certificate_password, publisher_password):
+    """ecoflow-sim's --mqtt-password-file. The simulator reads
+    certificate_password again at each certification call, so rewriting it
+    changes what the cloud hands out from then on (an expired password)."""
+    temporary = path + ".tmp"
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                      0o600), "w") as out:
+        out.write("certificate_password = %s\npublisher_password = %s\n"
+                  % (certificate_password, publisher_password))
+    os.rename(temporary, path)
 
 
 def _die_with_parent():
@@ -150,6 +166,7 @@ class Broker:
         self.cafile = None
         self.wrong_cafile = None
         self.returncode = None
+        self.sim_password_file = None
         self._users = []
         self._process = None
         self._stderr = None
@@ -172,6 +189,19 @@ class Broker:
             if "\n" in topic:
                 raise ValueError("topic %r" % topic)
         self._users.append((name, password, entries))
+
+    def set_password(self, name, password):
+        """Changes a user's password; a running broker restarts to take it
+        (its clients must reconnect, and the user's now fail)."""
+        for index, (user, _, entries) in enumerate(self._users):
+            if user == name:
+                self._users[index] = (user, password, entries)
+                break
+        else:
+            raise BrokerError("no user %s" % name)
+        if self._process is not None and self.returncode is None:
+            self._write_users()
+            self.restart()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -383,6 +413,12 @@ class Broker:
         (refused, bad TLS, connected)."""
         return len(_ATTEMPT.findall(self.log()))
 
+    def takeovers(self, client_id=None):
+        """Client ids whose connection the broker closed because another
+        client connected with the same id, one entry per time."""
+        return [m.group(1) for m in _TAKEOVER.finditer(self.log())
+                if client_id is None or m.group(1) == client_id]
+
     def refusals(self):
         """CONNACKs that refused a client, as dicts: client (its id, or its
         address when the broker never learnt the id), code (5: not
@@ -440,12 +476,11 @@ class Broker:
                     publisher_password):
         """ecoflow-sim arguments (simharness.Sim(extra_args=...)) that hand
         out this broker in certification and make the simulator publish
-        through it as user publisher; the passwords go in a file."""
+        through it as user publisher; the passwords go in the file
+        self.sim_password_file (see write_sim_passwords)."""
         path = self._path("sim-mqtt-passwords")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                  "w") as out:
-            out.write("certificate_password = %s\npublisher_password = %s\n"
-                      % (certificate_password, publisher_password))
+        write_sim_passwords(path, certificate_password, publisher_password)
+        self.sim_password_file = path
         return ["--mqtt-host", HOST, "--mqtt-port", str(self.port),
                 "--mqtt-account", account, "--mqtt-publisher", publisher,
                 "--mqtt-password-file", path, "--mqtt-cafile", self.cafile]

@@ -127,6 +127,15 @@ def check_certification(sim, broker):
     check("certification with a wrong signature: 8521, no credentials",
           wrong.code == "8521" and wrong.data is None
           and PASSWORD.encode() not in wrong.body, repr(wrong))
+    mqttharness.write_sim_passwords(broker.sim_password_file, "renewed",
+                                    PUBLISHER_PASSWORD)
+    renewed = call(sim, "GET", API + "certification").data
+    mqttharness.write_sim_passwords(broker.sim_password_file, PASSWORD,
+                                    PUBLISHER_PASSWORD)
+    check("certification hands out the password file's password as it is "
+          "at each call", renewed["certificatePassword"] == "renewed"
+          and call(sim, "GET", API + "certification").data[
+              "certificatePassword"] == PASSWORD, repr(renewed))
 
 
 def check_publisher_connection(sim, broker):
@@ -396,6 +405,33 @@ def check_refused_publisher():
                   and state(sim)["connects"] == 0
                   and broker.connections(PUBLISHER_ID) == [],
                   repr(state(sim)))
+        good = broker.sim_options(ACCOUNT, PASSWORD, PUBLISHER,
+                                  PUBLISHER_PASSWORD)
+        with simharness.Sim(devices=[OCEAN + ":powerocean"],
+                            extra_args=good) as sim:
+            connected = wait_until(lambda: state(sim)["connected"], 10)
+            refusals = len(broker.refusals())
+            broker.set_password(PUBLISHER, "changed-on-the-broker")
+            refused = wait_until(lambda: len(broker.refusals()) > refusals,
+                                 10)
+            time.sleep(3)
+            check("a password changed on the broker: the publisher is "
+                  "refused at its reconnect, once",
+                  connected and refused
+                  and len(broker.refusals()) == refusals + 1
+                  and not state(sim)["connected"]
+                  and "not authorised" in state(sim)["connack"],
+                  "%r %r" % (broker.refusals(), state(sim)))
+        first = broker.subscribe(ACCOUNT, PASSWORD, [topic(OCEAN)],
+                                 client_id="same-id")
+        broker.wait_for_connections(1, "same-id")
+        second = broker.subscribe(ACCOUNT, PASSWORD, [topic(OCEAN)],
+                                  client_id="same-id")
+        taken = wait_until(lambda: broker.takeovers("same-id"), 10)
+        first.stop()
+        second.stop()
+        check("the harness sees a second client take a client id",
+              taken == ["same-id"], broker.log()[-500:])
 
 
 def check_command_line():
