@@ -43,9 +43,11 @@ struct sim_mqtt {
   atomic_bool connected;
   atomic_ulong connects, disconnects, published, publish_failures, skipped;
   atomic_ullong next_id;
-  /* The last CONNACK's words, for the state. */
+  /* The last CONNACK's words and the library's last error, for the
+   * state. */
   char connack[96];
-  pthread_mutex_t connack_lock;
+  char error[160];
+  pthread_mutex_t words_lock;
 
   /* Per device: how many messages periodic publishing picked for it (the
    * next group and shape follow from it), and whether it is silent. */
@@ -70,15 +72,15 @@ struct sim_mqtt {
   unsigned long generation;
 };
 
-static void set_connack(sim_mqtt *m, const char *words) {
-  pthread_mutex_lock(&m->connack_lock);
-  snprintf(m->connack, sizeof(m->connack), "%s", words);
-  pthread_mutex_unlock(&m->connack_lock);
+static void set_words(sim_mqtt *m, char *slot, size_t size, const char *words) {
+  pthread_mutex_lock(&m->words_lock);
+  snprintf(slot, size, "%s", words);
+  pthread_mutex_unlock(&m->words_lock);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
   sim_mqtt *m = obj;
-  set_connack(m, mosquitto_connack_string(rc));
+  set_words(m, m->connack, sizeof(m->connack), mosquitto_connack_string(rc));
   if (rc != 0) {
     /* Wrong credentials do not heal by retrying: say so and stay away. */
     fprintf(stderr, "ecoflow-sim: the broker refused the publisher: %s\n",
@@ -106,6 +108,8 @@ static void on_log(struct mosquitto *mosq, void *obj, int level,
                    const char *text) {
   (void)mosq;
   sim_mqtt *m = obj;
+  if (level == MOSQ_LOG_ERR)
+    set_words(m, m->error, sizeof(m->error), text);
   if (level == MOSQ_LOG_ERR || (m->verbose && level == MOSQ_LOG_WARNING))
     fprintf(stderr, "ecoflow-sim: mqtt: %s\n", text);
 }
@@ -379,9 +383,10 @@ struct json_object *sim_mqtt_state(sim_mqtt *m) {
         state, counters[i].name,
         json_object_new_int64((int64_t)atomic_load(
             (atomic_ulong *)((char *)m + counters[i].offset))));
-  pthread_mutex_lock(&m->connack_lock);
+  pthread_mutex_lock(&m->words_lock);
   json_object_object_add(state, "connack", json_object_new_string(m->connack));
-  pthread_mutex_unlock(&m->connack_lock);
+  json_object_object_add(state, "error", json_object_new_string(m->error));
+  pthread_mutex_unlock(&m->words_lock);
   pthread_mutex_lock(&m->lock);
   json_object_object_add(state, "every_ms", json_object_new_int64(m->every_ms));
   json_object_object_add(state, "shapes",
@@ -407,7 +412,7 @@ static sim_mqtt *new_publisher(const sim_ctx *ctx,
   m->shapes = SIM_MQTT_MIXED;
   atomic_init(&m->next_id, 1);
   pthread_mutex_init(&m->log_lock, NULL);
-  pthread_mutex_init(&m->connack_lock, NULL);
+  pthread_mutex_init(&m->words_lock, NULL);
   pthread_mutex_init(&m->lock, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -533,7 +538,7 @@ void sim_mqtt_stop(sim_mqtt *m) {
     json_object_put(m->family_groups[f]);
   pthread_cond_destroy(&m->wake);
   pthread_mutex_destroy(&m->lock);
-  pthread_mutex_destroy(&m->connack_lock);
+  pthread_mutex_destroy(&m->words_lock);
   pthread_mutex_destroy(&m->log_lock);
   free(m->families);
   free(m->family_groups);

@@ -4,7 +4,9 @@
  * Promises: one connection for the whole fleet (libmosquitto's own network
  * thread, MQTT 3.1.1, TLS verified against a CA file, the client id
  * "ecoflow-sim-<user>", the same every start), which reconnects by itself
- * 1 to 2 s after a loss; messages at QoS 0 on /open/<account>/<sn>/quota
+ * 1 to 2 s after a loss; a refused CONNACK or a certificate that does not
+ * verify ends the attempts (said on stderr and in the state: they would
+ * not heal by retrying); messages at QoS 0 on /open/<account>/<sn>/quota
  * and /status, shaped by message.h, carrying the device's values at the
  * simulated time as quota/all would (a counterback glitch included, and
  * used up by the messages that carry it). Periodic publishing runs on a
@@ -101,7 +103,7 @@ void sim_mqtt_set_silent(sim_mqtt *mqtt, size_t device, bool silent);
  * publishes its status message when connected. */
 void sim_mqtt_online_changed(sim_mqtt *mqtt, size_t device, bool online);
 
-/* {"connected":bool,"connects":N,"disconnects":N,"connack":"..",
+/* {"connected":bool,"connects":N,"disconnects":N,"connack":"..","error":"..",
  *  "published":N,"publish_failures":N,"skipped":N,"every_ms":N,
  *  "shapes":"..","client_id":"..","account":"..","silent":[sn,..]} */
 struct json_object *sim_mqtt_state(sim_mqtt *mqtt);

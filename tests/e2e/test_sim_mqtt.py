@@ -400,9 +400,10 @@ def check_refused_publisher():
             tried = wait_until(
                 lambda: broker.connection_attempts() > attempts, 10)
             time.sleep(2)
-            check("wrong CA: the publisher never connects",
+            check("wrong CA: the publisher never connects, says why",
                   tried and not state(sim)["connected"]
                   and state(sim)["connects"] == 0
+                  and "certificate verify failed" in state(sim)["error"]
                   and broker.connections(PUBLISHER_ID) == [],
                   repr(state(sim)))
         good = broker.sim_options(ACCOUNT, PASSWORD, PUBLISHER,
