@@ -30,10 +30,11 @@ The broker listens on 127.0.0.1 on a free port (never 1883) with a
 server certificate from a throwaway CA (subjectAltName IP:127.0.0.1),
 `allow_anonymous false`, and users, passwords and ACLs of exact topics in
 mosquitto's dynamic security plugin: a wildcard subscription is refused
-(SUBACK 0x80) and gets nothing, as on the live broker. Everything lives in a private temporary directory that stop()
-(or leaving the with-block) removes, with the broker, whatever happened;
-the broker and every subscriber also die with the thread that started them
-(PR_SET_PDEATHSIG), so start them from the test's main thread.
+(SUBACK 0x80) and gets nothing, as on the live broker. Everything lives in
+a private temporary directory that stop() (or leaving the with-block)
+removes, with the broker, whatever happened; the broker and every
+subscriber also die with the thread that started them (PR_SET_PDEATHSIG),
+so start them from the test's main thread.
 ECOFLOW_SIM_KEEP=1 keeps the directory for a post-mortem.
 """
 
@@ -112,8 +113,8 @@ def _tool(name):
     a user's PATH)."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if found is None:
-        raise BrokerError("%s not found: install the Debian packages mosquitto "
-                          "and mosquitto-clients" % name)
+        raise BrokerError("%s not found: install the Debian packages "
+                          "mosquitto and mosquitto-clients" % name)
     return found
 
 
@@ -436,7 +437,7 @@ class Broker:
                 return found
             time.sleep(0.05)
 
-    # -- clients ----------------------------------------------------------------
+    # -- clients ------------------------------------------------------------
 
     def _client_config(self, user, password, cafile, name):
         """An options file for mosquitto_sub/pub in its own config directory,

@@ -491,7 +491,7 @@ def check_day_curve_and_sentinel(sim):
     expect(min(soc) < 30 and max(soc) > 80, "SoC swing %r", soc)
 
 
-# -- the data of issue 14 -------------------------------------------------------
+# -- the data of issue 14 ---------------------------------------------------
 
 ENERGY_COUNTERS = ["energy_stream." + name for name in (
     "solarTotalEnergy", "gridInTotalEnergy", "gridOutTotalEnergy",
