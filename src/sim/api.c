@@ -2,19 +2,48 @@
 #include "api.h"
 
 #include "devices.h"
-#include "model.h"
+#include "groups.h"
+#include "number.h"
 #include "sim.h"
 
-#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
+/* Decimals a stepped-back counter keeps when it had a fraction. */
+#define GLITCH_DECIMALS 6
+
+/* Steps the fault's quota of data back; returns whether there was one. */
+static bool step_back(struct json_object *data, const sim_fault *fault) {
+  struct json_object *value = NULL;
+  if (!json_object_object_get_ex(data, fault->quota, &value) ||
+      !(json_object_is_type(value, json_type_int) ||
+        json_object_is_type(value, json_type_double)))
+    return false;
+  bool whole = json_object_is_type(value, json_type_int);
+  json_object_object_add(
+      data, fault->quota,
+      sim_json_number(json_object_get_double(value) - fault->step,
+                      whole ? 0 : GLITCH_DECIMALS));
+  return true;
+}
+
 struct json_object *sim_api_device_data(const sim_ctx *ctx, size_t device,
-                                        int64_t now) {
+                                        int64_t now, const char *group,
+                                        char *glitched) {
   sim_fault fault = sim_faults_get(ctx->faults, (ssize_t)device);
   int64_t t = fault.kind == SIM_FAULT_OFFLINE ? fault.since : now;
-  return sim_device_quotas(&ctx->fleet.devices[device], t);
+  struct json_object *data =
+      sim_device_quotas(&ctx->fleet.devices[device], t, group);
+  bool stepped = data != NULL && fault.kind == SIM_FAULT_COUNTERBACK &&
+                 step_back(data, &fault);
+  if (glitched != NULL)
+    snprintf(glitched, SIM_GLITCH_PATH_SIZE, "%s", stepped ? fault.quota : "");
+  return data;
+}
+
+void sim_api_glitch_delivered(const sim_ctx *ctx, size_t device) {
+  sim_faults_delivered(ctx->faults, (ssize_t)device);
 }
 
 void sim_api_device_list(const sim_call *call, sim_reply *reply) {
@@ -44,24 +73,12 @@ void sim_api_device_list(const sim_call *call, sim_reply *reply) {
 }
 
 void sim_api_quota_all(const sim_call *call, sim_reply *reply) {
-  sim_reply_data(
-      reply, sim_api_device_data(call->ctx, (size_t)call->device, call->now));
-}
-
-/* The quotas of a flat group, "pcsAPhase.vol" and so on, nested as
- * {"vol":..}; NULL when the group has none. */
-static struct json_object *group_of(struct json_object *flat,
-                                    const char *group) {
-  size_t len = strlen(group);
-  struct json_object *nested = NULL;
-  json_object_object_foreach(flat, key, value) {
-    if (strncmp(key, group, len) != 0 || key[len] != '.')
-      continue;
-    if (nested == NULL && (nested = json_object_new_object()) == NULL)
-      return NULL;
-    json_object_object_add(nested, key + len + 1, json_object_get(value));
-  }
-  return nested;
+  char glitched[SIM_GLITCH_PATH_SIZE];
+  struct json_object *data = sim_api_device_data(
+      call->ctx, (size_t)call->device, call->now, NULL, glitched);
+  if (data != NULL && glitched[0] != '\0')
+    sim_api_glitch_delivered(call->ctx, (size_t)call->device);
+  sim_reply_data(reply, data);
 }
 
 void sim_api_quota(const sim_call *call, sim_reply *reply) {
@@ -73,22 +90,23 @@ void sim_api_quota(const sim_call *call, sim_reply *reply) {
     sim_reply_error(reply, SIM_ERR_PARAMS);
     return;
   }
-  struct json_object *flat =
-      sim_api_device_data(call->ctx, (size_t)call->device, call->now);
+  char glitched[SIM_GLITCH_PATH_SIZE];
+  struct json_object *flat = sim_api_device_data(
+      call->ctx, (size_t)call->device, call->now, NULL, glitched);
   struct json_object *data = json_object_new_object();
   size_t count = json_object_array_length(quotas);
+  bool glitch_sent = false;
   for (size_t i = 0; flat != NULL && data != NULL && i < count; i++) {
     const char *quota =
         json_object_get_string(json_object_array_get_idx(quotas, i));
-    struct json_object *value = NULL;
     /* A top-level quota answers as itself, a group nested. */
-    if (quota == NULL)
+    if (quota == NULL || !sim_group_add(data, flat, quota))
       continue;
-    if (json_object_object_get_ex(flat, quota, &value))
-      json_object_object_add(data, quota, json_object_get(value));
-    else if ((value = group_of(flat, quota)) != NULL)
-      json_object_object_add(data, quota, value);
+    glitch_sent = glitch_sent || strcmp(quota, glitched) == 0 ||
+                  sim_group_has(quota, glitched);
   }
+  if (glitch_sent && data != NULL)
+    sim_api_glitch_delivered(call->ctx, (size_t)call->device);
   if (flat == NULL) {
     json_object_put(data);
     data = NULL;
@@ -97,28 +115,35 @@ void sim_api_quota(const sim_call *call, sim_reply *reply) {
   sim_reply_data(reply, data);
 }
 
+/* The password certification hands out: the password file's as it is now,
+ * else the one of the start. A new string. */
+static char *certificate_password(const sim_ctx *ctx) {
+  static const char *const names[] = {"certificate_password"};
+  char *password = NULL;
+  char **const slots[] = {&password};
+  char err[256];
+  if (ctx->mqtt_password_file != NULL &&
+      sim_keys_read_file(ctx->mqtt_password_file, names, slots, 1, err,
+                         sizeof(err)) != 0)
+    fprintf(stderr, "ecoflow-sim: certification: %s\n", err);
+  return password != NULL ? password : strdup(ctx->mqtt_password);
+}
+
 void sim_api_certification(const sim_call *call, sim_reply *reply) {
   const sim_ctx *ctx = call->ctx;
-  /* Stable per account, as the cloud's are, so a test broker can be set up
-   * with them after one call. */
-  uint64_t account = sim_model_seed(SIM_SEED_START, ctx->keys.access_key);
-  char user[32];
-  char password[48];
+  char *password = certificate_password(ctx);
   char port[8];
-  snprintf(user, sizeof(user), "open-%016" PRIx64, account);
-  snprintf(password, sizeof(password), "%016" PRIx64 "%016" PRIx64,
-           sim_model_seed(account, "password"),
-           sim_model_seed(account, "salt"));
   snprintf(port, sizeof(port), "%u", ctx->mqtt_port);
-  struct json_object *data = json_object_new_object();
+  struct json_object *data = password != NULL ? json_object_new_object() : NULL;
   if (data != NULL) {
     json_object_object_add(data, "certificateAccount",
-                           json_object_new_string(user));
+                           json_object_new_string(ctx->mqtt_account));
     json_object_object_add(data, "certificatePassword",
                            json_object_new_string(password));
     json_object_object_add(data, "url", json_object_new_string(ctx->mqtt_host));
     json_object_object_add(data, "port", json_object_new_string(port));
     json_object_object_add(data, "protocol", json_object_new_string("mqtts"));
   }
+  sim_keys_wipe(password);
   sim_reply_data(reply, data);
 }

@@ -3,6 +3,7 @@
 #include "devices.h"
 
 #include "clock.h"
+#include "groups.h"
 #include "model.h"
 #include "number.h"
 
@@ -30,7 +31,9 @@ typedef struct {
 typedef enum {
   Q_NUMBER,  /* a double at .field of the values, rounded to .decimals */
   Q_STATE,   /* a const char * at .field of the values */
+  Q_NUMBERS, /* a list of .count doubles from .field on, rounded */
   Q_LEVEL,   /* a reading wandering in [.low, .high], per key */
+  Q_LEVELS,  /* .count such readings, or .rows lists of .count */
   Q_LITERAL, /* constant JSON text */
   Q_TEXT,    /* a constant string */
   Q_TIME,    /* "YYYY-MM-DD HH:MM:SS", .lag_s before the data's time */
@@ -41,6 +44,7 @@ typedef struct {
   const char *key;
   quota_kind kind;
   size_t field;
+  int count, rows;
   int decimals;
   double low, high;
   const char *text;
@@ -54,37 +58,104 @@ typedef struct {
     .decimals = places                                                         \
   }
 #define NUMBER(k, member, places) NUMBER_OF(sim_model, k, member, places)
+#define NUMBERS_OF(type, k, member, places)                                    \
+  {                                                                            \
+    .key = k, .kind = Q_NUMBERS, .field = offsetof(type, member),              \
+    .count = (int)(sizeof(((type *)0)->member) / sizeof(double)),              \
+    .decimals = places                                                         \
+  }
 #define STATE(k, member)                                                       \
   { .key = k, .kind = Q_STATE, .field = offsetof(sim_model, member) }
 #define LEVEL(k, lo, hi, places)                                               \
   { .key = k, .kind = Q_LEVEL, .low = lo, .high = hi, .decimals = places }
+#define LEVELS(k, n, lo, hi, places)                                           \
+  {                                                                            \
+    .key = k, .kind = Q_LEVELS, .count = n, .low = lo, .high = hi,             \
+    .decimals = places                                                         \
+  }
+#define LEVEL_ROWS(k, r, n, lo, hi, places)                                    \
+  {                                                                            \
+    .key = k, .kind = Q_LEVELS, .rows = r, .count = n, .low = lo, .high = hi,  \
+    .decimals = places                                                         \
+  }
 #define LITERAL(k, json)                                                       \
   { .key = k, .kind = Q_LITERAL, .text = json }
 #define TEXT(k, string)                                                        \
   { .key = k, .kind = Q_TEXT, .text = string }
 #define TIME(k, lag)                                                           \
   { .key = k, .kind = Q_TIME, .lag_s = lag }
+/* .key is the one group the builder writes, when it writes one: what lets
+ * a single group be made without the rest. */
 #define BUILT(function)                                                        \
   { .kind = Q_BUILT, .build = function }
+#define BUILT_GROUP(group, function)                                           \
+  { .key = group, .kind = Q_BUILT, .build = function }
+
+/* Where a wandering reading is in [low, high] at the data's time: each key
+ * (and each item of a list) wanders on its own, also the same field in two
+ * groups. */
+static struct json_object *level(const quota_def *def, uint64_t salt,
+                                 const quota_source *source) {
+  double walk =
+      sim_model_drift(source->device->seed, salt, source->t, LEVEL_PERIOD_S);
+  return sim_json_number(def->low + (def->high - def->low) * walk,
+                         def->decimals);
+}
+
+static struct json_object *
+list_of(int count, struct json_object *(*item)(const void *, int),
+        const void *context) {
+  struct json_object *list = json_object_new_array_ext(count);
+  for (int i = 0; list != NULL && i < count; i++)
+    json_object_array_add(list, item(context, i));
+  return list;
+}
+
+typedef struct {
+  const quota_def *def;
+  const quota_source *source;
+  const double *numbers;
+  uint64_t salt;
+} list_context;
+
+static struct json_object *number_item(const void *context, int i) {
+  const list_context *c = context;
+  return sim_json_number(c->numbers[i], c->def->decimals);
+}
+
+static struct json_object *level_item(const void *context, int i) {
+  const list_context *c = context;
+  return level(c->def, c->salt + (uint64_t)i, c->source);
+}
+
+static struct json_object *level_row(const void *context, int row) {
+  list_context c = *(const list_context *)context;
+  c.salt += (uint64_t)(row * c.def->count);
+  return list_of(c.def->count, level_item, &c);
+}
 
 static struct json_object *quota_value(const quota_def *def, const char *prefix,
                                        const void *values,
                                        const quota_source *source) {
   const char *at = (const char *)values + def->field;
+  uint64_t salt = sim_model_seed(
+      sim_model_seed(SIM_SEED_START, prefix ? prefix : ""), def->key);
+  list_context list = {.def = def,
+                       .source = source,
+                       .numbers = (const double *)at,
+                       .salt = salt + 1};
   switch (def->kind) {
   case Q_NUMBER:
     return sim_json_number(*(const double *)at, def->decimals);
+  case Q_NUMBERS:
+    return list_of(def->count, number_item, &list);
   case Q_STATE:
     return json_object_new_string(*(const char *const *)at);
-  case Q_LEVEL: {
-    /* Each key wanders on its own, also the same field in two groups. */
-    uint64_t salt = sim_model_seed(SIM_SEED_START, prefix ? prefix : "");
-    double walk =
-        sim_model_drift(source->device->seed, sim_model_seed(salt, def->key),
-                        source->t, LEVEL_PERIOD_S);
-    return sim_json_number(def->low + (def->high - def->low) * walk,
-                           def->decimals);
-  }
+  case Q_LEVEL:
+    return level(def, salt, source);
+  case Q_LEVELS:
+    return def->rows > 0 ? list_of(def->rows, level_row, &list)
+                         : list_of(def->count, level_item, &list);
   case Q_LITERAL:
     return sim_json_literal(def->text);
   case Q_TEXT:
@@ -192,10 +263,21 @@ static const quota_def pack_fields[] = {
     NUMBER_OF(sim_pack, "bpRemainWatth", remain_wh, 1),
     NUMBER_OF(sim_pack, "bpAccuChgEnergy", charged_wh, 0),
     NUMBER_OF(sim_pack, "bpAccuDsgEnergy", discharged_wh, 0),
-    LITERAL("bpTemp", "[24.0, 25.0, 24.0, 24.0, 25.0, 24.0, 24.0, 24.0]"),
-    LITERAL("bpCellVol", "[3343.0, 3346.0, 3345.0, 3344.0, 3346.0, 3348.0, "
-                         "3343.0, 3346.0, 3347.0, 3346.0, 3345.0, 3345.0, "
-                         "3345.0, 3345.0, 3341.0, 3346.0]"),
+    NUMBERS_OF(sim_pack, "bpTemp", cell_temp, 1),
+    NUMBERS_OF(sim_pack, "bpCellVol", cell_mv, 0),
+    NUMBER_OF(sim_pack, "bpMaxMosTemp", mos_temp, 1),
+    NUMBER_OF(sim_pack, "bpMinMosTemp", lv_mos_temp, 1),
+    NUMBER_OF(sim_pack, "bpLvMosTemp", lv_mos_temp, 1),
+    NUMBER_OF(sim_pack, "bpPtcTemp", ptc_temp, 1),
+    NUMBER_OF(sim_pack, "bpBusVol", bus_vol, 2),
+    NUMBER_OF(sim_pack, "bpRealSoh", real_soh, 2),
+    NUMBER_OF(sim_pack, "bpCycleSoh", soh, 0),
+    NUMBER_OF(sim_pack, "bpAccuChgCap", charged_mah, 0),
+    NUMBER_OF(sim_pack, "bpAccuDsgCap", discharged_mah, 0),
+    LITERAL("bpDownLimitSoc", "20"),
+    LITERAL("bpUpLimitSoc", "100"),
+    LITERAL("bpErrCode", "0"),
+    LITERAL("bpBalanceState", "0"),
     LITERAL("bpDesignCap", "100000"),
     LITERAL("bpFullCap", "100000"),
     LITERAL("bpChgSop", "37"),
@@ -211,14 +293,20 @@ static const quota_def pack_fields[] = {
     LITERAL("bpEcloundSoc", "65535"),
 };
 
-/* Each pack is "bp_addr.<pack SN>" holding the pack's JSON as text. */
+#define PACK_GROUP "bp_addr."
+
+/* Each pack is "bp_addr.<pack SN>" holding the pack's JSON as text, which
+ * names the pack again (bpSn). */
 static void build_packs(struct json_object *data, const quota_source *source) {
   for (int i = 0; i < SIM_PACKS; i++) {
     char key[64];
-    snprintf(key, sizeof(key), "bp_addr.HJ3A%010" PRIX64 "%02d",
+    snprintf(key, sizeof(key), PACK_GROUP "HJ3A%010" PRIX64 "%02d",
              (source->device->seed >> 20) & 0xffffffffffu, i + 1);
     struct json_object *pack = object_of(pack_fields, LEN(pack_fields),
                                          &source->model->packs[i], source);
+    if (pack != NULL)
+      json_object_object_add(pack, "bpSn",
+                             json_object_new_string(key + strlen(PACK_GROUP)));
     const char *text =
         pack != NULL ? json_object_to_json_string_ext(pack, EMBEDDED_JSON_STYLE)
                      : NULL;
@@ -240,11 +328,6 @@ static void build_heating_rod_stream(struct json_object *data,
       array_of(object_of(heating_rod_fields, LEN(heating_rod_fields),
                          source->model, source)));
 }
-
-/* Live PowerOceans pad their answer with groups named by protocol numbers
- * ("96_1.", "20_1."): the same readings under several prefixes. */
-static const char *const numeric_groups[] = {"96_1", "96_8", "20_1", "32_1",
-                                             "254_21"};
 
 static const quota_def numeric_group_fields[] = {
     LEVEL("invOutputWatts", 0, 6000, 4),
@@ -273,7 +356,6 @@ static const quota_def numeric_group_fields[] = {
     LEVEL("meterPowerB", -3000, 3000, 4),
     LEVEL("meterPowerC", -3000, 3000, 4),
     LEVEL("cpuLoad", 3, 60, 0),
-    LEVEL("permanentWatts", 0, 800, 0),
     LITERAL("heartbeatFrequency", "30"),
     LITERAL("wirelessErrCode", "0"),
     LITERAL("sysVer", "33620480"),
@@ -294,13 +376,6 @@ static const quota_def numeric_group_fields[] = {
     TEXT("moduleSn", "SEozMVpEMUFaSDNVMDE0MA=="),
 };
 
-static void build_numeric_groups(struct json_object *data,
-                                 const quota_source *source) {
-  for (size_t i = 0; i < LEN(numeric_groups); i++)
-    add_quotas(data, numeric_groups[i], numeric_group_fields,
-               LEN(numeric_group_fields), source->model, source);
-}
-
 static const quota_def ocean_power[] = {
     NUMBER("sysGridPwr", grid_w, 0),
     NUMBER("sysLoadPwr", load_w, 0),
@@ -309,7 +384,7 @@ static const quota_def ocean_power[] = {
     NUMBER("bpSoc", soc, 0),
     LITERAL("emsBpAliveNum", "2"),
     LITERAL("pvInvPwr", "0.0"),
-    BUILT(build_mppt_heartbeat),
+    BUILT_GROUP("mpptHeartBeat", build_mppt_heartbeat),
     BUILT(build_phases),
 };
 
@@ -322,6 +397,12 @@ static const quota_def ocean_reports[] = {
     NUMBER("energy_stream.loadTotalEnergy", load_wh, 0),
     NUMBER("energy_stream.gridImportTotalEnergy", grid_import_wh, 0),
     NUMBER("energy_stream.gridExportTotalEnergy", grid_export_wh, 0),
+    /* The names live PowerOceans use for the lifetime counters. */
+    NUMBER("energy_stream.gridInTotalEnergy", grid_import_wh, 0),
+    NUMBER("energy_stream.gridOutTotalEnergy", grid_export_wh, 0),
+    NUMBER("energy_stream.homeTotalEnergy", load_wh, 0),
+    NUMBER("energy_stream.bpChgTotalEnergy", charged_wh, 0),
+    NUMBER("energy_stream.bpDsgTotalEnergy", discharged_wh, 0),
     TIME("energy_stream.updateTime", 5),
     NUMBER("ems_change_report.bpTotalChgEnergy", charged_wh, 0),
     NUMBER("ems_change_report.bpTotalDsgEnergy", discharged_wh, 0),
@@ -409,7 +490,7 @@ static const quota_def grid_code_settings[] = {
 };
 
 static const quota_def ocean_packs[] = {
-    BUILT(build_packs),
+    BUILT_GROUP("bp_addr", build_packs),
     TIME("bp_addr.updateTime", 3),
 };
 
@@ -423,7 +504,7 @@ static const quota_def heat_pump[] = {
 };
 
 static const quota_def heating_rod[] = {
-    BUILT(build_heating_rod_stream),
+    BUILT_GROUP("hrEnergyStream", build_heating_rod_stream),
 };
 
 /* What the PowerOcean reports of its heating rod and EV charger. */
@@ -441,10 +522,6 @@ static const quota_def charger_status[] = {
     TEXT("errorCode", "AAAAAAAAAAA="),
 };
 
-static const quota_def numeric_group_padding[] = {
-    BUILT(build_numeric_groups),
-};
-
 static const quota_def ocean_errors[] = {
     LITERAL("emsErrCode.errCode", "[523]")};
 static const quota_def heat_pump_errors[] = {
@@ -454,17 +531,90 @@ static const quota_def heating_rod_errors[] = {
 
 static const quota_def cloud_time[] = {TIME("quota_cloud_ts", 0)};
 
+/* A DELTA Pro beside a Smart Home Panel: a family the catalog does not
+ * know, reporting what such devices send and the others do not: numeric
+ * lists (cell voltages and temperatures, per-channel currents and
+ * voltages), lists of lists (hourly energy per channel), lists of objects
+ * and of booleans, an empty code list, and numeric group prefixes. Its
+ * battery is the model's first pack (bmsMaster), an extra battery the
+ * second (bms_bmsStatus). */
+static const quota_def delta_battery[] = {
+    NUMBER_OF(sim_pack, "soc", soc, 0),
+    NUMBER_OF(sim_pack, "f32ShowSoc", soc, 2),
+    NUMBER_OF(sim_pack, "cycles", cycles, 0),
+    NUMBER_OF(sim_pack, "maxCellVol", max_cell_mv, 0),
+    NUMBER_OF(sim_pack, "minCellVol", min_cell_mv, 0),
+    NUMBERS_OF(sim_pack, "cellVol", cell_mv, 0),
+    NUMBERS_OF(sim_pack, "cellTemp", cell_temp, 0),
+    LEVEL("remainCap", 5000, 40000, 0),
+    LITERAL("errCode", "0"),
+};
+
+static const quota_def delta_power[] = {
+    NUMBER("pd.soc", soc, 0),
+    NUMBER("pd.wattsInSum", pv_w, 0),
+    NUMBER("pd.wattsOutSum", load_w, 0),
+    LEVEL("pd.remainTime", 0, 5999, 0),
+};
+
+#define PANEL_CHANNELS 12
+#define PANEL_HOURS 3
+
+static const quota_def panel[] = {
+    LEVELS("selfCheck.vIn", 2, 225, 240, 1),
+    LEVELS("selfCheck.vOut", 2, 225, 240, 1),
+    LEVELS("loadChCurInfo.cur", PANEL_CHANNELS, 0, 30, 0),
+    LEVEL_ROWS("mainsLoadWatt.watth", PANEL_CHANNELS, PANEL_HOURS, 0, 900, 0),
+    TIME("mainsLoadWatt.rtc", 3600),
+    LEVEL("heartbeat.gridDayWatth", 0, 20000, 2),
+    LEVEL("heartbeat.backupDayWatth", 0, 8000, 2),
+    LEVEL("heartbeat.backupBatPer", 5, 100, 0),
+    LITERAL("heartbeat.errorCodes", "[]"),
+    LITERAL("chUseInfo.isEnable", "[true, true, true, true, false, false, "
+                                  "true, true, false, false]"),
+    LITERAL("channelPower.infoList", "[{\"powType\": 0, \"chWatt\": 12.5}, "
+                                     "{\"powType\": 0, \"chWatt\": 230.0}]"),
+    LITERAL("epsModeInfo.eps", "false"),
+    LEVEL("gridInfo.gridVol", 226, 238, 0),
+    LEVEL("gridInfo.gridFreq", 49.95, 50.05, 2),
+    TEXT("areaInfo.area", "Europe"),
+};
+
+static const quota_def delta_inverter[] = {
+    LEVEL("invOutputWatts", 0, 3600, 0),
+    LEVEL("invInputWatts", 0, 3000, 0),
+    LEVEL("pvInputWatts", 0, 1600, 0),
+    LEVEL("invOutputVolt", 226, 238, 1),
+    LITERAL("errCode", "0"),
+};
+
 typedef struct {
   const char *prefix;
   const quota_def *defs;
   size_t len;
+  /* Where in sim_model the table's fields are (Q_NUMBER and the like). */
+  size_t values_at;
 } quota_table;
 
-#define TABLE(defs)                                                            \
-  { NULL, defs, LEN(defs) }
-#define PREFIXED(prefix, defs)                                                 \
-  { prefix, defs, LEN(defs) }
-#define MAX_FAMILY_TABLES 12
+#define TABLE(table)                                                           \
+  { .defs = table, .len = LEN(table) }
+#define PREFIXED(group, table)                                                 \
+  { .prefix = group, .defs = table, .len = LEN(table) }
+#define PACK_TABLE(group, table, pack)                                         \
+  {                                                                            \
+    .prefix = group, .defs = table, .len = LEN(table),                         \
+    .values_at = offsetof(sim_model, packs[pack])                              \
+  }
+#define MAX_FAMILY_TABLES 20
+
+/* Live PowerOceans pad their answer with groups named by protocol numbers
+ * ("96_1.", "20_1."): the same readings under several prefixes. */
+#define NUMERIC_GROUP_PADDING                                                  \
+  PREFIXED("96_1", numeric_group_fields),                                      \
+      PREFIXED("96_8", numeric_group_fields),                                  \
+      PREFIXED("20_1", numeric_group_fields),                                  \
+      PREFIXED("32_1", numeric_group_fields),                                  \
+      PREFIXED("254_21", numeric_group_fields)
 
 struct sim_family {
   const char *name;
@@ -481,7 +631,7 @@ static const sim_family families[] = {
      {TABLE(ocean_power), TABLE(ev_power), TABLE(ocean_reports),
       TABLE(ocean_status), PREFIXED("ems_change_report", grid_code_settings),
       TABLE(ocean_packs), TABLE(heat_pump), TABLE(heating_rod),
-      TABLE(ocean_gateway), TABLE(numeric_group_padding), TABLE(ocean_errors),
+      TABLE(ocean_gateway), NUMERIC_GROUP_PADDING, TABLE(ocean_errors),
       TABLE(cloud_time)}},
     {"powerheat",
      "PowerHeat",
@@ -495,6 +645,13 @@ static const sim_family families[] = {
      "PowerPulse",
      "PowerPulse",
      {TABLE(ev_power), TABLE(charger_status), TABLE(cloud_time)}},
+    {"deltapro",
+     "DELTA Pro",
+     "DELTA Pro",
+     {PACK_TABLE("bmsMaster", delta_battery, 0),
+      PACK_TABLE("bms_bmsStatus", delta_battery, 1), TABLE(delta_power),
+      TABLE(panel), PREFIXED("20_1", delta_inverter),
+      PREFIXED("32_1", delta_inverter), TABLE(cloud_time)}},
 };
 
 const sim_family *sim_family_find(const char *name) {
@@ -519,7 +676,19 @@ const char *sim_family_product_name(const sim_family *family) {
   return family->product_name;
 }
 
-struct json_object *sim_device_quotas(const sim_device *device, int64_t t) {
+/* Whether def of a table with prefix may write a key of group (NULL: any
+ * group). */
+static bool may_write(const quota_def *def, const char *prefix,
+                      const char *group) {
+  if (group == NULL)
+    return true;
+  if (prefix != NULL)
+    return strcmp(prefix, group) == 0;
+  return def->key == NULL || sim_group_has(group, def->key);
+}
+
+struct json_object *sim_device_quotas(const sim_device *device, int64_t t,
+                                      const char *group) {
   sim_model model;
   sim_model_at(&model, device->seed, t);
   quota_source source = {.device = device, .model = &model, .t = t};
@@ -528,7 +697,9 @@ struct json_object *sim_device_quotas(const sim_device *device, int64_t t) {
     return NULL;
   const quota_table *tables = device->family->tables;
   for (size_t i = 0; i < MAX_FAMILY_TABLES && tables[i].defs != NULL; i++)
-    add_quotas(data, tables[i].prefix, tables[i].defs, tables[i].len, &model,
-               &source);
+    for (size_t j = 0; j < tables[i].len; j++)
+      if (may_write(&tables[i].defs[j], tables[i].prefix, group))
+        add_quotas(data, tables[i].prefix, &tables[i].defs[j], 1,
+                   (const char *)&model + tables[i].values_at, &source);
   return data;
 }

@@ -27,7 +27,10 @@ const char *sim_family_label(const sim_family *family);
 /* device/list's productName, or NULL where the cloud leaves it out. */
 const char *sim_family_product_name(const sim_family *family);
 
-/* The device's quota/all data at simulated time t, a new object. */
-struct json_object *sim_device_quotas(const sim_device *device, int64_t t);
+/* The device's quota/all data at simulated time t, a new object; with a
+ * group (groups.h), only what is needed to have that group's quotas (a few
+ * others may come along), which costs a fraction of the whole. */
+struct json_object *sim_device_quotas(const sim_device *device, int64_t t,
+                                      const char *group);
 
 #endif

@@ -20,9 +20,10 @@ static const struct {
   unsigned status;
   const char *reason;
 } reasons[] = {
-    {400, "Bad Request"},        {404, "Not Found"},
-    {405, "Method Not Allowed"}, {413, "Payload Too Large"},
-    {429, "Too Many Requests"},  {500, "Internal Server Error"},
+    {400, "Bad Request"},           {404, "Not Found"},
+    {405, "Method Not Allowed"},    {409, "Conflict"},
+    {413, "Payload Too Large"},     {429, "Too Many Requests"},
+    {500, "Internal Server Error"}, {503, "Service Unavailable"},
 };
 
 static const char *reason_of(unsigned status) {

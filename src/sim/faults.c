@@ -11,7 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { ARG_NONE, ARG_AMOUNT, ARG_CODE_MESSAGE } fault_arg;
+typedef enum {
+  ARG_NONE,
+  ARG_AMOUNT,
+  ARG_CODE_MESSAGE,
+  ARG_QUOTA_STEP
+} fault_arg;
+
+/* counterback: how large a step and how many answers one may ask for. */
+#define MAX_STEP 1e12
+#define MAX_GLITCH_ANSWERS 1000
 
 static const struct {
   const char *name;
@@ -35,6 +44,8 @@ static const struct {
     {"offline", SIM_FAULT_OFFLINE, ARG_NONE, 0, 0, NULL, NULL},
     {"huge", SIM_FAULT_HUGE, ARG_AMOUNT, 1, 1LL << 32, NULL, NULL},
     {"unlisted", SIM_FAULT_UNLISTED, ARG_NONE, 0, 0, NULL, NULL},
+    {"counterback", SIM_FAULT_COUNTERBACK, ARG_QUOTA_STEP, 1,
+     MAX_GLITCH_ANSWERS, NULL, NULL},
 };
 
 #define SPEC_COUNT (sizeof(fault_specs) / sizeof(*fault_specs))
@@ -79,6 +90,29 @@ static int read_code_message(const char *arg, sim_fault *fault) {
   return 0;
 }
 
+/* "PATH:STEP[:ANSWERS]": a quota path without ':', a positive step, and
+ * how many answers carry it (default 1). */
+static int read_quota_step(const char *arg, long long min_answers,
+                           long long max_answers, sim_fault *fault) {
+  const char *colon = arg != NULL ? strchr(arg, ':') : NULL;
+  if (colon == NULL || colon == arg ||
+      (size_t)(colon - arg) >= sizeof(fault->quota))
+    return -1;
+  snprintf(fault->quota, sizeof(fault->quota), "%.*s", (int)(colon - arg), arg);
+  char *end = NULL;
+  fault->step = strtod(colon + 1, &end);
+  if (end == colon + 1 || !(fault->step > 0 && fault->step <= MAX_STEP))
+    return -1;
+  long long answers = 1;
+  if (*end == ':' &&
+      sim_parse_integer(end + 1, min_answers, max_answers, &answers) != 0)
+    return -1;
+  if (*end != ':' && *end != '\0')
+    return -1;
+  fault->amount = (unsigned long)answers;
+  return 0;
+}
+
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size) {
   *fault = (sim_fault){.kind = SIM_FAULT_NONE};
@@ -114,6 +148,10 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
     case ARG_CODE_MESSAGE:
       status = read_code_message(arg, fault);
       break;
+    case ARG_QUOTA_STEP:
+      status = read_quota_step(arg, fault_specs[i].min_amount,
+                               fault_specs[i].max_amount, fault);
+      break;
     }
     if (status != 0)
       snprintf(err, err_size, "bad argument in fault spec \"%s\"", spec);
@@ -122,7 +160,8 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
   snprintf(err, err_size,
            "unknown fault \"%s\" (clear, http500, http405, http429:S, "
            "delay:MS, stall, truncated, notjson, malformed, api:CODE:MESSAGE, "
-           "1006, offline, huge:BYTES, unlisted)",
+           "1006, offline, huge:BYTES, unlisted, "
+           "counterback:PATH:STEP[:ANSWERS])",
            spec);
   return -1;
 }
@@ -132,6 +171,7 @@ int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
   case SIM_FAULT_NONE:
   case SIM_FAULT_OFFLINE:
   case SIM_FAULT_UNLISTED:
+  case SIM_FAULT_COUNTERBACK:
     return 0;
   case SIM_FAULT_HTTP500:
     sim_reply_http_error(reply, 500);
@@ -217,11 +257,24 @@ void sim_faults_set(sim_faults *faults, ssize_t device,
   pthread_mutex_unlock(&faults->lock);
 }
 
+/* The slot whose fault a request about device meets. Callers hold the
+ * lock. */
+static sim_fault *effective_slot(sim_faults *faults, ssize_t device) {
+  sim_fault *own = slot_of(faults, device);
+  return own->kind != SIM_FAULT_NONE ? own : &faults->account;
+}
+
 sim_fault sim_faults_get(sim_faults *faults, ssize_t device) {
   pthread_mutex_lock(&faults->lock);
-  sim_fault fault = *slot_of(faults, device);
-  if (fault.kind == SIM_FAULT_NONE)
-    fault = faults->account;
+  sim_fault fault = *effective_slot(faults, device);
   pthread_mutex_unlock(&faults->lock);
   return fault;
+}
+
+void sim_faults_delivered(sim_faults *faults, ssize_t device) {
+  pthread_mutex_lock(&faults->lock);
+  sim_fault *slot = effective_slot(faults, device);
+  if (slot->kind == SIM_FAULT_COUNTERBACK && --slot->amount == 0)
+    *slot = (sim_fault){.kind = SIM_FAULT_NONE};
+  pthread_mutex_unlock(&faults->lock);
 }

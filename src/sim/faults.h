@@ -17,16 +17,17 @@ typedef enum {
   SIM_FAULT_NONE,
   SIM_FAULT_HTTP500,
   SIM_FAULT_HTTP405,
-  SIM_FAULT_HTTP429,   /* amount: Retry-After (s) */
-  SIM_FAULT_DELAY,     /* amount: extra time to answer (ms) */
-  SIM_FAULT_STALL,     /* headers and part of the body, then silence */
-  SIM_FAULT_TRUNCATED, /* the JSON cut in the middle */
-  SIM_FAULT_NOTJSON,   /* an HTML error page */
-  SIM_FAULT_MALFORMED, /* JSON of the wrong shape: data is a string */
-  SIM_FAULT_API,       /* a business error: code, message */
-  SIM_FAULT_OFFLINE,   /* listed offline; values frozen since it began */
-  SIM_FAULT_HUGE,      /* amount: size of the body (bytes) */
-  SIM_FAULT_UNLISTED,  /* left out of device/list (bound later), else fine */
+  SIM_FAULT_HTTP429,     /* amount: Retry-After (s) */
+  SIM_FAULT_DELAY,       /* amount: extra time to answer (ms) */
+  SIM_FAULT_STALL,       /* headers and part of the body, then silence */
+  SIM_FAULT_TRUNCATED,   /* the JSON cut in the middle */
+  SIM_FAULT_NOTJSON,     /* an HTML error page */
+  SIM_FAULT_MALFORMED,   /* JSON of the wrong shape: data is a string */
+  SIM_FAULT_API,         /* a business error: code, message */
+  SIM_FAULT_OFFLINE,     /* listed offline; values frozen since it began */
+  SIM_FAULT_HUGE,        /* amount: size of the body (bytes) */
+  SIM_FAULT_UNLISTED,    /* left out of device/list (bound later), else fine */
+  SIM_FAULT_COUNTERBACK, /* quota steps back by step; amount: answers left */
 } sim_fault_kind;
 
 typedef struct {
@@ -34,6 +35,9 @@ typedef struct {
   unsigned long amount;
   char code[16];
   char message[128];
+  /* counterback: the flat quota path and how far it steps back. */
+  char quota[96];
+  double step;
   /* As given, for reports. */
   char spec[160];
   /* Simulated time it was set at (s): where an offline device froze. */
@@ -46,7 +50,8 @@ typedef struct {
 
 /* Reads a spec: clear, http500, http405, http429:S, delay:MS, stall,
  * truncated, notjson, malformed, api:CODE:MESSAGE, 1006, offline,
- * huge:BYTES, unlisted. Returns 0, or -1 with a reason in err. */
+ * huge:BYTES, unlisted, counterback:PATH:STEP[:ANSWERS]. Returns 0, or -1
+ * with a reason in err. */
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size);
 
@@ -72,5 +77,10 @@ void sim_faults_set(sim_faults *faults, ssize_t device, const sim_fault *fault);
 /* The fault a request about device (or SIM_FAULT_ACCOUNT, for requests
  * naming no device) meets: the device's own, else the account's. */
 sim_fault sim_faults_get(sim_faults *faults, ssize_t device);
+
+/* A counterback fault was delivered once more (an answer or a message
+ * carried the stepped-back value): one answer fewer is left, and the fault
+ * clears itself after the last. */
+void sim_faults_delivered(sim_faults *faults, ssize_t device);
 
 #endif

@@ -22,17 +22,17 @@ static char *trim(char *text) {
 }
 
 static int set_key(char **slot, const char *value) {
-  free(*slot);
+  sim_keys_wipe(*slot);
   *slot = strdup(value);
   return *slot == NULL ? -1 : 0;
 }
 
-static int load_file(sim_keys *keys, const char *path, char *err,
-                     size_t err_size) {
+int sim_keys_read_file(const char *path, const char *const *names,
+                       char **const *slots, size_t count, char *err,
+                       size_t err_size) {
   FILE *file = fopen(path, "r");
   if (file == NULL) {
-    snprintf(err, err_size, "cannot open keys file %s: %s", path,
-             strerror(errno));
+    snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
     return -1;
   }
   char *line = NULL;
@@ -48,10 +48,9 @@ static int load_file(sim_keys *keys, const char *path, char *err,
     *equals = '\0';
     const char *name = trim(line);
     const char *value = trim(equals + 1);
-    if (strcmp(name, "access_key") == 0)
-      status = set_key(&keys->access_key, value);
-    else if (strcmp(name, "secret_key") == 0)
-      status = set_key(&keys->secret_key, value);
+    for (size_t i = 0; status == 0 && i < count; i++)
+      if (strcmp(name, names[i]) == 0)
+        status = set_key(slots[i], value);
   }
   if (line != NULL) {
     explicit_bzero(line, line_size);
@@ -61,6 +60,19 @@ static int load_file(sim_keys *keys, const char *path, char *err,
   if (status != 0)
     snprintf(err, err_size, "out of memory reading %s", path);
   return status;
+}
+
+void sim_keys_wipe(char *secret) {
+  if (secret != NULL)
+    explicit_bzero(secret, strlen(secret));
+  free(secret);
+}
+
+static int load_file(sim_keys *keys, const char *path, char *err,
+                     size_t err_size) {
+  static const char *const names[] = {"access_key", "secret_key"};
+  char **const slots[] = {&keys->access_key, &keys->secret_key};
+  return sim_keys_read_file(path, names, slots, 2, err, err_size);
 }
 
 int sim_keys_load(sim_keys *keys, const char *keys_file, char *err,
@@ -93,9 +105,7 @@ int sim_keys_load(sim_keys *keys, const char *keys_file, char *err,
 }
 
 void sim_keys_free(sim_keys *keys) {
-  if (keys->secret_key != NULL)
-    explicit_bzero(keys->secret_key, strlen(keys->secret_key));
-  free(keys->secret_key);
+  sim_keys_wipe(keys->secret_key);
   free(keys->access_key);
   *keys = (sim_keys){0};
 }

@@ -32,9 +32,16 @@ enum trait {
   NOISE_AMBIENT,
   NOISE_AMBIENT_GAP,
   NOISE_CELL,
+  NOISE_CELL_SPREAD = NOISE_CELL + SIM_PACKS,
+  NOISE_SENSOR_SPREAD = NOISE_CELL_SPREAD + SIM_PACKS * SIM_CELLS,
+  NOISE_BUS = NOISE_SENSOR_SPREAD + SIM_PACKS * SIM_CELL_SENSORS,
+  TRAIT_CELL_ENDS,
+  TRAIT_REAL_SOH,
 };
 
 #define PACK_WH 5120.0
+#define PACK_NOMINAL_V 51.2
+#define MAH_PER_AH 1000.0
 #define BATTERY_WH (PACK_WH * SIM_PACKS)
 /* The state of charge swings between SOC_MID -/+ SOC_SWING, lowest at
  * SOC_LOW_HOUR and highest twelve hours later. */
@@ -214,6 +221,24 @@ static void model_phases(sim_model *m, uint64_t seed, int64_t t) {
   m->grid_hz = 50 + 0.1 * (sim_model_drift(seed, NOISE_GRID_HZ, t, 30) - 0.5);
 }
 
+/* Fills values[0..n) between low and high, each wandering on its own
+ * (salts salt..salt+n-1), with one value pinned at each end so that the
+ * list's extremes are the pack's reported minimum and maximum. */
+static void spread(double *values, int n, double low, double high,
+                   uint64_t seed, uint64_t salt, int64_t t) {
+  int top = (int)(n * uniform(seed, TRAIT_CELL_ENDS, (int64_t)salt));
+  int bottom =
+      (top + 1 +
+       (int)((n - 1) * uniform(seed, TRAIT_CELL_ENDS, -(int64_t)salt - 1))) %
+      n;
+  for (int j = 0; j < n; j++) {
+    double share = j == top      ? 1
+                   : j == bottom ? 0
+                                 : sim_model_drift(seed, salt + j, t, 600);
+    values[j] = low + (high - low) * share;
+  }
+}
+
 static void model_packs(sim_model *m, uint64_t seed, int64_t t) {
   for (int i = 0; i < SIM_PACKS; i++) {
     sim_pack *pack = &m->packs[i];
@@ -238,6 +263,18 @@ static void model_packs(sim_model *m, uint64_t seed, int64_t t) {
     pack->remain_wh = PACK_WH * pack->soc / 100;
     pack->charged_wh = m->charged_wh / SIM_PACKS * (1 + offset / 100);
     pack->discharged_wh = m->discharged_wh / SIM_PACKS * (1 + offset / 100);
+    pack->lv_mos_temp = pack->max_cell_temp + 0.5;
+    pack->ptc_temp = pack->env_temp + 0.5;
+    pack->bus_vol =
+        800 + 20 * (sim_model_drift(seed, NOISE_BUS + i, t, 60) - 0.5);
+    pack->real_soh = pack->soh - uniform(seed, TRAIT_REAL_SOH, i);
+    pack->charged_mah = pack->charged_wh / PACK_NOMINAL_V * MAH_PER_AH;
+    pack->discharged_mah = pack->discharged_wh / PACK_NOMINAL_V * MAH_PER_AH;
+    spread(pack->cell_mv, SIM_CELLS, pack->min_cell_mv, pack->max_cell_mv, seed,
+           NOISE_CELL_SPREAD + i * SIM_CELLS, t);
+    spread(pack->cell_temp, SIM_CELL_SENSORS, pack->min_cell_temp,
+           pack->max_cell_temp, seed,
+           NOISE_SENSOR_SPREAD + i * SIM_CELL_SENSORS, t);
   }
 }
 

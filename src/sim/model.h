@@ -14,6 +14,9 @@
 #define SIM_PV_STRINGS 2
 #define SIM_PHASES 3
 #define SIM_PACKS 2
+/* Cells in series and cell temperature sensors per pack. */
+#define SIM_CELLS 16
+#define SIM_CELL_SENSORS 8
 
 /* Every reading is a double so that quota tables can point at any of them
  * the same way (offsetof). */
@@ -29,6 +32,14 @@ typedef struct {
   double soc, soh, cycles, vol, amp, pwr, max_cell_temp, min_cell_temp,
       env_temp, mos_temp, max_cell_mv, min_cell_mv, remain_wh, charged_wh,
       discharged_wh;
+  /* The low-voltage MOS runs cooler than mos_temp, the high-voltage one. */
+  double lv_mos_temp, ptc_temp, bus_vol, real_soh;
+  /* Charge through the pack since installation (mAh), growing with the
+   * energies. */
+  double charged_mah, discharged_mah;
+  /* Each list spans exactly [min, max] of its pack once rounded: one cell
+   * sits at each end. */
+  double cell_mv[SIM_CELLS], cell_temp[SIM_CELL_SENSORS];
 } sim_pack;
 
 typedef struct {

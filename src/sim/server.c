@@ -62,6 +62,13 @@ static const route routes[] = {
     {"/sim/stats/reset", "POST", 0, SIM_EP_UNKNOWN, sim_control_reset_stats},
     {"/sim/clock", "GET", 0, SIM_EP_UNKNOWN, sim_control_clock},
     {"/sim/clock", "POST", 0, SIM_EP_UNKNOWN, sim_control_set_clock},
+    {"/sim/mqtt", "GET", 0, SIM_EP_UNKNOWN, sim_control_mqtt},
+    {"/sim/mqtt/publish", "POST", ROUTE_DEVICE, SIM_EP_UNKNOWN,
+     sim_control_mqtt_publish},
+    {"/sim/mqtt/periodic", "POST", 0, SIM_EP_UNKNOWN,
+     sim_control_mqtt_periodic},
+    {"/sim/mqtt/silent", "POST", ROUTE_DEVICE, SIM_EP_UNKNOWN,
+     sim_control_mqtt_silent},
 };
 
 struct sim_server {

@@ -5,11 +5,13 @@
 
 #include "clock.h"
 #include "devices.h"
+#include "model.h"
 #include "number.h"
 #include "server.h"
 #include "sim.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -24,6 +26,9 @@
 #define MAX_THREADS 64
 #define MAX_GENERATED_DEVICES 1000000
 #define MAX_LATENCY_MS 600000
+/* Where the MQTT passwords come from without --mqtt-password-file. */
+#define ENV_CERTIFICATE_PASSWORD "ECOFLOW_SIM_MQTT_PASSWORD"
+#define ENV_PUBLISHER_PASSWORD "ECOFLOW_SIM_MQTT_PUBLISHER_PASSWORD"
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
@@ -36,14 +41,17 @@ static const char usage_text[] =
     "  --device SN:FAMILY[:NAME]  add a device; FAMILY is one of\n"
     "                           %s (repeatable)\n"
     "  --devices N              add N PowerOceans SIM000000, SIM000001, ...\n"
-    "                           (without --device/--devices: one of each "
-    "family)\n"
+    "                           (without --device/--devices: one each of the\n"
+    "                           first four families)\n"
     "  --fault SN:SPEC          start with a fault (SN * for all; "
     "repeatable);\n"
     "                           SPEC: http500 http405 http429:S delay:MS "
     "stall\n"
     "                           truncated notjson malformed api:CODE:MESSAGE\n"
     "                           1006 offline huge:BYTES unlisted clear\n"
+    "                           counterback:PATH:STEP[:ANSWERS] (a counter "
+    "steps\n"
+    "                           back by STEP for the next ANSWERS answers)\n"
     "  --clock UNIX_SECONDS     freeze the simulated clock there\n"
     "  --latency-ms N           answer every API request N ms late\n"
     "  --keys-file FILE         account keys (access_key = ..., secret_key = "
@@ -53,6 +61,24 @@ static const char usage_text[] =
     "  --mqtt-host HOST         broker that certification hands out (default "
     "%s)\n"
     "  --mqtt-port N            its port (default %d)\n"
+    "  --mqtt-account NAME      certificateAccount it hands out (default: "
+    "open-...\n"
+    "                           derived from the access key)\n"
+    "  --mqtt-password-file FILE  certificate_password = ... (what "
+    "certification\n"
+    "                           hands out; read at each call) and\n"
+    "                           publisher_password = ...; else\n"
+    "                           " ENV_CERTIFICATE_PASSWORD " and\n"
+    "                           " ENV_PUBLISHER_PASSWORD "\n"
+    "  --mqtt-publisher USER    publish the devices' quota and status "
+    "messages to\n"
+    "                           that broker as USER (TLS, MQTT 3.1.1)\n"
+    "  --mqtt-cafile FILE       CA to verify the broker with (default: the "
+    "system's)\n"
+    "  --mqtt-publish-ms N      every device publishes a group every N ms\n"
+    "  --mqtt-publish-log FILE  one line per message sent: wall ms, id, "
+    "topic,\n"
+    "                           shape, group\n"
     "  --threads N              HTTP worker threads (default: CPUs, 2 to 8)\n"
     "  --verbose                one line per request on stderr\n"
     "  --help, --version\n"
@@ -60,7 +86,12 @@ static const char usage_text[] =
     "Control endpoints (unsigned): GET /sim/quota?sn=SN, POST "
     "/sim/fault?sn=SN&spec=SPEC,\n"
     "GET /sim/stats, POST /sim/stats/reset, GET /sim/clock, POST "
-    "/sim/clock?at=T|advance=S|run=1\n";
+    "/sim/clock?at=T|advance=S|run=1,\n"
+    "GET /sim/mqtt, POST "
+    "/sim/mqtt/publish?sn=SN&shape=typecode|cmdfunc|status[&group=G]"
+    "[&status=0|1],\n"
+    "POST /sim/mqtt/periodic?every_ms=N[&shapes=mixed|typecode|cmdfunc], "
+    "POST /sim/mqtt/silent?sn=SN&on=1|0\n";
 
 /* The arguments of a repeatable option, in the order given. argv outlives
  * everything, so pointers into it are enough. */
@@ -81,6 +112,12 @@ typedef struct {
   const char *keys_file;
   const char *mqtt_host;
   long long mqtt_port;
+  const char *mqtt_account;
+  const char *mqtt_password_file;
+  const char *mqtt_publisher;
+  const char *mqtt_cafile;
+  long long mqtt_publish_ms;
+  const char *mqtt_publish_log;
   /* 0: as many as there are CPUs, within limits. */
   long long threads;
   bool verbose;
@@ -119,6 +156,13 @@ static const option_spec option_specs[] = {
     OPTION("keys-file", ARG_TEXT, keys_file),
     OPTION("mqtt-host", ARG_TEXT, mqtt_host),
     NUMBER_OPTION("mqtt-port", mqtt_port, 1, 65535),
+    OPTION("mqtt-account", ARG_TEXT, mqtt_account),
+    OPTION("mqtt-password-file", ARG_TEXT, mqtt_password_file),
+    OPTION("mqtt-publisher", ARG_TEXT, mqtt_publisher),
+    OPTION("mqtt-cafile", ARG_TEXT, mqtt_cafile),
+    NUMBER_OPTION("mqtt-publish-ms", mqtt_publish_ms, 0,
+                  SIM_MQTT_MAX_PERIOD_MS),
+    OPTION("mqtt-publish-log", ARG_TEXT, mqtt_publish_log),
     NUMBER_OPTION("threads", threads, 1, MAX_THREADS),
     OPTION("verbose", ARG_FLAG, verbose),
     {"help", ARG_HELP, 0, 0, 0},
@@ -306,6 +350,84 @@ static int serve(const options *opt, sim_ctx *ctx,
   return status;
 }
 
+/* The certification's account and password, and the publisher's password:
+ * given, or (the first two) stable per access key, as the cloud's are, so
+ * that a test can set up a broker after one call. */
+static int mqtt_credentials(const options *opt, sim_ctx *ctx,
+                            char **publisher_password) {
+  char err[256];
+  static const char *const names[] = {"certificate_password",
+                                      "publisher_password"};
+  char **const slots[] = {&ctx->mqtt_password, publisher_password};
+  ctx->mqtt_password_file = opt->mqtt_password_file;
+  if (opt->mqtt_password_file != NULL) {
+    if (sim_keys_read_file(opt->mqtt_password_file, names, slots, 2, err,
+                           sizeof(err)) != 0) {
+      fprintf(stderr, "ecoflow-sim: --mqtt-password-file: %s\n", err);
+      return -1;
+    }
+  } else {
+    const char *env[] = {getenv(ENV_CERTIFICATE_PASSWORD),
+                         getenv(ENV_PUBLISHER_PASSWORD)};
+    for (size_t i = 0; i < 2; i++)
+      if (env[i] != NULL && (*slots[i] = strdup(env[i])) == NULL)
+        return -1;
+  }
+  uint64_t account = sim_model_seed(SIM_SEED_START, ctx->keys.access_key);
+  if (opt->mqtt_account != NULL)
+    ctx->mqtt_account = strdup(opt->mqtt_account);
+  else if (asprintf(&ctx->mqtt_account, "open-%016" PRIx64, account) < 0)
+    ctx->mqtt_account = NULL;
+  if (ctx->mqtt_password == NULL &&
+      asprintf(&ctx->mqtt_password, "%016" PRIx64 "%016" PRIx64,
+               sim_model_seed(account, "password"),
+               sim_model_seed(account, "salt")) < 0)
+    ctx->mqtt_password = NULL;
+  return ctx->mqtt_account != NULL && ctx->mqtt_password != NULL ? 0 : -1;
+}
+
+/* Starts the devices' publisher when --mqtt-publisher asks for one.
+ * Returns 0, or the exit status. */
+static int start_mqtt(const options *opt, sim_ctx *ctx) {
+  char *publisher_password = NULL;
+  int status = mqtt_credentials(opt, ctx, &publisher_password);
+  if (status != 0) {
+    sim_keys_wipe(publisher_password);
+    return EXIT_USAGE;
+  }
+  if (opt->mqtt_publisher == NULL) {
+    sim_keys_wipe(publisher_password);
+    if (opt->mqtt_publish_ms > 0 || opt->mqtt_publish_log != NULL) {
+      fprintf(stderr, "ecoflow-sim: --mqtt-publish-ms and "
+                      "--mqtt-publish-log need --mqtt-publisher\n");
+      return EXIT_USAGE;
+    }
+    return 0;
+  }
+  if (publisher_password == NULL) {
+    fprintf(stderr, "ecoflow-sim: --mqtt-publisher needs publisher_password in "
+                    "--mqtt-password-file or " ENV_PUBLISHER_PASSWORD "\n");
+    return EXIT_USAGE;
+  }
+  sim_mqtt_config config = {.host = ctx->mqtt_host,
+                            .port = ctx->mqtt_port,
+                            .account = ctx->mqtt_account,
+                            .user = opt->mqtt_publisher,
+                            .password = publisher_password,
+                            .cafile = opt->mqtt_cafile,
+                            .log_path = opt->mqtt_publish_log,
+                            .every_ms = (unsigned)opt->mqtt_publish_ms,
+                            .verbose = opt->verbose};
+  char err[256];
+  ctx->mqtt = sim_mqtt_start(ctx, &config, err, sizeof(err));
+  sim_keys_wipe(publisher_password);
+  if (ctx->mqtt == NULL) {
+    fprintf(stderr, "ecoflow-sim: %s\n", err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 static int run(const options *opt, sim_ctx *ctx, const sigset_t *stop_signals) {
   char err[256];
   if (sim_keys_load(&ctx->keys, opt->keys_file, err, sizeof(err)) != 0) {
@@ -328,7 +450,13 @@ static int run(const options *opt, sim_ctx *ctx, const sigset_t *stop_signals) {
   }
   if (apply_faults(opt, ctx) != 0)
     return EXIT_USAGE;
-  return serve(opt, ctx, stop_signals);
+  int status = start_mqtt(opt, ctx);
+  if (status == 0)
+    status = serve(opt, ctx, stop_signals);
+  /* The server has stopped: nothing uses the publisher any more. */
+  sim_mqtt_stop(ctx->mqtt);
+  ctx->mqtt = NULL;
+  return status;
 }
 
 int main(int argc, char **argv) {
@@ -347,6 +475,8 @@ int main(int argc, char **argv) {
   int status = parse_options(argc, argv, &opt);
   if (status < 0)
     status = run(&opt, &ctx, &stop_signals);
+  sim_keys_wipe(ctx.mqtt_password);
+  free(ctx.mqtt_account);
   sim_stats_free(ctx.stats);
   sim_faults_free(ctx.faults);
   sim_fleet_free(&ctx.fleet);

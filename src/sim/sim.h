@@ -6,6 +6,7 @@
 #include "faults.h"
 #include "fleet.h"
 #include "keys.h"
+#include "mqtt.h"
 #include "stats.h"
 
 #include <stdbool.h>
@@ -15,9 +16,16 @@ typedef struct sim_ctx {
   sim_fleet fleet;
   sim_faults *faults;
   sim_stats *stats;
-  /* What certification hands out as the MQTT broker. */
+  /* What certification hands out: the MQTT broker and the account on it. */
   const char *mqtt_host;
   unsigned mqtt_port;
+  char *mqtt_account;
+  char *mqtt_password;
+  /* --mqtt-password-file, read again at each certification so that a test
+   * can change the password the cloud hands out; NULL: none. */
+  const char *mqtt_password_file;
+  /* The devices' own publisher, NULL without --mqtt-publisher. */
+  sim_mqtt *mqtt;
   /* Added to every API answer (ms). */
   unsigned latency_ms;
   /* One line per request on stderr. */

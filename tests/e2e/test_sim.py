@@ -491,6 +491,143 @@ def check_day_curve_and_sentinel(sim):
     expect(min(soc) < 30 and max(soc) > 80, "SoC swing %r", soc)
 
 
+# -- the data of issue 14 ---------------------------------------------------
+
+ENERGY_COUNTERS = ["energy_stream." + name for name in (
+    "solarTotalEnergy", "gridInTotalEnergy", "gridOutTotalEnergy",
+    "homeTotalEnergy", "bpChgTotalEnergy", "bpDsgTotalEnergy")]
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def packs_of(data):
+    return {key[len("bp_addr."):]: json.loads(value)
+            for key, value in data.items()
+            if key.startswith("bp_addr.") and key != "bp_addr.updateTime"}
+
+
+def check_pack_lists(sim):
+    packs = packs_of(quota_all(sim, OCEAN).data)
+    expect(len(packs) == 2, "packs %r", list(packs))
+    for sn, pack in packs.items():
+        cells, temps = pack["bpCellVol"], pack["bpTemp"]
+        expect(len(cells) == 16 and all(map(is_number, cells)),
+               "%s bpCellVol %r", sn, cells)
+        expect(len(temps) == 8 and all(map(is_number, temps)),
+               "%s bpTemp %r", sn, temps)
+        expect(min(cells) == pack["bpCellMinVol"] and
+               max(cells) == pack["bpCellMaxVol"],
+               "%s cells %r vs min/max %r/%r", sn, cells,
+               pack["bpCellMinVol"], pack["bpCellMaxVol"])
+        expect(min(temps) == pack["bpMinCellTemp"] and
+               max(temps) == pack["bpMaxCellTemp"],
+               "%s temperatures %r vs %r/%r", sn, temps,
+               pack["bpMinCellTemp"], pack["bpMaxCellTemp"])
+        for key in ("bpRemainWatth", "bpEnvTemp", "bpCycles", "bpMaxMosTemp",
+                    "bpMinMosTemp", "bpHvMosTemp", "bpLvMosTemp", "bpBusVol",
+                    "bpRealSoh", "bpAccuChgEnergy", "bpAccuDsgEnergy",
+                    "bpAccuChgCap", "bpAccuDsgCap"):
+            expect(is_number(pack.get(key)), "%s %s %r", sn, key,
+                   pack.get(key))
+        expect(pack["bpSn"] == sn, "bpSn %r in pack %s", pack["bpSn"], sn)
+        expect(abs(pack["bpRemainWatth"] - 5120 * pack["bpRealSoc"] / 100)
+               < 60, "%s remaining energy %r at %r %%", sn,
+               pack["bpRemainWatth"], pack["bpRealSoc"])
+
+
+def check_energy_counters(sim):
+    """The lifetime counters only grow over a day, each grows at some time,
+    and the battery's follow its power."""
+    series = []
+    try:
+        for quarter in range(97):
+            sim.set_clock(at=T0 - 12 * 3600 + quarter * 900)
+            series.append(sim.sim_quota(OCEAN))
+        sim.set_clock(at=T0)
+        noon = sim.sim_quota(OCEAN)
+        sim.set_clock(at=T0 + 600)
+        later = sim.sim_quota(OCEAN)
+    finally:
+        sim.set_clock(at=T0)
+    for counter in ENERGY_COUNTERS:
+        values = [data[counter] for data in series]
+        expect(all(map(is_number, values)), "%s %r", counter, values[:3])
+        expect(all(b >= a for a, b in zip(values, values[1:])),
+               "%s steps back: %r", counter, values)
+        expect(values[-1] > values[0], "%s never grows: %r", counter,
+               values[:3])
+    # Charging at noon: 10 minutes of bpPwr (W) is what the counter gained.
+    charged = later["energy_stream.bpChgTotalEnergy"] - \
+        noon["energy_stream.bpChgTotalEnergy"]
+    power = (noon["bpPwr"] + later["bpPwr"]) / 2
+    expect(power > 0 and abs(charged - power / 6) <= 0.03 * power / 6 + 1,
+           "charged %r Wh in 10 min at %r W", charged, power)
+    expect(later["energy_stream.bpDsgTotalEnergy"] ==
+           noon["energy_stream.bpDsgTotalEnergy"],
+           "discharged while charging")
+
+
+def check_counterback(sim):
+    path = "energy_stream.gridInTotalEnergy"
+    normal = sim.sim_quota(OCEAN)[path]
+    clear = with_fault(sim, "counterback:%s:5" % path)
+    try:
+        peeked = [sim.sim_quota(OCEAN)[path] for _ in range(2)]
+        other = quota(sim, OCEAN, ["bpSoc"])
+        nested = quota(sim, OCEAN, ["energy_stream"]).data
+        after = [quota_all(sim, OCEAN).data[path] for _ in range(2)]
+    finally:
+        clear()
+    expect(peeked == [normal - 5] * 2, "/sim/quota shows the glitch without "
+           "using it up: %r vs %r", peeked, normal)
+    expect_code(other, "0")
+    expect(nested["energy_stream"]["gridInTotalEnergy"] == normal - 5,
+           "POST quota: %r", nested)
+    expect(after == [normal, normal], "the glitch lasted: %r", after)
+    clear = with_fault(sim, "counterback:%s:5:2" % path)
+    try:
+        twice = [quota_all(sim, OCEAN).data[path] for _ in range(3)]
+    finally:
+        clear()
+    expect(twice == [normal - 5, normal - 5, normal], "2 answers: %r", twice)
+    for spec in ("counterback:%s" % path, "counterback:%s:0" % path,
+                 "counterback:%s:5:0" % path, "counterback::5",
+                 "counterback:%s:x" % path):
+        try:
+            sim.set_fault(OCEAN, spec)
+        except simharness.SimError:
+            continue
+        raise AssertionError("fault %s accepted" % spec)
+
+
+def check_unknown_family():
+    """The fifth family: numeric lists, lists of lists and numeric group
+    prefixes, only when asked for."""
+    with simharness.Sim(devices=["DP1:deltapro", OCEAN + ":powerocean"],
+                        clock=T0) as sim:
+        listing = call(sim, "GET", API + "device/list").data
+        data = quota_all(sim, "DP1").data
+    expect([d.get("productName") for d in listing] ==
+           ["DELTA Pro", "PowerOcean"], "device/list %r", listing)
+    for key, length in (("bmsMaster.cellVol", 16), ("bmsMaster.cellTemp", 8),
+                        ("bms_bmsStatus.cellVol", 16), ("selfCheck.vIn", 2),
+                        ("loadChCurInfo.cur", 12)):
+        expect(len(data[key]) == length and all(map(is_number, data[key])),
+               "%s %r", key, data.get(key))
+    watth = data["mainsLoadWatt.watth"]
+    expect(len(watth) == 12 and all(
+        len(row) == 3 and all(map(is_number, row)) for row in watth),
+        "mainsLoadWatt.watth %r", watth)
+    expect(min(data["bmsMaster.cellVol"]) == data["bmsMaster.minCellVol"],
+           "cell minimum")
+    expect(is_number(data["20_1.invOutputWatts"]) and
+           data["heartbeat.errorCodes"] == [] and
+           all(isinstance(b, bool) for b in data["chUseInfo.isEnable"]),
+           "other shapes %r", data)
+
+
 # -- faults --------------------------------------------------------------------
 
 def raw_get(sim, sn, timeout=10):
@@ -810,6 +947,12 @@ DEFAULT_SIM_CHECKS = (
     ("fault offline", check_fault_offline),
     ("fault account-wide", check_fault_account_wide),
     ("fault refusals", check_fault_refusals),
+    ("packs: cell lists are numbers within the pack's extremes",
+     check_pack_lists),
+    ("energy counters grow with the clock and follow the powers",
+     check_energy_counters),
+    ("fault counterback steps a counter back for its answers",
+     check_counterback),
 )
 
 
@@ -828,6 +971,7 @@ def main():
     check("latency and concurrency", check_concurrency_and_latency)
     check("generated fleet, keys file, faults at start",
           check_generated_fleet_and_start_faults)
+    check("a fifth family by --device only", check_unknown_family)
     check("command-line errors", check_command_line_errors)
     check("clean stop under valgrind", check_clean_stop_under_valgrind)
     print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
