@@ -64,13 +64,16 @@ def one_batch(execd, batch):
 
 
 def trigger_all(runs, batch):
-    """Triggers every run that has a trigger; checks the batch it gave."""
+    """Triggers every run that has a trigger; checks the batch it gave.
+    Returns when the batches had come: the devices are due again 10 s
+    later."""
     for (mode, _), execd in runs.items():
         trigger = MODES[mode][1]
         if trigger is not None:
             trigger(execd)
     wait_until(lambda: all(len(e.reads()) >= batch * DEVICES
                            for e in runs.values()), 20)
+    polled = time.monotonic()
     time.sleep(QUIET_S)  # a second batch would come now
     for (mode, ending), execd in runs.items():
         what = "the first trigger" if batch == 1 else \
@@ -79,6 +82,7 @@ def trigger_all(runs, batch):
             mode, ending, what), one_batch(execd, batch),
             "%d reads; stderr: %s" % (len(execd.reads()),
                                      "".join(execd.err)))
+    return polled
 
 
 def main():
@@ -95,10 +99,9 @@ def main():
             check("%s (to end by %s): nothing is polled before the trigger"
                   % (mode, ending), execd.out == [] and
                   execd.process.poll() is None, "".join(execd.out))
-        first = time.monotonic()
-        trigger_all(runs, 1)
+        polled = trigger_all(runs, 1)
         time.sleep(max(0.0, MIN_INTERVAL_S + 0.5 -
-                       (time.monotonic() - first)))
+                       (time.monotonic() - polled)))
         trigger_all(runs, 2)
         for (mode, ending), execd in runs.items():
             rc = execd.finish(ENDINGS[ending])
