@@ -35,7 +35,6 @@ What it shows:
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
