@@ -14,6 +14,7 @@ build=(
 test=(
   # the real daemons and checkers the tests start on loopback
   libyajl2 influxdb influxdb-client mosquitto mosquitto-clients
+  graphite-carbon python3-whisper python3-yaml
   valgrind python3 curl openssl
   # fuzzing: clang's libFuzzer with ASan and UBSan; the format check and
   # clang's static analyzer

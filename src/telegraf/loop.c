@@ -1,4 +1,4 @@
-/* loop.c: waiting for stdin lines, the interval and stop signals. */
+/* loop.c: waiting for stdin lines, the interval and signals. */
 #include "loop.h"
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, tick_requested;
 static void (*stop_hook)(void);
 
 static void request_stop(int signo) {
@@ -19,34 +19,57 @@ static void request_stop(int signo) {
     stop_hook();
 }
 
+static void request_tick(int signo) {
+  (void)signo;
+  tick_requested = 1;
+}
+
+/* Telegraf's inputs.execd asks for a gather with a line on stdin or, in its
+ * signal modes of the same names, with SIGHUP, SIGUSR1 or SIGUSR2, whose
+ * default action would end the process. */
+static const struct {
+  int signo;
+  void (*handler)(int);
+} caught[] = {
+    {SIGTERM, request_stop}, {SIGINT, request_stop},  {SIGHUP, request_tick},
+    {SIGUSR1, request_tick}, {SIGUSR2, request_tick},
+};
+#define N_CAUGHT (sizeof(caught) / sizeof(caught[0]))
+
 static int64_t monotonic_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The stop signals stay blocked while the flag is checked and unblocked
- * inside ppoll and during a tick: one arriving between a check of the flag
- * and the wait is not lost, and one arriving during a tick stops it. */
-static void catch_stop_signals(sigset_t *before, sigset_t *waiting) {
-  struct sigaction action = {.sa_handler = request_stop};
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, NULL);
-  sigaction(SIGINT, &action, NULL);
+/* The caught signals stay blocked while a flag is checked, and are
+ * unblocked inside ppoll and during a tick: one arriving between a check
+ * and the wait is not lost, and a stop arriving during a tick reaches the
+ * stop hook at once. They are blocked before the handlers are set, so
+ * that none is lost in between either. */
+static void catch_signals(sigset_t *before, sigset_t *waiting) {
   sigset_t blocked;
   sigemptyset(&blocked);
-  sigaddset(&blocked, SIGTERM);
-  sigaddset(&blocked, SIGINT);
-  stop_requested = 0;
+  for (size_t i = 0; i < N_CAUGHT; i++)
+    sigaddset(&blocked, caught[i].signo);
   sigprocmask(SIG_BLOCK, &blocked, before);
+  stop_requested = tick_requested = 0;
   *waiting = *before;
-  sigdelset(waiting, SIGTERM);
-  sigdelset(waiting, SIGINT);
+  for (size_t i = 0; i < N_CAUGHT; i++) {
+    struct sigaction action = {.sa_handler = caught[i].handler};
+    sigemptyset(&action.sa_mask);
+    sigaction(caught[i].signo, &action, NULL);
+    sigdelset(waiting, caught[i].signo);
+  }
 }
 
-/* Waits for input or the next slot (due_ms < 0: no slot): 1 when input
- * arrived, 0 when the slot came, -1 on a stop signal (errno 0) or an
- * error. */
+/* What a wait ended with. */
+enum { WAIT_STOP = -1, WAIT_SLOT = 0, WAIT_INPUT = 1, WAIT_SIGNAL = 2 };
+
+/* Waits for input, a tick signal or the next slot (due_ms < 0: no slot).
+ * WAIT_STOP is a stop signal (errno 0) or an error. A ppoll may take only
+ * one of several pending signals: the waits with no time left that follow
+ * take the others. */
 static int wait_for(int input_fd, int64_t due_ms, const sigset_t *waiting) {
   struct pollfd pfd = {.fd = input_fd, .events = POLLIN};
   for (;;) {
@@ -61,12 +84,16 @@ static int wait_for(int input_fd, int64_t due_ms, const sigset_t *waiting) {
     int ready = ppoll(&pfd, 1, timeout_p, waiting);
     if (stop_requested) {
       errno = 0;
-      return -1;
+      return WAIT_STOP;
+    }
+    if (tick_requested) {
+      tick_requested = 0;
+      return WAIT_SIGNAL;
     }
     if (ready >= 0)
-      return ready > 0;
+      return ready > 0 ? WAIT_INPUT : WAIT_SLOT;
     if (errno != EINTR)
-      return -1;
+      return WAIT_STOP;
   }
 }
 
@@ -88,29 +115,30 @@ int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
                 void *ctx, void (*stop)(void)) {
   sigset_t before, waiting;
   stop_hook = stop;
-  catch_stop_signals(&before, &waiting);
+  catch_signals(&before, &waiting);
   int64_t due_ms = interval_ms > 0 ? monotonic_ms() : -1;
   int status = 0;
   for (;;) {
-    int lines = 0;
+    int requested = 0;
     int event = wait_for(input_fd, due_ms, &waiting);
-    /* Lines that came together, or while the last tick ran, make one. */
-    while (event > 0) {
-      int got = take_lines(input_fd);
+    /* Lines and signals that came together, or while the last tick ran,
+     * make one request. */
+    while (event > WAIT_SLOT) {
+      int got = event == WAIT_SIGNAL ? 1 : take_lines(input_fd);
       if (got < 0) {
-        event = -1;
+        event = WAIT_STOP;
         break;
       }
-      lines |= got;
+      requested |= got;
       event = wait_for(input_fd, monotonic_ms(), &waiting);
     }
-    int stopping = event < 0, failed = stopping && errno != 0;
+    int stopping = event == WAIT_STOP, failed = stopping && errno != 0;
     int64_t now = monotonic_ms();
     int slot = due_ms >= 0 && now >= due_ms;
     while (slot && due_ms <= now)
       due_ms += interval_ms;
-    /* The lines before the end of input still get their answer. */
-    if (!failed && !stop_requested && (lines || (slot && !stopping))) {
+    /* The requests before the end of input still get their answer. */
+    if (!failed && !stop_requested && (requested || (slot && !stopping))) {
       sigset_t blocked;
       sigprocmask(SIG_SETMASK, &waiting, &blocked);
       int ticked = tick(ctx);
@@ -125,6 +153,5 @@ int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
     }
   }
   sigprocmask(SIG_SETMASK, &before, NULL);
-  stop_hook = NULL;
   return status;
 }

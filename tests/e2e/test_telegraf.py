@@ -76,9 +76,10 @@ def free_port():
 
 
 class Influx:
-    """influxd 1.6.7 on loopback, all its state in directory."""
+    """influxd 1.6.7 on loopback, all its state in directory; extra is
+    appended to its configuration."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, extra=""):
         self.port = free_port()
         conf = os.path.join(directory, "influxdb.conf")
         with open(conf, "w") as f:
@@ -97,7 +98,7 @@ bind-address = "127.0.0.1:{free_port()}"
   level = "error"
 [monitor]
   store-enabled = false
-""")
+""" + extra)
         self.log = open(os.path.join(directory, "influxd.log"), "w")
         self.process = subprocess.Popen([INFLUXD, "-config", conf],
                                         stdout=self.log,

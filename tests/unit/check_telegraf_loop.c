@@ -6,19 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The signals the loop catches: tick requests and stop requests. */
+static const int caught[] = {SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT};
+
 typedef struct {
   int ticks;
-  int fail_at;   /* tick number that returns -1, 0: never */
-  int close_at;  /* tick number after which input ends, 0: never */
-  int signal_at; /* tick number during which SIGTERM arrives, 0: never */
+  int fail_at;    /* tick number that returns -1, 0: never */
+  int close_at;   /* tick number after which input ends, 0: never */
+  int signal_at;  /* tick number during which signals arrive, 0: never */
+  int signals[2]; /* those signals, 0: none */
   int write_fd;
 } ticker;
 
 static int count_tick(void *ctx) {
   ticker *t = ctx;
   t->ticks++;
-  if (t->ticks == t->signal_at)
-    raise(SIGTERM); /* blocked during a tick: seen at the next wait */
+  for (size_t i = 0; i < 2 && t->ticks == t->signal_at && t->signals[i]; i++)
+    raise(t->signals[i]); /* blocked during a tick: seen at the next wait */
   if (t->ticks == t->close_at) {
     close(t->write_fd);
     t->write_fd = -1;
@@ -65,7 +69,42 @@ static const struct {
      3},
     {"a failing tick ends the loop", {.fail_at = 2}, "", 1, 10, -1, 2},
     {"SIGTERM during a tick ends the loop after it",
-     {.signal_at = 1},
+     {.signal_at = 1, .signals = {SIGTERM}},
+     "\n",
+     1,
+     0,
+     0,
+     1},
+    {"SIGHUP asks for a tick, as a line does",
+     {.signal_at = 1, .signals = {SIGHUP}, .close_at = 2},
+     "\n",
+     1,
+     0,
+     0,
+     2},
+    {"SIGUSR1 asks for a tick",
+     {.signal_at = 1, .signals = {SIGUSR1}, .close_at = 2},
+     "\n",
+     1,
+     0,
+     0,
+     2},
+    {"SIGUSR2 asks for a tick",
+     {.signal_at = 1, .signals = {SIGUSR2}, .close_at = 2},
+     "\n",
+     1,
+     0,
+     0,
+     2},
+    {"requests by signal that pile up during a tick make one tick",
+     {.signal_at = 1, .signals = {SIGHUP, SIGUSR2}, .close_at = 2},
+     "\n",
+     1,
+     0,
+     0,
+     2},
+    {"SIGTERM wins over a tick request that comes with it",
+     {.signal_at = 1, .signals = {SIGUSR1, SIGTERM}},
      "\n",
      1,
      0,
@@ -83,9 +122,21 @@ START_TEST(life_cycle) {
     /* The loop leaves the signal mask as it found it. */
     sigset_t mask;
     sigprocmask(SIG_BLOCK, NULL, &mask);
-    ck_assert_int_eq(sigismember(&mask, SIGTERM), 0);
+    for (size_t j = 0; j < sizeof(caught) / sizeof(caught[0]); j++)
+      ck_assert_int_eq(sigismember(&mask, caught[j]), 0);
   }
 }
 END_TEST
 
-UNIT_MAIN("telegraf_loop", life_cycle)
+/* A request that comes after the loop returned, while the process exits,
+ * does not kill it: the handlers stay. */
+START_TEST(late_requests_are_harmless) {
+  ticker t = {0};
+  ck_assert_int_eq(run(&t, "", 0, 0), 0);
+  for (size_t j = 0; j < 3; j++)
+    ck_assert_int_eq(raise(caught[j]), 0);
+  ck_assert_int_eq(t.ticks, 0);
+}
+END_TEST
+
+UNIT_MAIN("telegraf_loop", life_cycle, late_requests_are_harmless)
