@@ -576,10 +576,14 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   engine->reads++;
   if (ef_client_stopping(engine->client))
     goto done;
-  /* With discovery the list decides what is polled: it goes first. */
+  /* With discovery the list decides what is polled: it goes first. So
+   * does a daemon's first list: only it is then signed before the server's
+   * clock is known, and the daemon has time. */
   int list_due = ef_roster_refresh_due(engine->roster, now_ms);
-  int list_alone = list_due && (engine->options.discover ||
-                                ef_roster_size(engine->roster) == 0);
+  int list_alone =
+      list_due && (engine->options.discover ||
+                   ef_roster_size(engine->roster) == 0 ||
+                   (engine->options.daemon && engine->lists == 0));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (ef_client_stopping(engine->client))

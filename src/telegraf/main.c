@@ -162,14 +162,6 @@ static int run_execd(run *r, const tg_config *config) {
             "accounts that poll faster than every %g s\n",
             EF_TEST_MIN_INTERVAL_ENV, ef_schedule_min_interval_ms() / 1000.0,
             EF_MIN_INTERVAL_MS / 1000.0);
-  /* Listed first, as a daemon that starts: the first batch then polls
-   * every device, and only the list is signed before the server's clock
-   * is known. */
-  if (ef_engine_list_now(r->engine, ef_now_ms()) != 0 ||
-      r->printer.output_error) {
-    log_out_of_memory();
-    return EXIT_FAILURE;
-  }
   const char *when = interval_ms ? "on the interval and on each line of stdin"
                                  : "on each line of stdin";
   size_t n = config->n_devices;
