@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages collectd-ecoflow needs, when any is
 # missing: `deps.sh build` for building and running it (the demo), `deps.sh
-# test` for every test too. Safe to repeat. As root it runs apt-get; as any
-# other user it prints the command to run.
+# test` for every test too, `deps.sh deb` for building its Debian packages
+# (`make deb`). Safe to repeat. As root it runs apt-get; as any other user
+# it prints the command to run.
 set -euo pipefail
 
 build=(
@@ -16,12 +17,19 @@ test=(
   valgrind python3 curl openssl
   # fuzzing: clang's libFuzzer with ASan and UBSan
   clang libclang-rt-14-dev
+  # the man pages rendered as man shows them
+  man-db groff-base
+)
+# `make deb` and `make deb-check`: the Debian packages built and installed
+deb=(
+  build-essential debhelper dh-autoreconf dpkg-dev fakeroot lintian
 )
 
 case "${1:-test}" in
 build) packages=("${build[@]}") ;;
 test) packages=("${build[@]}" "${test[@]}") ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+deb) packages=("${build[@]}" "${deb[@]}") ;;
+*) echo "usage: $0 build|test|deb" >&2; exit 2 ;;
 esac
 
 missing=()
