@@ -3,8 +3,9 @@
 quota catalog and against the options the programs accept.
 
 What it shows:
-- each man page that was built renders with `man -l` at 80 columns with
-  no groff or tbl warning (every warning enabled);
+- each man page that was built has its placeholders filled in, and
+  renders with `man -l` at 80 columns with no groff or tbl warning (every
+  warning enabled);
 - every catalog row is in each page, as a reader sees it: in
   collectd-ecoflow(5) its TYPE-INSTANCE (or that it is text) beside its
   quota; in ecoflow-telegraf(1) each of its fields, under its measurement,
@@ -266,6 +267,9 @@ def main():
     built = [name for name, page in PAGES.items() if os.path.exists(page)]
     check("man pages were built", built)
     for name in built:
+        left = re.findall(r"@[A-Z_]+@|@CATALOG", open(PAGES[name]).read())
+        check("%s has every placeholder filled in" % name, not left,
+              ", ".join(left))
         status, text, warnings = render(PAGES[name], 80)
         check("%s renders at 80 columns without a warning" % name,
               status == 0 and text and not warnings.strip(),
