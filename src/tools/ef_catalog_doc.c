@@ -52,22 +52,35 @@ static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
 
 /* --- text in each markup ------------------------------------------------ */
 
+/* Characters beyond ASCII in the catalog, as roff names them: a page
+ * assumes no input encoding. */
+static const struct {
+  const char *utf8, *roff;
+} special_chars[] = {
+    {"\xc2\xb0", "\\(de"},     /* degree sign */
+    {"\xe2\x80\x94", "\\(em"}, /* em dash */
+};
+
 /* Writes text for roff: backslashes, minus signs, a leading control
- * character and the degree sign (no input encoding is assumed) escaped.
- * With breakable, a line may break after each '.' and ']' of a quota
- * path, which is longer than a narrow table column. */
+ * character and special_chars escaped. With breakable, a line may break
+ * after each '.' and ']' of a quota path, which is longer than a narrow
+ * table column. */
 static void roff(FILE *out, const char *text, bool breakable) {
   if (text[0] == '.' || text[0] == '\'')
     fputs("\\&", out);
   for (const char *c = text; *c != '\0'; c++) {
-    if (*c == '\\')
+    size_t i = 0, n = sizeof(special_chars) / sizeof(special_chars[0]);
+    while (i < n &&
+           strncmp(c, special_chars[i].utf8, strlen(special_chars[i].utf8)))
+      i++;
+    if (i < n) {
+      fputs(special_chars[i].roff, out);
+      c += strlen(special_chars[i].utf8) - 1;
+    } else if (*c == '\\')
       fputs("\\e", out);
     else if (*c == '-')
       fputs("\\-", out);
-    else if (strncmp(c, "\xc2\xb0", 2) == 0) {
-      fputs("\\(de", out);
-      c++;
-    } else
+    else
       fputc(*c, out);
     if (breakable && (*c == '.' || *c == ']') && c[1] != '\0')
       fputs("\\:", out);
@@ -182,6 +195,21 @@ static void roff_unit(FILE *out, const ef_quota *quota) {
   roff(out, quota->unit, false);
 }
 
+/* A row of what a quota becomes: its name in the first column, second
+ * beside it, then the quota and its meaning, and note. */
+static void quota_row(FILE *out, const char *first, const char *second,
+                      const ef_quota *quota, const char *note) {
+  roff(out, first, false);
+  fputs("\t", out);
+  roff(out, second, false);
+  text_block_begin(out);
+  roff_bold(out, quota->pattern, true);
+  fputs(": ", out);
+  roff(out, quota->description, false);
+  roff(out, note, false);
+  text_block_end(out);
+}
+
 static void collectd_begin(FILE *out, const char *family) {
   table_begin(out, family_heading(family),
               "TYPE\\-INSTANCE\tUNIT\tQUOTA: MEANING");
@@ -196,33 +224,17 @@ static void collectd_row(FILE *out, const ef_quota *quota) {
   for (size_t k = 0; k < n; k++) {
     if (!kinds[k].collectd || quota->collectd_type == NULL)
       continue;
-    char identifier[2 * EF_NAME_LEN];
+    char identifier[2 * EF_NAME_LEN], note[256] = "";
     collectd_identifier(quota, identifier, sizeof(identifier));
-    roff(out, identifier, false);
-    fputs("\t", out);
-    roff_unit(out, quota);
-    text_block_begin(out);
-    roff_bold(out, quota->pattern, true);
-    fputs(": ", out);
-    roff(out, quota->description, false);
-    if (n > 1) {
-      fputs("; ", out);
-      roff(out, kinds[k].annotation, false);
-      fputs(" (the codes are text, not dispatched)", out);
-    }
-    text_block_end(out);
+    if (n > 1)
+      snprintf(note, sizeof(note), "; %s (the codes are text, not dispatched)",
+               kinds[k].annotation);
+    quota_row(out, identifier, quota->unit, quota, note);
     dispatched = true;
   }
-  if (!dispatched) {
-    fputs("\\(em\t", out);
-    roff_unit(out, quota);
-    text_block_begin(out);
-    roff_bold(out, quota->pattern, true);
-    fputs(": ", out);
-    roff(out, quota->description, false);
-    fputs(" (text, not dispatched)", out);
-    text_block_end(out);
-  }
+  if (!dispatched)
+    quota_row(out, "\xe2\x80\x94", quota->unit, quota,
+              " (text, not dispatched)");
 }
 
 static void telegraf_begin(FILE *out, const char *measurement) {
@@ -233,23 +245,14 @@ static void telegraf_row(FILE *out, const ef_quota *quota) {
   const metric_kind *kinds;
   size_t n = metric_kinds(quota, &kinds);
   for (size_t k = 0; k < n; k++) {
-    roff(out, quota->field, false);
-    roff(out, kinds[k].field_suffix, false);
-    fprintf(out, "\t%s%s", kinds[k].lp_type, quota->unit[0] ? ", " : "");
-    roff_unit(out, quota);
-    text_block_begin(out);
-    roff_bold(out, quota->pattern, true);
-    fputs(": ", out);
-    roff(out, quota->description, false);
-    if (row_tags(quota) != NULL) {
-      fputs("; tags ", out);
-      roff(out, quota->tags, true);
-    }
-    if (n > 1) {
-      fputs("; ", out);
-      roff(out, kinds[k].annotation, false);
-    }
-    text_block_end(out);
+    char field[2 * EF_NAME_LEN], type[64], note[512];
+    snprintf(field, sizeof(field), "%s%s", quota->field, kinds[k].field_suffix);
+    snprintf(type, sizeof(type), "%s%s%s", kinds[k].lp_type,
+             quota->unit[0] ? ", " : "", quota->unit);
+    snprintf(note, sizeof(note), "%s%s%s%s", row_tags(quota) ? "; tags " : "",
+             row_tags(quota) ? quota->tags : "", n > 1 ? "; " : "",
+             n > 1 ? kinds[k].annotation : "");
+    quota_row(out, field, type, quota, note);
   }
 }
 

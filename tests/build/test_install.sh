@@ -7,14 +7,7 @@
 # and the man pages (which render) under mandir, as README's table says;
 # `make uninstall' takes them all away again.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
-passed=0 failed=0
-check() { # name, then the command that must succeed
-  name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok - $name"
-  else failed=$((failed + 1)); echo "FAIL - $name"; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 work=$(mktemp -d /tmp/ecoflow-install.XXXXXX)
 cleanup() {
@@ -75,10 +68,10 @@ fi
 # --- make install in the build under test ---------------------------------
 make_var() { # the value of a Makefile variable of the build under test
   printf 'print:\n\t@echo $(%s)\n' "$1" |
-    make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print
+    own_make -s --no-print-directory -C "$top_builddir" -f Makefile -f - print
 }
 root=$work/root
-make -s -C "$top_builddir" install DESTDIR="$root" >"$work/install.log" 2>&1
+own_make -s -C "$top_builddir" install DESTDIR="$root" >"$work/install.log" 2>&1
 check "make install DESTDIR=... succeeds" test $? -eq 0
 
 bindir=$(make_var bindir) mandir=$(make_var mandir)
@@ -125,9 +118,8 @@ else
   echo "# the build's prefix is not /usr/local: README's paths not compared"
 fi
 
-make -s -C "$top_builddir" uninstall DESTDIR="$root" >"$work/uninstall.log" 2>&1
+own_make -s -C "$top_builddir" uninstall DESTDIR="$root" >"$work/uninstall.log" 2>&1
 left=$(cd "$root" && find . -type f)
 check "make uninstall removes everything${left:+ (left: $left)}" test -z "$left"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, check, clean_up, summary,  # noqa: E402
                     wait_until)
+from test_collectd import flatten  # noqa: E402
 
 PACKAGES = ("collectd-ecoflow", "ecoflow-telegraf", "ecoflow-sim")
 COLLECTD = "/usr/sbin/collectd"
@@ -82,18 +83,7 @@ def deb_field(deb, field):
 
 
 def quota_value(data, path):
-    """A quota of quota/all's data by its path (ef_sample.h: objects joined
-    with '.', items of lists of objects indexed)."""
-    def flatten(value, prefix, out):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                flatten(item, prefix + "." + key if prefix else key, out)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for i, item in enumerate(value):
-                flatten(item, "%s[%d]" % (prefix, i), out)
-        else:
-            out[prefix] = value
-        return out
+    """A quota of quota/all's data by its path (ef_sample.h)."""
     return flatten(data, "", {}).get(path)
 
 
