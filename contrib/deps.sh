@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages collectd-ecoflow needs, when any is
 # missing: `deps.sh build` for building and running it (the demo), `deps.sh
-# test` for every test too, `deps.sh bench` for the build and `make bench`.
-# Safe to repeat. As root it runs apt-get; as any other user it prints the
-# command to run.
+# test` for every test too, `deps.sh bench` for the build and `make bench`,
+# `deps.sh deb` for building its Debian packages (`make deb`). Safe to
+# repeat. As root it runs apt-get; as any other user it prints the command
+# to run.
 set -euo pipefail
 
 build=(
@@ -19,18 +20,25 @@ test=(
   # fuzzing: clang's libFuzzer with ASan and UBSan; the format check and
   # clang's static analyzer
   clang libclang-rt-14-dev clang-format clang-tools
+  # the man pages rendered as man shows them
+  man-db groff-base
 )
 bench=(
   # what only `make bench` needs: callgrind, and requests for the Python
   # poller it runs side by side (collectd comes with the build list)
   valgrind python3 python3-requests
 )
+# `make deb` and `make deb-check`: the Debian packages built and installed
+deb=(
+  build-essential debhelper dh-autoreconf dpkg-dev fakeroot lintian
+)
 
 case "${1:-test}" in
 build) packages=("${build[@]}") ;;
 test) packages=("${build[@]}" "${test[@]}") ;;
 bench) packages=("${build[@]}" "${bench[@]}") ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+deb) packages=("${build[@]}" "${deb[@]}") ;;
+*) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=()

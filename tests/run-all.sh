@@ -24,7 +24,7 @@ make -j"$jobs" check || status=$?
 # so that a run that executed no test is visible as such.
 echo "== test summaries"
 checks=0 failures=0
-for log in tests/unit/*.log tests/e2e/*.log tests/fuzz/*.log; do
+for log in tests/unit/*.log tests/e2e/*.log tests/fuzz/*.log tests/doc/*.log tests/build/*.log; do
   [ -f "$log" ] || continue
   line=$(grep -hE '^[0-9]+%: Checks: |^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true)
   echo "${log%.log}: ${line:-NO SUMMARY LINE}"
