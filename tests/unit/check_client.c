@@ -6,6 +6,7 @@
 #include "ef_poll.h"
 #include "ef_sign.h"
 #include "unit.h"
+#include "unit_server.h"
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
@@ -17,195 +18,69 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ACCESS_KEY "test-access-key"
-#define SECRET_KEY "test-secret-key"
-/* How far the server's clock is ahead of ours, unless a test says. */
-#define SERVER_AHEAD_MS (3600 * 1000)
+#define ACCESS_KEY UNIT_ACCESS_KEY
+#define SECRET_KEY UNIT_SECRET_KEY
+#define SERVER_AHEAD_MS UNIT_SERVER_AHEAD_MS
 
-/* What the server saw and how it answers; shared with its threads. */
+/* How the server answers; set by each test before its requests. */
 static struct {
-  pthread_mutex_t lock;
-  int in_flight, max_in_flight, requests, bad_signatures;
   int transient_8521_left; /* answer 8521 this many times first */
   int delay_ms;
   size_t answer_padding; /* extra bytes in each answer */
   unsigned fail_status;  /* answer every request with this HTTP status */
   char x_timestamp[32];  /* the server time sent; "": an hour ahead */
   char retry_after[32];  /* a Retry-After header, unless "" */
-  char last_content_type[128];
-  char last_timestamp[32]; /* the timestamp the last request was signed at */
-  char last_method[8];
-} server = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} server;
 
-typedef struct {
-  char *body;
-  size_t len;
-} upload;
-
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
-                                      const char *key, const char *value) {
-  (void)kind;
-  if (value != NULL)
-    ef_params_add(cls, key, value);
-  return MHD_YES;
-}
-
-/* Checks the signature the way the cloud does (query for GET, JSON body
- * for POST). */
-static int signature_ok(struct MHD_Connection *c, const upload *up) {
-  ef_params params = {0};
-  if (up->body != NULL) {
-    struct json_object *body = json_tokener_parse(up->body);
-    ef_params_add_json(&params, body);
-    json_object_put(body);
-  } else {
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_header,
-                              &params);
-  }
-  const char *nonce = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "nonce");
-  const char *time =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "timestamp");
-  const char *key =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "accessKey");
-  const char *sign = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sign");
-  int ok = 0;
-  if (nonce && time && key && sign && strlen(nonce) == EF_NONCE_LEN) {
-    char *canonical = ef_sign_canonical(&params, key, nonce, time);
-    char expected[EF_SIGN_HEX_LEN + 1];
-    ok = ef_sign_hmac(SECRET_KEY, canonical, expected) == 0 &&
-         ef_sign_equal(expected, sign);
-    free(canonical);
-  }
-  ef_params_clear(&params);
-  return ok;
-}
-
-static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
-                              const char *url, const char *method,
-                              const char *version, const char *data,
-                              size_t *data_size, void **state) {
-  (void)cls;
-  (void)version;
-  upload *up = *state;
-  if (up == NULL) {
-    *state = calloc(1, sizeof(upload));
-    return MHD_YES;
-  }
-  if (*data_size > 0) {
-    up->body = realloc(up->body, up->len + *data_size + 1);
-    memcpy(up->body + up->len, data, *data_size);
-    up->len += *data_size;
-    up->body[up->len] = '\0';
-    *data_size = 0;
-    return MHD_YES;
-  }
-  pthread_mutex_lock(&server.lock);
-  server.requests++;
-  if (++server.in_flight > server.max_in_flight)
-    server.max_in_flight = server.in_flight;
-  const char *type =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-  snprintf(server.last_content_type, sizeof(server.last_content_type), "%s",
-           type ? type : "");
-  snprintf(server.last_method, sizeof(server.last_method), "%s", method);
-  const char *signed_at =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "timestamp");
-  snprintf(server.last_timestamp, sizeof(server.last_timestamp), "%s",
-           signed_at ? signed_at : "");
-  char x_timestamp[32], retry_after[32];
-  snprintf(x_timestamp, sizeof(x_timestamp), "%s", server.x_timestamp);
-  snprintf(retry_after, sizeof(retry_after), "%s", server.retry_after);
+static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
+  (void)ctx;
+  pthread_mutex_lock(&unit_server.lock);
   int transient = server.transient_8521_left > 0;
   if (transient)
     server.transient_8521_left--;
-  int delay_ms = server.delay_ms;
+  reply->delay_ms = server.delay_ms;
   size_t padding = server.answer_padding;
   unsigned fail_status = server.fail_status;
-  pthread_mutex_unlock(&server.lock);
-
-  usleep((useconds_t)delay_ms * 1000);
-  int signed_ok = signature_ok(c, up);
-  char *text = NULL;
-  const char *sn = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sn");
+  snprintf(reply->x_timestamp, sizeof(reply->x_timestamp), "%s",
+           server.x_timestamp);
+  snprintf(reply->retry_after, sizeof(reply->retry_after), "%s",
+           server.retry_after);
+  pthread_mutex_unlock(&unit_server.lock);
   if (fail_status != 0) {
-    text = strdup("<html>busy</html>");
-  } else if (!signed_ok || transient) {
-    text = strdup("{\"code\":\"8521\",\"message\":\"signature is wrong\"}");
-    if (!signed_ok) {
-      pthread_mutex_lock(&server.lock);
-      server.bad_signatures++;
-      pthread_mutex_unlock(&server.lock);
-    }
-  } else if (strcmp(url, "/iot-open/sign/device/list") == 0) {
-    text = strdup("{\"code\":\"0\",\"data\":[{\"sn\":\"A\",\"online\":1,"
-                  "\"productName\":\"PowerOcean\"},{\"sn\":\"B\",\"online\":0,"
-                  "\"deviceName\":\"garage\"},{\"online\":1}]}");
+    reply->status = fail_status;
+    reply->body = strdup("<html>busy</html>");
+  } else if (transient) {
+    reply->body = strdup("{\"code\":\"8521\",\"message\":\"signature is "
+                         "wrong\"}");
+  } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
+    reply->body =
+        strdup("{\"code\":\"0\",\"data\":[{\"sn\":\"A\",\"online\":1,"
+               "\"productName\":\"PowerOcean\"},{\"sn\":\"B\",\"online\":0,"
+               "\"deviceName\":\"garage\"},{\"online\":1}]}");
   } else {
     char *pad = calloc(padding + 1, 1);
     memset(pad, ' ', padding);
-    if (asprintf(&text,
+    if (asprintf(&reply->body,
                  "{\"code\":\"0\",\"data\":{\"sn\":\"%s\",\"bpSoc\":42,"
                  "\"body\":%zu}%s}",
-                 sn ? sn : "post", up->len, pad) < 0)
-      text = NULL;
+                 request->sn ? request->sn : "post", request->body_len,
+                 pad) < 0)
+      reply->body = NULL;
     free(pad);
   }
-  struct MHD_Response *response = MHD_create_response_from_buffer(
-      strlen(text), text, MHD_RESPMEM_MUST_FREE);
-  if (x_timestamp[0] == '\0')
-    snprintf(x_timestamp, sizeof(x_timestamp), "%lld",
-             (long long)ef_now_ms() + SERVER_AHEAD_MS);
-  MHD_add_response_header(response, "x-timestamp", x_timestamp);
-  if (retry_after[0] != '\0')
-    MHD_add_response_header(response, "Retry-After", retry_after);
-  enum MHD_Result result =
-      MHD_queue_response(c, fail_status ? fail_status : MHD_HTTP_OK, response);
-  MHD_destroy_response(response);
-  pthread_mutex_lock(&server.lock);
-  server.in_flight--;
-  pthread_mutex_unlock(&server.lock);
-  return result;
 }
 
-static void request_done(void *cls, struct MHD_Connection *c, void **state,
-                         enum MHD_RequestTerminationCode code) {
-  (void)cls;
-  (void)c;
-  (void)code;
-  upload *up = *state;
-  if (up != NULL)
-    free(up->body);
-  free(up);
-  *state = NULL;
-}
-
-static struct MHD_Daemon *daemon_;
 static char endpoint[64];
 
 static void start_server(void) {
-  pthread_mutex_lock(&server.lock);
-  server.in_flight = server.max_in_flight = server.requests = 0;
-  server.bad_signatures = server.transient_8521_left = server.delay_ms = 0;
+  server.transient_8521_left = server.delay_ms = 0;
   server.answer_padding = 0;
   server.fail_status = 0;
   server.x_timestamp[0] = server.retry_after[0] = '\0';
-  pthread_mutex_unlock(&server.lock);
-  daemon_ = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-          MHD_USE_ERROR_LOG,
-      0, NULL, NULL, answer, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done,
-      NULL, MHD_OPTION_SOCK_ADDR,
-      &(struct sockaddr_in){.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
-      MHD_OPTION_END);
-  ck_assert_ptr_nonnull(daemon_);
-  const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u/",
-           (unsigned)info->port);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
 }
 
-static void stop_server(void) { MHD_stop_daemon(daemon_); }
+static void stop_server(void) { unit_server_stop(); }
 
 static ef_client *new_client(unsigned max_concurrent, long timeout_ms,
                              size_t max_body) {
@@ -267,11 +142,12 @@ START_TEST(batch_respects_the_concurrency_limit) {
   ef_client *client = new_client(4, 5000, 0);
   tally t = poll_devices(client, 12);
   ck_assert_int_eq(t.ok, 12);
-  ck_assert_int_eq(server.bad_signatures, 0);
+  ck_assert_int_eq(unit_server.bad_signatures, 0);
   /* All of them in flight together, never more than four. */
-  ck_assert_int_eq(server.max_in_flight, 4);
-  ck_assert_str_eq(server.last_method, "GET");
-  ck_assert_str_eq(server.last_content_type, ""); /* a GET signs its query */
+  ck_assert_int_eq(unit_server.max_in_flight, 4);
+  ck_assert_str_eq(unit_server.last_method, "GET");
+  ck_assert_str_eq(unit_server.last_content_type,
+                   ""); /* a GET signs its query */
   ck_assert_uint_eq(ef_client_connections_opened(client), 4);
   /* The next poll reuses the four connections. */
   t = poll_devices(client, 12);
@@ -301,9 +177,10 @@ START_TEST(selected_quotas_are_posted_as_signed_json) {
       ef_poll_quotas(client, &target, 1, check_posted, &posted, &err), 0);
   /* {"sn":"HJ1","params":{"quotas":["bpSoc","pcsAPhase"]}} went out whole */
   ck_assert_int_eq(posted, 1);
-  ck_assert_str_eq(server.last_method, "POST");
-  ck_assert_str_eq(server.last_content_type, "application/json;charset=UTF-8");
-  ck_assert_int_eq(server.bad_signatures, 0);
+  ck_assert_str_eq(unit_server.last_method, "POST");
+  ck_assert_str_eq(unit_server.last_content_type,
+                   "application/json;charset=UTF-8");
+  ck_assert_int_eq(unit_server.bad_signatures, 0);
   ef_client_free(client);
   stop_server();
 }
@@ -315,7 +192,7 @@ START_TEST(transient_8521_is_retried_once) {
   ef_client *client = new_client(0, 5000, 0);
   tally t = poll_devices(client, 3);
   ck_assert_int_eq(t.ok, 3);
-  ck_assert_int_eq(server.requests, 4);
+  ck_assert_int_eq(unit_server.requests, 4);
   /* A wrong secret fails twice, then is reported. */
   ef_client_options options = {
       .endpoint = endpoint, .access_key = ACCESS_KEY, .secret_key = "wrong"};
@@ -323,7 +200,7 @@ START_TEST(transient_8521_is_retried_once) {
   ef_client *wrong = ef_client_new(&options, &err);
   t = poll_devices(wrong, 1);
   ck_assert_int_eq(t.failed, 1);
-  ck_assert_int_eq(server.requests, 6);
+  ck_assert_int_eq(unit_server.requests, 6);
   ck_assert_str_eq(t.last_error, "HTTP 200, API code 8521: signature is wrong");
   ck_assert_ptr_null(strstr(t.last_error, "wrong\"")); /* no secret */
   ef_client_free(wrong);
@@ -401,7 +278,7 @@ START_TEST(insane_server_times_are_ignored) {
     ck_assert_int_lt(llabs(ef_client_clock_offset_ms(client)), 2000);
   }
   poll_devices(client, 1); /* signed with our own clock, which is sane */
-  long long signed_at = strtoll(server.last_timestamp, NULL, 10);
+  long long signed_at = strtoll(unit_server.last_timestamp, NULL, 10);
   ck_assert_int_lt(llabs(signed_at - (long long)ef_now_ms()), 60000);
   ef_client_free(client);
   stop_server();
@@ -463,7 +340,7 @@ START_TEST(dead_host_fails_the_batch_after_one_wave) {
   for (int i = 0; i < 10; i++)
     ck_assert_int_eq(count.answers[i], 1);
   ck_assert_int_eq(count.timed_out, 10);
-  ck_assert_int_eq(server.requests, 2); /* the first wave only */
+  ck_assert_int_eq(unit_server.requests, 2); /* the first wave only */
   ef_client_free(client);
   stop_server();
 }
@@ -503,12 +380,12 @@ START_TEST(every_target_is_answered_when_stopped) {
   for (int i = 0; i < 10; i++)
     ck_assert_int_eq(count.answers[i], 1);
   ck_assert_int_eq(count.aborted, 10);
-  ck_assert_int_eq(server.requests, 2);
+  ck_assert_int_eq(unit_server.requests, 2);
   ck_assert_int_lt(took, 2000); /* not the answers' 2 s, let alone 10 */
   count = (answer_count){.targets = targets};
   ef_poll_quotas(client, targets, 3, count_answers, &count, &err);
   ck_assert_int_eq(count.aborted, 3);
-  ck_assert_int_eq(server.requests, 2);
+  ck_assert_int_eq(unit_server.requests, 2);
   ef_client_free(client);
   stop_server();
 }
@@ -544,10 +421,10 @@ START_TEST(failing_account_cools_down) {
   tally t = poll_devices(client, 4);
   ck_assert_int_eq(t.failed, 4);
   ck_assert_str_eq(t.last_error, "HTTP 503");
-  ck_assert_int_eq(server.requests, 4);
+  ck_assert_int_eq(unit_server.requests, 4);
   t = poll_devices(client, 4);
   ck_assert_int_eq(t.failed, 4);
-  ck_assert_int_eq(server.requests, 4); /* nothing was sent */
+  ck_assert_int_eq(unit_server.requests, 4); /* nothing was sent */
   ck_assert_ptr_nonnull(strstr(t.last_error, "pauses"));
   ef_client_free(client);
   stop_server();

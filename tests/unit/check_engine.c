@@ -1,0 +1,326 @@
+/* Unit tests of ef_engine.c, the read cycle both front ends share, against
+ * the in-process server (unit_server.h): what the sink hears, in which
+ * order, how often, and that every device that is due settles once. */
+#include "ef_client.h"
+#include "ef_engine.h"
+#include "unit.h"
+#include "unit_server.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_GAP_MS 11000 /* devices are due again after 10 s */
+
+/* What the server answers: per serial number, the cloud stamp of the next
+ * reading, or a failure; and the device list. */
+static struct {
+  char stamp[32];          /* quota_cloud_ts of every reading */
+  unsigned failing_status; /* HTTP status of the failing device's polls */
+  char failing_sn[16];
+  const char *list; /* device/list's data */
+} cloud;
+
+static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
+  (void)ctx;
+  char data[512];
+  pthread_mutex_lock(&unit_server.lock);
+  if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
+    reply->body = unit_answer(cloud.list ? cloud.list : "[]");
+  } else if (strstr(request->path, "quota/data") != NULL) {
+    reply->body =
+        unit_answer("{\"code\":\"0\",\"data\":[{\"indexName\":\"From Solar\","
+                    "\"indexValue\":1.5,\"unit\":\"kWh\"}]}");
+  } else if (request->sn != NULL && cloud.failing_status != 0 &&
+             strcmp(request->sn, cloud.failing_sn) == 0) {
+    reply->status = cloud.failing_status;
+    reply->body = strdup("busy");
+  } else {
+    snprintf(data, sizeof(data),
+             "{\"bpSoc\":42,\"sysGridPwr\":-1500.5,\"someUnknownQuota\":7,"
+             "\"quota_cloud_ts\":\"%s\"}",
+             cloud.stamp);
+    reply->body = unit_answer(data);
+  }
+  pthread_mutex_unlock(&unit_server.lock);
+}
+
+static void set_cloud(const char *stamp, const char *failing_sn,
+                      unsigned status, const char *list) {
+  pthread_mutex_lock(&unit_server.lock);
+  snprintf(cloud.stamp, sizeof(cloud.stamp), "%s", stamp);
+  snprintf(cloud.failing_sn, sizeof(cloud.failing_sn), "%s",
+           failing_sn ? failing_sn : "");
+  cloud.failing_status = status;
+  cloud.list = list;
+  pthread_mutex_unlock(&unit_server.lock);
+}
+
+/* ---- a sink that writes down what it hears ------------------------------ */
+
+#define MAX_EVENTS 256
+
+typedef struct {
+  char events[MAX_EVENTS][96]; /* "begin SN", "metric SN field", ... */
+  int n;
+} journal;
+
+static void write_down(journal *j, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void write_down(journal *j, const char *format, ...) {
+  ck_assert_int_lt(j->n, MAX_EVENTS);
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(j->events[j->n++], sizeof(j->events[0]), format, ap);
+  va_end(ap);
+}
+
+static void on_begin(void *ctx, const ef_reading_view *reading) {
+  write_down(ctx, "begin %s%s", reading->device->sn,
+             reading->stale ? " stale" : "");
+}
+
+static void on_metric(void *ctx, const ef_reading_view *reading,
+                      const ef_metric *metric) {
+  write_down(ctx, "metric %s %s", reading->device->sn, metric->field);
+}
+
+static void on_end(void *ctx, const ef_reading_view *reading) {
+  write_down(ctx, "end %s %zu", reading->device->sn, reading->stats.published);
+}
+
+static void on_report(void *ctx, const ef_report_view *report) {
+  write_down(ctx, "report %s %s=%s", report->device->sn, report->config->code,
+             report->n_values ? report->values[0].text : "");
+}
+
+static void on_online(void *ctx, const ef_roster_device *device, int online,
+                      int64_t time_ms, int64_t valid_ms) {
+  (void)time_ms;
+  (void)valid_ms;
+  write_down(ctx, "online %s %d", device->sn, online);
+}
+
+static const char *const kinds[] = {
+    [EF_NEWS_FAILING] = "failing",
+    [EF_NEWS_CHANGED] = "changed",
+    [EF_NEWS_RECOVERED] = "recovered",
+    [EF_NEWS_STALE] = "stale",
+    [EF_NEWS_FRESH] = "fresh",
+    [EF_NEWS_ADDED] = "added",
+    [EF_NEWS_REMOVED] = "removed",
+    [EF_NEWS_OFFLINE] = "offline",
+    [EF_NEWS_ONLINE] = "online",
+    [EF_NEWS_LIST_FAILING] = "list failing",
+    [EF_NEWS_LIST_RECOVERED] = "list recovered",
+    [EF_NEWS_CLOCK_SKEWED] = "clock",
+    [EF_NEWS_CLOCK_IN_STEP] = "clock ok",
+    [EF_NEWS_NOTE] = "note",
+};
+
+static void on_news(void *ctx, const ef_news *news) {
+  write_down(ctx, "news %s %s", kinds[news->kind],
+             news->device ? news->device->sn : "-");
+}
+
+static const ef_sink sink = {.reading_begin = on_begin,
+                             .metric = on_metric,
+                             .reading_end = on_end,
+                             .report = on_report,
+                             .online = on_online,
+                             .news = on_news};
+
+/* How many events start with prefix. */
+static int count(const journal *j, const char *prefix) {
+  int n = 0;
+  for (int i = 0; i < j->n; i++)
+    n += strncmp(j->events[i], prefix, strlen(prefix)) == 0;
+  return n;
+}
+
+static int position(const journal *j, const char *event) {
+  for (int i = 0; i < j->n; i++)
+    if (strcmp(j->events[i], event) == 0)
+      return i;
+  return -1;
+}
+
+/* ---- fixture -------------------------------------------------------------
+ */
+
+static char endpoint[64];
+static ef_account account;
+static journal heard;
+
+static ef_engine *engine_for(const ef_device_config *devices, size_t n,
+                             int discover, int daemon) {
+  account = (ef_account){.endpoint = endpoint,
+                         .access_key = UNIT_ACCESS_KEY,
+                         .secret_key = UNIT_SECRET_KEY,
+                         .timeout_ms = 2000};
+  ef_engine_options options = {.account = &account,
+                               .devices = devices,
+                               .n_devices = n,
+                               .discover = discover,
+                               .use_list = discover,
+                               .interval_ms = 10000,
+                               .daemon = daemon};
+  char problem[EF_PROBLEM_LEN];
+  heard = (journal){0};
+  ef_engine *engine = ef_engine_new(&options, &sink, &heard, problem);
+  ck_assert_msg(engine != NULL, "%s", problem);
+  return engine;
+}
+
+static const ef_device_config two[] = {{.sn = "SN1", .name = "house"},
+                                       {.sn = "SN2"}};
+
+/* One read: each device's reading begins, hands out its metrics, ends;
+ * each is settled once. */
+START_TEST(a_read_tells_each_reading_once) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  ef_engine *engine = engine_for(two, 2, 0, 1);
+  ef_read_summary summary;
+  ck_assert_int_eq(ef_engine_read(engine, 1000, &summary), 0);
+  ck_assert_uint_eq(summary.read, 2);
+  ck_assert_uint_eq(summary.failed, 0);
+  ck_assert_int_eq(unit_server.requests, 2);
+  for (int d = 1; d <= 2; d++) {
+    char begin[32], end[32], metric[48];
+    snprintf(begin, sizeof(begin), "begin SN%d", d);
+    snprintf(end, sizeof(end), "end SN%d 4", d); /* 3 quotas and the stamp */
+    snprintf(metric, sizeof(metric), "metric SN%d battery_soc", d);
+    ck_assert_int_eq(count(&heard, begin), 1);
+    ck_assert_int_ge(position(&heard, metric), position(&heard, begin));
+    ck_assert_int_gt(position(&heard, end), position(&heard, metric));
+  }
+  /* Not due again before its interval: nothing is asked. */
+  ck_assert_int_eq(ef_engine_read(engine, 2000, &summary), 0);
+  ck_assert_uint_eq(summary.read, 0);
+  ck_assert_int_eq(unit_server.requests, 2);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* The cloud repeating its copy: stale readings publish nothing; the third
+ * says, once, that the device seems offline; new data says so once. */
+START_TEST(staleness_is_told_once) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  ef_engine *engine = engine_for(two, 1, 0, 1);
+  int64_t now = 1000;
+  for (int read = 0; read < 5; read++, now += READ_GAP_MS)
+    ef_engine_read(engine, now, NULL);
+  ck_assert_int_eq(count(&heard, "begin SN1 stale"), 4);
+  ck_assert_int_eq(count(&heard, "metric SN1"), 4); /* the first only */
+  ck_assert_int_eq(count(&heard, "news stale SN1"), 1);
+  set_cloud("2024-06-17 12:05:00", NULL, 0, NULL);
+  ef_engine_read(engine, now, NULL);
+  ck_assert_int_eq(count(&heard, "news fresh SN1"), 1);
+  ck_assert_int_eq(count(&heard, "metric SN1"), 8);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A device that fails is told once when it starts failing, not at every
+ * read, and once when it recovers; the other is read all along. */
+START_TEST(failures_are_told_on_change) {
+  set_cloud("2024-06-17 12:00:00", "SN2", 500, NULL);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  ef_engine *engine = engine_for(two, 2, 0, 1);
+  int64_t now = 1000;
+  ef_read_summary summary;
+  for (int read = 0; read < 3; read++, now += 3 * READ_GAP_MS) {
+    ef_engine_read(engine, now, &summary);
+    ck_assert_uint_eq(summary.read, 1);
+    ck_assert_uint_eq(summary.failed, 1);
+  }
+  ck_assert_int_eq(count(&heard, "news failing SN2"), 1);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 3);
+  set_cloud("2024-06-17 12:10:00", NULL, 0, NULL);
+  ef_engine_read(engine, now + 10 * READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, "news recovered SN2"), 1);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* With discovery, the list comes first: its devices are added (news of the
+ * first list), their online flags told, and the online one polled. */
+START_TEST(discovery_lists_then_polls) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0,
+            "[{\"sn\":\"SNA\",\"online\":1,\"productName\":\"PowerOcean\"},"
+            "{\"sn\":\"SNB\",\"online\":0},{\"sn\":\"bad sn\",\"online\":1}]");
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  ef_engine *engine = engine_for(NULL, 0, 1, 1);
+  ef_read_summary summary;
+  ef_engine_read(engine, 1000, &summary);
+  ck_assert_uint_eq(summary.devices, 2);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_uint_eq(summary.skipped, 1);
+  ck_assert_int_eq(count(&heard, "news added"), 2);
+  ck_assert_int_eq(count(&heard, "news note -"), 1); /* the bad serial */
+  ck_assert_int_ge(position(&heard, "begin SNA"),
+                   position(&heard, "online SNA 1"));
+  ck_assert_int_eq(count(&heard, "online SNB 0"), 1);
+  ck_assert_int_eq(count(&heard, "begin SNB"), 0);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A report is fetched once its device has been polled, and handed out
+ * made (kWh as Wh). */
+START_TEST(reports_follow_the_first_poll) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  static const ef_report_config week = {.code = "WEEK",
+                                        .interval_ms = 3600 * 1000};
+  ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
+  ef_engine *engine = engine_for(&device, 1, 0, 1);
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=1500"), 1);
+  ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500"),
+                   position(&heard, "end SN1 4"));
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A host that refuses: every device due settles once, failing, and the
+ * read ends. A stopped engine sends nothing. */
+START_TEST(dead_host_and_stop) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  unit_server_stop(); /* nothing listens there any more */
+  ef_engine *engine = engine_for(two, 2, 0, 1);
+  ef_read_summary summary;
+  ef_engine_read(engine, 1000, &summary);
+  ck_assert_uint_eq(summary.failed, 2);
+  ck_assert_int_eq(count(&heard, "news failing"), 2);
+  ef_engine_stop(engine);
+  heard.n = 0;
+  ef_engine_read(engine, 1000 + 10 * READ_GAP_MS, &summary);
+  ck_assert_uint_eq(summary.read + summary.failed, 0);
+  ck_assert_int_eq(heard.n, 0);
+  ef_engine_free(engine);
+}
+END_TEST
+
+int main(void) {
+  ef_client_global_init();
+  const TTest *const tests[] = {
+      a_read_tells_each_reading_once, staleness_is_told_once,
+      failures_are_told_on_change,    discovery_lists_then_polls,
+      reports_follow_the_first_poll,  dead_host_and_stop};
+  int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
+  ef_client_global_cleanup();
+  return status;
+}
