@@ -233,9 +233,11 @@ static const int log_levels[] = {
 /* The notification a device's news raises, and the log level of the
  * account's list news (grave here whether or not devices are left). */
 static const int notification[] = {
-    [EF_NEWS_FAILING] = NOTIF_FAILURE, [EF_NEWS_CHANGED] = NOTIF_FAILURE,
-    [EF_NEWS_RECOVERED] = NOTIF_OKAY,  [EF_NEWS_STALE] = NOTIF_WARNING,
-    [EF_NEWS_FRESH] = NOTIF_OKAY,
+    [EF_NEWS_FAILING] = NOTIF_FAILURE,  [EF_NEWS_CHANGED] = NOTIF_FAILURE,
+    [EF_NEWS_RECOVERED] = NOTIF_OKAY,   [EF_NEWS_STALE] = NOTIF_WARNING,
+    [EF_NEWS_FRESH] = NOTIF_OKAY,       [EF_NEWS_SILENT] = NOTIF_WARNING,
+    [EF_NEWS_HEARD] = NOTIF_OKAY,       [EF_NEWS_PUSH_OFFLINE] = NOTIF_WARNING,
+    [EF_NEWS_PUSH_ONLINE] = NOTIF_OKAY,
 };
 
 /* The news in collectd's words, into message; the notification's text
@@ -311,6 +313,21 @@ static void news_text(const account_t *account, const ef_news *news,
     ssnprintf(message, size,
               "listing the devices of account \"%s\" works again",
               account_name);
+    break;
+  case EF_NEWS_SILENT:
+    ssnprintf(message, size,
+              "%s: no MQTT message for %s s: silent, no values until the "
+              "next one",
+              subject, news->text);
+    break;
+  case EF_NEWS_HEARD:
+    ssnprintf(message, size, "%s: MQTT messages again", subject);
+    break;
+  case EF_NEWS_PUSH_OFFLINE:
+    ssnprintf(message, size, "%s is offline (its MQTT status)", subject);
+    break;
+  case EF_NEWS_PUSH_ONLINE:
+    ssnprintf(message, size, "%s is online again (its MQTT status)", subject);
     break;
   case EF_NEWS_CLOCK_SKEWED:
   case EF_NEWS_CLOCK_IN_STEP:
@@ -446,7 +463,12 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
         .refresh_ms = ms_of_seconds(config->discover_refresh_s),
         .interval_ms = ms_of_seconds(config->discovered_interval_s),
         .read_interval_ms = CDTIME_T_TO_MS(account->interval),
-        .daemon = 1};
+        .daemon = 1,
+        .push = {.enabled = config->mqtt,
+                 .client_id_suffix =
+                     config->mqtt_suffix ? config->mqtt_suffix : "collectd",
+                 .refresh_ms = config->mqtt_refresh_ms,
+                 .silence_ms = config->mqtt_silence_ms}};
     account->engine = ef_engine_new(&options, &collectd_sink, account, problem);
   }
   if (account->engine == NULL) {

@@ -1,6 +1,7 @@
 /* ecoflow_config.c: <Plugin ecoflow> -> ecoflow_config, refusing at start-up
  * whatever would otherwise fail later, one readable message at a time. */
 #include "ecoflow_config.h"
+#include "ef_engine.h"
 #include "ef_roster.h"
 
 #include <ctype.h>
@@ -23,7 +24,8 @@
 
 #define ACCOUNT_OPTIONS                                                        \
   "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
-  "CAFile, Discover, DiscoverRefresh, <Device>, <Report>"
+  "CAFile, Discover, DiscoverRefresh, MQTT, MQTTClientIdSuffix, "              \
+  "MQTTRefresh, MQTTSilence, <Device>, <Report>"
 #define DEVICE_OPTIONS "Name, Interval, Quota, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
 
@@ -34,6 +36,7 @@ typedef struct {
   double default_interval_s;
   bool default_interval_used;
   bool discover_seen; /* in the account being parsed */
+  bool mqtt_seen;
 } parser;
 
 static void report(const parser *p, ecoflow_severity severity,
@@ -456,6 +459,31 @@ static int account_option(parser *p, ecoflow_account *account,
   if (strcasecmp(key, "DiscoverRefresh") == 0)
     return get_number(p, child, where, 1, DISCOVER_REFRESH_MAX_S,
                       &account->discover_refresh_s);
+  if (strcasecmp(key, "MQTT") == 0)
+    return get_boolean(p, child, where, &p->mqtt_seen, &account->mqtt);
+  if (strcasecmp(key, "MQTTClientIdSuffix") == 0) {
+    char *text = NULL;
+    if (account->mqtt_suffix != NULL)
+      return fail(p, "`%s' is given twice in %s", key, where);
+    int status =
+        get_string(p, child, where, &text) ||
+        verdict(p, ef_account_push_suffix(text, &account->mqtt_suffix, problem),
+                key, where, problem);
+    free(text);
+    return status;
+  }
+  if (strcasecmp(key, "MQTTRefresh") == 0 ||
+      strcasecmp(key, "MQTTSilence") == 0) {
+    int refresh = strcasecmp(key, "MQTTRefresh") == 0;
+    int64_t *ms =
+        refresh ? &account->mqtt_refresh_ms : &account->mqtt_silence_ms;
+    double seconds = *ms / 1000.0;
+    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &seconds) ||
+           verdict(p,
+                   refresh ? ef_account_push_refresh(seconds, ms, problem)
+                           : ef_account_push_silence(seconds, ms, problem),
+                   key, where, problem);
+  }
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
   return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
@@ -476,6 +504,17 @@ static int account_check(const parser *p, const ecoflow_account *account,
     return fail(p,
                 "%s has no <Device \"SERIAL\"> block: nothing to poll (or "
                 "set `Discover true' to poll every device of the account)",
+                where);
+  if ((account->mqtt_suffix != NULL || account->mqtt_refresh_ms != 0 ||
+       account->mqtt_silence_ms != 0) &&
+      !account->mqtt)
+    return fail(p, "the `MQTT...' options of %s only apply with `MQTT true'",
+                where);
+  if (account->mqtt && !ef_engine_can_push())
+    return fail(p,
+                "`MQTT true' in %s: push mode needs libmosquitto, which this "
+                "build of the plugin has not (install libmosquitto-dev and "
+                "build again)",
                 where);
   if (account->discover_refresh_s != 0 && !account->discover)
     return fail(p, "`DiscoverRefresh' in %s only applies with `Discover true'",
@@ -526,7 +565,7 @@ static int account_parse(parser *p, const oconfig_item_t *block,
     return fail(p, "out of memory");
   }
   int status = 0;
-  p->discover_seen = false;
+  p->discover_seen = p->mqtt_seen = false;
   for (int i = 0; status == 0 && i < block->children_num; i++)
     status = account_option(p, account, block->children + i, where);
   if (status == 0)
@@ -611,6 +650,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   free(account->devices);
   reports_free(account->reports, account->n_reports);
   free(account->name);
+  free(account->mqtt_suffix);
   ef_account_clear(&account->account);
   free(account);
 }

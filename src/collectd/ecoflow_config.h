@@ -17,6 +17,7 @@
 #include "liboconfig/oconfig.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ECOFLOW_DEFAULT_ACCOUNT "default"
 /* The cloud blocks accounts that poll a device faster than this (lower
@@ -57,6 +58,10 @@ typedef struct {
   double discovered_interval_s; /* of discovered devices: the plugin's */
   ecoflow_report *reports;      /* account-level: for every device */
   size_t n_reports;
+  int mqtt;                /* `MQTT true': push mode (ef_engine.h) */
+  char *mqtt_suffix;       /* `MQTTClientIdSuffix'; NULL: "collectd" */
+  int64_t mqtt_refresh_ms; /* `MQTTRefresh'; 0: the engine's default */
+  int64_t mqtt_silence_ms; /* `MQTTSilence'; 0: the engine's default */
 } ecoflow_account;
 
 typedef struct {

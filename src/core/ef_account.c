@@ -262,6 +262,36 @@ int ef_account_max_concurrent(double count, unsigned *max_concurrent,
   return 0;
 }
 
+int ef_account_push_suffix(const char *raw, char **out, char *problem) {
+  size_t len = strlen(raw);
+  int clean = len > 0 && len <= 32;
+  for (const char *c = raw; clean && *c != '\0'; c++)
+    clean = isalnum((unsigned char)*c) || *c == '-' || *c == '_';
+  if (!clean)
+    return refuse(problem, "a client id suffix has 1 to 32 letters, digits, "
+                           "'-' and '_'");
+  if ((*out = strdup(raw)) == NULL)
+    return out_of_memory(problem);
+  return 0;
+}
+
+static int seconds_between(double seconds, double least, const char *what,
+                           int64_t *ms, char *problem) {
+  if (!(seconds >= least && seconds <= 86400))
+    return refuse(problem, "%s is a number of seconds from %g to 86400", what,
+                  least);
+  *ms = (int64_t)(seconds * 1000 + 0.5);
+  return 0;
+}
+
+int ef_account_push_refresh(double seconds, int64_t *ms, char *problem) {
+  return seconds_between(seconds, 60, "the MQTT refresh", ms, problem);
+}
+
+int ef_account_push_silence(double seconds, int64_t *ms, char *problem) {
+  return seconds_between(seconds, 10, "the MQTT silence limit", ms, problem);
+}
+
 int ef_serial_valid(const char *sn) {
   size_t len = strlen(sn);
   if (len == 0 || len > EF_SERIAL_MAX)

@@ -14,6 +14,7 @@
 #define EF_ACCOUNT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define EF_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
@@ -116,6 +117,16 @@ int ef_account_text_clean(const char *text);
  * '-'), so that an error may quote it: anything else could be a secret
  * pasted into the wrong place. */
 int ef_setting_name_quotable(const char *key);
+
+/* Push mode (MQTT, ef_engine.h). The client id's suffix: 1 to 32 letters,
+ * digits, '-' and '_' (each program of an account needs its own id). */
+int ef_account_push_suffix(const char *raw, char **out, char *problem);
+
+/* Seconds between HTTP refreshes of a pushed device, 60 to 86400; and
+ * without messages before a device counts as silent, 10 to 86400; into
+ * ms. Return 0 or -1. */
+int ef_account_push_refresh(double seconds, int64_t *ms, char *problem);
+int ef_account_push_silence(double seconds, int64_t *ms, char *problem);
 
 /* path as one shell word, for advice that can be pasted as it is. */
 void ef_shell_quote(const char *path, char *out, size_t size);

@@ -1,10 +1,12 @@
-/* ef_engine.c: the read cycle: list, polls, reports, and what to tell. */
+/* ef_engine.c: the read cycle: list, polls, reports, pushed values, and
+ * what to tell. */
 #include "ef_engine.h"
 
 #include "ef_client.h"
 #include "ef_discovery.h"
 #include "ef_freshness.h"
 #include "ef_health.h"
+#include "ef_mqtt.h"
 #include "ef_poll.h"
 #include "ef_schedule.h"
 
@@ -30,6 +32,8 @@ typedef struct {
 /* The engine's own state of a roster device (its user). */
 typedef struct {
   unsigned stale_readings;  /* in a row: repeats of the cloud's cached copy */
+  int silent;               /* push: told EF_NEWS_SILENT */
+  int pushed_offline;       /* push: its status said offline */
   unsigned long polls;      /* settled so far */
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
@@ -44,6 +48,7 @@ struct ef_engine {
   ef_roster *roster;
   size_t lists;        /* device lists merged so far */
   unsigned long reads; /* so far, counting the running one */
+  ef_mqtt *mqtt;       /* push mode, or NULL */
   int slow_said;       /* a read outlasted the interval, and it was said */
   int clear_said;
 };
@@ -177,11 +182,15 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   ef_news news = {.device = device, .level = EF_LEVEL_NOTICE, .text = text};
   switch (event) {
   case EF_ROSTER_ADDED:
+    if (engine->mqtt != NULL && ef_mqtt_watch(engine->mqtt, device->sn) != 0)
+      note(engine, EF_LEVEL_ERROR, device, "out of memory");
     news.kind = EF_NEWS_ADDED;
     news.level = EF_LEVEL_INFO;
     news.first_list = engine->lists == 0;
     break;
   case EF_ROSTER_REMOVED:
+    if (engine->mqtt != NULL)
+      ef_mqtt_unwatch(engine->mqtt, device->sn);
     news.kind = EF_NEWS_REMOVED;
     break;
   case EF_ROSTER_OFFLINE:
@@ -297,8 +306,21 @@ static void note_staleness(const ef_engine *engine, ef_roster_device *device,
   state->stale_readings = 0;
 }
 
-/* A device's reading, whatever source it came from: judged fresh or stale,
- * its metrics handed out when fresh. */
+/* A reading of device, whatever source it came from: its metrics handed
+ * out unless view says it is stale. */
+static void hand_out(const ef_engine *engine, const ef_samples *samples,
+                     ef_reading_view *view) {
+  if (engine->sink.reading_begin != NULL)
+    engine->sink.reading_begin(engine->ctx, view);
+  if (!view->stale) {
+    metric_pass pass = {.engine = engine, .view = view};
+    ef_metrics_each(samples, on_metric, &pass, &view->stats);
+  }
+  if (engine->sink.reading_end != NULL)
+    engine->sink.reading_end(engine->ctx, view);
+}
+
+/* A polled reading: judged fresh or stale by the cloud's stamp. */
 static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
                             const ef_samples *samples, int64_t time_ms) {
   ef_freshness_verdict verdict =
@@ -311,14 +333,7 @@ static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
                           .stale = verdict.stale,
                           .has_age = verdict.has_age,
                           .age_s = verdict.age_s};
-  if (engine->sink.reading_begin != NULL)
-    engine->sink.reading_begin(engine->ctx, &view);
-  if (!verdict.stale) {
-    metric_pass pass = {.engine = engine, .view = &view};
-    ef_metrics_each(samples, on_metric, &pass, &view.stats);
-  }
-  if (engine->sink.reading_end != NULL)
-    engine->sink.reading_end(engine->ctx, &view);
+  hand_out(engine, samples, &view);
 }
 
 /* Records a poll of device (error NULL: success) and tells what changed.
@@ -341,12 +356,27 @@ static void settle(read_state *read, ef_roster_device *device,
   tell_health(read->engine, device, NULL, NULL, event, failures, error);
 }
 
+static int64_t push_refresh_ms(const ef_engine *engine) {
+  return engine->options.push.refresh_ms > 0 ? engine->options.push.refresh_ms
+                                             : EF_PUSH_DEFAULT_REFRESH_MS;
+}
+
 static void on_reading(const ef_reading *reading, void *ctx) {
   read_state *read = ctx;
+  const ef_engine *engine = read->engine;
   ef_roster_device *device = reading->target->user;
+  /* Pushed devices are polled once to seed their state, then only now and
+   * then to heal what was missed. */
+  if (reading->error == NULL && engine->mqtt != NULL &&
+      device->schedule.interval_ms < push_refresh_ms(engine))
+    device->schedule.interval_ms = push_refresh_ms(engine);
   settle(read, device, reading->error);
-  if (reading->error == NULL)
-    deliver_reading(read->engine, device, reading->samples, reading->time_ms);
+  if (reading->error != NULL)
+    return;
+  if (engine->mqtt != NULL)
+    ef_mqtt_merge(engine->mqtt, device->sn, reading->samples);
+  if (engine->mqtt == NULL || engine->options.push.stream)
+    deliver_reading(engine, device, reading->samples, reading->time_ms);
 }
 
 /* ---- reports ---------------------------------------------------------- */
@@ -580,10 +610,9 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
    * does a daemon's first list: only it is then signed before the server's
    * clock is known, and the daemon has time. */
   int list_due = ef_roster_refresh_due(engine->roster, now_ms);
-  int list_alone =
-      list_due && (engine->options.discover ||
-                   ef_roster_size(engine->roster) == 0 ||
-                   (engine->options.daemon && engine->lists == 0));
+  int list_alone = list_due && (engine->options.discover ||
+                                ef_roster_size(engine->roster) == 0 ||
+                                (engine->options.daemon && engine->lists == 0));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (ef_client_stopping(engine->client))
@@ -622,6 +651,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
       ef_error_set(&read.list_error, EF_ERR_INTERNAL, "device/list unanswered");
     status = merge_list(engine, &read.list, &read.list_error, now_ms);
   }
+  ef_engine_take_pushed(engine, now_ms);
   tell_clock(engine);
   check_duration(engine, &read, ef_now_ms() - now_ms);
 done:
@@ -632,6 +662,113 @@ done:
     *summary = read.summary;
   read_state_clear(&read);
   return status;
+}
+
+/* ---- push mode --------------------------------------------------------- */
+
+int ef_engine_can_push(void) { return ef_mqtt_available(); }
+
+static int64_t push_silence_ms(const ef_engine *engine) {
+  return engine->options.push.silence_ms > 0 ? engine->options.push.silence_ms
+                                             : EF_PUSH_DEFAULT_SILENCE_MS;
+}
+
+/* A device that has pushed nothing for the silence limit (the source
+ * watches for it): told once, and once when it speaks again. */
+static void note_silence(const ef_engine *engine, ef_roster_device *device,
+                         const ef_mqtt_event *event) {
+  device_state *state = device->user;
+  state->silent = event->kind == EF_MQTT_SILENT;
+  char text[32];
+  snprintf(text, sizeof(text), "%.0f", event->quiet_ms / 1000.0);
+  tell(engine,
+       &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
+                  .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
+                  .device = device,
+                  .text = text});
+}
+
+/* A status message: the online flag, and news when it changes. */
+static void note_status(const ef_engine *engine, ef_roster_device *device,
+                        int online, int64_t time_ms) {
+  device_state *state = device->user;
+  if (engine->sink.online != NULL)
+    engine->sink.online(engine->ctx, device, online, time_ms,
+                        push_silence_ms(engine));
+  if (online == !state->pushed_offline)
+    return;
+  state->pushed_offline = !online;
+  device->presence = online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
+  tell(engine,
+       &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE : EF_NEWS_PUSH_OFFLINE,
+                  .level = EF_LEVEL_NOTICE,
+                  .device = device});
+}
+
+static void on_pushed(const ef_mqtt_event *event, void *ctx) {
+  ef_engine *engine = ctx;
+  if (event->kind == EF_MQTT_NEWS) {
+    note(engine, event->level, NULL, "%s", event->text);
+    return;
+  }
+  ef_roster_device *device = ef_roster_find(engine->roster, event->sn);
+  if (device == NULL)
+    return; /* forgotten since it arrived */
+  switch (event->kind) {
+  case EF_MQTT_STATUS:
+    note_status(engine, device, event->online, event->time_ms);
+    return;
+  case EF_MQTT_SILENT:
+  case EF_MQTT_HEARD:
+    note_silence(engine, device, event);
+    return;
+  case EF_MQTT_MESSAGE:
+  case EF_MQTT_NEWS:
+    break;
+  }
+  ef_reading_view view = {.device = device,
+                          .time_ms = event->time_ms,
+                          .interval_ms = device->schedule.interval_ms,
+                          .pushed = 1};
+  hand_out(engine, &event->samples, &view);
+}
+
+/* State mode: every device's merged state, stamped with the read's time,
+ * unless it is silent or offline by its status. */
+static void hand_out_states(ef_engine *engine, int64_t now_ms) {
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
+    ef_roster_device *device = ef_roster_device_at(engine->roster, i);
+    device_state *state = device->user;
+    ef_samples pushed = {0};
+    int64_t last_ms = 0;
+    if (!state->pushed_offline && !state->silent &&
+        ef_mqtt_snapshot(engine->mqtt, device->sn, &pushed, &last_ms) == 0 &&
+        pushed.len > 0) {
+      ef_reading_view view = {.device = device,
+                              .time_ms = now_ms,
+                              .interval_ms = engine->options.read_interval_ms,
+                              .pushed = 1,
+                              .has_age = 1,
+                              .age_s = (double)(now_ms - last_ms) / 1000.0};
+      hand_out(engine, &pushed, &view);
+    }
+    ef_samples_clear(&pushed);
+  }
+}
+
+int ef_engine_push_fd(const ef_engine *engine) {
+  return engine->mqtt != NULL && engine->options.push.stream
+             ? ef_mqtt_fd(engine->mqtt)
+             : -1;
+}
+
+int ef_engine_take_pushed(ef_engine *engine, int64_t now_ms) {
+  if (engine->mqtt == NULL)
+    return 0;
+  ef_mqtt_take(engine->mqtt, on_pushed, engine);
+  if (!engine->options.push.stream)
+    hand_out_states(engine, now_ms);
+  return 0;
 }
 
 int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
@@ -738,6 +875,25 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
   return roster;
 }
 
+/* Push mode: the MQTT source, watching every device of the roster. */
+static int start_push(ef_engine *engine, char *problem) {
+  ef_mqtt_options options = {.account = engine->options.account,
+                             .client_id_suffix =
+                                 engine->options.push.client_id_suffix,
+                             .stream = engine->options.push.stream,
+                             .silence_ms = push_silence_ms(engine)};
+  engine->mqtt = ef_mqtt_new(&options, problem);
+  if (engine->mqtt == NULL)
+    return -1;
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++)
+    if (ef_mqtt_watch(engine->mqtt,
+                      ef_roster_device_at(engine->roster, i)->sn) != 0) {
+      snprintf(problem, EF_PROBLEM_LEN, "out of memory");
+      return -1;
+    }
+  return 0;
+}
+
 ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
                          void *sink_ctx, char *problem) {
   if (sink->news == NULL || sink->metric == NULL) {
@@ -774,6 +930,10 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
     ef_engine_free(engine);
     return NULL;
   }
+  if (options->push.enabled && start_push(engine, problem) != 0) {
+    ef_engine_free(engine);
+    return NULL;
+  }
   if (ef_account_endpoint_in_clear(client_options.endpoint))
     note(engine, EF_LEVEL_WARNING, NULL,
          "the endpoint is plain http:// to another host: the access key "
@@ -784,6 +944,7 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
 void ef_engine_free(ef_engine *engine) {
   if (engine == NULL)
     return;
+  ef_mqtt_free(engine->mqtt);
   ef_roster_free(engine->roster);
   ef_client_free(engine->client);
   free(engine);

@@ -84,6 +84,11 @@ typedef enum {
   EF_NEWS_CLOCK_IN_STEP, /* text */
   EF_NEWS_NOTE,          /* level, text: anything else said once (device may be
                             set) */
+  /* Push mode (MQTT). */
+  EF_NEWS_SILENT,       /* no message for the silence limit: text, seconds */
+  EF_NEWS_HEARD,        /* a message again after EF_NEWS_SILENT */
+  EF_NEWS_PUSH_OFFLINE, /* its status message says offline */
+  EF_NEWS_PUSH_ONLINE,  /* and online again */
 } ef_news_kind;
 
 typedef struct {
@@ -103,6 +108,7 @@ typedef struct {
   const ef_roster_device *device;
   int64_t time_ms;     /* when it arrived */
   int64_t interval_ms; /* the device's */
+  int pushed;          /* from MQTT: a message, or the pushed state */
   int stale;           /* the cloud's cached copy: no metrics follow */
   int has_age;         /* age_s: the data's age by the cloud's stamp */
   double age_s;
@@ -133,6 +139,25 @@ typedef struct {
   void (*news)(void *ctx, const ef_news *news);
 } ef_sink;
 
+/* Push mode: the devices' MQTT messages (ef_mqtt.h) feed the reading path
+ * (flattening, catalog, sentinels, ranges); HTTP polling of a device drops
+ * to a slow refresh once it has been read (the first poll seeds its
+ * state). A device silent past silence_ms produces no values and is told
+ * once (EF_NEWS_SILENT); its next message ends that. */
+typedef struct {
+  int enabled;
+  const char *client_id_suffix; /* the front end's, e.g. "collectd" */
+  int64_t refresh_ms;           /* 0: EF_PUSH_DEFAULT_REFRESH_MS */
+  int64_t silence_ms;           /* 0: EF_PUSH_DEFAULT_SILENCE_MS */
+  /* 1: each message is a reading when it arrives (ef_engine_take_pushed,
+   * stamped with its arrival); 0: each read hands out every device's
+   * merged state, stamped with the read's time. */
+  int stream;
+} ef_push_options;
+
+#define EF_PUSH_DEFAULT_REFRESH_MS (10 * 60 * 1000)
+#define EF_PUSH_DEFAULT_SILENCE_MS (5 * 60 * 1000)
+
 typedef struct {
   const char *name; /* the account in messages; NULL: the only one */
   const ef_account *account;
@@ -146,7 +171,11 @@ typedef struct {
   int64_t interval_ms; /* discovered devices and devices without one */
   int64_t read_interval_ms; /* how often reads come; 0: once (exec) */
   int daemon; /* reads keep coming: a refusal for good is retried hourly */
+  ef_push_options push;
 } ef_engine_options;
+
+/* 1 when this build has push mode (libmosquitto). */
+int ef_engine_can_push(void);
 
 /* An engine for the account of options, telling sink. Returns NULL with
  * problem filled (EF_PROBLEM_LEN) when the options are unusable or memory
@@ -186,6 +215,11 @@ void ef_engine_stop(ef_engine *engine);
  * or memory ran out (problem says which). */
 int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
                        time_t begin, time_t end, char *problem);
+
+/* Stream mode: readable when pushed values wait (-1 otherwise); then
+ * ef_engine_take_pushed hands them out. Returns -1 when out of memory. */
+int ef_engine_push_fd(const ef_engine *engine);
+int ef_engine_take_pushed(ef_engine *engine, int64_t now_ms);
 
 /* The devices of the account, for listings. */
 size_t ef_engine_size(const ef_engine *engine);

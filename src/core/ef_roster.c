@@ -117,7 +117,7 @@ int ef_roster_list_failing(const ef_roster *roster) {
   return roster->list_health.failing;
 }
 
-static ef_roster_device *find(const ef_roster *roster, const char *sn) {
+ef_roster_device *ef_roster_find(const ef_roster *roster, const char *sn) {
   for (size_t i = 0; i < roster->len; i++)
     if (strcmp(roster->devices[i]->sn, sn) == 0)
       return roster->devices[i];
@@ -223,7 +223,7 @@ int ef_roster_merge(ef_roster *roster, const ef_device_list *list,
   int status = 0;
   for (size_t i = 0; i < list->len; i++) {
     const ef_listed_device *entry = &list->items[i];
-    ef_roster_device *device = find(roster, entry->sn);
+    ef_roster_device *device = ef_roster_find(roster, entry->sn);
     if (device == NULL && roster->options.discover) {
       device = device_add(roster, entry->sn, NULL, 0, now_ms);
       if (device == NULL) {

@@ -143,6 +143,9 @@ int ef_roster_round_start(ef_roster *roster, int64_t now_ms,
 ef_health_event ef_roster_settle(ef_roster_device *device, const ef_error *err,
                                  int64_t now_ms);
 
+/* The device with serial number sn, or NULL. */
+ef_roster_device *ef_roster_find(const ef_roster *roster, const char *sn);
+
 /* The name to show: the configured one, else the listed one, else NULL. */
 const char *ef_roster_device_name(const ef_roster_device *device);
 

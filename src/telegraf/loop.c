@@ -64,14 +64,22 @@ static void catch_signals(sigset_t *before, sigset_t *waiting) {
 }
 
 /* What a wait ended with. */
-enum { WAIT_STOP = -1, WAIT_SLOT = 0, WAIT_INPUT = 1, WAIT_SIGNAL = 2 };
+enum {
+  WAIT_STOP = -1,
+  WAIT_SLOT = 0,
+  WAIT_INPUT = 1,
+  WAIT_SIGNAL = 2,
+  WAIT_EVENT = 3
+};
 
-/* Waits for input, a tick signal or the next slot (due_ms < 0: no slot).
- * WAIT_STOP is a stop signal (errno 0) or an error. A ppoll may take only
- * one of several pending signals: the waits with no time left that follow
- * take the others. */
-static int wait_for(int input_fd, int64_t due_ms, const sigset_t *waiting) {
-  struct pollfd pfd = {.fd = input_fd, .events = POLLIN};
+/* Waits for input, a tick signal, an event (when event_fd >= 0) or the
+ * next slot (due_ms < 0: no slot). WAIT_STOP is a stop signal (errno 0) or
+ * an error. A ppoll may take only one of several pending signals: the
+ * waits with no time left that follow take the others. */
+static int wait_for(int input_fd, int event_fd, int64_t due_ms,
+                    const sigset_t *waiting) {
+  struct pollfd pfd[2] = {{.fd = input_fd, .events = POLLIN},
+                          {.fd = event_fd, .events = POLLIN}};
   for (;;) {
     struct timespec timeout, *timeout_p = NULL;
     if (due_ms >= 0) {
@@ -81,7 +89,7 @@ static int wait_for(int input_fd, int64_t due_ms, const sigset_t *waiting) {
                                   .tv_nsec = (left % 1000) * 1000000};
       timeout_p = &timeout;
     }
-    int ready = ppoll(&pfd, 1, timeout_p, waiting);
+    int ready = ppoll(pfd, 2, timeout_p, waiting);
     if (stop_requested) {
       errno = 0;
       return WAIT_STOP;
@@ -90,8 +98,12 @@ static int wait_for(int input_fd, int64_t due_ms, const sigset_t *waiting) {
       tick_requested = 0;
       return WAIT_SIGNAL;
     }
-    if (ready >= 0)
-      return ready > 0 ? WAIT_INPUT : WAIT_SLOT;
+    if (ready > 0 && pfd[0].revents != 0)
+      return WAIT_INPUT;
+    if (ready > 0)
+      return WAIT_EVENT;
+    if (ready == 0)
+      return WAIT_SLOT;
     if (errno != EINTR)
       return WAIT_STOP;
   }
@@ -111,39 +123,56 @@ static int take_lines(int input_fd) {
   return memchr(buf, '\n', (size_t)got) != NULL;
 }
 
-int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
-                void *ctx, void (*stop)(void)) {
+/* Runs fn(ctx) with the caught signals unblocked, so that a stop reaches
+ * the stop hook at once; 1 when it failed. */
+static int run_unblocked(int (*fn)(void *ctx), void *ctx,
+                         const sigset_t *waiting) {
+  sigset_t blocked;
+  sigprocmask(SIG_SETMASK, waiting, &blocked);
+  int failed = fn(ctx) != 0;
+  sigprocmask(SIG_SETMASK, &blocked, NULL);
+  return failed;
+}
+
+int tg_loop_run(const tg_loop *loop) {
   sigset_t before, waiting;
-  stop_hook = stop;
+  stop_hook = loop->stop;
   catch_signals(&before, &waiting);
+  long interval_ms = loop->interval_ms;
   int64_t due_ms = interval_ms > 0 ? monotonic_ms() : -1;
   int status = 0;
   for (;;) {
-    int requested = 0;
-    int event = wait_for(input_fd, due_ms, &waiting);
+    int requested = 0, events = 0;
+    int event = wait_for(loop->input_fd, loop->event_fd, due_ms, &waiting);
     /* Lines and signals that came together, or while the last tick ran,
-     * make one request. */
+     * make one request; an event is taken once per round (its descriptor
+     * stays readable until it is). */
     while (event > WAIT_SLOT) {
-      int got = event == WAIT_SIGNAL ? 1 : take_lines(input_fd);
+      int got = 1;
+      if (event == WAIT_INPUT)
+        got = take_lines(loop->input_fd);
       if (got < 0) {
         event = WAIT_STOP;
         break;
       }
-      requested |= got;
-      event = wait_for(input_fd, monotonic_ms(), &waiting);
+      if (event == WAIT_EVENT)
+        events = 1;
+      else
+        requested |= got;
+      event = wait_for(loop->input_fd, events ? -1 : loop->event_fd,
+                       monotonic_ms(), &waiting);
     }
     int stopping = event == WAIT_STOP, failed = stopping && errno != 0;
     int64_t now = monotonic_ms();
     int slot = due_ms >= 0 && now >= due_ms;
     while (slot && due_ms <= now)
       due_ms += interval_ms;
+    if (!failed && !stop_requested && events &&
+        run_unblocked(loop->event, loop->ctx, &waiting))
+      failed = stopping = 1;
     /* The requests before the end of input still get their answer. */
     if (!failed && !stop_requested && (requested || (slot && !stopping))) {
-      sigset_t blocked;
-      sigprocmask(SIG_SETMASK, &waiting, &blocked);
-      int ticked = tick(ctx);
-      sigprocmask(SIG_SETMASK, &blocked, NULL);
-      if (ticked != 0)
+      if (run_unblocked(loop->tick, loop->ctx, &waiting))
         failed = stopping = 1;
       stopping |= stop_requested;
     }
@@ -153,5 +182,6 @@ int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
     }
   }
   sigprocmask(SIG_SETMASK, &before, NULL);
+  stop_hook = NULL;
   return status;
 }

@@ -7,18 +7,30 @@
  * then on a fixed schedule (signal = "none"; a slot missed by a long tick is
  * skipped, not caught up). It returns at the end of input (Telegraf stops a
  * plugin by closing its stdin) or on SIGTERM/SIGINT, after the tick that
- * runs then, which is told to stop. The signal mask is restored on return;
- * the five signals keep their handlers, so that one arriving late cannot
- * kill the process while it exits. */
+ * runs then, which is told to stop. Besides, whenever event_fd becomes
+ * readable, event runs (pushed values that wait), between ticks. The
+ * signal mask is restored on return; the five signals keep their
+ * handlers, so that one arriving late cannot kill the process while it
+ * exits. */
 #ifndef EF_TELEGRAF_LOOP_H
 #define EF_TELEGRAF_LOOP_H
 
-/* Returns 0 at the end of input or on a stop signal, or -1 when reading input
- * failed or tick returned -1 (its own error, already reported). A stop
- * signal that arrives during a tick also calls stop (may be NULL) at once,
- * from the signal handler (so it must be async-signal-safe): the tick can
- * then cut its requests short instead of finishing them. */
-int tg_loop_run(int input_fd, long interval_ms, int (*tick)(void *ctx),
-                void *ctx, void (*stop)(void));
+typedef struct {
+  int input_fd;
+  long interval_ms; /* 0: ticks on request only */
+  int (*tick)(void *ctx);
+  /* Called from the signal handler when a stop signal arrives (so it must
+   * be async-signal-safe): a tick can then cut its requests short. May be
+   * NULL. */
+  void (*stop)(void);
+  int event_fd;            /* -1: none */
+  int (*event)(void *ctx); /* when event_fd is readable */
+  void *ctx;
+} tg_loop;
+
+/* Returns 0 at the end of input or on a stop signal, or -1 when reading
+ * input failed or tick or event returned -1 (its own error, already
+ * reported). */
+int tg_loop_run(const tg_loop *loop);
 
 #endif

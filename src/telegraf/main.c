@@ -131,6 +131,17 @@ static int read_due(run *r) {
 
 static int execd_tick(void *ctx) { return read_due(ctx) < 0 ? -1 : 0; }
 
+/* Pushed values that wait: printed at once, a flush per message. */
+static int execd_pushed(void *ctx) {
+  run *r = ctx;
+  if (ef_engine_take_pushed(r->engine, ef_now_ms()) != 0 ||
+      r->printer.output_error) {
+    log_out_of_memory();
+    return -1;
+  }
+  return 0;
+}
+
 /* exec: one read. A run with nothing to read says why. */
 static int run_once(run *r) {
   int read = read_due(r);
@@ -171,10 +182,14 @@ static int run_execd(run *r, const tg_config *config) {
   else
     fprintf(stderr, "I! ecoflow: polling %zu device%s %s\n", n,
             n == 1 ? "" : "s", when);
-  return tg_loop_run(STDIN_FILENO, interval_ms, execd_tick, r, stop_requests) ==
-                 0
-             ? EXIT_SUCCESS
-             : EXIT_FAILURE;
+  tg_loop loop = {.input_fd = STDIN_FILENO,
+                  .interval_ms = interval_ms,
+                  .tick = execd_tick,
+                  .stop = stop_requests,
+                  .event_fd = ef_engine_push_fd(r->engine),
+                  .event = execd_pushed,
+                  .ctx = r};
+  return tg_loop_run(&loop) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* --history: the backfill, then exit. */
@@ -232,7 +247,13 @@ static int run_with_engine(const tg_config *config) {
         .refresh_ms = config->discover_refresh_ms,
         .interval_ms = config->interval_ms,
         .read_interval_ms = config->execd ? config->interval_ms : 0,
-        .daemon = config->execd};
+        .daemon = config->execd,
+        .push = {.enabled = config->mqtt,
+                 .client_id_suffix =
+                     config->mqtt_suffix ? config->mqtt_suffix : "telegraf",
+                 .refresh_ms = config->mqtt_refresh_ms,
+                 .silence_ms = config->mqtt_silence_ms,
+                 .stream = 1}};
     r.engine = ef_engine_new(&options, &tg_sink, &r.printer, problem);
     if (r.engine == NULL) {
       fprintf(stderr, "E! ecoflow: configuration: %s\n", problem);

@@ -58,6 +58,11 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
 
 static void on_reading_end(void *ctx, const ef_reading_view *reading) {
   tg_printer *printer = ctx;
+  /* A pushed message carries only what changed: its values, at once. */
+  if (reading->pushed) {
+    flush_at(printer, reading->time_ms * INT64_C(1000000));
+    return;
+  }
   /* An unknown age is NaN, which the encoder leaves out; the counts after
    * the first two fields only describe values that were published. */
   const lp_field read[] = {
@@ -182,6 +187,20 @@ static void on_news(void *ctx, const ef_news *news) {
   case EF_NEWS_CLOCK_IN_STEP:
   case EF_NEWS_NOTE:
     snprintf(what, sizeof(what), "%s", text);
+    break;
+  case EF_NEWS_SILENT:
+    snprintf(what, sizeof(what),
+             "no MQTT message for %s s: silent, no values until the next one",
+             text);
+    break;
+  case EF_NEWS_HEARD:
+    snprintf(what, sizeof(what), "MQTT messages again");
+    break;
+  case EF_NEWS_PUSH_OFFLINE:
+    snprintf(what, sizeof(what), "offline (its MQTT status)");
+    break;
+  case EF_NEWS_PUSH_ONLINE:
+    snprintf(what, sizeof(what), "online again (its MQTT status)");
     break;
   }
   const ef_roster_device *device = news->device;

@@ -75,6 +75,14 @@ static int check_max_concurrent(double value, void *member, char *problem) {
   return ef_account_max_concurrent(value, member, problem);
 }
 
+static int check_push_refresh(double value, void *member, char *problem) {
+  return ef_account_push_refresh(value, member, problem);
+}
+
+static int check_push_silence(double value, void *member, char *problem) {
+  return ef_account_push_silence(value, member, problem);
+}
+
 static const setting settings[] = {
     {"sn", NULL, TG_FROM_FILE | TG_FROM_ARGV, KIND_DEVICE, AT(devices),
      NO_OFFSET, 0, 0, NULL, NULL, NULL, NULL, "SN[=NAME]",
@@ -123,6 +131,24 @@ static const setting settings[] = {
      NULL, NULL, NULL, NULL,
      "run under inputs.execd: poll whenever a line arrives on stdin, exit at "
      "its end"},
+    {"mqtt", NULL, ALL & ~TG_FROM_ENV, KIND_FLAG, AT(mqtt), NO_OFFSET, 0, 0,
+     NULL, NULL, NULL, NULL, NULL,
+     "with --execd, push mode: subscribe to the devices' MQTT messages and "
+     "print their values as they arrive (stamped with their arrival); each "
+     "device is read over HTTP once, then every --mqtt-refresh"},
+    {"mqtt_client_id_suffix", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT,
+     AT(mqtt_suffix), NO_OFFSET, 0, 0, ef_account_push_suffix, NULL, NULL, NULL,
+     "SUFFIX",
+     "the end of the MQTT client id, after the certificate account (default "
+     "telegraf); each program of an account needs its own"},
+    {"mqtt_refresh", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(mqtt_refresh_ms),
+     NO_OFFSET, 0, 0, NULL, check_push_refresh, NULL, NULL, "S",
+     "with --mqtt, read each device over HTTP every S seconds to heal "
+     "missed messages (default 600)"},
+    {"mqtt_silence", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(mqtt_silence_ms),
+     NO_OFFSET, 0, 0, NULL, check_push_silence, NULL, NULL, "S",
+     "with --mqtt, a device without a message for S seconds is said to be "
+     "silent (default 300)"},
     {"interval", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS, AT(interval_ms),
      NO_OFFSET, 0.001, 86400, NULL, NULL, NULL, NULL, "S",
      "with --execd, also poll on its own every S seconds (signal = \"none\")"},
@@ -227,6 +253,7 @@ void tg_config_free(tg_config *config) {
   ef_account_clear(&config->account);
   ef_secret_free(config->secret_key_file);
   free(config->history);
+  free(config->mqtt_suffix);
   free_devices(config);
   free_list(&config->quotas);
   *config = (tg_config){0};
@@ -665,6 +692,12 @@ static int check_together(const tg_config *config, char *err) {
          "only applies with --history");
   else if (config->history != NULL && config->execd)
     fail(err, "--history", "prints a backfill and exits: not with --execd");
+  else if (config->mqtt && !config->execd)
+    fail(err, "--mqtt", "streams values as they arrive: only with --execd");
+  else if ((config->mqtt_suffix || config->mqtt_refresh_ms ||
+            config->mqtt_silence_ms) &&
+           !config->mqtt)
+    fail(err, "--mqtt-...", "only applies with --mqtt");
   else if (config->history != NULL && !config->begin.set)
     fail(err, "--history", "needs --begin TIME (and --end TIME, or now)");
   else if (config->end.set && config->end.t <= config->begin.t)

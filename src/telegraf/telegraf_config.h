@@ -20,6 +20,7 @@
 #include "ef_account.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
@@ -56,6 +57,10 @@ typedef struct {
   tg_time begin;            /* --begin: the backfill's first second */
   tg_time end; /* --end: where it stops (not included); unset: now */
   int execd;
+  int mqtt;                /* --mqtt: push mode (execd only) */
+  char *mqtt_suffix;       /* --mqtt-client-id-suffix; NULL: "telegraf" */
+  int64_t mqtt_refresh_ms; /* 0: the engine's default */
+  int64_t mqtt_silence_ms; /* 0: the engine's default */
   int list_metrics;
   int help;
   int version;

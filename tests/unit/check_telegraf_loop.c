@@ -41,7 +41,12 @@ static int run(ticker *t, const char *input, int keep_open, long interval_ms) {
     close(fds[1]);
     t->write_fd = -1;
   }
-  int status = tg_loop_run(fds[0], interval_ms, count_tick, t, NULL);
+  tg_loop loop = {.input_fd = fds[0],
+                  .interval_ms = interval_ms,
+                  .tick = count_tick,
+                  .event_fd = -1,
+                  .ctx = t};
+  int status = tg_loop_run(&loop);
   close(fds[0]);
   if (t->write_fd >= 0)
     close(t->write_fd);
