@@ -367,14 +367,18 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   return t;
 }
 
-static volatile sig_atomic_t stop_requested;
+/* An atomic, not a volatile sig_atomic_t: the signal handler of one thread
+ * sets it, and the read threads test it. Lock-free, so safe in a handler. */
+static atomic_int stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 
-void ef_client_stop_all(void) { stop_requested = 1; }
+void ef_client_stop_all(void) { atomic_store(&stop_requested, 1); }
 
 void ef_client_stop(ef_client *client) { atomic_store(&client->stopped, 1); }
 
 int ef_client_stopping(const ef_client *client) {
-  return stop_requested != 0 || atomic_load(&client->stopped) != 0;
+  return atomic_load(&stop_requested) != 0 ||
+         atomic_load(&client->stopped) != 0;
 }
 
 /* The answer to t's request as it completed (result: libcurl's outcome),

@@ -391,6 +391,39 @@ def check_refusals(work, sim, broker):
     broker.set_password(ACCOUNT, PASSWORD)
 
 
+def check_threads(work, sim, broker):
+    """collectd's read thread copies each device's state out while the MQTT
+    thread merges messages in: under helgrind, with messages flowing for
+    a while, no data race and no lock misuse (the libraries' own reports
+    that are none are in helgrind.supp, each with why)."""
+    if not shutil.which("valgrind"):
+        print("# valgrind is missing: the helgrind run is skipped")
+        return
+    daemon = collectd_for(work, "helgrind", sim, broker,
+                          extra=["MQTTClientIdSuffix helgrind"])
+    report = os.path.join(work, "helgrind.log")
+    daemon.prefix = ["valgrind", "--tool=helgrind", "--log-file=" + report,
+                     "--suppressions=" + os.path.join(HERE, "helgrind.supp")]
+    daemon.start()
+    connected = broker.wait_for_connections(1, client_id("helgrind"),
+                                            timeout=90)
+    if connected:
+        sim.control("POST", "/sim/mqtt/periodic", {"every_ms": 100})
+        time.sleep(12)
+        sim.control("POST", "/sim/mqtt/periodic", {"every_ms": 0})
+    rc = daemon.stop()
+    with open(report) as f:
+        text = f.read()
+    summary_line = [line for line in text.splitlines()
+                    if "ERROR SUMMARY" in line]
+    dispatched = len(daemon.values_of("house"))
+    check("under helgrind, collectd with MQTT: messages merged and "
+          "dispatched (%d values), no data race or lock misuse" % dispatched,
+          connected and rc == 0 and dispatched > 0 and summary_line
+          and " 0 errors from 0 contexts" in summary_line[-1],
+          (summary_line[-1] if summary_line else text[-3000:]))
+
+
 def main():
     for tool in ("mosquitto", "mosquitto_sub", "openssl", "collectd"):
         if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin")):
@@ -404,6 +437,7 @@ def main():
                        15)
             check_telegraf(sim, broker)
             check_collectd(work, sim, broker)
+            check_threads(work, sim, broker)
             check_refusals(work, sim, broker)
     finally:
         clean_up(work)
