@@ -433,7 +433,8 @@ static int account_translate(account_t *account) /* {{{ */
                            .quotas = (const char *const *)device->quotas,
                            .n_quotas = device->n_quotas,
                            .reports = &account->reports[r],
-                           .n_reports = device->n_reports};
+                           .n_reports = device->n_reports,
+                           .raw_quotas = device->raw_quotas};
     for (size_t k = 0; k < device->n_reports; k++)
       account->reports[r++] = report_config(&device->reports[k]);
   }
@@ -464,6 +465,10 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
         .interval_ms = ms_of_seconds(config->discovered_interval_s),
         .read_interval_ms = CDTIME_T_TO_MS(account->interval),
         .daemon = 1,
+        /* A fleet's collectd holds the catalog's values, not 400 raw
+         * gauges per device (each an identifier in the cache, an RRD
+         * file): `RawQuotas true' brings those. */
+        .catalog_only = !config->raw_quotas,
         .push = {.enabled = config->mqtt,
                  .client_id_suffix =
                      config->mqtt_suffix ? config->mqtt_suffix : "collectd",

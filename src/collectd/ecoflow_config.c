@@ -25,8 +25,9 @@
 #define ACCOUNT_OPTIONS                                                        \
   "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
   "CAFile, Discover, DiscoverRefresh, MQTT, MQTTClientIdSuffix, "              \
-  "MQTTRefresh, MQTTSilence, <Device>, <Report>"
-#define DEVICE_OPTIONS "Name, Interval, Quota, <Report>"
+  "MQTTRefresh, MQTTSilence, RawQuotas, MaxUnknownQuotas, "                    \
+  "CounterGlitchShare, Shard, <Device>, <Report>"
+#define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
   bool default_interval_used;
   bool discover_seen; /* in the account being parsed */
   bool mqtt_seen;
+  int plugin_raw_quotas; /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
 } parser;
 
 static void report(const parser *p, ecoflow_severity severity,
@@ -130,6 +132,17 @@ static int get_boolean(const parser *p, const oconfig_item_t *item,
                 item->key, where);
   *seen = true;
   *out = item->values[0].value.boolean != 0;
+  return 0;
+}
+
+/* A boolean that may be left unset: *out becomes 1 (true) or -1 (false). */
+static int get_setting(const parser *p, const oconfig_item_t *item,
+                       const char *where, int *out) {
+  bool seen = *out != 0;
+  int value = 0;
+  if (get_boolean(p, item, where, &seen, &value) != 0)
+    return -1;
+  *out = value ? 1 : -1;
   return 0;
 }
 
@@ -330,6 +343,8 @@ static int device_parse(parser *p, ecoflow_device *device,
       status = get_number(p, child, where, 0.001, 86400, &device->interval_s);
     else if (strcasecmp(child->key, "Quota") == 0)
       status = add_quotas(p, device, child, where);
+    else if (strcasecmp(child->key, "RawQuotas") == 0)
+      status = get_setting(p, child, where, &device->raw_quotas);
     else if (strcasecmp(child->key, "Report") == 0)
       status =
           add_report(p, &device->reports, &device->n_reports, child, where);
@@ -484,6 +499,36 @@ static int account_option(parser *p, ecoflow_account *account,
                            : ef_account_push_silence(seconds, ms, problem),
                    key, where, problem);
   }
+  if (strcasecmp(key, "RawQuotas") == 0)
+    return get_setting(p, child, where, &account->raw_quotas);
+  if (strcasecmp(key, "MaxUnknownQuotas") == 0) {
+    double count = (double)settings->max_unknown;
+    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &count) ||
+           verdict(
+               p,
+               ef_account_max_unknown(count, &settings->max_unknown, problem),
+               key, where, problem);
+  }
+  if (strcasecmp(key, "CounterGlitchShare") == 0) {
+    double share = settings->counter_glitch;
+    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &share) ||
+           verdict(p,
+                   ef_account_counter_glitch(share, &settings->counter_glitch,
+                                             problem),
+                   key, where, problem);
+  }
+  if (strcasecmp(key, "Shard") == 0) {
+    char *text = NULL;
+    if (settings->shard_count != 0)
+      return fail(p, "`%s' is given twice in %s", key, where);
+    int status = get_string(p, child, where, &text) ||
+                 verdict(p,
+                         ef_account_shard(text, &settings->shard_index,
+                                          &settings->shard_count, problem),
+                         key, where, problem);
+    free(text);
+    return status;
+  }
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
   return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
@@ -519,6 +564,12 @@ static int account_check(const parser *p, const ecoflow_account *account,
   if (account->discover_refresh_s != 0 && !account->discover)
     return fail(p, "`DiscoverRefresh' in %s only applies with `Discover true'",
                 where);
+  if (account->account.shard_count != 0 && !account->discover)
+    return fail(p,
+                "`Shard' in %s splits the discovered devices: it only "
+                "applies with `Discover true' (configured devices are "
+                "always polled)",
+                where);
   for (size_t d = 0; d < account->n_devices; d++)
     for (size_t r = 0; r < account->devices[d].n_reports; r++)
       if (find_report(account->reports, account->n_reports,
@@ -532,6 +583,9 @@ static int account_check(const parser *p, const ecoflow_account *account,
 }
 
 static int account_fill_defaults(parser *p, ecoflow_account *account) {
+  int raw_quotas =
+      account->raw_quotas != 0 ? account->raw_quotas : p->plugin_raw_quotas;
+  account->raw_quotas = raw_quotas > 0;
   if (account->account.endpoint == NULL &&
       (account->account.endpoint = strdup(EF_DEFAULT_ENDPOINT)) == NULL)
     return fail(p, "out of memory");
@@ -603,14 +657,22 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
       .default_interval_s = default_interval_s,
   };
 
-  const oconfig_item_t *outside = NULL;
+  const oconfig_item_t *outside = NULL, *raw_quotas = NULL;
   int n_account_blocks = 0;
   for (int i = 0; i < ci->children_num; i++) {
     if (strcasecmp(ci->children[i].key, "Account") == 0)
       n_account_blocks++;
+    else if (strcasecmp(ci->children[i].key, "RawQuotas") == 0 &&
+             raw_quotas == NULL)
+      raw_quotas = ci->children + i;
     else if (outside == NULL)
       outside = ci->children + i;
   }
+  /* Beside <Account> blocks, `RawQuotas' is every account's default. */
+  if (n_account_blocks > 0 && raw_quotas != NULL &&
+      get_setting(&p, raw_quotas, "<Plugin ecoflow>", &p.plugin_raw_quotas) !=
+          0)
+    return -1;
   if (n_account_blocks > 0 && outside != NULL)
     return fail(&p,
                 "`%s' is outside any <Account> block: once <Account> blocks "
@@ -622,7 +684,8 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
     status = account_parse(&p, ci, ECOFLOW_DEFAULT_ACCOUNT, "<Plugin ecoflow>");
   else
     for (int i = 0; status == 0 && i < ci->children_num; i++)
-      status = account_block_parse(&p, ci->children + i);
+      if (ci->children + i != raw_quotas)
+        status = account_block_parse(&p, ci->children + i);
   if (status != 0)
     return -1;
 

@@ -46,6 +46,7 @@ typedef struct {
   size_t n_quotas;
   ecoflow_report *reports; /* its own <Report> blocks */
   size_t n_reports;
+  int raw_quotas; /* `RawQuotas': 1 true, -1 false, 0 as its account */
 } ecoflow_device;
 
 typedef struct {
@@ -62,6 +63,10 @@ typedef struct {
   char *mqtt_suffix;       /* `MQTTClientIdSuffix'; NULL: "collectd" */
   int64_t mqtt_refresh_ms; /* `MQTTRefresh'; 0: the engine's default */
   int64_t mqtt_silence_ms; /* `MQTTSilence'; 0: the engine's default */
+  /* `RawQuotas' of the account, else of the plugin block, else false:
+   * also dispatch the quotas the catalog does not know of devices whose
+   * family it knows. */
+  int raw_quotas;
 } ecoflow_account;
 
 typedef struct {

@@ -292,6 +292,60 @@ int ef_account_push_silence(double seconds, int64_t *ms, char *problem) {
   return seconds_between(seconds, 10, "the MQTT silence limit", ms, problem);
 }
 
+int ef_account_max_unknown(double count, size_t *max_unknown, char *problem) {
+  if (!(count >= 1 && count <= EF_MAX_UNKNOWN_MAX) ||
+      count != (double)(size_t)count)
+    return refuse(problem,
+                  "the values a reading may bring that the catalog does not "
+                  "know are a whole number from 1 to %d (default 1000)",
+                  EF_MAX_UNKNOWN_MAX);
+  *max_unknown = (size_t)count;
+  return 0;
+}
+
+int ef_account_counter_glitch(double share, double *counter_glitch,
+                              char *problem) {
+  if (!(share >= EF_COUNTER_GLITCH_MIN && share <= EF_COUNTER_GLITCH_MAX))
+    return refuse(problem,
+                  "the share of a counter's value below which a step back "
+                  "is a glitch is a number from %g to %g (default 0.01)",
+                  EF_COUNTER_GLITCH_MIN, EF_COUNTER_GLITCH_MAX);
+  *counter_glitch = share;
+  return 0;
+}
+
+/* A whole number of at most 9 digits at *text, moving past it. */
+static int whole_number(const char **text, unsigned *out) {
+  size_t digits = strspn(*text, "0123456789");
+  if (digits == 0 || digits > 9)
+    return -1;
+  *out = (unsigned)strtoul(*text, NULL, 10);
+  *text += digits;
+  return 0;
+}
+
+int ef_account_shard(const char *text, unsigned *index, unsigned *count,
+                     char *problem) {
+  unsigned k = 0, n = 0;
+  const char *c = text;
+  if (whole_number(&c, &k) != 0 || *c++ != '/' || whole_number(&c, &n) != 0 ||
+      *c != '\0' || n < 1 || n > EF_SHARDS_MAX || k >= n)
+    return refuse(problem,
+                  "a shard is K/N: this agent's part K, from 0 to N - 1, of "
+                  "N parts (1 to %d), e.g. 0/4",
+                  EF_SHARDS_MAX);
+  *index = k;
+  *count = n;
+  return 0;
+}
+
+unsigned ef_serial_shard(const char *sn, unsigned count) {
+  uint32_t hash = 2166136261u; /* FNV-1a: fixed, documented, portable */
+  for (const unsigned char *c = (const unsigned char *)sn; *c != '\0'; c++)
+    hash = (hash ^ *c) * 16777619u;
+  return count > 0 ? hash % count : 0;
+}
+
 int ef_serial_valid(const char *sn) {
   size_t len = strlen(sn);
   if (len == 0 || len > EF_SERIAL_MAX)

@@ -29,6 +29,12 @@
 /* A collectd plugin instance holds 127 characters. */
 #define EF_DEVICE_NAME_MAX 127
 #define EF_PROBLEM_LEN 512
+/* Values the catalog does not know that one reading may bring: the live
+ * PowerOcean sends about 350 values in all. */
+#define EF_MAX_UNKNOWN_MAX 100000
+#define EF_COUNTER_GLITCH_MIN 0.0001
+#define EF_COUNTER_GLITCH_MAX 0.5
+#define EF_SHARDS_MAX 4096
 
 /* What both front ends hold for one account. */
 typedef struct {
@@ -38,6 +44,13 @@ typedef struct {
   char *ca_file;           /* NULL: the system's CA store */
   long timeout_ms;         /* 0: the client's default */
   unsigned max_concurrent; /* 0: the client's default */
+  /* What a reading may publish (ef_metric.h); 0: the defaults. */
+  size_t max_unknown;    /* values the catalog does not know, per reading */
+  double counter_glitch; /* a lifetime counter's step back below this share
+                            of its value is a glitch, held out */
+  /* This agent's part of the discovered devices: shard_index of
+   * shard_count (0: every device). */
+  unsigned shard_index, shard_count;
 } ef_account;
 
 /* Frees every setting, wiping the secret, and zeroes the account. */
@@ -95,6 +108,25 @@ int ef_account_timeout(double seconds, long *timeout_ms, char *problem);
  * Returns 0 or -1. */
 int ef_account_max_concurrent(double count, unsigned *max_concurrent,
                               char *problem);
+
+/* Values the catalog does not know taken from one reading, a whole number
+ * from 1 to EF_MAX_UNKNOWN_MAX. Returns 0 or -1. */
+int ef_account_max_unknown(double count, size_t *max_unknown, char *problem);
+
+/* The share of a lifetime counter's value below which a step back is a
+ * glitch (held out; a bigger one is a reset), EF_COUNTER_GLITCH_MIN to
+ * EF_COUNTER_GLITCH_MAX. Returns 0 or -1. */
+int ef_account_counter_glitch(double share, double *counter_glitch,
+                              char *problem);
+
+/* "K/N": this agent polls the discovered devices of shard K (0 to N - 1)
+ * of N (1 to EF_SHARDS_MAX). Returns 0 or -1. */
+int ef_account_shard(const char *text, unsigned *index, unsigned *count,
+                     char *problem);
+
+/* The shard of sn among count: a hash of the serial number alone, so that
+ * it never changes across restarts, list changes or machines. */
+unsigned ef_serial_shard(const char *sn, unsigned count);
 
 /* 1 when sn can be a serial number: 1 to EF_SERIAL_MAX letters, digits,
  * '-', '_' and '.' (it goes into a signed query string as it is, and

@@ -1,6 +1,9 @@
-/* ef_catalog.c: the quota table (ef_catalog.def) and pattern lookup. */
+/* ef_catalog.c: the quota table (ef_catalog.def) and its index. */
 #include "ef_catalog.h"
 
+#include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,12 +20,18 @@
    n_sentinels, {s1, s2, s3},       min,         max,  EF_DECODE_##decode,     \
    ctype,       cinstance,          measurement, tags, field},
 #define QUOTA(...) ROW(__VA_ARGS__)
+/* A value derived from the row before it, by rule (POSITIVE, NEGATIVE). */
+#define DERIVED(source, rule, unit, ctype, cinstance, measurement, field,      \
+                description)                                                   \
+  QUOTA(source, ANY, unit, 0, 1e300, rule, NONE, ctype, cinstance,           \
+        measurement, "", field, description)
 // clang-format on
 
 static const ef_quota catalog[] = {
 #include "ef_catalog.def"
 };
 
+#undef DERIVED
 #undef QUOTA
 #undef ROW
 #undef NONE
@@ -30,11 +39,89 @@ static const ef_quota catalog[] = {
 #undef S2
 #undef S3
 
-size_t ef_catalog_size(void) { return sizeof(catalog) / sizeof(catalog[0]); }
+#define N_ROWS (sizeof(catalog) / sizeof(catalog[0]))
+
+size_t ef_catalog_size(void) { return N_ROWS; }
 
 const ef_quota *ef_catalog_entry(size_t index) {
-  return index < ef_catalog_size() ? &catalog[index] : NULL;
+  return index < N_ROWS ? &catalog[index] : NULL;
 }
+
+static int is_derived(const ef_quota *row) {
+  return row->decode == EF_DECODE_POSITIVE || row->decode == EF_DECODE_NEGATIVE;
+}
+
+const char *ef_catalog_rule(const ef_quota *row) {
+  switch (row->decode) {
+  case EF_DECODE_POSITIVE:
+    return "the source's value when above 0, else 0";
+  case EF_DECODE_NEGATIVE:
+    return "minus the source's value when below 0, else 0";
+  default:
+    return NULL;
+  }
+}
+
+size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first) {
+  size_t n = 0;
+  *first = row + 1;
+  while (row + 1 + n < catalog + N_ROWS && is_derived(row + 1 + n) &&
+         strcmp(row[1 + n].pattern, row->pattern) == 0)
+    n++;
+  return n;
+}
+
+/* ---- the index -----------------------------------------------------------
+ * Patterns without a capture in a hash table of row numbers; the others
+ * listed with the literal text before their first capture, in table order
+ * (which decides between two that match). */
+
+#define EXACT_SLOTS 512 /* a power of two, well above the rows */
+#define MAX_CAPTURING 64
+
+static uint16_t exact[EXACT_SLOTS]; /* row + 1; 0: empty */
+static struct {
+  uint16_t row;
+  uint16_t prefix_len;
+} capturing[MAX_CAPTURING];
+static size_t n_capturing;
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(N_ROWS < EXACT_SLOTS / 2, "the exact index needs more slots");
+
+static uint32_t hash_of(const char *text, size_t len) {
+  uint32_t hash = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < len; i++)
+    hash = (hash ^ (unsigned char)text[i]) * 16777619u;
+  return hash;
+}
+
+static void build_index(void) {
+  for (size_t i = 0; i < N_ROWS; i++) {
+    const char *pattern = catalog[i].pattern;
+    if (is_derived(&catalog[i]))
+      continue;
+    const char *brace = strchr(pattern, '{');
+    if (brace != NULL) {
+      if (n_capturing < MAX_CAPTURING)
+        capturing[n_capturing++] = (__typeof__(capturing[0])){
+            .row = (uint16_t)i, .prefix_len = (uint16_t)(brace - pattern)};
+      continue;
+    }
+    size_t len = strlen(pattern);
+    for (uint32_t at = hash_of(pattern, len) & (EXACT_SLOTS - 1);;
+         at = (at + 1) & (EXACT_SLOTS - 1)) {
+      if (exact[at] == 0) {
+        exact[at] = (uint16_t)(i + 1);
+        break;
+      }
+      if (strcmp(catalog[exact[at] - 1].pattern, pattern) == 0)
+        break; /* the first row of a pattern wins */
+    }
+  }
+}
+
+void ef_catalog_init(void) { pthread_once(&index_once, build_index); }
 
 /* A capture takes one path segment or list index: it never crosses these. */
 static int ends_capture(char c) {
@@ -72,11 +159,53 @@ const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps) {
   ef_captures scratch;
   if (caps == NULL)
     caps = &scratch;
-  for (size_t i = 0; i < ef_catalog_size(); i++)
-    if (match(catalog[i].pattern, path, caps))
-      return &catalog[i];
+  caps->n = 0;
+  ef_catalog_init();
+  size_t len = strlen(path);
+  for (uint32_t at = hash_of(path, len) & (EXACT_SLOTS - 1); exact[at] != 0;
+       at = (at + 1) & (EXACT_SLOTS - 1))
+    if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
+      return &catalog[exact[at] - 1];
+  for (size_t i = 0; i < n_capturing; i++) {
+    const ef_quota *row = &catalog[capturing[i].row];
+    if (strncmp(row->pattern, path, capturing[i].prefix_len) == 0 &&
+        match(row->pattern, path, caps))
+      return row;
+  }
   caps->n = 0;
   return NULL;
+}
+
+int ef_catalog_keeps_list(const char *path) {
+  const ef_quota *row = ef_catalog_lookup(path, NULL);
+  return row != NULL && row->decode == EF_DECODE_ERROR_LIST;
+}
+
+/* ---- names ---------------------------------------------------------------
+ */
+
+size_t ef_catalog_generic_name(const char *path, size_t len, char *out,
+                               size_t size) {
+  size_t n = 0;
+  char previous = '\0';
+  for (size_t i = 0; i < len && n + 1 < size; i++) {
+    unsigned char c = (unsigned char)path[i];
+    if (isupper(c) && n + 2 < size &&
+        (islower((unsigned char)previous) || isdigit((unsigned char)previous)))
+      out[n++] = '_';
+    if (isalnum(c))
+      out[n++] = (char)tolower(c);
+    else if (n > 0 && out[n - 1] != '_')
+      out[n++] = '_';
+    previous = (char)c;
+  }
+  while (n > 0 && out[n - 1] == '_')
+    n--;
+  if (n == 0 && size > 1)
+    out[n++] = '_';
+  if (size > 0)
+    out[n] = '\0';
+  return n;
 }
 
 static const char *captured(const ef_captures *caps, const char *name,
@@ -94,26 +223,38 @@ int ef_catalog_expand(const char *template_, const ef_captures *caps, char *out,
                       size_t size) {
   size_t n = 0;
   for (const char *t = template_; *t != '\0';) {
-    const char *piece = t;
-    size_t piece_len = 1;
     const char *close = *t == '{' ? strchr(t, '}') : NULL;
-    if (close != NULL) {
-      piece = captured(caps, t + 1, (size_t)(close - t - 1), &piece_len);
-      if (piece == NULL)
+    if (close == NULL) {
+      if (n + 1 >= size)
         return -1;
-      t = close + 1;
-    } else {
-      t++;
+      out[n++] = *t++;
+      continue;
     }
-    if (n + piece_len >= size)
+    size_t name_len = (size_t)(close - t - 1);
+    int generic = name_len > 2 && memcmp(close - 2, ":g", 2) == 0;
+    size_t value_len = 0;
+    const char *value =
+        captured(caps, t + 1, generic ? name_len - 2 : name_len, &value_len);
+    if (value == NULL)
       return -1;
-    memcpy(out + n, piece, piece_len);
-    n += piece_len;
+    if (generic) {
+      if (n + 1 >= size)
+        return -1;
+      n += ef_catalog_generic_name(value, value_len, out + n, size - n);
+      if (n + 1 >= size)
+        return -1;
+    } else {
+      if (n + value_len >= size)
+        return -1;
+      memcpy(out + n, value, value_len);
+      n += value_len;
+    }
+    t = close + 1;
   }
   if (size == 0)
     return -1;
   out[n] = '\0';
-  return 0;
+  return (int)n;
 }
 
 const char *ef_family_name(ef_family family) {

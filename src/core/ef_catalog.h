@@ -1,13 +1,18 @@
 /* ef_catalog.h: what every quota of the EcoFlow API is.
  *
- * Promises: one table (ef_catalog.def) says, for each quota path pattern, the
- * device family, unit, "no reading" sentinels, plausible range, and
- * the names the front ends publish it under (collectd type and type
- * instance, line-protocol measurement, tags and field). Docs and
+ * Promises: one table (ef_catalog.def) says, for each quota path pattern,
+ * the device family, unit, "no reading" sentinels, plausible range, how it
+ * is decoded, and the names the front ends publish it under (collectd type
+ * and type instance, line-protocol measurement, tags and field). Docs and
  * `--list-metrics` are generated from it. Patterns are quota paths in the
- * form of ef_sample.h where "{name}" captures one path segment or list index
- * (e.g. "bp_addr.{pack}.bpSoc", "mpptHeartBeat[{mppt}].mpptPv[{pv}].pwr");
- * the captured text fills the same "{name}" in the name templates. */
+ * form of ef_sample.h where "{name}" captures one path segment or list
+ * index (e.g. "bp_addr.{pack}.bpSoc",
+ * "mpptHeartBeat[{mppt}].mpptPv[{pv}].pwr"); the captured text fills the same
+ * "{name}" in the name templates, and
+ * "{name:g}" fills in its generic snake_case form. Lookup is by hash, not
+ * by scanning the table: a path the catalog does not know costs two
+ * probes. Rows that derive a value from another (import and export from a
+ * signed grid power) follow their source row and say their rule. */
 #ifndef EF_CATALOG_H
 #define EF_CATALOG_H
 
@@ -22,17 +27,26 @@ typedef enum {
 } ef_family;
 
 typedef enum {
-  EF_DECODE_VALUE,      /* a number (or boolean) published as it is */
+  EF_DECODE_VALUE,      /* a number published as it is */
+  EF_DECODE_COUNTER,    /* a number that only grows (a lifetime energy):
+                           a small step back is a glitch, held out */
   EF_DECODE_STATE,      /* a string enum (EV_CHG_STS_CHARGING): text only */
-  EF_DECODE_ERROR_LIST, /* a list of error codes ([601]) */
+  EF_DECODE_ERROR_LIST, /* a list of error codes ([601]), kept whole */
   EF_DECODE_ERROR_BITS, /* base64 of an error bit field ("AAAAAAAAAAA=") */
+  EF_DECODE_ANY,        /* whatever a known group holds besides its named
+                           values (a pack's other fields): named by the row,
+                           published and counted as an unknown quota */
+  EF_DECODE_POSITIVE,   /* derived: the source row's value when above 0,
+                           else 0 */
+  EF_DECODE_NEGATIVE,   /* derived: minus the source row's value when below
+                           0, else 0 */
 } ef_decode;
 
 #define EF_MAX_SENTINELS 3
 #define EF_MAX_CAPTURES 3
 
 typedef struct {
-  const char *pattern;
+  const char *pattern; /* derived rows: their source row's */
   ef_family family;
   const char *description;
   const char *unit;
@@ -44,7 +58,7 @@ typedef struct {
   const char *collectd_instance; /* type instance template */
   const char *measurement;       /* line protocol measurement */
   const char *tags;              /* "key=template,..." or "" */
-  const char *field;             /* line protocol field */
+  const char *field;             /* line protocol field template */
 } ef_quota;
 
 typedef struct {
@@ -57,18 +71,44 @@ typedef struct {
   } items[EF_MAX_CAPTURES];
 } ef_captures;
 
+/* Builds the index, once: lookups do it on first use, but a program that
+ * looks up from several threads calls this first, before it starts them,
+ * so that every thread sees the index built before it began (which tools
+ * like helgrind can tell; pthread_once alone they cannot). */
+void ef_catalog_init(void);
+
 /* The entry whose pattern matches path, filling caps (may be NULL), or
  * NULL when the catalog does not know the quota. */
 const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps);
+
+/* 1 when the catalog keeps the list at path whole (codes), not item by
+ * item. */
+int ef_catalog_keeps_list(const char *path);
+
+/* The rows derived from row (those after it that name it as source), as
+ * the range [*first, *first + return value). */
+size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first);
+
+/* The rule of a derived row in words ("the value when above 0, else 0"),
+ * or NULL for a row read from the API. */
+const char *ef_catalog_rule(const ef_quota *row);
 
 /* The table itself, for listings and tests. */
 size_t ef_catalog_size(void);
 const ef_quota *ef_catalog_entry(size_t index);
 
-/* Expands a name template ("pack_{pack}_soc") with caps into out.
- * Returns 0, or -1 when it does not fit. */
+/* Expands a name template ("pack_{pack}_soc", "{name:g}") with caps into
+ * out. Returns its length, or -1 when it does not fit or names a capture
+ * caps has not. */
 int ef_catalog_expand(const char *template_, const ef_captures *caps, char *out,
                       size_t size);
+
+/* The generic name of a path the catalog does not know: snake_case,
+ * [A-Za-z0-9_] only ("20_1.invOutputWatts" -> "20_1_inv_output_watts").
+ * Writes at most size - 1 characters of path[0, len); returns the name's
+ * length. */
+size_t ef_catalog_generic_name(const char *path, size_t len, char *out,
+                               size_t size);
 
 const char *ef_family_name(ef_family family);
 

@@ -20,6 +20,9 @@
 /* The cloud repeating a reading this often in a row means the device is
  * offline (it serves its cached copy); once could be a slow device. */
 #define STALE_READINGS_OFFLINE 3
+/* Lifetime counters remembered per device for their monotonic guard; the
+ * catalog has a handful per family. */
+#define MAX_COUNTERS 64
 /* Room for an error and what to do about it (ef_roster_explain). */
 #define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
@@ -28,6 +31,12 @@ typedef struct {
   ef_schedule schedule;
   ef_health health;
 } report_state;
+
+/* The last value a device sent for a lifetime counter. */
+typedef struct {
+  char *path;
+  double last;
+} counter_memory;
 
 /* The engine's own state of a roster device (its user). */
 typedef struct {
@@ -38,6 +47,11 @@ typedef struct {
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
   size_t n_reports;
+  counter_memory *counters; /* MAX_COUNTERS, once one came */
+  size_t n_counters;
+  int family_known;        /* the catalog has rows for its family */
+  int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
+  int report_numbers_said; /* a report's value was no number, and said */
 } device_state;
 
 struct ef_engine {
@@ -135,8 +149,12 @@ static void tell_health(const ef_engine *engine, const ef_roster_device *device,
 
 static void device_state_free(void *user) {
   device_state *state = user;
-  if (state != NULL)
-    free(state->reports);
+  if (state == NULL)
+    return;
+  free(state->reports);
+  for (size_t i = 0; i < state->n_counters; i++)
+    free(state->counters[i].path);
+  free(state->counters);
   free(state);
 }
 
@@ -306,25 +324,123 @@ static void note_staleness(const ef_engine *engine, ef_roster_device *device,
   state->stale_readings = 0;
 }
 
+/* The values of a reading: a polled answer's data, or pushed samples. */
+typedef struct {
+  struct json_object *data;
+  const ef_samples *samples;
+} reading_values;
+
+/* The monotonic guard of a device's lifetime counters. */
+typedef struct {
+  double glitch_share;
+  device_state *state;
+} counter_guard;
+
+static int counter_may_publish(void *ctx, const char *path, double value) {
+  counter_guard *guard = ctx;
+  device_state *state = guard->state;
+  counter_memory *memory = NULL;
+  for (size_t i = 0; memory == NULL && i < state->n_counters; i++)
+    if (strcmp(state->counters[i].path, path) == 0)
+      memory = &state->counters[i];
+  if (memory == NULL) {
+    if (state->counters == NULL)
+      state->counters = calloc(MAX_COUNTERS, sizeof(*state->counters));
+    char *copy = state->counters != NULL && state->n_counters < MAX_COUNTERS
+                     ? strdup(path)
+                     : NULL;
+    if (copy != NULL)
+      state->counters[state->n_counters++] =
+          (counter_memory){.path = copy, .last = value};
+    return 1; /* nothing to compare with */
+  }
+  /* A small step back is a glitch; a big one is a counter that was reset
+   * (a new battery, a factory reset): from there it grows again. */
+  if (value < memory->last &&
+      memory->last - value < guard->glitch_share * memory->last)
+    return 0;
+  memory->last = value;
+  return 1;
+}
+
+/* Only the catalog's metrics, unless the device (or else the engine) asks
+ * for every quota, or the catalog knows nothing of the device's family. */
+static int catalog_only(const ef_engine *engine, ef_roster_device *device,
+                        const reading_values *values) {
+  const ef_device_config *config = device->config;
+  device_state *state = device->user;
+  int only = config != NULL && config->raw_quotas != 0
+                 ? config->raw_quotas < 0
+                 : engine->options.catalog_only;
+  if (!only)
+    return 0;
+  if (!state->family_known)
+    state->family_known =
+        values->data != NULL ? ef_metrics_family_known(values->data)
+                             : ef_metrics_family_known_samples(values->samples);
+  return state->family_known;
+}
+
+static size_t max_unknown(const ef_engine *engine) {
+  size_t cap = engine->options.account->max_unknown;
+  return cap > 0 ? cap : EF_DEFAULT_MAX_UNKNOWN;
+}
+
 /* A reading of device, whatever source it came from: its metrics handed
  * out unless view says it is stale. */
-static void hand_out(const ef_engine *engine, const ef_samples *samples,
-                     ef_reading_view *view) {
+static void hand_out(const ef_engine *engine, ef_roster_device *device,
+                     const reading_values *values, ef_reading_view *view) {
+  device_state *state = device->user;
   if (engine->sink.reading_begin != NULL)
     engine->sink.reading_begin(engine->ctx, view);
   if (!view->stale) {
+    double share = engine->options.account->counter_glitch;
+    counter_guard guard = {.glitch_share =
+                               share != 0 ? share : EF_DEFAULT_COUNTER_GLITCH,
+                           .state = state};
+    ef_metric_policy policy = {
+        .catalog_only = catalog_only(engine, device, values),
+        .max_unknown = max_unknown(engine),
+        .counter = guard.glitch_share > 0 ? counter_may_publish : NULL,
+        .counter_ctx = &guard};
     metric_pass pass = {.engine = engine, .view = view};
-    ef_metrics_each(samples, on_metric, &pass, &view->stats);
+    if (values->data != NULL)
+      ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);
+    else
+      ef_metrics_each(values->samples, &policy, on_metric, &pass, &view->stats);
+  }
+  if (view->stats.unknown_cut > 0 && !state->unknown_cut_said) {
+    state->unknown_cut_said = 1;
+    note(engine, EF_LEVEL_WARNING, device,
+         "a reading held %zu more values than the %zu the catalog does not "
+         "know that one reading may bring: they are left out (and counted "
+         "as cut; the cap is a setting); said once",
+         view->stats.unknown_cut, max_unknown(engine));
   }
   if (engine->sink.reading_end != NULL)
     engine->sink.reading_end(engine->ctx, view);
 }
 
+/* The cloud's stamp of a reading, if it has one. */
+static const char *cloud_stamp(const reading_values *values) {
+  if (values->data != NULL) {
+    struct json_object *stamp = NULL;
+    return json_object_object_get_ex(values->data, EF_CLOUD_STAMP_PATH,
+                                     &stamp) &&
+                   json_object_is_type(stamp, json_type_string)
+               ? json_object_get_string(stamp)
+               : NULL;
+  }
+  const ef_sample *stamp =
+      ef_samples_find(values->samples, EF_CLOUD_STAMP_PATH);
+  return stamp != NULL && stamp->kind == EF_KIND_STRING ? stamp->text : NULL;
+}
+
 /* A polled reading: judged fresh or stale by the cloud's stamp. */
 static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
-                            const ef_samples *samples, int64_t time_ms) {
+                            const reading_values *values, int64_t time_ms) {
   ef_freshness_verdict verdict =
-      ef_freshness_check(&device->freshness, samples, time_ms,
+      ef_freshness_check(&device->freshness, cloud_stamp(values), time_ms,
                          ef_client_clock_offset_ms(engine->client));
   note_staleness(engine, device, verdict.stale);
   ef_reading_view view = {.device = device,
@@ -333,7 +449,7 @@ static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
                           .stale = verdict.stale,
                           .has_age = verdict.has_age,
                           .age_s = verdict.age_s};
-  hand_out(engine, samples, &view);
+  hand_out(engine, device, values, &view);
 }
 
 /* Records a poll of device (error NULL: success) and tells what changed.
@@ -361,6 +477,17 @@ static int64_t push_refresh_ms(const ef_engine *engine) {
                                              : EF_PUSH_DEFAULT_REFRESH_MS;
 }
 
+/* A poll of a pushed device seeds, or heals, its pushed state. */
+static void merge_into_pushed(const ef_engine *engine,
+                              const ef_roster_device *device,
+                              struct json_object *data) {
+  ef_samples polled = {0};
+  if (ef_samples_add_json(&polled, data) != 0)
+    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+  ef_mqtt_merge(engine->mqtt, device->sn, &polled);
+  ef_samples_clear(&polled);
+}
+
 static void on_reading(const ef_reading *reading, void *ctx) {
   read_state *read = ctx;
   const ef_engine *engine = read->engine;
@@ -374,9 +501,10 @@ static void on_reading(const ef_reading *reading, void *ctx) {
   if (reading->error != NULL)
     return;
   if (engine->mqtt != NULL)
-    ef_mqtt_merge(engine->mqtt, device->sn, reading->samples);
+    merge_into_pushed(engine, device, reading->data);
+  reading_values values = {.data = reading->data};
   if (engine->mqtt == NULL || engine->options.push.stream)
-    deliver_reading(engine, device, reading->samples, reading->time_ms);
+    deliver_reading(engine, device, &values, reading->time_ms);
 }
 
 /* ---- reports ---------------------------------------------------------- */
@@ -393,6 +521,14 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
   }
   for (size_t i = 0; i < result->n_values; i++)
     ef_report_value_make(&result->values[i], &values[i]);
+  device_state *state = device->user;
+  if (result->implausible > 0 && !state->report_numbers_said) {
+    state->report_numbers_said = 1;
+    note(engine, EF_LEVEL_WARNING, device,
+         "report %s: %zu values left out: a boolean, text or a number a "
+         "double cannot carry exactly where a number belongs; said once",
+         config->code, result->implausible);
+  }
   ef_report_view view = {.device = device,
                          .config = config,
                          .window = result->window,
@@ -730,7 +866,8 @@ static void on_pushed(const ef_mqtt_event *event, void *ctx) {
                           .time_ms = event->time_ms,
                           .interval_ms = device->schedule.interval_ms,
                           .pushed = 1};
-  hand_out(engine, &event->samples, &view);
+  hand_out(engine, device, &(reading_values){.samples = &event->samples},
+           &view);
 }
 
 /* State mode: every device's merged state, stamped with the read's time,
@@ -750,7 +887,7 @@ static void hand_out_states(ef_engine *engine, int64_t now_ms) {
                               .pushed = 1,
                               .has_age = 1,
                               .age_s = (double)(now_ms - last_ms) / 1000.0};
-      hand_out(engine, &pushed, &view);
+      hand_out(engine, device, &(reading_values){.samples = &pushed}, &view);
     }
     ef_samples_clear(&pushed);
   }
@@ -864,11 +1001,14 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
                                    .n_quotas = device->n_quotas,
                                    .config = (void *)device};
   }
-  ef_roster_options roster_options = {.use_list = options->use_list,
-                                      .discover = options->discover,
-                                      .refresh_ms = options->refresh_ms,
-                                      .interval_ms = options->interval_ms,
-                                      .free_user = device_state_free};
+  ef_roster_options roster_options = {
+      .use_list = options->use_list,
+      .discover = options->discover,
+      .refresh_ms = options->refresh_ms,
+      .interval_ms = options->interval_ms,
+      .free_user = device_state_free,
+      .shard_index = options->account->shard_index,
+      .shard_count = options->account->shard_count};
   ef_roster *roster =
       ef_roster_new(&roster_options, entries, options->n_devices, now_ms);
   free(entries);
@@ -896,6 +1036,7 @@ static int start_push(ef_engine *engine, char *problem) {
 
 ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
                          void *sink_ctx, char *problem) {
+  ef_catalog_init(); /* before the MQTT thread, and collectd's readers */
   if (sink->news == NULL || sink->metric == NULL) {
     snprintf(problem, EF_PROBLEM_LEN, "the sink tells no news or metrics");
     return NULL;

@@ -55,6 +55,8 @@ typedef struct {
   size_t n_quotas;
   const ef_report_config *reports; /* the device's own */
   size_t n_reports;
+  int raw_quotas; /* 1: every quota the catalog does not know too; -1: only
+                     the catalog's; 0: as the engine's options say */
 } ef_device_config;
 
 typedef enum {
@@ -172,6 +174,13 @@ typedef struct {
   int64_t read_interval_ms; /* how often reads come; 0: once (exec) */
   int daemon; /* reads keep coming: a refusal for good is retried hourly */
   ef_push_options push;
+  /* What a reading publishes (ef_metric.h): 1, the catalog's metrics, and
+   * every quota of a device whose family the catalog has no rows for (else
+   * nothing would arrive for it); 0, every quota. Devices may say
+   * otherwise. The account caps the values the catalog does not know
+   * (what the cap cuts is said once per device) and guards lifetime
+   * counters (ef_account.h). */
+  int catalog_only;
 } ef_engine_options;
 
 /* 1 when this build has push mode (libmosquitto). */

@@ -6,18 +6,18 @@
 #include <string.h>
 
 ef_freshness_verdict ef_freshness_check(ef_freshness *freshness,
-                                        const ef_samples *samples,
-                                        int64_t now_ms, int64_t offset_ms) {
+                                        const char *stamp, int64_t now_ms,
+                                        int64_t offset_ms) {
   ef_freshness_verdict verdict = {0};
-  const ef_sample *stamp = ef_samples_find(samples, EF_CLOUD_STAMP_PATH);
-  if (stamp == NULL || stamp->text == NULL || stamp->text[0] == '\0')
+  if (stamp == NULL || stamp[0] == '\0')
     return verdict;
-  verdict.stale = strcmp(freshness->stamp, stamp->text) == 0;
-  snprintf(freshness->stamp, sizeof(freshness->stamp), "%s", stamp->text);
+  verdict.stale = strcmp(freshness->stamp, stamp) == 0;
+  snprintf(freshness->stamp, sizeof(freshness->stamp), "%s", stamp);
   time_t when;
-  if (ef_time_parse(stamp->text, &when) == 0) {
+  if (ef_time_parse(stamp, &when) == 0) {
     verdict.has_age = 1;
-    verdict.age_s = (double)(now_ms + offset_ms) / 1000.0 - (double)when;
+    verdict.age_s =
+        (double)(now_ms + offset_ms - (int64_t)when * 1000) / 1000.0;
   }
   return verdict;
 }

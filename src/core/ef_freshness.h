@@ -10,8 +10,6 @@
 #ifndef EF_FRESHNESS_H
 #define EF_FRESHNESS_H
 
-#include "ef_sample.h"
-
 #include <stdint.h>
 
 #define EF_CLOUD_STAMP_PATH "quota_cloud_ts"
@@ -26,10 +24,12 @@ typedef struct {
   double age_s;
 } ef_freshness_verdict;
 
-/* Judges samples (the device's newest reading) taken at now_ms, with the
- * server clock offset_ms ahead of ours, and remembers its stamp. */
+/* Judges the device's newest reading, whose stamp is the text at
+ * EF_CLOUD_STAMP_PATH (NULL: none), taken at now_ms, with the server clock
+ * offset_ms ahead of ours, and remembers the stamp. The age is counted in
+ * whole milliseconds, so that it reads as short as it is (0.421). */
 ef_freshness_verdict ef_freshness_check(ef_freshness *freshness,
-                                        const ef_samples *samples,
-                                        int64_t now_ms, int64_t offset_ms);
+                                        const char *stamp, int64_t now_ms,
+                                        int64_t offset_ms);
 
 #endif

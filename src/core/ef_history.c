@@ -3,6 +3,7 @@
 #include "ef_text.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,9 +104,22 @@ static const char *member_text(struct json_object *object, const char *key) {
   return json_object_get_string(value);
 }
 
+/* The largest integer a double carries exactly: 2^53. */
+#define EXACT_INTEGER_MAX 9007199254740992.0
+
+/* 1 when value is a number published as it is: json-c saturates integers
+ * past 64 bits (2^64 + 1 reads as 2^64 - 1), and a double rounds those
+ * past 2^53, so such a value is not the one sent. */
+static int exact_number(struct json_object *value) {
+  double number = json_object_get_double(value);
+  if (json_object_is_type(value, json_type_int))
+    return fabs(number) <= EXACT_INTEGER_MAX;
+  return json_object_is_type(value, json_type_double) && isfinite(number);
+}
+
 /* data is itself an envelope: {"code","message","data":[...]}. */
 static size_t read_values(struct json_object *data, ef_history_value *values,
-                          size_t max, ef_error *err) {
+                          size_t max, size_t *implausible, ef_error *err) {
   const char *code = member_text(data, "code");
   if (code != NULL && strcmp(code, "0") != 0) {
     err->kind = EF_ERR_API;
@@ -130,9 +144,10 @@ static size_t read_values(struct json_object *data, ef_history_value *values,
     const char *name = member_text(item, "indexName");
     if (name == NULL || !json_object_object_get_ex(item, "indexValue", &value))
       continue;
-    if (!json_object_is_type(value, json_type_double) &&
-        !json_object_is_type(value, json_type_int))
+    if (!exact_number(value)) {
+      (*implausible) += value != NULL;
       continue;
+    }
     const char *unit = member_text(item, "unit");
     values[n++] = (ef_history_value){.name = name,
                                      .value = json_object_get_double(value),
@@ -161,7 +176,8 @@ void ef_history_deliver(const ef_answer *answer, const ef_window *window,
     if (values == NULL)
       ef_error_set(&err, EF_ERR_INTERNAL, "out of memory");
     else
-      result.n_values = read_values(answer->data, values, max, &err);
+      result.n_values =
+          read_values(answer->data, values, max, &result.implausible, &err);
   }
   result.error = err.kind == EF_OK ? NULL : &err;
   result.values = values;

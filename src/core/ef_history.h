@@ -46,6 +46,8 @@ typedef struct {
   const ef_error *error;          /* NULL on success */
   const ef_history_value *values; /* valid during the callback */
   size_t n_values;
+  size_t implausible; /* values left out: a boolean, text, or a number a
+                         double cannot carry exactly (2^64 + 1) */
 } ef_history_result;
 
 typedef void (*ef_history_cb)(const ef_history_result *result, void *ctx);

@@ -1,7 +1,10 @@
-/* ef_metric.c: samples through the catalog into named, checked metrics. */
+/* ef_metric.c: a reading's values through the catalog into named, checked
+ * metrics. */
 #include "ef_metric.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -12,136 +15,210 @@
  * fields, so that a new firmware quota can never clash with a known one. */
 #define GENERIC_MEASUREMENT "ecoflow_raw"
 #define GENERIC_COLLECTD_TYPE "gauge"
+#define BOOL_COLLECTD_TYPE "bool"
+/* The largest integer a double carries exactly: 2^53. */
+#define EXACT_INTEGER_MAX INT64_C(9007199254740992)
+/* Room for a metric's names: type instance, field, tag values. */
+#define NAMES_LEN (4 * EF_NAME_LEN + EF_TEXT_LEN)
 
+/* One reading going through the catalog. */
 typedef struct {
+  ef_metric_policy policy;
   ef_metric_cb cb;
   void *ctx;
   ef_metric_stats *stats;
-} emitter;
+  char names[NAMES_LEN]; /* the current metric's names */
+  size_t names_used;
+} run;
 
-static void publish(emitter *out, const ef_metric *metric) {
-  out->stats->published++;
-  out->cb(metric, out->ctx);
+static void publish(run *r, const ef_metric *metric) {
+  r->stats->published++;
+  r->cb(metric, r->ctx);
 }
 
-void ef_metric_generic_name(const char *path, char *out, size_t size) {
-  size_t n = 0;
-  char previous = '\0';
-  for (const char *p = path; *p != '\0' && n + 1 < size; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (isupper(c) && n + 2 < size &&
-        (islower((unsigned char)previous) || isdigit((unsigned char)previous)))
-      out[n++] = '_';
-    if (isalnum(c))
-      out[n++] = (char)tolower(c);
-    else if (n > 0 && out[n - 1] != '_')
-      out[n++] = '_';
-    previous = (char)c;
-  }
-  while (n > 0 && out[n - 1] == '_')
-    n--;
-  if (n == 0 && size > 1)
-    out[n++] = '_';
-  if (size > 0)
-    out[n] = '\0';
+/* A name of the current metric: template expanded into the run's buffer,
+ * or the template itself when it captures nothing. NULL when it does not
+ * fit. */
+static const char *expand(run *r, const char *template_,
+                          const ef_captures *caps) {
+  if (strchr(template_, '{') == NULL)
+    return template_;
+  char *out = r->names + r->names_used;
+  int len = ef_catalog_expand(template_, caps, out, NAMES_LEN - r->names_used);
+  if (len < 0)
+    return NULL;
+  r->names_used += (size_t)len + 1;
+  return out;
 }
 
-static void copy_name(char *out, size_t size, const char *name,
-                      const char *suffix) {
-  snprintf(out, size, "%s%s", name, suffix);
-}
-
-/* Fills the names of a catalog metric; field_suffix tells the two metrics
- * of an error row apart. Returns -1 when a name does not fit. */
-static int name_quota_metric(ef_metric *metric, const ef_quota *quota,
+/* The names of a catalog metric; field_suffix tells the two metrics of an
+ * error row apart. Returns -1 when a name does not fit. */
+static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
                              const ef_captures *caps, const char *field_suffix,
                              int with_collectd) {
-  metric->collectd_type[0] = '\0';
-  metric->collectd_instance[0] = '\0';
+  r->names_used = 0;
+  metric->collectd_type = "";
+  metric->collectd_instance = "";
   if (with_collectd && quota->collectd_type != NULL) {
-    copy_name(metric->collectd_type, sizeof(metric->collectd_type),
-              quota->collectd_type, "");
-    if (ef_catalog_expand(quota->collectd_instance, caps,
-                          metric->collectd_instance,
-                          sizeof(metric->collectd_instance)) != 0)
+    metric->collectd_type = quota->collectd_type;
+    if ((metric->collectd_instance =
+             expand(r, quota->collectd_instance, caps)) == NULL)
       return -1;
   }
-  copy_name(metric->measurement, sizeof(metric->measurement),
-            quota->measurement, "");
-  copy_name(metric->field, sizeof(metric->field), quota->field, field_suffix);
-
+  metric->measurement = quota->measurement;
+  if (field_suffix[0] == '\0') {
+    metric->field = expand(r, quota->field, caps);
+  } else {
+    char *out = r->names + r->names_used;
+    int n = snprintf(out, NAMES_LEN - r->names_used, "%s%s", quota->field,
+                     field_suffix);
+    metric->field = n > 0 && (size_t)n < NAMES_LEN - r->names_used ? out : NULL;
+    r->names_used += (size_t)n + 1;
+  }
+  if (metric->field == NULL)
+    return -1;
   metric->n_tags = 0;
-  char templates[EF_NAME_LEN * EF_MAX_TAGS];
-  snprintf(templates, sizeof(templates), "%s", quota->tags);
-  char *save = NULL;
-  for (char *pair = strtok_r(templates, ",", &save); pair != NULL;
-       pair = strtok_r(NULL, ",", &save)) {
-    char *equals = strchr(pair, '=');
-    if (equals == NULL || metric->n_tags == EF_MAX_TAGS)
+  /* "key=template,...": keys end at '=', templates at ','. */
+  for (const char *pair = quota->tags; *pair != '\0';) {
+    const char *equals = strchr(pair, '=');
+    const char *end = strchr(pair, ',');
+    if (end == NULL)
+      end = pair + strlen(pair);
+    if (equals == NULL || equals > end || metric->n_tags == EF_MAX_TAGS)
       return -1;
-    *equals = '\0';
-    ef_tag *tag = &metric->tags[metric->n_tags++];
-    copy_name(tag->key, sizeof(tag->key), pair, "");
-    if (ef_catalog_expand(equals + 1, caps, tag->value, sizeof(tag->value)) !=
-        0)
+    char *key = r->names + r->names_used;
+    size_t key_len = (size_t)(equals - pair);
+    size_t template_len = (size_t)(end - equals - 1);
+    char template_[EF_NAME_LEN];
+    if (r->names_used + key_len + 1 >= NAMES_LEN ||
+        template_len >= sizeof(template_))
       return -1;
+    memcpy(key, pair, key_len);
+    key[key_len] = '\0';
+    r->names_used += key_len + 1;
+    memcpy(template_, equals + 1, template_len);
+    template_[template_len] = '\0';
+    const char *value = expand(r, template_, caps);
+    if (value == NULL)
+      return -1;
+    if (value == template_) { /* no capture: keep a copy, not the stack's */
+      char *copy = r->names + r->names_used;
+      if (r->names_used + template_len + 1 >= NAMES_LEN)
+        return -1;
+      memcpy(copy, template_, template_len + 1);
+      r->names_used += template_len + 1;
+      value = copy;
+    }
+    metric->tags[metric->n_tags++] = (ef_tag){.key = key, .value = value};
+    pair = *end == ',' ? end + 1 : end;
   }
   return 0;
 }
 
-static void publish_generic(emitter *out, const ef_sample *sample) {
-  ef_metric metric = {.path = sample->path};
-  ef_metric_generic_name(sample->path, metric.field, sizeof(metric.field));
-  copy_name(metric.measurement, sizeof(metric.measurement), GENERIC_MEASUREMENT,
-            "");
-  switch (sample->kind) {
-  case EF_KIND_NUMBER:
-  case EF_KIND_INTEGER:
-    if (!isfinite(sample->number)) {
-      out->stats->implausible++;
-      return;
-    }
-    metric.type = EF_VALUE_FLOAT;
-    metric.number = sample->number;
-    metric.text = sample->text;
-    break;
-  case EF_KIND_BOOL:
-    metric.type = EF_VALUE_BOOL;
-    metric.number = sample->number;
-    metric.integer = sample->integer;
-    break;
-  case EF_KIND_STRING:
-  case EF_KIND_LIST:
-    metric.type = EF_VALUE_STRING;
-    metric.text = sample->text;
-    break;
-  }
-  if (metric.type != EF_VALUE_STRING) {
-    copy_name(metric.collectd_type, sizeof(metric.collectd_type),
-              GENERIC_COLLECTD_TYPE, "");
-    copy_name(metric.collectd_instance, sizeof(metric.collectd_instance),
-              metric.field, "");
-  }
-  publish(out, &metric);
+/* ---- numbers ---------------------------------------------------------------
+ */
+
+/* A number written in plain decimal ([-]digits[.digits][e[-]digits]): no
+ * hex, no inf or nan, no blanks. */
+static int decimal_text(const char *text, double *number) {
+  const char *c = text + (*text == '-' || *text == '+');
+  if (!isdigit((unsigned char)*c) &&
+      !(*c == '.' && isdigit((unsigned char)c[1])))
+    return -1;
+  for (; *c != '\0'; c++)
+    if (!isdigit((unsigned char)*c) && strchr(".eE+-", *c) == NULL)
+      return -1;
+  char *end = NULL;
+  errno = 0;
+  *number = strtod(text, &end);
+  return *end == '\0' && errno == 0 && isfinite(*number) ? 0 : -1;
 }
 
-/* The sample as a number, if it is one: numbers sent as strings count. */
-static int sample_number(const ef_sample *sample, double *number) {
-  switch (sample->kind) {
+/* The value of leaf as a reading of a numeric quota, if it is one: numbers,
+ * and numbers sent as decimal strings. Booleans, lists, other strings and
+ * integers a double cannot carry exactly are not. */
+static int leaf_number(const ef_leaf *leaf, double *number) {
+  switch (leaf->kind) {
   case EF_KIND_NUMBER:
+    *number = leaf->number;
+    return isfinite(*number) ? 0 : -1;
   case EF_KIND_INTEGER:
+    /* Judged on the integer: 2^53 + 1 rounds to a double that passes. */
+    *number = leaf->number;
+    return leaf->integer >= -EXACT_INTEGER_MAX &&
+                   leaf->integer <= EXACT_INTEGER_MAX
+               ? 0
+               : -1;
+  case EF_KIND_STRING:
+    return decimal_text(leaf->text, number);
   case EF_KIND_BOOL:
-    *number = sample->number;
-    return 0;
-  case EF_KIND_STRING: {
-    char *end = NULL;
-    *number = strtod(sample->text, &end);
-    return end != sample->text && *end == '\0' ? 0 : -1;
-  }
   case EF_KIND_LIST:
     break;
   }
   return -1;
+}
+
+int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]) {
+  if (!isfinite(number))
+    return -1;
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(out, EF_NUMBER_TEXT_LEN, "%.*g", digits, number);
+    if (strtod(out, NULL) == number)
+      break;
+  }
+  return 0;
+}
+
+void ef_metric_generic_name(const char *path, char *out, size_t size) {
+  ef_catalog_generic_name(path, strlen(path), out, size);
+}
+
+/* ---- the kinds of rows ---------------------------------------------------
+ */
+
+/* A value the catalog does not know, or that a row of ANY takes: numbers
+ * as floats, booleans as booleans, text as text. quota NULL: generic. */
+static void publish_any(run *r, const char *path, const ef_leaf *leaf,
+                        const ef_quota *quota, const ef_captures *caps) {
+  ef_metric metric = {.quota = quota, .path = path};
+  switch (leaf->kind) {
+  case EF_KIND_NUMBER:
+  case EF_KIND_INTEGER:
+    if (leaf_number(leaf, &metric.number) != 0) {
+      r->stats->implausible++;
+      return;
+    }
+    metric.type = EF_VALUE_FLOAT;
+    metric.text = leaf->text;
+    break;
+  case EF_KIND_BOOL:
+    metric.type = EF_VALUE_BOOL;
+    metric.number = leaf->number;
+    metric.integer = leaf->integer;
+    break;
+  case EF_KIND_STRING:
+  case EF_KIND_LIST:
+    metric.type = EF_VALUE_STRING;
+    metric.text = leaf->text;
+    break;
+  }
+  if (quota != NULL) {
+    if (name_quota_metric(r, &metric, quota, caps, "", 1) != 0) {
+      r->stats->implausible++;
+      return;
+    }
+  } else {
+    r->names_used = 0;
+    ef_catalog_generic_name(path, strlen(path), r->names, EF_NAME_LEN);
+    metric.field = metric.collectd_instance = r->names;
+    metric.measurement = GENERIC_MEASUREMENT;
+    metric.collectd_type = GENERIC_COLLECTD_TYPE;
+  }
+  if (metric.type == EF_VALUE_STRING)
+    metric.collectd_type = "";
+  else if (metric.type == EF_VALUE_BOOL)
+    metric.collectd_type = BOOL_COLLECTD_TYPE;
+  publish(r, &metric);
 }
 
 static int is_sentinel(const ef_quota *quota, double raw) {
@@ -155,46 +232,72 @@ static int plausible(const ef_quota *quota, double value) {
   return isfinite(value) && value >= quota->min && value <= quota->max;
 }
 
-static void publish_value(emitter *out, const ef_sample *sample,
-                          const ef_quota *quota, const ef_captures *caps) {
-  double raw = 0;
-  if (sample_number(sample, &raw) != 0) {
-    out->stats->implausible++;
-    return;
+/* The rows derived from quota, from its value and exact text. */
+static void publish_derived(run *r, const char *path, const ef_quota *quota,
+                            const ef_captures *caps, double value,
+                            const char *text) {
+  const ef_quota *row;
+  size_t n = ef_catalog_derived(quota, &row);
+  for (size_t i = 0; i < n; i++, row++) {
+    int positive = row->decode == EF_DECODE_POSITIVE;
+    int takes = positive ? value > 0 : value < 0;
+    ef_metric metric = {.quota = row,
+                        .path = path,
+                        .type = EF_VALUE_FLOAT,
+                        .number = takes ? fabs(value) : 0,
+                        /* The source's text without its sign is exact. */
+                        .text = !takes                     ? "0"
+                                : positive || text == NULL ? text
+                                : text[0] == '-'           ? text + 1
+                                                           : NULL};
+    if (name_quota_metric(r, &metric, row, caps, "", 1) == 0)
+      publish(r, &metric);
   }
-  if (is_sentinel(quota, raw)) {
-    out->stats->no_reading++;
-    return;
-  }
-  if (!plausible(quota, raw)) {
-    out->stats->implausible++;
-    return;
-  }
-  ef_metric metric = {.quota = quota,
-                      .path = sample->path,
-                      .type = EF_VALUE_FLOAT,
-                      .number = raw};
-  /* The API's own text keeps every digit it sent (229.70134, not 229.701). */
-  if (sample->kind != EF_KIND_STRING && sample->kind != EF_KIND_BOOL)
-    metric.text = sample->text;
-  if (name_quota_metric(&metric, quota, caps, "", 1) != 0) {
-    out->stats->implausible++;
-    return;
-  }
-  publish(out, &metric);
 }
 
-static void publish_state(emitter *out, const ef_sample *sample,
+static void publish_value(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
-  ef_metric metric = {.quota = quota,
-                      .path = sample->path,
-                      .type = EF_VALUE_STRING,
-                      .text = sample->text};
-  if (name_quota_metric(&metric, quota, caps, "", 0) != 0) {
-    out->stats->implausible++;
+  double value = 0;
+  if (leaf_number(leaf, &value) != 0) {
+    r->stats->implausible++;
     return;
   }
-  publish(out, &metric);
+  if (is_sentinel(quota, value)) {
+    r->stats->no_reading++;
+    return;
+  }
+  if (!plausible(quota, value) ||
+      (quota->decode == EF_DECODE_COUNTER && r->policy.counter != NULL &&
+       !r->policy.counter(r->policy.counter_ctx, path, value))) {
+    r->stats->implausible++;
+    return;
+  }
+  /* The API's own text keeps every digit it sent (229.70134, not
+   * 229.701). */
+  ef_metric metric = {.quota = quota,
+                      .path = path,
+                      .type = EF_VALUE_FLOAT,
+                      .number = value,
+                      .text = leaf->text};
+  if (name_quota_metric(r, &metric, quota, caps, "", 1) != 0) {
+    r->stats->implausible++;
+    return;
+  }
+  publish(r, &metric);
+  publish_derived(r, path, quota, caps, value, leaf->text);
+}
+
+static void publish_state(run *r, const char *path, const ef_leaf *leaf,
+                          const ef_quota *quota, const ef_captures *caps) {
+  ef_metric metric = {.quota = quota,
+                      .path = path,
+                      .type = EF_VALUE_STRING,
+                      .text = leaf->text};
+  if (name_quota_metric(r, &metric, quota, caps, "", 0) != 0) {
+    r->stats->implausible++;
+    return;
+  }
+  publish(r, &metric);
 }
 
 /* Set bits of a base64 bit field, as "3,17"; the count in *count. */
@@ -225,72 +328,135 @@ static int decode_error_bits(const char *base64, char *codes, size_t size,
   return 0;
 }
 
-static void publish_errors(emitter *out, const ef_sample *sample,
+static void publish_errors(run *r, const char *path, const ef_leaf *leaf,
                            const ef_quota *quota, const ef_captures *caps) {
   char codes[EF_TEXT_LEN];
   int64_t count = 0;
   if (quota->decode == EF_DECODE_ERROR_BITS) {
-    if (sample->kind != EF_KIND_STRING ||
-        decode_error_bits(sample->text, codes, sizeof(codes), &count) != 0) {
-      out->stats->implausible++;
+    if (leaf->kind != EF_KIND_STRING ||
+        decode_error_bits(leaf->text, codes, sizeof(codes), &count) != 0) {
+      r->stats->implausible++;
       return;
     }
-  } else if (sample->kind == EF_KIND_LIST) {
-    count = sample->integer;
-    snprintf(codes, sizeof(codes), "%s", sample->text);
-  } else if (sample->kind == EF_KIND_INTEGER) {
+  } else if (leaf->kind == EF_KIND_LIST) {
+    count = leaf->integer;
+    snprintf(codes, sizeof(codes), "%s", leaf->text);
+  } else if (leaf->kind == EF_KIND_INTEGER) {
     /* A lone code instead of a list; 0 means none. */
-    count = sample->integer != 0;
-    snprintf(codes, sizeof(codes), "%s", count ? sample->text : "");
+    count = leaf->integer != 0;
+    snprintf(codes, sizeof(codes), "%s", count ? leaf->text : "");
   } else {
-    out->stats->implausible++;
+    r->stats->implausible++;
     return;
   }
   if (!plausible(quota, (double)count)) {
-    out->stats->implausible++;
+    r->stats->implausible++;
     return;
   }
   ef_metric metric = {.quota = quota,
-                      .path = sample->path,
+                      .path = path,
                       .type = EF_VALUE_INT,
                       .number = (double)count,
                       .integer = count};
-  if (name_quota_metric(&metric, quota, caps, EF_ERROR_COUNT_SUFFIX, 1) != 0) {
-    out->stats->implausible++;
+  if (name_quota_metric(r, &metric, quota, caps, EF_ERROR_COUNT_SUFFIX, 1) !=
+      0) {
+    r->stats->implausible++;
     return;
   }
-  publish(out, &metric);
-  ef_metric text = {.quota = quota,
-                    .path = sample->path,
-                    .type = EF_VALUE_STRING,
-                    .text = codes};
-  if (name_quota_metric(&text, quota, caps, EF_ERROR_CODES_SUFFIX, 0) == 0)
-    publish(out, &text);
+  publish(r, &metric);
+  ef_metric text = {
+      .quota = quota, .path = path, .type = EF_VALUE_STRING, .text = codes};
+  if (name_quota_metric(r, &text, quota, caps, EF_ERROR_CODES_SUFFIX, 0) == 0)
+    publish(r, &text);
 }
 
-void ef_metrics_each(const ef_samples *samples, ef_metric_cb cb, void *ctx,
-                     ef_metric_stats *stats) {
-  ef_metric_stats scratch = {0};
-  emitter out = {.cb = cb, .ctx = ctx, .stats = stats ? stats : &scratch};
-  for (size_t i = 0; i < samples->len; i++) {
-    const ef_sample *sample = &samples->items[i];
-    ef_captures caps;
-    const ef_quota *quota = ef_catalog_lookup(sample->path, &caps);
-    if (quota == NULL) {
-      publish_generic(&out, sample);
-      continue;
+/* ---- one value -----------------------------------------------------------
+ */
+
+static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
+  run *r = ctx;
+  ef_captures caps;
+  const ef_quota *quota = ef_catalog_lookup(path, &caps);
+  /* A value the catalog does not know, or one a row of ANY only places
+   * (under its pack): not the catalog's own, so it counts against the cap
+   * and is left out when only the catalog's are wanted. */
+  if (quota == NULL || quota->decode == EF_DECODE_ANY) {
+    if (r->policy.catalog_only)
+      return;
+    size_t cap =
+        r->policy.max_unknown ? r->policy.max_unknown : EF_DEFAULT_MAX_UNKNOWN;
+    if (r->stats->unknown >= cap) {
+      r->stats->cut++;
+      r->stats->unknown_cut++;
+      return;
     }
-    switch (quota->decode) {
-    case EF_DECODE_VALUE:
-      publish_value(&out, sample, quota, &caps);
-      break;
-    case EF_DECODE_STATE:
-      publish_state(&out, sample, quota, &caps);
-      break;
-    case EF_DECODE_ERROR_LIST:
-    case EF_DECODE_ERROR_BITS:
-      publish_errors(&out, sample, quota, &caps);
-      break;
-    }
+    r->stats->unknown++;
+    publish_any(r, path, leaf, quota, quota ? &caps : NULL);
+    return;
   }
+  switch (quota->decode) {
+  case EF_DECODE_VALUE:
+  case EF_DECODE_COUNTER:
+    publish_value(r, path, leaf, quota, &caps);
+    break;
+  case EF_DECODE_STATE:
+    publish_state(r, path, leaf, quota, &caps);
+    break;
+  case EF_DECODE_ERROR_LIST:
+  case EF_DECODE_ERROR_BITS:
+    publish_errors(r, path, leaf, quota, &caps);
+    break;
+  case EF_DECODE_ANY: /* above */
+  case EF_DECODE_POSITIVE:
+  case EF_DECODE_NEGATIVE:
+    break; /* never found by path: they follow their source */
+  }
+}
+
+static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
+                     void *ctx, ef_metric_stats *stats,
+                     ef_metric_stats *scratch) {
+  r->policy = policy ? *policy : (ef_metric_policy){0};
+  r->cb = cb;
+  r->ctx = ctx;
+  r->stats = stats ? stats : scratch;
+  r->names_used = 0;
+}
+
+int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,
+                       ef_metric_cb cb, void *ctx, ef_metric_stats *stats) {
+  ef_metric_stats scratch = {0};
+  run r;
+  run_init(&r, policy, cb, ctx, stats, &scratch);
+  return ef_walk(data, on_leaf, &r, &r.stats->cut);
+}
+
+void ef_metrics_each(const ef_samples *samples, const ef_metric_policy *policy,
+                     ef_metric_cb cb, void *ctx, ef_metric_stats *stats) {
+  ef_metric_stats scratch = {0};
+  run r;
+  run_init(&r, policy, cb, ctx, stats, &scratch);
+  ef_samples_each(samples, on_leaf, &r);
+}
+
+/* ---- families ------------------------------------------------------------
+ */
+
+static void note_family(const char *path, const ef_leaf *leaf, void *ctx) {
+  (void)leaf;
+  const ef_quota *quota = ef_catalog_lookup(path, NULL);
+  if (quota != NULL && quota->family != EF_FAMILY_ANY)
+    *(int *)ctx = 1;
+}
+
+int ef_metrics_family_known(struct json_object *data) {
+  int known = 0;
+  ef_walk(data, note_family, &known, NULL);
+  return known;
+}
+
+int ef_metrics_family_known_samples(const ef_samples *samples) {
+  int known = 0;
+  ef_samples_each(samples, note_family, &known);
+  return known;
 }

@@ -1,12 +1,19 @@
-/* ef_metric.h: samples turned into publishable metrics, through the catalog.
+/* ef_metric.h: a reading's values turned into publishable metrics, through
+ * the catalog.
  *
- * Promises: every sample either becomes one or more metrics named by its
- * catalog entry, or a generic metric named after its path when the catalog
- * does not know it (never dropped silently), or is counted as a sentinel
- * ("no reading") or as implausible (outside the entry's range, e.g. a
- * 1.48e28 W decoding glitch). Error codes are decoded: a count (a number)
- * plus the list of codes (text). The front ends only translate these into
- * collectd values or line protocol. */
+ * Promises: every value either becomes one or more metrics named by its
+ * catalog row (plus the rows derived from it: import and export from a
+ * signed power), or a generic metric named after its path when the catalog
+ * does not know it, or is counted: as a sentinel ("no reading"), as
+ * implausible (outside the row's range, a 1.48e28 W decoding glitch, a
+ * lifetime counter that stepped back a little, a boolean or a hex string
+ * where a number belongs, an integer a double cannot carry exactly), or as
+ * cut (an unknown value beyond the reading's cap, an item past the list
+ * cap). Numbers keep the API's exact text. Error codes are decoded: a count
+ * (a number) plus the list of codes (text). Nothing is allocated per value:
+ * names are built in the run's own buffer and valid during the callback.
+ * The front ends only translate these into collectd values or line
+ * protocol. */
 #ifndef EF_METRIC_H
 #define EF_METRIC_H
 
@@ -16,13 +23,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json_object;
+
 #define EF_NAME_LEN 128
 #define EF_MAX_TAGS 3
 #define EF_TEXT_LEN 512
+/* Unknown values taken from one reading unless the policy says: the live
+ * PowerOcean sends about 350 values in all. */
+#define EF_DEFAULT_MAX_UNKNOWN 1000
+/* A lifetime counter that steps back by less than this share of its value
+ * is a glitch; more is a counter that was reset. */
+#define EF_DEFAULT_COUNTER_GLITCH 0.01
 
-/* An error row (ef_catalog.h: ERROR_LIST, ERROR_BITS) publishes two metrics:
- * the number of active codes, and the codes as text ("601,602"). Their
- * fields are the row's field with these suffixes. */
+/* An error row (ef_catalog.h: ERROR_LIST, ERROR_BITS) publishes two
+ * metrics: the number of active codes, and the codes as text ("601,602").
+ * Their fields are the row's field with these suffixes. */
 #define EF_ERROR_COUNT_SUFFIX "_count"
 #define EF_ERROR_CODES_SUFFIX "_codes"
 
@@ -34,45 +49,80 @@ typedef enum {
 } ef_value_type;
 
 typedef struct {
-  char key[32];
-  char value[EF_NAME_LEN];
+  const char *key;
+  const char *value;
 } ef_tag;
 
 typedef struct {
   const ef_quota *quota; /* NULL for a quota the catalog does not know */
-  const char *path;      /* the sample's quota path */
+  const char *path;      /* the value's quota path */
   ef_value_type type;
   double number;    /* FLOAT, INT, BOOL: the value */
   int64_t integer;  /* INT, BOOL */
-  const char *text; /* FLOAT/INT: the API's exact text, or NULL; STRING:
-                       the text */
+  const char *text; /* FLOAT: its exact decimal text, or NULL; STRING: the
+                       text */
   /* collectd: type from types.db and type instance; type is "" when the
    * metric is text (collectd carries numbers only). */
-  char collectd_type[EF_NAME_LEN];
-  char collectd_instance[EF_NAME_LEN];
+  const char *collectd_type;
+  const char *collectd_instance;
   /* line protocol: measurement, tags (besides sn/name/product, which the
    * front end adds), field key. */
-  char measurement[EF_NAME_LEN];
+  const char *measurement;
   ef_tag tags[EF_MAX_TAGS];
   size_t n_tags;
-  char field[EF_NAME_LEN];
+  const char *field;
 } ef_metric;
 
 typedef struct {
   size_t published;
   size_t no_reading;  /* sentinel values skipped */
-  size_t implausible; /* out-of-range values dropped */
+  size_t implausible; /* out of range, glitches, numbers that are none */
+  size_t cut;         /* left out: over the unknown cap, past list caps */
+  size_t unknown_cut; /* of cut: over the unknown cap */
+  size_t unknown;     /* values the catalog does not know (or only places),
+                         published */
 } ef_metric_stats;
+
+/* How a reading's values are judged. Zeroed: every value published, the
+ * default cap, no counter guard. */
+typedef struct {
+  int catalog_only;   /* publish only what the catalog names (not what a row
+                         of ANY only places, such as a pack's other values) */
+  size_t max_unknown; /* 0: EF_DEFAULT_MAX_UNKNOWN */
+  /* The monotonic guard of COUNTER rows: 1 when value may be published
+   * after what this device sent before at path (and remembers it); NULL:
+   * no guard. */
+  int (*counter)(void *ctx, const char *path, double value);
+  void *counter_ctx;
+} ef_metric_policy;
 
 typedef void (*ef_metric_cb)(const ef_metric *metric, void *ctx);
 
-/* Calls cb once for every metric of samples, in sample order, and adds to
- * stats (may be NULL). The metric and its strings are valid during cb. */
-void ef_metrics_each(const ef_samples *samples, ef_metric_cb cb, void *ctx,
-                     ef_metric_stats *stats);
+/* Calls cb for every metric of an answer's data (flat, nested or mixed,
+ * walked once: ef_walk), in order, and adds to stats (may be NULL). policy
+ * may be NULL. Returns 0, or -1 when data is not an object. */
+int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,
+                       ef_metric_cb cb, void *ctx, ef_metric_stats *stats);
+
+/* The same for kept samples (a device's pushed state). */
+void ef_metrics_each(const ef_samples *samples, const ef_metric_policy *policy,
+                     ef_metric_cb cb, void *ctx, ef_metric_stats *stats);
+
+/* 1 when data holds a value of a family the catalog has rows for (not
+ * only rows for any family): the device is known, and its unknown values
+ * are extras; 0 when the catalog knows nothing of it. */
+int ef_metrics_family_known(struct json_object *data);
+int ef_metrics_family_known_samples(const ef_samples *samples);
 
 /* The generic name for a path the catalog does not know: snake_case,
  * [A-Za-z0-9_] only ("20_1.invOutputWatts" -> "20_1_inv_output_watts"). */
 void ef_metric_generic_name(const char *path, char *out, size_t size);
+
+/* The exact decimal text of a number the core computes (a data age, a
+ * derived value): the shortest of %.15g, %.16g and %.17g that reads back
+ * as the same double, so 0.421 is "0.421". Returns 0, or -1 when number
+ * is not finite. */
+#define EF_NUMBER_TEXT_LEN 32
+int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]);
 
 #endif

@@ -50,11 +50,10 @@ void ef_poll_deliver(const ef_answer *answer, const ef_poll_target *target,
                      ef_reading_cb cb, void *ctx) {
   ef_reading reading = {.target = target, .time_ms = answer->received_ms};
   ef_error error = answer->error;
-  ef_samples samples = {0};
   if (error.kind != EF_OK) {
     reading.error = &error;
   } else if (answer->data == NULL ||
-             ef_samples_add_json(&samples, answer->data) != 0) {
+             !json_object_is_type(answer->data, json_type_object)) {
     /* Without data, a reading of no values would pass for a healthy
      * device. */
     if (answer->data == NULL)
@@ -65,10 +64,9 @@ void ef_poll_deliver(const ef_answer *answer, const ef_poll_target *target,
     error.http_status = 200;
     reading.error = &error;
   } else {
-    reading.samples = &samples;
+    reading.data = answer->data;
   }
   cb(&reading, ctx);
-  ef_samples_clear(&samples);
 }
 
 typedef struct {

@@ -2,7 +2,8 @@
  *
  * Promises: every target is read concurrently through the client
  * (quota/all, or POST quota when the target names quotas), and the caller
- * gets each device's reading as it completes: its samples (ef_sample.h)
+ * gets each device's reading as it completes: its data (the answer's
+ * "data" object, walked with ef_walk or ef_metrics_of_json, never copied)
  * or the error that names what went wrong. One failing device never
  * affects the others. The request and the reading of one target are also
  * offered apart, so that quota reads can share a batch with other
@@ -11,7 +12,8 @@
 #define EF_POLL_H
 
 #include "ef_client.h"
-#include "ef_sample.h"
+
+struct json_object;
 
 typedef struct {
   const char *sn;
@@ -22,9 +24,10 @@ typedef struct {
 
 typedef struct {
   const ef_poll_target *target;
-  const ef_error *error;     /* NULL on success */
-  const ef_samples *samples; /* NULL on error; valid during the callback */
-  int64_t time_ms;           /* when the answer completed */
+  const ef_error *error;    /* NULL on success */
+  struct json_object *data; /* an object; NULL on error; valid during the
+                               callback */
+  int64_t time_ms;          /* when the answer completed */
 } ef_reading;
 
 typedef void (*ef_reading_cb)(const ef_reading *reading, void *ctx);

@@ -1,6 +1,8 @@
 /* ef_roster.c: configured and listed devices, merged, and each one's turn. */
 #include "ef_roster.h"
 
+#include "ef_account.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +208,11 @@ static void note_list_outcome(ef_roster *roster, const ef_error *err,
     tell(cb, ctx, EF_ROSTER_LIST_RECOVERED, NULL, NULL);
 }
 
+static int in_shard(const ef_roster_options *options, const char *sn) {
+  return options->shard_count == 0 ||
+         ef_serial_shard(sn, options->shard_count) == options->shard_index;
+}
+
 int ef_roster_merge(ef_roster *roster, const ef_device_list *list,
                     const ef_error *err, int64_t now_ms, ef_roster_event_cb cb,
                     void *ctx) {
@@ -224,7 +231,8 @@ int ef_roster_merge(ef_roster *roster, const ef_device_list *list,
   for (size_t i = 0; i < list->len; i++) {
     const ef_listed_device *entry = &list->items[i];
     ef_roster_device *device = ef_roster_find(roster, entry->sn);
-    if (device == NULL && roster->options.discover) {
+    if (device == NULL && roster->options.discover &&
+        in_shard(&roster->options, entry->sn)) {
       device = device_add(roster, entry->sn, NULL, 0, now_ms);
       if (device == NULL) {
         status = -1;

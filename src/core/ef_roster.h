@@ -2,7 +2,8 @@
  *
  * Promises: the devices configured for an account, merged with the list
  * the cloud gives (device/list, ef_discovery.h) when the front end uses it.
- * With discovery on, every listed device is polled too, and a discovered
+ * With discovery on, every listed device (of the roster's shard) is
+ * polled too, and a discovered
  * device that leaves the list stops being polled (a configured one never
  * does). The list is asked again every refresh period, so that new devices
  * appear without a restart; after a failed list, sooner (from
@@ -57,6 +58,11 @@ typedef struct {
   int64_t refresh_ms;  /* 0: EF_ROSTER_DEFAULT_REFRESH_MS */
   int64_t interval_ms; /* of discovered devices and entries without one */
   void (*free_user)(void *user); /* frees a device's user state; or NULL */
+  /* Discovery takes only the listed devices of shard shard_index of
+   * shard_count (ef_serial_shard; 0: every device): agents that share an
+   * account split it without talking to each other. Configured devices
+   * are polled whatever their shard. */
+  unsigned shard_index, shard_count;
 } ef_roster_options;
 
 typedef struct {

@@ -1,5 +1,7 @@
-/* ef_sample.c: API data (flat, nested or mixed) into typed samples by path. */
+/* ef_sample.c: API data (flat, nested or mixed) walked value by value. */
 #include "ef_sample.h"
+
+#include "ef_catalog.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -10,72 +12,66 @@
 /* JSON text inside a string is expanded at most this deep: the cloud nests
  * one level (bp_addr.<packSN>); more is a broken or hostile answer. */
 #define MAX_EMBEDDED_DEPTH 2
-/* A list sample's text is cut here: huge arrays must not become huge log
+/* A list kept whole is cut here: huge arrays must not become huge log
  * lines or line-protocol fields. */
 #define MAX_LIST_TEXT 1024
 
-static void sample_free(ef_sample *sample) {
-  free(sample->path);
-  free(sample->text);
+/* ---- the walk ------------------------------------------------------------
+ */
+
+/* The paths a walk handed out, by 64-bit hash (open addressing; 0 is an
+ * empty slot): a path the answer holds twice (flat "a.b" next to nested
+ * {"a":{"b"}}) is handed out once, the first time, so that no front end
+ * gets two values of one name in one reading. */
+typedef struct {
+  uint64_t *slots;
+  size_t cap, used;
+} seen_paths;
+
+typedef struct {
+  ef_leaf_cb cb;
+  void *ctx;
+  size_t cut;
+  seen_paths seen;
+  char path[EF_PATH_MAX];
+} walk;
+
+static uint64_t path_hash64(const char *path) {
+  uint64_t hash = 1469598103934665603u; /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+    hash = (hash ^ *c) * 1099511628211u;
+  return hash != 0 ? hash : 1;
 }
 
-void ef_samples_clear(ef_samples *samples) {
-  for (size_t i = 0; i < samples->len; i++)
-    sample_free(&samples->items[i]);
-  free(samples->items);
-  *samples = (ef_samples){0};
+static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
+  size_t mask = seen->cap - 1;
+  for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask)
+    if (seen->slots[at] == 0 || seen->slots[at] == hash)
+      return &seen->slots[at];
 }
 
-const ef_sample *ef_samples_find(const ef_samples *samples, const char *path) {
-  for (size_t i = 0; i < samples->len; i++)
-    if (strcmp(samples->items[i].path, path) == 0)
-      return &samples->items[i];
-  return NULL;
-}
-
-/* Takes ownership of path and text. */
-static int append(ef_samples *samples, char *path, ef_kind kind, double number,
-                  int64_t integer, char *text) {
-  if (path == NULL || text == NULL)
-    goto fail;
-  if (samples->len == samples->cap) {
-    size_t cap = samples->cap ? samples->cap * 2 : 64;
-    ef_sample *items = realloc(samples->items, cap * sizeof(*items));
-    if (items == NULL)
-      goto fail;
-    samples->items = items;
-    samples->cap = cap;
+/* 1 when the walk handed out path before; else remembers it. When memory
+ * runs out, paths are no longer told apart (handed out as they come). */
+static int seen_before(seen_paths *seen, const char *path) {
+  if (seen->used + 1 > seen->cap / 2) {
+    size_t cap = seen->cap ? 2 * seen->cap : 1024;
+    uint64_t *slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+      return 0;
+    seen_paths grown = {.slots = slots, .cap = cap, .used = seen->used};
+    for (size_t i = 0; i < seen->cap; i++)
+      if (seen->slots[i] != 0)
+        *seen_slot(&grown, seen->slots[i]) = seen->slots[i];
+    free(seen->slots);
+    *seen = grown;
   }
-  samples->items[samples->len++] = (ef_sample){.path = path,
-                                               .kind = kind,
-                                               .number = number,
-                                               .integer = integer,
-                                               .text = text};
+  uint64_t hash = path_hash64(path);
+  uint64_t *slot = seen_slot(seen, hash);
+  if (*slot == hash)
+    return 1;
+  *slot = hash;
+  seen->used++;
   return 0;
-fail:
-  free(path);
-  free(text);
-  return -1;
-}
-
-int ef_samples_put(ef_samples *samples, const ef_sample *sample) {
-  char *text = strdup(sample->text ? sample->text : "");
-  for (size_t i = 0; i < samples->len; i++) {
-    ef_sample *old = &samples->items[i];
-    if (strcmp(old->path, sample->path) != 0)
-      continue;
-    if (text == NULL)
-      return -1;
-    free(old->text);
-    *old = (ef_sample){.path = old->path,
-                       .kind = sample->kind,
-                       .number = sample->number,
-                       .integer = sample->integer,
-                       .text = text};
-    return 0;
-  }
-  return append(samples, strdup(sample->path), sample->kind, sample->number,
-                sample->integer, text);
 }
 
 static int is_scalar(struct json_object *value) {
@@ -83,91 +79,117 @@ static int is_scalar(struct json_object *value) {
          !json_object_is_type(value, json_type_array);
 }
 
-/* Keys with surrounding blanks exist in the reference (" chargingStatus"). */
-static char *join_key(const char *prefix, const char *key) {
+static int is_number(struct json_object *value) {
+  return json_object_is_type(value, json_type_int) ||
+         json_object_is_type(value, json_type_double);
+}
+
+/* Appends ".key" (trimmed; without the dot at the top) or "[index]" to the
+ * path at its length len; the new length, or 0 when it does not fit. */
+static size_t join_key(walk *w, size_t len, const char *key) {
   while (isspace((unsigned char)*key))
     key++;
   size_t key_len = strlen(key);
   while (key_len > 0 && isspace((unsigned char)key[key_len - 1]))
     key_len--;
-  char *path = NULL;
-  if (asprintf(&path, "%s%s%.*s", prefix, prefix[0] ? "." : "", (int)key_len,
-               key) < 0)
-    return NULL;
-  return path;
+  size_t dot = len > 0;
+  if (len + dot + key_len + 1 > sizeof(w->path))
+    return 0;
+  if (dot)
+    w->path[len] = '.';
+  memcpy(w->path + len + dot, key, key_len);
+  w->path[len + dot + key_len] = '\0';
+  return len + dot + key_len;
 }
 
-static char *join_index(const char *prefix, size_t index) {
-  char *path = NULL;
-  if (asprintf(&path, "%s[%zu]", prefix, index) < 0)
-    return NULL;
-  return path;
+static size_t join_index(walk *w, size_t len, size_t index) {
+  int n = snprintf(w->path + len, sizeof(w->path) - len, "[%zu]", index);
+  return n > 0 && (size_t)n < sizeof(w->path) - len ? len + (size_t)n : 0;
 }
 
-static int add_value(ef_samples *samples, char *path, struct json_object *value,
-                     int depth);
+static void emit(walk *w, ef_kind kind, double number, int64_t integer,
+                 const char *text) {
+  if (seen_before(&w->seen, w->path)) {
+    w->cut++;
+    return;
+  }
+  ef_leaf leaf = {
+      .kind = kind, .number = number, .integer = integer, .text = text};
+  w->cb(w->path, &leaf, w->ctx);
+}
 
-static int add_object(ef_samples *samples, const char *prefix,
-                      struct json_object *object, int depth) {
-  int status = 0;
+static void walk_value(walk *w, size_t len, struct json_object *value,
+                       int depth);
+
+static void walk_object(walk *w, size_t len, struct json_object *object,
+                        int depth) {
   json_object_object_foreach(object, key, child) {
-    if (add_value(samples, join_key(prefix, key), child, depth) != 0)
-      status = -1;
+    size_t child_len = join_key(w, len, key);
+    if (child_len == 0) {
+      w->cut++;
+      continue;
+    }
+    walk_value(w, child_len, child, depth);
+    w->path[len] = '\0';
   }
-  return status;
 }
 
-static int add_list(ef_samples *samples, char *path, struct json_object *list) {
+/* A list kept whole: its items' text joined with ','. */
+static void emit_list(walk *w, struct json_object *list) {
   size_t n = json_object_array_length(list);
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  if (out == NULL) {
-    free(path);
-    return -1;
-  }
+  char text[MAX_LIST_TEXT + 8];
+  size_t used = 0;
+  text[0] = '\0';
   for (size_t i = 0; i < n; i++) {
     struct json_object *item = json_object_array_get_idx(list, i);
     const char *item_text = item ? json_object_get_string(item) : "null";
-    if (ftell(out) + strlen(item_text) + 4 > MAX_LIST_TEXT) {
-      fputs(",...", out);
+    size_t item_len = strlen(item_text);
+    if (used + item_len + 5 > MAX_LIST_TEXT) {
+      memcpy(text + used, ",...", 5);
       break;
     }
-    fprintf(out, "%s%s", i ? "," : "", item_text);
+    if (i > 0)
+      text[used++] = ',';
+    memcpy(text + used, item_text, item_len + 1);
+    used += item_len;
   }
-  if (fclose(out) != 0) {
-    free(text);
-    text = NULL;
-  }
-  return append(samples, path, EF_KIND_LIST, (double)n, (int64_t)n, text);
+  emit(w, EF_KIND_LIST, (double)n, (int64_t)n, text);
 }
 
-static int add_array(ef_samples *samples, char *path, struct json_object *array,
-                     int depth) {
+static void walk_array(walk *w, size_t len, struct json_object *array,
+                       int depth) {
   size_t n = json_object_array_length(array);
-  int all_scalars = 1;
-  for (size_t i = 0; i < n && all_scalars; i++)
-    all_scalars = is_scalar(json_object_array_get_idx(array, i));
-  if (all_scalars)
-    return add_list(samples, path, array);
-  int status = 0;
-  /* Each item becomes series of its own downstream (a collectd type
-   * instance, an RRD file): a huge array is a broken answer, not that
-   * many strings or packs. */
-  if (n > EF_MAX_ARRAY_ITEMS)
+  int numbers = n > 0, scalars = 1;
+  for (size_t i = 0; i < n; i++) {
+    struct json_object *item = json_object_array_get_idx(array, i);
+    numbers = numbers && is_number(item);
+    scalars = scalars && is_scalar(item);
+  }
+  /* Lists of codes, of words, and empty lists: one value. */
+  if (scalars && (!numbers || ef_catalog_keeps_list(w->path))) {
+    emit_list(w, array);
+    return;
+  }
+  /* Each item becomes a series of its own downstream (a collectd type
+   * instance, an RRD file): a huge array is a broken answer. */
+  if (n > EF_MAX_ARRAY_ITEMS) {
+    w->cut += n - EF_MAX_ARRAY_ITEMS;
     n = EF_MAX_ARRAY_ITEMS;
-  for (size_t i = 0; i < n; i++)
-    if (add_value(samples, join_index(path, i),
-                  json_object_array_get_idx(array, i), depth) != 0)
-      status = -1;
-  free(path);
-  return status;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t item_len = join_index(w, len, i);
+    if (item_len == 0) {
+      w->cut++;
+      continue;
+    }
+    walk_value(w, item_len, json_object_array_get_idx(array, i), depth);
+    w->path[len] = '\0';
+  }
 }
 
-/* A string holding a JSON object or array is expanded below its key; when
- * the embedded text is broken, the caller keeps the string as it is. */
-static int add_embedded(ef_samples *samples, const char *path, const char *text,
-                        int depth) {
+/* A string holding a JSON object or array is expanded below its key;
+ * returns 0 when it was, 1 when the string is to be kept as it is. */
+static int walk_embedded(walk *w, size_t len, const char *text, int depth) {
   while (isspace((unsigned char)*text))
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
@@ -177,59 +199,192 @@ static int add_embedded(ef_samples *samples, const char *path, const char *text,
     json_object_put(embedded);
     return 1;
   }
-  int status = json_object_is_type(embedded, json_type_object)
-                   ? add_object(samples, path, embedded, depth + 1)
-                   : add_array(samples, strdup(path), embedded, depth + 1);
+  if (json_object_is_type(embedded, json_type_object))
+    walk_object(w, len, embedded, depth + 1);
+  else
+    walk_array(w, len, embedded, depth + 1);
   json_object_put(embedded);
-  return status;
-}
-
-/* Takes ownership of path. */
-static int add_value(ef_samples *samples, char *path, struct json_object *value,
-                     int depth) {
-  if (path == NULL)
-    return -1;
-  switch (json_object_get_type(value)) {
-  case json_type_null:
-    free(path);
-    return 0;
-  case json_type_object: {
-    int status = add_object(samples, path, value, depth);
-    free(path);
-    return status;
-  }
-  case json_type_array:
-    return add_array(samples, path, value, depth);
-  case json_type_boolean: {
-    int truth = json_object_get_boolean(value) ? 1 : 0;
-    return append(samples, path, EF_KIND_BOOL, truth, truth,
-                  strdup(truth ? "true" : "false"));
-  }
-  case json_type_int:
-    return append(
-        samples, path, EF_KIND_INTEGER, (double)json_object_get_int64(value),
-        json_object_get_int64(value), strdup(json_object_get_string(value)));
-  case json_type_double:
-    return append(samples, path, EF_KIND_NUMBER, json_object_get_double(value),
-                  0, strdup(json_object_get_string(value)));
-  case json_type_string: {
-    const char *text = json_object_get_string(value);
-    int status = add_embedded(samples, path, text, depth);
-    if (status <= 0) {
-      free(path);
-      return status;
-    }
-    return append(samples, path, EF_KIND_STRING, 0, 0, strdup(text));
-  }
-  }
-  free(path);
   return 0;
 }
 
-int ef_samples_add_json(ef_samples *samples, struct json_object *data) {
+static void walk_value(walk *w, size_t len, struct json_object *value,
+                       int depth) {
+  switch (json_object_get_type(value)) {
+  case json_type_null:
+    return;
+  case json_type_object:
+    walk_object(w, len, value, depth);
+    return;
+  case json_type_array:
+    walk_array(w, len, value, depth);
+    return;
+  case json_type_boolean: {
+    int truth = json_object_get_boolean(value) ? 1 : 0;
+    emit(w, EF_KIND_BOOL, truth, truth, truth ? "true" : "false");
+    return;
+  }
+  case json_type_int: {
+    int64_t integer = json_object_get_int64(value);
+    emit(w, EF_KIND_INTEGER, (double)integer, integer,
+         json_object_get_string(value));
+    return;
+  }
+  case json_type_double:
+    emit(w, EF_KIND_NUMBER, json_object_get_double(value), 0,
+         json_object_get_string(value));
+    return;
+  case json_type_string: {
+    const char *text = json_object_get_string(value);
+    if (walk_embedded(w, len, text, depth) != 0)
+      emit(w, EF_KIND_STRING, 0, 0, text);
+    return;
+  }
+  }
+}
+
+int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
   if (!json_object_is_type(data, json_type_object))
     return -1;
-  return add_object(samples, "", data, 0);
+  walk *w = malloc(sizeof(*w));
+  if (w == NULL)
+    return -1;
+  w->cb = cb;
+  w->ctx = ctx;
+  w->cut = 0;
+  w->seen = (seen_paths){0};
+  w->path[0] = '\0';
+  walk_object(w, 0, data, 0);
+  if (cut != NULL)
+    *cut += w->cut;
+  free(w->seen.slots);
+  free(w);
+  return 0;
+}
+
+/* ---- kept samples --------------------------------------------------------
+ * A hash index of paths (open addressing, indexes + 1, 0 empty), so that
+ * merging a device's partial updates costs no scan of its state. */
+
+static size_t path_hash(const char *path) {
+  size_t hash = 1469598103934665603u; /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+    hash = (hash ^ *c) * 1099511628211u;
+  return hash;
+}
+
+typedef struct {
+  size_t *slots;
+  size_t cap; /* a power of two, at least twice the samples */
+} path_index;
+
+/* The index lives behind the items, allocated with them: ef_samples keeps
+ * its three public fields. */
+static path_index *index_of(const ef_samples *samples) {
+  return samples->items != NULL ? (path_index *)(samples->items + samples->cap)
+                                : NULL;
+}
+
+static size_t *slot_for(const ef_samples *samples, const char *path) {
+  path_index *index = index_of(samples);
+  size_t mask = index->cap - 1;
+  for (size_t at = path_hash(path) & mask;; at = (at + 1) & mask) {
+    size_t *slot = &index->slots[at];
+    if (*slot == 0 || strcmp(samples->items[*slot - 1].path, path) == 0)
+      return slot;
+  }
+}
+
+/* Room for one more sample, and its index rebuilt when it grew. */
+static int reserve(ef_samples *samples) {
+  if (samples->len < samples->cap)
+    return 0;
+  size_t cap = samples->cap ? samples->cap * 2 : 64;
+  size_t slots = 2 * cap;
+  char *block = malloc(cap * sizeof(ef_sample) + sizeof(path_index) +
+                       slots * sizeof(size_t));
+  if (block == NULL)
+    return -1;
+  if (samples->len > 0)
+    memcpy(block, samples->items, samples->len * sizeof(ef_sample));
+  free(samples->items);
+  samples->items = (ef_sample *)block;
+  samples->cap = cap;
+  path_index *index = index_of(samples);
+  index->slots = (size_t *)(index + 1);
+  index->cap = slots;
+  memset(index->slots, 0, slots * sizeof(size_t));
+  for (size_t i = 0; i < samples->len; i++)
+    *slot_for(samples, samples->items[i].path) = i + 1;
+  return 0;
+}
+
+void ef_samples_clear(ef_samples *samples) {
+  for (size_t i = 0; i < samples->len; i++) {
+    free(samples->items[i].path);
+    free(samples->items[i].text);
+  }
+  free(samples->items);
+  *samples = (ef_samples){0};
+}
+
+const ef_sample *ef_samples_find(const ef_samples *samples, const char *path) {
+  if (samples->len == 0)
+    return NULL;
+  size_t slot = *slot_for(samples, path);
+  return slot ? &samples->items[slot - 1] : NULL;
+}
+
+int ef_samples_put(ef_samples *samples, const ef_sample *sample) {
+  char *text = strdup(sample->text ? sample->text : "");
+  if (text == NULL)
+    return -1;
+  size_t slot = samples->len > 0 ? *slot_for(samples, sample->path) : 0;
+  if (slot != 0) {
+    ef_sample *old = &samples->items[slot - 1];
+    free(old->text);
+    *old = (ef_sample){.path = old->path,
+                       .kind = sample->kind,
+                       .number = sample->number,
+                       .integer = sample->integer,
+                       .text = text};
+    return 0;
+  }
+  char *path = strdup(sample->path);
+  if (path == NULL || reserve(samples) != 0) {
+    free(path);
+    free(text);
+    return -1;
+  }
+  samples->items[samples->len] = (ef_sample){.path = path,
+                                             .kind = sample->kind,
+                                             .number = sample->number,
+                                             .integer = sample->integer,
+                                             .text = text};
+  *slot_for(samples, path) = ++samples->len;
+  return 0;
+}
+
+typedef struct {
+  ef_samples *samples;
+  int failed;
+} keeper;
+
+static void keep_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
+  keeper *k = ctx;
+  ef_sample sample = {.path = (char *)path,
+                      .kind = leaf->kind,
+                      .number = leaf->number,
+                      .integer = leaf->integer,
+                      .text = (char *)leaf->text};
+  if (ef_samples_put(k->samples, &sample) != 0)
+    k->failed = 1;
+}
+
+int ef_samples_add_json(ef_samples *samples, struct json_object *data) {
+  keeper k = {.samples = samples};
+  if (ef_walk(data, keep_leaf, &k, NULL) != 0)
+    return -1;
+  return k.failed ? -1 : 0;
 }
 
 int ef_samples_add_text(ef_samples *samples, const char *json_text) {
@@ -237,4 +392,15 @@ int ef_samples_add_text(ef_samples *samples, const char *json_text) {
   int status = ef_samples_add_json(samples, data);
   json_object_put(data);
   return status;
+}
+
+void ef_samples_each(const ef_samples *samples, ef_leaf_cb cb, void *ctx) {
+  for (size_t i = 0; i < samples->len; i++) {
+    const ef_sample *sample = &samples->items[i];
+    ef_leaf leaf = {.kind = sample->kind,
+                    .number = sample->number,
+                    .integer = sample->integer,
+                    .text = sample->text};
+    cb(sample->path, &leaf, ctx);
+  }
 }

@@ -1,15 +1,25 @@
-/* ef_sample.h: the typed values of one device reading, keyed by quota path.
+/* ef_sample.h: the values of one device reading, keyed by quota path.
  *
- * Promises: the flat form of quota/all ("pcsAPhase.vol"), the nested form of
- * POST quota and MQTT ({"pcsAPhase":{"vol":..}}) and mixtures of both become
- * the same paths; lists of objects take an index
- * ("mpptHeartBeat[0].mpptPv[1].pwr"), for their first EF_MAX_ARRAY_ITEMS
- * items only (the rest of a huge array is left out); JSON text inside a
- * string (the per-pack "bp_addr.<packSN>") is expanded below its key, and
- * when it is broken the string is kept as a string. Numbers keep the API's
- * exact text.
- * Whitespace around keys (the reference's " chargingStatus") is trimmed;
- * nulls are "no reading" and produce no sample. */
+ * Promises: the flat form of quota/all ("pcsAPhase.vol"), the nested form
+ * of POST quota and MQTT ({"pcsAPhase":{"vol":..}}) and mixtures of both
+ * give the same paths. Lists of objects take an index
+ * ("mpptHeartBeat[0].mpptPv[1].pwr"); so does each number of a list of
+ * numbers ("bpCellVol[3]"; a list of lists: "watth[2][0]"), unless the
+ * catalog keeps the list whole (a list of error codes: ef_catalog.h),
+ * which then is one value, its items' text joined with ','; any other list
+ * of scalars (strings, booleans) is kept whole too. Only the first
+ * EF_MAX_ARRAY_ITEMS items of a list count: the rest of a huge array is
+ * left out, and counted. JSON text inside a string (the per-pack
+ * "bp_addr.<packSN>") is expanded below its key; when it is broken the
+ * string stays a string. Numbers keep the API's exact text. Whitespace
+ * around keys (the reference's " chargingStatus") is trimmed; nulls are
+ * "no reading" and give nothing. A path met twice in one answer (flat
+ * "a.b" next to nested {"a":{"b":..}}) counts the first time only.
+ *
+ * Two ways to have them: ef_walk hands each value to a callback as it goes,
+ * copying nothing (the path and text live during the call): the hot path
+ * of every poll; ef_samples keeps copies, for the state of a device that
+ * pushes partial updates (MQTT) and for tests. */
 #ifndef EF_SAMPLE_H
 #define EF_SAMPLE_H
 
@@ -18,17 +28,35 @@
 
 struct json_object;
 
-/* Real devices index their strings, packs and rods below 10. */
+/* Real devices index their strings, packs, rods and cells below 64. */
 #define EF_MAX_ARRAY_ITEMS 64
+/* Paths longer than this are left out (and counted). */
+#define EF_PATH_MAX 512
 
 typedef enum {
   EF_KIND_NUMBER,  /* floating point: number and text */
   EF_KIND_INTEGER, /* integer: integer, number and text */
   EF_KIND_BOOL,    /* integer 0/1, number, text "true"/"false" */
   EF_KIND_STRING,  /* text */
-  EF_KIND_LIST,    /* list of scalars: text is the items' text joined with
-                      ',' ("601,602"), integer is the item count */
+  EF_KIND_LIST,    /* a list kept whole: text is the items' text joined
+                      with ',' ("601,602"), integer the item count */
 } ef_kind;
+
+/* One value of a reading, borrowed during a walk. */
+typedef struct {
+  ef_kind kind;
+  double number;
+  int64_t integer;
+  const char *text;
+} ef_leaf;
+
+typedef void (*ef_leaf_cb)(const char *path, const ef_leaf *leaf, void *ctx);
+
+/* Walks an API "data" object, calling cb for every value in order. Adds
+ * the values left out (past EF_MAX_ARRAY_ITEMS, with too long a path, or
+ * a path met before) to *cut (may be NULL). Returns 0, or -1 when data is not
+ * an object. */
+int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut);
 
 typedef struct {
   char *path;
@@ -44,7 +72,7 @@ typedef struct {
   size_t cap;
 } ef_samples;
 
-/* Flattens an API "data" object into samples (appending). Returns 0, or -1
+/* Appends every value of data, as ef_walk finds them. Returns 0, or -1
  * when data is not an object or memory ran out (the samples added so far
  * stay valid). */
 int ef_samples_add_json(ef_samples *samples, struct json_object *data);
@@ -59,6 +87,9 @@ int ef_samples_put(ef_samples *samples, const ef_sample *sample);
 
 /* The sample at path, or NULL. */
 const ef_sample *ef_samples_find(const ef_samples *samples, const char *path);
+
+/* Calls cb for every sample, in order, as a walk would. */
+void ef_samples_each(const ef_samples *samples, ef_leaf_cb cb, void *ctx);
 
 /* Frees every sample; the set can be reused afterwards. */
 void ef_samples_clear(ef_samples *samples);

@@ -534,7 +534,7 @@ void sim_mqtt_stop(sim_mqtt *m) {
     mosquitto_lib_cleanup();
   if (m->log != NULL)
     fclose(m->log);
-  for (size_t f = 0; f < m->n_families; f++)
+  for (size_t f = 0; m->family_groups != NULL && f < m->n_families; f++)
     json_object_put(m->family_groups[f]);
   pthread_cond_destroy(&m->wake);
   pthread_mutex_destroy(&m->lock);

@@ -81,6 +81,17 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
   struct pollfd pfd[2] = {{.fd = input_fd, .events = POLLIN},
                           {.fd = event_fd, .events = POLLIN}};
   for (;;) {
+    /* The flags are checked with the signals blocked, and ppoll unblocks
+     * them atomically: a signal that came during a tick (when they are
+     * unblocked) is seen here, one that comes later ends the ppoll. */
+    if (stop_requested) {
+      errno = 0;
+      return WAIT_STOP;
+    }
+    if (tick_requested) {
+      tick_requested = 0;
+      return WAIT_SIGNAL;
+    }
     struct timespec timeout, *timeout_p = NULL;
     if (due_ms >= 0) {
       int64_t left = due_ms - monotonic_ms();
@@ -90,13 +101,11 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
       timeout_p = &timeout;
     }
     int ready = ppoll(pfd, 2, timeout_p, waiting);
+    if (ready < 0 && errno == EINTR)
+      continue;
     if (stop_requested) {
       errno = 0;
       return WAIT_STOP;
-    }
-    if (tick_requested) {
-      tick_requested = 0;
-      return WAIT_SIGNAL;
     }
     if (ready > 0 && pfd[0].revents != 0)
       return WAIT_INPUT;
@@ -104,8 +113,7 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
       return WAIT_EVENT;
     if (ready == 0)
       return WAIT_SLOT;
-    if (errno != EINTR)
-      return WAIT_STOP;
+    return WAIT_STOP;
   }
 }
 

@@ -48,8 +48,9 @@ static void usage(FILE *out) {
 
 /* The columns of --list-metrics, each as wide as its widest cell. */
 typedef struct {
-  const char *pattern, *measurement, *tags, *unit, *family, *description;
+  const char *pattern, *measurement, *tags, *unit, *family;
   char field[256];
+  char description[512];
 } listing_row;
 
 /* Row 0 is the header, row i the catalog's entry i - 1. */
@@ -69,8 +70,10 @@ static void listing_row_at(size_t i, listing_row *row) {
                        .measurement = quota->measurement,
                        .tags = quota->tags[0] ? quota->tags : "-",
                        .unit = quota->unit[0] ? quota->unit : "-",
-                       .family = ef_family_name(quota->family),
-                       .description = quota->description};
+                       .family = ef_family_name(quota->family)};
+  const char *rule = ef_catalog_rule(quota);
+  snprintf(row->description, sizeof(row->description), "%s%s%s",
+           quota->description, rule ? "; derived: " : "", rule ? rule : "");
   if (quota->decode == EF_DECODE_ERROR_LIST ||
       quota->decode == EF_DECODE_ERROR_BITS)
     snprintf(row->field, sizeof(row->field),

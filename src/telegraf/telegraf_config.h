@@ -61,6 +61,7 @@ typedef struct {
   char *mqtt_suffix;       /* --mqtt-client-id-suffix; NULL: "telegraf" */
   int64_t mqtt_refresh_ms; /* 0: the engine's default */
   int64_t mqtt_silence_ms; /* 0: the engine's default */
+  char *shard; /* --shard K/N, as given; parsed into account by finish */
   int list_metrics;
   int help;
   int version;

@@ -31,13 +31,21 @@ typedef struct {
 
 static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
   static const metric_kind value[] = {{"", "float", true, NULL}};
+  static const metric_kind any[] = {
+      {"", "float, boolean or string, as sent", true, NULL}};
   static const metric_kind state[] = {{"", "string", false, NULL}};
   static const metric_kind errors[] = {
       {EF_ERROR_COUNT_SUFFIX, "integer", true, "the number of active codes"},
       {EF_ERROR_CODES_SUFFIX, "string", false, "the codes, comma separated"}};
   switch (quota->decode) {
   case EF_DECODE_VALUE:
+  case EF_DECODE_COUNTER:
+  case EF_DECODE_POSITIVE:
+  case EF_DECODE_NEGATIVE:
     *kinds = value;
+    return 1;
+  case EF_DECODE_ANY:
+    *kinds = any;
     return 1;
   case EF_DECODE_STATE:
     *kinds = state;
@@ -48,6 +56,24 @@ static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
     return 2;
   }
   return 0;
+}
+
+/* What a row's description leaves out: how its value is made or guarded. */
+static const char *row_rule(const ef_quota *quota, char *out, size_t size) {
+  const char *rule = ef_catalog_rule(quota);
+  if (rule != NULL)
+    snprintf(out, size, "; derived from %s: %s", quota->pattern, rule);
+  else if (quota->decode == EF_DECODE_COUNTER)
+    snprintf(out, size,
+             "; a lifetime counter: a small step back is a "
+             "glitch, held out");
+  else if (quota->decode == EF_DECODE_ANY)
+    snprintf(out, size,
+             "; each other value, named after its key in "
+             "snake_case");
+  else
+    out[0] = '\0';
+  return out;
 }
 
 /* --- text in each markup ------------------------------------------------ */
@@ -203,9 +229,11 @@ static void quota_row(FILE *out, const char *first, const char *second,
   fputs("\t", out);
   roff(out, second, false);
   text_block_begin(out);
+  char rule[256];
   roff_bold(out, quota->pattern, true);
   fputs(": ", out);
   roff(out, quota->description, false);
+  roff(out, row_rule(quota, rule, sizeof(rule)), false);
   roff(out, note, false);
   text_block_end(out);
 }
@@ -267,11 +295,15 @@ static void sim_row(FILE *out, const ef_quota *quota) {
   roff_unit(out, quota);
   text_block_begin(out);
   roff(out, quota->description, false);
+  char rule[256];
+  roff(out, row_rule(quota, rule, sizeof(rule)), false);
   if (quota->decode == EF_DECODE_STATE)
     fputs("; text", out);
-  else if (quota->decode != EF_DECODE_VALUE)
+  else if (quota->decode == EF_DECODE_ERROR_LIST ||
+           quota->decode == EF_DECODE_ERROR_BITS)
     fputs("; error codes", out);
-  else {
+  else if (quota->decode == EF_DECODE_VALUE ||
+           quota->decode == EF_DECODE_COUNTER) {
     char range[128];
     snprintf(range, sizeof(range), "; %.15g to %.15g", quota->min, quota->max);
     roff(out, range, false);
@@ -323,7 +355,9 @@ static void markdown_row(FILE *out, const ef_quota *quota) {
             kinds[k].lp_type, quota->unit[0] ? ", " : "", quota->unit);
     if (row_tags(quota) != NULL)
       fprintf(out, ", `%s`", quota->tags);
-    fprintf(out, ": %s", quota->description);
+    char rule[256];
+    fprintf(out, ": %s%s", quota->description,
+            row_rule(quota, rule, sizeof(rule)));
     if (n > 1)
       fprintf(out, "; %s", kinds[k].annotation);
     fprintf(out, ". Quota `%s`", quota->pattern);

@@ -229,6 +229,7 @@ def _nulls(answer):
 # Without sample.h's EF_MAX_ARRAY_ITEMS, 60000 series of one device (and
 # seconds of CPU per read); still well under the body cap.
 ARRAY_ITEMS = 20000
+MAX_ARRAY_ITEMS = 64  # ef_sample.h
 
 
 def _huge_arrays(answer):

@@ -28,16 +28,19 @@ static void on_absent(const ef_metric *metric, void *ctx) {
 
 static void name_absent(oracle *o, const ef_sample *sample) {
   const ef_quota *quota = ef_catalog_lookup(sample->path, NULL);
-  if (quota == NULL || quota->decode != EF_DECODE_VALUE)
+  if (quota == NULL ||
+      (quota->decode != EF_DECODE_VALUE && quota->decode != EF_DECODE_COUNTER))
     return;
+  ef_samples one = {0};
   ef_sample stand_in = {
       .path = sample->path, .kind = EF_KIND_NUMBER, .number = quota->min};
-  ef_samples one = {.items = &stand_in, .len = 1};
-  ef_metrics_each(&one, on_absent, o, NULL);
+  if (ef_samples_put(&one, &stand_in) == 0)
+    ef_metrics_each(&one, NULL, on_absent, o, NULL);
+  ef_samples_clear(&one);
 }
 
-int oracle_run(const char *name, oracle_published_cb published,
-               oracle_absent_cb absent) {
+int oracle_run(const char *name, int catalog_only,
+               oracle_published_cb published, oracle_absent_cb absent) {
   struct json_object *root = json_object_from_fd(STDIN_FILENO);
   struct json_object *data = root, *member;
   if (json_object_object_get_ex(root, "data", &member))
@@ -52,7 +55,10 @@ int oracle_run(const char *name, oracle_published_cb published,
               .published = published,
               .absent = absent,
               .was_published = calloc(samples.len + 1, 1)};
-  ef_metrics_each(&samples, on_published, &o, NULL);
+  ef_metric_policy policy = {.catalog_only =
+                                 catalog_only &&
+                                 ef_metrics_family_known_samples(&samples)};
+  ef_metrics_each(&samples, &policy, on_published, &o, NULL);
   for (size_t i = 0; i < samples.len; i++)
     if (!o.was_published[i])
       name_absent(&o, &samples.items[i]);

@@ -6,7 +6,9 @@
  * order, with the sample it came from; then calls absent for every known
  * value quota that gave no metric (a sentinel or an implausible value),
  * named by the core itself from a stand-in reading at the same path: the
- * bottom of its plausible range, which no sentinel of the catalog is. */
+ * bottom of its plausible range, which no sentinel of the catalog is.
+ * With catalog_only, as collectd by default: only the catalog's metrics,
+ * unless the catalog knows nothing of the device's family (ef_engine.h). */
 #ifndef EF_E2E_ORACLE_H
 #define EF_E2E_ORACLE_H
 
@@ -19,7 +21,7 @@ typedef void (*oracle_absent_cb)(const ef_metric *metric);
 
 /* Returns the exit status: 0, or 1 (said on stderr under name) when stdin
  * is not a quota/all answer. */
-int oracle_run(const char *name, oracle_published_cb published,
-               oracle_absent_cb absent);
+int oracle_run(const char *name, int catalog_only,
+               oracle_published_cb published, oracle_absent_cb absent);
 
 #endif

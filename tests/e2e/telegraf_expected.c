@@ -5,10 +5,13 @@
  * Reads a quota/all "data" object (or a whole answer) as JSON on stdin and
  * prints one JSON object per line:
  *   {"kind":"published","path","measurement","tags":{..},"field",
- *    "type":"float|int|bool|string","value","text","generic":true|false}
+ *    "type":"float|int|bool|string","value","text","generic":true|false,
+ *    "rule":null|"positive"|"negative","source"}
  *      a field InfluxDB must hold: value as the core computed it, text the
  *      API's own text of the sample (null when it sent none), so that the
- *      test can also compare with the simulator's number itself;
+ *      test can also compare with the simulator's number itself; a value
+ *      derived from a signed one has its rule and the source's text
+ *      instead, so that the test can apply the rule itself;
  *   {"kind":"absent","path","measurement","tags":{..},"field"}
  *      a known quota without a reading (sentinel or implausible): the field
  *      must not be there.
@@ -75,7 +78,14 @@ static void print_published(const ef_metric *metric, const ef_sample *sample) {
   json_object_object_add(line, "type",
                          json_object_new_string(type_names[metric->type]));
   json_object_object_add(line, "value", metric_value(metric));
-  json_object_object_add(line, "text", text_or_null(sample->text));
+  const char *rule = metric->quota == NULL                         ? NULL
+                     : metric->quota->decode == EF_DECODE_POSITIVE ? "positive"
+                     : metric->quota->decode == EF_DECODE_NEGATIVE ? "negative"
+                                                                   : NULL;
+  json_object_object_add(line, "text",
+                         text_or_null(rule ? NULL : sample->text));
+  json_object_object_add(line, "rule", text_or_null(rule));
+  json_object_object_add(line, "source", text_or_null(sample->text));
   json_object_object_add(line, "generic",
                          json_object_new_boolean(metric->quota == NULL));
   print_record(line);
@@ -87,5 +97,5 @@ static void print_absent(const ef_metric *metric) {
 }
 
 int main(void) {
-  return oracle_run("telegraf_expected", print_published, print_absent);
+  return oracle_run("telegraf_expected", 0, print_published, print_absent);
 }

@@ -85,10 +85,12 @@ def gauge(number):
     return float("%.15g" % number)
 
 
-def expected_values(data):
+def expected_values(data, raw_quotas=False):
     """The oracle's lines for one device's quota/all data: {(type,
-    instance): (number, path)} that must arrive, and those that must not."""
-    out = subprocess.run([ORACLE], input=json.dumps(data), text=True,
+    instance): (number, path)} that must arrive, and those that must not
+    (raw_quotas: as with `RawQuotas true')."""
+    out = subprocess.run([ORACLE] + (["--raw-quotas"] if raw_quotas else []),
+                         input=json.dumps(data), text=True,
                          capture_output=True, check=True).stdout
     values, absent = {}, {}
     for line in out.splitlines():
@@ -184,10 +186,12 @@ LoadPlugin ecoflow
                 if re.search(pattern, line)]
 
 
-def device_block(serial, name=None, interval=None):
+def device_block(serial, name=None, interval=None, raw_quotas=None):
     lines = ['  <Device "%s">' % serial]
     if name:
         lines.append('    Name "%s"' % name)
+    if raw_quotas is not None:
+        lines.append("    RawQuotas %s" % ("true" if raw_quotas else "false"))
     if interval:
         lines.append("    Interval %s" % interval)
     lines.append("  </Device>")
@@ -213,13 +217,22 @@ def account_block(name, sim, devices, secret=None, indent="  ", timeout=5,
 NAMES = {OCEAN: "house", HEAT: None, GLOW: "glow", PULSE: "garage"}
 
 
+# Who dispatches every quota (`RawQuotas true'): the house by its own
+# <Device> option, the account "family" for its devices but the PowerGlow,
+# whose <Device> says false; the others only the catalog's, as by default.
+RAW_QUOTAS = {OCEAN, PULSE}
+
+
 def start_values_run(work, home, family):
     """Every family, in two accounts, next to an account with a wrong key."""
     block = "<Plugin ecoflow>\n%s\n%s\n%s\n</Plugin>" % (
-        account_block("home", home, device_block(OCEAN, "house") + "\n"
+        account_block("home", home,
+                      device_block(OCEAN, "house", raw_quotas=True) + "\n"
                       + device_block(HEAT), indent="    "),
-        account_block("family", family, device_block(GLOW, "glow") + "\n"
-                      + device_block(PULSE, "garage"), indent="    "),
+        account_block("family", family,
+                      device_block(GLOW, "glow", raw_quotas=False) + "\n"
+                      + device_block(PULSE, "garage"), indent="    ",
+                      options=["RawQuotas true"]),
         account_block("stranger", home, device_block("HJ31STRANGER0001"),
                       secret="not-the-secret", indent="    "))
     daemon = Collectd(os.path.join(work, "values"), block)
@@ -233,7 +246,7 @@ def check_values(daemon, home, family):
     for serial, name in NAMES.items():
         sim = home if serial in (OCEAN, HEAT) else family
         data = sim.sim_quota(serial)
-        values, absent = expected_values(data)
+        values, absent = expected_values(data, serial in RAW_QUOTAS)
         expected[serial] = (name or serial, data, values, absent)
 
     def all_arrived():
@@ -283,8 +296,24 @@ def check_values(daemon, home, family):
         check("%s: plugin ecoflow, host, gauge, meta serial on every value"
               % family_name, got and not meta, json.dumps(meta[:2]))
 
+        # What only RawQuotas true brings, by the oracle.
+        raw = set(expected_values(data, True)[0]) - set(
+            expected_values(data, False)[0])
+        if serial in RAW_QUOTAS:
+            check("%s: RawQuotas true brings the %d values the catalog does "
+                  "not name" % (family_name, len(raw)),
+                  raw <= set(got) and (raw or serial != OCEAN),
+                  ", ".join("%s-%s" % k for k in sorted(raw - set(got))[:5]))
+        else:
+            leaked = sorted(raw & set(got))
+            check("%s: by default, none of the %d values the catalog does "
+                  "not name" % (family_name, len(raw)), not leaked,
+                  ", ".join("%s-%s" % k for k in leaked[:5]))
+
         flat = flatten(data, "", {})
-        paths = {path: key for key, (_, path) in values.items()}
+        paths = {}
+        for key, (_, path) in values.items():
+            paths.setdefault(path, key)  # derived values follow their source
         not_served = [p for p in REFERENCE[serial] if p not in flat]
         check("%s: the simulator serves every reference quota" % family_name,
               not not_served, ", ".join(not_served))
@@ -320,7 +349,33 @@ def check_values(daemon, home, family):
           and all(("percent", "pack_%s_soc" % p) in expected[OCEAN][2]
                   for p in pack_ids), ", ".join(sorted(packs)[:6]))
     check("the oracle covers %d values and at least one sentinel" % total,
-          total > 300 and n_absent >= 1, "%d sentinels" % n_absent)
+          total > 150 and n_absent >= 1, "%d sentinels" % n_absent)
+    check_derived(daemon, expected[OCEAN])
+
+
+# The non-negative values the core derives from signed ones, by rule.
+DERIVED = {("power", "grid_import"): ("sysGridPwr", 1),
+           ("power", "grid_export"): ("sysGridPwr", -1),
+           ("power", "battery_charge"): ("bpPwr", 1),
+           ("power", "battery_discharge"): ("bpPwr", -1)}
+
+
+def check_derived(daemon, expected):
+    """Import and export, charge and discharge arrive next to the signed
+    value, each equal to its rule applied to the simulator's number."""
+    instance, data, _, _ = expected
+    got = {(v["type"], v["type_instance"]): v["values"][0]
+           for v in daemon.values_of(instance)}
+    flat = flatten(data, "", {})
+    wrong = []
+    for key, (path, sign) in DERIVED.items():
+        want = max(sign * flat[path], 0)
+        if got.get(key) != gauge(want):
+            wrong.append("%s-%s: %r, not %r (%s %r)" % (
+                key + (got.get(key), want, path, flat[path])))
+    check("PowerOcean: import/export and charge/discharge equal their rule "
+          "(the signed value above 0, or minus it below 0, else 0)",
+          not wrong, "; ".join(wrong))
 
     stranger = daemon.lines("ecoflow plugin: .*HJ31STRANGER0001")
     check("an account with a wrong secret fails alone, named in the log",

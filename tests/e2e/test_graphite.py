@@ -192,8 +192,9 @@ def main():
         with simharness.Sim(clock=CLOCK) as sim:
             devices = "\n".join(device_block(sn, name)
                                 for sn, name in NAMES.items())
+            # Every quota, as a user who wants them all: RawQuotas true.
             block = account_block(None, sim, devices,
-                                  options=["Discover true"])
+                                  options=["Discover true", "RawQuotas true"])
             # The last Hostname wins: one with dots, which write_graphite
             # escapes.
             daemon = Collectd(os.path.join(work, "collectd"),
@@ -202,7 +203,7 @@ def main():
                               interval=1)
             expected = {}
             for sn, name in NAMES.items():
-                values, _ = expected_values(sim.sim_quota(sn))
+                values, _ = expected_values(sim.sim_quota(sn), True)
                 values[("duration", "data_age")] = (None, None)
                 values[("bool", "online")] = (1.0, None)
                 expected[name] = values

@@ -3,40 +3,87 @@
 #include "ef_metric.h"
 #include "unit.h"
 
+#include <json-c/json.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_METRICS 64
 
+/* A metric's names live during its callback only: each is copied. */
+#define NAMES_PER_METRIC (5 + 2 * EF_MAX_TAGS)
+
 typedef struct {
   size_t n;
   ef_metric metrics[MAX_METRICS];
   char texts[MAX_METRICS][EF_TEXT_LEN];
-  char paths[MAX_METRICS][EF_NAME_LEN];
+  char names[MAX_METRICS][NAMES_PER_METRIC][EF_NAME_LEN];
 } captured;
+
+static const char *keep_name(captured *out, size_t *used, const char *name) {
+  if (name == NULL)
+    return NULL;
+  ck_assert_uint_lt(*used, NAMES_PER_METRIC);
+  char *copy = out->names[out->n][(*used)++];
+  ck_assert_uint_lt(strlen(name), EF_NAME_LEN);
+  strcpy(copy, name);
+  return copy;
+}
 
 static void capture(const ef_metric *metric, void *ctx) {
   captured *out = ctx;
   ck_assert_uint_lt(out->n, MAX_METRICS);
-  out->metrics[out->n] = *metric;
-  snprintf(out->paths[out->n], EF_NAME_LEN, "%s", metric->path);
-  out->metrics[out->n].path = out->paths[out->n];
+  ef_metric *kept = &out->metrics[out->n];
+  size_t used = 0;
+  *kept = *metric;
+  kept->path = keep_name(out, &used, metric->path);
+  kept->collectd_type = keep_name(out, &used, metric->collectd_type);
+  kept->collectd_instance = keep_name(out, &used, metric->collectd_instance);
+  kept->measurement = keep_name(out, &used, metric->measurement);
+  kept->field = keep_name(out, &used, metric->field);
+  for (size_t i = 0; i < metric->n_tags; i++) {
+    kept->tags[i].key = keep_name(out, &used, metric->tags[i].key);
+    kept->tags[i].value = keep_name(out, &used, metric->tags[i].value);
+  }
   if (metric->text != NULL) {
     snprintf(out->texts[out->n], EF_TEXT_LEN, "%s", metric->text);
-    out->metrics[out->n].text = out->texts[out->n];
+    kept->text = out->texts[out->n];
   }
   out->n++;
 }
 
-static ef_metric_stats metrics_of(const char *json, captured *out) {
-  ef_samples samples = {0};
-  ck_assert_int_eq(ef_samples_add_text(&samples, json), 0);
+/* The metrics of json under policy, walked straight from the parsed JSON
+ * (every poll's path); the same from kept samples (the pushed state's)
+ * must give the same. */
+static ef_metric_stats
+metrics_under(const char *json, const ef_metric_policy *policy, captured *out) {
+  struct json_object *data = json_tokener_parse(json);
+  ck_assert_ptr_nonnull(data);
   memset(out, 0, sizeof(*out));
   ef_metric_stats stats = {0};
-  ef_metrics_each(&samples, capture, out, &stats);
+  ck_assert_int_eq(ef_metrics_of_json(data, policy, capture, out, &stats), 0);
+  json_object_put(data);
+
+  ef_samples samples = {0};
+  ck_assert_int_eq(ef_samples_add_text(&samples, json), 0);
+  captured *again = calloc(1, sizeof(*again));
+  ef_metric_stats stats_again = {0};
+  ef_metrics_each(&samples, policy, capture, again, &stats_again);
   ef_samples_clear(&samples);
+  ck_assert_uint_eq(again->n, out->n);
+  for (size_t i = 0; i < out->n; i++) {
+    ck_assert_str_eq(again->metrics[i].path, out->metrics[i].path);
+    ck_assert_uint_eq(again->metrics[i].type, out->metrics[i].type);
+  }
+  ck_assert_uint_eq(stats_again.published, stats.published);
+  ck_assert_uint_eq(stats_again.implausible, stats.implausible);
+  free(again);
   return stats;
+}
+
+static ef_metric_stats metrics_of(const char *json, captured *out) {
+  return metrics_under(json, NULL, out);
 }
 
 static const ef_metric *by_field(const captured *out, const char *measurement,
@@ -96,7 +143,11 @@ START_TEST(reference_quotas_are_named) {
              reference[i].json_value);
     captured out;
     metrics_of(json, &out);
-    ck_assert_msg(out.n == 1, "%s: %zu metrics", reference[i].path, out.n);
+    /* Signed flows also give their two derived values (below). */
+    size_t derived = ef_catalog_derived(
+        ef_catalog_lookup(reference[i].path, NULL), &(const ef_quota *){0});
+    ck_assert_msg(out.n == 1 + derived, "%s: %zu metrics", reference[i].path,
+                  out.n);
     const ef_metric *m = &out.metrics[0];
     ck_assert_ptr_nonnull(m->quota);
     char collectd[2 * EF_NAME_LEN + 2];
@@ -237,7 +288,7 @@ START_TEST(unknown_quotas_are_kept) {
   metrics_of("{\"20_1.invOutputWatts\":230.5,\"96_1.flagX\":true,"
              "\"newThing\":\"ON\",\"listy\":[1,2]}",
              &out);
-  ck_assert_uint_eq(out.n, 4);
+  ck_assert_uint_eq(out.n, 5);
   ck_assert_ptr_null(out.metrics[0].quota);
   ck_assert_str_eq(out.metrics[0].measurement, "ecoflow_raw");
   ck_assert_str_eq(out.metrics[0].field, "20_1_inv_output_watts");
@@ -245,10 +296,15 @@ START_TEST(unknown_quotas_are_kept) {
   ck_assert_str_eq(out.metrics[0].collectd_instance, "20_1_inv_output_watts");
   ck_assert_str_eq(out.metrics[0].text, "230.5");
   ck_assert_int_eq(out.metrics[1].type, EF_VALUE_BOOL);
-  ck_assert_str_eq(out.metrics[1].collectd_type, "gauge");
+  ck_assert_str_eq(out.metrics[1].collectd_type, "bool");
   ck_assert_int_eq(out.metrics[2].type, EF_VALUE_STRING);
   ck_assert_str_eq(out.metrics[2].collectd_type, "");
-  ck_assert_str_eq(out.metrics[3].text, "1,2");
+  /* Each number of a list is a value of its own. */
+  ck_assert_str_eq(out.metrics[3].field, "listy_0");
+  ck_assert_str_eq(out.metrics[3].collectd_instance, "listy_0");
+  ck_assert_int_eq(out.metrics[3].type, EF_VALUE_FLOAT);
+  ck_assert_str_eq(out.metrics[4].field, "listy_1");
+  ck_assert_double_eq(out.metrics[4].number, 2);
 }
 END_TEST
 
@@ -278,13 +334,25 @@ START_TEST(catalog_rows_are_consistent) {
                   "%s: type", q->pattern);
     ck_assert_msg((q->decode == EF_DECODE_STATE) == (q->collectd_type == NULL),
                   "%s: only states lack a collectd type", q->pattern);
+    if (ef_catalog_rule(q) != NULL) {
+      /* A derived row follows its source, which has its pattern. */
+      const ef_quota *source = ef_catalog_lookup(q->pattern, NULL);
+      ck_assert_msg(source != NULL && source < q, "%s: derived from nothing",
+                    q->field);
+      const ef_quota *first;
+      size_t n = ef_catalog_derived(source, &first);
+      ck_assert_msg(q >= first && q < first + n, "%s: not next to its source",
+                    q->field);
+      continue;
+    }
     ck_assert_msg(ef_catalog_lookup(q->pattern, NULL) == q ||
                       strchr(q->pattern, '{') != NULL,
                   "%s: shadowed by an earlier row", q->pattern);
     for (size_t j = 0; j < i; j++) {
       const ef_quota *other = ef_catalog_entry(j);
-      ck_assert_msg(strcmp(q->pattern, other->pattern) != 0, "%s twice",
-                    q->pattern);
+      ck_assert_msg(ef_catalog_rule(other) != NULL ||
+                        strcmp(q->pattern, other->pattern) != 0,
+                    "%s twice", q->pattern);
       int same_measurement = strcmp(q->measurement, other->measurement) == 0;
       ck_assert_msg(
           !same_measurement || strcmp(q->field, other->field) != 0 ||
@@ -298,12 +366,15 @@ END_TEST
 
 START_TEST(captures_stop_at_segments) {
   ef_captures caps;
-  ck_assert_ptr_null(ef_catalog_lookup("bp_addr.A.B.bpSoc", &caps));
+  /* A group inside a pack: the catch-all of groups, not the pack's SoC. */
+  ck_assert_int_eq(ef_catalog_lookup("bp_addr.A.B.bpSoc", &caps)->decode,
+                   EF_DECODE_ANY);
+  ck_assert_ptr_null(ef_catalog_lookup("bp_addr.A.B.C.bpSoc", &caps));
   ck_assert_ptr_null(ef_catalog_lookup("bp_addr..bpSoc", &caps));
   const ef_quota *q = ef_catalog_lookup("bp_addr.A1.bpSoc", &caps);
   ck_assert_ptr_nonnull(q);
   char out[8];
-  ck_assert_int_eq(ef_catalog_expand("p_{pack}", &caps, out, sizeof(out)), 0);
+  ck_assert_int_eq(ef_catalog_expand("p_{pack}", &caps, out, sizeof(out)), 4);
   ck_assert_str_eq(out, "p_A1");
   ck_assert_int_eq(
       ef_catalog_expand("{pack}{pack}{pack}{pack}", &caps, out, sizeof(out)),
@@ -312,8 +383,223 @@ START_TEST(captures_stop_at_segments) {
 }
 END_TEST
 
+/* Each number of a list is a value of its own, named <key>_<i> (lists of
+ * lists _<i>_<j>); lists of codes keep their count and codes; a huge list
+ * is cut at the cap, and what is cut is counted. */
+START_TEST(numeric_lists_become_numbers) {
+  captured out;
+  ef_metric_stats stats = metrics_of(
+      "{\"bmsMaster\":{\"cellVol\":[3333,3334.5]},"
+      "\"mainsLoadWatt\":{\"watth\":[[1,2],[3]]},"
+      "\"emsErrCode\":{\"errCode\":[601,602]},\"modes\":[\"a\",\"b\"]}",
+      &out);
+  static const struct {
+    const char *field, *text;
+  } want[] = {{"bms_master_cell_vol_0", "3333"},
+              {"bms_master_cell_vol_1", "3334.5"},
+              {"mains_load_watt_watth_0_0", "1"},
+              {"mains_load_watt_watth_0_1", "2"},
+              {"mains_load_watt_watth_1_0", "3"}};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    const ef_metric *m = by_field(&out, "ecoflow_raw", want[i].field);
+    ck_assert_int_eq(m->type, EF_VALUE_FLOAT);
+    ck_assert_str_eq(m->text, want[i].text);
+    ck_assert_str_eq(m->collectd_type, "gauge");
+    ck_assert_str_eq(m->collectd_instance, want[i].field);
+  }
+  ck_assert_int_eq(by_field(&out, "ecoflow", "ems_error_count")->integer, 2);
+  ck_assert_str_eq(by_field(&out, "ecoflow", "ems_error_codes")->text,
+                   "601,602");
+  ck_assert_str_eq(by_field(&out, "ecoflow_raw", "modes")->text, "a,b");
+  ck_assert_uint_eq(out.n, 8);
+  ck_assert_uint_eq(stats.cut, 0);
+
+  char big[4096] = "{\"big\":[";
+  for (int i = 0; i < EF_MAX_ARRAY_ITEMS + 36; i++)
+    snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s%d", i ? "," : "",
+             i);
+  strcat(big, "]}");
+  captured *many = calloc(1, sizeof(*many));
+  stats = metrics_under(big, &(ef_metric_policy){0}, many);
+  ck_assert_uint_eq(stats.published, EF_MAX_ARRAY_ITEMS);
+  ck_assert_uint_eq(stats.cut, 36);
+  free(many);
+}
+END_TEST
+
+/* The lifetime energy counters are named, in Wh, and pass the monotonic
+ * guard the policy gives. */
+static int hold_out_grid_in(void *ctx, const char *path, double value) {
+  ++*(int *)ctx;
+  ck_assert_double_gt(value, 0);
+  return strcmp(path, "energy_stream.gridInTotalEnergy") != 0;
+}
+
+START_TEST(energy_counters_are_named_and_guarded) {
+  captured out;
+  int calls = 0;
+  ef_metric_policy policy = {.counter = hold_out_grid_in,
+                             .counter_ctx = &calls};
+  ef_metric_stats stats =
+      metrics_under("{\"energy_stream\":{\"solarTotalEnergy\":1234567,"
+                    "\"gridInTotalEnergy\":7654.5}}",
+                    &policy, &out);
+  ck_assert_int_eq(calls, 4); /* from the JSON, then from samples */
+  ck_assert_uint_eq(out.n, 1);
+  ck_assert_uint_eq(stats.implausible, 1);
+  const ef_metric *solar = by_field(&out, "ecoflow", "solar_energy_total");
+  ck_assert_str_eq(solar->collectd_type, "energy_wh");
+  ck_assert_str_eq(solar->collectd_instance, "solar_total");
+  ck_assert_str_eq(solar->quota->unit, "Wh");
+  ck_assert_int_eq(solar->quota->decode, EF_DECODE_COUNTER);
+  ck_assert_str_eq(solar->text, "1234567");
+}
+END_TEST
+
+/* Import and export, charge and discharge: non-negative values computed
+ * from the signed ones by their rows' rules, next to the signed one. */
+START_TEST(signed_flows_are_split) {
+  captured out;
+  metrics_of("{\"sysGridPwr\":-1500.25,\"bpPwr\":200}", &out);
+  ck_assert_uint_eq(out.n, 6);
+  ck_assert_str_eq(by_field(&out, "ecoflow", "grid_power")->text, "-1500.25");
+  const ef_metric *import = by_field(&out, "ecoflow", "grid_import_power");
+  const ef_metric *export_ = by_field(&out, "ecoflow", "grid_export_power");
+  ck_assert_double_eq(import->number, 0);
+  ck_assert_double_eq(export_->number, 1500.25);
+  ck_assert_str_eq(export_->text, "1500.25");
+  ck_assert_str_eq(export_->collectd_type, "power");
+  ck_assert_str_eq(export_->collectd_instance, "grid_export");
+  ck_assert_str_eq(export_->path, "sysGridPwr");
+  ck_assert_str_eq(ef_catalog_rule(export_->quota),
+                   "minus the source's value when below 0, else 0");
+  ck_assert_double_eq(by_field(&out, "ecoflow", "battery_charge_power")->number,
+                      200);
+  ck_assert_double_eq(
+      by_field(&out, "ecoflow", "battery_discharge_power")->number, 0);
+  /* A sentinel or an implausible source derives nothing. */
+  ef_metric_stats stats = metrics_of("{\"sysGridPwr\":1e9}", &out);
+  ck_assert_uint_eq(out.n, 0);
+  ck_assert_uint_eq(stats.implausible, 1);
+}
+END_TEST
+
+/* Every value of a pack lands under its pack: the named ones with their
+ * names, cells and sensors as tagged series, the rest named after their
+ * keys, never with the pack's serial number in a field name. */
+START_TEST(pack_values_carry_the_pack) {
+  captured out;
+  metrics_of("{\"bp_addr.HJ32A\":\"{\\\"bpRemainWatth\\\":4100.5,"
+             "\\\"bpEnvTemp\\\":21,\\\"bpCellMaxVol\\\":3350,"
+             "\\\"bpCellVol\\\":[3330,3340],\\\"bpTemp\\\":[20,-3270],"
+             "\\\"bpHeartbeatVer\\\":7,\\\"bpBalanceState\\\":[1,0],"
+             "\\\"bmsInfo\\\":{\\\"fanLevel\\\":2},"
+             "\\\"updateTime\\\":\\\"2024-06-17 12:00:00\\\"}\"}",
+             &out);
+  for (size_t i = 0; i < out.n; i++) {
+    const ef_metric *m = &out.metrics[i];
+    ck_assert_msg(m->n_tags >= 1 && strcmp(m->tags[0].key, "pack") == 0 &&
+                      strcmp(m->tags[0].value, "HJ32A") == 0,
+                  "%s has no pack tag", m->path);
+    ck_assert_msg(strstr(m->field, "HJ32A") == NULL, "%s: %s", m->path,
+                  m->field);
+    ck_assert_msg(m->collectd_type[0] == '\0' ||
+                      strncmp(m->collectd_instance, "pack_HJ32A_", 11) == 0,
+                  "%s: %s", m->path, m->collectd_instance);
+  }
+  ck_assert_str_eq(
+      by_field(&out, "ecoflow_battery_pack", "remaining_energy")->text,
+      "4100.5");
+  ck_assert_str_eq(
+      by_field(&out, "ecoflow_battery_pack", "environment_temperature")
+          ->collectd_instance,
+      "pack_HJ32A_environment");
+  const ef_metric *cell = by_field(&out, "ecoflow_battery_cell", "voltage_mv");
+  ck_assert_str_eq(cell->tags[1].key, "cell");
+  ck_assert_str_eq(cell->tags[1].value, "0");
+  ck_assert_str_eq(cell->collectd_instance, "pack_HJ32A_cell0_mv");
+  const ef_metric *sensor =
+      by_field(&out, "ecoflow_battery_sensor", "temperature");
+  ck_assert_str_eq(sensor->tags[1].value, "0"); /* 1 is "no reading" */
+  ck_assert_str_eq(by_field(&out, "ecoflow_battery_pack", "bp_heartbeat_ver")
+                       ->collectd_instance,
+                   "pack_HJ32A_bp_heartbeat_ver");
+  ck_assert_double_eq(
+      by_field(&out, "ecoflow_battery_pack", "bp_balance_state_1")->number, 0);
+  ck_assert_double_eq(
+      by_field(&out, "ecoflow_battery_pack", "bms_info_fan_level")->number, 2);
+  ck_assert_int_eq(by_field(&out, "ecoflow_battery_pack", "update_time")->type,
+                   EF_VALUE_STRING);
+  ck_assert_uint_eq(out.n, 11);
+}
+END_TEST
+
+/* A boolean or a hex string is no reading of a number, and a number a
+ * double cannot carry exactly is counted, never clamped. */
+START_TEST(numbers_stay_honest) {
+  captured out;
+  ef_metric_stats stats =
+      metrics_of("{\"bpSoc\":true,\"sysLoadPwr\":\"0x10\",\"mpptPwr\":"
+                 "18446744073709551615,\"pvInvPwr\":18446744073709551617,"
+                 "\"sysGridPwr\":\" 12\",\"raw1\":9007199254740993,"
+                 "\"raw2\":9007199254740992,\"raw3\":\"0x10\",\"raw4\":false}",
+                 &out);
+  ck_assert_uint_eq(stats.implausible, 6);
+  ck_assert_uint_eq(out.n, 3);
+  ck_assert_str_eq(by_field(&out, "ecoflow_raw", "raw2")->text,
+                   "9007199254740992");
+  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw3")->type,
+                   EF_VALUE_STRING);
+  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw4")->type, EF_VALUE_BOOL);
+}
+END_TEST
+
+/* Unknown values are capped per reading, and the cut counted; with
+ * catalog_only they are not published at all. */
+START_TEST(unknown_values_are_capped) {
+  char json[8192] = "{\"bpSoc\":50";
+  for (int i = 0; i < 300; i++)
+    snprintf(json + strlen(json), sizeof(json) - strlen(json), ",\"k%d\":%d", i,
+             i);
+  strcat(json, "}");
+  captured *out = calloc(1, sizeof(*out));
+  ef_metric_policy capped = {.max_unknown = 40};
+  ef_metric_stats stats = metrics_under(json, &capped, out);
+  ck_assert_uint_eq(stats.published, 41);
+  ck_assert_uint_eq(stats.unknown, 40);
+  ck_assert_uint_eq(stats.unknown_cut, 260);
+  ck_assert_uint_eq(stats.cut, 260);
+  ef_metric_policy catalog_only = {.catalog_only = 1};
+  stats = metrics_under(json, &catalog_only, out);
+  ck_assert_uint_eq(stats.published, 1);
+  ck_assert_uint_eq(stats.unknown_cut, 0);
+  free(out);
+  struct json_object *known = json_tokener_parse("{\"x\":1,\"bpSoc\":3}");
+  struct json_object *other = json_tokener_parse("{\"x\":1,\"y\":[1]}");
+  ck_assert_int_eq(ef_metrics_family_known(known), 1);
+  ck_assert_int_eq(ef_metrics_family_known(other), 0);
+  json_object_put(known);
+  json_object_put(other);
+}
+END_TEST
+
+/* A path the answer holds twice (flat and nested) is published once. */
+START_TEST(a_path_twice_is_published_once) {
+  captured out;
+  ef_metric_stats stats =
+      metrics_of("{\"pcsAPhase.vol\":230,\"pcsAPhase\":{\"vol\":231}}", &out);
+  ck_assert_uint_eq(out.n, 1);
+  ck_assert_str_eq(out.metrics[0].text, "230");
+  ck_assert_uint_eq(stats.cut, 1);
+}
+END_TEST
+
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
           error_bits_are_decoded, states_are_text, unknown_quotas_are_kept,
-          generic_names, catalog_rows_are_consistent, captures_stop_at_segments)
+          generic_names, catalog_rows_are_consistent, captures_stop_at_segments,
+          numeric_lists_become_numbers, energy_counters_are_named_and_guarded,
+          signed_flows_are_split, pack_values_carry_the_pack,
+          numbers_stay_honest, unknown_values_are_capped,
+          a_path_twice_is_published_once)

@@ -683,6 +683,17 @@ static void report_interval_zero(oconfig_item_t *r) {
 static void report_prefix_with_slash(oconfig_item_t *r) {
   opt(block(valid_account(r), "Report", "W"), "InstancePrefix", "a/b");
 }
+static void shard_without_discover(oconfig_item_t *r) {
+  opt(valid_account(r)->parent, "Shard", "1/4");
+}
+static void raw_quotas_twice(oconfig_item_t *r) {
+  oconfig_item_t *device = valid_account(r);
+  boolean(add(device, "RawQuotas"), 1);
+  boolean(add(device, "RawQuotas"), 0);
+}
+static void raw_quotas_as_text(oconfig_item_t *r) {
+  opt(valid_account(r)->parent, "RawQuotas", "yes");
+}
 
 static const struct {
   void (*build)(oconfig_item_t *root);
@@ -690,10 +701,13 @@ static const struct {
 } refused[] = {
     {unknown_option, "unknown option `Intervall' in <Plugin ecoflow> (known: "
                      "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, "
-                     "MaxConcurrent, CAFile, Discover, DiscoverRefresh, "
+                     "MaxConcurrent, CAFile, Discover, DiscoverRefresh, MQTT, "
+                     "MQTTClientIdSuffix, MQTTRefresh, MQTTSilence, "
+                     "RawQuotas, MaxUnknownQuotas, CounterGlitchShare, Shard, "
                      "<Device>, <Report>)"},
     {unknown_device_option, "unknown option `Nmae' in <Device \"SN1\"> "
-                            "(known: Name, Interval, Quota, <Report>)"},
+                            "(known: Name, Interval, Quota, RawQuotas, "
+                            "<Report>)"},
     {unknown_account_option, "unknown option `Host' in <Account \"home\">"},
     {no_access_key, "<Plugin ecoflow> has no `AccessKey'"},
     {no_secret, "<Plugin ecoflow> has no `SecretKey' or `SecretKeyFile'"},
@@ -714,6 +728,13 @@ static const struct {
     {no_device, "<Plugin ecoflow> has no <Device \"SERIAL\"> block"},
     {empty_block, "<Plugin ecoflow> has no `AccessKey'"},
     {same_device_twice, "<Device \"SN1\"> is configured twice"},
+    {shard_without_discover,
+     "`Shard' in <Plugin ecoflow> splits the discovered devices: it only "
+     "applies with `Discover true'"},
+    {raw_quotas_twice, "`RawQuotas' is given twice in <Device \"SN1\">"},
+    {raw_quotas_as_text,
+     "`RawQuotas' in <Plugin ecoflow> needs exactly one argument, true or "
+     "false"},
     {same_device_in_two_accounts, "<Device \"SN1\"> is configured twice"},
     {same_name_twice, "<Device \"SN2\"> and <Device \"SN1\"> are both named "
                       "\"house\""},
@@ -892,6 +913,37 @@ START_TEST(test_refused_account_is_not_added) {
 }
 END_TEST
 
+/* `RawQuotas': beside <Account> blocks every account's default, inside one
+ * the account's, inside a <Device> that device's. */
+START_TEST(test_raw_quotas_inherit) {
+  setup();
+  boolean(add(&root, "RawQuotas"), 1);
+  oconfig_item_t *home = block(&root, "Account", "home");
+  add_keys(home);
+  boolean(add(block(home, "Device", "SN1"), "RawQuotas"), 0);
+  block(home, "Device", "SN2");
+  oconfig_item_t *parents = block(&root, "Account", "parents");
+  add_keys(parents);
+  boolean(add(parents, "RawQuotas"), 0);
+  num(add(parents, "MaxUnknownQuotas"), 350);
+  num(add(parents, "CounterGlitchShare"), 0.05);
+  boolean(add(parents, "Discover"), 1);
+  opt(parents, "Shard", "2/3");
+  assert_parsed_quietly();
+  ck_assert_uint_eq(config.n_accounts, 2);
+  ck_assert_int_eq(config.accounts[0]->raw_quotas, 1);
+  ck_assert_int_eq(config.accounts[0]->devices[0].raw_quotas, -1);
+  ck_assert_int_eq(config.accounts[0]->devices[1].raw_quotas, 0);
+  ck_assert_int_eq(config.accounts[1]->raw_quotas, 0);
+  ck_assert_uint_eq(config.accounts[1]->account.max_unknown, 350);
+  ck_assert_double_eq(config.accounts[1]->account.counter_glitch, 0.05);
+  ck_assert_uint_eq(config.accounts[1]->account.shard_index, 2);
+  ck_assert_uint_eq(config.accounts[1]->account.shard_count, 3);
+  ck_assert_uint_eq(config.accounts[0]->account.shard_count, 0);
+  teardown();
+}
+END_TEST
+
 UNIT_MAIN("collectd config", test_minimal_single_account, test_every_option,
           test_options_ignore_case, test_accounts,
           test_second_plugin_block_adds_accounts,
@@ -906,4 +958,5 @@ UNIT_MAIN("collectd config", test_minimal_single_account, test_every_option,
           test_secret_file_directory, test_secret_file_too_large, test_refused,
           test_refused_account_is_not_added, test_discover_without_devices,
           test_discover_with_short_plugin_interval_warns,
-          test_quotas_and_reports, test_report_interval_defaults_to_an_hour)
+          test_quotas_and_reports, test_report_interval_defaults_to_an_hour,
+          test_raw_quotas_inherit)

@@ -193,7 +193,9 @@ START_TEST(a_read_tells_each_reading_once) {
   for (int d = 1; d <= 2; d++) {
     char begin[32], end[32], metric[48];
     snprintf(begin, sizeof(begin), "begin SN%d", d);
-    snprintf(end, sizeof(end), "end SN%d 4", d); /* 3 quotas and the stamp */
+    /* 3 quotas, the stamp, and grid import and export from the signed grid
+     * power */
+    snprintf(end, sizeof(end), "end SN%d 6", d);
     snprintf(metric, sizeof(metric), "metric SN%d battery_soc", d);
     ck_assert_int_eq(count(&heard, begin), 1);
     ck_assert_int_ge(position(&heard, metric), position(&heard, begin));
@@ -218,12 +220,12 @@ START_TEST(staleness_is_told_once) {
   for (int read = 0; read < 5; read++, now += READ_GAP_MS)
     ef_engine_read(engine, now, NULL);
   ck_assert_int_eq(count(&heard, "begin SN1 stale"), 4);
-  ck_assert_int_eq(count(&heard, "metric SN1"), 4); /* the first only */
+  ck_assert_int_eq(count(&heard, "metric SN1"), 6); /* the first only */
   ck_assert_int_eq(count(&heard, "news stale SN1"), 1);
   set_cloud("2024-06-17 12:05:00", NULL, 0, NULL);
   ef_engine_read(engine, now, NULL);
   ck_assert_int_eq(count(&heard, "news fresh SN1"), 1);
-  ck_assert_int_eq(count(&heard, "metric SN1"), 8);
+  ck_assert_int_eq(count(&heard, "metric SN1"), 12);
   ef_engine_free(engine);
   unit_server_stop();
 }

@@ -1,13 +1,17 @@
 /* Unit tests of ef_freshness.c: cached readings and data age. */
 #include "ef_freshness.h"
+#include "ef_metric.h"
+#include "ef_sample.h"
 #include "unit.h"
 
 static ef_freshness_verdict judge(ef_freshness *f, const char *json,
                                   int64_t now_ms, int64_t offset_ms) {
   ef_samples samples = {0};
   ck_assert_int_eq(ef_samples_add_text(&samples, json), 0);
-  ef_freshness_verdict verdict =
-      ef_freshness_check(f, &samples, now_ms, offset_ms);
+  const ef_sample *stamp = ef_samples_find(&samples, EF_CLOUD_STAMP_PATH);
+  ef_freshness_verdict verdict = ef_freshness_check(
+      f, stamp != NULL && stamp->kind == EF_KIND_STRING ? stamp->text : NULL,
+      now_ms, offset_ms);
   ef_samples_clear(&samples);
   return verdict;
 }
@@ -54,5 +58,21 @@ START_TEST(no_stamp_is_fresh) {
 }
 END_TEST
 
+/* An age in milliseconds prints as short as it is, not as a float widened
+ * to double (0.42100000381469727). */
+START_TEST(age_prints_as_short_as_it_is) {
+  ef_freshness f = {{0}};
+  ef_freshness_verdict v =
+      judge(&f, "{\"quota_cloud_ts\":\"2024-06-17 00:00:00\"}", T0_MS + 421, 0);
+  char text[EF_NUMBER_TEXT_LEN];
+  ck_assert_int_eq(ef_number_text(v.age_s, text), 0);
+  ck_assert_str_eq(text, "0.421");
+  ck_assert_int_eq(ef_number_text(-2.5, text), 0);
+  ck_assert_str_eq(text, "-2.5");
+  ck_assert_int_eq(ef_number_text(0.1 + 0.2, text), 0);
+  ck_assert_str_eq(text, "0.30000000000000004");
+}
+END_TEST
+
 UNIT_MAIN("freshness", unchanged_stamp_is_stale, age_follows_the_server_clock,
-          no_stamp_is_fresh)
+          no_stamp_is_fresh, age_prints_as_short_as_it_is)

@@ -1,6 +1,7 @@
 /* Unit tests of ef_roster.c: configured and listed devices merged, offline
  * devices skipped, refreshes, and the 1006 rule, from hand-made lists
  * (no client). */
+#include "ef_account.h"
 #include "ef_roster.h"
 #include "unit.h"
 
@@ -364,10 +365,68 @@ START_TEST(quota_names) {
 }
 END_TEST
 
+/* Agents of one account split its discovered devices by shard: every
+ * device lands in exactly one shard, the split depends on the serial number
+ * alone (not on the list's order or size), and configured devices are
+ * polled by every agent that has them. */
+static void ignore(ef_roster_event event, ef_roster_device *device,
+                   const ef_error *error, void *ctx) {
+  (void)event, (void)device, (void)error, (void)ctx;
+}
+
+START_TEST(shards_split_the_discovered_devices) {
+  enum { SHARDS = 3, LISTED = 60 };
+  char serials[LISTED][16];
+  char items[LISTED][24];
+  const char *item_ptrs[LISTED];
+  for (int i = 0; i < LISTED; i++) {
+    snprintf(serials[i], sizeof(serials[i]), "HJ31ZD%06d", i * 7919);
+    snprintf(items[i], sizeof(items[i]), "%s:1", serials[i]);
+    item_ptrs[i] = items[i];
+  }
+  int owners[LISTED] = {0};
+  size_t sizes[SHARDS] = {0};
+  for (unsigned k = 0; k < SHARDS; k++) {
+    forget_events();
+    ef_roster_options options = {.discover = 1,
+                                 .interval_ms = 10000,
+                                 .free_user = free_user,
+                                 .shard_index = k,
+                                 .shard_count = SHARDS};
+    ef_roster *roster = ef_roster_new(&options, configured, 2, 0);
+    /* The list in reverse for odd shards: the order changes nothing. */
+    const char *ordered[LISTED];
+    for (int i = 0; i < LISTED; i++)
+      ordered[i] = item_ptrs[k % 2 ? LISTED - 1 - i : i];
+    ef_device_list list = list_of(ordered, LISTED);
+    ck_assert_int_eq(ef_roster_merge(roster, &list, NULL, 0, ignore, NULL), 0);
+    ef_device_list_clear(&list);
+    ck_assert_ptr_nonnull(device(roster, "HOUSE"));
+    ck_assert_ptr_nonnull(device(roster, "GARAGE"));
+    for (int i = 0; i < LISTED; i++)
+      if (device(roster, serials[i]) != NULL) {
+        owners[i]++;
+        sizes[k]++;
+        ck_assert_uint_eq(ef_serial_shard(serials[i], SHARDS), k);
+      }
+    ck_assert_uint_eq(ef_roster_size(roster), 2 + sizes[k]);
+    ef_roster_free(roster);
+  }
+  for (int i = 0; i < LISTED; i++)
+    ck_assert_msg(owners[i] == 1, "%s is in %d shards", serials[i], owners[i]);
+  for (unsigned k = 0; k < SHARDS; k++) /* no shard is left empty */
+    ck_assert_uint_gt(sizes[k], LISTED / SHARDS / 2);
+  /* The hash is fixed (FNV-1a of the serial): the same shard forever. */
+  ck_assert_uint_eq(ef_serial_shard("HJ31ZDH2ZF690029", 1), 0);
+  ck_assert_uint_eq(ef_serial_shard("HJ31ZDH2ZF690029", 4096),
+                    ef_serial_shard("HJ31ZDH2ZF690029", 4096));
+}
+END_TEST
+
 UNIT_MAIN("roster", configured_devices_without_a_list,
           discovery_adds_listed_devices, an_empty_list_is_valid,
           offline_between_refreshes_is_skipped_quietly,
           a_device_leaving_the_list_is_dropped,
           a_failing_list_stops_nothing_and_is_retried_sooner,
           a_refused_device_is_retried_hourly, the_list_without_discovery,
-          quota_names)
+          quota_names, shards_split_the_discovered_devices)

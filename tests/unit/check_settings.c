@@ -45,6 +45,9 @@ typedef enum {
   CA_FILE,
   TIMEOUT,
   MAX_CONCURRENT,
+  MAX_UNKNOWN,
+  COUNTER_GLITCH,
+  SHARD,
   SERIAL,
   NAME,
 } setting;
@@ -98,6 +101,28 @@ static const struct {
     {MAX_CONCURRENT, "1000", "a whole number from 1 to 256"},
     {MAX_CONCURRENT, "0", "a whole number from 1 to 256"},
     {MAX_CONCURRENT, "2.5", "a whole number from 1 to 256"},
+    {MAX_UNKNOWN, "1", NULL},
+    {MAX_UNKNOWN, "350", NULL},
+    {MAX_UNKNOWN, "100000", NULL},
+    {MAX_UNKNOWN, "0", "a whole number from 1 to 100000"},
+    {MAX_UNKNOWN, "100001", "a whole number from 1 to 100000"},
+    {MAX_UNKNOWN, "12.5", "a whole number from 1 to 100000"},
+    {COUNTER_GLITCH, "0.01", NULL},
+    {COUNTER_GLITCH, "0.5", NULL},
+    {COUNTER_GLITCH, "0.0001", NULL},
+    {COUNTER_GLITCH, "0", "a number from 0.0001 to 0.5"},
+    {COUNTER_GLITCH, "0.75", "a number from 0.0001 to 0.5"},
+    {COUNTER_GLITCH, "-0.01", "a number from 0.0001 to 0.5"},
+    {SHARD, "0/1", NULL},
+    {SHARD, "3/4", NULL},
+    {SHARD, "4095/4096", NULL},
+    {SHARD, "4/4", "a shard is K/N"},
+    {SHARD, "1/0", "a shard is K/N"},
+    {SHARD, "0/4097", "a shard is K/N"},
+    {SHARD, "1 / 4", "a shard is K/N"},
+    {SHARD, "-1/4", "a shard is K/N"},
+    {SHARD, "1/4x", "a shard is K/N"},
+    {SHARD, "0000000001/4", "a shard is K/N"},
     {SERIAL, "HJ31ZDH2ZF690029", NULL},
     {SERIAL, "HJ31-ABC_1.x", NULL},
     {SERIAL, "SN 1", "a serial number has 1 to 64 letters"},
@@ -176,12 +201,16 @@ typedef struct {
   int n;
 } tree;
 
+/* number: 0 a string, 1 a number, 2 a boolean ("true" or "false"). */
 static oconfig_item_t *item(tree *t, oconfig_item_t *parent, const char *key,
                             const char *text, int number) {
   ck_assert_int_lt(t->n, 8);
   oconfig_item_t *child = &t->items[t->n];
   oconfig_value_t *value = &t->values[t->n++];
-  if (number)
+  if (number == 2)
+    *value = (oconfig_value_t){.type = OCONFIG_TYPE_BOOLEAN,
+                               .value.boolean = strcmp(text, "true") == 0};
+  else if (number)
     *value = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER,
                                .value.number = strtod(text, NULL)};
   else
@@ -203,7 +232,10 @@ static int collectd_verdict(setting setting, const char *value) {
                                         [SECRET_KEY_FILE] = "SecretKeyFile",
                                         [CA_FILE] = "CAFile",
                                         [TIMEOUT] = "Timeout",
-                                        [MAX_CONCURRENT] = "MaxConcurrent"};
+                                        [MAX_CONCURRENT] = "MaxConcurrent",
+                                        [MAX_UNKNOWN] = "MaxUnknownQuotas",
+                                        [COUNTER_GLITCH] = "CounterGlitchShare",
+                                        [SHARD] = "Shard"};
   /* Children of one block must lie side by side: the block's options
    * first, then the device with its own. */
   tree t = {.n = 0};
@@ -214,9 +246,11 @@ static int collectd_verdict(setting setting, const char *value) {
   else
     item(&t, &root, "SecretKey", setting == SECRET_KEY ? value : "SK", 0);
   if (setting != ACCESS_KEY && setting != SECRET_KEY &&
-      setting != SECRET_KEY_FILE && setting <= MAX_CONCURRENT)
+      setting != SECRET_KEY_FILE && setting <= SHARD)
     item(&t, &root, options[setting], value,
-         setting == TIMEOUT || setting == MAX_CONCURRENT);
+         setting >= TIMEOUT && setting <= COUNTER_GLITCH);
+  if (setting == SHARD) /* it splits the discovered devices */
+    item(&t, &root, "Discover", "true", 2);
   oconfig_item_t *device =
       item(&t, &root, "Device", setting == SERIAL ? value : "SN1", 0);
   if (setting == NAME) /* the last item: the root's children stay side by
@@ -241,28 +275,34 @@ static int telegraf_verdict(setting setting, const char *value) {
                                      [SECRET_KEY_FILE] = "secret_key_file",
                                      [CA_FILE] = "ca_file",
                                      [TIMEOUT] = "timeout",
-                                     [MAX_CONCURRENT] = "max_concurrent"};
+                                     [MAX_CONCURRENT] = "max_concurrent",
+                                     [MAX_UNKNOWN] = "max_unknown_quotas",
+                                     [COUNTER_GLITCH] = "counter_glitch_share",
+                                     [SHARD] = "shard"};
   tg_config config;
   tg_config_init(&config);
   telegraf_message[0] = '\0';
   char device[1100];
   snprintf(device, sizeof(device), "%s%s%s", setting == SERIAL ? value : "SN1",
            setting == NAME ? "=" : "", setting == NAME ? value : "");
-  int status = (setting == ACCESS_KEY
-                    ? 0
-                    : tg_config_set(&config, TG_FROM_FILE, "t.conf:1",
-                                    "access_key", "AK", telegraf_message)) ||
-               (setting == SECRET_KEY || setting == SECRET_KEY_FILE
-                    ? 0
-                    : tg_config_set(&config, TG_FROM_FILE, "t.conf:2",
-                                    "secret_key", "SK", telegraf_message)) ||
-               tg_config_set(&config, TG_FROM_FILE, "t.conf:3", "sn", device,
-                             telegraf_message) ||
-               (setting <= MAX_CONCURRENT
-                    ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
-                                    keys[setting], value, telegraf_message)
-                    : 0) ||
-               tg_config_finish(&config, telegraf_message);
+  int status =
+      (setting == ACCESS_KEY
+           ? 0
+           : tg_config_set(&config, TG_FROM_FILE, "t.conf:1", "access_key",
+                           "AK", telegraf_message)) ||
+      (setting == SECRET_KEY || setting == SECRET_KEY_FILE
+           ? 0
+           : tg_config_set(&config, TG_FROM_FILE, "t.conf:2", "secret_key",
+                           "SK", telegraf_message)) ||
+      tg_config_set(&config, TG_FROM_FILE, "t.conf:3", "sn", device,
+                    telegraf_message) ||
+      (setting <= SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
+                                        keys[setting], value, telegraf_message)
+                        : 0) ||
+      (setting == SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:5",
+                                        "discover", "true", telegraf_message)
+                        : 0) ||
+      tg_config_finish(&config, telegraf_message);
   tg_config_free(&config);
   return status ? -1 : 0;
 }
@@ -290,7 +330,7 @@ START_TEST(one_verdict_per_setting) {
                   rows[i].refusal, collectd_message, telegraf_message);
     /* A refused key or number is never echoed: it could be a secret. */
     if ((rows[i].setting == ACCESS_KEY || rows[i].setting == SECRET_KEY ||
-         rows[i].setting == TIMEOUT || rows[i].setting == MAX_CONCURRENT) &&
+         (rows[i].setting >= TIMEOUT && rows[i].setting <= SHARD)) &&
         strlen(rows[i].value) >= 3)
       ck_assert_msg(strstr(collectd_message, rows[i].value) == NULL &&
                         strstr(telegraf_message, rows[i].value) == NULL,

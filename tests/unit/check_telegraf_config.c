@@ -259,6 +259,9 @@ static const struct {
     {{"--discover-refresh", "30"},
      "--discover-refresh: only applies with --execd"},
     {{"--discover-refresh", "0.5", "--execd"}, "from 1 to 86400"},
+    {{"--shard", "2/2"}, "--shard: a shard is K/N"},
+    {{"--max-unknown-quotas", "0"}, "a whole number from 1 to 100000"},
+    {{"--counter-glitch-share", "1"}, "a number from 0.0001 to 0.5"},
 };
 
 START_TEST(command_line_errors) {
@@ -548,6 +551,8 @@ static const struct {
     {"begin = 2024-06-17\n", "--begin: only applies with --history"},
     {"end = 2024-06-17\n", "--end: only applies with --history"},
     {"history = W\n", "--history: needs --begin TIME"},
+    {"sn = SN1\nshard = 0/2\n",
+     "--shard: splits the discovered devices: with --sn, add --discover"},
     {"history = W\nbegin = 2024-06-17\nend = 2024-06-17\n",
      "--end: is not after --begin"},
 };
