@@ -91,6 +91,10 @@ static int is_api(const ef_error *err, const char *code) {
   return err->kind == EF_ERR_API && strcmp(err->api_code, code) == 0;
 }
 
+typedef struct {
+  size_t named, unknown;
+} counts;
+
 /* A device to read: configured, listed, or both. */
 typedef struct {
   const char *sn;
@@ -98,7 +102,9 @@ typedef struct {
   const ef_listed_device *listed; /* NULL: the account does not list it */
   int configured;
   int read;
-  ef_error error; /* why it could not be read */
+  ef_error error;        /* why it could not be read */
+  counts counts;         /* what its quota/all gave */
+  ef_metric_stats stats; /* and what of it was left out */
 } target;
 
 typedef struct {
@@ -406,10 +412,6 @@ static void device_label(const target *t, char *out, size_t size) {
     snprintf(out + len, size - (size_t)len, ")");
 }
 
-typedef struct {
-  size_t named, unknown;
-} counts;
-
 static void count_metric(const ef_metric *metric, void *ctx) {
   counts *k = ctx;
   if (metric->quota != NULL)
@@ -420,58 +422,60 @@ static void count_metric(const ef_metric *metric, void *ctx) {
 
 #define LEFT_OUT "; left out of the configuration below"
 
-static void device_failed(check *c, target *t, const char *label,
-                          const ef_error *err) {
-  t->error = *err;
-  char what[TEXT_LEN];
-  describe(err, what, sizeof(what));
-  /* A listed sub-device the cloud does not open is normal (its values
-   * come with its PowerOcean's); a configured one cannot be read. */
-  ef_check_verdict verdict = !t->configured && is_api(err, "1006")
-                                 ? EF_CHECK_WARNING
-                                 : EF_CHECK_FAILED;
-  add(c, EF_CHECK_DEVICE, verdict, t->sn, err, "%s: %s" LEFT_OUT, label, what);
-}
-
+/* Each answer is kept with its device: the findings follow in the order
+ * of the devices, not of the answers. */
 static void on_reading(const ef_reading *reading, void *ctx) {
-  check *c = ctx;
+  (void)ctx;
   target *t = reading->target->user;
-  char label[LABEL_LEN];
-  device_label(t, label, sizeof(label));
   if (reading->error != NULL) {
-    device_failed(c, t, label, reading->error);
+    t->error = *reading->error;
     return;
   }
-  counts k = {0};
-  ef_metric_stats stats = {0};
-  ef_metrics_each(reading->samples, count_metric, &k, &stats);
+  t->read = 1;
+  ef_metrics_each(reading->samples, count_metric, &t->counts, &t->stats);
+}
+
+static void device_failed(check *c, const target *t, const char *label) {
+  char what[TEXT_LEN];
+  describe(&t->error, what, sizeof(what));
+  /* A listed sub-device the cloud does not open is normal (its values
+   * come with its PowerOcean's); a configured one cannot be read. */
+  ef_check_verdict verdict = !t->configured && is_api(&t->error, "1006")
+                                 ? EF_CHECK_WARNING
+                                 : EF_CHECK_FAILED;
+  add(c, EF_CHECK_DEVICE, verdict, t->sn, &t->error, "%s: %s" LEFT_OUT, label,
+      what);
+}
+
+static void device_read(check *c, const target *t, const char *label) {
+  const ef_metric_stats *stats = &t->stats;
   char dropped[160] = "";
-  if (stats.no_reading + stats.implausible > 0)
+  if (stats->no_reading + stats->implausible > 0)
     snprintf(dropped, sizeof(dropped),
              "; %zu \"no reading\" marker%s and %zu implausible value%s "
              "left out",
-             stats.no_reading, stats.no_reading == 1 ? "" : "s",
-             stats.implausible, stats.implausible == 1 ? "" : "s");
+             stats->no_reading, stats->no_reading == 1 ? "" : "s",
+             stats->implausible, stats->implausible == 1 ? "" : "s");
   const char *offline =
       t->listed && !t->listed->online
           ? "; the account lists it offline (these are the cloud's last "
             "values): check its connection in the EcoFlow app, runs skip it "
             "until it is online"
           : "";
-  int empty = k.named + k.unknown == 0;
-  t->read = 1;
+  size_t named = t->counts.named, unknown = t->counts.unknown;
+  int empty = named + unknown == 0;
   c->report->devices_read++;
   ef_check_finding *finding =
       add(c, EF_CHECK_DEVICE,
           empty || *offline ? EF_CHECK_WARNING : EF_CHECK_OK, t->sn, NULL,
           "%s: quota/all gave %zu values: %zu the catalog names, %zu it does "
           "not (published under their quota's path)%s%s%s",
-          label, k.named + k.unknown, k.named, k.unknown, dropped, offline,
+          label, named + unknown, named, unknown, dropped, offline,
           empty ? "; no values at all: is the device set up in the EcoFlow app?"
                 : "");
   if (finding != NULL) {
-    finding->named = k.named;
-    finding->unknown = k.unknown;
+    finding->named = named;
+    finding->unknown = unknown;
   }
 }
 
@@ -487,6 +491,14 @@ static int check_devices(check *c) {
   ef_error err;
   ef_poll_quotas(c->client, polls, c->n_targets, on_reading, c, &err);
   free(polls);
+  for (size_t i = 0; i < c->n_targets; i++) {
+    char label[LABEL_LEN];
+    device_label(&c->targets[i], label, sizeof(label));
+    if (c->targets[i].read)
+      device_read(c, &c->targets[i], label);
+    else
+      device_failed(c, &c->targets[i], label);
+  }
   return 0;
 }
 
