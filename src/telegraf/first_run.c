@@ -43,10 +43,8 @@ int tg_first_run_check(const tg_config *config, const char *program,
   for (size_t i = 0; i < report.n_findings; i++)
     tg_print_wrapped(out, ef_check_verdict_name(report.findings[i].verdict),
                      VERDICT_WIDTH, report.findings[i].text);
-  if (report.summary != NULL) {
-    fputc('\n', out);
-    tg_print_wrapped(out, "", 0, report.summary);
-  }
+  if (report.summary != NULL)
+    fprintf(out, "\n%s\n", report.summary);
   if (report.telegraf_snippet != NULL)
     print_snippet(out,
                   "For Telegraf, e.g. in /etc/telegraf/telegraf.d/"
