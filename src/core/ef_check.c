@@ -522,13 +522,8 @@ static int named_in_snippet(const check *c, const target *t) {
   return t->read && (t->configured || !c->options->discover);
 }
 
-static char *collectd_block(check *c) {
+static void write_collectd_block(check *c, FILE *out) {
   const ef_check_options *o = c->options;
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  if (out == NULL)
-    return NULL;
   const char *in = o->account_name ? "    " : "  ";
   fputs("LoadPlugin ecoflow\n<Plugin ecoflow>\n", out);
   if (o->account_name) {
@@ -581,11 +576,6 @@ static char *collectd_block(check *c) {
   if (o->account_name)
     fputs("  </Account>\n", out);
   fputs("</Plugin>\n", out);
-  if (fclose(out) != 0) {
-    free(text);
-    return NULL;
-  }
-  return text;
 }
 
 /* A file's absolute path, for a configuration read from another
@@ -614,13 +604,8 @@ static void put_word(check *c, FILE *out, const char *sep, const char *word) {
   free(quoted);
 }
 
-static char *telegraf_snippet(check *c) {
+static void write_telegraf_snippet(check *c, FILE *out) {
   const ef_check_options *o = c->options;
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  if (out == NULL)
-    return NULL;
   long timeout_s = ((o->account->timeout_ms ? o->account->timeout_ms
                                             : EF_DEFAULT_TIMEOUT_MS) +
                     999) /
@@ -653,6 +638,17 @@ static char *telegraf_snippet(check *c) {
           "\"]\n  interval = \"%lds\"\n  timeout = \"%lds\"\n"
           "  data_format = \"influx\"\n",
           interval_s, timeout_s + 5);
+}
+
+/* What write writes, as a string (malloc'ed), or NULL when out of
+ * memory. */
+static char *written(check *c, void (*write)(check *c, FILE *out)) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  if (out == NULL)
+    return NULL;
+  write(c, out);
   if (fclose(out) != 0) {
     free(text);
     return NULL;
@@ -733,8 +729,8 @@ int ef_check_run(const ef_check_options *options, ef_check_report *report) {
         (options->account->ca_file != NULL &&
          (c.ca_path = absolute(options->account->ca_file)) == NULL))
       c.oom = 1;
-    report->collectd_block = collectd_block(&c);
-    report->telegraf_snippet = telegraf_snippet(&c);
+    report->collectd_block = written(&c, write_collectd_block);
+    report->telegraf_snippet = written(&c, write_telegraf_snippet);
     if (report->collectd_block == NULL || report->telegraf_snippet == NULL)
       c.oom = 1;
   }
