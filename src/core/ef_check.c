@@ -101,6 +101,7 @@ typedef struct {
   const char *name;               /* configured */
   const ef_listed_device *listed; /* NULL: the account does not list it */
   int configured;
+  int polled; /* else only listed: not read by a run */
   int read;
   ef_error error;        /* why it could not be read */
   counts counts;         /* what its quota/all gave */
@@ -362,29 +363,34 @@ static void check_list(check *c) {
 /* ---- the devices ----------------------------------------------------------
  */
 
-/* The configured devices, then (with discovery, or without configured
- * devices) every other device the account lists. */
+/* The configured devices, then every other device the account lists:
+ * read with discovery (or without configured devices), else only named. */
 static int gather_targets(check *c) {
   const ef_check_options *o = c->options;
+  const ef_device_list *list = &c->list;
   int every = o->discover || o->n_devices == 0;
-  size_t n = o->n_devices + (every ? c->list.len : 0);
-  c->targets = calloc(n ? n : 1, sizeof(*c->targets));
-  if (c->targets == NULL)
+  c->targets = calloc(o->n_devices + list->len + 1, sizeof(*c->targets));
+  unsigned char *configured = calloc(list->len + 1, 1);
+  if (c->targets == NULL || configured == NULL) {
+    free(configured);
     return -1;
-  for (size_t i = 0; i < o->n_devices; i++)
-    c->targets[c->n_targets++] =
-        (target){.sn = o->devices[i].sn,
-                 .name = o->devices[i].name,
-                 .listed = ef_device_list_find(&c->list, o->devices[i].sn),
-                 .configured = 1};
-  for (size_t i = 0; every && i < c->list.len; i++) {
-    const ef_listed_device *listed = &c->list.items[i];
-    int configured = 0;
-    for (size_t k = 0; k < o->n_devices && !configured; k++)
-      configured = strcmp(o->devices[k].sn, listed->sn) == 0;
-    if (!configured)
-      c->targets[c->n_targets++] = (target){.sn = listed->sn, .listed = listed};
   }
+  for (size_t i = 0; i < o->n_devices; i++) {
+    const ef_listed_device *listed =
+        ef_device_list_find(list, o->devices[i].sn);
+    if (listed != NULL)
+      configured[listed - list->items] = 1;
+    c->targets[c->n_targets++] = (target){.sn = o->devices[i].sn,
+                                          .name = o->devices[i].name,
+                                          .listed = listed,
+                                          .configured = 1,
+                                          .polled = 1};
+  }
+  for (size_t i = 0; i < list->len; i++)
+    if (!configured[i])
+      c->targets[c->n_targets++] = (target){
+          .sn = list->items[i].sn, .listed = &list->items[i], .polled = every};
+  free(configured);
   return 0;
 }
 
@@ -486,18 +492,25 @@ static int check_devices(check *c) {
       calloc(c->n_targets ? c->n_targets : 1, sizeof(*polls));
   if (polls == NULL)
     return -1;
+  size_t n = 0;
   for (size_t i = 0; i < c->n_targets; i++)
-    polls[i] = (ef_poll_target){.sn = c->targets[i].sn, .user = &c->targets[i]};
+    if (c->targets[i].polled)
+      polls[n++] =
+          (ef_poll_target){.sn = c->targets[i].sn, .user = &c->targets[i]};
   ef_error err;
-  ef_poll_quotas(c->client, polls, c->n_targets, on_reading, c, &err);
+  ef_poll_quotas(c->client, polls, n, on_reading, c, &err);
   free(polls);
   for (size_t i = 0; i < c->n_targets; i++) {
+    const target *t = &c->targets[i];
     char label[LABEL_LEN];
-    device_label(&c->targets[i], label, sizeof(label));
-    if (c->targets[i].read)
-      device_read(c, &c->targets[i], label);
+    device_label(t, label, sizeof(label));
+    if (!t->polled)
+      add(c, EF_CHECK_DEVICE, EF_CHECK_NOTE, t->sn, NULL,
+          "%s: not configured, so not read (discovery would read it)", label);
+    else if (t->read)
+      device_read(c, t, label);
     else
-      device_failed(c, &c->targets[i], label);
+      device_failed(c, t, label);
   }
   return 0;
 }
@@ -548,7 +561,7 @@ static void write_collectd_block(check *c, FILE *out) {
     fprintf(out, "%sDiscover true\n", in);
   for (size_t i = 0; i < c->n_targets; i++) {
     const target *t = &c->targets[i];
-    if (!t->read) {
+    if (t->polled && !t->read) {
       char why[EF_ERROR_MESSAGE_LEN + 64];
       ef_error_format(&t->error, why, sizeof(why));
       fprintf(out, "%s# %s left out: %s\n", in, t->sn, why);

@@ -275,6 +275,14 @@ START_TEST(a_clock_that_is_off) {
 }
 END_TEST
 
+/* How many device findings there are. */
+static void devices_named(size_t n) {
+  size_t found = 0;
+  for (size_t i = 0; i < report.n_findings; i++)
+    found += report.findings[i].topic == EF_CHECK_DEVICE;
+  ck_assert_uint_eq(found, n);
+}
+
 /* Configured devices: a name goes into both snippets; one not bound to
  * the account (8512) and one EcoFlow does not open (1006) fail, and are
  * left out. */
@@ -291,10 +299,28 @@ START_TEST(configured_devices) {
        "not bound to the account");
   says(finding(EF_CHECK_DEVICE, GLOW), EF_CHECK_FAILED, "API code 1006");
   has(report.summary, "2 problems to fix");
+  /* Configured devices only: the others the account lists are named. */
+  devices_named(3);
   has(report.collectd_block, "<Device \"" OCEAN "\">\n    Name \"house\"\n");
   has(report.collectd_block, "# " NOTMINE " left out: HTTP 200, API code "
                              "8512");
   has(report.telegraf_snippet, " --sn " OCEAN "=house\"]");
+  finish();
+}
+END_TEST
+
+/* A configured device and another the account lists: that one is named
+ * (the check tells which devices the account has), not read. */
+START_TEST(listed_devices_not_configured) {
+  start("/eu", LIST_TWO);
+  const ef_check_device devices[] = {{.sn = OCEAN}};
+  run(devices, 1, NULL);
+  ck_assert_int_eq(report.ok, 1);
+  devices_named(2);
+  says(finding(EF_CHECK_DEVICE, GLOW), EF_CHECK_NOTE,
+       GLOW " (PowerGlow, online): not configured, so not read");
+  lacks(report.collectd_block, GLOW);
+  ck_assert_int_eq(unit_server.requests, 2); /* the list, one quota/all */
   finish();
 }
 END_TEST
@@ -382,5 +408,5 @@ END_TEST
 UNIT_MAIN("check", all_well, the_other_region_takes_the_keys,
           the_test_hook_names_the_other_region, no_region_knows_the_key,
           no_other_region_for_other_hosts, a_wrong_secret, a_clock_that_is_off,
-          configured_devices, a_busy_cloud, nothing_answers,
-          no_devices_and_offline_ones, files_and_quoting)
+          configured_devices, listed_devices_not_configured, a_busy_cloud,
+          nothing_answers, no_devices_and_offline_ones, files_and_quoting)
