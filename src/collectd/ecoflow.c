@@ -561,11 +561,11 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
   return account;
 } /* }}} account_t *account_new */
 
-/* Returns 0, but for a failed check under collectd -T: device failures
- * are logged and backed off per device by the core (ef_schedule, and the
- * account's cool-down). collectd's own back-off on a failed read doubles
- * up to MaxReadInterval (a day) and would hide a recovered account for
- * that long. */
+/* Returns 0, except after a failed check under collectd -T (which then
+ * exits 1). Device failures are logged and backed off per device by the
+ * core (ef_schedule, and the account's cool-down); collectd's own
+ * back-off on a failed read doubles up to MaxReadInterval (a day) and
+ * would hide a recovered account for that long. */
 static int ecoflow_read(user_data_t *ud) /* {{{ */
 {
   account_t *account = ud->data;
