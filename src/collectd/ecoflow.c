@@ -10,11 +10,13 @@
  * Each account gets its own read callback, so one account's trouble (or
  * collectd's back-off after a read that failed) never delays another's. */
 #include "collectd/core/daemon/collectd.h"
+#include "collectd/core/daemon/configfile.h"
 #include "collectd/core/daemon/plugin.h"
 #include "collectd/core/daemon/utils_complain.h"
 #include "collectd/core/utils/common/common.h"
 
 #include "ecoflow_config.h"
+#include "ef_check.h"
 #include "ef_client.h"
 #include "ef_engine.h"
 
@@ -44,6 +46,7 @@ typedef struct {
   ef_engine *engine;
   cdtime_t interval; /* of the read: the shortest interval of anything */
   value_list_t vl;   /* of the reading being dispatched */
+  bool check_first;  /* collectd -T: the first-run check before the read */
 } account_t;
 
 /* The <Plugin ecoflow> blocks, until init hands each account to its read. */
@@ -367,6 +370,82 @@ static const ef_sink collectd_sink = {
     .news = on_news,
 };
 
+/* ---- collectd -T ---------------------------------------------------------
+ */
+
+/* collectd -T starts no read threads and runs each read once: it says so
+ * by setting the global option ReadThreads to -1 (collectd 5.12,
+ * src/daemon/cmd.c), the plugin's only way to know. That is when a user
+ * asks whether a configuration works, so each account's read then runs
+ * the first-run check (ef_check.h) first: keys, region, clock, devices,
+ * values, and the block to paste. A daemon does not: the check would ask
+ * the list and every device's quota/all a second time at start (the cloud
+ * blocks accounts that poll a device faster than every 10 s), and its
+ * reads log every failure with what to do anyway. Under -T the second
+ * quota/all a moment later is a one-off before the program exits. */
+static bool testing_reads(void) {
+  const char *threads = global_option_get("ReadThreads");
+  return threads != NULL && atoi(threads) == -1;
+}
+
+static const int check_levels[] = {
+    [EF_CHECK_OK] = LOG_INFO,
+    [EF_CHECK_NOTE] = LOG_INFO,
+    [EF_CHECK_WARNING] = LOG_WARNING,
+    [EF_CHECK_FAILED] = LOG_ERR,
+};
+
+/* The check of account's settings, logged. Returns 0 when everything a
+ * run needs works, else -1 (and -T exits 1). */
+static int account_check(const account_t *account) /* {{{ */
+{
+  const ecoflow_account *config = account->config;
+  ef_check_device *devices =
+      calloc(config->n_devices ? config->n_devices : 1, sizeof(*devices));
+  if (devices == NULL) {
+    ERROR("ecoflow plugin: out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < config->n_devices; i++) {
+    const ecoflow_device *device = &config->devices[i];
+    devices[i] = (ef_check_device){
+        .sn = device->serial,
+        .name = strcmp(device->name, device->serial) ? device->name : NULL};
+  }
+  bool named = strcmp(config->name, ECOFLOW_DEFAULT_ACCOUNT) != 0;
+  ef_check_options options = {.account = &config->account,
+                              .account_name = named ? config->name : NULL,
+                              .devices = devices,
+                              .n_devices = config->n_devices,
+                              .discover = config->discover,
+                              .secret_key_file = config->secret_key_file};
+  /* "check: " or "check of account "NAME": " before each line. */
+  char check[ECOFLOW_NAME_MAX + 32] = "check: ";
+  if (named)
+    ssnprintf(check, sizeof(check), "check of account \"%s\": ", config->name);
+  ef_check_report report;
+  int status = ef_check_run(&options, &report);
+  for (size_t i = 0; i < report.n_findings; i++)
+    plugin_log(check_levels[report.findings[i].verdict],
+               "ecoflow plugin: %s%s: %s", check,
+               ef_check_verdict_name(report.findings[i].verdict),
+               report.findings[i].text);
+  bool ok = status == 0 && report.ok;
+  plugin_log(ok ? LOG_INFO : LOG_ERR, "ecoflow plugin: %s%s", check,
+             report.summary ? report.summary : "out of memory");
+  if (report.collectd_block != NULL) {
+    INFO("ecoflow plugin: %sthe configuration that works, to paste:", check);
+    for (const char *line = report.collectd_block; *line != '\0';) {
+      size_t len = strcspn(line, "\n");
+      INFO("ecoflow plugin:     %.*s", (int)len, line);
+      line += len + (line[len] == '\n');
+    }
+  }
+  ef_check_report_clear(&report);
+  free(devices);
+  return ok ? 0 : -1;
+} /* }}} int account_check */
+
 /* ---- accounts -----------------------------------------------------------
  */
 
@@ -451,6 +530,7 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
   }
   account->config = config;
   account->interval = account_interval(config);
+  account->check_first = testing_reads();
   char problem[EF_PROBLEM_LEN] = "out of memory";
   if (account_translate(account) == 0) {
     ef_engine_options options = {
@@ -486,15 +566,21 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
   return account;
 } /* }}} account_t *account_new */
 
-/* Always returns 0: device failures are logged and backed off per device
- * by the core (ef_schedule, and the account's cool-down). collectd's own
- * back-off on a failed read doubles up to MaxReadInterval (a day) and would
- * hide a recovered account for that long. */
+/* Returns 0, except after a failed check under collectd -T (which then
+ * exits 1). Device failures are logged and backed off per device by the
+ * core (ef_schedule, and the account's cool-down); collectd's own
+ * back-off on a failed read doubles up to MaxReadInterval (a day) and
+ * would hide a recovered account for that long. */
 static int ecoflow_read(user_data_t *ud) /* {{{ */
 {
   account_t *account = ud->data;
+  int status = 0;
+  if (account->check_first) {
+    account->check_first = false;
+    status = account_check(account);
+  }
   ef_engine_read(account->engine, CDTIME_T_TO_MS(cdtime()), NULL);
-  return 0;
+  return status;
 } /* }}} int ecoflow_read */
 
 /* ---- stopping -----------------------------------------------------------

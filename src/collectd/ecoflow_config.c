@@ -420,6 +420,8 @@ static int key_option(parser *p, ecoflow_account *account,
         key, where, problem);
   if (ef_account_secret_file(raw, out, problem) != 0)
     return fail(p, "`SecretKeyFile' \"%s\" in %s: %s", raw, where, problem);
+  if ((account->secret_key_file = strdup(raw)) == NULL)
+    return fail(p, "out of memory");
   return 0;
 }
 
@@ -714,6 +716,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   reports_free(account->reports, account->n_reports);
   free(account->name);
   free(account->mqtt_suffix);
+  free(account->secret_key_file);
   ef_account_clear(&account->account);
   free(account);
 }

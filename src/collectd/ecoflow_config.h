@@ -51,7 +51,8 @@ typedef struct {
 
 typedef struct {
   char *name; /* ECOFLOW_DEFAULT_ACCOUNT when written without <Account> */
-  ef_account account; /* endpoint, keys, CA file, limits (ef_account.h) */
+  ef_account account;    /* endpoint, keys, CA file, limits (ef_account.h) */
+  char *secret_key_file; /* `SecretKeyFile' as given, or NULL */
   ecoflow_device *devices;
   size_t n_devices;
   int discover;                 /* `Discover true': poll every listed device */

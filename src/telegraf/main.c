@@ -2,8 +2,9 @@
  * inputs.execd, as InfluxDB line protocol on stdout.
  *
  * Exit status: 0 when a device was read (exec; --history: a window) or
- * input ended (execd); 1 when nothing could be read or output failed; 2
- * for a usage or configuration error. Log lines on stderr carry Telegraf's
+ * input ended (execd), or --check found everything a run needs working; 1
+ * when nothing could be read or output failed; 2 for a usage or
+ * configuration error. Log lines on stderr carry Telegraf's
  * level prefixes (E! W! I!), which newer Telegraf versions honour. */
 #include <config.h>
 
@@ -11,6 +12,7 @@
 #include "ef_client.h"
 #include "ef_engine.h"
 #include "ef_schedule.h"
+#include "first_run.h"
 #include "loop.h"
 #include "sink.h"
 #include "telegraf_config.h"
@@ -41,8 +43,8 @@ static void usage(FILE *out) {
         out);
   tg_config_usage(out);
   fputs("\nExit status: 0 when a device was read (--history: a window; "
-        "--execd: at the end\nof stdin), 1 when none could be read, 2 for a "
-        "configuration error.\n",
+        "--execd: at the end\nof stdin; --check: when everything a run needs "
+        "works), 1 when none could be\nread, 2 for a configuration error.\n",
         out);
 }
 
@@ -276,6 +278,19 @@ static int run_with_engine(const tg_config *config) {
   return status;
 }
 
+/* --check: the first-run check, then exit. The snippet it prints names
+ * the program where `make install' puts it. */
+static int run_check(const tg_config *config) {
+  if (ef_client_global_init() != 0) {
+    fputs("E! ecoflow: cannot initialise libcurl\n", stderr);
+    return EXIT_FAILURE;
+  }
+  int status =
+      tg_first_run_check(config, TG_BINDIR "/ecoflow-telegraf", stdout);
+  ef_client_global_cleanup();
+  return status;
+}
+
 int main(int argc, char *argv[]) {
   /* A closed stdout (Telegraf gone) shows as a write error, not a signal. */
   signal(SIGPIPE, SIG_IGN);
@@ -292,6 +307,8 @@ int main(int argc, char *argv[]) {
     puts(PACKAGE_STRING);
   } else if (config.list_metrics) {
     list_metrics(stdout);
+  } else if (config.check) {
+    status = run_check(&config);
   } else {
     status = run_with_engine(&config);
   }

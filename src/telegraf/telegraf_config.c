@@ -203,6 +203,13 @@ static const setting settings[] = {
      NULL, NULL, NULL, "TIME",
      "with --history: where the backfill stops, not included (default: "
      "now); 2024-06-17 to 2024-06-24 is one week"},
+    {"check", NULL, TG_FROM_ARGV, KIND_FLAG, AT(check), NO_OFFSET, 0, 0, NULL,
+     NULL, NULL, NULL, NULL,
+     "check the settings against the cloud and exit: which host (region) "
+     "takes the keys, whether the clock agrees, the account's devices and "
+     "what each one's quota/all gives; then the Telegraf and collectd "
+     "configuration to paste. Exit status 0 when everything a run needs "
+     "works"},
     {"list_metrics", NULL, TG_FROM_ARGV, KIND_FLAG, AT(list_metrics), NO_OFFSET,
      0, 0, NULL, NULL, NULL, NULL, NULL,
      "print the catalog of metrics and exit"},
@@ -730,6 +737,9 @@ static int check_together(const tg_config *config, char *err) {
          "only applies with --history");
   else if (config->history != NULL && config->execd)
     fail(err, "--history", "prints a backfill and exits: not with --execd");
+  else if (config->check && (config->execd || config->history != NULL))
+    fail(err, "--check",
+         "checks the settings and exits: not with --execd or --history");
   else if (config->mqtt && !config->execd)
     fail(err, "--mqtt", "streams values as they arrive: only with --execd");
   else if ((config->mqtt_suffix || config->mqtt_refresh_ms ||
@@ -784,26 +794,33 @@ int tg_config_finish(tg_config *config, char *err) {
   return check_together(config, err);
 }
 
-/* "  LEAD  text", text wrapped at 79 columns under itself. */
-static void print_item(FILE *out, const char *lead, const char *text) {
-  enum { INDENT = 26, WIDTH = 79 };
-  int column = fprintf(out, "  %s", lead);
-  if (column + 1 > INDENT)
+void tg_print_wrapped(FILE *out, const char *lead, int indent,
+                      const char *text) {
+  enum { WIDTH = 79 };
+  int column = fprintf(out, "%s", lead);
+  if (column + 1 > indent)
     column = fprintf(out, "\n") - 1;
-  column += fprintf(out, "%*s", INDENT - column, "");
+  column += fprintf(out, "%*s", indent - column, "");
   for (int first = 1;; first = 0) {
     text += strspn(text, " ");
     int word = (int)strcspn(text, " ");
     if (word == 0)
       break;
     if (!first && column + 1 + word > WIDTH)
-      column = fprintf(out, "\n%*s", INDENT, "") - 1;
+      column = fprintf(out, "\n%*s", indent, "") - 1;
     else if (!first)
       column += fprintf(out, " ");
     column += fprintf(out, "%.*s", word, text);
     text += word;
   }
   fputc('\n', out);
+}
+
+/* "  LEAD  text", text wrapped at 79 columns under itself. */
+static void print_item(FILE *out, const char *lead, const char *text) {
+  char indented[80];
+  snprintf(indented, sizeof(indented), "  %s", lead);
+  tg_print_wrapped(out, indented, 26, text);
 }
 
 void tg_config_usage(FILE *out) {

@@ -62,6 +62,7 @@ typedef struct {
   int64_t mqtt_refresh_ms; /* 0: the engine's default */
   int64_t mqtt_silence_ms; /* 0: the engine's default */
   char *shard; /* --shard K/N, as given; parsed into account by finish */
+  int check;   /* --check: the first-run check (ef_check.h), then exit */
   int list_metrics;
   int help;
   int version;
@@ -119,5 +120,10 @@ int tg_config_finish(tg_config *config, char *err);
 
 /* The options part of --help, from the settings table. */
 void tg_config_usage(FILE *out);
+
+/* lead, then text from column indent on, wrapped at 79 columns under
+ * itself (on the next line when lead reaches indent). */
+void tg_print_wrapped(FILE *out, const char *lead, int indent,
+                      const char *text);
 
 #endif
