@@ -1,7 +1,6 @@
 /* ef_catalog.c: the quota table (ef_catalog.def) and its index. */
 #include "ef_catalog.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,20 +79,106 @@ size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first) {
 #define MAX_CAPTURING 64
 
 static uint16_t exact[EXACT_SLOTS]; /* row + 1; 0: empty */
+/* Capturing rows grouped by their literal prefix ("bp_addr.",
+ * "mpptHeartBeat["), each group's rows in table order: a path is tried
+ * against the few groups whose prefix it starts with, not every row. */
 static struct {
-  uint16_t row;
+  const char *prefix;
   uint16_t prefix_len;
-} capturing[MAX_CAPTURING];
-static size_t n_capturing;
+  uint16_t first, n; /* into group_rows */
+} groups[MAX_CAPTURING];
+static size_t n_groups;
+static uint16_t group_rows[MAX_CAPTURING]; /* rows with more to match */
+/* Rows of a group that are PREFIX{name}TAIL, TAIL without a capture (the
+ * pack's values: "bp_addr.{pack}" ".bpSoc"), by (group, TAIL): one probe
+ * finds the row of a path, whose first segment after the prefix is the
+ * capture. */
+#define TAIL_SLOTS 256
+static struct {
+  uint16_t row; /* + 1; 0: empty */
+  uint16_t group;
+} tails[TAIL_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
 _Static_assert(N_ROWS < EXACT_SLOTS / 2, "the exact index needs more slots");
+_Static_assert(N_ROWS < TAIL_SLOTS / 2, "the tail index needs more slots");
 
 static uint32_t hash_of(const char *text, size_t len) {
   uint32_t hash = 2166136261u; /* FNV-1a */
   for (size_t i = 0; i < len; i++)
     hash = (hash ^ (unsigned char)text[i]) * 16777619u;
   return hash;
+}
+
+/* A capture takes one path segment or list index: it never crosses these. */
+static int ends_capture(char c) {
+  return c == '\0' || c == '.' || c == '[' || c == ']';
+}
+
+static uint32_t tail_hash(size_t group, const char *tail, size_t len) {
+  return hash_of(tail, len) ^ (uint32_t)(group * 2654435761u);
+}
+
+/* The tail slot of (group, tail): its row, or the empty slot for it. */
+static size_t tail_slot(size_t group, const char *tail, size_t len) {
+  for (size_t at = tail_hash(group, tail, len) & (TAIL_SLOTS - 1);;
+       at = (at + 1) & (TAIL_SLOTS - 1)) {
+    if (tails[at].row == 0)
+      return at;
+    const char *pattern = catalog[tails[at].row - 1].pattern;
+    const char *own = strchr(pattern, '}') + 1;
+    if (tails[at].group == group && strlen(own) == len &&
+        memcmp(own, tail, len) == 0)
+      return at;
+  }
+}
+
+/* The group of prefix, added (in the order their first rows have) when
+ * new; MAX_CAPTURING when the table is full. */
+static size_t group_of(const char *pattern, size_t prefix_len) {
+  size_t g = 0, total = 0;
+  for (; g < n_groups; g++) {
+    if (groups[g].prefix_len == prefix_len &&
+        memcmp(groups[g].prefix, pattern, prefix_len) == 0)
+      return g;
+    total += groups[g].n;
+  }
+  if (n_groups == MAX_CAPTURING)
+    return MAX_CAPTURING;
+  groups[n_groups] = (__typeof__(groups[0])){.prefix = pattern,
+                                             .prefix_len = (uint16_t)prefix_len,
+                                             .first = (uint16_t)total};
+  return n_groups++;
+}
+
+/* Adds row to the group of its prefix: by its tail when one capture ends
+ * at a segment and nothing is captured after it, else to the rows tried
+ * in table order. */
+static void add_capturing(uint16_t row, const char *pattern,
+                          size_t prefix_len) {
+  size_t g = group_of(pattern, prefix_len);
+  if (g == MAX_CAPTURING)
+    return;
+  const char *tail = strchr(pattern + prefix_len, '}') + 1;
+  if (ends_capture(*tail) && strchr(tail, '{') == NULL) {
+    size_t at = tail_slot(g, tail, strlen(tail));
+    if (tails[at].row == 0) /* the first row of a pattern wins */
+      tails[at] = (__typeof__(tails[0])){.row = row + 1, .group = (uint16_t)g};
+    return;
+  }
+  size_t total = 0;
+  for (size_t k = 0; k < n_groups; k++)
+    total += groups[k].n;
+  if (total >= MAX_CAPTURING)
+    return;
+  /* Make room after the group's rows; the later groups move up one. */
+  size_t at = groups[g].first + groups[g].n;
+  for (size_t k = total; k > at; k--)
+    group_rows[k] = group_rows[k - 1];
+  for (size_t later = g + 1; later < n_groups; later++)
+    groups[later].first++;
+  group_rows[at] = row;
+  groups[g].n++;
 }
 
 static void build_index(void) {
@@ -103,9 +188,7 @@ static void build_index(void) {
       continue;
     const char *brace = strchr(pattern, '{');
     if (brace != NULL) {
-      if (n_capturing < MAX_CAPTURING)
-        capturing[n_capturing++] = (__typeof__(capturing[0])){
-            .row = (uint16_t)i, .prefix_len = (uint16_t)(brace - pattern)};
+      add_capturing((uint16_t)i, pattern, (size_t)(brace - pattern));
       continue;
     }
     size_t len = strlen(pattern);
@@ -122,11 +205,6 @@ static void build_index(void) {
 }
 
 void ef_catalog_init(void) { pthread_once(&index_once, build_index); }
-
-/* A capture takes one path segment or list index: it never crosses these. */
-static int ends_capture(char c) {
-  return c == '\0' || c == '.' || c == '[' || c == ']';
-}
 
 static int match(const char *pattern, const char *path, ef_captures *caps) {
   caps->n = 0;
@@ -166,14 +244,46 @@ const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps) {
        at = (at + 1) & (EXACT_SLOTS - 1))
     if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
       return &catalog[exact[at] - 1];
-  for (size_t i = 0; i < n_capturing; i++) {
-    const ef_quota *row = &catalog[capturing[i].row];
-    if (strncmp(row->pattern, path, capturing[i].prefix_len) == 0 &&
-        match(row->pattern, path, caps))
-      return row;
+  /* The first row in table order that matches, among the groups whose
+   * prefix the path starts with. */
+  const ef_quota *best = NULL;
+  ef_captures found;
+  for (size_t g = 0; g < n_groups; g++) {
+    if (groups[g].prefix_len > len || groups[g].prefix[0] != path[0] ||
+        memcmp(groups[g].prefix, path, groups[g].prefix_len) != 0)
+      continue;
+    const char *value = path + groups[g].prefix_len;
+    const char *tail = value;
+    while (!ends_capture(*tail))
+      tail++;
+    if (tail > value) {
+      size_t at = tail_slot(g, tail, len - (size_t)(tail - path));
+      if (tails[at].row != 0 &&
+          (best == NULL || &catalog[tails[at].row - 1] < best)) {
+        best = &catalog[tails[at].row - 1];
+        const char *pattern = best->pattern + groups[g].prefix_len + 1;
+        *caps = (ef_captures){
+            .n = 1,
+            .items = {{.name = pattern,
+                       .name_len = (size_t)(strchr(pattern, '}') - pattern),
+                       .value = value,
+                       .value_len = (size_t)(tail - value)}}};
+      }
+    }
+    for (size_t k = 0; k < groups[g].n; k++) {
+      const ef_quota *row = &catalog[group_rows[groups[g].first + k]];
+      if (best != NULL && row > best)
+        break;
+      if (match(row->pattern, path, &found)) {
+        best = row;
+        *caps = found;
+        break;
+      }
+    }
   }
-  caps->n = 0;
-  return NULL;
+  if (best == NULL)
+    caps->n = 0;
+  return best;
 }
 
 int ef_catalog_keeps_list(const char *path) {
@@ -184,20 +294,28 @@ int ef_catalog_keeps_list(const char *path) {
 /* ---- names ---------------------------------------------------------------
  */
 
+/* ASCII only, whatever the locale: names are the same everywhere. */
+static int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower_or_digit(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 size_t ef_catalog_generic_name(const char *path, size_t len, char *out,
                                size_t size) {
   size_t n = 0;
-  char previous = '\0';
+  unsigned char previous = '\0';
   for (size_t i = 0; i < len && n + 1 < size; i++) {
     unsigned char c = (unsigned char)path[i];
-    if (isupper(c) && n + 2 < size &&
-        (islower((unsigned char)previous) || isdigit((unsigned char)previous)))
+    if (is_upper(c)) {
+      if (n + 2 < size && is_lower_or_digit(previous))
+        out[n++] = '_';
+      out[n++] = (char)(c - 'A' + 'a');
+    } else if (is_lower_or_digit(c)) {
+      out[n++] = (char)c;
+    } else if (n > 0 && out[n - 1] != '_') {
       out[n++] = '_';
-    if (isalnum(c))
-      out[n++] = (char)tolower(c);
-    else if (n > 0 && out[n - 1] != '_')
-      out[n++] = '_';
-    previous = (char)c;
+    }
+    previous = c;
   }
   while (n > 0 && out[n - 1] == '_')
     n--;

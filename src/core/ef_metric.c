@@ -158,17 +158,6 @@ static int leaf_number(const ef_leaf *leaf, double *number) {
   return -1;
 }
 
-int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]) {
-  if (!isfinite(number))
-    return -1;
-  for (int digits = 15; digits <= 17; digits++) {
-    snprintf(out, EF_NUMBER_TEXT_LEN, "%.*g", digits, number);
-    if (strtod(out, NULL) == number)
-      break;
-  }
-  return 0;
-}
-
 void ef_metric_generic_name(const char *path, char *out, size_t size) {
   ef_catalog_generic_name(path, strlen(path), out, size);
 }

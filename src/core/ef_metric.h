@@ -18,6 +18,7 @@
 #define EF_METRIC_H
 
 #include "ef_catalog.h"
+#include "ef_number.h"
 #include "ef_sample.h"
 
 #include <stddef.h>
@@ -117,12 +118,5 @@ int ef_metrics_family_known_samples(const ef_samples *samples);
 /* The generic name for a path the catalog does not know: snake_case,
  * [A-Za-z0-9_] only ("20_1.invOutputWatts" -> "20_1_inv_output_watts"). */
 void ef_metric_generic_name(const char *path, char *out, size_t size);
-
-/* The exact decimal text of a number the core computes (a data age, a
- * derived value): the shortest of %.15g, %.16g and %.17g that reads back
- * as the same double, so 0.421 is "0.421". Returns 0, or -1 when number
- * is not finite. */
-#define EF_NUMBER_TEXT_LEN 32
-int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]);
 
 #endif

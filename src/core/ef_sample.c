@@ -2,6 +2,7 @@
 #include "ef_sample.h"
 
 #include "ef_catalog.h"
+#include "ef_number.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
@@ -33,6 +34,8 @@ typedef struct {
   void *ctx;
   size_t cut;
   seen_paths seen;
+  struct json_tokener *tokener;    /* for JSON text in strings, once needed */
+  char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
   char path[EF_PATH_MAX];
 } walk;
 
@@ -194,7 +197,16 @@ static int walk_embedded(walk *w, size_t len, const char *text, int depth) {
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
     return 1;
-  struct json_object *embedded = json_tokener_parse(text);
+  /* As json_tokener_parse, with one tokener for the walk. */
+  if (w->tokener == NULL && (w->tokener = json_tokener_new()) == NULL)
+    return 1;
+  json_tokener_reset(w->tokener);
+  struct json_object *embedded = json_tokener_parse_ex(w->tokener, text, -1);
+  if (embedded != NULL &&
+      json_tokener_get_error(w->tokener) != json_tokener_success) {
+    json_object_put(embedded);
+    embedded = NULL;
+  }
   if (embedded == NULL || is_scalar(embedded)) {
     json_object_put(embedded);
     return 1;
@@ -224,15 +236,21 @@ static void walk_value(walk *w, size_t len, struct json_object *value,
     return;
   }
   case json_type_int: {
+    /* Written here: json-c would format it with printf, and keep it. */
     int64_t integer = json_object_get_int64(value);
-    emit(w, EF_KIND_INTEGER, (double)integer, integer,
-         json_object_get_string(value));
+    ef_int_text(integer, w->number);
+    emit(w, EF_KIND_INTEGER, (double)integer, integer, w->number);
     return;
   }
-  case json_type_double:
+  case json_type_double: {
+    /* The parser keeps a double's own text as its userdata
+     * (json_object_new_double_s); json_object_get_string would build a
+     * copy of it for every value. */
+    const char *text = json_object_get_userdata(value);
     emit(w, EF_KIND_NUMBER, json_object_get_double(value), 0,
-         json_object_get_string(value));
+         text != NULL ? text : json_object_get_string(value));
     return;
+  }
   case json_type_string: {
     const char *text = json_object_get_string(value);
     if (walk_embedded(w, len, text, depth) != 0)
@@ -252,11 +270,14 @@ int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
   w->ctx = ctx;
   w->cut = 0;
   w->seen = (seen_paths){0};
+  w->tokener = NULL;
   w->path[0] = '\0';
   walk_object(w, 0, data, 0);
   if (cut != NULL)
     *cut += w->cut;
   free(w->seen.slots);
+  if (w->tokener != NULL)
+    json_tokener_free(w->tokener);
   free(w);
   return 0;
 }

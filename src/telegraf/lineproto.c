@@ -1,10 +1,58 @@
-/* lineproto.c: escaping and number formatting of line protocol. */
+/* lineproto.c: escaping and number formatting of line protocol, written
+ * into one buffer per batch of lines. */
 #include "lineproto.h"
 
-#include <inttypes.h>
+#include "ef_number.h"
+
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the buffer ------------------------------------------------------- */
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+  int failed; /* out of memory: what was asked since is lost */
+} buffer;
+
+static int reserve(buffer *b, size_t more) {
+  if (b->failed)
+    return -1;
+  if (b->len + more <= b->cap)
+    return 0;
+  size_t cap = b->cap ? 2 * b->cap : 4096;
+  while (cap < b->len + more)
+    cap *= 2;
+  char *data = realloc(b->data, cap);
+  if (data == NULL) {
+    b->failed = 1;
+    return -1;
+  }
+  b->data = data;
+  b->cap = cap;
+  return 0;
+}
+
+static void put(buffer *b, const void *bytes, size_t n) {
+  if (n > 0 && reserve(b, n) == 0) {
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+  }
+}
+
+static void put_char(buffer *b, char c) {
+  if (reserve(b, 1) == 0)
+    b->data[b->len++] = c;
+}
+
+static void put_text(buffer *b, const char *text) {
+  put(b, text, strlen(text));
+}
+
+/* ---- escaping --------------------------------------------------------- */
 
 /* How each element is read, hence written. Backslashes themselves are
  * escaped only inside string fields: elsewhere every reader keeps a
@@ -14,12 +62,39 @@ typedef struct {
   int pairs; /* Telegraf reads it as backslash pairs (as InfluxDB 1.x does
                 field keys): `\\` is one unit, not an escaped backslash */
   int quote_unescaped; /* Telegraf and InfluxDB read `\"` as `"` */
+  int id;              /* its row of plain_bytes */
 } element;
 
-static const element MEASUREMENT = {", ", 1, 0};
-static const element TAG = {", =", 0, 1}; /* keys and values */
-static const element FIELD_KEY = {", =", 1, 1};
-static const element STRING_FIELD = {"\"\\", 0, 0};
+static const element MEASUREMENT = {", ", 1, 0, 0};
+static const element TAG = {", =", 0, 1, 1}; /* keys and values */
+static const element FIELD_KEY = {", =", 1, 1, 2};
+static const element STRING_FIELD = {"\"\\", 0, 0, 3};
+#define N_ELEMENTS 4
+
+static int is_special(int c, const element *kind) {
+  for (const char *s = kind->specials; *s != '\0'; s++)
+    if (*s == c)
+      return 1;
+  return 0;
+}
+
+/* Per element, 1 for a byte written as it is: printable ASCII that is
+ * neither special nor a backslash (which may need a look at what follows
+ * it). Filled once. */
+static unsigned char plain_bytes[N_ELEMENTS][256];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void fill_plain_bytes(void) {
+  static const element *const kinds[N_ELEMENTS] = {&MEASUREMENT, &TAG,
+                                                   &FIELD_KEY, &STRING_FIELD};
+  for (int k = 0; k < N_ELEMENTS; k++)
+    for (int c = 0x20; c < 0x7F; c++)
+      plain_bytes[k][c] = c != '\\' && !is_special(c, kinds[k]);
+}
+
+static int is_plain(unsigned char c, const element *kind) {
+  return plain_bytes[kind->id][c];
+}
 
 /* The length of the valid UTF-8 sequence at s, or 0 when s does not start
  * one (overlong forms, surrogates and code points past U+10FFFF included).
@@ -69,38 +144,47 @@ static int written_byte(const unsigned char *s, size_t i, size_t len) {
 static size_t backslashes_kept(size_t run, int next, const element *kind) {
   if (next == '"' && kind->quote_unescaped)
     return 0;
-  int escaped = next != 0 && strchr(kind->specials, next) != NULL;
+  int escaped = next != 0 && is_special(next, kind);
   return kind->pairs && escaped && run % 2 == 1 ? run - 1 : run;
 }
 
 /* Writes the first len bytes of s with the kind's specials escaped,
- * control characters as spaces and invalid UTF-8 as '?'. */
-static void put_escaped(FILE *out, const char *s, size_t len,
+ * control characters as spaces and invalid UTF-8 as '?'. Runs of plain
+ * bytes, nearly all of any name, are copied at once. */
+static void put_escaped(buffer *b, const char *s, size_t len,
                         const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
-  int escapes_backslash = strchr(kind->specials, '\\') != NULL;
+  int escapes_backslash = is_special('\\', kind);
   for (size_t i = 0; i < len;) {
+    size_t plain = i;
+    while (plain < len && is_plain(bytes[plain], kind))
+      plain++;
+    if (plain > i) {
+      put(b, s + i, plain - i);
+      i = plain;
+      continue;
+    }
     if (bytes[i] == '\\' && !escapes_backslash) {
       size_t run = 0;
       while (i + run < len && bytes[i + run] == '\\')
         run++;
       size_t kept =
           backslashes_kept(run, written_byte(bytes, i + run, len), kind);
-      fprintf(out, "%.*s", (int)kept, s + i);
+      put(b, s + i, kept);
       i += run;
       continue;
     }
     int c = written_byte(bytes, i, len);
     if (c == 0) {
       size_t seq = utf8_sequence_len(bytes + i);
-      fwrite(bytes + i, 1, seq, out);
+      put(b, bytes + i, seq);
       i += seq;
       continue;
     }
     i++;
-    if (strchr(kind->specials, c) != NULL)
-      fputc('\\', out);
-    fputc(c, out);
+    if (is_special(c, kind))
+      put_char(b, '\\');
+    put_char(b, (char)c);
   }
 }
 
@@ -116,103 +200,24 @@ static size_t name_len(const char *s) {
 }
 
 /* InfluxDB refuses "time" as a tag or field key. */
-static void put_key(FILE *out, const char *key, const element *kind) {
+static void put_key(buffer *b, const char *key, const element *kind) {
   size_t len = name_len(key);
-  put_escaped(out, key, len, kind);
+  put_escaped(b, key, len, kind);
   if (len == 4 && memcmp(key, "time", 4) == 0)
-    fputc('_', out);
+    put_char(b, '_');
 }
 
-/* Keys as written: distinct keys can be written alike (control characters,
- * invalid UTF-8, dropped backslashes, "time"), so they are compared,
- * sorted and told apart in this form, never as given. */
-typedef struct {
-  char **tags;   /* of point->tags[i] */
-  char **fields; /* of point->fields[i] */
-  size_t n_tags, n_fields;
-} written_keys;
-
-/* The text key is written as (never NULL but when out of memory). */
-static char *written_key(const char *key, const element *kind) {
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  if (out == NULL)
-    return NULL;
-  put_key(out, key, kind);
-  if (fclose(out) != 0) {
-    free(text);
-    return NULL;
-  }
-  return text;
-}
-
-static void free_written_keys(written_keys *keys) {
-  for (size_t i = 0; i < keys->n_tags; i++)
-    free(keys->tags[i]);
-  for (size_t i = 0; i < keys->n_fields; i++)
-    free(keys->fields[i]);
-  free(keys->tags);
-  free(keys->fields);
-}
-
-/* Returns 0, or -1 when out of memory (keys is then still to be freed). */
-static int write_keys(const lp_point *point, written_keys *keys) {
-  *keys = (written_keys){.n_tags = point->n_tags, .n_fields = point->n_fields};
-  keys->tags = calloc(point->n_tags + 1, sizeof(char *));
-  keys->fields = calloc(point->n_fields + 1, sizeof(char *));
-  if (keys->tags == NULL || keys->fields == NULL) {
-    keys->n_tags = keys->n_fields = 0;
-    return -1;
-  }
-  for (size_t i = 0; i < point->n_tags; i++)
-    if ((keys->tags[i] = written_key(point->tags[i].key, &TAG)) == NULL)
-      return -1;
-  for (size_t i = 0; i < point->n_fields; i++)
-    if ((keys->fields[i] = written_key(point->fields[i].key, &FIELD_KEY)) ==
-        NULL)
-      return -1;
-  return 0;
-}
-
-static void put_measurement(FILE *out, const char *name) {
+static void put_measurement(buffer *b, const char *name) {
   size_t len = name_len(name);
   if (name[0] == '#') {
-    fputc('_', out);
+    put_char(b, '_');
     name++;
     len--;
   }
-  put_escaped(out, name, len, &MEASUREMENT);
+  put_escaped(b, name, len, &MEASUREMENT);
 }
 
-static int tag_writable(const lp_tag *tag, const char *written) {
-  return written[0] != '\0' && name_len(tag->value) > 0;
-}
-
-/* Writes the tags in key order, each key once (the first given wins), by
- * repeatedly picking the least key above the last one written: tag sets
- * are small, and this needs no copy of them. */
-static void put_tags(FILE *out, const lp_point *point,
-                     const written_keys *keys) {
-  const char *last = NULL;
-  for (;;) {
-    size_t next = point->n_tags;
-    for (size_t i = 0; i < point->n_tags; i++) {
-      const char *key = keys->tags[i];
-      if (!tag_writable(&point->tags[i], key) ||
-          (last != NULL && strcmp(key, last) <= 0))
-        continue;
-      if (next == point->n_tags || strcmp(key, keys->tags[next]) < 0)
-        next = i;
-    }
-    if (next == point->n_tags)
-      return;
-    const lp_tag *tag = &point->tags[next];
-    fprintf(out, ",%s=", keys->tags[next]);
-    put_escaped(out, tag->value, name_len(tag->value), &TAG);
-    last = keys->tags[next];
-  }
-}
+/* ---- numbers ---------------------------------------------------------- */
 
 /* The JSON number grammar: a subset of what every line-protocol reader
  * takes as a float, so an API number's own text can be passed through. */
@@ -241,20 +246,124 @@ static int is_json_number(const char *s) {
   return *s == '\0';
 }
 
-int lp_format_float(double number, const char *text, char *out) {
+static int format_float(double number, const char *text, int text_exact,
+                        char *out) {
   if (!isfinite(number))
     return -1;
   if (text != NULL && strlen(text) < LP_FLOAT_LEN && is_json_number(text) &&
-      strtod(text, NULL) == number) {
+      (text_exact || strtod(text, NULL) == number)) {
     strcpy(out, text);
     return 0;
   }
-  for (int precision = 15; precision <= 17; precision++) {
-    snprintf(out, LP_FLOAT_LEN, "%.*g", precision, number);
-    if (strtod(out, NULL) == number)
-      break;
+  return ef_number_text(number, out);
+}
+
+int lp_format_float(double number, const char *text, char *out) {
+  return format_float(number, text, 0, out);
+}
+
+/* ---- points ----------------------------------------------------------- */
+
+struct lp_writer {
+  buffer out;    /* the lines so far */
+  buffer keys;   /* the current point's keys as written, NUL-terminated */
+  size_t *at;    /* offsets into keys: the tags', then the fields' */
+  size_t n_at;   /* room in at */
+  uint32_t *set; /* field keys written so far: index + 1, 0 empty */
+  size_t set_cap;
+};
+
+lp_writer *lp_writer_new(void) {
+  pthread_once(&plain_once, fill_plain_bytes);
+  return calloc(1, sizeof(lp_writer));
+}
+
+void lp_writer_free(lp_writer *w) {
+  if (w == NULL)
+    return;
+  free(w->out.data);
+  free(w->keys.data);
+  free(w->at);
+  free(w->set);
+  free(w);
+}
+
+int lp_writer_flush(lp_writer *w, FILE *out) {
+  int status = 0;
+  if (w->out.len > 0 && fwrite(w->out.data, 1, w->out.len, out) != w->out.len)
+    status = -1;
+  w->out.len = 0;
+  return status;
+}
+
+/* Keys as written: distinct keys can be written alike (control characters,
+ * invalid UTF-8, dropped backslashes, "time"), so they are compared,
+ * sorted and told apart in this form, never as given. Returns -1 when out
+ * of memory. */
+static int write_keys(lp_writer *w, const lp_point *point) {
+  size_t n = point->n_tags + point->n_fields;
+  if (w->at == NULL || n + 1 > w->n_at) {
+    size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
+    if (at == NULL)
+      return -1;
+    w->at = at;
+    w->n_at = n + 1;
   }
-  return 0;
+  w->keys.len = 0;
+  for (size_t i = 0; i < n; i++) {
+    w->at[i] = w->keys.len;
+    if (i < point->n_tags)
+      put_key(&w->keys, point->tags[i].key, &TAG);
+    else
+      put_key(&w->keys, point->fields[i - point->n_tags].key, &FIELD_KEY);
+    put_char(&w->keys, '\0');
+  }
+  w->at[n] = w->keys.len;
+  return w->keys.failed ? -1 : 0;
+}
+
+static const char *tag_key(const lp_writer *w, size_t i) {
+  return w->keys.data + w->at[i];
+}
+
+static const char *field_key(const lp_writer *w, const lp_point *point,
+                             size_t i) {
+  return w->keys.data + w->at[point->n_tags + i];
+}
+
+/* The length of key i (tags first) as written. */
+static size_t key_len(const lp_writer *w, size_t i) {
+  return w->at[i + 1] - w->at[i] - 1;
+}
+
+static int tag_writable(const lp_tag *tag, const char *written) {
+  return written[0] != '\0' && name_len(tag->value) > 0;
+}
+
+/* Writes the tags in key order, each key once (the first given wins), by
+ * repeatedly picking the least key above the last one written: tag sets
+ * are small, and this needs no copy of them. */
+static void put_tags(lp_writer *w, const lp_point *point) {
+  const char *last = NULL;
+  for (;;) {
+    size_t next = point->n_tags;
+    for (size_t i = 0; i < point->n_tags; i++) {
+      const char *key = tag_key(w, i);
+      if (!tag_writable(&point->tags[i], key) ||
+          (last != NULL && strcmp(key, last) <= 0))
+        continue;
+      if (next == point->n_tags || strcmp(key, tag_key(w, next)) < 0)
+        next = i;
+    }
+    if (next == point->n_tags)
+      return;
+    const lp_tag *tag = &point->tags[next];
+    put_char(&w->out, ',');
+    put(&w->out, tag_key(w, next), key_len(w, next));
+    put_char(&w->out, '=');
+    put_escaped(&w->out, tag->value, name_len(tag->value), &TAG);
+    last = tag_key(w, next);
+  }
 }
 
 static int field_writable(const lp_field *field, const char *written) {
@@ -267,64 +376,123 @@ static int field_writable(const lp_field *field, const char *written) {
   return 1;
 }
 
-/* Writable and the first of its key. */
-static int field_wanted(const lp_point *point, const written_keys *keys,
-                        size_t index) {
-  if (!field_writable(&point->fields[index], keys->fields[index]))
-    return 0;
-  for (size_t i = 0; i < index; i++)
-    if (field_writable(&point->fields[i], keys->fields[i]) &&
-        strcmp(keys->fields[i], keys->fields[index]) == 0)
-      return 0;
-  return 1;
+static uint32_t key_hash(const char *key) {
+  uint32_t hash = 2166136261u; /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)key; *c != '\0'; c++)
+    hash = (hash ^ *c) * 16777619u;
+  return hash;
 }
 
-static void put_value(FILE *out, const lp_field *field) {
+/* A set of the written field keys, so that the first of each is told in
+ * one probe, not by comparing with every field before it. Returns its
+ * size, or 0 when out of memory. */
+static size_t reset_set(lp_writer *w, size_t n_fields) {
+  size_t cap = 16;
+  while (cap < 2 * n_fields)
+    cap *= 2;
+  if (cap > w->set_cap) {
+    uint32_t *set = realloc(w->set, cap * sizeof(*set));
+    if (set == NULL)
+      return 0;
+    w->set = set;
+    w->set_cap = cap;
+  }
+  memset(w->set, 0, cap * sizeof(*w->set));
+  return cap;
+}
+
+/* 1 when field index is the first of its written key (and remembers it). */
+static int first_of_key(lp_writer *w, const lp_point *point, size_t index,
+                        size_t cap) {
+  const char *key = field_key(w, point, index);
+  size_t mask = cap - 1;
+  for (size_t at = key_hash(key) & mask;; at = (at + 1) & mask) {
+    if (w->set[at] == 0) {
+      w->set[at] = (uint32_t)index + 1;
+      return 1;
+    }
+    if (strcmp(field_key(w, point, w->set[at] - 1), key) == 0)
+      return 0;
+  }
+}
+
+static void put_value(buffer *b, const lp_field *field) {
   char number[LP_FLOAT_LEN];
   switch (field->type) {
   case LP_FLOAT:
-    lp_format_float(field->number, field->text, number);
-    fputs(number, out);
+    if (field->text_exact && field->text != NULL &&
+        is_json_number(field->text)) {
+      size_t len = strlen(field->text);
+      if (len < LP_FLOAT_LEN && isfinite(field->number)) {
+        put(b, field->text, len);
+        break;
+      }
+    }
+    format_float(field->number, field->text, field->text_exact, number);
+    put_text(b, number);
     break;
   case LP_INT:
-    fprintf(out, "%" PRId64 "i", field->integer);
+    put(b, number, (size_t)ef_int_text(field->integer, number));
+    put_char(b, 'i');
     break;
   case LP_BOOL:
-    fputs(field->integer ? "true" : "false", out);
+    put_text(b, field->integer ? "true" : "false");
     break;
   case LP_STRING:
-    fputc('"', out);
-    put_escaped(out, field->text, strlen(field->text), &STRING_FIELD);
-    fputc('"', out);
+    put_char(b, '"');
+    put_escaped(b, field->text, strlen(field->text), &STRING_FIELD);
+    put_char(b, '"');
     break;
   }
 }
 
-int lp_write_point(FILE *out, const lp_point *point) {
-  written_keys keys;
-  if (write_keys(point, &keys) != 0) {
-    free_written_keys(&keys);
+int lp_writer_add(lp_writer *w, const lp_point *point) {
+  size_t cap = reset_set(w, point->n_fields);
+  if (cap == 0 || write_keys(w, point) != 0)
+    return -1;
+  size_t start = w->out.len;
+  /* A measurement of only "#" would leave a lone "_": still a name. */
+  if (name_len(point->measurement) == 0)
+    return 0;
+  put_measurement(&w->out, point->measurement);
+  put_tags(w, point);
+  size_t written = 0;
+  for (size_t i = 0; i < point->n_fields; i++) {
+    const lp_field *field = &point->fields[i];
+    if (!field_writable(field, field_key(w, point, i)) ||
+        !first_of_key(w, point, i, cap))
+      continue;
+    put_char(&w->out, written++ == 0 ? ' ' : ',');
+    put(&w->out, field_key(w, point, i), key_len(w, point->n_tags + i));
+    put_char(&w->out, '=');
+    put_value(&w->out, field);
+  }
+  if (written == 0 || w->out.failed) {
+    /* Nothing of it was writable, or memory ran out: no line at all. */
+    int failed = w->out.failed;
+    w->out.len = start;
+    w->out.failed = 0;
+    return failed ? -1 : 0;
+  }
+  char stamp[EF_NUMBER_TEXT_LEN];
+  put_char(&w->out, ' ');
+  put(&w->out, stamp, (size_t)ef_int_text(point->time_ns, stamp));
+  put_char(&w->out, '\n');
+  if (w->out.failed) {
+    w->out.len = start;
+    w->out.failed = 0;
     return -1;
   }
-  size_t first = 0;
-  while (first < point->n_fields &&
-         !field_writable(&point->fields[first], keys.fields[first]))
-    first++;
-  /* A measurement of only "#" would leave a lone "_": still a name. */
-  if (first == point->n_fields || name_len(point->measurement) == 0) {
-    free_written_keys(&keys);
-    return 0;
-  }
+  return 1;
+}
 
-  put_measurement(out, point->measurement);
-  put_tags(out, point, &keys);
-  for (size_t i = first; i < point->n_fields; i++) {
-    if (!field_wanted(point, &keys, i))
-      continue;
-    fprintf(out, "%c%s=", i == first ? ' ' : ',', keys.fields[i]);
-    put_value(out, &point->fields[i]);
-  }
-  fprintf(out, " %" PRId64 "\n", point->time_ns);
-  free_written_keys(&keys);
-  return ferror(out) ? -1 : 1;
+int lp_write_point(FILE *out, const lp_point *point) {
+  lp_writer *w = lp_writer_new();
+  if (w == NULL)
+    return -1;
+  int status = lp_writer_add(w, point);
+  if (status > 0 && (lp_writer_flush(w, out) != 0 || ferror(out)))
+    status = -1;
+  lp_writer_free(w);
+  return status;
 }

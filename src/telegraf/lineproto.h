@@ -45,6 +45,8 @@ typedef struct {
   int64_t integer;  /* LP_INT; LP_BOOL: 0 or 1 */
   const char *text; /* LP_FLOAT: the exact decimal text, or NULL;
                        LP_STRING: the string */
+  int text_exact;   /* LP_FLOAT: text is known to denote number (the core's
+                       promise): not read back to check */
 } lp_field;
 
 typedef struct {
@@ -61,6 +63,22 @@ typedef struct {
   int64_t time_ns;
 } lp_point;
 
+/* Lines gathered in one buffer, written at once: no allocation per key or
+ * per value once the buffers have grown to a batch's size. */
+typedef struct lp_writer lp_writer;
+
+lp_writer *lp_writer_new(void);
+void lp_writer_free(lp_writer *writer);
+
+/* Appends point as one line. Returns 1 when the line was added, 0 when
+ * nothing of it was writable, -1 when out of memory (then nothing of it
+ * is added). */
+int lp_writer_add(lp_writer *writer, const lp_point *point);
+
+/* Writes the lines added so far to out and forgets them. Returns 0, or -1
+ * on an output error. */
+int lp_writer_flush(lp_writer *writer, FILE *out);
+
 /* Writes point as one line. Returns 1 when the line was written, 0 when
  * nothing of it was writable, -1 on an output error or when out of memory
  * (then nothing is written). */
@@ -68,7 +86,7 @@ int lp_write_point(FILE *out, const lp_point *point);
 
 /* The text a float is written as, into out (LP_FLOAT_LEN bytes). Returns
  * 0, or -1 when number is not finite. */
-#define LP_FLOAT_LEN 32
+#define LP_FLOAT_LEN 32 /* EF_NUMBER_TEXT_LEN */
 int lp_format_float(double number, const char *text, char *out);
 
 #endif

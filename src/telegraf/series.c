@@ -1,60 +1,144 @@
 /* series.c: grouping fields into points by measurement and tag set. */
 #include "series.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies of what is added live in blocks that never move (a pointer into
+ * one stays valid until the flush) and are reused by the next reading. */
+#define BLOCK_SIZE 16384
+
+typedef struct block {
+  struct block *next;
+  size_t used, size;
+  char data[];
+} block;
+
 typedef struct {
-  char *measurement;
-  lp_tag *tags; /* strings owned */
+  const char *measurement;
+  lp_tag *tags; /* n_tags, in the arena */
   size_t n_tags;
-  lp_field *fields; /* key and text owned */
+  uint32_t hash;
+  lp_field *fields;
   size_t n_fields, cap_fields;
 } point;
 
 struct tg_series {
+  block *blocks;  /* the first is kept across flushes */
+  block *current; /* the one allocated from */
   point *points;
   size_t n_points, cap_points;
+  uint32_t *index; /* point + 1 by hash of its series; 0 empty */
+  size_t index_cap;
+  size_t last; /* the point added to last, + 1; 0: none */
+  lp_writer *writer;
 };
 
-tg_series *tg_series_new(void) { return calloc(1, sizeof(tg_series)); }
+tg_series *tg_series_new(void) {
+  tg_series *series = calloc(1, sizeof(tg_series));
+  if (series != NULL && (series->writer = lp_writer_new()) == NULL) {
+    free(series);
+    series = NULL;
+  }
+  return series;
+}
+
+static void free_blocks(block *b) {
+  while (b != NULL) {
+    block *next = b->next;
+    free(b);
+    b = next;
+  }
+}
 
 void tg_series_free(tg_series *series) {
   if (series == NULL)
     return;
-  tg_series_clear(series);
+  for (size_t i = 0; i < series->cap_points; i++)
+    free(series->points[i].fields);
   free(series->points);
+  free(series->index);
+  free_blocks(series->blocks);
+  lp_writer_free(series->writer);
   free(series);
 }
 
-static void free_point(point *p) {
-  free(p->measurement);
-  for (size_t i = 0; i < p->n_tags; i++) {
-    free((char *)p->tags[i].key);
-    free((char *)p->tags[i].value);
+void tg_series_clear(tg_series *series) {
+  series->n_points = 0;
+  series->last = 0;
+  if (series->index != NULL)
+    memset(series->index, 0, series->index_cap * sizeof(*series->index));
+  if (series->blocks != NULL) {
+    free_blocks(series->blocks->next);
+    series->blocks->next = NULL;
+    series->blocks->used = 0;
   }
-  free(p->tags);
-  for (size_t i = 0; i < p->n_fields; i++) {
-    free((char *)p->fields[i].key);
-    free((char *)p->fields[i].text);
-  }
-  free(p->fields);
+  series->current = series->blocks;
 }
 
-void tg_series_clear(tg_series *series) {
-  for (size_t i = 0; i < series->n_points; i++)
-    free_point(&series->points[i]);
-  series->n_points = 0;
+/* size bytes from the arena, or NULL when out of memory. */
+static void *arena_alloc(tg_series *series, size_t size) {
+  size = (size + 7) & ~(size_t)7;
+  block *b = series->current;
+  if (b == NULL || b->used + size > b->size) {
+    size_t room = size > BLOCK_SIZE ? size : BLOCK_SIZE;
+    block *fresh = malloc(sizeof(block) + room);
+    if (fresh == NULL)
+      return NULL;
+    *fresh = (block){.size = room};
+    if (b != NULL)
+      b->next = fresh;
+    else
+      series->blocks = fresh;
+    series->current = b = fresh;
+  }
+  void *out = b->data + b->used;
+  b->used += size;
+  return out;
+}
+
+/* A copy of text in the arena (NULL stays NULL); *failed set when out of
+ * memory. */
+static const char *copy_text(tg_series *series, const char *text, int *failed) {
+  if (text == NULL)
+    return NULL;
+  size_t len = strlen(text) + 1;
+  char *copy = arena_alloc(series, len);
+  if (copy == NULL) {
+    *failed = 1;
+    return NULL;
+  }
+  memcpy(copy, text, len);
+  return copy;
 }
 
 /* NULL and "" both mean "no value": the encoder leaves such tags out. */
-static int same_text(const char *a, const char *b) {
-  return strcmp(a ? a : "", b ? b : "") == 0;
+static const char *or_empty(const char *text) { return text ? text : ""; }
+
+static uint32_t mix(uint32_t hash, const char *text) {
+  for (const unsigned char *c = (const unsigned char *)or_empty(text);
+       *c != '\0'; c++)
+    hash = (hash ^ *c) * 16777619u;
+  return (hash ^ 0xFF) * 16777619u; /* ends each text */
 }
 
-static int is_series(const point *p, const char *measurement,
+static uint32_t series_hash(const char *measurement, const lp_tag *tags,
+                            size_t n_tags) {
+  uint32_t hash = mix(2166136261u, measurement);
+  for (size_t i = 0; i < n_tags; i++)
+    hash = mix(mix(hash, tags[i].key), tags[i].value);
+  return hash;
+}
+
+static int same_text(const char *a, const char *b) {
+  return strcmp(or_empty(a), or_empty(b)) == 0;
+}
+
+static int is_series(const point *p, uint32_t hash, const char *measurement,
                      const lp_tag *tags, size_t n_tags) {
-  if (p->n_tags != n_tags || !same_text(p->measurement, measurement))
+  if (p->hash != hash || p->n_tags != n_tags ||
+      !same_text(p->measurement, measurement))
     return 0;
   for (size_t i = 0; i < n_tags; i++)
     if (!same_text(p->tags[i].key, tags[i].key) ||
@@ -63,43 +147,75 @@ static int is_series(const point *p, const char *measurement,
   return 1;
 }
 
-static char *copy_text(const char *text, int *failed) {
-  if (text == NULL)
-    return NULL;
-  char *copy = strdup(text);
-  *failed |= copy == NULL;
-  return copy;
+/* The index slot of the series, empty when it has no point yet. */
+static uint32_t *index_slot(const tg_series *series, uint32_t hash,
+                            const char *measurement, const lp_tag *tags,
+                            size_t n_tags) {
+  size_t mask = series->index_cap - 1;
+  for (size_t at = hash & mask;; at = (at + 1) & mask) {
+    uint32_t *slot = &series->index[at];
+    if (*slot == 0 ||
+        is_series(&series->points[*slot - 1], hash, measurement, tags, n_tags))
+      return slot;
+  }
 }
 
-/* A new, empty point for the series; NULL when out of memory. */
-static point *new_point(tg_series *series, const char *measurement,
-                        const lp_tag *tags, size_t n_tags) {
+/* Room for one more point, the index at most half full. */
+static int reserve_point(tg_series *series) {
   if (series->n_points == series->cap_points) {
     size_t cap = series->cap_points ? 2 * series->cap_points : 16;
     point *points = realloc(series->points, cap * sizeof(*points));
     if (points == NULL)
-      return NULL;
+      return -1;
+    memset(points + series->cap_points, 0,
+           (cap - series->cap_points) * sizeof(*points));
     series->points = points;
     series->cap_points = cap;
   }
-  point *p = &series->points[series->n_points];
-  *p = (point){0};
-  int failed = 0;
-  p->measurement = copy_text(measurement, &failed);
-  p->tags = calloc(n_tags ? n_tags : 1, sizeof(*p->tags));
-  failed |= p->tags == NULL;
-  for (size_t i = 0; !failed && i < n_tags; i++, p->n_tags++)
-    p->tags[i] = (lp_tag){.key = copy_text(tags[i].key, &failed),
-                          .value = copy_text(tags[i].value, &failed)};
-  if (failed) {
-    free_point(p);
-    return NULL;
+  if (2 * (series->n_points + 1) > series->index_cap) {
+    size_t cap = series->index_cap ? 2 * series->index_cap : 64;
+    uint32_t *index = calloc(cap, sizeof(*index));
+    if (index == NULL)
+      return -1;
+    free(series->index);
+    series->index = index;
+    series->index_cap = cap;
+    for (size_t i = 0; series->points != NULL && i < series->n_points; i++) {
+      const point *p = &series->points[i];
+      *index_slot(series, p->hash, p->measurement, p->tags, p->n_tags) =
+          (uint32_t)i + 1;
+    }
   }
-  series->n_points++;
+  return 0;
+}
+
+/* A new, empty point for the series; NULL when out of memory. */
+static point *new_point(tg_series *series, uint32_t hash,
+                        const char *measurement, const lp_tag *tags,
+                        size_t n_tags) {
+  if (reserve_point(series) != 0)
+    return NULL;
+  point *p = &series->points[series->n_points];
+  int failed = 0;
+  lp_tag *copies = arena_alloc(series, (n_tags ? n_tags : 1) * sizeof(lp_tag));
+  failed |= copies == NULL;
+  for (size_t i = 0; !failed && i < n_tags; i++)
+    copies[i] = (lp_tag){.key = copy_text(series, tags[i].key, &failed),
+                         .value = copy_text(series, tags[i].value, &failed)};
+  const char *name = copy_text(series, measurement, &failed);
+  if (failed)
+    return NULL;
+  p->measurement = name;
+  p->tags = copies;
+  p->n_tags = n_tags;
+  p->hash = hash;
+  p->n_fields = 0; /* its fields array is kept from an earlier reading */
+  *index_slot(series, hash, measurement, tags, n_tags) =
+      (uint32_t)++series->n_points;
   return p;
 }
 
-static int add_field(point *p, const lp_field *field) {
+static int add_field(tg_series *series, point *p, const lp_field *field) {
   if (p->n_fields == p->cap_fields) {
     size_t cap = p->cap_fields ? 2 * p->cap_fields : 8;
     lp_field *fields = realloc(p->fields, cap * sizeof(*fields));
@@ -110,26 +226,47 @@ static int add_field(point *p, const lp_field *field) {
   }
   int failed = 0;
   lp_field copy = *field;
-  copy.key = copy_text(field->key, &failed);
-  copy.text = copy_text(field->text, &failed);
-  if (failed) {
-    free((char *)copy.key);
-    free((char *)copy.text);
+  copy.key = copy_text(series, field->key, &failed);
+  copy.text = copy_text(series, field->text, &failed);
+  if (failed)
     return -1;
-  }
   p->fields[p->n_fields++] = copy;
   return 0;
 }
 
+/* The fields of a series mostly come one after another: the series of the
+ * last field is compared before anything is hashed. */
+static int is_last_series(const tg_series *series, const char *measurement,
+                          const lp_tag *tags, size_t n_tags) {
+  if (series->last == 0)
+    return 0;
+  const point *p = &series->points[series->last - 1];
+  if (p->n_tags != n_tags || !same_text(p->measurement, measurement))
+    return 0;
+  for (size_t i = n_tags; i-- > 0;) /* the series' own tags come last */
+    if (!same_text(p->tags[i].value, tags[i].value) ||
+        !same_text(p->tags[i].key, tags[i].key))
+      return 0;
+  return 1;
+}
+
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
+  if (is_last_series(series, measurement, tags, n_tags))
+    return add_field(series, &series->points[series->last - 1], field);
+  uint32_t hash = series_hash(measurement, tags, n_tags);
   point *p = NULL;
-  for (size_t i = 0; p == NULL && i < series->n_points; i++)
-    if (is_series(&series->points[i], measurement, tags, n_tags))
-      p = &series->points[i];
+  if (series->index_cap > 0) {
+    uint32_t slot = *index_slot(series, hash, measurement, tags, n_tags);
+    if (slot != 0)
+      p = &series->points[slot - 1];
+  }
   if (p == NULL)
-    p = new_point(series, measurement, tags, n_tags);
-  return p != NULL ? add_field(p, field) : -1;
+    p = new_point(series, hash, measurement, tags, n_tags);
+  if (p == NULL)
+    return -1;
+  series->last = (size_t)(p - series->points) + 1;
+  return add_field(series, p, field);
 }
 
 int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
@@ -142,9 +279,11 @@ int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
                      .fields = p->fields,
                      .n_fields = p->n_fields,
                      .time_ns = time_ns};
-    int status = lp_write_point(out, &line);
+    int status = lp_writer_add(series->writer, &line);
     lines = status < 0 ? -1 : lines + status;
   }
+  if (lp_writer_flush(series->writer, out) != 0)
+    lines = -1;
   tg_series_clear(series);
   return lines;
 }

@@ -51,7 +51,9 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                     .type = lp_types[metric->type],
                     .number = metric->number,
                     .integer = metric->integer,
-                    .text = metric->text};
+                    .text = metric->text,
+                    /* The core's promise: the text denotes the number. */
+                    .text_exact = 1};
   add_field(printer, metric->measurement, tags, DEVICE_TAGS + metric->n_tags,
             &field);
 }
