@@ -408,6 +408,7 @@ static void answer_of(transfer *t, CURLcode result, ef_answer *answer,
     ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, root,
                       &answer->data, &answer->error);
   }
+  answer->error.retry_after_asked_s = t->retry_after_s;
   answer->error.retry_after_s = t->retry_after_s > EF_MAX_RETRY_AFTER_S
                                     ? EF_MAX_RETRY_AFTER_S
                                     : t->retry_after_s;

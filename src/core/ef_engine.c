@@ -79,6 +79,12 @@ typedef struct read_state {
   ef_device_list list;
   ef_error list_error;
   int list_answered;
+  /* The running batch's answers, and those without an HTTP answer: when
+   * every one of a batch had none, the host is down (host_error says how)
+   * and the read's later batches are answered unsent. */
+  size_t answered, unanswered;
+  int host_down;
+  ef_error host_error;
 } read_state;
 
 /* ---- telling the front end -------------------------------------------- */
@@ -209,6 +215,10 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
     break;
   case EF_ROSTER_LIST_RECOVERED:
     news.kind = EF_NEWS_LIST_RECOVERED;
+    break;
+  case EF_ROSTER_INSTANCE_TAKEN:
+    news.kind = EF_NEWS_INSTANCE_TAKEN;
+    news.level = EF_LEVEL_WARNING;
     break;
   }
   tell(engine, &news);
@@ -441,9 +451,19 @@ static pending *add_pending(read_state *read, pending_kind kind) {
   return p;
 }
 
+/* 1 when error says the host itself failed (no HTTP answer at all). */
+static int host_failed(const ef_error *error) {
+  return error->kind == EF_ERR_TRANSPORT;
+}
+
 static void on_answer(const ef_answer *answer, void *ctx) {
-  (void)ctx;
+  read_state *read = ctx;
   pending *p = answer->request->user;
+  read->answered++;
+  if (host_failed(&answer->error)) {
+    read->unanswered++;
+    read->host_error = answer->error;
+  }
   switch (p->kind) {
   case PENDING_LIST:
     on_list_answer(answer, p->read);
@@ -524,32 +544,32 @@ static void clear_requests(read_state *read) {
   }
 }
 
-/* Answers every pending with error, unsent: the host failed the list. */
+/* Answers every pending with error, unsent: the host is down. */
 static void answer_unsent(read_state *read, const ef_error *error) {
   for (size_t i = 0; i < read->n; i++) {
     ef_answer answer = {.request = &read->requests[i],
                         .received_ms = ef_now_ms(),
                         .error = *error};
-    on_answer(&answer, NULL);
+    on_answer(&answer, read);
   }
 }
 
-/* 1 when error says the host itself failed (no HTTP answer at all). */
-static int host_failed(const ef_error *error) {
-  return error->kind == EF_ERR_TRANSPORT;
-}
-
-/* Sends the pendings of read as one batch; after a list that found the
- * host down (list_alone), answers them unsent. */
-static int run_batch(read_state *read, int list_alone) {
+/* Sends the pendings of read as one batch, unless an earlier batch of the
+ * read (the list alone, or the polls before the reports of devices polled
+ * for the first time) found the host down: a read then costs one timeout,
+ * not one per batch. */
+static int run_batch(read_state *read) {
   if (build_requests(read) != 0)
     return -1;
-  if (list_alone && host_failed(&read->list_error)) {
-    answer_unsent(read, &read->list_error);
+  if (read->host_down) {
+    ef_error error = read->host_error;
+    answer_unsent(read, &error);
   } else if (read->n > 0) {
+    read->answered = read->unanswered = 0;
     ef_error batch_error;
     ef_client_run(read->engine->client, read->requests, read->n, on_answer,
-                  NULL, &batch_error);
+                  read, &batch_error);
+    read->host_down = read->answered > 0 && read->unanswered == read->answered;
   }
   return 0;
 }
@@ -615,6 +635,10 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
                                 (engine->options.daemon && engine->lists == 0));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
+  if (list_alone && host_failed(&read.list_error)) {
+    read.host_down = 1;
+    read.host_error = read.list_error;
+  }
   if (ef_client_stopping(engine->client))
     goto done;
   ef_roster_round round;
@@ -636,13 +660,13 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   if (status == 0)
     status = queue_reports(&read, 1);
   if (status == 0)
-    status = run_batch(&read, list_alone);
+    status = run_batch(&read);
   if (status != 0)
     goto done;
   /* The reports of devices just polled for the first time. */
   clear_requests(&read);
   read.n = 0;
-  if (queue_reports(&read, 0) != 0 || run_batch(&read, 0) != 0) {
+  if (queue_reports(&read, 0) != 0 || run_batch(&read) != 0) {
     status = -1;
     goto done;
   }
@@ -868,7 +892,8 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
                                       .discover = options->discover,
                                       .refresh_ms = options->refresh_ms,
                                       .interval_ms = options->interval_ms,
-                                      .free_user = device_state_free};
+                                      .free_user = device_state_free,
+                                      .instances = options->instances};
   ef_roster *roster =
       ef_roster_new(&roster_options, entries, options->n_devices, now_ms);
   free(entries);

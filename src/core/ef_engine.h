@@ -84,6 +84,10 @@ typedef enum {
   EF_NEWS_CLOCK_IN_STEP, /* text */
   EF_NEWS_NOTE,          /* level, text: anything else said once (device may be
                             set) */
+  /* A device found by discovery whose instance (ef_roster.h) another
+   * device has: it got device->instance instead. Only for front ends that
+   * name series by instance. */
+  EF_NEWS_INSTANCE_TAKEN,
   /* Push mode (MQTT). */
   EF_NEWS_SILENT,       /* no message for the silence limit: text, seconds */
   EF_NEWS_HEARD,        /* a message again after EF_NEWS_SILENT */
@@ -172,6 +176,10 @@ typedef struct {
   int64_t read_interval_ms; /* how often reads come; 0: once (exec) */
   int daemon; /* reads keep coming: a refusal for good is retried hourly */
   ef_push_options push;
+  /* Shared by the engines whose devices' series must never meet (the
+   * accounts of one collectd, which names series by instance); NULL: the
+   * engine's own. Must outlive the engine's reads. */
+  ef_instances *instances;
 } ef_engine_options;
 
 /* 1 when this build has push mode (libmosquitto). */
