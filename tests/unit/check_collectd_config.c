@@ -691,6 +691,7 @@ static const struct {
     {unknown_option, "unknown option `Intervall' in <Plugin ecoflow> (known: "
                      "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, "
                      "MaxConcurrent, CAFile, Discover, DiscoverRefresh, "
+                     "MQTT, MQTTClientIdSuffix, MQTTRefresh, MQTTSilence, "
                      "<Device>, <Report>)"},
     {unknown_device_option, "unknown option `Nmae' in <Device \"SN1\"> "
                             "(known: Name, Interval, Quota, <Report>)"},
