@@ -85,6 +85,7 @@ typedef struct read_state {
   size_t answered, unanswered;
   int host_down;
   ef_error host_error;
+  size_t sent; /* requests of every batch of the read */
 } read_state;
 
 /* ---- telling the front end -------------------------------------------- */
@@ -273,6 +274,7 @@ static int list_first(read_state *read, int64_t now_ms) {
   ef_discovery_request(&request);
   ef_error batch_error;
   read->list_answered = 0;
+  read->sent++;
   ef_client_run(engine->client, &request, 1, on_list_answer, read,
                 &batch_error);
   if (!read->list_answered)
@@ -561,6 +563,7 @@ static void answer_unsent(read_state *read, const ef_error *error) {
 static int run_batch(read_state *read) {
   if (build_requests(read) != 0)
     return -1;
+  read->sent += read->n;
   if (read->host_down) {
     ef_error error = read->host_error;
     answer_unsent(read, &error);
@@ -593,12 +596,13 @@ static void tell_clock(const ef_engine *engine) {
 }
 
 /* A read that outlasts the interval delays the next: said once, with what
- * would make it fit. */
+ * would make it fit. Not for a host found down: more requests in flight
+ * would only wait for it too. */
 static void check_duration(ef_engine *engine, const read_state *read,
                            int64_t took_ms) {
   int64_t interval_ms = engine->options.read_interval_ms;
   if (interval_ms <= 0 || engine->slow_said || took_ms <= interval_ms ||
-      read->n < 2)
+      read->sent < 2 || read->host_down)
     return;
   engine->slow_said = 1;
   unsigned in_flight = engine->options.account->max_concurrent
@@ -609,7 +613,8 @@ static void check_duration(ef_engine *engine, const read_state *read,
        "a read of %zu requests took %.1f s, longer than the interval of "
        "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
        "often",
-       read->n, took_ms / 1000.0, interval_ms / 1000.0, needed + 1, in_flight);
+       read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
+       in_flight);
 }
 
 static void read_state_clear(read_state *read) {
@@ -623,6 +628,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
                    ef_read_summary *summary) {
   read_state read = {.engine = engine, .started_ms = now_ms};
   int status = 0;
+  int64_t began_ms = ef_now_ms(); /* now_ms is the caller's clock */
   engine->reads++;
   if (ef_client_stopping(engine->client))
     goto done;
@@ -677,7 +683,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   }
   ef_engine_take_pushed(engine, now_ms);
   tell_clock(engine);
-  check_duration(engine, &read, ef_now_ms() - now_ms);
+  check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
     note(engine, EF_LEVEL_ERROR, NULL, "out of memory");

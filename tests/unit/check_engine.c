@@ -161,6 +161,9 @@ static char endpoint[64];
 static ef_account account;
 static journal heard;
 
+/* How often reads come (ef_engine_options.read_interval_ms); 0: once. */
+static int64_t read_interval_ms;
+
 static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                              int discover, int daemon) {
   account = (ef_account){.endpoint = endpoint,
@@ -173,6 +176,7 @@ static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                                .discover = discover,
                                .use_list = discover,
                                .interval_ms = 10000,
+                               .read_interval_ms = read_interval_ms,
                                .daemon = daemon};
   char problem[EF_PROBLEM_LEN];
   heard = (journal){0};
@@ -346,13 +350,32 @@ START_TEST(a_hanging_host_costs_one_timeout) {
 }
 END_TEST
 
+/* A read that takes longer than the interval between reads says so once,
+ * with what would make it fit; the next slow read says nothing. */
+START_TEST(a_slow_read_is_told_once) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  cloud.hang_ms = 400;
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  read_interval_ms = 300;
+  ef_engine *engine = engine_for(two, 2, 0, 1);
+  read_interval_ms = 0;
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ef_engine_read(engine, 1000 + READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ck_assert_int_eq(count(&heard, "begin SN"), 4);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
 int main(void) {
   ef_client_global_init();
   const TTest *const tests[] = {
-      a_read_tells_each_reading_once,  staleness_is_told_once,
-      failures_are_told_on_change,     discovery_lists_then_polls,
-      reports_follow_the_first_poll,   dead_host_and_stop,
-      a_hanging_host_costs_one_timeout};
+      a_read_tells_each_reading_once,   staleness_is_told_once,
+      failures_are_told_on_change,      discovery_lists_then_polls,
+      reports_follow_the_first_poll,    dead_host_and_stop,
+      a_hanging_host_costs_one_timeout, a_slow_read_is_told_once};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;
