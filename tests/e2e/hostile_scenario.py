@@ -44,12 +44,15 @@ Every figure measured is printed as part of the check's name.
 
 import json
 import re
+import signal
+import subprocess
+import tempfile
 import threading
 import time
 
 import faultkit
 import simharness
-from checks import check, wait_until
+from checks import check, clean_up, summary, wait_until
 
 TIMEOUT_S = 2
 INTERVAL_S = 10
@@ -274,6 +277,25 @@ def check_hang(fe, work):
         check_stop(fe, fe.hang_stop(sim, serials[:EXECD_HANG_DEVICES], work),
                    "--execd, %d devices whose polls hang"
                    % EXECD_HANG_DEVICES)
+
+
+def stop_by_signal(process, sim):
+    """Sends process SIGTERM; (seconds until it exited, its status, the
+    requests sim had at the signal, and a second after the exit)."""
+    at_signal = requests(sim)
+    if process.poll() is not None:
+        return 0, "exited before the signal", at_signal, at_signal
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        status = "hung"
+    took = time.monotonic() - started
+    time.sleep(1)
+    return took, status, at_signal, requests(sim)
 
 
 def check_stop(fe, outcome, what):
@@ -579,3 +601,16 @@ def check_not_printed(what, status, text, secret, refused=(2,)):
     check("%s: refused (status %r) without printing the secret" % (
         what, status), status in refused and secret not in text and
         text.strip() != "", text[-600:])
+
+
+def run(fe, check_input):
+    """Every run against fe, then check_input(work), the front end's own
+    checks of the user's input; the exit status for the test."""
+    work = tempfile.mkdtemp(prefix="test_hostile_%s." % fe.name)
+    try:
+        check_hang(fe, work)
+        run_live(fe, work)
+        check_input(work)
+    finally:
+        clean_up(work)
+    return summary()

@@ -13,12 +13,9 @@ counts what it is sent:
   instance: refused (a discovered one gets a suffix instead, in the live
   run)."""
 
-import json
 import os
 import re
-import signal
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +23,7 @@ sys.path.insert(0, HERE)
 import faultkit  # noqa: E402
 import hostile_scenario as hs  # noqa: E402
 import simharness  # noqa: E402
-from checks import check, clean_up, skip_unless, summary, wait_until  # noqa
+from checks import check, skip_unless, wait_until  # noqa: E402
 from test_collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
 
 # The plugin's own lines, and the notifications it raises as logfile
@@ -106,20 +103,9 @@ class CollectdFrontEnd(hs.FrontEnd):
                           interval=hs.INTERVAL_S)
         daemon.start()
         wait_until(lambda: hs.requests(sim) >= hs.DEFAULT_IN_FLIGHT, 30)
-        at_signal = hs.requests(sim)
-        if daemon.process.poll() is not None:
-            return 0, "exited before the signal", at_signal, at_signal
-        started = time.monotonic()
-        daemon.process.send_signal(signal.SIGTERM)
-        try:
-            status = daemon.process.wait(timeout=60)
-        except Exception:  # noqa: BLE001 - reported as a failed check
-            daemon.process.kill()
-            status = "hung"
-        took = time.monotonic() - started
+        outcome = hs.stop_by_signal(daemon.process, sim)
         daemon.output.close()
-        time.sleep(1)
-        return took, status, at_signal, hs.requests(sim)
+        return outcome
 
     def start(self, accounts, work):
         self.daemon = Collectd(os.path.join(work, "live"),
@@ -259,15 +245,7 @@ def main():
     skipped = skip_unless((PLUGIN, "the plugin"), (COLLECTD, "collectd"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_hostile_collectd.")
-    fe = CollectdFrontEnd()
-    try:
-        hs.check_hang(fe, work)
-        hs.run_live(fe, work)
-        check_input(work)
-    finally:
-        clean_up(work)
-    return summary()
+    return hs.run(CollectdFrontEnd(), check_input)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ counts what it is sent:
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -29,7 +27,7 @@ sys.path.insert(0, HERE)
 import faultkit  # noqa: E402
 import hostile_scenario as hs  # noqa: E402
 import simharness  # noqa: E402
-from checks import check, clean_up, skip_unless, summary, wait_until  # noqa
+from checks import check, skip_unless, wait_until  # noqa: E402
 from test_telegraf import TELEGRAF  # noqa: E402
 from test_telegraf_discovery import parse  # noqa: E402
 
@@ -137,19 +135,7 @@ class TelegrafFrontEnd(hs.FrontEnd):
         execd.gather()
         wait_until(lambda: hs.requests(sim) > 0, 30)
         time.sleep(0.3)  # the wave in flight
-        at_signal = hs.requests(sim)
-        if execd.process.poll() is not None:
-            return 0, "exited before the signal", at_signal, at_signal
-        started = time.monotonic()
-        execd.process.send_signal(signal.SIGTERM)
-        try:
-            status = execd.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            execd.process.kill()
-            status = "hung"
-        took = time.monotonic() - started
-        time.sleep(1)
-        return took, status, at_signal, hs.requests(sim)
+        return hs.stop_by_signal(execd.process, sim)
 
     def start(self, accounts, work):
         self.execds = {a.name: Execd(a.name, a) for a in accounts}
@@ -277,15 +263,7 @@ def main():
     skipped = skip_unless((TELEGRAF, "ecoflow-telegraf"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_hostile_telegraf.")
-    fe = TelegrafFrontEnd()
-    try:
-        hs.check_hang(fe, work)
-        hs.run_live(fe, work)
-        check_input(work)
-    finally:
-        clean_up(work)
-    return summary()
+    return hs.run(TelegrafFrontEnd(), check_input)
 
 
 if __name__ == "__main__":
