@@ -89,7 +89,12 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
                                   .tv_nsec = (left % 1000) * 1000000};
       timeout_p = &timeout;
     }
-    int ready = ppoll(pfd, 2, timeout_p, waiting);
+    /* A request that came while a tick ran (signals are unblocked then)
+     * is already flagged: waiting first would lose it until the next
+     * line. The signals are blocked here, so none slips in between. */
+    int ready = stop_requested || tick_requested
+                    ? 0
+                    : ppoll(pfd, 2, timeout_p, waiting);
     if (stop_requested) {
       errno = 0;
       return WAIT_STOP;
