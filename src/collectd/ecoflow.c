@@ -334,13 +334,13 @@ static void news_text(const account_t *account, const ef_news *news,
   case EF_NEWS_PUSH_ONLINE:
     ssnprintf(message, size, "%s is online again (its MQTT status)", subject);
     break;
-  case EF_NEWS_INSTANCE_TAKEN:
+  case EF_NEWS_INSTANCE_TAKEN: /* a device's news: device is set */
     ssnprintf(message, size,
               "%s: another device (a configured Name, or the same device "
               "discovered by another account) already has plugin instance "
               "\"%s\": its values are dispatched as plugin instance \"%s\"",
-              subject, ef_roster_wanted_instance(device),
-              device_instance(device));
+              subject, device ? ef_roster_wanted_instance(device) : "",
+              device ? device_instance(device) : "");
     break;
   case EF_NEWS_CLOCK_SKEWED:
   case EF_NEWS_CLOCK_IN_STEP:
