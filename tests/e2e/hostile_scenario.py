@@ -30,9 +30,9 @@ The runs:
     would make it fit.
   - collectd only: "reporthang" and "reportpolls": one device, Discover
     true, one <Report>, against a host where everything hangs, or only
-    the device's requests (the list answers): each read takes at most two
-    Timeouts (the list first; the polls and reports after it fail with the
-    host); "collide" and "collide2": a configured Name equal to a listed
+    the device's requests (the list answers): each read takes one Timeout
+    (the issue asks at most two: the list goes first; the poll and report
+    after a batch that found the host down fail with it, unsent); "collide" and "collide2": a configured Name equal to a listed
     serial, and the same devices discovered by two accounts: every plugin
     instance belongs to one device, the suffixed ones said once.
 The user's input (CR/LF in a key, secrets pasted in the wrong place, plain
@@ -495,8 +495,9 @@ REPORT_LINES = {
 
 
 def check_reports(fe, setup):
-    """One device, Discover true, one <Report>, its host hanging: at most
-    two Timeouts per read."""
+    """One device, Discover true, one <Report>, its host hanging: one
+    Timeout per read (the list first, alone; what follows is answered with
+    the host's failure), where three batches would take three."""
     for name, sim in (("reporthang", setup.report_hang),
                       ("reportpolls", setup.report_polls)):
         watch = setup.report_lines[name]
@@ -505,13 +506,13 @@ def check_reports(fe, setup):
         took = watch.last() - first if watch.last() and first else None
         endpoints = sim.stats()["endpoints"]
         check("%s %s: one device, Discover true, one <Report>, %s: the read "
-              "takes %s s (at most 2 x Timeout), the report fails with the "
-              "host, unsent (%d quota/data requests)" % (
+              "takes %s s (one Timeout; the issue asks at most two), the "
+              "report fails with the host, unsent (%d quota/data requests)" % (
                   fe.name, name, "every request hangs" if name ==
                   "reporthang" else "the list answers, the device's "
                   "requests hang", "%.2f" % took if took else "?",
                   endpoints["device/quota/data"]),
-              took is not None and took <= 2 * TIMEOUT_S + 0.3 and
+              took is not None and took < TIMEOUT_S + 1 and
               endpoints["device/quota/data"] == 0,
               "seen: %r" % watch.seen)
 
