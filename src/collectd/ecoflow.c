@@ -51,6 +51,10 @@ typedef struct {
 
 /* The <Plugin ecoflow> blocks, until init hands each account to its read. */
 static ecoflow_config config;
+/* The plugin instances of every account's devices: collectd names a series
+ * by host, plugin, plugin instance and type only, so two devices of any
+ * accounts must never share one. */
+static ef_instances *instances;
 static bool client_library_ready;
 /* collectd's own SIGTERM and SIGINT handlers, which ours call on. */
 static struct sigaction daemon_sigterm, daemon_sigint;
@@ -62,9 +66,10 @@ static int64_t ms_of_seconds(double seconds) {
 
 /* The plugin instance: the configured Name (the serial number by
  * default), or the serial number of a discovered device, which stays the
- * same when the device is renamed in the app. */
+ * same when the device is renamed in the app; with a suffix when another
+ * device of any account has it already (ef_roster.h). */
 static const char *device_instance(const ef_roster_device *device) {
-  return device->name != NULL ? device->name : device->sn;
+  return device->instance;
 }
 
 static void device_label(char *out, size_t size, const ef_roster_device *device,
@@ -332,6 +337,14 @@ static void news_text(const account_t *account, const ef_news *news,
   case EF_NEWS_PUSH_ONLINE:
     ssnprintf(message, size, "%s is online again (its MQTT status)", subject);
     break;
+  case EF_NEWS_INSTANCE_TAKEN: /* a device's news: device is set */
+    ssnprintf(message, size,
+              "%s: another device (a configured Name, or the same device "
+              "discovered by another account) already has plugin instance "
+              "\"%s\": its values are dispatched as plugin instance \"%s\"",
+              subject, device ? ef_roster_wanted_instance(device) : "",
+              device ? device_instance(device) : "");
+    break;
   case EF_NEWS_CLOCK_SKEWED:
   case EF_NEWS_CLOCK_IN_STEP:
   case EF_NEWS_NOTE:
@@ -549,6 +562,7 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
          * gauges per device (each an identifier in the cache, an RRD
          * file): `RawQuotas true' brings those. */
         .catalog_only = !config->raw_quotas,
+        .instances = instances,
         .push = {.enabled = config->mqtt,
                  .client_id_suffix =
                      config->mqtt_suffix ? config->mqtt_suffix : "collectd",
@@ -651,6 +665,10 @@ static int ecoflow_init(void) /* {{{ */
     return -1;
   }
   client_library_ready = true;
+  if (instances == NULL && (instances = ef_instances_new()) == NULL) {
+    ERROR("ecoflow plugin: out of memory");
+    return -1;
+  }
 
   size_t n = config.n_accounts;
   account_t **accounts = calloc(n, sizeof(*accounts));
@@ -691,6 +709,10 @@ static int ecoflow_shutdown(void) /* {{{ */
   if (client_library_ready)
     ef_client_global_cleanup();
   client_library_ready = false;
+  /* The accounts' rosters may still be freed after this: they do not use
+   * it then (ef_roster.h). */
+  ef_instances_free(instances);
+  instances = NULL;
   return 0;
 } /* }}} int ecoflow_shutdown */
 

@@ -385,7 +385,7 @@ int ef_account_text_clean(const char *text) {
 
 int ef_setting_name_quotable(const char *key) {
   size_t len = strlen(key);
-  if (len == 0 || len > 32)
+  if (len == 0 || len > EF_SETTING_NAME_QUOTABLE_MAX)
     return 0;
   for (const char *c = key; *c != '\0'; c++)
     if (!isalpha((unsigned char)*c) && *c != '_' && *c != '-')

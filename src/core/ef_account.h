@@ -145,9 +145,13 @@ int ef_account_name(const char *name, const char *what, char *problem);
  * would become a second HTTP header, or a forged log line). */
 int ef_account_text_clean(const char *text);
 
-/* 1 when key looks like the name of a setting (1 to 32 letters, '_' and
- * '-'), so that an error may quote it: anything else could be a secret
- * pasted into the wrong place. */
+/* The longest name of a setting an error may quote: shorter than any
+ * EcoFlow key (32 characters), which may well be letters only. */
+#define EF_SETTING_NAME_QUOTABLE_MAX 24
+
+/* 1 when key looks like the name of a setting (1 to
+ * EF_SETTING_NAME_QUOTABLE_MAX letters, '_' and '-'), so that an error may
+ * quote it: anything else could be a secret pasted into the wrong place. */
 int ef_setting_name_quotable(const char *key);
 
 /* Push mode (MQTT, ef_engine.h). The client id's suffix: 1 to 32 letters,

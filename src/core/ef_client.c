@@ -408,6 +408,7 @@ static void answer_of(transfer *t, CURLcode result, ef_answer *answer,
     ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, root,
                       &answer->data, &answer->error);
   }
+  answer->error.retry_after_asked_s = t->retry_after_s;
   answer->error.retry_after_s = t->retry_after_s > EF_MAX_RETRY_AFTER_S
                                     ? EF_MAX_RETRY_AFTER_S
                                     : t->retry_after_s;
@@ -458,9 +459,11 @@ typedef struct {
   unsigned char *tries;
   transfer **slots;
   unsigned n_slots, in_flight;
-  /* The first wave: its size, how many of it answered, and how many of
-   * those without an HTTP answer (the last such error in host_error). */
-  size_t first_wave, first_answered, first_unanswered;
+  /* A wave: as many answers as requests in flight. When a wave's worth of
+   * answers in a row came without an HTTP answer (the last such error in
+   * host_error), the host is down, whatever answered before (a quick
+   * device list ahead of polls that hang). */
+  size_t wave, unanswered_in_a_row;
   ef_error host_error;
 } batch;
 
@@ -516,11 +519,10 @@ static void start_waiting(batch *b) {
   }
 }
 
-/* 1 when the whole first wave came back without an HTTP answer and
- * requests are left: the host is down, and the rest need not wait. */
+/* 1 when a whole wave came back without an HTTP answer and requests are
+ * left: the host is down, and the rest need not wait. */
 static int host_down(const batch *b) {
-  return b->first_answered == b->first_wave &&
-         b->first_unanswered == b->first_wave &&
+  return b->unanswered_in_a_row >= b->wave &&
          (b->in_flight > 0 || b->next < b->queued);
 }
 
@@ -536,12 +538,11 @@ static void complete(batch *b, transfer *t, CURLcode result) {
     json_object_put(root);
     return;
   }
-  if (b->first_answered < b->first_wave) {
-    b->first_answered++;
-    if (answer.error.kind == EF_ERR_TRANSPORT) {
-      b->first_unanswered++;
-      b->host_error = answer.error;
-    }
+  if (answer.error.kind == EF_ERR_TRANSPORT) {
+    b->unanswered_in_a_row++;
+    b->host_error = answer.error;
+  } else {
+    b->unanswered_in_a_row = 0;
   }
   answer_request(b, &answer);
   json_object_put(root);
@@ -615,7 +616,7 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
   }
   for (size_t i = 0; i < n; i++)
     b.queue[i] = i;
-  b.first_wave = n < b.n_slots ? n : b.n_slots;
+  b.wave = n < b.n_slots ? n : b.n_slots;
   client->batch_sent = client->batch_overloaded = 0;
   ef_error stopping = {0};
   ef_error_set(&stopping, EF_ERR_ABORTED, "not sent: the program is stopping");

@@ -13,11 +13,13 @@
  *
  * Every request of a batch gets exactly one answer, even when the batch
  * breaks off. A transient "8521 signature is wrong" (wire-facts.md) is
- * sent once more, freshly signed, before it is answered. When the first
- * wave of a batch (its first max_concurrent answers) all come without an
- * HTTP answer (the host refuses, hangs or cannot be resolved), the
- * requests still waiting are answered at once with that same error,
- * unsent: a dead host costs one timeout, not one per wave. After
+ * sent once more, freshly signed, before it is answered. When a wave's
+ * worth of answers in a row (max_concurrent of them, or the whole batch
+ * when smaller) come without an HTTP answer (the host refuses, hangs or
+ * cannot be resolved), the requests still waiting are answered at once
+ * with that same error, unsent: a dead host costs one timeout, not one
+ * per wave, even after a quick answer (a device list ahead of polls that
+ * hang). After
  * ef_client_stop_all, requests in flight are cut off within
  * EF_STOP_LATENCY_MS and none starts (answered EF_ERR_ABORTED).
  *

@@ -93,6 +93,13 @@ typedef struct read_state {
   ef_device_list list;
   ef_error list_error;
   int list_answered;
+  /* The running batch's answers, and those without an HTTP answer: when
+   * every one of a batch had none, the host is down (host_error says how)
+   * and the read's later batches are answered unsent. */
+  size_t answered, unanswered;
+  int host_down;
+  ef_error host_error;
+  size_t sent; /* requests of every batch of the read */
 } read_state;
 
 /* ---- telling the front end -------------------------------------------- */
@@ -228,6 +235,10 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   case EF_ROSTER_LIST_RECOVERED:
     news.kind = EF_NEWS_LIST_RECOVERED;
     break;
+  case EF_ROSTER_INSTANCE_TAKEN:
+    news.kind = EF_NEWS_INSTANCE_TAKEN;
+    news.level = EF_LEVEL_WARNING;
+    break;
   }
   tell(engine, &news);
 }
@@ -281,6 +292,7 @@ static int list_first(read_state *read, int64_t now_ms) {
   ef_discovery_request(&request);
   ef_error batch_error;
   read->list_answered = 0;
+  read->sent++;
   ef_client_run(engine->client, &request, 1, on_list_answer, read,
                 &batch_error);
   if (!read->list_answered)
@@ -577,9 +589,19 @@ static pending *add_pending(read_state *read, pending_kind kind) {
   return p;
 }
 
+/* 1 when error says the host itself failed (no HTTP answer at all). */
+static int host_failed(const ef_error *error) {
+  return error->kind == EF_ERR_TRANSPORT;
+}
+
 static void on_answer(const ef_answer *answer, void *ctx) {
-  (void)ctx;
+  read_state *read = ctx;
   pending *p = answer->request->user;
+  read->answered++;
+  if (host_failed(&answer->error)) {
+    read->unanswered++;
+    read->host_error = answer->error;
+  }
   switch (p->kind) {
   case PENDING_LIST:
     on_list_answer(answer, p->read);
@@ -660,32 +682,33 @@ static void clear_requests(read_state *read) {
   }
 }
 
-/* Answers every pending with error, unsent: the host failed the list. */
+/* Answers every pending with error, unsent: the host is down. */
 static void answer_unsent(read_state *read, const ef_error *error) {
   for (size_t i = 0; i < read->n; i++) {
     ef_answer answer = {.request = &read->requests[i],
                         .received_ms = ef_now_ms(),
                         .error = *error};
-    on_answer(&answer, NULL);
+    on_answer(&answer, read);
   }
 }
 
-/* 1 when error says the host itself failed (no HTTP answer at all). */
-static int host_failed(const ef_error *error) {
-  return error->kind == EF_ERR_TRANSPORT;
-}
-
-/* Sends the pendings of read as one batch; after a list that found the
- * host down (list_alone), answers them unsent. */
-static int run_batch(read_state *read, int list_alone) {
+/* Sends the pendings of read as one batch, unless an earlier batch of the
+ * read (the list alone, or the polls before the reports of devices polled
+ * for the first time) found the host down: a read then costs one timeout,
+ * not one per batch. */
+static int run_batch(read_state *read) {
   if (build_requests(read) != 0)
     return -1;
-  if (list_alone && host_failed(&read->list_error)) {
-    answer_unsent(read, &read->list_error);
+  read->sent += read->n;
+  if (read->host_down) {
+    ef_error error = read->host_error;
+    answer_unsent(read, &error);
   } else if (read->n > 0) {
+    read->answered = read->unanswered = 0;
     ef_error batch_error;
     ef_client_run(read->engine->client, read->requests, read->n, on_answer,
-                  NULL, &batch_error);
+                  read, &batch_error);
+    read->host_down = read->answered > 0 && read->unanswered == read->answered;
   }
   return 0;
 }
@@ -709,12 +732,13 @@ static void tell_clock(const ef_engine *engine) {
 }
 
 /* A read that outlasts the interval delays the next: said once, with what
- * would make it fit. */
+ * would make it fit. Not for a host found down: more requests in flight
+ * would only wait for it too. */
 static void check_duration(ef_engine *engine, const read_state *read,
                            int64_t took_ms) {
   int64_t interval_ms = engine->options.read_interval_ms;
   if (interval_ms <= 0 || engine->slow_said || took_ms <= interval_ms ||
-      read->n < 2)
+      read->sent < 2 || read->host_down)
     return;
   engine->slow_said = 1;
   unsigned in_flight = engine->options.account->max_concurrent
@@ -725,7 +749,8 @@ static void check_duration(ef_engine *engine, const read_state *read,
        "a read of %zu requests took %.1f s, longer than the interval of "
        "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
        "often",
-       read->n, took_ms / 1000.0, interval_ms / 1000.0, needed + 1, in_flight);
+       read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
+       in_flight);
 }
 
 static void read_state_clear(read_state *read) {
@@ -739,6 +764,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
                    ef_read_summary *summary) {
   read_state read = {.engine = engine, .started_ms = now_ms};
   int status = 0;
+  int64_t began_ms = ef_now_ms(); /* now_ms is the caller's clock */
   engine->reads++;
   if (ef_client_stopping(engine->client))
     goto done;
@@ -751,6 +777,10 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
                                 (engine->options.daemon && engine->lists == 0));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
+  if (list_alone && host_failed(&read.list_error)) {
+    read.host_down = 1;
+    read.host_error = read.list_error;
+  }
   if (ef_client_stopping(engine->client))
     goto done;
   ef_roster_round round;
@@ -772,13 +802,13 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   if (status == 0)
     status = queue_reports(&read, 1);
   if (status == 0)
-    status = run_batch(&read, list_alone);
+    status = run_batch(&read);
   if (status != 0)
     goto done;
   /* The reports of devices just polled for the first time. */
   clear_requests(&read);
   read.n = 0;
-  if (queue_reports(&read, 0) != 0 || run_batch(&read, 0) != 0) {
+  if (queue_reports(&read, 0) != 0 || run_batch(&read) != 0) {
     status = -1;
     goto done;
   }
@@ -789,7 +819,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   }
   ef_engine_take_pushed(engine, now_ms);
   tell_clock(engine);
-  check_duration(engine, &read, ef_now_ms() - now_ms);
+  check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
     note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
@@ -921,13 +951,31 @@ int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
 
 /* ---- backfill --------------------------------------------------------- */
 
+/* One device's part of a backfill. */
 typedef struct {
   const ef_engine *engine;
   ef_roster_device *device;
   const ef_report_config *config;
   int64_t started_ms;
-  size_t read;
+  size_t read;    /* windows read */
+  size_t skipped; /* windows that failed, or were not asked */
+  ef_window first_skipped, last_skipped;
 } backfill_fetch;
+
+/* The whole backfill: how far it is, and when it last said so. */
+typedef struct {
+  const ef_engine *engine;
+  const char *code;
+  size_t done, total;
+  int64_t started_ms, said_ms; /* local clock (ef_now_ms) */
+  int said;                    /* progress was told */
+} backfill_run;
+
+static void note_skipped(backfill_fetch *fetch, const ef_window *window) {
+  if (fetch->skipped++ == 0)
+    fetch->first_skipped = *window;
+  fetch->last_skipped = *window;
+}
 
 static void on_backfill_window(const ef_history_result *result, void *ctx) {
   backfill_fetch *fetch = ctx;
@@ -937,6 +985,7 @@ static void on_backfill_window(const ef_history_result *result, void *ctx) {
   unsigned failures = fetch->device->health.failures;
   ef_health_event event = ef_health_update(&fetch->device->health, error);
   if (error != NULL) {
+    note_skipped(fetch, result->window);
     if (event != EF_HEALTH_RECOVERED)
       tell_health(fetch->engine, fetch->device, fetch->config->code,
                   result->window, event, failures, error);
@@ -947,14 +996,94 @@ static void on_backfill_window(const ef_history_result *result, void *ctx) {
               fetch->started_ms);
 }
 
+/* Where the backfill is, at most every EF_BACKFILL_PROGRESS_MS. */
+static void tell_progress(backfill_run *run, const ef_roster_device *device,
+                          const ef_window *window) {
+  int64_t now = ef_now_ms();
+  if (now - (run->said ? run->said_ms : run->started_ms) <
+      EF_BACKFILL_PROGRESS_MS)
+    return;
+  run->said = 1;
+  run->said_ms = now;
+  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
+  ef_time_format(window->begin, begin);
+  ef_time_format(window->end, end);
+  note(run->engine, EF_LEVEL_INFO, device,
+       "history %s: window %zu of %zu (%s .. %s), %.0f s so far", run->code,
+       run->done, run->total, begin, end, (now - run->started_ms) / 1000.0);
+}
+
+/* Waits until EF_BACKFILL_PACE_MS after the last group began (or the
+ * engine stops). */
+static void pace(const ef_engine *engine, int64_t *group_ms) {
+  const struct timespec nap = {.tv_nsec = 50 * 1000 * 1000};
+  while (*group_ms != 0 && ef_now_ms() - *group_ms < EF_BACKFILL_PACE_MS &&
+         !ef_client_stopping(engine->client))
+    nanosleep(&nap, NULL);
+  *group_ms = ef_now_ms();
+}
+
+/* The windows of one device, a group of requests in flight at a time. */
+static void backfill_device(backfill_run *run, backfill_fetch *fetch,
+                            const ef_window *windows, size_t n,
+                            int64_t *group_ms) {
+  const ef_engine *engine = run->engine;
+  size_t group = engine->options.account->max_concurrent
+                     ? engine->options.account->max_concurrent
+                     : EF_DEFAULT_MAX_CONCURRENT;
+  for (size_t i = 0; i < n; i += group) {
+    size_t count = n - i < group ? n - i : group;
+    const ef_error *last = &fetch->device->health.last;
+    if (fetch->device->health.failing && ef_schedule_refused(last)) {
+      /* Refused for good: said once already; the rest is not asked. */
+      for (size_t k = i; k < n; k++)
+        note_skipped(fetch, &windows[k]);
+      run->done += n - i;
+      return;
+    }
+    pace(engine, group_ms);
+    if (ef_client_stopping(engine->client))
+      return;
+    ef_error error;
+    ef_history_fetch(engine->client, fetch->device->sn, run->code, windows + i,
+                     count, on_backfill_window, fetch, &error);
+    run->done += count;
+    tell_progress(run, fetch->device, &windows[i + count - 1]);
+  }
+}
+
+/* What a device's backfill could not read, said once at the end. */
+static void tell_skipped(const ef_engine *engine, const backfill_fetch *fetch,
+                         size_t n) {
+  if (fetch->skipped == 0)
+    return;
+  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
+  ef_time_format(fetch->first_skipped.begin, begin);
+  ef_time_format(fetch->last_skipped.end, end);
+  note(engine, EF_LEVEL_WARNING, fetch->device,
+       "history %s: %zu of %zu windows skipped, between %s and %s (failed, "
+       "or not asked after a refusal): run the backfill again for them",
+       fetch->config->code, fetch->skipped, n, begin, end);
+}
+
 int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
-                       time_t begin, time_t end, char *problem) {
+                       time_t begin, time_t end, size_t max_windows,
+                       char *problem) {
+  if (max_windows == 0)
+    max_windows = EF_BACKFILL_DEFAULT_MAX_WINDOWS;
   size_t n = ef_report_windows(begin, end, NULL, 0);
   if (n == 0) {
     snprintf(problem, EF_PROBLEM_LEN,
              "the range holds no window the API accepts (at least two "
              "seconds)");
     return -1;
+  }
+  if (n > max_windows) {
+    snprintf(problem, EF_PROBLEM_LEN,
+             "the range holds %zu report windows (a week each), more than "
+             "the %zu allowed per device",
+             n, max_windows);
+    return EF_BACKFILL_TOO_MANY;
   }
   ef_window *windows = calloc(n, sizeof(*windows));
   if (windows == NULL) {
@@ -964,19 +1093,27 @@ int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
   ef_report_windows(begin, end, windows, n);
   int status = ef_engine_list_now(engine, now_ms);
   ef_report_config config = {.code = code};
-  size_t windows_read = 0;
-  for (size_t i = 0; status == 0 && i < ef_roster_size(engine->roster) &&
-                     !ef_client_stopping(engine->client);
-       i++) {
+  size_t devices = ef_roster_size(engine->roster), windows_read = 0;
+  backfill_run run = {.engine = engine,
+                      .code = code,
+                      .total = n * devices,
+                      .started_ms = ef_now_ms()};
+  int64_t group_ms = 0;
+  for (size_t i = 0;
+       status == 0 && i < devices && !ef_client_stopping(engine->client); i++) {
     backfill_fetch fetch = {.engine = engine,
                             .device = ef_roster_device_at(engine->roster, i),
                             .config = &config,
                             .started_ms = now_ms};
-    ef_error error;
-    ef_history_fetch(engine->client, fetch.device->sn, code, windows, n,
-                     on_backfill_window, &fetch, &error);
+    backfill_device(&run, &fetch, windows, n, &group_ms);
     windows_read += fetch.read;
+    if (!ef_client_stopping(engine->client))
+      tell_skipped(engine, &fetch, n);
   }
+  if (run.said)
+    note(engine, EF_LEVEL_INFO, NULL,
+         "history %s: %zu of %zu windows read in %.0f s", code, windows_read,
+         run.total, (ef_now_ms() - run.started_ms) / 1000.0);
   free(windows);
   if (status != 0) {
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
@@ -1007,6 +1144,7 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
       .refresh_ms = options->refresh_ms,
       .interval_ms = options->interval_ms,
       .free_user = device_state_free,
+      .instances = options->instances,
       .shard_index = options->account->shard_index,
       .shard_count = options->account->shard_count};
   ef_roster *roster =

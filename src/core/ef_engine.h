@@ -86,6 +86,10 @@ typedef enum {
   EF_NEWS_CLOCK_IN_STEP, /* text */
   EF_NEWS_NOTE,          /* level, text: anything else said once (device may be
                             set) */
+  /* A device found by discovery whose instance (ef_roster.h) another
+   * device has: it got device->instance instead. Only for front ends that
+   * name series by instance. */
+  EF_NEWS_INSTANCE_TAKEN,
   /* Push mode (MQTT). */
   EF_NEWS_SILENT,       /* no message for the silence limit: text, seconds */
   EF_NEWS_HEARD,        /* a message again after EF_NEWS_SILENT */
@@ -181,6 +185,10 @@ typedef struct {
    * (what the cap cuts is said once per device) and guards lifetime
    * counters (ef_account.h). */
   int catalog_only;
+  /* Shared by the engines whose devices' series must never meet (the
+   * accounts of one collectd, which names series by instance); NULL: the
+   * engine's own. Must outlive the engine's reads. */
+  ef_instances *instances;
 } ef_engine_options;
 
 /* 1 when this build has push mode (libmosquitto). */
@@ -217,13 +225,36 @@ int ef_engine_list_now(ef_engine *engine, int64_t now_ms);
  * thread. */
 void ef_engine_stop(ef_engine *engine);
 
+/* A backfill of more windows than this (a week each: about ten years) is
+ * refused unless the front end raises the bound. */
+#define EF_BACKFILL_DEFAULT_MAX_WINDOWS 520
+/* The most a front end may raise it to (about 1900 years). */
+#define EF_BACKFILL_MAX_WINDOWS 100000
+/* Windows go out in groups of the requests in flight, a group at most
+ * this often: a backfill of years never bursts at the cloud, whose limits
+ * are unknown (wire-facts.md: bursts were followed by blocks). */
+#define EF_BACKFILL_PACE_MS 1000
+/* How often at most a long backfill says where it is. */
+#define EF_BACKFILL_PROGRESS_MS 1000
+/* ef_engine_backfill's refusal of a range of more than max_windows. */
+#define EF_BACKFILL_TOO_MANY (-2)
+
 /* Fetches report code of every device over [begin, end) in windows the API
  * accepts (ef_report_windows), each told through the sink's report
- * callback, failures as news. Asks the device list first when the engine
- * uses one. Returns the windows read, or -1 when the range holds no window
- * or memory ran out (problem says which). */
+ * callback, failures as news, paced (EF_BACKFILL_PACE_MS). Asks the device
+ * list first when the engine uses one. A device the cloud refuses for good
+ * (1006, 8512) is not asked for its later windows. A backfill that runs
+ * longer than EF_BACKFILL_PROGRESS_MS says where it is (EF_NEWS_NOTE at
+ * EF_LEVEL_INFO: window k of n, the device, the window's dates) at most
+ * that often, and how far it got at the end; windows that could not be
+ * read are said at the end, per device (EF_LEVEL_WARNING), whatever the
+ * length. Returns the windows read; -1 when the range holds no window or
+ * memory ran out, EF_BACKFILL_TOO_MANY when it holds more than
+ * max_windows (0: EF_BACKFILL_DEFAULT_MAX_WINDOWS), before anything is
+ * sent (problem says which). */
 int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
-                       time_t begin, time_t end, char *problem);
+                       time_t begin, time_t end, size_t max_windows,
+                       char *problem);
 
 /* Stream mode: readable when pushed values wait (-1 otherwise); then
  * ef_engine_take_pushed hands them out. Returns -1 when out of memory. */

@@ -29,7 +29,8 @@ typedef struct {
   char api_code[EF_ERROR_CODE_LEN]; /* "" unless kind is EF_ERR_API, or an
                                        HTTP error carried an envelope */
   char message[EF_ERROR_MESSAGE_LEN];
-  long retry_after_s; /* from Retry-After, 0 when absent */
+  long retry_after_s;       /* from Retry-After (capped), 0 when absent */
+  long retry_after_asked_s; /* what Retry-After asked for, before the cap */
 } ef_error;
 
 /* Sets err to kind with a printf-style message. */

@@ -1,17 +1,166 @@
 /* ef_roster.c: configured and listed devices, merged, and each one's turn. */
 #include "ef_roster.h"
+#include "ef_account.h"
 
 #include "ef_account.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define QUOTA_NAME_MAX 128
 
+/* ---- instances ---------------------------------------------------------- */
+
+/* A set of strings (open addressing, linear probing): thousands of
+ * devices claim theirs without a quadratic search. */
+struct ef_instances {
+  pthread_mutex_t lock;
+  char **slots; /* NULL: empty; removed: a slot freed since */
+  size_t cap;   /* a power of two */
+  size_t used;  /* slots not empty (live or removed) */
+};
+
+static char removed_slot;
+#define REMOVED (&removed_slot)
+
+/* collectd's csv and rrdtool write a '/' of an identifier as '_': two
+ * instances that differ only there would share a file. */
+static unsigned char folded(char c) {
+  return c == '/' ? '_' : (unsigned char)c;
+}
+
+static size_t instance_hash(const char *text) {
+  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
+  for (const char *c = text; *c != '\0'; c++)
+    hash = (hash ^ folded(*c)) * UINT64_C(1099511628211);
+  return (size_t)hash;
+}
+
+static int instance_same(const char *a, const char *b) {
+  for (; *a != '\0' && folded(*a) == folded(*b); a++, b++)
+    ;
+  return *a == '\0' && *b == '\0';
+}
+
+ef_instances *ef_instances_new(void) {
+  ef_instances *instances = calloc(1, sizeof(*instances));
+  if (instances == NULL)
+    return NULL;
+  instances->cap = 64;
+  instances->slots = calloc(instances->cap, sizeof(*instances->slots));
+  if (instances->slots == NULL) {
+    free(instances);
+    return NULL;
+  }
+  pthread_mutex_init(&instances->lock, NULL);
+  return instances;
+}
+
+void ef_instances_free(ef_instances *instances) {
+  if (instances == NULL)
+    return;
+  for (size_t i = 0; i < instances->cap; i++)
+    if (instances->slots[i] != REMOVED)
+      free(instances->slots[i]);
+  free(instances->slots);
+  pthread_mutex_destroy(&instances->lock);
+  free(instances);
+}
+
+/* The slot of text, or of the empty slot where it would go. Callers hold
+ * the lock. */
+static char **instance_slot(const ef_instances *instances, const char *text) {
+  size_t mask = instances->cap - 1;
+  char **reusable = NULL;
+  for (size_t i = instance_hash(text) & mask;; i = (i + 1) & mask) {
+    char **slot = &instances->slots[i];
+    if (*slot == NULL)
+      return reusable != NULL ? reusable : slot;
+    if (*slot == REMOVED) {
+      if (reusable == NULL)
+        reusable = slot;
+    } else if (instance_same(*slot, text)) {
+      return slot;
+    }
+  }
+}
+
+/* Room for one more, growing at half full. Returns -1 when out of
+ * memory. Callers hold the lock. */
+static int instances_reserve(ef_instances *instances) {
+  if (2 * (instances->used + 1) <= instances->cap)
+    return 0;
+  ef_instances grown = {.cap = 2 * instances->cap};
+  grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+  if (grown.slots == NULL)
+    return -1;
+  for (size_t i = 0; i < instances->cap; i++) {
+    char *text = instances->slots[i];
+    if (text != NULL && text != REMOVED) {
+      *instance_slot(&grown, text) = text;
+      grown.used++;
+    }
+  }
+  free(instances->slots);
+  instances->slots = grown.slots;
+  instances->cap = grown.cap;
+  instances->used = grown.used;
+  return 0;
+}
+
+/* Takes wanted, or the first free "wanted~2", "wanted~3", ... (wanted cut
+ * so that it fits EF_DEVICE_NAME_MAX). Returns a copy of the instance
+ * taken, or NULL when out of memory. */
+static char *instance_claim(ef_instances *instances, const char *wanted) {
+  char candidate[EF_DEVICE_NAME_MAX + 1];
+  snprintf(candidate, sizeof(candidate), "%s", wanted);
+  char *mine = NULL;
+  pthread_mutex_lock(&instances->lock);
+  if (instances_reserve(instances) == 0) {
+    char **slot = instance_slot(instances, candidate);
+    for (unsigned k = 2; *slot != NULL && *slot != REMOVED; k++) {
+      char suffix[16];
+      int n = snprintf(suffix, sizeof(suffix), "~%u", k);
+      int keep = (int)strlen(wanted);
+      if (keep > EF_DEVICE_NAME_MAX - n)
+        keep = EF_DEVICE_NAME_MAX - n;
+      while (keep > 0 && ((unsigned char)wanted[keep] & 0xc0) == 0x80)
+        keep--; /* not inside a UTF-8 character */
+      snprintf(candidate, sizeof(candidate), "%.*s%s", keep, wanted, suffix);
+      slot = instance_slot(instances, candidate);
+    }
+    char *kept = strdup(candidate);
+    mine = kept != NULL ? strdup(candidate) : NULL;
+    if (mine != NULL) {
+      instances->used += *slot == NULL;
+      *slot = kept;
+    } else {
+      free(kept);
+    }
+  }
+  pthread_mutex_unlock(&instances->lock);
+  return mine;
+}
+
+static void instance_release(ef_instances *instances, const char *instance) {
+  pthread_mutex_lock(&instances->lock);
+  char **slot = instance_slot(instances, instance);
+  if (*slot != NULL && *slot != REMOVED) {
+    free(*slot);
+    *slot = REMOVED;
+  }
+  pthread_mutex_unlock(&instances->lock);
+}
+
+/* ---- the roster --------------------------------------------------------- */
+
 struct ef_roster {
   ef_roster_options options;
+  ef_instances *own_instances; /* when none is shared */
   ef_roster_device **devices;
   size_t len, cap;
   /* device/list: when it is due next, and whether it fails. */
@@ -31,6 +180,7 @@ static void device_free(const ef_roster *roster, ef_roster_device *device) {
     roster->options.free_user(device->user);
   free(device->sn);
   free(device->name);
+  free(device->instance);
   free(device->listed_name);
   free(device->product);
   free(device);
@@ -54,7 +204,12 @@ static ef_roster_device *device_add(ef_roster *roster, const char *sn,
     return NULL;
   device->sn = strdup(sn);
   device->name = name != NULL ? strdup(name) : NULL;
-  if (device->sn == NULL || (name != NULL && device->name == NULL)) {
+  device->instance =
+      instance_claim(roster->options.instances, name != NULL ? name : sn);
+  if (device->sn == NULL || (name != NULL && device->name == NULL) ||
+      device->instance == NULL) {
+    if (device->instance != NULL)
+      instance_release(roster->options.instances, device->instance);
     device_free(roster, device);
     return NULL;
   }
@@ -72,6 +227,14 @@ ef_roster *ef_roster_new(const ef_roster_options *options,
   if (roster == NULL)
     return NULL;
   roster->options = *options;
+  if (roster->options.instances == NULL) {
+    roster->own_instances = ef_instances_new();
+    if (roster->own_instances == NULL) {
+      free(roster);
+      return NULL;
+    }
+    roster->options.instances = roster->own_instances;
+  }
   if (roster->options.discover)
     roster->options.use_list = 1;
   if (roster->options.refresh_ms <= 0)
@@ -102,6 +265,7 @@ void ef_roster_free(ef_roster *roster) {
   free(roster->devices);
   free(roster->targets);
   free(roster->offline);
+  ef_instances_free(roster->own_instances);
   free(roster);
 }
 
@@ -182,6 +346,7 @@ static void drop_unlisted(ef_roster *roster, const ef_device_list *list,
       roster->devices[kept++] = device;
     } else {
       tell(cb, ctx, EF_ROSTER_REMOVED, device, NULL);
+      instance_release(roster->options.instances, device->instance);
       device_free(roster, device);
     }
   }
@@ -240,6 +405,8 @@ int ef_roster_merge(ef_roster *roster, const ef_device_list *list,
       }
       note_names(device, entry);
       tell(cb, ctx, EF_ROSTER_ADDED, device, NULL);
+      if (strcmp(device->instance, entry->sn) != 0)
+        tell(cb, ctx, EF_ROSTER_INSTANCE_TAKEN, device, NULL);
     }
     if (device != NULL)
       apply_entry(device, entry, now_ms, cb, ctx);
@@ -313,17 +480,41 @@ ef_health_event ef_roster_settle(ef_roster_device *device, const ef_error *err,
   return ef_health_update(&device->health, err);
 }
 
+const char *ef_roster_wanted_instance(const ef_roster_device *device) {
+  return device->name != NULL ? device->name : device->sn;
+}
+
 const char *ef_roster_device_name(const ef_roster_device *device) {
   return device->name != NULL ? device->name : device->listed_name;
 }
 
+/* How long the server's Retry-After makes the device wait, said once
+ * with its failure: a long silence must not go without a word, nor a
+ * request for a longer one go unnoticed when it is cut short. */
+static void explain_wait(const ef_error *err, char *out, size_t size) {
+  out[0] = '\0';
+  if (err->retry_after_s <= 0 || err->kind == EF_ERR_PAUSED)
+    return;
+  if (err->retry_after_asked_s > err->retry_after_s)
+    snprintf(out, size,
+             "; the server asks to wait %ld s (Retry-After): it waits %ld s, "
+             "the longest it honours, before asking again",
+             err->retry_after_asked_s, err->retry_after_s);
+  else
+    snprintf(out, size,
+             "; the server asks to wait %ld s (Retry-After): not asked again "
+             "before",
+             err->retry_after_s);
+}
+
 void ef_roster_explain(const ef_error *err, int schedule_kept, char *out,
                        size_t size) {
-  char text[EF_ERROR_MESSAGE_LEN + 64];
+  char text[EF_ERROR_MESSAGE_LEN + 64], wait[160];
   ef_error_format(err, text, sizeof(text));
+  explain_wait(err, wait, sizeof(wait));
   const char *advice = ef_error_advice(err);
-  snprintf(out, size, "%s%s%s%s", text, advice ? "; " : "",
-           advice ? advice : "",
+  snprintf(out, size, "%s%s%s%s%s", text, advice ? "; " : "",
+           advice ? advice : "", wait,
            schedule_kept && ef_schedule_refused(err)
                ? "; re-tried every hour, not every interval"
                : "");

@@ -18,7 +18,18 @@
  * does not open to the API) is reported once and re-tried hourly
  * (ef_schedule.h), however often the list is refreshed. Changes (a device
  * added, removed, gone offline, back online; the list failing or
- * recovering) reach the front end once, when they happen. */
+ * recovering) reach the front end once, when they happen.
+ *
+ * Each device has an instance: the identifier a front end that names
+ * series by one string publishes it under (collectd's plugin instance):
+ * its configured name, else its serial number. Instances never collide,
+ * within a roster nor among the rosters that share one registry (the
+ * accounts of one collectd): a device whose instance is taken (a
+ * configured name equal to a listed serial, the same device listed by two
+ * accounts) gets the first free one of "INSTANCE~2", "INSTANCE~3", ...,
+ * told once (EF_ROSTER_INSTANCE_TAKEN), so that two devices never write
+ * into one series. Instances are compared as collectd writes them to
+ * disk ('/' as '_'), and fit a collectd name (EF_DEVICE_NAME_MAX). */
 #ifndef EF_ROSTER_H
 #define EF_ROSTER_H
 
@@ -52,6 +63,16 @@ typedef struct {
   void *config; /* the front end's own, handed back */
 } ef_roster_entry;
 
+/* The instances taken, shared by rosters whose devices' series must not
+ * meet. Safe from any thread. */
+typedef struct ef_instances ef_instances;
+
+/* An empty registry, or NULL when out of memory. */
+ef_instances *ef_instances_new(void);
+/* Frees it. The rosters that share it may still be freed afterwards (they
+ * only use it when the list drops or adds a device). NULL is fine. */
+void ef_instances_free(ef_instances *instances);
+
 typedef struct {
   int use_list; /* ask device/list: names, products, online flags */
   int discover; /* also poll listed devices not configured (uses the list) */
@@ -63,11 +84,13 @@ typedef struct {
    * account split it without talking to each other. Configured devices
    * are polled whatever their shard. */
   unsigned shard_index, shard_count;
+  ef_instances *instances; /* shared with other rosters; NULL: its own */
 } ef_roster_options;
 
 typedef struct {
   char *sn;
   char *name;        /* the configured name, or NULL */
+  char *instance;    /* unique: the name, else the serial (see above) */
   char *listed_name; /* deviceName from the list, or NULL */
   char *product;     /* productName from the list, or NULL */
   ef_presence presence;
@@ -103,6 +126,8 @@ typedef enum {
   EF_ROSTER_ONLINE,      /* online again after EF_ROSTER_OFFLINE: due at once */
   EF_ROSTER_LIST_FAILED, /* device NULL; error says why (once) */
   EF_ROSTER_LIST_RECOVERED, /* device NULL */
+  EF_ROSTER_INSTANCE_TAKEN, /* after ADDED: its instance was another's, it
+                               got a suffix (ef_roster_wanted_instance) */
 } ef_roster_event;
 
 typedef void (*ef_roster_event_cb)(ef_roster_event event,
@@ -151,6 +176,11 @@ ef_health_event ef_roster_settle(ef_roster_device *device, const ef_error *err,
 
 /* The device with serial number sn, or NULL. */
 ef_roster_device *ef_roster_find(const ef_roster *roster, const char *sn);
+
+/* The instance device would have had if it were free: its configured
+ * name, else its serial number. A configured device whose instance is not
+ * this one met a taken instance in ef_roster_new. */
+const char *ef_roster_wanted_instance(const ef_roster_device *device);
 
 /* The name to show: the configured one, else the listed one, else NULL. */
 const char *ef_roster_device_name(const ef_roster_device *device);

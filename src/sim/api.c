@@ -67,6 +67,7 @@ void sim_api_device_list(const sim_call *call, sim_reply *reply) {
     if (product != NULL && !device->hides_product_name)
       json_object_object_add(entry, "productName",
                              json_object_new_string(product));
+    sim_fault_list_entry(&fault, entry);
     json_object_array_add(list, entry);
   }
   sim_reply_data(reply, list);

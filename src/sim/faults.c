@@ -15,7 +15,8 @@ typedef enum {
   ARG_NONE,
   ARG_AMOUNT,
   ARG_CODE_MESSAGE,
-  ARG_QUOTA_STEP
+  ARG_QUOTA_STEP,
+  ARG_JSON_OBJECT
 } fault_arg;
 
 /* counterback: how large a step and how many answers one may ask for. */
@@ -33,7 +34,8 @@ static const struct {
     {"clear", SIM_FAULT_NONE, ARG_NONE, 0, 0, NULL, NULL},
     {"http500", SIM_FAULT_HTTP500, ARG_NONE, 0, 0, NULL, NULL},
     {"http405", SIM_FAULT_HTTP405, ARG_NONE, 0, 0, NULL, NULL},
-    {"http429", SIM_FAULT_HTTP429, ARG_AMOUNT, 0, 86400, NULL, NULL},
+    /* Up to the absurd: a client must cap what it honours. */
+    {"http429", SIM_FAULT_HTTP429, ARG_AMOUNT, 0, 1000000000, NULL, NULL},
     {"delay", SIM_FAULT_DELAY, ARG_AMOUNT, 0, 3600000, NULL, NULL},
     {"stall", SIM_FAULT_STALL, ARG_NONE, 0, 0, NULL, NULL},
     {"truncated", SIM_FAULT_TRUNCATED, ARG_NONE, 0, 0, NULL, NULL},
@@ -46,6 +48,7 @@ static const struct {
     {"unlisted", SIM_FAULT_UNLISTED, ARG_NONE, 0, 0, NULL, NULL},
     {"counterback", SIM_FAULT_COUNTERBACK, ARG_QUOTA_STEP, 1,
      MAX_GLITCH_ANSWERS, NULL, NULL},
+    {"listed", SIM_FAULT_LISTED, ARG_JSON_OBJECT, 0, 0, NULL, NULL},
 };
 
 #define SPEC_COUNT (sizeof(fault_specs) / sizeof(*fault_specs))
@@ -113,6 +116,28 @@ static int read_quota_step(const char *arg, long long min_answers,
   return 0;
 }
 
+/* A JSON object, kept as text for each device/list to parse again. */
+static int read_json_object(const char *arg, sim_fault *fault) {
+  if (arg == NULL || strlen(arg) >= sizeof(fault->listed))
+    return -1;
+  struct json_object *object = json_tokener_parse(arg);
+  int status = json_object_is_type(object, json_type_object) ? 0 : -1;
+  json_object_put(object);
+  if (status == 0)
+    snprintf(fault->listed, sizeof(fault->listed), "%s", arg);
+  return status;
+}
+
+void sim_fault_list_entry(const sim_fault *fault, struct json_object *entry) {
+  if (fault->kind != SIM_FAULT_LISTED)
+    return;
+  struct json_object *members = json_tokener_parse(fault->listed);
+  json_object_object_foreach(members, key, value) {
+    json_object_object_add(entry, key, json_object_get(value));
+  }
+  json_object_put(members);
+}
+
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size) {
   *fault = (sim_fault){.kind = SIM_FAULT_NONE};
@@ -152,6 +177,9 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
       status = read_quota_step(arg, fault_specs[i].min_amount,
                                fault_specs[i].max_amount, fault);
       break;
+    case ARG_JSON_OBJECT:
+      status = read_json_object(arg, fault);
+      break;
     }
     if (status != 0)
       snprintf(err, err_size, "bad argument in fault spec \"%s\"", spec);
@@ -161,7 +189,7 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
            "unknown fault \"%s\" (clear, http500, http405, http429:S, "
            "delay:MS, stall, truncated, notjson, malformed, api:CODE:MESSAGE, "
            "1006, offline, huge:BYTES, unlisted, "
-           "counterback:PATH:STEP[:ANSWERS])",
+           "counterback:PATH:STEP[:ANSWERS], listed:JSON)",
            spec);
   return -1;
 }
@@ -172,6 +200,7 @@ int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
   case SIM_FAULT_OFFLINE:
   case SIM_FAULT_UNLISTED:
   case SIM_FAULT_COUNTERBACK:
+  case SIM_FAULT_LISTED:
     return 0;
   case SIM_FAULT_HTTP500:
     sim_reply_http_error(reply, 500);

@@ -28,6 +28,7 @@ typedef enum {
   SIM_FAULT_HUGE,        /* amount: size of the body (bytes) */
   SIM_FAULT_UNLISTED,    /* left out of device/list (bound later), else fine */
   SIM_FAULT_COUNTERBACK, /* quota steps back by step; amount: answers left */
+  SIM_FAULT_LISTED,      /* device/list shows the members of listed instead */
 } sim_fault_kind;
 
 typedef struct {
@@ -38,8 +39,11 @@ typedef struct {
   /* counterback: the flat quota path and how far it steps back. */
   char quota[96];
   double step;
+  /* listed: a JSON object whose members replace or join the device's
+   * device/list entry (any text, control characters and \u0000 too). */
+  char listed[320];
   /* As given, for reports. */
-  char spec[160];
+  char spec[352];
   /* Simulated time it was set at (s): where an offline device froze. */
   int64_t since;
 } sim_fault;
@@ -50,13 +54,18 @@ typedef struct {
 
 /* Reads a spec: clear, http500, http405, http429:S, delay:MS, stall,
  * truncated, notjson, malformed, api:CODE:MESSAGE, 1006, offline,
- * huge:BYTES, unlisted, counterback:PATH:STEP[:ANSWERS]. Returns 0, or -1
- * with a reason in err. */
+ * huge:BYTES, unlisted, counterback:PATH:STEP[:ANSWERS], listed:JSON.
+ * Returns 0, or -1 with a reason in err. */
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size);
 
 /* Turns the reply the device would have got into the faulty one. Returns
  * 1 when the fault changed anything, 0 otherwise. */
+struct json_object;
+/* A listed fault's members put into entry, the device's device/list
+ * entry. */
+void sim_fault_list_entry(const sim_fault *fault, struct json_object *entry);
+
 int sim_fault_shape(const sim_fault *fault, sim_reply *reply);
 
 /* Bytes [offset, offset + size) of a huge fault's body, a valid envelope

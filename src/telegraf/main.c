@@ -197,12 +197,24 @@ static int run_execd(run *r, const tg_config *config) {
   return tg_loop_run(&loop) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-/* --history: the backfill, then exit. */
+/* --history: the backfill, then exit. A range beyond the bound is a
+ * configuration error: nothing is sent. */
 static int run_backfill(run *r, const tg_config *config) {
   time_t end = config->end.set ? config->end.t : (time_t)(ef_now_ms() / 1000);
   char problem[EF_PROBLEM_LEN];
-  int printed = ef_engine_backfill(r->engine, ef_now_ms(), config->history,
-                                   config->begin.t, end, problem);
+  int printed = ef_engine_backfill(
+      r->engine, ef_now_ms(), config->history, config->begin.t, end,
+      (size_t)config->history_max_windows, problem);
+  if (printed == EF_BACKFILL_TOO_MANY) {
+    fprintf(stderr,
+            "E! ecoflow: --begin to --end: %s: narrow the range, or raise "
+            "--history-max-windows (now %ld)\n",
+            problem,
+            config->history_max_windows
+                ? config->history_max_windows
+                : (long)EF_BACKFILL_DEFAULT_MAX_WINDOWS);
+    return EXIT_USAGE;
+  }
   if (printed < 0)
     fprintf(stderr, "E! ecoflow: --begin to --end: %s\n", problem);
   else if (printed == 0)

@@ -190,6 +190,8 @@ static void on_news(void *ctx, const ef_news *news) {
   case EF_NEWS_NOTE:
     snprintf(what, sizeof(what), "%s", text);
     break;
+  case EF_NEWS_INSTANCE_TAKEN:
+    return; /* points carry the serial number: they never meet */
   case EF_NEWS_SILENT:
     snprintf(what, sizeof(what),
              "no MQTT message for %s s: silent, no values until the next one",

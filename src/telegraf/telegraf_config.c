@@ -1,6 +1,7 @@
 /* telegraf_config.c: settings from the file, environment and command line. */
 #include "telegraf_config.h"
 
+#include "ef_engine.h"
 #include "ef_history.h"
 #include "ef_report.h"
 #include "ef_roster.h"
@@ -103,6 +104,17 @@ static int check_shard(const char *value, char **out, char *problem) {
   return 0;
 }
 
+static int check_max_windows(double value, void *member, char *problem) {
+  if (!(value >= 1 && value <= EF_BACKFILL_MAX_WINDOWS) ||
+      value != (long)value) {
+    snprintf(problem, EF_PROBLEM_LEN, "not a whole number from 1 to %d",
+             EF_BACKFILL_MAX_WINDOWS);
+    return -1;
+  }
+  *(long *)member = (long)value;
+  return 0;
+}
+
 static const setting settings[] = {
     {"sn", NULL, TG_FROM_FILE | TG_FROM_ARGV, KIND_DEVICE, AT(devices),
      NO_OFFSET, 0, 0, NULL, NULL, NULL, NULL, "SN[=NAME]",
@@ -194,7 +206,15 @@ static const setting settings[] = {
      "a report code (letters, digits, _ and -)", "CODE",
      "print report CODE (e.g. JT303_Dashboard_Overview_Summary_Week) from "
      "--begin to --end as " EF_REPORT_MEASUREMENT " points, one per window "
-     "of less than a week, stamped with its start, and exit"},
+     "of less than a week, stamped with its start, and exit. Windows are "
+     "asked --max-concurrent at a time, a group a second at most; a long "
+     "backfill says on stderr where it is, once a second, and what it "
+     "skipped"},
+    {"history_max_windows", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
+     AT(history_max_windows), NO_OFFSET, 0, 0, NULL, check_max_windows, NULL,
+     NULL, "N",
+     "with --history, refuse a range of more than N windows per device "
+     "(default 520, about ten years)"},
     {"begin", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(begin), NO_OFFSET, 0, 0,
      NULL, NULL, NULL, NULL, "TIME",
      "with --history: the first second, UTC \"YYYY-MM-DD HH:MM:SS\" or ISO "

@@ -56,6 +56,7 @@ typedef struct {
   char *history;            /* --history CODE: print a backfill and exit */
   tg_time begin;            /* --begin: the backfill's first second */
   tg_time end; /* --end: where it stops (not included); unset: now */
+  long history_max_windows; /* --history-max-windows; 0: the engine's */
   int execd;
   int mqtt;                /* --mqtt: push mode (execd only) */
   char *mqtt_suffix;       /* --mqtt-client-id-suffix; NULL: "telegraf" */

@@ -26,6 +26,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 
 from checks import check
@@ -301,11 +302,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             proxy.requests.append({
                 "sn": sn,
                 "signed_ms": int(self.headers.get("timestamp") or 0),
-                "server_ms": int(answer.getheader("x-timestamp") or 0)})
-        self.send_response(answer.status)
-        for name in ANSWER_HEADERS:
-            if answer.getheader(name) is not None:
-                self.send_header(name, answer.getheader(name))
+                "server_ms": int(answer.getheader("x-timestamp") or 0),
+                "local_ms": int(time.time() * 1000)})
+        headers = {name: answer.getheader(name) for name in ANSWER_HEADERS
+                   if answer.getheader(name) is not None}
+        if proxy.headers:
+            # Only the answer's own headers: no Date of the proxy's.
+            self.send_response_only(answer.status)
+            headers.update(proxy.headers)
+        else:
+            self.send_response(answer.status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(text)))
         self.end_headers()
         self.wfile.write(text)
@@ -342,14 +350,19 @@ class _Server(http.server.ThreadingHTTPServer):
 class Proxy:
     """A server on a free loopback port that forwards the signed API to
     sim (so signatures still verify) and bends the answers of the serial
-    numbers in bends ({sn: name in BENDS}). tls=(certificate, key) makes it
+    numbers in bends ({sn: name in BENDS}), and puts headers ({name: value})
+    into every answer instead of the simulator's (x-timestamp, Date). Each
+    request is recorded: its serial, the time it was signed with, the
+    simulator's time and ours. tls=(certificate, key) makes it
     HTTPS; listening=False binds the port but refuses connections until
     listen(). It looks like a Sim to the tests' config helpers: base_url,
     access_key, secret_key."""
 
-    def __init__(self, sim, bends=None, tls=None, listening=True):
+    def __init__(self, sim, bends=None, tls=None, listening=True,
+                 headers=None):
         self.sim = sim
         self.bends = dict(bends or {})
+        self.headers = dict(headers or {})
         self.requests = []
         self.log_lines = []
         self.handshakes_refused = 0

@@ -800,8 +800,40 @@ def check_fault_account_wide(sim):
     expect_code(call(sim, "GET", API + "device/list"), "0")
 
 
+def check_fault_listed(sim):
+    """listed:JSON puts any text into the device's device/list entry
+    (control characters, a NUL byte), and leaves its polls alone; a Retry-
+    After far beyond reason can be asked for."""
+    hostile = {"deviceName": "Roof\nE! ecoflow: forged",
+               "productName": "\u001b[31mPowerOcean\r", "sn": "HJ31\u0000X"}
+    clear = with_fault(sim, "listed:" + json.dumps(hostile))
+    try:
+        listing = call(sim, "GET", API + "device/list")
+        device = quota_all(sim, OCEAN)
+    finally:
+        clear()
+    entries = listing.json["data"]
+    changed = [e for e in entries if e.get("deviceName") ==
+               hostile["deviceName"]]
+    expect(len(changed) == 1 and changed[0]["sn"] == hostile["sn"] and
+           changed[0]["productName"] == hostile["productName"] and
+           changed[0]["online"] == 1, "listed: %r", entries)
+    expect_code(device, "0")
+    expect(not any(e.get("deviceName") == hostile["deviceName"] for e in
+                   call(sim, "GET", API + "device/list").json["data"]),
+           "listed: not cleared")
+    clear = with_fault(sim, "http429:100000000")
+    try:
+        answer = quota_all(sim, OCEAN)
+    finally:
+        clear()
+    expect(answer.headers.get("Retry-After") == "100000000",
+           "Retry-After %r", answer.headers.get("Retry-After"))
+
+
 def check_fault_refusals(sim):
     for sn, spec in ((OCEAN, "bogus"), (OCEAN, "http429:x"),
+                     (OCEAN, "listed:[1]"), (OCEAN, "listed:{"),
                      (OCEAN, "api:8512"), (OCEAN, "stall:3"),
                      ("HJ31NOTMINE00001", "http500")):
         try:
@@ -946,6 +978,7 @@ DEFAULT_SIM_CHECKS = (
     ("fault api and 1006", check_fault_api_codes),
     ("fault offline", check_fault_offline),
     ("fault account-wide", check_fault_account_wide),
+    ("fault listed: any text in device/list", check_fault_listed),
     ("fault refusals", check_fault_refusals),
     ("packs: cell lists are numbers within the pack's extremes",
      check_pack_lists),

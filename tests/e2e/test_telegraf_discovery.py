@@ -32,6 +32,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -201,6 +202,108 @@ def check_history(sim, influx):
           run.returncode == 1 and len(refused) == 1 and
           refused[0].startswith("E! ecoflow: device %s" % GLOW) and
           len(windows_asked(sim, since)) == 5, run.stderr)
+
+
+def timed_run(args, env):
+    """Runs ecoflow-telegraf; (exit status, stdout, [(seconds since the
+    start, stderr line)], seconds it took)."""
+    started = time.monotonic()
+    process = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    lines = []
+
+    def collect():
+        for line in process.stderr:
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+    reader = threading.Thread(target=collect, daemon=True)
+    reader.start()
+    out = process.stdout.read()
+    status = process.wait(timeout=120)
+    reader.join(10)
+    return status, out, lines, time.monotonic() - started
+
+
+def check_history_bounds(sim):
+    """A backfill is bounded (--history-max-windows, refused before any
+    request), paced (--max-concurrent windows a second at most), says
+    where it is at most once a second, and what it skipped."""
+    sim.reset_stats()
+    since = len(sim.log())
+    run = run_exec(sim, "--history", REPORT, "--sn", OCEAN, "--begin",
+                   "1900-01-01 00:00:00")
+    asked = sim.stats()["requests"]
+    check("history from 1900: refused (exit 2) before any request, naming "
+          "the windows and the setting that raises the bound",
+          run.returncode == 2 and asked == 0 and
+          re.search(r"holds \d{4} report windows.*more than the 520 allowed"
+                    r".*--history-max-windows", run.stderr) and
+          not windows_asked(sim, since), "exit %d, %d requests: %s" % (
+              run.returncode, asked, run.stderr))
+    run = run_exec(sim, "--history", REPORT, "--sn", OCEAN, "--begin",
+                   "2024-01-01", "--end", "2024-02-05",
+                   "--history-max-windows", "4")
+    check("history of 5 windows with --history-max-windows 4: refused",
+          run.returncode == 2 and "more than the 4 allowed" in run.stderr and
+          sim.stats()["requests"] == 0, run.stderr)
+    run = run_exec(sim, "--history", REPORT, "--sn", OCEAN, "--begin",
+                   "2024-01-01", "--history-max-windows", "100001")
+    check("--history-max-windows beyond 100000: a configuration error",
+          run.returncode == 2 and "--history-max-windows" in run.stderr,
+          run.stderr)
+
+    weeks, group = 30, 10
+    begin = "2023-01-02 00:00:00"
+    end = time.strftime("%Y-%m-%d %H:%M:%S",
+                        time.gmtime(utc(begin) + weeks * WEEK_S))
+    sim.set_fault(HEAT, "api:1008:request fail,please check your params")
+    sim.reset_stats()
+    since = len(sim.log())
+    status, out, lines, took = timed_run(
+        telegraf_args(sim, "--history", REPORT, "--sn", OCEAN, "--sn", HEAT,
+                      "--max-concurrent", str(group), "--begin", begin,
+                      "--end", end), environment(sim))
+    sim.clear_fault(HEAT)
+    stats = sim.stats()
+    found = points(out, "ecoflow_history")
+    groups = 2 * weeks // group
+    check("history of %d windows of 2 devices, %d at a time: exit 0, the "
+          "healthy device's %d points, paced (%d groups a second apart: "
+          "%.1f s; at most %d in flight: %d)" % (
+              weeks, group, weeks, groups, took, group,
+              stats["max_in_flight"]),
+          status == 0 and len(found) == weeks and took >= groups - 1 and
+          stats["max_in_flight"] <= group and
+          len(windows_asked(sim, since)) == 2 * weeks,
+          "exit %d; %s" % (status, [line for _, line in lines][-5:]))
+    progress = [(t, m) for t, line in lines for m in [re.match(
+        r"I! ecoflow: device (\S+) \(.*\): history %s: window (\d+) of "
+        r"(\d+) \((.{19}) \.\. (.{19})\), \d+ s so far$" % REPORT, line)]
+        if m]
+    gaps = [b[0] - a[0] for a, b in zip(progress, progress[1:])]
+    check("history: says where it is (window k of %d, device, dates), at "
+          "most once a second: %d lines over %.1f s, %s s apart" % (
+              2 * weeks, len(progress), took,
+              [round(g, 1) for g in gaps]),
+          len(progress) >= groups - 2 and len(progress) <= took + 1 and
+          all(g >= 0.9 for g in gaps) and
+          all(m.group(3) == str(2 * weeks) for _, m in progress) and
+          {m.group(1) for _, m in progress} == {OCEAN, HEAT} and
+          [int(m.group(2)) for _, m in progress] ==
+          sorted(int(m.group(2)) for _, m in progress),
+          "\n".join(line for _, line in lines))
+    text = [line for _, line in lines]
+    skipped = [line for line in text if "skipped" in line]
+    failing = [line for line in text if "1008" in line]
+    check("history: what it skipped is said once per device, with the dates; "
+          "the failure once, not per window; and how far it got",
+          len(skipped) == 1 and skipped[0].startswith(
+              "W! ecoflow: device %s" % HEAT) and
+          "30 of 30 windows skipped, between %s and" % begin in skipped[0]
+          and len(failing) == 1 and text and
+          re.match(r"I! ecoflow: history %s: %d of %d windows read in \d+ s$"
+                   % (REPORT, weeks, 2 * weeks), text[-1]) is not None,
+          "\n".join(text))
 
 
 # ---- selected quotas ----------------------------------------------------
@@ -393,6 +496,7 @@ def main():
         with simharness.Sim(devices=FLEET, clock=int(time.time()),
                             verbose=True, faults=["%s:1006" % GLOW]) as sim:
             check_history(sim, influx)
+            check_history_bounds(sim)
             check_selected_quotas(sim)
             check_exec_lists(sim)
             check_valgrind(sim)

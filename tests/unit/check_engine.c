@@ -22,12 +22,15 @@ static struct {
   unsigned failing_status; /* HTTP status of the failing device's polls */
   char failing_sn[16];
   const char *list; /* device/list's data */
+  int hang_ms;      /* every quota/all and quota/data answer waits so long */
 } cloud;
 
 static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   (void)ctx;
   char data[512];
   pthread_mutex_lock(&unit_server.lock);
+  if (strstr(request->path, "quota") != NULL)
+    reply->delay_ms = cloud.hang_ms;
   if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
   } else if (strstr(request->path, "quota/data") != NULL) {
@@ -56,6 +59,7 @@ static void set_cloud(const char *stamp, const char *failing_sn,
            failing_sn ? failing_sn : "");
   cloud.failing_status = status;
   cloud.list = list;
+  cloud.hang_ms = 0;
   pthread_mutex_unlock(&unit_server.lock);
 }
 
@@ -120,6 +124,7 @@ static const char *const kinds[] = {
     [EF_NEWS_CLOCK_SKEWED] = "clock",
     [EF_NEWS_CLOCK_IN_STEP] = "clock ok",
     [EF_NEWS_NOTE] = "note",
+    [EF_NEWS_INSTANCE_TAKEN] = "instance taken",
 };
 
 static void on_news(void *ctx, const ef_news *news) {
@@ -156,6 +161,9 @@ static char endpoint[64];
 static ef_account account;
 static journal heard;
 
+/* How often reads come (ef_engine_options.read_interval_ms); 0: once. */
+static int64_t read_interval_ms;
+
 static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                              int discover, int daemon) {
   account = (ef_account){.endpoint = endpoint,
@@ -168,6 +176,7 @@ static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                                .discover = discover,
                                .use_list = discover,
                                .interval_ms = 10000,
+                               .read_interval_ms = read_interval_ms,
                                .daemon = daemon};
   char problem[EF_PROBLEM_LEN];
   heard = (journal){0};
@@ -316,12 +325,59 @@ START_TEST(dead_host_and_stop) {
 }
 END_TEST
 
+/* The list answers, the device's poll hangs: its report, due after its
+ * first poll, is not sent into the same hanging host. The read costs one
+ * timeout, not two, and the report's failure is told. */
+START_TEST(a_hanging_host_costs_one_timeout) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, "[{\"sn\":\"SN1\",\"online\":1}]");
+  cloud.hang_ms = 3000; /* the engine's timeout is 2 s */
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  static const ef_report_config week = {.code = "WEEK",
+                                        .interval_ms = 3600 * 1000};
+  ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
+  ef_engine *engine = engine_for(&device, 1, 1, 1);
+  int64_t started = ef_now_ms();
+  ef_read_summary summary;
+  ef_engine_read(engine, 1000, &summary);
+  int64_t took = ef_now_ms() - started;
+  ck_assert_uint_eq(summary.failed, 1);
+  ck_assert_msg(took < 2900, "the read took %lld ms", (long long)took);
+  pthread_mutex_lock(&unit_server.lock);
+  int requests = unit_server.requests; /* the list and the poll */
+  pthread_mutex_unlock(&unit_server.lock);
+  ck_assert_int_eq(requests, 2);
+  ck_assert_int_eq(count(&heard, "news failing SN1"), 2); /* poll, report */
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A read that takes longer than the interval between reads says so once,
+ * with what would make it fit; the next slow read says nothing. */
+START_TEST(a_slow_read_is_told_once) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  cloud.hang_ms = 400;
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  read_interval_ms = 300;
+  ef_engine *engine = engine_for(two, 2, 0, 1);
+  read_interval_ms = 0;
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ef_engine_read(engine, 1000 + READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ck_assert_int_eq(count(&heard, "begin SN"), 4);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
 int main(void) {
   ef_client_global_init();
   const TTest *const tests[] = {
-      a_read_tells_each_reading_once, staleness_is_told_once,
-      failures_are_told_on_change,    discovery_lists_then_polls,
-      reports_follow_the_first_poll,  dead_host_and_stop};
+      a_read_tells_each_reading_once,   staleness_is_told_once,
+      failures_are_told_on_change,      discovery_lists_then_polls,
+      reports_follow_the_first_poll,    dead_host_and_stop,
+      a_hanging_host_costs_one_timeout, a_slow_read_is_told_once};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;

@@ -354,6 +354,96 @@ START_TEST(the_list_without_discovery) {
 }
 END_TEST
 
+/* A configured Name equal to a listed serial: the discovered device gets a
+ * suffix, said once, at the refresh that adds it; the rosters of two
+ * accounts sharing a registry never hand out one instance twice; an
+ * instance freed by a device that left the list can be taken again. */
+START_TEST(instances_never_collide) {
+  forget_events();
+  ef_instances *shared = ef_instances_new();
+  ck_assert_ptr_nonnull(shared);
+  static const ef_roster_entry named[] = {{.sn = "SNA", .name = "SNB"},
+                                          {.sn = "SNC"}};
+  ef_roster_options options = {
+      .discover = 1, .interval_ms = 10000, .instances = shared};
+  ef_roster *first = ef_roster_new(&options, named, 2, 0);
+  ck_assert_str_eq(device(first, "SNA")->instance, "SNB");
+  ck_assert_str_eq(device(first, "SNC")->instance, "SNC");
+  merge(first, LIST("SNA:1", "SNB:1", "SNC:1", "SND:1"), 0);
+  ck_assert_str_eq(device(first, "SNB")->instance, "SNB~2");
+  ck_assert_str_eq(device(first, "SND")->instance, "SND");
+  ck_assert_str_eq(ef_roster_wanted_instance(device(first, "SNB")), "SNB");
+  ck_assert_uint_eq(n_events, 3); /* added SNB, taken SNB, added SND */
+  assert_event(1, EF_ROSTER_INSTANCE_TAKEN, "SNB");
+  forget_events();
+  merge(first, LIST("SNA:1", "SNB:1", "SNC:1", "SND:1"), MIN_MS(10));
+  ck_assert_uint_eq(n_events, 0); /* said once, kept */
+  ck_assert_str_eq(device(first, "SNB")->instance, "SNB~2");
+
+  /* Another account lists the same devices. */
+  ef_roster *second = ef_roster_new(&options, NULL, 0, 0);
+  merge(second, LIST("SNB:1", "SND:1", "SNA:1"), 0);
+  ck_assert_str_eq(device(second, "SNB")->instance, "SNB~3");
+  ck_assert_str_eq(device(second, "SND")->instance, "SND~2");
+  ck_assert_str_eq(device(second, "SNA")->instance, "SNA");
+  ck_assert_uint_eq(n_events, 5);
+  /* SND leaves the first account's list: its instance is free again. */
+  merge(first, LIST("SNA:1", "SNB:1", "SNC:1"), MIN_MS(20));
+  forget_events();
+  merge(second, LIST("SNB:1", "SNA:1"), MIN_MS(10));
+  merge(second, LIST("SNB:1", "SNA:1", "SND:1"), MIN_MS(20));
+  ck_assert_str_eq(device(second, "SND")->instance, "SND");
+  ef_roster_free(first);
+  ef_roster_free(second);
+  ef_instances_free(shared);
+}
+END_TEST
+
+/* collectd writes '/' as '_': "a/b" and "a_b" are one file. A suffix
+ * never makes an instance longer than a collectd name holds. */
+START_TEST(instances_compare_as_written) {
+  forget_events();
+  char long_name[EF_DEVICE_NAME_MAX + 1];
+  memset(long_name, 'x', EF_DEVICE_NAME_MAX);
+  long_name[EF_DEVICE_NAME_MAX] = '\0';
+  const ef_roster_entry entries[] = {{.sn = "S1", .name = "a/b"},
+                                     {.sn = "S2", .name = "a_b"},
+                                     {.sn = "S3", .name = long_name},
+                                     {.sn = "S4", .name = long_name}};
+  ef_roster_options options = {.interval_ms = 10000};
+  ef_roster *roster = ef_roster_new(&options, entries, 4, 0);
+  ck_assert_str_eq(device(roster, "S2")->instance, "a_b~2");
+  const char *suffixed = device(roster, "S4")->instance;
+  ck_assert_uint_eq(strlen(suffixed), EF_DEVICE_NAME_MAX);
+  ck_assert_str_eq(suffixed + EF_DEVICE_NAME_MAX - 2, "~2");
+  ef_roster_free(roster);
+}
+END_TEST
+
+/* A Retry-After is said with the failure: how long the device waits, and
+ * that a longer one was cut to the cap. */
+START_TEST(retry_after_is_explained) {
+  char text[1024];
+  ef_error limited = {.kind = EF_ERR_HTTP,
+                      .http_status = 429,
+                      .retry_after_s = 30,
+                      .retry_after_asked_s = 30};
+  ef_roster_explain(&limited, 1, text, sizeof(text));
+  ck_assert_msg(strstr(text, "the server asks to wait 30 s (Retry-After): "
+                             "not asked again before") != NULL,
+                "%s", text);
+  limited.retry_after_asked_s = 100000000;
+  limited.retry_after_s = 3600;
+  ef_roster_explain(&limited, 1, text, sizeof(text));
+  ck_assert_msg(strstr(text, "asks to wait 100000000 s (Retry-After): it "
+                             "waits 3600 s, the longest it honours") != NULL,
+                "%s", text);
+  ef_error plain = {.kind = EF_ERR_HTTP, .http_status = 500};
+  ef_roster_explain(&plain, 1, text, sizeof(text));
+  ck_assert_str_eq(text, "HTTP 500");
+}
+END_TEST
+
 START_TEST(quota_names) {
   ck_assert(ef_roster_quota_valid("bpSoc"));
   ck_assert(ef_roster_quota_valid("pcsAPhase"));
@@ -429,4 +519,6 @@ UNIT_MAIN("roster", configured_devices_without_a_list,
           a_device_leaving_the_list_is_dropped,
           a_failing_list_stops_nothing_and_is_retried_sooner,
           a_refused_device_is_retried_hourly, the_list_without_discovery,
-          quota_names, shards_split_the_discovered_devices)
+          quota_names, shards_split_the_discovered_devices,
+          instances_never_collide, instances_compare_as_written,
+          retry_after_is_explained)

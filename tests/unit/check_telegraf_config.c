@@ -145,6 +145,9 @@ static const struct {
     {"access_key = A\x01B\n", "access_key: holds a control character"},
     /* A secret pasted as a key or a value is never echoed. */
     {"Sk3cr3tV4lu3 = x\n", "unknown setting \"(not a setting)\""},
+    /* A key of 32 letters, no digit: still not a setting's name. */
+    {"WIbFEKresLnheiSPUeYnptHGsimABCDE = x\n",
+     "unknown setting \"(not a setting)\""},
 };
 
 START_TEST(file_errors) {

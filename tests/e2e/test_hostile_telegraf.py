@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""test_hostile_telegraf.py: issue 15 against ecoflow-telegraf: the hostile
+cloud of hostile_scenario.py (1000 hanging devices in one exec poll; SIGTERM
+to --execd while the device list hangs, and while 50 devices' polls hang;
+one --execd per live account), and the user's input in Telegraf's ways
+(environment, config file, command line), each against a simulator that
+counts what it is sent:
+- ECOFLOW_ACCESS_KEY with a line break, a CR or both, and a config file's
+  access_key with a CR: refused as a configuration error (exit 2), nothing
+  sent;
+- a secret given as --timeout=..., --timeout ..., `timeout = ...', as a
+  config file's key or as an option: refused without printing it;
+- --endpoint plain http:// to another host: warned once; ftp://: refused;
+- 50,000 --sn parsed (a duplicate found at the end) in well under a
+  second."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+import faultkit  # noqa: E402
+import hostile_scenario as hs  # noqa: E402
+import simharness  # noqa: E402
+from checks import check, skip_unless, wait_until  # noqa: E402
+from test_telegraf import TELEGRAF  # noqa: E402
+from test_telegraf_discovery import parse  # noqa: E402
+
+OWN_LINE = re.compile(r"^[EWI]! ecoflow: ")
+
+
+def environment(endpoint, **extra):
+    env = dict(os.environ, ECOFLOW_ACCESS_KEY=endpoint.access_key,
+               ECOFLOW_SECRET_KEY=endpoint.secret_key)
+    env.update(extra)
+    return env
+
+
+def account_args(account):
+    args = ["--endpoint", account.endpoint.base_url,
+            "--timeout", str(account.timeout)]
+    for sn in account.serials:
+        name = account.names.get(sn)
+        args += ["--sn", "%s=%s" % (sn, name) if name else sn]
+    if account.discover:
+        args += ["--discover", "--discover-refresh", "1"]
+    if account.max_concurrent:
+        args += ["--max-concurrent", str(account.max_concurrent)]
+    if account.interval:
+        args += ["--interval", str(account.interval)]
+    return args
+
+
+class Execd:
+    """ecoflow-telegraf --execd, its output kept as the bytes it wrote (a
+    CR must not be hidden by Python's newline handling)."""
+
+    def __init__(self, name, account):
+        self.name = name
+        self.process = subprocess.Popen(
+            [TELEGRAF, "--execd"] + account_args(account),
+            env=environment(account.endpoint), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out, self.err = bytearray(), bytearray()
+        self.threads = [threading.Thread(target=self.collect,
+                                         args=(stream, kept), daemon=True)
+                        for stream, kept in ((self.process.stdout, self.out),
+                                             (self.process.stderr, self.err))]
+        for thread in self.threads:
+            thread.start()
+
+    @staticmethod
+    def collect(stream, kept):
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            kept.extend(chunk)
+
+    def gather(self):
+        try:
+            self.process.stdin.write(b"\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass
+
+    def err_lines(self):
+        return bytes(self.err).decode("utf-8", "replace").split("\n")[:-1]
+
+    def out_lines(self):
+        return bytes(self.out).decode("utf-8", "replace").split("\n")[:-1]
+
+    def finish(self):
+        """Ends it at the end of stdin; its exit status."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            status = self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            status = "hung"
+        for thread in self.threads:
+            thread.join(5)
+        return status
+
+
+class TelegrafFrontEnd(hs.FrontEnd):
+    name = "telegraf"
+
+    def __init__(self):
+        self.execds = {}
+
+    def hang_read(self, sim, serials, work):
+        args = [TELEGRAF, "--endpoint", sim.base_url, "--timeout",
+                str(hs.TIMEOUT_S)]
+        for sn in serials:
+            args.append("--sn=" + sn)
+        started = time.monotonic()
+        run = subprocess.run(args, env=environment(sim), capture_output=True,
+                             text=True, timeout=600, stdin=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        told = {m.group(1) for m in re.finditer(
+            r"^E! ecoflow: device (SIM\d+).*Timeout", run.stderr, re.M)}
+        check("telegraf: the poll of %d hanging devices exits 1 (none read)"
+              % len(serials), run.returncode == 1, run.stderr[-300:])
+        return took, len(told)
+
+    def hang_stop(self, sim, serials, work):
+        account = hs.Account("hang", sim, serials, timeout=30)
+        execd = Execd("hang", account)
+        execd.gather()
+        wait_until(lambda: hs.requests(sim) > 0, 30)
+        time.sleep(0.3)  # the wave in flight
+        return hs.stop_by_signal(execd.process, sim)
+
+    def start(self, accounts, work):
+        self.execds = {a.name: Execd(a.name, a) for a in accounts}
+        self.read_again(time.monotonic())
+
+    def read_again(self, at):
+        time.sleep(max(0, at - time.monotonic()))
+        for execd in self.execds.values():
+            execd.gather()
+
+    def lines(self, account=None):
+        names = [account] if account else list(self.execds)
+        return [line for name in names if name in self.execds
+                for line in self.execds[name].err_lines()]
+
+    def all_lines(self):
+        return self.lines()
+
+    def raw_logs(self):
+        logs = {}
+        for name, execd in self.execds.items():
+            logs["telegraf %s stderr" % name] = bytes(execd.err)
+            logs["telegraf %s stdout" % name] = bytes(execd.out)
+        return logs
+
+    def own_line(self, line):
+        return OWN_LINE.match(line) is not None
+
+    def points(self):
+        return [parse(line) for execd in self.execds.values()
+                for line in execd.out_lines() if line]
+
+    def readings(self, sn):
+        return len([p for p in self.points() if p[0] == "ecoflow_read" and
+                    p[1].get("sn") == sn and p[2].get("stale") == "false"])
+
+    def identifiers(self):
+        return sorted({value for point in self.points()
+                       for value in point[1].values()})
+
+    def stop(self):
+        statuses = [execd.finish() for execd in self.execds.values()]
+        return all(status == 0 for status in statuses)
+
+
+# ---- the user's input --------------------------------------------------------
+
+
+def run_exec(sim, args, env=None, work=None, config=None):
+    """One exec run; (exit status, stderr). config: a config file's
+    text, given with --config."""
+    sim.reset_stats()
+    argv = [TELEGRAF, "--endpoint", sim.base_url, "--timeout", "2",
+            "--sn", simharness.DEFAULT_DEVICES["powerglow"]] + list(args)
+    if config is not None:
+        path = os.path.join(work, "ecoflow.conf")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                  "w", newline="") as f:
+            f.write(config)
+        argv += ["--config", path]
+    run = subprocess.run(argv, env=env or environment(sim),
+                         capture_output=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    return run.returncode, run.stderr.decode("utf-8", "replace")
+
+
+def check_input(work):
+    with simharness.Sim() as sim:
+        for what, key in hs.injected_keys(sim).items():
+            status, text = run_exec(sim, [], env=environment(
+                sim, ECOFLOW_ACCESS_KEY=key))
+            hs.check_refused_unsent("telegraf: ECOFLOW_ACCESS_KEY with %s"
+                                    % what, status, text, sim)
+        env = dict(environment(sim))
+        env.pop("ECOFLOW_ACCESS_KEY")
+        status, text = run_exec(sim, [], env=env, work=work,
+                                config="access_key = %s\r%s\n" % (
+                                    sim.access_key, hs.INJECTED))
+        hs.check_refused_unsent("telegraf: a config file's access_key with a "
+                                "CR", status, text, sim)
+        secret = sim.secret_key
+        for what, args, config, pasted in (
+                ("--timeout=<secret>", ["--timeout=" + secret], None, secret),
+                ("--timeout <secret>", ["--timeout", secret], None, secret),
+                ("`timeout = <secret>' in the config file", [],
+                 "timeout = %s\n" % secret, secret),
+                ("`<secret> = x' in the config file", [],
+                 "%s = x\n" % secret, secret),
+                ("a secret of letters as a config file's key", [],
+                 "%s = x\n" % hs.LETTER_SECRET, hs.LETTER_SECRET),
+                ("--<secret> on the command line", ["--" + secret], None,
+                 secret)):
+            status, text = run_exec(sim, args, work=work, config=config)
+            hs.check_not_printed("telegraf: %s" % what, status, text, pasted)
+        status, text = run_exec(sim, ["--endpoint",
+                                      "http://" + faultkit.UNRESOLVABLE])
+        warned = [line for line in text.splitlines()
+                  if "plain http:// to another host" in line]
+        check("telegraf: --endpoint plain http:// to another host: warned "
+              "once (the access key and signatures would travel "
+              "unencrypted)", len(warned) == 1 and
+              warned[0].startswith("W! ecoflow: ") and
+              "use https://" in warned[0], text[-600:])
+        status, text = run_exec(sim, [])
+        check("telegraf: plain http:// to the loopback (the simulator): read, "
+              "no warning", status == 0 and "plain http://" not in text,
+              text[-600:])
+        status, text = run_exec(sim, ["--endpoint",
+                                      "ftp://127.0.0.1:%d" % sim.port])
+        check("telegraf: --endpoint ftp://: refused at once (exit 2), nothing "
+              "sent", status == 2 and "an http:// or https:// URL" in text
+              and hs.requests(sim) == 0, text[-600:])
+        count = 50000
+        serials = ["--sn=HJ31X%07d" % i for i in range(count)]
+        started = time.monotonic()
+        status, text = run_exec(sim, serials + [serials[0]])
+        took = time.monotonic() - started
+        check("telegraf: %d --sn and one given twice: found in %.2f s, "
+              "refused, nothing sent" % (count, took),
+              status == 2 and took < 1.5 and "given twice" in text and
+              hs.requests(sim) == 0, text[-300:])
+
+
+def main():
+    skipped = skip_unless((TELEGRAF, "ecoflow-telegraf"))
+    if skipped:
+        return skipped
+    return hs.run(TelegrafFrontEnd(), check_input)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
