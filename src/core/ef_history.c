@@ -105,16 +105,19 @@ static const char *member_text(struct json_object *object, const char *key) {
 }
 
 /* The largest integer a double carries exactly: 2^53. */
-#define EXACT_INTEGER_MAX 9007199254740992.0
+#define EXACT_INTEGER_MAX INT64_C(9007199254740992)
 
 /* 1 when value is a number published as it is: json-c saturates integers
  * past 64 bits (2^64 + 1 reads as 2^64 - 1), and a double rounds those
  * past 2^53, so such a value is not the one sent. */
 static int exact_number(struct json_object *value) {
-  double number = json_object_get_double(value);
-  if (json_object_is_type(value, json_type_int))
-    return fabs(number) <= EXACT_INTEGER_MAX;
-  return json_object_is_type(value, json_type_double) && isfinite(number);
+  if (json_object_is_type(value, json_type_int)) {
+    /* Judged on the integer: 2^53 + 1 rounds to a double that passes. */
+    int64_t integer = json_object_get_int64(value);
+    return integer >= -EXACT_INTEGER_MAX && integer <= EXACT_INTEGER_MAX;
+  }
+  return json_object_is_type(value, json_type_double) &&
+         isfinite(json_object_get_double(value));
 }
 
 /* data is itself an envelope: {"code","message","data":[...]}. */

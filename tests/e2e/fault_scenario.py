@@ -114,6 +114,15 @@ class FrontEnd:
         """The log lines that say device sn answers again."""
         raise NotImplementedError
 
+    def warning_lines(self, sn):
+        """The warnings about device sn (not failures)."""
+        raise NotImplementedError
+
+    def has_value(self, sn, quota):
+        """1 when device sn published a value of quota (one of
+        faultkit.DISHONEST's)."""
+        raise NotImplementedError
+
     def reads(self, sn):
         """How many readings of device sn published values."""
         raise NotImplementedError
@@ -174,9 +183,32 @@ def check_first_read(fe, setup, started):
               fe.name, faultkit.ARRAY_ITEMS, huge, usual,
               3 * faultkit.MAX_ARRAY_ITEMS),
           usual < huge <= usual + 3 * faultkit.MAX_ARRAY_ITEMS)
+    check_numbers(fe)
     retried = faultkit.requests_for(setup.cloud, serial("8521"))
     check("%s read 1: 8521 is retried once (2 requests), then reported"
           % fe.name, retried == 2, "%d requests" % retried)
+
+
+def check_numbers(fe):
+    """A boolean, a hex string and integers past 64 bits are no readings of
+    a number: left out (the unbent device has each), never clamped; the
+    device's other values still arrive."""
+    numbers = serial("dishonest numbers")
+    published = {q: fe.has_value(numbers, q) for q in faultkit.DISHONEST}
+    unbent = {q: fe.has_value(HEALTHY_BEHIND_PROXY, q)
+              for q in faultkit.DISHONEST}
+    check("%s read 1: true, \"0x10\", 2^64 - 1 and 2^64 + 1 where numbers "
+          "belong are left out, never published as numbers" % fe.name,
+          not any(published.values()) and all(unbent.values())
+          and fe.published(numbers) > 0,
+          "published %r, unbent %r" % (published, unbent))
+    flood = serial("a flood of unknown keys")
+    usual = fe.published(HEALTHY_BEHIND_PROXY)
+    check("%s read 1: 20000 unknown keys publish at most %d more values than "
+          "the unbent device (%d, not %d)" % (
+              fe.name, faultkit.MAX_UNKNOWN, fe.published(flood), usual +
+              faultkit.FLOOD_KEYS),
+          usual < fe.published(flood) <= usual + faultkit.MAX_UNKNOWN)
 
 
 def check_next_read(fe, started, n):
@@ -199,6 +231,10 @@ def check_second_read(fe, setup, started):
                 for f in FAILING if len(fe.failure_lines(f.sn)) != 1]
     check("%s read 2: a fault that persists is not logged again" % fe.name,
           not repeated, ", ".join(repeated))
+    said = fe.warning_lines(serial("a flood of unknown keys"))
+    check("%s read 2: the cap on unknown values is said once for the device "
+          "(after 2 readings)" % fe.name,
+          len(said) == 1 and "left out" in said[0], repr(said))
     counts = {f.name: faultkit.requests_for(setup.cloud, f.sn)
               for f in DEVICE_FAULTS}
     check("%s read 2: a device that failed once is asked again at the "

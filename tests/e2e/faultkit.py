@@ -137,6 +137,8 @@ SHAPE_FAULTS = [
     Fault("huge arrays", "HJ31SARRAYS", "proxy", "arrays", None),
     Fault("broken JSON inside a string", "HJ31SEMBED", "proxy", "embedded",
           None),
+    Fault("dishonest numbers", "HJ31SNUMBERS", "proxy", "dishonest", None),
+    Fault("a flood of unknown keys", "HJ31SFLOOD", "proxy", "flood", None),
 ]
 
 # Three devices of an account of their own that all answer HTTP 500: the
@@ -255,9 +257,37 @@ def _broken_embedded(answer):
     return json.dumps(answer)
 
 
+# Numbers that are none where the catalog wants one (issue 15): a boolean,
+# a hex string, and integers past 64 bits (json-c saturates them).
+DISHONEST = {"bpSoc": "true", "sysLoadPwr": '"0x10"',
+             "mpptPwr": "18446744073709551615",
+             "pvInvPwr": "18446744073709551617"}
+
+
+def _dishonest_numbers(answer):
+    data = answer["data"]
+    for key in DISHONEST:
+        data[key] = "@%s@" % key
+    text = json.dumps(answer)
+    for key, raw in DISHONEST.items():
+        text = text.replace('"@%s@"' % key, raw)
+    return text
+
+
+# A reading that would make 20000 series of one device (issue 15).
+FLOOD_KEYS = 20000
+MAX_UNKNOWN = 1000  # ef_metric.h: EF_DEFAULT_MAX_UNKNOWN
+
+
+def _flood(answer):
+    answer["data"].update({"floodKey%05d" % i: i for i in range(FLOOD_KEYS)})
+    return json.dumps(answer)
+
+
 BENDS = {"no_data": _no_data, "strings": _numbers_as_strings,
          "nulls": _nulls, "arrays": _huge_arrays, "deep": _deep_nesting,
-         "embedded": _broken_embedded}
+         "embedded": _broken_embedded, "dishonest": _dishonest_numbers,
+         "flood": _flood}
 
 
 # ---- the proxy ----------------------------------------------------------

@@ -110,7 +110,8 @@ class Collectd:
     into collectd.log, ecoflow.so copied next to the config (collectd
     refuses symlinks in PluginDir)."""
 
-    def __init__(self, directory, plugin_block, interval=10, prefix=()):
+    def __init__(self, directory, plugin_block, interval=10, prefix=(),
+                 print_severity=False):
         self.dir = directory
         os.makedirs(directory, exist_ok=True)
         shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
@@ -126,6 +127,7 @@ LoadPlugin logfile
 <Plugin logfile>
   LogLevel info
   File "{self.log}"
+  PrintSeverity {"true" if print_severity else "false"}
 </Plugin>
 LoadPlugin write_log
 <Plugin write_log>

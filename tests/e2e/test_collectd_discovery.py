@@ -92,13 +92,8 @@ def quota_values(daemon, instance):
 
 def daemon_for(work, name, block, **kwargs):
     """A Collectd whose log names each line's severity."""
-    daemon = Collectd(os.path.join(work, name), block, **kwargs)
-    with open(daemon.conf) as f:
-        text = f.read()
-    with open(daemon.conf, "w") as f:
-        f.write(text.replace("  LogLevel info\n",
-                             "  LogLevel info\n  PrintSeverity true\n"))
-    return daemon
+    return Collectd(os.path.join(work, name), block, print_severity=True,
+                    **kwargs)
 
 
 def polls(sim, serial):

@@ -26,18 +26,35 @@ class CollectdFrontEnd(fault_scenario.FrontEnd):
             indent="    ", timeout=faultkit.TIMEOUT_S,
             options=['CAFile "%s"' % a.ca_file] if a.ca_file else ())
             for a in setup.accounts]
+        # Every quota, so that the cap on unknown ones applies (by default
+        # collectd takes none of them); beside the <Account> blocks, the
+        # plugin-wide form of the option.
         self.daemon = Collectd(os.path.join(work, "collectd"),
-                               "<Plugin ecoflow>\n%s\n</Plugin>"
-                               % "\n".join(blocks),
-                               interval=fault_scenario.INTERVAL_S)
+                               "<Plugin ecoflow>\n  RawQuotas true\n%s\n"
+                               "</Plugin>" % "\n".join(blocks),
+                               interval=fault_scenario.INTERVAL_S,
+                               print_severity=True)
         self.daemon.start()
 
     def device_lines(self, sn):
         return self.daemon.lines(r"ecoflow plugin: device %s\b" % sn)
 
     def failure_lines(self, sn):
+        return [line for line in self.device_lines(sn) if "[error]" in line]
+
+    def warning_lines(self, sn):
         return [line for line in self.device_lines(sn)
-                if "answers again" not in line]
+                if "[warning]" in line]
+
+    # The values of the dishonest-numbers check, as collectd names them.
+    NAMES = {"bpSoc": ("percent", "battery_soc"), "sysLoadPwr": ("power",
+                                                                 "load"),
+             "mpptPwr": ("power", "pv"), "pvInvPwr": ("power", "pv_inverter")}
+
+    def has_value(self, sn, quota):
+        type_, instance = self.NAMES[quota]
+        return any((v["type"], v["type_instance"]) == (type_, instance)
+                   for v in self.daemon.values_of(sn))
 
     def recovery_lines(self, sn):
         return [line for line in self.device_lines(sn)

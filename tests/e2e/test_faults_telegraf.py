@@ -46,6 +46,21 @@ class TelegrafFrontEnd(fault_scenario.FrontEnd):
         return [line for line in self.stderr()
                 if re.match(r"E! ecoflow: device %s\b" % sn, line)]
 
+    def warning_lines(self, sn):
+        return [line for line in self.stderr()
+                if re.match(r"W! ecoflow: device %s\b" % sn, line)]
+
+    # The values of the dishonest-numbers check, as ecoflow-telegraf names
+    # them (measurement ecoflow).
+    NAMES = {"bpSoc": "battery_soc", "sysLoadPwr": "load_power",
+             "mpptPwr": "pv_power", "pvInvPwr": "pv_inverter_power"}
+
+    def has_value(self, sn, quota):
+        field = "%s=" % self.NAMES[quota]
+        return any(line.startswith("ecoflow,") and tag_of(line, "sn") == sn
+                   and (" " + field in line or "," + field in line)
+                   for execd in self.accounts.values() for line in execd.out)
+
     def recovery_lines(self, sn):
         return [line for line in self.stderr()
                 if re.match(r"I! ecoflow: device %s\b.*read again" % sn,

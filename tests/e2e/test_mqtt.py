@@ -204,9 +204,12 @@ def check_telegraf(sim, broker):
 
     start = time.time()
     publish(sim, OCEAN, "status", status=0)
+    # stdout and stderr are read by threads of their own: the point and
+    # the log line are waited for together.
     offline = wait_until(lambda: [
         line for line in execd.lines_since(start)
-        if line.startswith("ecoflow_device,") and "online=false" in line], 10)
+        if line.startswith("ecoflow_device,") and "online=false" in line]
+        and execd.log("offline (its MQTT status)"), 10)
     check("telegraf: status 0 is online=false, said once",
           offline and len(execd.log("offline (its MQTT status)")) == 1,
           repr(execd.err[-5:]))
@@ -215,8 +218,9 @@ def check_telegraf(sim, broker):
     check("telegraf: status 1 is online=true again",
           wait_until(lambda: [
               line for line in execd.lines_since(start)
-              if line.startswith("ecoflow_device,") and "online=true" in line],
-              10) and execd.log("online again (its MQTT status)"))
+              if line.startswith("ecoflow_device,") and "online=true" in line]
+              and execd.log("online again (its MQTT status)"), 10),
+          repr(execd.err[-5:]))
 
     silent = wait_until(lambda: execd.log("no MQTT message for"),
                         SILENCE_S + 15)

@@ -3,6 +3,8 @@
 #include "unit.h"
 #include "unit_time.h"
 
+#include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 START_TEST(reference_week_is_one_window) {
@@ -67,6 +69,53 @@ START_TEST(time_past_year_9999_formats_empty) {
 }
 END_TEST
 
+typedef struct {
+  size_t n_values, implausible;
+  char names[4][32];
+  char texts[4][48];
+} delivered;
+
+static void keep_result(const ef_history_result *result, void *ctx) {
+  delivered *d = ctx;
+  ck_assert_ptr_null(result->error);
+  d->n_values = result->n_values;
+  d->implausible = result->implausible;
+  for (size_t i = 0; i < result->n_values && i < 4; i++) {
+    snprintf(d->names[i], sizeof(d->names[i]), "%s", result->values[i].name);
+    snprintf(d->texts[i], sizeof(d->texts[i]), "%s", result->values[i].text);
+  }
+}
+
+/* A value that is no number a double carries exactly is left out and
+ * counted, never clamped (2^64 + 1 would read as 2^64 - 1, then
+ * 18446744073709551615000 Wh); a boolean or text too. */
+START_TEST(history_numbers_stay_honest) {
+  struct json_object *data = json_tokener_parse(
+      "{\"code\":\"0\",\"message\":\"Success\",\"data\":["
+      "{\"indexName\":\"Big\",\"indexValue\":18446744073709551617,"
+      "\"unit\":\"kWh\"},"
+      "{\"indexName\":\"Max\",\"indexValue\":18446744073709551615},"
+      "{\"indexName\":\"Past 2^53\",\"indexValue\":9007199254740993},"
+      "{\"indexName\":\"Flag\",\"indexValue\":true},"
+      "{\"indexName\":\"Text\",\"indexValue\":\"12\"},"
+      "{\"indexName\":\"Inf\",\"indexValue\":1e999},"
+      "{\"indexName\":\"None\",\"indexValue\":null},"
+      "{\"indexName\":\"Solar\",\"indexValue\":12.5,\"unit\":\"kWh\"},"
+      "{\"indexName\":\"Exact\",\"indexValue\":9007199254740992}]}");
+  ck_assert_ptr_nonnull(data);
+  ef_answer answer = {.error = {.kind = EF_OK}, .data = data};
+  ef_window window = {.begin = 0, .end = 1};
+  delivered d = {0};
+  ef_history_deliver(&answer, &window, keep_result, &d);
+  ck_assert_uint_eq(d.n_values, 2);
+  ck_assert_str_eq(d.names[0], "Solar");
+  ck_assert_str_eq(d.texts[0], "12.5");
+  ck_assert_str_eq(d.names[1], "Exact");
+  ck_assert_uint_eq(d.implausible, 6); /* null is "no reading" */
+  json_object_put(data);
+}
+END_TEST
+
 UNIT_MAIN("history", reference_week_is_one_window, exactly_seven_days_is_split,
           thirty_days_are_five_windows, times_parse_as_utc,
-          time_past_year_9999_formats_empty)
+          time_past_year_9999_formats_empty, history_numbers_stay_honest)
