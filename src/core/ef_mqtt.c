@@ -12,6 +12,7 @@
 #include <mosquitto.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -864,7 +865,15 @@ ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
     ef_mqtt_free(m);
     return NULL;
   }
-  if (pthread_create(&m->thread, NULL, run, m) != 0) {
+  /* The thread takes no signal meant for the program: collectd's SIGTERM
+   * handler, or execd's stop and gather signals, must run where the
+   * program waits for them (the thread inherits the mask it starts with). */
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);
+  int started = pthread_create(&m->thread, NULL, run, m);
+  pthread_sigmask(SIG_SETMASK, &before, NULL);
+  if (started != 0) {
     snprintf(problem, EF_PROBLEM_LEN, "cannot start the MQTT thread");
     ef_mqtt_free(m);
     return NULL;
