@@ -562,6 +562,7 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
          * gauges per device (each an identifier in the cache, an RRD
          * file): `RawQuotas true' brings those. */
         .catalog_only = !config->raw_quotas,
+        .skip_detail = !config->cell_values,
         .instances = instances,
         .push = {.enabled = config->mqtt,
                  .client_id_suffix =

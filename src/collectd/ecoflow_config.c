@@ -25,7 +25,7 @@
 #define ACCOUNT_OPTIONS                                                        \
   "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
   "CAFile, Discover, DiscoverRefresh, MQTT, MQTTClientIdSuffix, "              \
-  "MQTTRefresh, MQTTSilence, RawQuotas, MaxUnknownQuotas, "                    \
+  "MQTTRefresh, MQTTSilence, RawQuotas, CellValues, MaxUnknownQuotas, "        \
   "CounterGlitchShare, Shard, <Device>, <Report>"
 #define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
@@ -38,6 +38,7 @@ typedef struct {
   bool default_interval_used;
   bool discover_seen; /* in the account being parsed */
   bool mqtt_seen;
+  bool cell_values_seen;
   int plugin_raw_quotas; /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
 } parser;
 
@@ -503,6 +504,9 @@ static int account_option(parser *p, ecoflow_account *account,
   }
   if (strcasecmp(key, "RawQuotas") == 0)
     return get_setting(p, child, where, &account->raw_quotas);
+  if (strcasecmp(key, "CellValues") == 0)
+    return get_boolean(p, child, where, &p->cell_values_seen,
+                       &account->cell_values);
   if (strcasecmp(key, "MaxUnknownQuotas") == 0) {
     double count = (double)settings->max_unknown;
     return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &count) ||
@@ -621,7 +625,7 @@ static int account_parse(parser *p, const oconfig_item_t *block,
     return fail(p, "out of memory");
   }
   int status = 0;
-  p->discover_seen = p->mqtt_seen = false;
+  p->discover_seen = p->mqtt_seen = p->cell_values_seen = false;
   for (int i = 0; status == 0 && i < block->children_num; i++)
     status = account_option(p, account, block->children + i, where);
   if (status == 0)

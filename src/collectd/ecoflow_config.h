@@ -68,6 +68,9 @@ typedef struct {
    * also dispatch the quotas the catalog does not know of devices whose
    * family it knows. */
   int raw_quotas;
+  /* `CellValues true': also each battery cell's voltage and each pack
+   * sensor's temperature (about 50 values per PowerOcean). */
+  int cell_values;
 } ecoflow_account;
 
 typedef struct {

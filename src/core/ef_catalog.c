@@ -14,11 +14,13 @@
 #define S2(a, b) 2, a, b, 0
 #define S3(a, b, c) 3, a, b, c
 #define ROW(pattern, family, unit, min, max, decode, n_sentinels, s1, s2, s3,  \
-            ctype, cinstance, measurement, tags, field, description)           \
+            ctype, cinstance, measurement, tags, field, description, detail)   \
   {pattern,     EF_FAMILY_##family, description, unit,                         \
    n_sentinels, {s1, s2, s3},       min,         max,  EF_DECODE_##decode,     \
-   ctype,       cinstance,          measurement, tags, field},
-#define QUOTA(...) ROW(__VA_ARGS__)
+   ctype,       cinstance,          measurement, tags, field, detail},
+#define QUOTA(...) ROW(__VA_ARGS__, 0)
+/* A row of one value per battery cell or sensor (ef_quota.detail). */
+#define DETAIL(...) ROW(__VA_ARGS__, 1)
 /* A value derived from the row before it, by rule (POSITIVE, NEGATIVE). */
 #define DERIVED(source, rule, unit, ctype, cinstance, measurement, field,      \
                 description)                                                   \
@@ -31,6 +33,7 @@ static const ef_quota catalog[] = {
 };
 
 #undef DERIVED
+#undef DETAIL
 #undef QUOTA
 #undef ROW
 #undef NONE

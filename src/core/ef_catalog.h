@@ -59,6 +59,8 @@ typedef struct {
   const char *measurement;       /* line protocol measurement */
   const char *tags;              /* "key=template,..." or "" */
   const char *field;             /* line protocol field template */
+  int detail; /* one value per battery cell or sensor: a front end may
+                 leave such rows out (collectd's default, ef_metric.h) */
 } ef_quota;
 
 typedef struct {

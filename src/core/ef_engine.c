@@ -412,6 +412,7 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
                            .state = state};
     ef_metric_policy policy = {
         .catalog_only = catalog_only(engine, device, values),
+        .skip_detail = engine->options.skip_detail,
         .max_unknown = max_unknown(engine),
         .counter = guard.glitch_share > 0 ? counter_may_publish : NULL,
         .counter_ctx = &guard};

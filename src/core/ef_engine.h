@@ -185,6 +185,9 @@ typedef struct {
    * (what the cap cuts is said once per device) and guards lifetime
    * counters (ef_account.h). */
   int catalog_only;
+  /* 1: leave out the rows of one value per battery cell or sensor
+   * (ef_catalog.h: detail), about 50 values per PowerOcean. */
+  int skip_detail;
   /* Shared by the engines whose devices' series must never meet (the
    * accounts of one collectd, which names series by instance); NULL: the
    * engine's own. Must outlive the engine's reads. */

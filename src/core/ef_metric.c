@@ -383,6 +383,8 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
     publish_any(r, path, leaf, quota, quota ? &caps : NULL);
     return;
   }
+  if (quota->detail && r->policy.skip_detail)
+    return;
   switch (quota->decode) {
   case EF_DECODE_VALUE:
   case EF_DECODE_COUNTER:

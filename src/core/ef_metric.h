@@ -89,6 +89,7 @@ typedef struct {
 typedef struct {
   int catalog_only;   /* publish only what the catalog names (not what a row
                          of ANY only places, such as a pack's other values) */
+  int skip_detail;    /* leave out the rows of one value per cell or sensor */
   size_t max_unknown; /* 0: EF_DEFAULT_MAX_UNKNOWN */
   /* The monotonic guard of COUNTER rows: 1 when value may be published
    * after what this device sent before at path (and remembers it); NULL:

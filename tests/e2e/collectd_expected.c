@@ -11,7 +11,9 @@
  * NUMBER is written with %.17g, so that it reads back as the same double.
  * Text metrics (states, code lists) have no collectd type: not listed.
  * As the plugin by default, only the catalog's values of a device of a
- * known family; with --raw-quotas (RawQuotas true), every value. */
+ * known family, without the values per battery cell and sensor; with
+ * --raw-quotas (RawQuotas true), every value; with --cell-values
+ * (CellValues true), those per cell and sensor too. */
 #include "oracle.h"
 
 #include <stdio.h>
@@ -31,7 +33,11 @@ static void print_absent(const ef_metric *metric) {
 }
 
 int main(int argc, char **argv) {
-  int raw_quotas = argc > 1 && strcmp(argv[1], "--raw-quotas") == 0;
-  return oracle_run("collectd_expected", !raw_quotas, print_value,
+  int raw_quotas = 0, cell_values = 0;
+  for (int i = 1; i < argc; i++) {
+    raw_quotas |= strcmp(argv[i], "--raw-quotas") == 0;
+    cell_values |= strcmp(argv[i], "--cell-values") == 0;
+  }
+  return oracle_run("collectd_expected", !raw_quotas, !cell_values, print_value,
                     print_absent);
 }

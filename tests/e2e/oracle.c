@@ -39,7 +39,7 @@ static void name_absent(oracle *o, const ef_sample *sample) {
   ef_samples_clear(&one);
 }
 
-int oracle_run(const char *name, int catalog_only,
+int oracle_run(const char *name, int catalog_only, int skip_detail,
                oracle_published_cb published, oracle_absent_cb absent) {
   struct json_object *root = json_object_from_fd(STDIN_FILENO);
   struct json_object *data = root, *member;
@@ -55,9 +55,9 @@ int oracle_run(const char *name, int catalog_only,
               .published = published,
               .absent = absent,
               .was_published = calloc(samples.len + 1, 1)};
-  ef_metric_policy policy = {.catalog_only =
-                                 catalog_only &&
-                                 ef_metrics_family_known_samples(&samples)};
+  ef_metric_policy policy = {
+      .catalog_only = catalog_only && ef_metrics_family_known_samples(&samples),
+      .skip_detail = skip_detail};
   ef_metrics_each(&samples, &policy, on_published, &o, NULL);
   for (size_t i = 0; i < samples.len; i++)
     if (!o.was_published[i])

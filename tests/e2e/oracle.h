@@ -8,7 +8,9 @@
  * named by the core itself from a stand-in reading at the same path: the
  * bottom of its plausible range, which no sentinel of the catalog is.
  * With catalog_only, as collectd by default: only the catalog's metrics,
- * unless the catalog knows nothing of the device's family (ef_engine.h). */
+ * unless the catalog knows nothing of the device's family (ef_engine.h);
+ * with skip_detail, as collectd by default too, no value per battery cell
+ * or sensor. */
 #ifndef EF_E2E_ORACLE_H
 #define EF_E2E_ORACLE_H
 
@@ -21,7 +23,7 @@ typedef void (*oracle_absent_cb)(const ef_metric *metric);
 
 /* Returns the exit status: 0, or 1 (said on stderr under name) when stdin
  * is not a quota/all answer. */
-int oracle_run(const char *name, int catalog_only,
+int oracle_run(const char *name, int catalog_only, int skip_detail,
                oracle_published_cb published, oracle_absent_cb absent);
 
 #endif

@@ -97,5 +97,5 @@ static void print_absent(const ef_metric *metric) {
 }
 
 int main(void) {
-  return oracle_run("telegraf_expected", 0, print_published, print_absent);
+  return oracle_run("telegraf_expected", 0, 0, print_published, print_absent);
 }

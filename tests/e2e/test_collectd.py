@@ -88,11 +88,13 @@ def gauge(number):
     return float("%.15g" % number)
 
 
-def expected_values(data, raw_quotas=False):
+def expected_values(data, raw_quotas=False, cell_values=False):
     """The oracle's lines for one device's quota/all data: {(type,
     instance): (number, path)} that must arrive, and those that must not
-    (raw_quotas: as with `RawQuotas true')."""
-    out = subprocess.run([ORACLE] + (["--raw-quotas"] if raw_quotas else []),
+    (raw_quotas: as with `RawQuotas true', cell_values: `CellValues
+    true')."""
+    out = subprocess.run([ORACLE] + (["--raw-quotas"] if raw_quotas else [])
+                         + (["--cell-values"] if cell_values else []),
                          input=json.dumps(data), text=True,
                          capture_output=True, check=True).stdout
     values, absent = {}, {}

@@ -251,10 +251,12 @@ def published_lines(execd):
 
 def check_collectd(work, sim):
     sim.set_clock(run=True)
-    # The house with `RawQuotas true': every value of its packs; the
-    # DeltaPro without (its family has no catalog rows: all of it anyway).
+    # The house with `RawQuotas true' and the account with `CellValues
+    # true': every value of its packs; the DeltaPro without (its family has
+    # no catalog rows: all of it anyway).
     block = account_block(None, sim, device_block(DELTA, "delta") + "\n"
-                          + device_block(OCEAN, "house", raw_quotas=True))
+                          + device_block(OCEAN, "house", raw_quotas=True),
+                          options=["CellValues true"])
     daemon = Collectd(os.path.join(work, "collectd"), block, interval=1)
     daemon.start()
     try:
@@ -339,7 +341,7 @@ def check_packs_collectd(daemon, sim):
                         for sn in packs)]
     raw_named = [i for (_, i) in got if "bp_addr" in i]
     cells = [i for (_, i) in got if re.match(r"pack_.*_cell\d+_mv$", i)]
-    check("collectd (RawQuotas true): every pack value is prefixed "
+    check("collectd (RawQuotas, CellValues true): every pack value is prefixed "
           "pack_<serial>_ (%d values, %d cell voltages), none named "
           "bp_addr_..." % (len(mentioning), len(cells)),
           mentioning and cells and not stray and not raw_named,

@@ -701,12 +701,14 @@ static const struct {
   void (*build)(oconfig_item_t *root);
   const char *expected;
 } refused[] = {
-    {unknown_option, "unknown option `Intervall' in <Plugin ecoflow> (known: "
-                     "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, "
-                     "MaxConcurrent, CAFile, Discover, DiscoverRefresh, MQTT, "
-                     "MQTTClientIdSuffix, MQTTRefresh, MQTTSilence, "
-                     "RawQuotas, MaxUnknownQuotas, CounterGlitchShare, Shard, "
-                     "<Device>, <Report>)"},
+    {unknown_option,
+     "unknown option `Intervall' in <Plugin ecoflow> (known: "
+     "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, "
+     "MaxConcurrent, CAFile, Discover, DiscoverRefresh, MQTT, "
+     "MQTTClientIdSuffix, MQTTRefresh, MQTTSilence, "
+     "RawQuotas, CellValues, MaxUnknownQuotas, CounterGlitchShare, "
+     "Shard, "
+     "<Device>, <Report>)"},
     {unknown_device_option, "unknown option `Nmae' in <Device \"SN1\"> "
                             "(known: Name, Interval, Quota, RawQuotas, "
                             "<Report>)"},
@@ -927,6 +929,7 @@ START_TEST(test_raw_quotas_inherit) {
   oconfig_item_t *parents = block(&root, "Account", "parents");
   add_keys(parents);
   boolean(add(parents, "RawQuotas"), 0);
+  boolean(add(parents, "CellValues"), 1);
   num(add(parents, "MaxUnknownQuotas"), 350);
   num(add(parents, "CounterGlitchShare"), 0.05);
   boolean(add(parents, "Discover"), 1);
@@ -937,6 +940,8 @@ START_TEST(test_raw_quotas_inherit) {
   ck_assert_int_eq(config.accounts[0]->devices[0].raw_quotas, -1);
   ck_assert_int_eq(config.accounts[0]->devices[1].raw_quotas, 0);
   ck_assert_int_eq(config.accounts[1]->raw_quotas, 0);
+  ck_assert_int_eq(config.accounts[1]->cell_values, 1);
+  ck_assert_int_eq(config.accounts[0]->cell_values, 0);
   ck_assert_uint_eq(config.accounts[1]->account.max_unknown, 350);
   ck_assert_double_eq(config.accounts[1]->account.counter_glitch, 0.05);
   ck_assert_uint_eq(config.accounts[1]->account.shard_index, 2);
