@@ -71,6 +71,8 @@ static const char *row_rule(const ef_quota *quota, char *out, size_t size) {
     snprintf(out, size,
              "; each other value, named after its key in "
              "snake_case");
+  else if (quota->detail)
+    snprintf(out, size, "; in collectd with CellValues true");
   else
     out[0] = '\0';
   return out;
