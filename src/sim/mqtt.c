@@ -145,10 +145,12 @@ static void log_sent(sim_mqtt *m, const sim_mqtt_sent *sent,
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   pthread_mutex_lock(&m->log_lock);
-  fprintf(m->log, "%lld %llu %s %s %s\n",
-          (long long)now.tv_sec * 1000 + now.tv_nsec / NS_PER_MS, sent->id,
-          sent->topic, sim_msg_shape_name(shape),
-          sent->group[0] ? sent->group : "-");
+  /* Milliseconds with a fraction: a latency on loopback is about one
+   * millisecond, so whole ones would be most of the figure. */
+  fprintf(m->log, "%lld.%03ld %llu %s %s %s\n",
+          (long long)now.tv_sec * 1000 + now.tv_nsec / NS_PER_MS,
+          now.tv_nsec / 1000 % 1000, sent->id, sent->topic,
+          sim_msg_shape_name(shape), sent->group[0] ? sent->group : "-");
   pthread_mutex_unlock(&m->log_lock);
 }
 

@@ -35,7 +35,8 @@ typedef struct {
   /* CA file to verify the broker with; NULL: the system's CAs. */
   const char *cafile;
   /* A file that gets one line per message sent, or NULL:
-   * "<wall clock ms> <id> <topic> <shape> <group or status>". */
+   * "<wall clock ms, to the microsecond> <id> <topic> <shape> <group or
+   * status>", e.g. "1718625600123.456 7 /open/A/SN/quota typecode x". */
   const char *log_path;
   /* Periodic publishing from the start: every device publishes once per
    * every_ms (0: not before asked). */

@@ -10,6 +10,7 @@ the certification's account, is the client."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -277,12 +278,12 @@ def check_periodic(sim, sub, log_path, before):
         lines = [line.split() for line in text]
     ids = [int(json.loads(p)["id"]) for _, _, p in received]
     logged = {int(fields[1]): fields for fields in lines}
-    check("the publish log has a line per message (wall ms, id, topic, "
-          "shape, group)",
+    check("the publish log has a line per message (wall ms to the "
+          "microsecond, id, topic, shape, group)",
           len(lines) == after and all(i in logged for i in ids)
           and all(len(f) == 5 and f[3] in ("typecode", "cmdfunc", "status")
-                  for f in lines)
-          and abs(int(lines[-1][0]) / 1000 - time.time()) < 60,
+                  and re.fullmatch(r"\d{13,}\.\d{3}", f[0]) for f in lines)
+          and abs(float(lines[-1][0]) / 1000 - time.time()) < 60,
           "%d lines, %d published" % (len(lines), after))
     return before + len(received)
 
