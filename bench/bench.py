@@ -26,13 +26,29 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    requests + hmac, one request after another) for the same N and
    simulator: wall time, CPU per device, max RSS, and the C / Python ratios.
 7. How many devices one agent holds at a 30 s interval on one core.
+8. MQTT push mode (issue 11), through a real mosquitto on loopback:
+   ecoflow-telegraf --execd --mqtt against ecoflow-sim publishing for
+   every device once a second; the latency from publish to line protocol
+   for --mqtt-latency-devices (100), through a broker with TCP_NODELAY and
+   through mosquitto's defaults (Nagle's algorithm); the CPU per message
+   of ecoflow-telegraf, the broker and the simulator, messages per second
+   and losses for --mqtt-devices (1000) through one connection; collectd
+   (MQTT true) at the same load. Without mosquitto the section says in the
+   table that it was skipped.
+
+--only mqtt (or poll) runs only those sections; a partial report goes to
+stdout, never to --output (make bench: bench/RESULTS.md), e.g. from the
+build directory:
+
+    top_builddir=$PWD top_srcdir=$PWD/.. python3 ../bench/bench.py --only mqtt
 
 Exit status: 0 when the run completed (goals met or not: the table says),
 1 when a measurement failed, 2 when a part is missing (the message says
-which and how to get it).
+which and how to get it), --only mqtt without mosquitto included.
 """
 
 import argparse
+import bisect
 import datetime
 import grp
 import json
@@ -54,6 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
+import mqttharness  # noqa: E402
 import simharness  # noqa: E402
 from soak import write_private  # noqa: E402
 
@@ -64,6 +81,10 @@ FLOOR = os.path.join(TOP_BUILDDIR, "bench", "jsonc_floor")
 RUNSTAT = os.path.join(TOP_BUILDDIR, "bench", "runstat")
 POLLER = os.path.join(HERE, "python_poller.py")
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
+MOSQUITTO = (shutil.which("mosquitto")
+             or shutil.which("mosquitto", path="/usr/sbin:/sbin")
+             or "/usr/sbin/mosquitto")
+CONFIG_H = os.path.join(TOP_BUILDDIR, "config.h")
 VALGRIND = shutil.which("valgrind") or "valgrind"
 STOCK_PLUGINS = "/usr/lib/collectd"
 MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
@@ -86,22 +107,32 @@ class BenchError(Exception):
 
 # -- prerequisites ----------------------------------------------------------
 
-def missing_parts():
-    """(what, why, how to get it) of every part the run needs and lacks."""
+# The sections --only picks: 1 to 7 (polling), 8 (push mode).
+SECTIONS = {"poll": "the HTTP poller (sections 1-7)",
+            "mqtt": "MQTT push mode (section 8)"}
+
+
+def missing_parts(only):
+    """(what, why, how to get it) of every part the run of the sections in
+    only needs and lacks. Section 8 needs only the first two: without
+    mosquitto (or collectd) it says in its table what it skipped."""
     missing = []
-    for path, what, how in (
-            (SIM, "ecoflow-sim", "configure without --disable-sim, make"),
-            (TELEGRAF, "ecoflow-telegraf",
-             "configure without --disable-telegraf, make"),
-            (PLUGIN, "the collectd plugin ecoflow.so",
-             "configure without --disable-collectd, make"),
-            (FLOOR, "bench/jsonc_floor", "make bench/jsonc_floor"),
-            (RUNSTAT, "bench/runstat", "make bench/runstat"),
-            (COLLECTD, "collectd", "contrib/deps.sh bench (collectd-core)"),
-            (STOCK_PLUGINS + "/unixsock.so", "collectd's unixsock plugin",
-             "contrib/deps.sh bench (collectd-core)")):
+    parts = (
+        (SIM, "ecoflow-sim", "configure without --disable-sim, make"),
+        (TELEGRAF, "ecoflow-telegraf",
+         "configure without --disable-telegraf, make"),
+        (PLUGIN, "the collectd plugin ecoflow.so",
+         "configure without --disable-collectd, make"),
+        (FLOOR, "bench/jsonc_floor", "make bench/jsonc_floor"),
+        (RUNSTAT, "bench/runstat", "make bench/runstat"),
+        (COLLECTD, "collectd", "contrib/deps.sh bench (collectd-core)"),
+        (STOCK_PLUGINS + "/unixsock.so", "collectd's unixsock plugin",
+         "contrib/deps.sh bench (collectd-core)"))
+    for path, what, how in parts if "poll" in only else parts[:2]:
         if not os.access(path, os.R_OK):
             missing.append((what, path, how))
+    if "poll" not in only:
+        return missing
     if shutil.which("valgrind") is None:
         missing.append(("valgrind (callgrind)", "not in PATH",
                         "contrib/deps.sh bench (valgrind)"))
@@ -354,14 +385,18 @@ def cpu_seconds(pid):
 
 
 class LineCounter(threading.Thread):
-    """Counts the lines of a stream that start with prefix."""
+    """Counts the lines of a stream that start with prefix; with keep, also
+    keeps every line as (the wall time it was read, in ns, the line)."""
 
-    def __init__(self, stream, prefix):
+    def __init__(self, stream, prefix, keep=False):
         super().__init__(daemon=True)
         self.stream, self.prefix, self.count = stream, prefix, 0
+        self.keep, self.kept = keep, []
 
     def run(self):
         for line in self.stream:
+            if self.keep:
+                self.kept.append((time.time_ns(), line))
             if line.startswith(self.prefix):
                 self.count += 1
 
@@ -412,11 +447,14 @@ def execd_memory(sim, n, polls, work, timeout=600):
 
 # -- 5: collectd --------------------------------------------------------------
 
-def collectd_config(directory, sim, interval_s):
-    """collectd.conf: the plugin's defaults with discovery of every device
-    of sim, unixsock to count the values, no write plugin (values stop
-    after the cache, so that nothing is logged as undeliverable)."""
+def collectd_config(directory, sim, interval_s, options=()):
+    """collectd.conf: the plugin's defaults (and options, lines of its
+    block) with discovery of every device of sim, unixsock to count the
+    values, no write plugin (values stop after the cache, so that nothing
+    is logged as undeliverable)."""
+    os.makedirs(directory)
     shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
+    more = "".join("  %s\n" % line for line in options)
     secret = os.path.join(directory, "ecoflow.secret")
     write_private(secret, sim.secret_key + "\n")
     conf = os.path.join(directory, "collectd.conf")
@@ -447,9 +485,22 @@ LoadPlugin ecoflow
   SecretKeyFile "{secret}"
   Endpoint "{sim.base_url}"
   Discover true
-</Plugin>
+{more}</Plugin>
 """)
     return conf
+
+
+def start_collectd(directory, conf, sim, hook_ms=None):
+    """collectd -f with conf, its output in directory; the keys only in
+    its configuration, as a user's would be."""
+    env = client_env(sim, hook_ms=hook_ms)
+    for variable in ("ECOFLOW_ACCESS_KEY", "ECOFLOW_SECRET_KEY",
+                     "ECOFLOW_ENDPOINT"):
+        env.pop(variable)
+    with open(os.path.join(directory, "stdout"), "wb") as out:
+        return subprocess.Popen([COLLECTD, "-f", "-C", conf], env=env,
+                                stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
 
 
 def unixsock(path, command, timeout=300):
@@ -470,19 +521,11 @@ def collectd_fleet(sim, n, reads, interval_s, work, timeout=900):
     """Runs collectd with the plugin over the n devices of sim for a first
     read and reads more; returns a dict of its figures."""
     directory = os.path.join(work, "collectd")
-    os.makedirs(directory)
     conf = collectd_config(directory, sim, interval_s)
     hook = int(interval_s * 1000) if interval_s < 10 else None
-    env = client_env(sim, hook_ms=hook)
-    for variable in ("ECOFLOW_ACCESS_KEY", "ECOFLOW_SECRET_KEY",
-                     "ECOFLOW_ENDPOINT"):
-        env.pop(variable)
     sim.reset_stats()
     quotas = lambda: request_counts(sim)[1]  # noqa: E731
-    with open(os.path.join(directory, "stdout"), "wb") as out:
-        daemon = subprocess.Popen([COLLECTD, "-f", "-C", conf], env=env,
-                                  stdin=subprocess.DEVNULL, stdout=out,
-                                  stderr=subprocess.STDOUT)
+    daemon = start_collectd(directory, conf, sim, hook)
     try:
         wait_for(lambda: quotas() >= n, timeout, "collectd's first read",
                  daemon)
@@ -524,6 +567,362 @@ def count_types(identifiers):
         kind = identifier.split("/")[2].split("-", 1)[0]
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+# -- 8: MQTT push mode --------------------------------------------------------
+
+# The bench's own broker (mqttharness: TLS with a throwaway CA, passwords,
+# an ACL of exact topics, as EcoFlow's), on loopback for as long as the
+# section runs; these passwords open nothing else.
+MQTT_ACCOUNT = "open-bench"
+MQTT_PASSWORD = "bench-certificate-password"
+MQTT_PUBLISHER = "bench-publisher"
+MQTT_PUBLISHER_PASSWORD = "bench-publisher-password"
+MQTT_PERIOD_MS = 1000  # every device publishes once a second
+GOAL_MQTT_LATENCY_S = 1.0  # issue 11: values within a second
+COLLECTD_PUSH_INTERVAL_S = 10
+SN_TAG = re.compile(rb",sn=([^, ]+)")
+
+
+def mqtt_skip_reason():
+    """Why the MQTT section cannot run here, or None."""
+    if not os.access(MOSQUITTO, os.X_OK):
+        return ("mosquitto is not installed (no %s): contrib/deps.sh bench "
+                "(Debian package mosquitto)" % MOSQUITTO)
+    try:
+        with open(CONFIG_H) as text:
+            built = "#define HAVE_MOSQUITTO 1" in text.read()
+    except OSError:
+        built = False
+    if not built:
+        return ("ecoflow-telegraf was built without push mode (%s has no "
+                "HAVE_MOSQUITTO): install libmosquitto-dev, configure, make"
+                % CONFIG_H)
+    return None
+
+
+def collectd_skip_reason():
+    """Why collectd cannot be measured here, or None."""
+    for path in (PLUGIN, COLLECTD):
+        if not os.access(path, os.R_OK):
+            return "%s is missing" % path
+    return None
+
+
+def pid_of(harness):
+    """The process id of a harness's daemon: simharness.Sim and
+    mqttharness.Broker both keep their Popen as _process."""
+    return harness._process.pid
+
+
+def cpu_of(pids):
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def mqtt_broker(n, nodelay):
+    """A broker for the first n of the simulator's devices: the account
+    may read their topics, the simulator's publisher write them. nodelay:
+    TCP_NODELAY on its clients' sockets (mosquitto's default is Nagle's
+    algorithm: a message may wait for the subscriber's delayed ACK of the
+    one before, up to 40 ms on Linux)."""
+    sns = serials(n)
+    return mqttharness.Broker(users=[
+        (MQTT_ACCOUNT, MQTT_PASSWORD,
+         mqttharness.device_topics(MQTT_ACCOUNT, sns)),
+        (MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD,
+         mqttharness.device_topics(MQTT_ACCOUNT, sns, access="write"))],
+        options=["set_tcp_nodelay true"] if nodelay else [])
+
+
+def publishing_sim(broker, n, log):
+    """ecoflow-sim with n devices publishing through broker, each message
+    in log (--mqtt-publish-log)."""
+    return simharness.Sim(generated=n, extra_args=broker.sim_options(
+        MQTT_ACCOUNT, MQTT_PASSWORD, MQTT_PUBLISHER,
+        MQTT_PUBLISHER_PASSWORD) + ["--mqtt-publish-log", log])
+
+
+def mqtt_client_id(suffix):
+    return "%s-%s" % (MQTT_ACCOUNT, suffix)
+
+
+def wait_subscribed(broker, suffix, n, process, timeout=120):
+    """Until the broker has acknowledged the quota and status topics of n
+    devices to the client (mosquitto logs every SUBACK)."""
+    text = "Sending SUBACK to %s\n" % mqtt_client_id(suffix)
+    wait_for(lambda: broker.log().count(text) >= 2 * n, timeout,
+             "the %d subscriptions of %s" % (2 * n, mqtt_client_id(suffix)),
+             process)
+
+
+def delivered(broker, suffix):
+    """The quota messages the broker sent to the client."""
+    text = "Sending PUBLISH to %s (" % mqtt_client_id(suffix)
+    return sum(1 for line in broker.log().splitlines()
+               if text in line and "/quota'" in line)
+
+
+def publishing_window(sim, pids, seconds, warmup_s, settled):
+    """Every device of sim publishes once a second: warmup_s, then a window
+    of seconds measured (the CPU of pids and the wall time at each end, the
+    HTTP reads in it); then publishing stops, and the wait lasts until
+    settled() stops changing for a second (what is on its way arrives)."""
+    started_ns = time.time_ns()
+    sim.control("POST", "/sim/mqtt/periodic", {"every_ms": MQTT_PERIOD_MS})
+    time.sleep(warmup_s)
+    sim.reset_stats()
+    first = (time.time_ns(), time.monotonic(), cpu_of(pids))
+    time.sleep(seconds)
+    last = (time.time_ns(), time.monotonic(), cpu_of(pids))
+    reads = request_counts(sim)[1]
+    sim.control("POST", "/sim/mqtt/periodic", {"every_ms": 0})
+    state = sim.control("GET", "/sim/mqtt")
+    seen = settled()
+    while True:
+        time.sleep(1)
+        now = settled()
+        if now == seen:
+            break
+        seen = now
+    return {"started_ns": started_ns, "window_ns": (first[0], last[0]),
+            "seconds": last[1] - first[1], "http_reads": reads,
+            "cpu": {name: last[2][name] - first[2][name] for name in pids},
+            "sim_skipped": state["skipped"],
+            "sim_failures": state["publish_failures"],
+            "sim_disconnects": state["disconnects"]}
+
+
+def published_quota_messages(path):
+    """ecoflow-sim's --mqtt-publish-log: its quota messages, oldest first,
+    as (wall time in ns, serial number, group)."""
+    found = []
+    with open(path) as text:
+        for line in text:
+            fields = line.split()
+            if len(fields) != 5 or fields[3] == "status":
+                continue
+            whole, _, fraction = fields[0].partition(".")
+            found.append((int(whole) * 1000000
+                          + int((fraction + "000")[:3]) * 1000,
+                          fields[2].split("/")[3], fields[4]))
+    return found
+
+
+# A message's time in the publish log is taken after mosquitto_publish
+# returned: on a busy machine the simulator's thread can lose the CPU in
+# between, and the message arrives "before" it was sent.
+MATCH_SLACK_NS = 100 * 1000000
+
+
+def match_messages(published, kept, since_ns):
+    """Which message each line read after since_ns came from: the latest
+    message of the line's device (its sn tag) published before the line's
+    stamp (ecoflow-telegraf's arrival time, whole milliseconds) plus
+    MATCH_SLACK_NS; a device publishes once a second, so no doubt while
+    messages take under 0.9 s. Returns per message of published None (no
+    line) or [its lines, the wall time (ns) the last was read, its stamp
+    (ns), how many different stamps (more than one: lines of two messages,
+    a mismatch)], and the lines that match no message."""
+    times = {}
+    for index, (at, sn, _) in enumerate(published):
+        times.setdefault(sn, ([], []))
+        times[sn][0].append(at)
+        times[sn][1].append(index)
+    got, unmatched = [None] * len(published), 0
+    for read_ns, line in kept:
+        if read_ns < since_ns:
+            continue
+        tag = SN_TAG.search(line)
+        mine = times.get(tag.group(1).decode()) if tag else None
+        stamp = line.rsplit(b" ", 1)[-1].strip()
+        k = -1
+        if mine and stamp.isdigit():
+            stamp = int(stamp)
+            k = bisect.bisect_right(mine[0], stamp + MATCH_SLACK_NS) - 1
+        if k < 0:
+            unmatched += 1
+            continue
+        found = got[mine[1][k]] = got[mine[1][k]] or [0, 0, 0, 0]
+        found[0] += 1
+        found[1] = max(found[1], read_ns)
+        found[3] += found[2] != stamp
+        found[2] = max(found[2], stamp)
+    return got, unmatched
+
+
+def percentile(values, fraction):
+    """The nearest-rank percentile (fraction 0.99: p99)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def push_figures(published, got, window):
+    """Messages, losses, rates and latencies of one run."""
+    w0, w1 = window["window_ns"]
+    inside = [i for i, (at, _, _) in enumerate(published) if w0 <= at < w1]
+    arrived = [i for i in inside if got[i] is not None]
+    figures = {"published": len(published),
+               "received": sum(1 for g in got if g is not None),
+               "lines": sum(g[0] for g in got if g is not None),
+               "mismatched": sum(1 for g in got if g and g[3] > 1),
+               "window_published": len(inside),
+               "window_received": len(arrived),
+               "groups": len({published[i][2] for i in inside})}
+    for key, slot in (("out", 1), ("stamp", 2)):
+        delays = [(got[i][slot] - published[i][0]) / 1e9 for i in arrived]
+        figures[key] = ((statistics.median(delays), percentile(delays, 0.99),
+                         max(delays)) if delays else None)
+    return figures
+
+
+def telegraf_push(broker, n, seconds, warmup_s, work, name, timeout=600):
+    """ecoflow-telegraf --execd --mqtt (discovery, its defaults) over a
+    simulator of n devices, each publishing once a second; returns a dict
+    of figures. name: the run's, in its files and its client id."""
+    suffix = "bench-" + name
+    log = os.path.join(work, "mqtt-%s.published" % name)
+    err = open(os.path.join(work, "mqtt-%s.err" % name), "wb")
+    with publishing_sim(broker, n, log) as sim:
+        wait_for(lambda: sim.control("GET", "/sim/mqtt")["connected"], 30,
+                 "the simulator's connection to the broker")
+        process = subprocess.Popen(
+            [TELEGRAF, "--execd", "--mqtt", "--ca-file", broker.cafile,
+             "--mqtt-client-id-suffix", suffix], env=client_env(sim),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        lines = LineCounter(process.stdout, b"ecoflow_read,", keep=True)
+        lines.start()
+        try:
+            process.stdin.write(b"\n")  # the one poll that seeds the state
+            process.stdin.flush()
+            wait_for(lambda: lines.count >= n, timeout,
+                     "the poll that seeds %d devices" % n, process)
+            wait_subscribed(broker, suffix, n, process)
+            window = publishing_window(
+                sim, {"telegraf": process.pid, "broker": pid_of(broker),
+                      "sim": pid_of(sim)}, seconds, warmup_s,
+                lambda: len(lines.kept))
+            process.stdin.close()
+            process.wait(timeout=60)
+        except (BenchError, simharness.SimError,
+                subprocess.TimeoutExpired) as error:
+            raise BenchError("MQTT, %d devices: %s\n%s"
+                             % (n, error, tail(err.name))) from None
+        finally:
+            stop_process(process)
+            err.close()
+    if process.returncode != 0:
+        raise BenchError("MQTT, %d devices: exit status %d at the end of "
+                         "stdin\n%s" % (n, process.returncode,
+                                        tail(err.name)))
+    with open(os.path.join(work, "mqtt-%s.out" % name), "wb") as out:
+        out.writelines(b"%d %s" % kept for kept in lines.kept)
+    published = published_quota_messages(log)
+    got, unmatched = match_messages(published, lines.kept,
+                                    window["started_ns"])
+    figures = push_figures(published, got, window)
+    figures.update(window, n=n, name=name, unmatched=unmatched,
+                   delivered=delivered(broker, suffix),
+                   errors=count_lines(err.name, b"E!"),
+                   warnings=count_lines(err.name, b"W!"))
+    return figures
+
+
+def quiet_window(pids, seconds):
+    """The CPU of pids in seconds without messages."""
+    start = (time.monotonic(), cpu_of(pids))
+    time.sleep(seconds)
+    return {"seconds": time.monotonic() - start[0],
+            "cpu": {k: v - start[1][k] for k, v in cpu_of(pids).items()}}
+
+
+def collectd_push(broker, n, seconds, warmup_s, work, timeout=900):
+    """collectd with the plugin (MQTT true, discovery, Interval 10) over a
+    simulator of n devices: its CPU in a window of seconds without
+    messages, in one with every device publishing once a second, and in
+    one without again (the baseline is their mean: CPU time on a shared
+    machine drifts). The reads after the first still grow collectd's cache
+    a little: one more interval passes before the first window."""
+    suffix = "bench-collectd"
+    log = os.path.join(work, "mqtt-collectd.published")
+    directory = os.path.join(work, "collectd-mqtt")
+    with publishing_sim(broker, n, log) as sim:
+        wait_for(lambda: sim.control("GET", "/sim/mqtt")["connected"], 30,
+                 "the simulator's connection to the broker")
+        conf = collectd_config(
+            directory, sim, COLLECTD_PUSH_INTERVAL_S,
+            options=["MQTT true", 'CAFile "%s"' % broker.cafile,
+                     'MQTTClientIdSuffix "%s"' % suffix])
+        sim.reset_stats()
+        daemon = start_collectd(directory, conf, sim)
+        try:
+            wait_for(lambda: request_counts(sim)[1] >= n, timeout,
+                     "collectd's first read", daemon)
+            wait_subscribed(broker, suffix, n, daemon)
+            time.sleep(COLLECTD_PUSH_INTERVAL_S)
+            pids = {"collectd": daemon.pid, "broker": pid_of(broker),
+                    "sim": pid_of(sim)}
+            quiet = [quiet_window(pids, seconds)]
+            window = publishing_window(sim, pids, seconds, warmup_s,
+                                       lambda: delivered(broker, suffix))
+            quiet.append(quiet_window(pids, seconds))
+        except (BenchError, simharness.SimError, OSError) as error:
+            raise BenchError("collectd, MQTT: %s\n%s" % (error, tail(
+                os.path.join(directory, "collectd.log")))) from None
+        finally:
+            rc = stop_process(daemon)
+    published = published_quota_messages(log)
+    w0, w1 = window["window_ns"]
+    window.update(quiet=quiet, rc=rc, published=len(published),
+                  delivered=delivered(broker, suffix),
+                  window_published=sum(1 for at, _, _ in published
+                                       if w0 <= at < w1))
+    with open(os.path.join(directory, "collectd.log"),
+              errors="replace") as text:
+        window["log_errors"] = sum(1 for line in text if "[error]" in line)
+    return window
+
+
+def measure_mqtt(args, work, step):
+    """Section 8, or why it was skipped: the latency and CPU runs through a
+    broker with TCP_NODELAY (as the simulator has), collectd's, then the
+    latency run again through mosquitto's defaults (Nagle's algorithm)."""
+    reason = mqtt_skip_reason()
+    if reason is not None:
+        print("bench: MQTT section SKIPPED: %s" % reason, file=sys.stderr)
+        return {"skipped": reason}
+    r, n = {}, args.mqtt_latency_devices
+    with mqtt_broker(max(args.mqtt_devices, n), nodelay=True) as broker:
+        version = re.search(r"mosquitto version (\S+)", broker.log())
+        r["broker"] = version.group(1) if version else "unknown"
+        step("MQTT: latency, %d devices, %g s" % (
+            n, args.mqtt_latency_seconds))
+        r["latency"] = telegraf_push(broker, n, args.mqtt_latency_seconds,
+                                     args.mqtt_warmup, work, "latency")
+        step("MQTT: CPU, %d devices, %g s" % (args.mqtt_devices,
+                                              args.mqtt_seconds))
+        r["cpu"] = telegraf_push(broker, args.mqtt_devices,
+                                 args.mqtt_seconds, args.mqtt_warmup, work,
+                                 "cpu")
+        reason = collectd_skip_reason()
+        if args.mqtt_collectd_seconds <= 0:
+            r["collectd"] = {"skipped": "not asked (--mqtt-collectd-seconds "
+                             "0)"}
+        elif reason is not None:
+            r["collectd"] = {"skipped": reason}
+        else:
+            step("MQTT: collectd, %d devices, 3 x %g s"
+                 % (args.mqtt_devices, args.mqtt_collectd_seconds))
+            r["collectd"] = collectd_push(broker, args.mqtt_devices,
+                                          args.mqtt_collectd_seconds,
+                                          args.mqtt_warmup, work)
+    with mqtt_broker(n, nodelay=False) as broker:
+        step("MQTT: latency through mosquitto's defaults, %d devices, %g s"
+             % (n, args.mqtt_latency_seconds))
+        r["nagle"] = telegraf_push(broker, n, args.mqtt_latency_seconds,
+                                   args.mqtt_warmup, work, "nagle")
+    r["latency"]["nodelay"] = r["cpu"]["nodelay"] = True
+    r["nagle"]["nodelay"] = False
+    return r
 
 
 # -- the report ---------------------------------------------------------------
@@ -588,17 +987,11 @@ class Report:
         return "\n".join(self.lines) + "\n"
 
 
-def render(r):
-    """The whole report from the figures in r (a dict)."""
-    m, a, latency_s = r["machine"], r["args"], r["args"].latency_ms / 1000
-    rep = Report()
-    rep.add("# Benchmark (issue 12)", "",
-            "`make bench` in the build directory (`bench/bench.py`); "
-            "measured on %s, %d cores, %s, %s, at commit `%s` (load average "
-            "%.2f at the start, %.2f at the end)." % (
-                m["cpu"], m["cores"], m["kernel"], m["date"], m["commit"],
-                m["load"][0], r["load_end"][0]), "",
-            "Simulator: `ecoflow-sim --devices %d` (generated PowerOceans); "
+def render_poll(r, rep):
+    """Sections 1 to 7 into rep; returns the paragraphs that introduce
+    them and their summary rows."""
+    a, latency_s = r["args"], r["args"].latency_ms / 1000
+    intro = ["Simulator: `ecoflow-sim --devices %d` (generated PowerOceans); "
             "its quota/all answer: %d top-level keys (%d values with the "
             "nested ones), %d bytes: %s the live size (about 350 keys, "
             "13 KB). Latency %d ms per request for the wall "
@@ -610,7 +1003,7 @@ def render(r):
             "**Noise**: this machine is shared with other developers, so "
             "wall times and CPU times move from run to run (wall times are "
             "the median of %d runs, the spread is shown); the callgrind "
-            "instruction counts are the stable figures." % a.repeat, "")
+            "instruction counts are the stable figures." % a.repeat, ""]
 
     # summary
     big, py = r["telegraf"][max(a.sizes)], r["python"][max(a.sizes)]
@@ -670,8 +1063,7 @@ def render(r):
         ("devices one agent holds at %d s on one core" % CAPACITY_INTERVAL_S,
          "%d" % r["capacity"]["devices"], "(reported)", "-"),
     ]
-    rep.add("## Summary", "")
-    rep.table(("figure", "measured", "goal", "met"), rows)
+    summary = rows
 
     # 1
     rep.add("## 1. ecoflow-telegraf: one exec poll", "",
@@ -823,6 +1215,224 @@ def render(r):
                            MAX_CONCURRENT, a.latency_ms, cap["rho"],
                            max(a.sizes), cap["cpu_bound"], cap["wall_bound"],
                            cap["devices"]), "")
+    return intro, summary
+
+
+def us(seconds):
+    return "%.3g us" % (seconds * 1e6)
+
+
+def core_share(cpu_s, seconds):
+    return "%.0f%% of a core" % (100 * cpu_s / seconds)
+
+
+def median_p99(figures):
+    found = figures["out"]
+    return ("%s / %s" % (ms(found[0]), ms(found[1])) if found
+            else "**no message arrived**")
+
+
+def delays(figures, key):
+    found = figures[key]
+    return "%s / %s / %s" % tuple(ms(x) for x in found) if found else "-"
+
+
+def push_losses(f):
+    """Messages lost over the whole run."""
+    return f["published"] - f["received"]
+
+
+def per_message(f, who):
+    """who's CPU per message of the window (ecoflow-telegraf: those that
+    produced lines; the broker and the simulator: those published), and
+    its share of a core."""
+    count = f["window_received" if who == "telegraf" else "window_published"]
+    return "%s (%s)" % (us(f["cpu"][who] / max(count, 1)),
+                        core_share(f["cpu"][who], f["seconds"]))
+
+
+# Section 8's table: a row per figure, a column per run.
+PUSH_RUNS = {"latency": "latency: %d devices", "cpu": "CPU: %d devices",
+             "nagle": "latency, broker with Nagle: %d devices"}
+PUSH_ROWS = (
+    ("broker", lambda f: "TCP_NODELAY (`set_tcp_nodelay true`)"
+     if f["nodelay"] else "mosquitto's default: Nagle's algorithm"),
+    ("window measured; groups of quotas sent in it",
+     lambda f: "%.1f s; %d" % (f["seconds"], f["groups"])),
+    ("messages published in it, per second (goal: one per device)",
+     lambda f: "%d, %.1f/s" % (f["window_published"],
+                               f["window_published"] / f["seconds"])),
+    ("lost, whole run (published; sent by the broker to ecoflow-telegraf; "
+     "turned into line protocol)",
+     lambda f: "%s (%d; %d; %d)" % (
+         push_losses(f) if push_losses(f) == 0
+         else "**%d**" % push_losses(f), f["published"], f["delivered"],
+         f["received"])),
+    ("lines of line protocol per message",
+     lambda f: "%.2f" % (f["lines"] / max(f["received"], 1))),
+    ("**latency, publish to the line read from stdout: median / p99 / "
+     "max**", lambda f: delays(f, "out")),
+    ("latency, publish to ecoflow-telegraf's stamp (arrival, whole ms): "
+     "median / p99 / max", lambda f: delays(f, "stamp")),
+    ("**ecoflow-telegraf CPU per message**",
+     lambda f: per_message(f, "telegraf")),
+    ("mosquitto CPU per message", lambda f: per_message(f, "broker")),
+    ("ecoflow-sim CPU per message", lambda f: per_message(f, "sim")),
+    ("HTTP reads (quota/all) in the window",
+     lambda f: str(f["http_reads"])),
+    ("lines matched to no message; messages matched to lines of two "
+     "stamps; E! / W! lines in its log",
+     lambda f: "%d; %d; %d / %d" % (f["unmatched"], f["mismatched"],
+                                    f["errors"], f["warnings"])),
+    ("simulator: messages not sent (not connected, refused); "
+     "disconnections",
+     lambda f: "%d; %d" % (f["sim_skipped"] + f["sim_failures"],
+                           f["sim_disconnects"])),
+)
+
+
+def render_mqtt(r, rep):
+    """Section 8 into rep; returns its introduction (none) and its
+    summary rows."""
+    a, x = r["args"], r["mqtt"]
+    rep.add("## 8. MQTT push mode (issue 11)", "")
+    if "skipped" in x:
+        rep.add("**Skipped, nothing measured**: %s." % x["skipped"], "")
+        return [], [("MQTT push mode (section 8)", "**not measured**: %s"
+                     % x["skipped"], "-", "**skipped**")]
+    lat, cpu, nagle = x["latency"], x["cpu"], x["nagle"]
+    rep.add(
+        "mosquitto %s on loopback as `tests/e2e/mqttharness.py` starts it "
+        "(TLS with a throwaway CA, passwords, an ACL of exact topics, as "
+        "EcoFlow's broker; it logs every packet, `log_type all`, and its CPU "
+        "includes that). `ecoflow-sim --devices N` publishes through it over "
+        "one connection (TCP_NODELAY): `POST /sim/mqtt/periodic?every_ms=%d`"
+        ", every device once a second, evenly spread, one group of quotas "
+        "per message (a PowerOcean's next group each round, both shapes in "
+        "turn), each message in `--mqtt-publish-log` with its time (taken "
+        "when `mosquitto_publish` returned, to the us). `ecoflow-telegraf "
+        "--execd --mqtt --ca-file CA` with discovery and its defaults, over "
+        "its own connection: one line of stdin seeds every device over HTTP, "
+        "then, once the broker acknowledged every subscription, %g s of "
+        "warm-up and the window measured. **Latency**: each message matched "
+        "to the lines of line protocol it produced (their `sn` tag, the "
+        "device's latest message before the lines' stamp), from its publish "
+        "time to the time this script read the last of them from "
+        "ecoflow-telegraf's stdout (its own clock, in ns; the pipe and a "
+        "Python reader thread included), and to ecoflow-telegraf's own "
+        "stamp on the lines (the message's arrival, truncated to the "
+        "millisecond, so up to 1 ms low). **CPU**: utime+stime "
+        "(`/proc/PID/stat`) over the window. The simulator and the broker "
+        "share this machine's %d cores with ecoflow-telegraf (and with other "
+        "developers' work). The last column is the first again through "
+        "mosquitto's default, Nagle's algorithm on its sockets: a message "
+        "then waits for ecoflow-telegraf's delayed ACK of the one before "
+        "(up to 40 ms on Linux), a delay of the broker's making that "
+        "ecoflow-telegraf cannot change (how EcoFlow's broker is set is not "
+        "known)." % (x["broker"], MQTT_PERIOD_MS, a.mqtt_warmup,
+                     r["machine"]["cores"]), "")
+    runs = (lat, cpu, nagle)
+    rep.table(("figure",) + tuple(PUSH_RUNS[f["name"]] % f["n"]
+                                  for f in runs),
+              [(label,) + tuple(cell(f) for f in runs)
+               for label, cell in PUSH_ROWS])
+    rows = [
+        ("MQTT push, %d devices once a second: publish to line protocol on "
+         "stdout, median / p99" % lat["n"],
+         "%s (%d messages); %s through mosquitto's default, Nagle's "
+         "algorithm" % (median_p99(lat), lat["window_received"],
+                        median_p99(nagle)),
+         "values within %g s (issue 11)" % GOAL_MQTT_LATENCY_S,
+         verdict(all(f["out"] is not None
+                     and f["out"][1] <= GOAL_MQTT_LATENCY_S
+                     for f in (lat, nagle)))),
+        ("MQTT push, %d devices once a second through one connection: "
+         "ecoflow-telegraf CPU per message" % cpu["n"],
+         "%s (%.0f messages/s published, %s lost; per message the broker "
+         "%s, the simulator %s)" % (
+             us(cpu["cpu"]["telegraf"] / max(cpu["window_received"], 1)),
+             cpu["window_published"] / cpu["seconds"], push_losses(cpu),
+             us(cpu["cpu"]["broker"] / max(cpu["window_published"], 1)),
+             us(cpu["cpu"]["sim"] / max(cpu["window_published"], 1))),
+         "(reported); none lost",
+         verdict(all(push_losses(f) == 0 for f in runs)))]
+
+    cd = x["collectd"]
+    if "skipped" in cd:
+        rep.add("collectd with `MQTT true`: not measured (%s)."
+                % cd["skipped"], "")
+        return [], rows
+    busy_s, busy_cpu = cd["seconds"], cd["cpu"]["collectd"]
+    quiet_s = sum(q["seconds"] for q in cd["quiet"])
+    quiet_cpu = sum(q["cpu"]["collectd"] for q in cd["quiet"])
+    messages = max(cd["window_published"], 1)
+    per_message = (busy_cpu - quiet_cpu * busy_s / quiet_s) / messages
+    rep.add("collectd with the plugin, `MQTT true` (its defaults, `Discover "
+            "true`, `Interval %d`, no write plugin: values stop after the "
+            "cache), %d devices, over its own connection: after its first "
+            "read, every subscription acknowledged and one more interval, "
+            "its CPU (utime+stime of the whole daemon) in %.0f s without "
+            "messages, in %.0f s with every device publishing once a second "
+            "(after %g s of warm-up), then in %.0f s without messages again. "
+            "Its reads dispatch every device's merged state, messages or "
+            "not: CPU per message with them is an upper bound; beyond them, "
+            "the difference to the windows without messages (the small "
+            "difference of two large figures: noisy on a shared machine, "
+            "and a read on the edge of a window moves it). Exit status %d, "
+            "%d error lines in its log." % (
+                COLLECTD_PUSH_INTERVAL_S, a.mqtt_devices,
+                cd["quiet"][0]["seconds"], busy_s, a.mqtt_warmup,
+                cd["quiet"][1]["seconds"], cd["rc"], cd["log_errors"]), "")
+    rep.table(("figure", "measured"), [
+        ("CPU with messages", "%s (%s), %d messages (%.1f/s)" % (
+            ms(busy_cpu), core_share(busy_cpu, busy_s),
+            cd["window_published"], cd["window_published"] / busy_s)),
+        ("CPU without messages, before and after",
+         ", ".join("%s (%s)" % (ms(q["cpu"]["collectd"]),
+                                core_share(q["cpu"]["collectd"],
+                                           q["seconds"]))
+                   for q in cd["quiet"])),
+        ("CPU per message, its reads included (upper bound)",
+         us(busy_cpu / messages)),
+        ("CPU per message beyond its reads (the difference)",
+         us(per_message)),
+        ("lost, whole run (published; sent by the broker to collectd)",
+         "%d (%d; %d)" % (cd["published"] - cd["delivered"],
+                          cd["published"], cd["delivered"])),
+        ("mosquitto, ecoflow-sim CPU per message", "%s, %s" % (
+            us(cd["cpu"]["broker"] / messages),
+            us(cd["cpu"]["sim"] / messages)))])
+    rows.append(("MQTT push, collectd (`MQTT true`), same load: CPU per "
+                 "message beyond its reads (with them)",
+                 "%s (%s)" % (us(per_message), us(busy_cpu / messages)),
+                 "(reported)", "-"))
+    return [], rows
+
+
+def render(r):
+    """The whole report from the figures in r (a dict): the sections that
+    ran, each with its rows in the summary."""
+    m, a = r["machine"], r["args"]
+    rep, sections, intro, rows = Report(), Report(), [], []
+    rep.add("# Benchmark (issue 12)", "",
+            "`make bench` in the build directory (`bench/bench.py`); "
+            "measured on %s, %d cores, %s, %s, at commit `%s` (load average "
+            "%.2f at the start, %.2f at the end)." % (
+                m["cpu"], m["cores"], m["kernel"], m["date"], m["commit"],
+                m["load"][0], r["load_end"][0]), "")
+    if a.only != set(SECTIONS):
+        rep.add("**Partial run**: only %s (`--only %s`)." % (
+            " and ".join(SECTIONS[k] for k in sorted(a.only)),
+            ",".join(sorted(a.only))), "")
+    for key, render_section in (("poll", render_poll), ("mqtt", render_mqtt)):
+        if key in a.only:
+            more_intro, more_rows = render_section(r, sections)
+            intro += more_intro
+            rows += more_rows
+    rep.add(*intro)
+    rep.add("## Summary", "")
+    rep.table(("figure", "measured", "goal", "met"), rows)
+    rep.add(*sections.lines)
     rep.add("Whole run: %.0f s." % r["seconds"])
     return rep.text()
 
@@ -841,18 +1451,35 @@ def capacity(per_device_cpu_s, rho, latency_s):
 
 # -- main ---------------------------------------------------------------------
 
+# Section 8's options: (option, type, default, help).
+MQTT_OPTIONS = (
+    ("--mqtt-devices", int, 1000,
+     "devices of section 8's CPU run, and of collectd's"),
+    ("--mqtt-seconds", float, 60, "the CPU run's window measured (s)"),
+    ("--mqtt-latency-devices", int, 100, "devices of the latency runs"),
+    ("--mqtt-latency-seconds", float, 40,
+     "their window measured (s): a round of messages a second, each round "
+     "a PowerOcean's next group of quotas (34 of them)"),
+    ("--mqtt-warmup", float, 3, "seconds of publishing before each window"),
+    ("--mqtt-collectd-seconds", float, 30,
+     "collectd (MQTT true): each of its three windows, without, with and "
+     "without messages (s; 0 skips it)"),
+)
+
 def sizes(text):
     return sorted({int(x) for x in text.split(",") if x.strip()})
 
 
-def measure(args, work):
-    r = {"machine": machine(), "args": args}
-    started = time.monotonic()
+def only_sections(text):
+    chosen = {x.strip() for x in text.split(",") if x.strip()}
+    if not chosen or chosen - set(SECTIONS):
+        raise argparse.ArgumentTypeError(
+            "expected a comma-separated list of %s" % ", ".join(SECTIONS))
+    return chosen
 
-    def step(text):
-        print("bench: [%4.0f s] %s" % (time.monotonic() - started, text),
-              file=sys.stderr, flush=True)
 
+def measure_poll(args, work, step, r):
+    """Sections 1 to 7 into r."""
     answer = os.path.join(work, "quota-all.json")
     with simharness.Sim(generated=args.devices,
                         latency_ms=args.latency_ms) as sim:
@@ -890,6 +1517,20 @@ def measure(args, work):
               / bound_s(big, args.latency_ms / 1000))
     r["capacity"] = capacity(r["telegraf"][big].cpu_median_s / big, rho,
                              args.latency_ms / 1000)
+
+
+def measure(args, work):
+    r = {"machine": machine(), "args": args}
+    started = time.monotonic()
+
+    def step(text):
+        print("bench: [%4.0f s] %s" % (time.monotonic() - started, text),
+              file=sys.stderr, flush=True)
+
+    if "poll" in args.only:
+        measure_poll(args, work, step, r)
+    if "mqtt" in args.only:
+        r["mqtt"] = measure_mqtt(args, work, step)
     r["load_end"] = os.getloadavg()
     r["seconds"] = time.monotonic() - started
     return r
@@ -919,17 +1560,27 @@ def main():
     parser.add_argument("--collectd-interval", type=float, default=10,
                         help="collectd's Interval (s); under 10 through "
                         "the test hook " + MIN_INTERVAL_HOOK)
+    for option, kind, default, text in MQTT_OPTIONS:
+        parser.add_argument(option, type=kind, default=default,
+                            help="%s (default %g)" % (text, default))
+    parser.add_argument("--only", type=only_sections, default=set(SECTIONS),
+                        help="run only these sections, comma-separated: "
+                        "poll (1-7), mqtt (8); a partial report goes to "
+                        "stdout only, never to --output")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (outputs, logs)")
     args = parser.parse_args()
     args.devices = max(args.sizes)
+    if min(args.mqtt_devices, args.mqtt_latency_devices) < 1 or min(
+            args.mqtt_seconds, args.mqtt_latency_seconds) <= 0:
+        parser.error("--mqtt-*devices and --mqtt-*seconds must be positive")
     if len(args.callgrind_sizes) != 2 or len(args.floor_callgrind) != 2:
         parser.error("--callgrind-sizes and --floor-callgrind take two "
                      "numbers")
     if args.callgrind_sizes[1] > args.devices:
         parser.error("--callgrind-sizes beyond the largest of --sizes")
 
-    missing = missing_parts()
+    missing = missing_parts(args.only)
     if missing:
         for what, where, how in missing:
             print("bench: missing %s (%s): %s" % (what, where, how),
@@ -942,7 +1593,8 @@ def main():
     try:
         figures = measure(args, work)
         ok = True
-    except (BenchError, simharness.SimError) as error:
+    except (BenchError, simharness.SimError, mqttharness.BrokerError) \
+            as error:
         print("bench: FAILED: %s" % error, file=sys.stderr)
         return 1
     finally:
@@ -952,11 +1604,15 @@ def main():
             print("bench: work directory kept: %s" % work, file=sys.stderr)
     text = render(figures)
     print(text)
-    if args.output:
+    if args.output and args.only != set(SECTIONS):
+        print("bench: a partial run (--only): not written to %s"
+              % args.output, file=sys.stderr)
+    elif args.output:
         with open(args.output, "w") as out:
             out.write(text)
         print("bench: written to %s" % args.output, file=sys.stderr)
-    return 0
+    # Nothing measured at all is a part missing.
+    return 2 if args.only == {"mqtt"} and "skipped" in figures["mqtt"] else 0
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ test=(
   man-db groff-base
 )
 bench=(
-  # what only `make bench` needs: callgrind, and requests for the Python
-  # poller it runs side by side (collectd comes with the build list)
-  valgrind python3 python3-requests
+  # what only `make bench` needs: callgrind, requests for the Python
+  # poller it runs side by side, a broker (and openssl for its throwaway
+  # CA) for push mode (collectd comes with the build list)
+  valgrind python3 python3-requests mosquitto openssl
 )
 # `make deb` and `make deb-check`: the Debian packages built and installed
 deb=(

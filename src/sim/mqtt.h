@@ -2,7 +2,8 @@
  * do, so that a client's push mode can be tested against a real mosquitto.
  *
  * Promises: one connection for the whole fleet (libmosquitto's own network
- * thread, MQTT 3.1.1, TLS verified against a CA file, the client id
+ * thread, MQTT 3.1.1, TCP_NODELAY: no message waits for the broker to
+ * acknowledge the one before, TLS verified against a CA file, the client id
  * "ecoflow-sim-<user>", the same every start), which reconnects by itself
  * 1 to 2 s after a loss; a refused CONNACK or a certificate that does not
  * verify ends the attempts (said on stderr and in the state: they would
@@ -35,7 +36,8 @@ typedef struct {
   /* CA file to verify the broker with; NULL: the system's CAs. */
   const char *cafile;
   /* A file that gets one line per message sent, or NULL:
-   * "<wall clock ms> <id> <topic> <shape> <group or status>". */
+   * "<wall clock ms, to the microsecond> <id> <topic> <shape> <group or
+   * status>", e.g. "1718625600123.456 7 /open/A/SN/quota typecode x". */
   const char *log_path;
   /* Periodic publishing from the start: every device publishes once per
    * every_ms (0: not before asked). */

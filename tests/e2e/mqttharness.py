@@ -159,9 +159,10 @@ def _stop_process(process, timeout):
 class Broker:
     """One mosquitto. users: (name, password, topics) triples, where each
     topic is "T" (readwrite) or an (access, "T") pair with access read,
-    write or readwrite; add_user() adds more before start()."""
+    write or readwrite; add_user() adds more before start(). options: more
+    global lines of mosquitto.conf, e.g. "set_tcp_nodelay true"."""
 
-    def __init__(self, users=(), start_timeout=15.0):
+    def __init__(self, users=(), start_timeout=15.0, options=()):
         self.port = None
         self.dir = None
         self.cafile = None
@@ -175,6 +176,7 @@ class Broker:
         self._starts = 0
         self._subscribers = []
         self._saved_log = ""
+        self._options = list(options)
         for name, password, topics in users:
             self.add_user(name, password, topics)
 
@@ -348,6 +350,7 @@ class Broker:
             "log_dest file %s" % self._path("broker.log"),
             "log_type all",
             "connection_messages true",
+        ] + self._options + [
             "listener %d %s" % (self.port, HOST),
             "cafile %s" % self.cafile,
             "certfile %s" % self._path("server.pem"),
