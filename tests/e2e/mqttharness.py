@@ -430,6 +430,11 @@ class Broker:
         return [{"client": m.group(2), "code": int(m.group(4))}
                 for m in _CONNACK.finditer(self.log()) if m.group(4) != "0"]
 
+    def subscriptions(self, client_id):
+        """SUBACKs the broker has sent to client_id (every start): one per
+        SUBSCRIBE it granted."""
+        return self.log().count("Sending SUBACK to %s\n" % client_id)
+
     def wait_for_connections(self, count, client_id=None, timeout=15.0):
         """Waits until connections(client_id) has at least count records;
         returns them (fewer on timeout)."""

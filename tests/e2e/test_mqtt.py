@@ -85,12 +85,19 @@ def client_id(suffix):
     return "%s-%s" % (ACCOUNT, suffix)
 
 
-def subscribed(sim, online_seen):
-    """Publishes status messages until one comes through: the client has
-    subscribed (a publish right after its connection could come first)."""
+def subscribed(sim, broker, suffix, online_seen):
+    """The broker has granted the client its quota and status topics of
+    both devices, and a status message then comes through: a publish before
+    that could be lost (online_seen(since) looks only at what came after
+    the publish, since the first HTTP poll says online too)."""
+    if not wait_until(lambda: broker.subscriptions(client_id(suffix)) >= 4,
+                      15):
+        return False
+
     def through():
+        since = time.time()
         publish(sim, OCEAN, "status", status=1)
-        return online_seen()
+        return wait_until(lambda: online_seen(since), 2)
     return wait_until(through, 15)
 
 
@@ -173,7 +180,8 @@ def check_telegraf(sim, broker):
           connected, repr(broker.connections()))
     wait_until(lambda: len(execd.lines_since(0)) > 10, 15)
     check("telegraf: subscribed (a status message comes through)",
-          subscribed(sim, lambda: [line for line in execd.lines_since(0)
+          subscribed(sim, broker, "telegraf", lambda since: [
+              line for line in execd.lines_since(since)
                                    if line.startswith("ecoflow_device,")]))
 
     move_clock(sim, 120)
@@ -186,8 +194,8 @@ def check_telegraf(sim, broker):
         arrived = wait_for_message_lines(execd, start, values, OCEAN)
         check("telegraf: a %s message (%s) arrives as line protocol, every "
               "value as published" % (shape, group),
-              values and arrived, "%r; %r" % (
-                  values, execd.lines_since(start)[-5:]))
+              values and arrived, "%r; %r; %r" % (
+                  values, execd.lines_since(start)[-5:], execd.err[-5:]))
         if arrived:
             latencies.append(arrived - start)
     for _ in range(20):
@@ -289,9 +297,10 @@ def check_collectd(work, sim, broker):
           connected, daemon.log_text()[-1500:])
     wait_until(lambda: latest(daemon, "house", "voltage", "phase_a"), 15)
     check("collectd: subscribed (a status message comes through)",
-          subscribed(sim, lambda: daemon.lines("ecoflow plugin: .*online "
-                                               "again \\(its MQTT status")
-                     or latest(daemon, "house", "bool", "online") == 1))
+          subscribed(sim, broker, "collectd", lambda since: [
+              v for v in daemon.values_of("house")
+              if v["type"] == "bool" and v["type_instance"] == "online"
+              and v["time"] >= since and v["values"][0] == 1]))
 
     move_clock(sim, 300)
     for shape, group, type_ in (("typecode", "pcsAPhase", "phase_a"),
