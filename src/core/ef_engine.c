@@ -21,8 +21,9 @@
  * offline (it serves its cached copy); once could be a slow device. */
 #define STALE_READINGS_OFFLINE 3
 /* Lifetime counters remembered per device for their monotonic guard; the
- * catalog has a handful per family. */
+ * catalog has a handful per family (a PowerOcean with three packs: 11). */
 #define MAX_COUNTERS 64
+#define FIRST_COUNTERS 8
 /* Room for an error and what to do about it (ef_roster_explain). */
 #define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
@@ -32,9 +33,12 @@ typedef struct {
   ef_health health;
 } report_state;
 
-/* The last value a device sent for a lifetime counter. */
+/* The last value a device sent for a lifetime counter, known by a hash of
+ * its path: 16 bytes a counter where a copy of the path took about 64, in
+ * a fleet of thousands. A collision could only hold a counter back, which
+ * a cloud that sends the paths could do anyway by sending the values. */
 typedef struct {
-  char *path;
+  uint64_t path_hash;
   double last;
 } counter_memory;
 
@@ -47,8 +51,8 @@ typedef struct {
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
   size_t n_reports;
-  counter_memory *counters; /* MAX_COUNTERS, once one came */
-  size_t n_counters;
+  counter_memory *counters; /* grown as they come, to MAX_COUNTERS */
+  size_t n_counters, counters_cap;
   int family_known;        /* the catalog has rows for its family */
   int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
   int report_numbers_said; /* a report's value was no number, and said */
@@ -159,8 +163,6 @@ static void device_state_free(void *user) {
   if (state == NULL)
     return;
   free(state->reports);
-  for (size_t i = 0; i < state->n_counters; i++)
-    free(state->counters[i].path);
   free(state->counters);
   free(state);
 }
@@ -348,22 +350,41 @@ typedef struct {
   device_state *state;
 } counter_guard;
 
+static uint64_t path_hash(const char *path) {
+  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
+  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
+    hash = (hash ^ *c) * UINT64_C(1099511628211);
+  return hash;
+}
+
+/* Room for one more counter; 0 when the device has MAX_COUNTERS already or
+ * memory ran out (the counter is then published unguarded). */
+static int counter_room(device_state *state) {
+  if (state->n_counters < state->counters_cap)
+    return 1;
+  size_t cap = state->counters_cap ? 2 * state->counters_cap : FIRST_COUNTERS;
+  if (cap > MAX_COUNTERS)
+    return 0;
+  counter_memory *grown = realloc(state->counters, cap * sizeof(*grown));
+  if (grown == NULL)
+    return 0;
+  state->counters = grown;
+  state->counters_cap = cap;
+  return 1;
+}
+
 static int counter_may_publish(void *ctx, const char *path, double value) {
   counter_guard *guard = ctx;
   device_state *state = guard->state;
+  uint64_t hash = path_hash(path);
   counter_memory *memory = NULL;
   for (size_t i = 0; memory == NULL && i < state->n_counters; i++)
-    if (strcmp(state->counters[i].path, path) == 0)
+    if (state->counters[i].path_hash == hash)
       memory = &state->counters[i];
   if (memory == NULL) {
-    if (state->counters == NULL)
-      state->counters = calloc(MAX_COUNTERS, sizeof(*state->counters));
-    char *copy = state->counters != NULL && state->n_counters < MAX_COUNTERS
-                     ? strdup(path)
-                     : NULL;
-    if (copy != NULL)
+    if (counter_room(state))
       state->counters[state->n_counters++] =
-          (counter_memory){.path = copy, .last = value};
+          (counter_memory){.path_hash = hash, .last = value};
     return 1; /* nothing to compare with */
   }
   /* A small step back is a glitch; a big one is a counter that was reset
