@@ -641,6 +641,11 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
       break;
     }
     collect_finished(&b);
+    /* A slot it freed is filled before any wait: waiting first would hold
+     * the next request until one still in flight answers, a whole latency
+     * when that one was itself just started. */
+    if (b.next < b.queued && b.in_flight < b.n_slots)
+      continue;
     /* Short waits, so that a stop is seen within EF_STOP_LATENCY_MS. */
     if (b.in_flight > 0 && running > 0)
       curl_multi_poll(client->multi, NULL, 0, EF_STOP_LATENCY_MS, NULL);
