@@ -23,6 +23,7 @@ static struct {
   char failing_sn[16];
   const char *list; /* device/list's data */
   int hang_ms;      /* every quota/all and quota/data answer waits so long */
+  const char *report_data; /* quota/data's data; NULL: one value, 1.5 kWh */
 } cloud;
 
 static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
@@ -34,9 +35,11 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
   } else if (strstr(request->path, "quota/data") != NULL) {
-    reply->body =
-        unit_answer("{\"code\":\"0\",\"data\":[{\"indexName\":\"From Solar\","
-                    "\"indexValue\":1.5,\"unit\":\"kWh\"}]}");
+    snprintf(data, sizeof(data), "{\"code\":\"0\",\"data\":%s}",
+             cloud.report_data ? cloud.report_data
+                               : "[{\"indexName\":\"From Solar\","
+                                 "\"indexValue\":1.5,\"unit\":\"kWh\"}]");
+    reply->body = unit_answer(data);
   } else if (request->sn != NULL && cloud.failing_status != 0 &&
              strcmp(request->sn, cloud.failing_sn) == 0) {
     reply->status = cloud.failing_status;
@@ -60,6 +63,7 @@ static void set_cloud(const char *stamp, const char *failing_sn,
   cloud.failing_status = status;
   cloud.list = list;
   cloud.hang_ms = 0;
+  cloud.report_data = NULL;
   pthread_mutex_unlock(&unit_server.lock);
 }
 
@@ -305,6 +309,29 @@ START_TEST(reports_follow_the_first_poll) {
 }
 END_TEST
 
+/* A report value that is no number (a boolean here) is left out, the
+ * numbers beside it kept, and said once, not at every fetch. */
+START_TEST(report_values_that_are_no_numbers_are_said_once) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  cloud.report_data = "[{\"indexName\":\"From Solar\",\"indexValue\":true,"
+                      "\"unit\":\"kWh\"},{\"indexName\":\"To Grid\","
+                      "\"indexValue\":2,\"unit\":\"kWh\"}]";
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  static const ef_report_config week = {.code = "WEEK",
+                                        .interval_ms = 3600 * 1000};
+  ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
+  ef_engine *engine = engine_for(&device, 1, 0, 1);
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 1);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 2);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
 /* A host that refuses: every device due settles once, failing, and the
  * read ends. A stopped engine sends nothing. */
 START_TEST(dead_host_and_stop) {
@@ -374,10 +401,15 @@ END_TEST
 int main(void) {
   ef_client_global_init();
   const TTest *const tests[] = {
-      a_read_tells_each_reading_once,   staleness_is_told_once,
-      failures_are_told_on_change,      discovery_lists_then_polls,
-      reports_follow_the_first_poll,    dead_host_and_stop,
-      a_hanging_host_costs_one_timeout, a_slow_read_is_told_once};
+      a_read_tells_each_reading_once,
+      staleness_is_told_once,
+      failures_are_told_on_change,
+      discovery_lists_then_polls,
+      reports_follow_the_first_poll,
+      dead_host_and_stop,
+      a_hanging_host_costs_one_timeout,
+      a_slow_read_is_told_once,
+      report_values_that_are_no_numbers_are_said_once};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;
