@@ -291,15 +291,22 @@ START_TEST(discovery_lists_then_polls) {
 }
 END_TEST
 
+/* SN1 with report WEEK every hour, against a started server. */
+static const ef_report_config week = {.code = "WEEK",
+                                      .interval_ms = 3600 * 1000};
+static const ef_device_config with_week = {
+    .sn = "SN1", .reports = &week, .n_reports = 1};
+
+static ef_engine *engine_with_weekly_report(void) {
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  return engine_for(&with_week, 1, 0, 1);
+}
+
 /* A report is fetched once its device has been polled, and handed out
  * made (kWh as Wh). */
 START_TEST(reports_follow_the_first_poll) {
   set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
-  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
-  static const ef_report_config week = {.code = "WEEK",
-                                        .interval_ms = 3600 * 1000};
-  ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
-  ef_engine *engine = engine_for(&device, 1, 0, 1);
+  ef_engine *engine = engine_with_weekly_report();
   ef_engine_read(engine, 1000, NULL);
   ck_assert_int_eq(count(&heard, "report SN1 WEEK=1500"), 1);
   ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500"),
@@ -316,11 +323,7 @@ START_TEST(report_values_that_are_no_numbers_are_said_once) {
   cloud.report_data = "[{\"indexName\":\"From Solar\",\"indexValue\":true,"
                       "\"unit\":\"kWh\"},{\"indexName\":\"To Grid\","
                       "\"indexValue\":2,\"unit\":\"kWh\"}]";
-  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
-  static const ef_report_config week = {.code = "WEEK",
-                                        .interval_ms = 3600 * 1000};
-  ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
-  ef_engine *engine = engine_for(&device, 1, 0, 1);
+  ef_engine *engine = engine_with_weekly_report();
   ef_engine_read(engine, 1000, NULL);
   ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 1);
   ck_assert_int_eq(count(&heard, "news note SN1"), 1);
