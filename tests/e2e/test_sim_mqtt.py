@@ -264,7 +264,7 @@ def check_periodic(sim, sub, log_path, before):
     sim.control("POST", "/sim/mqtt/periodic", {"every_ms": 0})
     rounds = (time.monotonic() - started) / 0.1
     sim.control("POST", "/sim/mqtt/silent", {"sn": HEAT, "on": 0})
-    after = state(sim)["published"]
+    after = settled_count(lambda: state(sim)["published"])
     received = sub.wait_for(before + after - published, 10)[before:]
     by_sn = {sn: [p for _, t, p in received if t == topic(sn)] for sn in SNS}
     shapes = {"cmdFunc" in p for p in sum(by_sn.values(), [])}
@@ -498,6 +498,20 @@ def check_thousand_devices():
                   "%.0f/s" % rate)
 
 
+def settled_count(read, timeout=5.0):
+    """read() once it no longer changes (0.2 s apart): a message being
+    published as periodic publishing stops is counted a moment later."""
+    last = read()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = read()
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def check_no_nagle(work):
     """A fleet's messages share one connection, a device's each its own:
     the simulator must not hold a message back until the broker acknowledges
@@ -524,7 +538,7 @@ def check_no_nagle(work):
             sim.control("POST", "/sim/mqtt/periodic", {"every_ms": n})
             time.sleep(4)
             sim.control("POST", "/sim/mqtt/periodic", {"every_ms": 0})
-            published = state(sim)["published"]
+            published = settled_count(lambda: state(sim)["published"])
             received = sub.wait_for(published, 10)
     with open(log_path) as text:
         sent = {int(fields[1]): float(fields[0]) / 1000
