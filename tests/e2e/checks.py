@@ -5,9 +5,11 @@ the reference document.
 A test calls check() for each thing it shows, and ends with summary(),
 which prints "N passed, M failed" and gives the exit status."""
 
+import contextlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 from simharness import DEFAULT_DEVICES
@@ -40,6 +42,20 @@ def clean_up(work):
         print("# kept for inspection: %s" % work)
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def work_dir(prefix):
+    """A temporary work directory for a test's daemons and files, removed
+    at the end when every check passed and nothing was raised; else kept,
+    and said where."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield work
+    except BaseException:
+        print("# kept for inspection: %s" % work)
+        raise
+    clean_up(work)
 
 
 def skip_unless(*needed):

@@ -30,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,7 +39,7 @@ sys.path.insert(0, HERE)
 import simharness  # noqa: E402
 from checks import (FAMILIES, GLOW, HEAT, OCEAN, PULSE, REFERENCE,  # noqa
                     check, memcheck_prefix, skip_unless, summary,
-                    wait_until)
+                    wait_until, work_dir)
 
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
 ORACLE = os.path.join(TOP_BUILDDIR, "tests", "e2e", "collectd_expected")
@@ -554,9 +553,7 @@ def main():
                           (COLLECTD, "collectd"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_collectd.")
-    ok = False
-    try:
+    with work_dir("test_collectd.") as work:
         # Each simulator is an account of its own keys. The fault run's
         # clock runs, so that every reading is new; the others stand
         # still, so that values can be compared.
@@ -575,14 +572,7 @@ def main():
             check_valgrind(work, home)
             finish_fault_run(fault_run, faulty)
             finish_values_run(values_run)
-        ok = summary() == 0
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("# kept for inspection: %s" % work)
-    return 0 if ok else 1
-
+    return summary()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,17 +21,16 @@ flattening and snake_case rules of the README.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import simharness  # noqa: E402
-from checks import OCEAN, check, skip_unless, summary, wait_until  # noqa
+from checks import (OCEAN, check, skip_unless, summary, wait_until,  # noqa
+                    work_dir)
 from test_collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
                            account_block, device_block)
 from test_telegraf import (INFLUXD, TELEGRAF, Execd, Influx,  # noqa: E402
@@ -354,28 +353,19 @@ def main():
     if skipped:
         return skipped
     os.environ["ECOFLOW_TEST_MIN_INTERVAL_MS"] = "1000"
-    work = tempfile.mkdtemp(prefix="test_data.")
-    ok = False
-    try:
-        with simharness.Sim(devices=["%s:powerocean" % OCEAN,
-                                     "%s:deltapro" % DELTA],
-                            clock=CLOCK) as sim:
-            os.makedirs(os.path.join(work, "influx"))
-            influx = Influx(os.path.join(work, "influx"))
-            try:
-                check_telegraf_numbers(influx, sim)
-            finally:
-                influx.stop()
-            check_telegraf_counters(sim)
-            check_collectd(work, sim)
-        ok = summary() == 0
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("# kept for inspection: %s" % work)
-    return 0 if ok else 1
-
+    with work_dir("test_data.") as work, \
+            simharness.Sim(devices=["%s:powerocean" % OCEAN,
+                                    "%s:deltapro" % DELTA],
+                           clock=CLOCK) as sim:
+        os.makedirs(os.path.join(work, "influx"))
+        influx = Influx(os.path.join(work, "influx"))
+        try:
+            check_telegraf_numbers(influx, sim)
+        finally:
+            influx.stop()
+        check_telegraf_counters(sim)
+        check_collectd(work, sim)
+    return summary()
 
 if __name__ == "__main__":
     sys.exit(main())

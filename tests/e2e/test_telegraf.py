@@ -33,7 +33,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -44,10 +43,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, HERE)
-import checks  # noqa: E402
 import simharness  # noqa: E402
 from checks import (FAMILIES, GLOW, HEAT, OCEAN, PULSE, REFERENCE,  # noqa: E402
-                    check, skip_unless, summary, wait_until)
+                    check, skip_unless, summary, wait_until, work_dir)
 
 TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
 ORACLE = os.path.join(TOP_BUILDDIR, "tests", "e2e", "telegraf_expected")
@@ -535,28 +533,21 @@ def main():
                           (ORACLE, "the oracle"), (INFLUXD, "influxd"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_telegraf.")
-    influx = None
-    try:
+    with work_dir("test_telegraf.") as work:
         influx = Influx(work)
-        with simharness.Sim(clock=CLOCK) as sim, \
-                simharness.Sim(clock=CLOCK) as timer_sim:
-            interval_run = start_interval_run(timer_sim)
-            check_exec(influx, sim)
-            check_exec_fault(influx, sim)
-            check_config_errors(work, sim)
-            check_execd(influx, sim)
-            check_valgrind(sim)
-            finish_interval_run(interval_run)
-    finally:
-        if influx is not None:
+        try:
+            with simharness.Sim(clock=CLOCK) as sim, \
+                    simharness.Sim(clock=CLOCK) as timer_sim:
+                interval_run = start_interval_run(timer_sim)
+                check_exec(influx, sim)
+                check_exec_fault(influx, sim)
+                check_config_errors(work, sim)
+                check_execd(influx, sim)
+                check_valgrind(sim)
+                finish_interval_run(interval_run)
+        finally:
             influx.stop()
-        if checks.failed:
-            print("# kept for inspection: %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     return summary()
-
 
 if __name__ == "__main__":
     sys.exit(main())
