@@ -16,10 +16,7 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,9 +24,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import mqttharness  # noqa: E402
 import simharness  # noqa: E402
-from checks import check, clean_up, summary, wait_until  # noqa: E402
+from checks import check, summary, wait_until, work_dir  # noqa: E402
 from test_collectd import Collectd, account_block, device_block  # noqa: E402
-from test_telegraf import TELEGRAF, expected, tag_of  # noqa: E402
+from test_telegraf import Execd as TelegrafExecd  # noqa: E402
+from test_telegraf import expected, tag_of  # noqa: E402
 
 T0 = 1718625600
 ACCOUNT = "open-0123456789abcdef"
@@ -90,8 +88,9 @@ def subscribed(sim, broker, suffix, online_seen):
     both devices, and a status message then comes through: a publish before
     that could be lost (online_seen(since) looks only at what came after
     the publish, since the first HTTP poll says online too)."""
-    if not wait_until(lambda: broker.subscriptions(client_id(suffix)) >= 4,
-                      15):
+    topics = 2 * len(SNS)  # quota and status
+    if not wait_until(
+            lambda: broker.subscriptions(client_id(suffix)) >= topics, 15):
         return False
 
     def through():
@@ -109,24 +108,14 @@ def move_clock(sim, seconds):
 
 # ---- ecoflow-telegraf ------------------------------------------------------
 
-class Execd:
+class Execd(TelegrafExecd):
     """ecoflow-telegraf --execd --mqtt; each line of output with the time
     it arrived."""
 
     def __init__(self, sim, broker, *args):
-        env = dict(os.environ, ECOFLOW_ACCESS_KEY=sim.access_key,
-                   ECOFLOW_SECRET_KEY=sim.secret_key)
-        self.process = subprocess.Popen(
-            [TELEGRAF, "--execd", "--mqtt", "--endpoint", sim.base_url,
-             "--ca-file", broker.cafile, "--sn", OCEAN + "=house", "--sn",
-             HEAT, "--mqtt-silence", str(SILENCE_S)] + list(args),
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.out, self.err = [], []
-        for stream, lines in ((self.process.stdout, self.out),
-                              (self.process.stderr, self.err)):
-            threading.Thread(target=self.collect, args=(stream, lines),
-                             daemon=True).start()
+        super().__init__(sim, "--mqtt", "--ca-file", broker.cafile, "--sn",
+                         OCEAN + "=house", "--sn", HEAT, "--mqtt-silence",
+                         str(SILENCE_S), *args)
 
     @staticmethod
     def collect(stream, lines):
@@ -140,12 +129,7 @@ class Execd:
         return [line for _, line in self.err if text in line]
 
     def finish(self):
-        self.process.stdin.close()
-        try:
-            return self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return "hung"
+        return super().finish("eof")
 
 
 def wait_for_message_lines(execd, start, values, sn, timeout=10):
@@ -452,17 +436,13 @@ def main():
             print("# %s is missing: skipped" % tool)
             return 77
     os.environ["ECOFLOW_TEST_MIN_INTERVAL_MS"] = "1000"
-    work = tempfile.mkdtemp(prefix="test_mqtt.")
-    try:
-        with broker_for() as broker, sim_for(broker) as sim:
-            wait_until(lambda: sim.control("GET", "/sim/mqtt")["connected"],
-                       15)
-            check_telegraf(sim, broker)
-            check_collectd(work, sim, broker)
-            check_threads(work, sim, broker)
-            check_refusals(work, sim, broker)
-    finally:
-        clean_up(work)
+    with work_dir("test_mqtt.") as work, broker_for() as broker, \
+            sim_for(broker) as sim:
+        wait_until(lambda: sim.control("GET", "/sim/mqtt")["connected"], 15)
+        check_telegraf(sim, broker)
+        check_collectd(work, sim, broker)
+        check_threads(work, sim, broker)
+        check_refusals(work, sim, broker)
     return summary()
 
 
