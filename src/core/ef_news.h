@@ -1,15 +1,19 @@
-/* ef_news.h: what the core has to say, and how grave it is.
+/* ef_news.h: what the core has to say, how grave it is, and its words.
  *
  * Promises: news is edge-triggered (ef_engine.h): each kind below is told
- * when something starts or stops, never again while it lasts. The level
- * says how grave it is; a front end maps levels and kinds to its own log
- * levels and notifications, nothing more. */
+ * when something starts or stops, never again while it lasts. Each kind
+ * is worded here once (ef_news_describe), for every front end; a front
+ * end names the device or account the news is about its own way and maps
+ * levels and kinds to its own log levels and notifications, nothing
+ * more. */
 #ifndef EF_NEWS_H
 #define EF_NEWS_H
 
 #include "ef_error.h"
 #include "ef_history.h"
 #include "ef_roster.h"
+
+#include <stddef.h>
 
 typedef enum {
   EF_LEVEL_ERROR,
@@ -18,6 +22,7 @@ typedef enum {
   EF_LEVEL_INFO,
 } ef_level;
 
+/* A new kind needs its words (ef_news.c) and a row in check_news.c. */
 typedef enum {
   /* A device's polls, or one of its reports (news.report set). */
   EF_NEWS_FAILING,   /* error, text: the error and what to do about it */
@@ -60,5 +65,18 @@ typedef struct {
   unsigned failures;
   int first_list;
 } ef_news;
+
+/* Room for the words of any news (ef_news_describe). */
+#define EF_NEWS_WORDS_LEN (EF_ERROR_MESSAGE_LEN + 1024)
+
+/* Words news into out (size bytes, always terminated; EF_NEWS_WORDS_LEN
+ * holds any): what happened and, for a failure, what to do about it,
+ * after "report CODE: " (with the window's dates in a backfill) for a
+ * report's news. The device or account it is about is not named: the
+ * front end puts its own name for it first ("device SN: " and the
+ * words). brief: a failure's error without the advice, for a notification
+ * that has little room; the same words otherwise. Returns 0, or -1 (and
+ * out empty) for a kind this build does not know. */
+int ef_news_describe(const ef_news *news, int brief, char *out, size_t size);
 
 #endif
