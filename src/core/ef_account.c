@@ -1,6 +1,8 @@
 /* ef_account.c: the verdicts on an account's settings. */
 #include "ef_account.h"
 
+#include "ef_hash.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -340,9 +342,7 @@ int ef_account_shard(const char *text, unsigned *index, unsigned *count,
 }
 
 unsigned ef_serial_shard(const char *sn, unsigned count) {
-  uint32_t hash = 2166136261u; /* FNV-1a: fixed, documented, portable */
-  for (const unsigned char *c = (const unsigned char *)sn; *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
+  uint32_t hash = ef_fnv32_text(EF_FNV32_BASIS, sn); /* fixed, portable */
   return count > 0 ? hash % count : 0;
 }
 

@@ -5,6 +5,7 @@
 #include "ef_discovery.h"
 #include "ef_engine_private.h"
 #include "ef_freshness.h"
+#include "ef_hash.h"
 #include "ef_health.h"
 #include "ef_poll.h"
 #include "ef_schedule.h"
@@ -337,10 +338,7 @@ typedef struct {
 } counter_guard;
 
 static uint64_t path_hash(const char *path) {
-  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return hash;
+  return ef_fnv64_text(EF_FNV64_BASIS, path);
 }
 
 /* Room for one more counter; 0 when the device has MAX_COUNTERS already or
