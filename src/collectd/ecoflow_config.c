@@ -3,6 +3,7 @@
 #include "ecoflow_config.h"
 #include "ef_engine.h"
 #include "ef_roster.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -68,16 +69,6 @@ warn(const parser *p, const char *format, ...) {
   va_end(ap);
 }
 
-static char *trimmed_copy(const char *text, size_t len) {
-  while (len > 0 && isspace((unsigned char)text[0])) {
-    text++;
-    len--;
-  }
-  while (len > 0 && isspace((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 /* The option's name as an error may quote it: never something that could
  * be a secret pasted in the wrong place. */
 static const char *quotable(const char *key) {
@@ -97,7 +88,7 @@ static int get_string(const parser *p, const oconfig_item_t *item,
   const char *text = item->values[0].value.string;
   if (!ef_account_text_clean(text))
     return fail(p, "`%s' in %s holds a control character", item->key, where);
-  *out = trimmed_copy(text, strlen(text));
+  *out = ef_text_trimmed(text);
   if (*out == NULL)
     return fail(p, "out of memory");
   if ((*out)[0] == '\0')

@@ -2,6 +2,7 @@
 #include "ef_account.h"
 
 #include "ef_hash.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,17 +40,6 @@ void ef_account_clear(ef_account *account) {
 
 static int is_blank(unsigned char c) { return isspace(c) != 0; }
 
-/* The copy of text[0, len) without surrounding blanks. */
-static char *trimmed_copy(const char *text, size_t len) {
-  while (len > 0 && is_blank((unsigned char)text[0])) {
-    text++;
-    len--;
-  }
-  while (len > 0 && is_blank((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 static int has_blank_or_control(const char *text) {
   for (; *text != '\0'; text++)
     if (is_blank((unsigned char)*text) || iscntrl((unsigned char)*text))
@@ -63,7 +53,7 @@ static int out_of_memory(char *problem) {
 
 int ef_account_key(const char *raw, const char *what, char **out,
                    char *problem) {
-  char *key = trimmed_copy(raw, strlen(raw));
+  char *key = ef_text_trimmed(raw);
   if (key == NULL)
     return out_of_memory(problem);
   int status = 0;
@@ -92,7 +82,7 @@ static const char *url_host(const char *url) {
 }
 
 int ef_account_endpoint(const char *raw, char **out, char *problem) {
-  char *endpoint = trimmed_copy(raw, strlen(raw));
+  char *endpoint = ef_text_trimmed(raw);
   if (endpoint == NULL)
     return out_of_memory(problem);
   const char *host = url_host(endpoint);

@@ -5,6 +5,7 @@
 #include "ef_history.h"
 #include "ef_report.h"
 #include "ef_roster.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -258,17 +259,6 @@ static char **text_at(tg_config *config, size_t offset) {
   return (char **)((char *)config + offset);
 }
 
-/* A copy of text without its surrounding white space: a secret pasted
- * with a newline would otherwise fail as a wrong signature. */
-static char *trimmed_copy(const char *text) {
-  while (isspace((unsigned char)*text))
-    text++;
-  size_t len = strlen(text);
-  while (len > 0 && isspace((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 static const setting *find_setting(const char *key, size_t len) {
   for (size_t i = 0; i < N_SETTINGS; i++)
     if (strlen(settings[i].key) == len &&
@@ -330,8 +320,8 @@ static int add_device(tg_config *config, const char *value, char *problem) {
   const char *equals = strchr(value, '=');
   char *sn_part =
       strndup(value, equals ? (size_t)(equals - value) : strlen(value));
-  char *sn = sn_part ? trimmed_copy(sn_part) : NULL;
-  char *name = equals ? trimmed_copy(equals + 1) : NULL;
+  char *sn = sn_part ? ef_text_trimmed(sn_part) : NULL;
+  char *name = equals ? ef_text_trimmed(equals + 1) : NULL;
   free(sn_part);
   int status = -1;
   if (sn == NULL || (equals && name == NULL))
@@ -509,7 +499,7 @@ static int set_found(tg_config *config, const setting *s, tg_origin from,
                      const char *origin, const char *value, char *err) {
   char problem[EF_PROBLEM_LEN];
   int status = -1;
-  char *clean = trimmed_copy(value ? value : "");
+  char *clean = ef_text_trimmed(value ? value : "");
   if (clean == NULL)
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
   else if ((s->from & from) == 0)
@@ -551,7 +541,7 @@ static int apply_line(tg_config *config, char *line, const char *where,
     return -1;
   }
   *equals = '\0';
-  char *name = trimmed_copy(key), *value = trimmed_copy(equals + 1);
+  char *name = ef_text_trimmed(key), *value = ef_text_trimmed(equals + 1);
   int status = -1;
   if (name == NULL || value == NULL) {
     fail(err, where, "out of memory");
