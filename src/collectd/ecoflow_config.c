@@ -30,6 +30,9 @@
   "CounterGlitchShare, Shard, <Device>, <Report>"
 #define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
+/* An option's name in an error when it could be a secret pasted into the
+ * wrong place (ef_setting_name_quoted). */
+#define UNQUOTABLE_OPTION "(an option)"
 
 typedef struct {
   ecoflow_report_fn report;
@@ -67,12 +70,6 @@ warn(const parser *p, const char *format, ...) {
   va_start(ap, format);
   report(p, ECOFLOW_CONFIG_WARNING, format, ap);
   va_end(ap);
-}
-
-/* The option's name as an error may quote it: never something that could
- * be a secret pasted in the wrong place. */
-static const char *quotable(const char *key) {
-  return ef_setting_name_quotable(key) ? key : "(an option)";
 }
 
 /* The single string argument of item (a block's name, or an option's
@@ -230,8 +227,9 @@ static int report_parse(parser *p, ecoflow_report *report,
                check_name(p, "`InstancePrefix'", "an instance prefix",
                           report->instance_prefix, where);
     else
-      status = fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
-                    quotable(child->key), where);
+      status =
+          fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
+               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
     if (status != 0)
       return -1;
   }
@@ -341,8 +339,9 @@ static int device_parse(parser *p, ecoflow_device *device,
       status =
           add_report(p, &device->reports, &device->n_reports, child, where);
     else
-      status = fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
-                    quotable(child->key), where);
+      status =
+          fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
+               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
     if (status != 0)
       return -1;
   }
@@ -529,7 +528,7 @@ static int account_option(parser *p, ecoflow_account *account,
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
   return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
-              quotable(key), where);
+              ef_setting_name_quoted(key, UNQUOTABLE_OPTION), where);
 }
 
 /* Everything an account needs that has no default. */

@@ -382,3 +382,7 @@ int ef_setting_name_quotable(const char *key) {
       return 0;
   return 1;
 }
+
+const char *ef_setting_name_quoted(const char *key, const char *placeholder) {
+  return ef_setting_name_quotable(key) ? key : placeholder;
+}

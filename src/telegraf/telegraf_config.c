@@ -267,12 +267,6 @@ static const setting *find_setting(const char *key, size_t len) {
   return NULL;
 }
 
-/* key as an error may quote it: anything that does not look like the name
- * of a setting could be a secret pasted in the wrong place. */
-static const char *quotable(const char *key) {
-  return ef_setting_name_quotable(key) ? key : "(not a setting)";
-}
-
 void tg_config_init(tg_config *config) {
   *config = (tg_config){0};
   config->account.endpoint = strdup(TG_DEFAULT_ENDPOINT);
@@ -518,7 +512,8 @@ int tg_config_set(tg_config *config, tg_origin from, const char *origin,
                   const char *key, const char *value, char *err) {
   const setting *s = find_setting(key, strlen(key));
   if (s == NULL) {
-    fail(err, origin, "unknown setting \"%s\" (see --help)", quotable(key));
+    fail(err, origin, "unknown setting \"%s\" (see --help)",
+         ef_setting_name_quoted(key, "(not a setting)"));
     return -1;
   }
   /* A file's line is named with the setting it sets. */
@@ -602,7 +597,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     if (strcmp(arg, "-h") == 0)
       arg = "--help";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      fail(err, ef_setting_name_quotable(arg) ? arg : "an argument",
+      fail(err, ef_setting_name_quoted(arg, "an argument"),
            "unexpected (see --help)");
       return -1;
     }
