@@ -150,7 +150,7 @@ void ef_engine_stop(ef_engine *engine);
 #define EF_BACKFILL_MAX_WINDOWS 100000
 /* Windows go out in groups of the requests in flight, a group at most
  * this often: a backfill of years never bursts at the cloud, whose limits
- * are unknown (wire-facts.md: bursts were followed by blocks). */
+ * are unknown (docs/wire-facts.md: bursts were followed by blocks). */
 #define EF_BACKFILL_PACE_MS 1000
 /* How often at most a long backfill says where it is. */
 #define EF_BACKFILL_PROGRESS_MS 1000
