@@ -48,7 +48,7 @@ typedef struct {
 } account_t;
 
 /* The <Plugin ecoflow> blocks, until init hands each account to its read. */
-static ecoflow_config config;
+static ecoflow_config plugin_config;
 /* The plugin instances of every account's devices: collectd names a series
  * by host, plugin, plugin instance and type only, so two devices of any
  * accounts must never share one. */
@@ -552,7 +552,7 @@ static void log_config_message(ecoflow_severity severity, const char *message,
 
 static int ecoflow_config_block(oconfig_item_t *ci) /* {{{ */
 {
-  return ecoflow_config_parse(&config, ci,
+  return ecoflow_config_parse(&plugin_config, ci,
                               CDTIME_T_TO_DOUBLE(plugin_get_interval()),
                               log_config_message, NULL);
 } /* }}} int ecoflow_config_block */
@@ -562,7 +562,7 @@ static int ecoflow_config_block(oconfig_item_t *ci) /* {{{ */
  * after the plugin). */
 static int ecoflow_init(void) /* {{{ */
 {
-  if (config.n_accounts == 0) {
+  if (plugin_config.n_accounts == 0) {
     WARNING("ecoflow plugin: loaded without a <Plugin ecoflow> block: "
             "nothing to poll");
     return 0;
@@ -577,15 +577,16 @@ static int ecoflow_init(void) /* {{{ */
     return -1;
   }
 
-  size_t n = config.n_accounts;
+  size_t n = plugin_config.n_accounts;
   account_t **accounts = calloc(n, sizeof(*accounts));
   if (accounts == NULL) {
     ERROR("ecoflow plugin: out of memory");
     return -1;
   }
   size_t built = 0;
-  while (built < n && (accounts[built] = account_new(config.accounts[built])))
-    config.accounts[built++] = NULL; /* now the account's */
+  while (built < n &&
+         (accounts[built] = account_new(plugin_config.accounts[built])))
+    plugin_config.accounts[built++] = NULL; /* now the account's */
   int status = built == n ? 0 : -1;
 
   for (size_t i = 0; status == 0 && i < n; i++) {
@@ -604,7 +605,7 @@ static int ecoflow_init(void) /* {{{ */
   for (size_t i = 0; i < n; i++)
     account_free(accounts[i]); /* the ones collectd never got */
   free(accounts);
-  ecoflow_config_free(&config); /* what is left: nothing after success */
+  ecoflow_config_free(&plugin_config); /* what is left: nothing after success */
   return status;
 } /* }}} int ecoflow_init */
 
@@ -612,7 +613,7 @@ static int ecoflow_shutdown(void) /* {{{ */
 {
   ef_client_stop_all();
   remove_stop_handlers();
-  ecoflow_config_free(&config);
+  ecoflow_config_free(&plugin_config);
   if (client_library_ready)
     ef_client_global_cleanup();
   client_library_ready = false;

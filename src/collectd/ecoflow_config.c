@@ -46,8 +46,9 @@ typedef struct {
   int plugin_raw_quotas; /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
 } parser;
 
-static void report(const parser *p, ecoflow_severity severity,
-                   const char *format, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void
+report_message(const parser *p, ecoflow_severity severity, const char *format,
+               va_list ap) {
   char message[1024] = "ecoflow plugin: ";
   size_t prefix = strlen(message);
   vsnprintf(message + prefix, sizeof(message) - prefix, format, ap);
@@ -59,7 +60,7 @@ __attribute__((format(printf, 2, 3))) static int fail(const parser *p,
                                                       const char *format, ...) {
   va_list ap;
   va_start(ap, format);
-  report(p, ECOFLOW_CONFIG_ERROR, format, ap);
+  report_message(p, ECOFLOW_CONFIG_ERROR, format, ap);
   va_end(ap);
   return -1;
 }
@@ -68,7 +69,7 @@ __attribute__((format(printf, 2, 3))) static void
 warn(const parser *p, const char *format, ...) {
   va_list ap;
   va_start(ap, format);
-  report(p, ECOFLOW_CONFIG_WARNING, format, ap);
+  report_message(p, ECOFLOW_CONFIG_WARNING, format, ap);
   va_end(ap);
 }
 
