@@ -32,10 +32,14 @@ typedef struct {
   int said;                    /* progress was told */
 } backfill_run;
 
+/* The windows of a group are answered in any order: the range skipped is
+ * kept by their dates. */
 static void note_skipped(backfill_fetch *fetch, const ef_window *window) {
-  if (fetch->skipped++ == 0)
+  if (fetch->skipped == 0 || window->begin < fetch->first_skipped.begin)
     fetch->first_skipped = *window;
-  fetch->last_skipped = *window;
+  if (fetch->skipped == 0 || window->end > fetch->last_skipped.end)
+    fetch->last_skipped = *window;
+  fetch->skipped++;
 }
 
 static void on_backfill_window(const ef_history_result *result, void *ctx) {
