@@ -19,6 +19,7 @@ cd "$build"
 status=0
 make -j"$jobs" >/dev/null
 make -j"$jobs" check || status=$?
+make -j"$jobs" check-sanitize || status=1 # the unit suites, ASan+UBSan
 
 # Check writes its summary into the .log files, not to stdout: show them,
 # so that a run that executed no test is visible as such.

@@ -1,6 +1,9 @@
 /* ef_account.c: the verdicts on an account's settings. */
 #include "ef_account.h"
 
+#include "ef_hash.h"
+#include "ef_text.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,17 +40,6 @@ void ef_account_clear(ef_account *account) {
 
 static int is_blank(unsigned char c) { return isspace(c) != 0; }
 
-/* The copy of text[0, len) without surrounding blanks. */
-static char *trimmed_copy(const char *text, size_t len) {
-  while (len > 0 && is_blank((unsigned char)text[0])) {
-    text++;
-    len--;
-  }
-  while (len > 0 && is_blank((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 static int has_blank_or_control(const char *text) {
   for (; *text != '\0'; text++)
     if (is_blank((unsigned char)*text) || iscntrl((unsigned char)*text))
@@ -61,7 +53,7 @@ static int out_of_memory(char *problem) {
 
 int ef_account_key(const char *raw, const char *what, char **out,
                    char *problem) {
-  char *key = trimmed_copy(raw, strlen(raw));
+  char *key = ef_text_trimmed(raw);
   if (key == NULL)
     return out_of_memory(problem);
   int status = 0;
@@ -90,7 +82,7 @@ static const char *url_host(const char *url) {
 }
 
 int ef_account_endpoint(const char *raw, char **out, char *problem) {
-  char *endpoint = trimmed_copy(raw, strlen(raw));
+  char *endpoint = ef_text_trimmed(raw);
   if (endpoint == NULL)
     return out_of_memory(problem);
   const char *host = url_host(endpoint);
@@ -340,9 +332,7 @@ int ef_account_shard(const char *text, unsigned *index, unsigned *count,
 }
 
 unsigned ef_serial_shard(const char *sn, unsigned count) {
-  uint32_t hash = 2166136261u; /* FNV-1a: fixed, documented, portable */
-  for (const unsigned char *c = (const unsigned char *)sn; *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
+  uint32_t hash = ef_fnv32_text(EF_FNV32_BASIS, sn); /* fixed, portable */
   return count > 0 ? hash % count : 0;
 }
 
@@ -391,4 +381,8 @@ int ef_setting_name_quotable(const char *key) {
     if (!isalpha((unsigned char)*c) && *c != '_' && *c != '-')
       return 0;
   return 1;
+}
+
+const char *ef_setting_name_quoted(const char *key, const char *placeholder) {
+  return ef_setting_name_quotable(key) ? key : placeholder;
 }

@@ -154,6 +154,11 @@ int ef_account_text_clean(const char *text);
  * quote it: anything else could be a secret pasted into the wrong place. */
 int ef_setting_name_quotable(const char *key);
 
+/* key as an error may quote it: key itself when it looks like the name of
+ * a setting (ef_setting_name_quotable), else placeholder (the front end's
+ * word for one, e.g. "(an option)"). */
+const char *ef_setting_name_quoted(const char *key, const char *placeholder);
+
 /* Push mode (MQTT, ef_engine.h). The client id's suffix: 1 to 32 letters,
  * digits, '-' and '_' (each program of an account needs its own id). */
 int ef_account_push_suffix(const char *raw, char **out, char *problem);

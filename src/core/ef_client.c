@@ -258,7 +258,7 @@ static int add_header(transfer *t, const char *name, const char *value) {
 }
 
 /* The signature covers the query of a GET and the JSON body of a POST
- * (wire-facts.md: which one the server reads depends on Content-Type). */
+ * (docs/wire-facts.md: which one the server reads depends on Content-Type). */
 static int sign_request(transfer *t, ef_params *params) {
   const ef_request *request = t->request;
   if (request->method == EF_METHOD_POST) {
@@ -442,7 +442,7 @@ static void update_cooldown(ef_client *client) {
   }
 }
 
-/* wire-facts.md: the cloud answers 8521 "signature is wrong" now and then
+/* docs/wire-facts.md: the cloud answers 8521 "signature is wrong" now and then
  * for a correct signature; one more try tells that from a wrong secret. */
 #define TRANSIENT_CODE "8521"
 #define MAX_TRIES 2

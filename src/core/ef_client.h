@@ -12,7 +12,7 @@
  * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud.
  *
  * Every request of a batch gets exactly one answer, even when the batch
- * breaks off. A transient "8521 signature is wrong" (wire-facts.md) is
+ * breaks off. A transient "8521 signature is wrong" (docs/wire-facts.md) is
  * sent once more, freshly signed, before it is answered. When a wave's
  * worth of answers in a row (max_concurrent of them, or the whole batch
  * when smaller) come without an HTTP answer (the host refuses, hangs or

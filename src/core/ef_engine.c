@@ -2,11 +2,11 @@
  * what to tell. */
 #include "ef_engine.h"
 
-#include "ef_client.h"
 #include "ef_discovery.h"
+#include "ef_engine_private.h"
 #include "ef_freshness.h"
+#include "ef_hash.h"
 #include "ef_health.h"
-#include "ef_mqtt.h"
 #include "ef_poll.h"
 #include "ef_schedule.h"
 
@@ -58,19 +58,6 @@ typedef struct {
   int report_numbers_said; /* a report's value was no number, and said */
 } device_state;
 
-struct ef_engine {
-  ef_engine_options options; /* pointers borrowed from the front end */
-  ef_sink sink;
-  void *ctx;
-  ef_client *client;
-  ef_roster *roster;
-  size_t lists;        /* device lists merged so far */
-  unsigned long reads; /* so far, counting the running one */
-  ef_mqtt *mqtt;       /* push mode, or NULL */
-  int slow_said;       /* a read outlasted the interval, and it was said */
-  int clear_said;
-};
-
 typedef enum { PENDING_LIST, PENDING_QUOTA, PENDING_REPORT } pending_kind;
 
 struct read_state;
@@ -108,29 +95,28 @@ typedef struct read_state {
 
 /* ---- telling the front end -------------------------------------------- */
 
-static void tell(const ef_engine *engine, const ef_news *news) {
+void ef_engine_tell(const ef_engine *engine, const ef_news *news) {
   engine->sink.news(engine->ctx, news);
 }
 
-__attribute__((format(printf, 4, 5))) static void
-note(const ef_engine *engine, ef_level level, const ef_roster_device *device,
-     const char *format, ...) {
+void ef_engine_note(const ef_engine *engine, ef_level level,
+                    const ef_roster_device *device, const char *format, ...) {
   char text[EXPLAINED_LEN];
   va_list ap;
   va_start(ap, format);
   vsnprintf(text, sizeof(text), format, ap);
   va_end(ap);
-  tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
-                          .level = level,
-                          .device = device,
-                          .text = text});
+  ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
+                                    .level = level,
+                                    .device = device,
+                                    .text = text});
 }
 
 /* A device's (or its report's) health changed: say so. */
-static void tell_health(const ef_engine *engine, const ef_roster_device *device,
-                        const char *report, const ef_window *window,
-                        ef_health_event event, unsigned failures,
-                        const ef_error *error) {
+void ef_engine_tell_health(const ef_engine *engine,
+                           const ef_roster_device *device, const char *report,
+                           const ef_window *window, ef_health_event event,
+                           unsigned failures, const ef_error *error) {
   char text[EXPLAINED_LEN] = "";
   ef_news news = {.device = device,
                   .report = report,
@@ -153,7 +139,7 @@ static void tell_health(const ef_engine *engine, const ef_roster_device *device,
     news.error = NULL;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* ---- devices ---------------------------------------------------------- */
@@ -210,7 +196,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   switch (event) {
   case EF_ROSTER_ADDED:
     if (engine->mqtt != NULL && ef_mqtt_watch(engine->mqtt, device->sn) != 0)
-      note(engine, EF_LEVEL_ERROR, device, "out of memory");
+      ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     news.kind = EF_NEWS_ADDED;
     news.level = EF_LEVEL_INFO;
     news.first_list = engine->lists == 0;
@@ -242,7 +228,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
     news.level = EF_LEVEL_WARNING;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* Each listed device's online flag, valid until the next list. */
@@ -271,10 +257,11 @@ static int merge_list(ef_engine *engine, const ef_device_list *list,
     status = attach_new_devices(engine);
   if (error == NULL || error->kind == EF_OK) {
     if (list->skipped > 0 && engine->lists == 0)
-      note(engine, EF_LEVEL_WARNING, NULL,
-           "device/list names %zu device%s without a valid serial number "
-           "(or twice): not polled",
-           list->skipped, list->skipped == 1 ? "" : "s");
+      ef_engine_note(
+          engine, EF_LEVEL_WARNING, NULL,
+          "device/list names %zu device%s without a valid serial number "
+          "(or twice): not polled",
+          list->skipped, list->skipped == 1 ? "" : "s");
     engine->lists++;
     tell_online(engine, now_ms);
   }
@@ -325,16 +312,16 @@ static void note_staleness(const ef_engine *engine, ef_roster_device *device,
   device_state *state = device->user;
   if (stale) {
     if (++state->stale_readings == STALE_READINGS_OFFLINE)
-      tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
-                              .level = EF_LEVEL_WARNING,
-                              .device = device,
-                              .text = device->freshness.stamp});
+      ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
+                                        .level = EF_LEVEL_WARNING,
+                                        .device = device,
+                                        .text = device->freshness.stamp});
     return;
   }
   if (state->stale_readings >= STALE_READINGS_OFFLINE)
-    tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
-                            .level = EF_LEVEL_NOTICE,
-                            .device = device});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .device = device});
   state->stale_readings = 0;
 }
 
@@ -351,10 +338,7 @@ typedef struct {
 } counter_guard;
 
 static uint64_t path_hash(const char *path) {
-  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return hash;
+  return ef_fnv64_text(EF_FNV64_BASIS, path);
 }
 
 /* Room for one more counter; 0 when the device has MAX_COUNTERS already or
@@ -445,11 +429,12 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
   }
   if (view->stats.unknown_cut > 0 && !state->unknown_cut_said) {
     state->unknown_cut_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "a reading held %zu more values than the %zu the catalog does not "
-         "know that one reading may bring: they are left out (and counted "
-         "as cut; the cap is a setting); said once",
-         view->stats.unknown_cut, max_unknown(engine));
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "a reading held %zu more values than the %zu the catalog does not "
+        "know that one reading may bring: they are left out (and counted "
+        "as cut; the cap is a setting); said once",
+        view->stats.unknown_cut, max_unknown(engine));
   }
   if (engine->sink.reading_end != NULL)
     engine->sink.reading_end(engine->ctx, view);
@@ -503,7 +488,8 @@ static void settle(read_state *read, ef_roster_device *device,
   /* From the read's start, so that a slow answer does not push a device
    * past its next read. */
   ef_health_event event = ef_roster_settle(device, error, read->started_ms);
-  tell_health(read->engine, device, NULL, NULL, event, failures, error);
+  ef_engine_tell_health(read->engine, device, NULL, NULL, event, failures,
+                        error);
 }
 
 static int64_t push_refresh_ms(const ef_engine *engine) {
@@ -517,7 +503,7 @@ static void merge_into_pushed(const ef_engine *engine,
                               struct json_object *data) {
   ef_samples polled = {0};
   if (ef_samples_add_json(&polled, data) != 0)
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
   ef_mqtt_merge(engine->mqtt, device->sn, &polled);
   ef_samples_clear(&polled);
 }
@@ -544,13 +530,14 @@ static void on_reading(const ef_reading *reading, void *ctx) {
 /* ---- reports ---------------------------------------------------------- */
 
 /* The report values of result, handed to the sink. */
-static void tell_report(const ef_engine *engine, const ef_roster_device *device,
-                        const ef_report_config *config,
-                        const ef_history_result *result, int64_t time_ms) {
+void ef_engine_tell_report(const ef_engine *engine,
+                           const ef_roster_device *device,
+                           const ef_report_config *config,
+                           const ef_history_result *result, int64_t time_ms) {
   ef_report_value *values =
       calloc(result->n_values ? result->n_values : 1, sizeof(*values));
   if (values == NULL) {
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
   for (size_t i = 0; i < result->n_values; i++)
@@ -558,10 +545,11 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
   device_state *state = device->user;
   if (result->implausible > 0 && !state->report_numbers_said) {
     state->report_numbers_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "report %s: %zu values left out: a boolean, text or a number a "
-         "double cannot carry exactly where a number belongs; said once",
-         config->code, result->implausible);
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "report %s: %zu values left out: a boolean, text or a number a "
+        "double cannot carry exactly where a number belongs; said once",
+        config->code, result->implausible);
   }
   ef_report_view view = {.device = device,
                          .config = config,
@@ -583,11 +571,11 @@ static void on_report(const ef_history_result *result, void *ctx) {
   ef_schedule_record(&report->schedule, error, p->read->started_ms);
   unsigned failures = report->health.failures;
   ef_health_event event = ef_health_update(&report->health, error);
-  tell_health(p->read->engine, p->device, report->config->code, NULL, event,
-              failures, error);
+  ef_engine_tell_health(p->read->engine, p->device, report->config->code, NULL,
+                        event, failures, error);
   if (error == NULL)
-    tell_report(p->read->engine, p->device, report->config, result,
-                p->read->started_ms);
+    ef_engine_tell_report(p->read->engine, p->device, report->config, result,
+                          p->read->started_ms);
 }
 
 /* ---- one read --------------------------------------------------------- */
@@ -739,14 +727,14 @@ static void tell_clock(const ef_engine *engine) {
   char text[256];
   switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
   case EF_CLOCK_SKEWED:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
-                            .level = EF_LEVEL_WARNING,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
+                                      .level = EF_LEVEL_WARNING,
+                                      .text = text});
     break;
   case EF_CLOCK_IN_STEP:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
-                            .level = EF_LEVEL_NOTICE,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .text = text});
     break;
   case EF_CLOCK_UNCHANGED:
     break;
@@ -767,12 +755,13 @@ static void check_duration(ef_engine *engine, const read_state *read,
                            ? engine->options.account->max_concurrent
                            : EF_DEFAULT_MAX_CONCURRENT;
   double needed = (double)in_flight * (double)took_ms / (double)interval_ms;
-  note(engine, EF_LEVEL_WARNING, NULL,
-       "a read of %zu requests took %.1f s, longer than the interval of "
-       "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
-       "often",
-       read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
-       in_flight);
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "a read of %zu requests took %.1f s, longer than the interval of "
+      "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
+      "often",
+      read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
+      in_flight);
 }
 
 static void read_state_clear(read_state *read) {
@@ -844,7 +833,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
-    note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
   read.summary.devices = ef_roster_size(engine->roster);
   if (summary != NULL)
     *summary = read.summary;
@@ -869,11 +858,12 @@ static void note_silence(const ef_engine *engine, ef_roster_device *device,
   state->silent = event->kind == EF_MQTT_SILENT;
   char text[32];
   snprintf(text, sizeof(text), "%.0f", event->quiet_ms / 1000.0);
-  tell(engine,
-       &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
-                  .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
-                  .device = device,
-                  .text = text});
+  ef_engine_tell(
+      engine,
+      &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
+                 .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
+                 .device = device,
+                 .text = text});
 }
 
 /* A status message: the online flag, and news when it changes. */
@@ -887,16 +877,16 @@ static void note_status(const ef_engine *engine, ef_roster_device *device,
     return;
   state->pushed_offline = !online;
   device->presence = online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
-  tell(engine,
-       &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE : EF_NEWS_PUSH_OFFLINE,
-                  .level = EF_LEVEL_NOTICE,
-                  .device = device});
+  ef_engine_tell(engine, &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE
+                                                   : EF_NEWS_PUSH_OFFLINE,
+                                    .level = EF_LEVEL_NOTICE,
+                                    .device = device});
 }
 
 static void on_pushed(const ef_mqtt_event *event, void *ctx) {
   ef_engine *engine = ctx;
   if (event->kind == EF_MQTT_NEWS) {
-    note(engine, event->level, NULL, "%s", event->text);
+    ef_engine_note(engine, event->level, NULL, "%s", event->text);
     return;
   }
   ef_roster_device *device = ef_roster_find(engine->roster, event->sn);
@@ -969,179 +959,6 @@ int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
   read_state_clear(&read);
   tell_clock(engine);
   return status;
-}
-
-/* ---- backfill --------------------------------------------------------- */
-
-/* One device's part of a backfill. */
-typedef struct {
-  const ef_engine *engine;
-  ef_roster_device *device;
-  const ef_report_config *config;
-  int64_t started_ms;
-  size_t read;    /* windows read */
-  size_t skipped; /* windows that failed, or were not asked */
-  ef_window first_skipped, last_skipped;
-} backfill_fetch;
-
-/* The whole backfill: how far it is, and when it last said so. */
-typedef struct {
-  const ef_engine *engine;
-  const char *code;
-  size_t done, total;
-  int64_t started_ms, said_ms; /* local clock (ef_now_ms) */
-  int said;                    /* progress was told */
-} backfill_run;
-
-static void note_skipped(backfill_fetch *fetch, const ef_window *window) {
-  if (fetch->skipped++ == 0)
-    fetch->first_skipped = *window;
-  fetch->last_skipped = *window;
-}
-
-static void on_backfill_window(const ef_history_result *result, void *ctx) {
-  backfill_fetch *fetch = ctx;
-  const ef_error *error = result->error;
-  if (error != NULL && error->kind == EF_ERR_ABORTED)
-    return;
-  unsigned failures = fetch->device->health.failures;
-  ef_health_event event = ef_health_update(&fetch->device->health, error);
-  if (error != NULL) {
-    note_skipped(fetch, result->window);
-    if (event != EF_HEALTH_RECOVERED)
-      tell_health(fetch->engine, fetch->device, fetch->config->code,
-                  result->window, event, failures, error);
-    return;
-  }
-  fetch->read++;
-  tell_report(fetch->engine, fetch->device, fetch->config, result,
-              fetch->started_ms);
-}
-
-/* Where the backfill is, at most every EF_BACKFILL_PROGRESS_MS. */
-static void tell_progress(backfill_run *run, const ef_roster_device *device,
-                          const ef_window *window) {
-  int64_t now = ef_now_ms();
-  if (now - (run->said ? run->said_ms : run->started_ms) <
-      EF_BACKFILL_PROGRESS_MS)
-    return;
-  run->said = 1;
-  run->said_ms = now;
-  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
-  ef_time_format(window->begin, begin);
-  ef_time_format(window->end, end);
-  note(run->engine, EF_LEVEL_INFO, device,
-       "history %s: window %zu of %zu (%s .. %s), %.0f s so far", run->code,
-       run->done, run->total, begin, end, (now - run->started_ms) / 1000.0);
-}
-
-/* Waits until EF_BACKFILL_PACE_MS after the last group began (or the
- * engine stops). */
-static void pace(const ef_engine *engine, int64_t *group_ms) {
-  const struct timespec nap = {.tv_nsec = 50 * 1000 * 1000};
-  while (*group_ms != 0 && ef_now_ms() - *group_ms < EF_BACKFILL_PACE_MS &&
-         !ef_client_stopping(engine->client))
-    nanosleep(&nap, NULL);
-  *group_ms = ef_now_ms();
-}
-
-/* The windows of one device, a group of requests in flight at a time. */
-static void backfill_device(backfill_run *run, backfill_fetch *fetch,
-                            const ef_window *windows, size_t n,
-                            int64_t *group_ms) {
-  const ef_engine *engine = run->engine;
-  size_t group = engine->options.account->max_concurrent
-                     ? engine->options.account->max_concurrent
-                     : EF_DEFAULT_MAX_CONCURRENT;
-  for (size_t i = 0; i < n; i += group) {
-    size_t count = n - i < group ? n - i : group;
-    const ef_error *last = &fetch->device->health.last;
-    if (fetch->device->health.failing && ef_schedule_refused(last)) {
-      /* Refused for good: said once already; the rest is not asked. */
-      for (size_t k = i; k < n; k++)
-        note_skipped(fetch, &windows[k]);
-      run->done += n - i;
-      return;
-    }
-    pace(engine, group_ms);
-    if (ef_client_stopping(engine->client))
-      return;
-    ef_error error;
-    ef_history_fetch(engine->client, fetch->device->sn, run->code, windows + i,
-                     count, on_backfill_window, fetch, &error);
-    run->done += count;
-    tell_progress(run, fetch->device, &windows[i + count - 1]);
-  }
-}
-
-/* What a device's backfill could not read, said once at the end. */
-static void tell_skipped(const ef_engine *engine, const backfill_fetch *fetch,
-                         size_t n) {
-  if (fetch->skipped == 0)
-    return;
-  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
-  ef_time_format(fetch->first_skipped.begin, begin);
-  ef_time_format(fetch->last_skipped.end, end);
-  note(engine, EF_LEVEL_WARNING, fetch->device,
-       "history %s: %zu of %zu windows skipped, between %s and %s (failed, "
-       "or not asked after a refusal): run the backfill again for them",
-       fetch->config->code, fetch->skipped, n, begin, end);
-}
-
-int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
-                       time_t begin, time_t end, size_t max_windows,
-                       char *problem) {
-  if (max_windows == 0)
-    max_windows = EF_BACKFILL_DEFAULT_MAX_WINDOWS;
-  size_t n = ef_report_windows(begin, end, NULL, 0);
-  if (n == 0) {
-    snprintf(problem, EF_PROBLEM_LEN,
-             "the range holds no window the API accepts (at least two "
-             "seconds)");
-    return -1;
-  }
-  if (n > max_windows) {
-    snprintf(problem, EF_PROBLEM_LEN,
-             "the range holds %zu report windows (a week each), more than "
-             "the %zu allowed per device",
-             n, max_windows);
-    return EF_BACKFILL_TOO_MANY;
-  }
-  ef_window *windows = calloc(n, sizeof(*windows));
-  if (windows == NULL) {
-    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-    return -1;
-  }
-  ef_report_windows(begin, end, windows, n);
-  int status = ef_engine_list_now(engine, now_ms);
-  ef_report_config config = {.code = code};
-  size_t devices = ef_roster_size(engine->roster), windows_read = 0;
-  backfill_run run = {.engine = engine,
-                      .code = code,
-                      .total = n * devices,
-                      .started_ms = ef_now_ms()};
-  int64_t group_ms = 0;
-  for (size_t i = 0;
-       status == 0 && i < devices && !ef_client_stopping(engine->client); i++) {
-    backfill_fetch fetch = {.engine = engine,
-                            .device = ef_roster_device_at(engine->roster, i),
-                            .config = &config,
-                            .started_ms = now_ms};
-    backfill_device(&run, &fetch, windows, n, &group_ms);
-    windows_read += fetch.read;
-    if (!ef_client_stopping(engine->client))
-      tell_skipped(engine, &fetch, n);
-  }
-  if (run.said)
-    note(engine, EF_LEVEL_INFO, NULL,
-         "history %s: %zu of %zu windows read in %.0f s", code, windows_read,
-         run.total, (ef_now_ms() - run.started_ms) / 1000.0);
-  free(windows);
-  if (status != 0) {
-    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-    return -1;
-  }
-  return (int)windows_read;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -1236,9 +1053,10 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
     return NULL;
   }
   if (ef_account_endpoint_in_clear(client_options.endpoint))
-    note(engine, EF_LEVEL_WARNING, NULL,
-         "the endpoint is plain http:// to another host: the access key "
-         "and the request signatures travel unencrypted; use https://");
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, NULL,
+        "the endpoint is plain http:// to another host: the access key "
+        "and the request signatures travel unencrypted; use https://");
   return engine;
 }
 

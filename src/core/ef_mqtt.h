@@ -31,7 +31,7 @@
 #define EF_MQTT_H
 
 #include "ef_account.h"
-#include "ef_engine.h"
+#include "ef_news.h"
 #include "ef_sample.h"
 
 #include <stddef.h>

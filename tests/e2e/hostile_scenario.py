@@ -486,7 +486,8 @@ def check_slow(fe):
 # What a read of the report accounts tells when it is over.
 REPORT_LINES = {
     "reporthang": [
-        r"account \"reporthang\" \(device/list\) failed: Timeout",
+        r"account \"reporthang\": listing the account's devices "
+        r"\(device/list\): Timeout",
         r"device %s\b[^:]*: Timeout" % REPORT_HANG,
         r"device %s\b[^:]*: report %s: Timeout" % (REPORT_HANG, REPORT)],
     "reportpolls": [

@@ -106,7 +106,7 @@ class Answer:
 def call(sim, method, path, query=None, body=None, secret=None,
          access_key=None, content_type=AUTO, signed_pairs=None, timeout=10):
     """A signed API request. The signed parameters follow the rule of
-    wire-facts.md unless signed_pairs says otherwise: the JSON body when
+    docs/wire-facts.md unless signed_pairs says otherwise: the JSON body when
     there is one, else the query."""
     access_key = access_key or sim.access_key
     secret = secret or sim.secret_key

@@ -362,8 +362,6 @@ START_TEST(a_hanging_host_costs_one_timeout) {
   set_cloud("2024-06-17 12:00:00", NULL, 0, "[{\"sn\":\"SN1\",\"online\":1}]");
   cloud.hang_ms = 3000; /* the engine's timeout is 2 s */
   unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
-  static const ef_report_config week = {.code = "WEEK",
-                                        .interval_ms = 3600 * 1000};
   ef_device_config device = {.sn = "SN1", .reports = &week, .n_reports = 1};
   ef_engine *engine = engine_for(&device, 1, 1, 1);
   int64_t started = ef_now_ms();

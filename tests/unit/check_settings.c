@@ -225,7 +225,7 @@ static oconfig_item_t *item(tree *t, oconfig_item_t *parent, const char *key,
 }
 
 /* The verdict of the collectd plugin's configuration: 0 or -1. */
-static int collectd_verdict(setting setting, const char *value) {
+static int collectd_verdict(setting which, const char *value) {
   static const char *const options[] = {[ENDPOINT] = "Endpoint",
                                         [ACCESS_KEY] = "AccessKey",
                                         [SECRET_KEY] = "SecretKey",
@@ -240,20 +240,20 @@ static int collectd_verdict(setting setting, const char *value) {
    * first, then the device with its own. */
   tree t = {.n = 0};
   oconfig_item_t root = {.key = "Plugin"};
-  item(&t, &root, "AccessKey", setting == ACCESS_KEY ? value : "AK", 0);
-  if (setting == SECRET_KEY_FILE)
+  item(&t, &root, "AccessKey", which == ACCESS_KEY ? value : "AK", 0);
+  if (which == SECRET_KEY_FILE)
     item(&t, &root, "SecretKeyFile", value, 0);
   else
-    item(&t, &root, "SecretKey", setting == SECRET_KEY ? value : "SK", 0);
-  if (setting != ACCESS_KEY && setting != SECRET_KEY &&
-      setting != SECRET_KEY_FILE && setting <= SHARD)
-    item(&t, &root, options[setting], value,
-         setting >= TIMEOUT && setting <= COUNTER_GLITCH);
-  if (setting == SHARD) /* it splits the discovered devices */
+    item(&t, &root, "SecretKey", which == SECRET_KEY ? value : "SK", 0);
+  if (which != ACCESS_KEY && which != SECRET_KEY && which != SECRET_KEY_FILE &&
+      which <= SHARD)
+    item(&t, &root, options[which], value,
+         which >= TIMEOUT && which <= COUNTER_GLITCH);
+  if (which == SHARD) /* it splits the discovered devices */
     item(&t, &root, "Discover", "true", 2);
   oconfig_item_t *device =
-      item(&t, &root, "Device", setting == SERIAL ? value : "SN1", 0);
-  if (setting == NAME) /* the last item: the root's children stay side by
+      item(&t, &root, "Device", which == SERIAL ? value : "SN1", 0);
+  if (which == NAME) /* the last item: the root's children stay side by
                           side */
     item(&t, device, "Name", value, 0);
   ecoflow_config config = {0};
@@ -268,7 +268,7 @@ static int collectd_verdict(setting setting, const char *value) {
 static char telegraf_message[TG_ERROR_LEN];
 
 /* The verdict of ecoflow-telegraf's configuration (a file line): 0 or -1. */
-static int telegraf_verdict(setting setting, const char *value) {
+static int telegraf_verdict(setting which, const char *value) {
   static const char *const keys[] = {[ENDPOINT] = "endpoint",
                                      [ACCESS_KEY] = "access_key",
                                      [SECRET_KEY] = "secret_key",
@@ -283,25 +283,25 @@ static int telegraf_verdict(setting setting, const char *value) {
   tg_config_init(&config);
   telegraf_message[0] = '\0';
   char device[1100];
-  snprintf(device, sizeof(device), "%s%s%s", setting == SERIAL ? value : "SN1",
-           setting == NAME ? "=" : "", setting == NAME ? value : "");
+  snprintf(device, sizeof(device), "%s%s%s", which == SERIAL ? value : "SN1",
+           which == NAME ? "=" : "", which == NAME ? value : "");
   int status =
-      (setting == ACCESS_KEY
+      (which == ACCESS_KEY
            ? 0
            : tg_config_set(&config, TG_FROM_FILE, "t.conf:1", "access_key",
                            "AK", telegraf_message)) ||
-      (setting == SECRET_KEY || setting == SECRET_KEY_FILE
+      (which == SECRET_KEY || which == SECRET_KEY_FILE
            ? 0
            : tg_config_set(&config, TG_FROM_FILE, "t.conf:2", "secret_key",
                            "SK", telegraf_message)) ||
       tg_config_set(&config, TG_FROM_FILE, "t.conf:3", "sn", device,
                     telegraf_message) ||
-      (setting <= SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
-                                        keys[setting], value, telegraf_message)
-                        : 0) ||
-      (setting == SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:5",
-                                        "discover", "true", telegraf_message)
-                        : 0) ||
+      (which <= SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
+                                      keys[which], value, telegraf_message)
+                      : 0) ||
+      (which == SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:5",
+                                      "discover", "true", telegraf_message)
+                      : 0) ||
       tg_config_finish(&config, telegraf_message);
   tg_config_free(&config);
   return status ? -1 : 0;
