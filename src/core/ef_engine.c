@@ -2,11 +2,10 @@
  * what to tell. */
 #include "ef_engine.h"
 
-#include "ef_client.h"
 #include "ef_discovery.h"
+#include "ef_engine_private.h"
 #include "ef_freshness.h"
 #include "ef_health.h"
-#include "ef_mqtt.h"
 #include "ef_poll.h"
 #include "ef_schedule.h"
 
@@ -58,19 +57,6 @@ typedef struct {
   int report_numbers_said; /* a report's value was no number, and said */
 } device_state;
 
-struct ef_engine {
-  ef_engine_options options; /* pointers borrowed from the front end */
-  ef_sink sink;
-  void *ctx;
-  ef_client *client;
-  ef_roster *roster;
-  size_t lists;        /* device lists merged so far */
-  unsigned long reads; /* so far, counting the running one */
-  ef_mqtt *mqtt;       /* push mode, or NULL */
-  int slow_said;       /* a read outlasted the interval, and it was said */
-  int clear_said;
-};
-
 typedef enum { PENDING_LIST, PENDING_QUOTA, PENDING_REPORT } pending_kind;
 
 struct read_state;
@@ -108,22 +94,21 @@ typedef struct read_state {
 
 /* ---- telling the front end -------------------------------------------- */
 
-static void tell(const ef_engine *engine, const ef_news *news) {
+void ef_engine_tell(const ef_engine *engine, const ef_news *news) {
   engine->sink.news(engine->ctx, news);
 }
 
-__attribute__((format(printf, 4, 5))) static void
-note(const ef_engine *engine, ef_level level, const ef_roster_device *device,
-     const char *format, ...) {
+void ef_engine_note(const ef_engine *engine, ef_level level,
+                    const ef_roster_device *device, const char *format, ...) {
   char text[EXPLAINED_LEN];
   va_list ap;
   va_start(ap, format);
   vsnprintf(text, sizeof(text), format, ap);
   va_end(ap);
-  tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
-                          .level = level,
-                          .device = device,
-                          .text = text});
+  ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
+                                    .level = level,
+                                    .device = device,
+                                    .text = text});
 }
 
 /* A device's (or its report's) health changed: say so. */
@@ -153,7 +138,7 @@ static void tell_health(const ef_engine *engine, const ef_roster_device *device,
     news.error = NULL;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* ---- devices ---------------------------------------------------------- */
@@ -210,7 +195,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   switch (event) {
   case EF_ROSTER_ADDED:
     if (engine->mqtt != NULL && ef_mqtt_watch(engine->mqtt, device->sn) != 0)
-      note(engine, EF_LEVEL_ERROR, device, "out of memory");
+      ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     news.kind = EF_NEWS_ADDED;
     news.level = EF_LEVEL_INFO;
     news.first_list = engine->lists == 0;
@@ -242,7 +227,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
     news.level = EF_LEVEL_WARNING;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* Each listed device's online flag, valid until the next list. */
@@ -271,10 +256,11 @@ static int merge_list(ef_engine *engine, const ef_device_list *list,
     status = attach_new_devices(engine);
   if (error == NULL || error->kind == EF_OK) {
     if (list->skipped > 0 && engine->lists == 0)
-      note(engine, EF_LEVEL_WARNING, NULL,
-           "device/list names %zu device%s without a valid serial number "
-           "(or twice): not polled",
-           list->skipped, list->skipped == 1 ? "" : "s");
+      ef_engine_note(
+          engine, EF_LEVEL_WARNING, NULL,
+          "device/list names %zu device%s without a valid serial number "
+          "(or twice): not polled",
+          list->skipped, list->skipped == 1 ? "" : "s");
     engine->lists++;
     tell_online(engine, now_ms);
   }
@@ -325,16 +311,16 @@ static void note_staleness(const ef_engine *engine, ef_roster_device *device,
   device_state *state = device->user;
   if (stale) {
     if (++state->stale_readings == STALE_READINGS_OFFLINE)
-      tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
-                              .level = EF_LEVEL_WARNING,
-                              .device = device,
-                              .text = device->freshness.stamp});
+      ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
+                                        .level = EF_LEVEL_WARNING,
+                                        .device = device,
+                                        .text = device->freshness.stamp});
     return;
   }
   if (state->stale_readings >= STALE_READINGS_OFFLINE)
-    tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
-                            .level = EF_LEVEL_NOTICE,
-                            .device = device});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .device = device});
   state->stale_readings = 0;
 }
 
@@ -445,11 +431,12 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
   }
   if (view->stats.unknown_cut > 0 && !state->unknown_cut_said) {
     state->unknown_cut_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "a reading held %zu more values than the %zu the catalog does not "
-         "know that one reading may bring: they are left out (and counted "
-         "as cut; the cap is a setting); said once",
-         view->stats.unknown_cut, max_unknown(engine));
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "a reading held %zu more values than the %zu the catalog does not "
+        "know that one reading may bring: they are left out (and counted "
+        "as cut; the cap is a setting); said once",
+        view->stats.unknown_cut, max_unknown(engine));
   }
   if (engine->sink.reading_end != NULL)
     engine->sink.reading_end(engine->ctx, view);
@@ -517,7 +504,7 @@ static void merge_into_pushed(const ef_engine *engine,
                               struct json_object *data) {
   ef_samples polled = {0};
   if (ef_samples_add_json(&polled, data) != 0)
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
   ef_mqtt_merge(engine->mqtt, device->sn, &polled);
   ef_samples_clear(&polled);
 }
@@ -550,7 +537,7 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
   ef_report_value *values =
       calloc(result->n_values ? result->n_values : 1, sizeof(*values));
   if (values == NULL) {
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
   for (size_t i = 0; i < result->n_values; i++)
@@ -558,10 +545,11 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
   device_state *state = device->user;
   if (result->implausible > 0 && !state->report_numbers_said) {
     state->report_numbers_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "report %s: %zu values left out: a boolean, text or a number a "
-         "double cannot carry exactly where a number belongs; said once",
-         config->code, result->implausible);
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "report %s: %zu values left out: a boolean, text or a number a "
+        "double cannot carry exactly where a number belongs; said once",
+        config->code, result->implausible);
   }
   ef_report_view view = {.device = device,
                          .config = config,
@@ -739,14 +727,14 @@ static void tell_clock(const ef_engine *engine) {
   char text[256];
   switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
   case EF_CLOCK_SKEWED:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
-                            .level = EF_LEVEL_WARNING,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
+                                      .level = EF_LEVEL_WARNING,
+                                      .text = text});
     break;
   case EF_CLOCK_IN_STEP:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
-                            .level = EF_LEVEL_NOTICE,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .text = text});
     break;
   case EF_CLOCK_UNCHANGED:
     break;
@@ -767,12 +755,13 @@ static void check_duration(ef_engine *engine, const read_state *read,
                            ? engine->options.account->max_concurrent
                            : EF_DEFAULT_MAX_CONCURRENT;
   double needed = (double)in_flight * (double)took_ms / (double)interval_ms;
-  note(engine, EF_LEVEL_WARNING, NULL,
-       "a read of %zu requests took %.1f s, longer than the interval of "
-       "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
-       "often",
-       read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
-       in_flight);
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "a read of %zu requests took %.1f s, longer than the interval of "
+      "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
+      "often",
+      read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
+      in_flight);
 }
 
 static void read_state_clear(read_state *read) {
@@ -844,7 +833,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
-    note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
   read.summary.devices = ef_roster_size(engine->roster);
   if (summary != NULL)
     *summary = read.summary;
@@ -869,11 +858,12 @@ static void note_silence(const ef_engine *engine, ef_roster_device *device,
   state->silent = event->kind == EF_MQTT_SILENT;
   char text[32];
   snprintf(text, sizeof(text), "%.0f", event->quiet_ms / 1000.0);
-  tell(engine,
-       &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
-                  .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
-                  .device = device,
-                  .text = text});
+  ef_engine_tell(
+      engine,
+      &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
+                 .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
+                 .device = device,
+                 .text = text});
 }
 
 /* A status message: the online flag, and news when it changes. */
@@ -887,16 +877,16 @@ static void note_status(const ef_engine *engine, ef_roster_device *device,
     return;
   state->pushed_offline = !online;
   device->presence = online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
-  tell(engine,
-       &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE : EF_NEWS_PUSH_OFFLINE,
-                  .level = EF_LEVEL_NOTICE,
-                  .device = device});
+  ef_engine_tell(engine, &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE
+                                                   : EF_NEWS_PUSH_OFFLINE,
+                                    .level = EF_LEVEL_NOTICE,
+                                    .device = device});
 }
 
 static void on_pushed(const ef_mqtt_event *event, void *ctx) {
   ef_engine *engine = ctx;
   if (event->kind == EF_MQTT_NEWS) {
-    note(engine, event->level, NULL, "%s", event->text);
+    ef_engine_note(engine, event->level, NULL, "%s", event->text);
     return;
   }
   ef_roster_device *device = ef_roster_find(engine->roster, event->sn);
@@ -1030,9 +1020,10 @@ static void tell_progress(backfill_run *run, const ef_roster_device *device,
   char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
   ef_time_format(window->begin, begin);
   ef_time_format(window->end, end);
-  note(run->engine, EF_LEVEL_INFO, device,
-       "history %s: window %zu of %zu (%s .. %s), %.0f s so far", run->code,
-       run->done, run->total, begin, end, (now - run->started_ms) / 1000.0);
+  ef_engine_note(run->engine, EF_LEVEL_INFO, device,
+                 "history %s: window %zu of %zu (%s .. %s), %.0f s so far",
+                 run->code, run->done, run->total, begin, end,
+                 (now - run->started_ms) / 1000.0);
 }
 
 /* Waits until EF_BACKFILL_PACE_MS after the last group began (or the
@@ -1082,10 +1073,11 @@ static void tell_skipped(const ef_engine *engine, const backfill_fetch *fetch,
   char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
   ef_time_format(fetch->first_skipped.begin, begin);
   ef_time_format(fetch->last_skipped.end, end);
-  note(engine, EF_LEVEL_WARNING, fetch->device,
-       "history %s: %zu of %zu windows skipped, between %s and %s (failed, "
-       "or not asked after a refusal): run the backfill again for them",
-       fetch->config->code, fetch->skipped, n, begin, end);
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, fetch->device,
+      "history %s: %zu of %zu windows skipped, between %s and %s (failed, "
+      "or not asked after a refusal): run the backfill again for them",
+      fetch->config->code, fetch->skipped, n, begin, end);
 }
 
 int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
@@ -1133,9 +1125,10 @@ int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
       tell_skipped(engine, &fetch, n);
   }
   if (run.said)
-    note(engine, EF_LEVEL_INFO, NULL,
-         "history %s: %zu of %zu windows read in %.0f s", code, windows_read,
-         run.total, (ef_now_ms() - run.started_ms) / 1000.0);
+    ef_engine_note(engine, EF_LEVEL_INFO, NULL,
+                   "history %s: %zu of %zu windows read in %.0f s", code,
+                   windows_read, run.total,
+                   (ef_now_ms() - run.started_ms) / 1000.0);
   free(windows);
   if (status != 0) {
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
@@ -1236,9 +1229,10 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
     return NULL;
   }
   if (ef_account_endpoint_in_clear(client_options.endpoint))
-    note(engine, EF_LEVEL_WARNING, NULL,
-         "the endpoint is plain http:// to another host: the access key "
-         "and the request signatures travel unencrypted; use https://");
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, NULL,
+        "the endpoint is plain http:// to another host: the access key "
+        "and the request signatures travel unencrypted; use https://");
   return engine;
 }
 
