@@ -3,6 +3,7 @@
 #include "ef_mqtt.h"
 
 #include "ef_client.h"
+#include "ef_push_message.h"
 #include "ef_text.h"
 
 #include <ctype.h>
@@ -325,88 +326,19 @@ static void topic_of(const ef_mqtt *m, const char *sn, const char *kind,
   snprintf(out, size, "/open/%s/%s/%s", m->credentials.account, sn, kind);
 }
 
-/* The serial number and kind of a topic of this account, or -1. */
-static int split_topic(const ef_mqtt *m, const char *topic, char *sn,
-                       size_t sn_size, int *status) {
-  char prefix[160];
-  snprintf(prefix, sizeof(prefix), "/open/%s/", m->credentials.account);
-  size_t prefix_len = strlen(prefix);
-  if (strncmp(topic, prefix, prefix_len) != 0)
-    return -1;
-  const char *rest = topic + prefix_len;
-  const char *slash = strchr(rest, '/');
-  if (slash == NULL || (size_t)(slash - rest) >= sn_size || slash == rest)
-    return -1;
-  if (strcmp(slash, "/quota") == 0)
-    *status = 0;
-  else if (strcmp(slash, "/status") == 0)
-    *status = 1;
-  else
-    return -1;
-  memcpy(sn, rest, (size_t)(slash - rest));
-  sn[slash - rest] = '\0';
-  return ef_serial_valid(sn) ? 0 : -1;
-}
-
-static struct json_object *member(struct json_object *object, const char *key) {
-  struct json_object *value = NULL;
-  return json_object_object_get_ex(object, key, &value) ? value : NULL;
-}
-
-/* A status message's online flag: params.status, 0 or 1 (as a number or
- * a string); -1 when the message has none. */
-static int status_of(struct json_object *message) {
-  struct json_object *status = member(member(message, "params"), "status");
-  if (json_object_is_type(status, json_type_int))
-    return json_object_get_int64(status) == 1   ? 1
-           : json_object_get_int64(status) == 0 ? 0
-                                                : -1;
-  if (json_object_is_type(status, json_type_string))
-    return strcmp(json_object_get_string(status), "1") == 0   ? 1
-           : strcmp(json_object_get_string(status), "0") == 0 ? 0
-                                                              : -1;
-  return -1;
-}
-
-/* A quota message's values (typeCode with params, cmdFunc/cmdId with a
- * nested param) into samples; -1 when it has neither. */
-static int values_of(struct json_object *message, ef_samples *samples) {
-  struct json_object *values = member(message, "params");
-  if (!json_object_is_type(values, json_type_object))
-    values = member(message, "param");
-  if (!json_object_is_type(values, json_type_object))
-    return -1;
-  return ef_samples_add_json(samples, values);
-}
-
 static void on_message(struct mosquitto *mosq, void *obj,
                        const struct mosquitto_message *message) {
   (void)mosq;
   ef_mqtt *m = obj;
   int64_t now = ef_now_ms();
-  char sn[EF_SERIAL_MAX + 1];
-  int is_status = 0;
-  struct json_object *root = NULL;
-  ef_samples samples = {0};
-  int online = -1;
-  int usable =
-      message->topic != NULL &&
-      split_topic(m, message->topic, sn, sizeof(sn), &is_status) == 0 &&
-      message->payloadlen > 0 && message->payloadlen <= EF_MQTT_MAX_PAYLOAD;
-  if (usable) {
-    struct json_tokener *tokener = json_tokener_new();
-    root = tokener ? json_tokener_parse_ex(tokener, message->payload,
-                                           message->payloadlen)
-                   : NULL;
-    json_tokener_free(tokener);
-    usable = json_object_is_type(root, json_type_object) &&
-             (is_status ? (online = status_of(root)) >= 0
-                        : values_of(root, &samples) == 0);
-  }
-  json_object_put(root);
+  ef_push_message parsed;
+  ef_push_verdict verdict = ef_push_message_parse(
+      m->credentials.account, message->topic, message->payload,
+      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, &parsed);
+  ef_samples samples = parsed.values;
   pthread_mutex_lock(&m->lock);
   int found = 0;
-  size_t at = usable ? find_locked(m, sn, &found) : 0;
+  size_t at = verdict == EF_PUSH_OK ? find_locked(m, parsed.sn, &found) : 0;
   if (!found || !m->devices[at].watched) {
     m->stats.ignored++;
     pthread_mutex_unlock(&m->lock);
@@ -417,15 +349,15 @@ static void on_message(struct mosquitto *mosq, void *obj,
   pushed_device *device = &m->devices[at];
   device->last_ms = now;
   ef_mqtt_event event = {.time_ms = now};
-  snprintf(event.sn, sizeof(event.sn), "%s", sn);
+  snprintf(event.sn, sizeof(event.sn), "%s", parsed.sn);
   if (device->silent) {
     device->silent = 0;
     event.kind = EF_MQTT_HEARD;
     queue_locked(m, &event);
   }
-  if (is_status) {
+  if (parsed.kind == EF_PUSH_STATUS) {
     event.kind = EF_MQTT_STATUS;
-    event.online = online;
+    event.online = parsed.online;
     queue_locked(m, &event);
   } else {
     merge_into(&device->state, &samples);
@@ -447,6 +379,11 @@ typedef struct {
   credentials *out;
   ef_error error;
 } certification;
+
+static struct json_object *member(struct json_object *object, const char *key) {
+  struct json_object *value = NULL;
+  return json_object_object_get_ex(object, key, &value) ? value : NULL;
+}
 
 static int copy_member(struct json_object *data, const char *key, char *out,
                        size_t size) {
