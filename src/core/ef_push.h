@@ -5,15 +5,19 @@
  * Promises: ef_push_start gives the engine its MQTT source (ef_mqtt.h),
  * watching every device of the roster. What the source hands out comes
  * through the engine's one reading path (ef_engine_hand_out_samples):
- * messages as they arrive in stream mode, every device's merged state at
- * each read in state mode; a device's status as its online flag and
- * news, its silence and return as news. A poll of a pushed device seeds
- * or heals its pushed state, and the device is then polled only every
- * refresh. */
+ * messages as they arrive in stream mode; in state mode, at each read,
+ * every device's merged state, copied from the source only when it
+ * changed. A device's statuses come coalesced (the latest, and how often
+ * it changed since the last take): each batch is its online flag; its
+ * changes are news as ef_flap.h decides (a status that flaps is said
+ * once, and its state once it is steady again). Its silence and return
+ * are news. A poll of a pushed device seeds or heals its pushed state,
+ * and the device is then polled only every refresh. */
 #ifndef EF_PUSH_H
 #define EF_PUSH_H
 
 #include "ef_engine_private.h"
+#include "ef_flap.h"
 
 #include <stdint.h>
 
@@ -22,7 +26,12 @@ struct json_object;
 /* The engine's push state of one roster device. */
 typedef struct {
   int silent;         /* told EF_NEWS_SILENT */
-  int pushed_offline; /* its status said offline */
+  int pushed_offline; /* its latest status said offline */
+  int has_status;     /* a status came; flap is set */
+  ef_flap flap;
+  /* State mode: the copy of its pushed state last handed out. */
+  ef_samples state;
+  uint64_t version;
 } ef_push_device;
 
 /* The MQTT source, watching every device of the roster. Returns 0, or -1
