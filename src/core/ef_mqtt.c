@@ -167,6 +167,9 @@ struct ef_mqtt {
   condition condition;
   int64_t lost_ms; /* monotonic: when the connection was lost; 0 */
   int ever_connected;
+  /* The broker sends what the library refuses: said once until a
+   * connection lasts; the reconnections meanwhile are quiet. */
+  int refusal_said, quiet_reconnect;
   /* The attempt under way. */
   stage stage;
   int connack_seen, connack_rc;
@@ -1062,6 +1065,15 @@ static int advance(ef_mqtt *m, short revents, failure *f) {
     if (getsockopt(mosquitto_socket(m->mosq), SOL_SOCKET, SO_ERROR, &error,
                    &len) != 0)
       error = errno;
+    /* On loopback the refusal comes at once, and the library's first
+     * write takes the error: a socket that never got a peer was refused. */
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    if (error == 0 && (revents & (POLLERR | POLLHUP)) &&
+        getpeername(mosquitto_socket(m->mosq), (struct sockaddr *)&peer,
+                    &peer_len) != 0 &&
+        errno == ENOTCONN)
+      error = ECONNREFUSED;
     if (error != 0 || (revents & (POLLERR | POLLHUP))) {
       fail(f, FAILED_NETWORK, "%s",
            error ? strerror(error) : "the connection was closed");
@@ -1269,12 +1281,15 @@ static void tell_connected(ef_mqtt *m) {
           m->condition == CONDITION_NONE ? EF_LEVEL_INFO : EF_LEVEL_NOTICE,
           "MQTT: connected to the broker %s:%d as client id %s", host, port,
           m->client_id);
-  else if (m->condition != CONDITION_TAKEN_OVER)
+  else if (m->condition == CONDITION_TAKEN_OVER || m->quiet_reconnect)
+    m->condition = CONDITION_CONNECTED;
+  else
     enter(m, CONDITION_CONNECTED, EF_LEVEL_NOTICE,
           "MQTT: connected again to the broker %s:%d, %lld s after the "
           "connection was lost",
           host, port, (long long)((monotonic_ms() - m->lost_ms) / 1000));
   m->ever_connected = 1;
+  m->quiet_reconnect = 0;
   m->lost_ms = 0;
   m->library_error[0] = '\0';
   pthread_mutex_lock(&m->lock);
@@ -1297,8 +1312,15 @@ static const char *loss_words(const ef_mqtt *m, int rc) {
   }
 }
 
+/* 1 when rc says the library refused what the broker sent. */
+static int refused_packet(int rc) {
+  return rc == MOSQ_ERR_MALFORMED_UTF8 || rc == MOSQ_ERR_PROTOCOL ||
+         rc == MOSQ_ERR_MALFORMED_PACKET;
+}
+
 /* The connection ended (rc: libmosquitto's reason): said once, backed
- * off. While another client takes turns with the id, said once in all. */
+ * off. While another client takes turns with the id, or while the broker
+ * keeps sending what the library refuses, said once in all. */
 static void lost(ef_mqtt *m, int rc) {
   int64_t now = monotonic_ms();
   int takeover;
@@ -1306,28 +1328,32 @@ static void lost(ef_mqtt *m, int rc) {
   m->lost_ms = now;
   const char *host = m->credentials.host;
   int port = m->credentials.port;
-  if (takeover)
+  if (takeover) {
     enter(m, CONDITION_TAKEN_OVER, EF_LEVEL_WARNING,
           "MQTT: the broker closed the connection %d times right after "
           "accepting it: another program most likely uses the same client "
           "id %s (the broker keeps one connection per id); give each "
           "program its own client id suffix",
           EF_MQTT_TAKEOVER_AFTER, m->client_id);
-  else if (m->condition == CONDITION_TAKEN_OVER && m->plan.quick_closes > 0)
-    ; /* the other client still takes its turns: said */
-  else if (rc == MOSQ_ERR_MALFORMED_UTF8 || rc == MOSQ_ERR_PROTOCOL ||
-           rc == MOSQ_ERR_MALFORMED_PACKET)
+  } else if (m->condition == CONDITION_TAKEN_OVER && m->plan.quick_closes) {
+    /* the other client still takes its turns: said */
+  } else if (refused_packet(rc) && m->refusal_said) {
+    m->condition = CONDITION_LOST;
+    m->quiet_reconnect = 1;
+  } else if (refused_packet(rc)) {
+    m->refusal_said = 1;
     enter(m, CONDITION_LOST, EF_LEVEL_WARNING,
           "MQTT: the broker %s:%d sent a packet the MQTT library refuses "
           "(%s: a topic that is not valid UTF-8 or holds a control "
           "character, say), and the library dropped the connection: "
-          "connecting again, from %d s on",
+          "connecting again, from %d s on; said once",
           host, port, mosquitto_strerror(rc), EF_MQTT_FIRST_BACKOFF_S);
-  else
+  } else {
     enter(m, CONDITION_LOST, EF_LEVEL_WARNING,
           "MQTT: the connection to the broker %s:%d was lost (%s): "
           "connecting again, from %d s on",
           host, port, loss_words(m, rc), EF_MQTT_FIRST_BACKOFF_S);
+  }
   mosquitto_disconnect(m->mosq);
 }
 
@@ -1341,6 +1367,7 @@ static int serve(ef_mqtt *m) {
     subscribe_pending(m);
     if (!announced_stable && ef_mqtt_plan_stable(&m->plan, monotonic_ms())) {
       announced_stable = 1;
+      m->refusal_said = 0;
       if (m->condition == CONDITION_TAKEN_OVER)
         m->condition = CONDITION_CONNECTED; /* the other client is gone */
     }

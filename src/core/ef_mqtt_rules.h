@@ -34,9 +34,11 @@
 #define EF_MQTT_SUFFIX_MAX 32
 #define EF_MQTT_FIRST_BACKOFF_S 1
 #define EF_MQTT_MAX_BACKOFF_S 300
-#define EF_MQTT_STABLE_S 60
-#define EF_MQTT_TAKEOVER_AFTER 3
+/* A connection the broker closes sooner is a quick close; one that lasted
+ * this long was a working one, whatever ends it. */
 #define EF_MQTT_TAKEOVER_WITHIN_S 10
+#define EF_MQTT_STABLE_S EF_MQTT_TAKEOVER_WITHIN_S
+#define EF_MQTT_TAKEOVER_AFTER 3
 
 /* The client id of account and suffix (NULL or "": none) into out, which
  * holds EF_MQTT_CLIENT_ID_MAX + 1 bytes. Returns 0, or -1 when the suffix

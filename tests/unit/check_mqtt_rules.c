@@ -108,12 +108,12 @@ START_TEST(lasting_connection_resets_the_pause) {
   for (int i = 0; i < 5; i++) /* 1, 2, 4, 8, 16 s */
     now = ef_mqtt_plan_failed(&plan, now);
   ef_mqtt_plan_connected(&plan, now);
-  now += 20000; /* a short connection: no reset */
+  now += EF_MQTT_STABLE_S * 1000 - 1; /* a short connection: no reset */
   ck_assert_int_eq(ef_mqtt_plan_lost(&plan, now, 0, &takeover) - now, 32000);
   ef_mqtt_plan_connected(&plan, now);
-  ck_assert(!ef_mqtt_plan_stable(&plan, now + 59999));
-  ck_assert(ef_mqtt_plan_stable(&plan, now + 60000));
-  now += 60000;
+  ck_assert(!ef_mqtt_plan_stable(&plan, now + EF_MQTT_STABLE_S * 1000 - 1));
+  ck_assert(ef_mqtt_plan_stable(&plan, now + EF_MQTT_STABLE_S * 1000));
+  now += EF_MQTT_STABLE_S * 1000;
   ck_assert_int_eq(ef_mqtt_plan_lost(&plan, now, 1, &takeover) - now, 1000);
   ck_assert(!takeover);
   ck_assert_int_eq(ef_mqtt_plan_failed(&plan, now) - now, 2000);
@@ -148,7 +148,7 @@ START_TEST(other_closes_are_no_takeover) {
     int fail_between;
   } runs[] = {
       {0, 500, 0},
-      {1, EF_MQTT_TAKEOVER_WITHIN_S * 1000, 0},
+      {1, EF_MQTT_TAKEOVER_WITHIN_S * 1000, 0}, /* and stable */
       {1, 500, 1},
   };
   for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
