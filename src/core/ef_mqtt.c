@@ -15,6 +15,7 @@
 
 #include "ef_catalog.h"
 #include "ef_client.h"
+#include "ef_lookup.h"
 #include "ef_metric.h"
 #include "ef_push_message.h"
 #include "ef_text.h"
@@ -114,18 +115,6 @@ typedef enum {
   FAILED_REFUSED,     /* CONNACK refused */
   FAILED_SETUP,       /* our side could not set up a connection */
 } failure_kind;
-
-/* A name being looked up by a thread of its own; whichever of it and the
- * MQTT thread lets go last frees it. */
-typedef struct {
-  pthread_mutex_t lock;
-  int refs;
-  int done;
-  int status; /* getaddrinfo's */
-  struct addrinfo *addresses;
-  int done_fds[2]; /* readable once done */
-  char host[];
-} lookup;
 
 struct ef_mqtt {
   /* Set at creation, then read-only. */
@@ -706,7 +695,7 @@ static int copy_member(struct json_object *data, const char *key, char *out,
 /* The host of a broker: a name or an address, nothing a URL could hide. */
 static int host_valid(const char *host) {
   for (const char *c = host; *c != '\0'; c++)
-    if (!isalnum((unsigned char)*c) && strchr(".-:", *c) == NULL)
+    if (!isalnum((unsigned char)*c) && strchr(".-:[]", *c) == NULL)
       return 0;
   return host[0] != '\0';
 }
@@ -750,17 +739,6 @@ static void on_certification(const ef_answer *answer, void *ctx) {
   *c->out = got;
 }
 
-/* 1 when host is a numeric address (no lookup needed). */
-static int numeric(const char *host) {
-  struct addrinfo hints = {.ai_flags = AI_NUMERICHOST,
-                           .ai_socktype = SOCK_STREAM};
-  struct addrinfo *found = NULL;
-  int status = getaddrinfo(host, NULL, &hints, &found);
-  if (found != NULL)
-    freeaddrinfo(found);
-  return status == 0;
-}
-
 /* Asks certification; 0, or -1 with the reason told once. */
 static int certify(ef_mqtt *m) {
   m->certified_ms = monotonic_ms();
@@ -789,7 +767,7 @@ static int certify(ef_mqtt *m) {
   explicit_bzero(&got, sizeof(got));
   /* The suffix was checked at creation: the id always fits. */
   ef_mqtt_client_id(m->credentials.account, m->suffix, m->client_id);
-  m->host_is_address = numeric(m->credentials.host);
+  m->host_is_address = ef_lookup_numeric(m->credentials.host);
   m->have_credentials = 1;
   m->need_certification = 0;
   return 0;
@@ -868,37 +846,7 @@ static int tls_expect(ef_mqtt *m) {
 /* ---- the broker's name ---------------------------------------------------
  */
 
-static void lookup_release(lookup *l) {
-  pthread_mutex_lock(&l->lock);
-  int last = --l->refs == 0;
-  pthread_mutex_unlock(&l->lock);
-  if (!last)
-    return;
-  if (l->addresses != NULL)
-    freeaddrinfo(l->addresses);
-  close_pair(l->done_fds);
-  pthread_mutex_destroy(&l->lock);
-  free(l);
-}
-
-static void *run_lookup(void *arg) {
-  lookup *l = arg;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_ADDRCONFIG};
-  struct addrinfo *found = NULL;
-  int status = getaddrinfo(l->host, NULL, &hints, &found);
-  pthread_mutex_lock(&l->lock);
-  l->status = status;
-  l->addresses = found;
-  l->done = 1;
-  pthread_mutex_unlock(&l->lock);
-  poke(l->done_fds[1]);
-  lookup_release(l);
-  return NULL;
-}
-
-/* A failure of the attempt under way, for lost_attempt. */
+/* A failure of the attempt under way, for tell_failure. */
 typedef struct {
   failure_kind kind;
   char detail[EF_PROBLEM_LEN / 2];
@@ -913,66 +861,34 @@ fail(failure *f, failure_kind kind, const char *format, ...) {
   va_end(ap);
 }
 
-/* The broker's addresses as text, looked up (unless numeric) in a thread
- * of its own by the attempt's deadline. Returns how many, 0 on failure
+/* The broker's addresses as text, looked up in a thread of its own
+ * (ef_lookup.h) by the attempt's deadline. Returns how many, 0 on failure
  * (f says why) or -1 when the source stops. */
-static int resolve(ef_mqtt *m, char addresses[][INET6_ADDRSTRLEN], int max,
+static int resolve(ef_mqtt *m, char addresses[][EF_ADDRESS_TEXT_LEN], int max,
                    failure *f) {
   m->stage = STAGE_NAME;
-  const char *host = m->credentials.host;
-  if (m->host_is_address) {
-    snprintf(addresses[0], INET6_ADDRSTRLEN, "%s", host);
-    return 1;
-  }
-  size_t len = strlen(host);
-  lookup *l = calloc(1, sizeof(*l) + len + 1);
-  if (l == NULL) {
-    fail(f, FAILED_SETUP, "out of memory");
-    return 0;
-  }
-  memcpy(l->host, host, len + 1);
-  l->refs = 2;
-  l->done_fds[0] = l->done_fds[1] = -1;
-  pthread_mutex_init(&l->lock, NULL);
-  pthread_attr_t attr;
-  pthread_t thread;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  if (pipe2(l->done_fds, O_NONBLOCK | O_CLOEXEC) != 0 ||
-      pthread_create(&thread, &attr, run_lookup, l) != 0) {
-    pthread_attr_destroy(&attr);
+  ef_lookup *lookup = ef_lookup_start(m->credentials.host);
+  if (lookup == NULL) {
     fail(f, FAILED_SETUP, "cannot start a thread to look its name up");
-    l->refs = 1;
-    lookup_release(l);
     return 0;
   }
-  pthread_attr_destroy(&attr);
-  int n = 0, done = 0;
-  while (!done) {
+  int n, error = 0;
+  while ((n = ef_lookup_addresses(lookup, addresses, max, &error)) < 0) {
     if (ef_mqtt_plan_overdue(&m->plan, monotonic_ms())) {
       fail(f, FAILED_TIMEOUT, "its name did not resolve within %.3g s",
            m->timeout_ms / 1000.0);
+      n = 0;
       break;
     }
-    if (wait_on(m, l->done_fds[0], POLLIN, m->plan.deadline_ms) < 0) {
-      n = -1;
+    if (wait_on(m, ef_lookup_fd(lookup), POLLIN, m->plan.deadline_ms) < 0)
       break;
-    }
-    pthread_mutex_lock(&l->lock);
-    done = l->done;
-    pthread_mutex_unlock(&l->lock);
   }
-  if (done && l->status != 0)
+  ef_lookup_release(lookup);
+  if (error != 0)
     fail(f, FAILED_NETWORK, "its name does not resolve (%s)",
-         gai_strerror(l->status));
-  for (struct addrinfo *a = done ? l->addresses : NULL; a != NULL && n < max;
-       a = a->ai_next)
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, addresses[n], INET6_ADDRSTRLEN,
-                    NULL, 0, NI_NUMERICHOST) == 0)
-      n++;
-  if (done && l->status == 0 && n == 0)
+         gai_strerror(error));
+  else if (n == 0 && f->detail[0] == '\0')
     fail(f, FAILED_NETWORK, "its name has no address to connect to");
-  lookup_release(l);
   return n;
 }
 
@@ -1154,7 +1070,7 @@ static void tell_failure(ef_mqtt *m, const failure *f) {
   if (away && m->condition == CONDITION_LOST &&
       outage_s < EF_MQTT_QUIET_OUTAGE_S)
     return;
-  char what[EF_PROBLEM_LEN];
+  char what[sizeof(((credentials *)0)->host) + sizeof(f->detail) + 256];
   condition next = CONDITION_UNREACHABLE;
   switch (f->kind) {
   case FAILED_NETWORK:
@@ -1209,7 +1125,7 @@ static int attempt(ef_mqtt *m) {
   pthread_mutex_lock(&m->lock);
   m->stats.attempts++;
   pthread_mutex_unlock(&m->lock);
-  char addresses[MAX_ADDRESSES][INET6_ADDRSTRLEN];
+  char addresses[MAX_ADDRESSES][EF_ADDRESS_TEXT_LEN];
   failure f = {.kind = FAILED_NETWORK};
   int n = resolve(m, addresses, MAX_ADDRESSES, &f);
   int connected = n < 0 ? -1 : 0;
