@@ -164,6 +164,7 @@ struct ef_mqtt {
   int connack_seen, connack_rc;
   int disconnect_rc;
   char tls_failure[128];
+  int tls_error; /* OpenSSL's verify error, with tls_failure */
   char library_error[256];
   int64_t tick_ms; /* monotonic: the last periodic checks */
 };
@@ -798,9 +799,11 @@ static int verify_peer(int preverified, X509_STORE_CTX *store) {
     SSL *ssl =
         X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     ef_mqtt *m = ssl != NULL ? owner_of(ssl) : NULL;
-    if (m != NULL && m->tls_failure[0] == '\0')
+    if (m != NULL && m->tls_failure[0] == '\0') {
+      m->tls_error = X509_STORE_CTX_get_error(store);
       snprintf(m->tls_failure, sizeof(m->tls_failure), "%s",
-               X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+               X509_verify_cert_error_string(m->tls_error));
+    }
   }
   return preverified;
 }
@@ -1028,6 +1031,7 @@ static int connect_to(ef_mqtt *m, const char *address, failure *f) {
   m->stage = STAGE_TCP;
   m->connack_seen = 0;
   m->tls_failure[0] = m->library_error[0] = '\0';
+  m->tls_error = 0;
   if (configure(m) != 0 || tls_expect(m) != 0) {
     fail(f, FAILED_SETUP, "cannot set up the connection (TLS with %s)",
          m->ca_file ? "the account's CA file" : "the system's CAs");
@@ -1089,9 +1093,14 @@ static void tell_failure(ef_mqtt *m, const failure *f) {
     next = CONDITION_CERTIFICATE;
     snprintf(what, sizeof(what),
              "the broker %s:%d: its certificate could not be verified (%s): "
-             "install the system's CA certificates, or name the CA bundle "
-             "that signed it",
-             host, port, f->detail);
+             "%s",
+             host, port, f->detail,
+             m->tls_error == X509_V_ERR_HOSTNAME_MISMATCH ||
+                     m->tls_error == X509_V_ERR_IP_ADDRESS_MISMATCH
+                 ? "it is not made out to the broker certification names "
+                   "(another server answers there)"
+                 : "install the system's CA certificates, or name the CA "
+                   "bundle that signed it");
     break;
   case FAILED_TLS:
     next = CONDITION_TLS;

@@ -589,6 +589,29 @@ def resolver_skip_reason():
     return None if probe.returncode == 0 else "unshare --mount fails"
 
 
+def named_broker(work, broker, front_end):
+    """The broker handed out by name ("localhost"): the name looked up,
+    each address tried (the broker listens on 127.0.0.1 only), the
+    certificate checked against the name. Whether it connected, and what
+    it said."""
+    suffix = front_end.name + "-named"
+    n = len(broker.connections(client_id(suffix)))
+    with fake_sim(broker, broker.port, host="localhost") as sim:
+        client = front_end(work, sim, broker.cafile, suffix=suffix,
+                           tag="-named")
+        r = {"name": client.name}
+        try:
+            r["connected"] = bool(broker.wait_for_connections(
+                n + 1, client_id(suffix), PATIENCE_S)[n:])
+            r["said"] = wait_until(lambda: client.logged(
+                "connected to the broker localhost:%d" % broker.port),
+                PATIENCE_S)
+            r["log"] = client.log_text()[-2000:]
+        finally:
+            client.stop()
+    return r
+
+
 def silent_resolver(work, broker, front_end, resolver, timeout_s=2):
     """The broker handed out by a name that resolver never answers: whether
     the lookup was asked and said within the Timeout, and how long a

@@ -29,7 +29,8 @@ Typical use:
         broker.set_password(user, "new")    # restarts a running broker
 
 The broker listens on 127.0.0.1 on a free port (never 1883) with a
-server certificate from a throwaway CA (subjectAltName IP:127.0.0.1),
+server certificate from a throwaway CA (subjectAltName IP:127.0.0.1 and
+DNS:localhost, so that clients may name it either way),
 `allow_anonymous false`, and users, passwords and ACLs of exact topics in
 mosquitto's dynamic security plugin: a wildcard subscription is refused
 (SUBACK 0x80) and gets nothing, as on the live broker. Everything lives in
@@ -295,7 +296,8 @@ class Broker:
              ["-keyout", self._path("server.key"),
               "-out", self._path("server.csr"), "-subj", "/CN=" + HOST])
         with open(self._path("server.ext"), "w") as ext:
-            ext.write("subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n"
+            ext.write("subjectAltName=IP:%s,DNS:localhost\n"
+                      "basicConstraints=CA:FALSE\n"
                       "extendedKeyUsage=serverAuth\n" % HOST)
         _run([openssl, "x509", "-req", "-in", self._path("server.csr"),
               "-CA", self._path("ca.pem"), "-CAkey", self._path("ca.key"),

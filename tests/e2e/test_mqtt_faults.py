@@ -23,6 +23,7 @@ figures themselves are bench's, section 8):
   mode);
 - a reader that stops reading stdout: said once, bounded memory, SIGTERM
   or the end of stdin ends the process within seconds;
+- a broker handed out by name: looked up, checked against the name;
 - a resolver that never answers (root only: a private mount namespace):
   said within the Timeout, a stop within seconds."""
 
@@ -172,6 +173,13 @@ def check_blocked_stdout(work, sim, broker, how):
           r["rc"] == 0 and r["stop_s"] < STOP_S, repr(r["rc"]))
 
 
+def check_named_broker(work, broker, front_end):
+    r = scenario.named_broker(work, broker, front_end)
+    check("%s: a broker handed out by name is looked up and its certificate "
+          "checked against the name" % r["name"],
+          r["connected"] and r["said"], r["log"])
+
+
 def check_silent_resolver(work, broker, front_end, resolver):
     r = scenario.silent_resolver(work, broker, front_end, resolver)
     name = r["name"]
@@ -202,6 +210,7 @@ def main():
             for how in (signal.SIGTERM, "eof"):
                 check_blocked_stdout(work, sim, broker, how)
         for front_end in scenario.FRONT_ENDS:
+            check_named_broker(work, broker, front_end)
             for mode in ("silent", "tls-silent"):
                 check_silent_broker(work, broker, front_end, mode)
         check_bad_topic(work, broker)
