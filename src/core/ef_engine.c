@@ -8,6 +8,7 @@
 #include "ef_hash.h"
 #include "ef_health.h"
 #include "ef_poll.h"
+#include "ef_push.h"
 #include "ef_schedule.h"
 
 #include <inttypes.h>
@@ -45,8 +46,7 @@ typedef struct {
 /* The engine's own state of a roster device (its user). */
 typedef struct {
   unsigned stale_readings;  /* in a row: repeats of the cloud's cached copy */
-  int silent;               /* push: told EF_NEWS_SILENT */
-  int pushed_offline;       /* push: its status said offline */
+  ef_push_device push;      /* push mode's (ef_push.h) */
   unsigned long polls;      /* settled so far */
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
@@ -150,6 +150,7 @@ static void device_state_free(void *user) {
     return;
   free(state->reports);
   free(state->counters);
+  ef_push_device_clear(&state->push);
   free(state);
 }
 
@@ -492,22 +493,6 @@ static void settle(read_state *read, ef_roster_device *device,
                         error);
 }
 
-static int64_t push_refresh_ms(const ef_engine *engine) {
-  return engine->options.push.refresh_ms > 0 ? engine->options.push.refresh_ms
-                                             : EF_PUSH_DEFAULT_REFRESH_MS;
-}
-
-/* A poll of a pushed device seeds, or heals, its pushed state. */
-static void merge_into_pushed(const ef_engine *engine,
-                              const ef_roster_device *device,
-                              struct json_object *data) {
-  ef_samples polled = {0};
-  if (ef_samples_add_json(&polled, data) != 0)
-    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
-  ef_mqtt_merge(engine->mqtt, device->sn, &polled);
-  ef_samples_clear(&polled);
-}
-
 static void on_reading(const ef_reading *reading, void *ctx) {
   read_state *read = ctx;
   const ef_engine *engine = read->engine;
@@ -515,13 +500,13 @@ static void on_reading(const ef_reading *reading, void *ctx) {
   /* Pushed devices are polled once to seed their state, then only now and
    * then to heal what was missed. */
   if (reading->error == NULL && engine->mqtt != NULL &&
-      device->schedule.interval_ms < push_refresh_ms(engine))
-    device->schedule.interval_ms = push_refresh_ms(engine);
+      device->schedule.interval_ms < ef_push_refresh_ms(engine))
+    device->schedule.interval_ms = ef_push_refresh_ms(engine);
   settle(read, device, reading->error);
   if (reading->error != NULL)
     return;
   if (engine->mqtt != NULL)
-    merge_into_pushed(engine, device, reading->data);
+    ef_push_polled(engine, device, reading->data);
   reading_values values = {.data = reading->data};
   if (engine->mqtt == NULL || engine->options.push.stream)
     deliver_reading(engine, device, &values, reading->time_ms);
@@ -841,113 +826,17 @@ done:
   return status;
 }
 
-/* ---- push mode --------------------------------------------------------- */
+/* ---- push mode (ef_push.c) -------------------------------------------- */
 
-int ef_engine_can_push(void) { return ef_mqtt_available(); }
-
-static int64_t push_silence_ms(const ef_engine *engine) {
-  return engine->options.push.silence_ms > 0 ? engine->options.push.silence_ms
-                                             : EF_PUSH_DEFAULT_SILENCE_MS;
+ef_push_device *ef_engine_push_device(ef_roster_device *device) {
+  return &((device_state *)device->user)->push;
 }
 
-/* A device that has pushed nothing for the silence limit (the source
- * watches for it): told once, and once when it speaks again. */
-static void note_silence(const ef_engine *engine, ef_roster_device *device,
-                         const ef_mqtt_event *event) {
-  device_state *state = device->user;
-  state->silent = event->kind == EF_MQTT_SILENT;
-  char text[32];
-  snprintf(text, sizeof(text), "%.0f", event->quiet_ms / 1000.0);
-  ef_engine_tell(
-      engine,
-      &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
-                 .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
-                 .device = device,
-                 .text = text});
-}
-
-/* A status message: the online flag, and news when it changes. */
-static void note_status(const ef_engine *engine, ef_roster_device *device,
-                        int online, int64_t time_ms) {
-  device_state *state = device->user;
-  if (engine->sink.online != NULL)
-    engine->sink.online(engine->ctx, device, online, time_ms,
-                        push_silence_ms(engine));
-  if (online == !state->pushed_offline)
-    return;
-  state->pushed_offline = !online;
-  device->presence = online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
-  ef_engine_tell(engine, &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE
-                                                   : EF_NEWS_PUSH_OFFLINE,
-                                    .level = EF_LEVEL_NOTICE,
-                                    .device = device});
-}
-
-static void on_pushed(const ef_mqtt_event *event, void *ctx) {
-  ef_engine *engine = ctx;
-  if (event->kind == EF_MQTT_NEWS) {
-    ef_engine_note(engine, event->level, NULL, "%s", event->text);
-    return;
-  }
-  ef_roster_device *device = ef_roster_find(engine->roster, event->sn);
-  if (device == NULL)
-    return; /* forgotten since it arrived */
-  switch (event->kind) {
-  case EF_MQTT_STATUS:
-    note_status(engine, device, event->online, event->time_ms);
-    return;
-  case EF_MQTT_SILENT:
-  case EF_MQTT_HEARD:
-    note_silence(engine, device, event);
-    return;
-  case EF_MQTT_MESSAGE:
-  case EF_MQTT_NEWS:
-    break;
-  }
-  ef_reading_view view = {.device = device,
-                          .time_ms = event->time_ms,
-                          .interval_ms = device->schedule.interval_ms,
-                          .pushed = 1};
-  hand_out(engine, device, &(reading_values){.samples = &event->samples},
-           &view);
-}
-
-/* State mode: every device's merged state, stamped with the read's time,
- * unless it is silent or offline by its status. */
-static void hand_out_states(ef_engine *engine, int64_t now_ms) {
-  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
-    ef_roster_device *device = ef_roster_device_at(engine->roster, i);
-    device_state *state = device->user;
-    ef_samples pushed = {0};
-    int64_t last_ms = 0;
-    if (!state->pushed_offline && !state->silent &&
-        ef_mqtt_snapshot(engine->mqtt, device->sn, &pushed, &last_ms) == 0 &&
-        pushed.len > 0) {
-      ef_reading_view view = {.device = device,
-                              .time_ms = now_ms,
-                              .interval_ms = engine->options.read_interval_ms,
-                              .pushed = 1,
-                              .has_age = 1,
-                              .age_s = (double)(now_ms - last_ms) / 1000.0};
-      hand_out(engine, device, &(reading_values){.samples = &pushed}, &view);
-    }
-    ef_samples_clear(&pushed);
-  }
-}
-
-int ef_engine_push_fd(const ef_engine *engine) {
-  return engine->mqtt != NULL && engine->options.push.stream
-             ? ef_mqtt_fd(engine->mqtt)
-             : -1;
-}
-
-int ef_engine_take_pushed(ef_engine *engine, int64_t now_ms) {
-  if (engine->mqtt == NULL)
-    return 0;
-  ef_mqtt_take(engine->mqtt, on_pushed, engine);
-  if (!engine->options.push.stream)
-    hand_out_states(engine, now_ms);
-  return 0;
+void ef_engine_hand_out_samples(const ef_engine *engine,
+                                ef_roster_device *device,
+                                const ef_samples *samples,
+                                ef_reading_view *view) {
+  hand_out(engine, device, &(reading_values){.samples = samples}, view);
 }
 
 int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
@@ -992,25 +881,6 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
   return roster;
 }
 
-/* Push mode: the MQTT source, watching every device of the roster. */
-static int start_push(ef_engine *engine, char *problem) {
-  ef_mqtt_options options = {.account = engine->options.account,
-                             .client_id_suffix =
-                                 engine->options.push.client_id_suffix,
-                             .stream = engine->options.push.stream,
-                             .silence_ms = push_silence_ms(engine)};
-  engine->mqtt = ef_mqtt_new(&options, problem);
-  if (engine->mqtt == NULL)
-    return -1;
-  for (size_t i = 0; i < ef_roster_size(engine->roster); i++)
-    if (ef_mqtt_watch(engine->mqtt,
-                      ef_roster_device_at(engine->roster, i)->sn) != 0) {
-      snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-      return -1;
-    }
-  return 0;
-}
-
 ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
                          void *sink_ctx, char *problem) {
   ef_catalog_init(); /* before the MQTT thread, and collectd's readers */
@@ -1048,7 +918,7 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
     ef_engine_free(engine);
     return NULL;
   }
-  if (options->push.enabled && start_push(engine, problem) != 0) {
+  if (options->push.enabled && ef_push_start(engine, problem) != 0) {
     ef_engine_free(engine);
     return NULL;
   }
