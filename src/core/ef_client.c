@@ -351,6 +351,11 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, client->timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, client->timeout_ms);
+  /* A name lookup that outlasts the timeout (a resolver that never
+   * answers) is left to finish in its thread: without this, libcurl joins
+   * the thread when the transfer times out or is cut off, for as long as
+   * the system's resolver insists (glibc: 5 s, twice, per nameserver). */
+  curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   if (client->ca_file != NULL)

@@ -10,6 +10,13 @@ The runs:
   first wave hangs, collectd and ecoflow-telegraf --execd (50 devices whose
   polls hang, behind a device list that answers) exit within about a
   second and send no request afterwards.
+- resolver: issue 23's resolver that never answers (hangdns.py: a DNS
+  stub on loopback, the only nameserver of the program under test): 20
+  devices, Timeout 2; a read takes about one Timeout (the first wave's
+  lookups are left to finish in their threads, not waited for), SIGTERM
+  while the lookups hang stops the daemon within about a second, and a
+  one-shot run (collectd -T, an exec poll) exits within about one
+  Timeout.
 - live: one daemon (collectd) or one --execd per account (Telegraf), two
   reads ten seconds apart, with these accounts:
   - "limits": HTTP 429 with Retry-After 30 and 100000000 next to a healthy
@@ -43,6 +50,7 @@ Every figure measured is printed as part of the check's name.
 """
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -51,6 +59,7 @@ import threading
 import time
 
 import faultkit
+import hangdns
 import simharness
 from checks import check, clean_up, summary, wait_until
 
@@ -117,8 +126,9 @@ class Account:
 
 
 class RequestWatch:
-    """When a simulator's signed API requests arrive: polls its counters
-    every 20 ms in a thread. first: time.monotonic() of the first."""
+    """When a simulator's signed API requests (or a HangingHost's name
+    lookups) arrive: polls its counters every 20 ms in a thread. first:
+    time.monotonic() of the first."""
 
     def __init__(self, sim):
         self.sim = sim
@@ -187,18 +197,34 @@ class FrontEnd:
     # where reports are read periodically (collectd).
     names_series_by_instance = False
     reads_reports = False
+    # Requests in a row that a one-shot run makes wait for one another.
+    once_timeouts = 1
 
-    def hang_read(self, sim, serials, work):
+    # prefix: the command line the program under test runs behind (a
+    # HangingHost's namespace).
+
+    def hang_read(self, sim, serials, work, prefix=()):
         """Polls serials once against sim (every request hangs); returns
         (seconds from the first request to the last failure told, the
         failures told)."""
         raise NotImplementedError
 
-    def hang_stop(self, sim, serials, work):
+    def hang_stop(self, sim, serials, work, prefix=()):
         """Starts polling serials (a daemon), sends SIGTERM once a wave of
         requests hangs at sim; returns (seconds to exit, exit status,
         requests when the signal went, requests a second after the
         exit)."""
+        raise NotImplementedError
+
+    def daemon_read(self, sim, serials, work, prefix=()):
+        """As hang_read, by the daemon (the front end's long-running
+        form)."""
+        return self.hang_read(sim, serials, work, prefix)
+
+    def run_once(self, sim, serials, work, prefix=()):
+        """One run that reads serials once and exits (collectd -T, an
+        exec poll); returns (seconds from its start to its exit, exit
+        status, what it said)."""
         raise NotImplementedError
 
     def start(self, accounts, work):
@@ -277,6 +303,70 @@ def check_hang(fe, work):
         check_stop(fe, fe.hang_stop(sim, serials[:EXECD_HANG_DEVICES], work),
                    "--execd, %d devices whose polls hang"
                    % EXECD_HANG_DEVICES)
+
+
+# ---- a resolver that never answers --------------------------------------
+
+RESOLVER_DEVICES = 20
+# A one-shot run, from its start to its exit: its Timeouts (FrontEnd.
+# once_timeouts) and the program's start and end on a busy machine (the
+# bug took 10 s a Timeout).
+ONCE_SLACK_S = 3
+
+
+class HangingHost:
+    """An account's endpoint whose name only a HangingResolver is asked
+    about: keys of the right shape (nothing is ever sent), and the stub's
+    queries counted as a simulator counts requests (stats())."""
+
+    access_key = "Ak" + "0" * 30
+    secret_key = "Sk" + "0" * 30
+
+    def __init__(self, stub):
+        self.stub = stub
+        self.base_url = "http://%s:8080" % hangdns.HOST
+
+    def stats(self):
+        return {"requests": self.stub.count()}
+
+    def reset_stats(self):
+        self.stub.reset()
+
+
+def check_resolver(fe, work):
+    why = hangdns.available()
+    if why is not None:
+        # CI runs as root, where a mount namespace can always be made.
+        if os.geteuid() == 0:
+            check("%s resolver: a mount namespace for the DNS stub" % fe.name,
+                  False, why)
+        else:
+            print("# %s resolver: skipped, no namespace here: %s" % (
+                fe.name, why))
+        return
+    serials = ["HJ31DNS%03d" % i for i in range(RESOLVER_DEVICES)]
+    with hangdns.HangingResolver() as stub:
+        host, prefix = HangingHost(stub), stub.prefix()
+        took, told = fe.daemon_read(host, serials, work, prefix)
+        check("%s resolver: %d devices behind a resolver that never answers, "
+              "Timeout %d: a read takes %s s from the first lookup (about "
+              "one Timeout), every device told (%d), %d lookups" % (
+                  fe.name, RESOLVER_DEVICES, TIMEOUT_S,
+                  "%.2f" % took if took is not None else "?", told,
+                  stub.count()),
+              took is not None and took < TIMEOUT_S + 1.5 and
+              told == RESOLVER_DEVICES)
+        host.reset_stats()
+        check_stop(fe, fe.hang_stop(host, serials, work, prefix),
+                   "a resolver that never answers")
+        took, status, text = fe.run_once(host, serials, work, prefix)
+        bound = fe.once_timeouts * TIMEOUT_S + ONCE_SLACK_S
+        check("%s resolver: a one-shot run exits in %.2f s (at most %d: "
+              "about %d Timeout%s), status %r, the lookup's timeout said" % (
+                  fe.name, took, bound, fe.once_timeouts,
+                  "s" if fe.once_timeouts > 1 else "", status),
+              took < bound and status != "hung" and
+              "Resolving timed out" in text, text[-600:])
 
 
 def stop_by_signal(process, sim):
@@ -610,6 +700,7 @@ def run(fe, check_input):
     work = tempfile.mkdtemp(prefix="test_hostile_%s." % fe.name)
     try:
         check_hang(fe, work)
+        check_resolver(fe, work)
         run_live(fe, work)
         check_input(work)
     finally:

@@ -75,17 +75,18 @@ class CollectdFrontEnd(hs.FrontEnd):
     name = "collectd"
     names_series_by_instance = True
     reads_reports = True
+    once_timeouts = 2  # collectd -T checks the account, then reads
 
     def __init__(self):
         self.daemon = None
 
-    def hang_read(self, sim, serials, work):
+    def hang_read(self, sim, serials, work, prefix=()):
         daemon = Collectd(os.path.join(work, "hang-read"),
                           plugin_block([hang_account(sim, serials)]),
-                          interval=hs.INTERVAL_S)
+                          interval=hs.INTERVAL_S, prefix=prefix)
         watch = hs.RequestWatch(sim)
         daemon.start()
-        failed = re.compile(r"ecoflow plugin: device (SIM\d+)"
+        failed = re.compile(r"ecoflow plugin: device (\w+)"
                             r"(?: of account \"hang\")?: Timeout")
 
         def told():
@@ -97,15 +98,23 @@ class CollectdFrontEnd(hs.FrontEnd):
         daemon.stop()
         return (done - watch.first if watch.first else None), len(told())
 
-    def hang_stop(self, sim, serials, work):
+    def hang_stop(self, sim, serials, work, prefix=()):
         daemon = Collectd(os.path.join(work, "hang-stop"),
                           plugin_block([hang_account(sim, serials)]),
-                          interval=hs.INTERVAL_S)
+                          interval=hs.INTERVAL_S, prefix=prefix)
         daemon.start()
         wait_until(lambda: hs.requests(sim) >= hs.DEFAULT_IN_FLIGHT, 30)
         outcome = hs.stop_by_signal(daemon.process, sim)
         daemon.output.close()
         return outcome
+
+    def run_once(self, sim, serials, work, prefix=()):
+        daemon = Collectd(os.path.join(work, "once"),
+                          plugin_block([hang_account(sim, serials)]),
+                          prefix=prefix)
+        started = time.monotonic()
+        status, text = daemon.test_once()
+        return time.monotonic() - started, status, text
 
     def start(self, accounts, work):
         self.daemon = Collectd(os.path.join(work, "live"),

@@ -60,10 +60,10 @@ class Execd:
     """ecoflow-telegraf --execd, its output kept as the bytes it wrote (a
     CR must not be hidden by Python's newline handling)."""
 
-    def __init__(self, name, account):
+    def __init__(self, name, account, prefix=()):
         self.name = name
         self.process = subprocess.Popen(
-            [TELEGRAF, "--execd"] + account_args(account),
+            list(prefix) + [TELEGRAF, "--execd"] + account_args(account),
             env=environment(account.endpoint), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out, self.err = bytearray(), bytearray()
@@ -108,30 +108,49 @@ class Execd:
         return status
 
 
+def told_timeouts(text):
+    """The devices whose request timed out, as stderr said."""
+    return {m.group(1) for m in re.finditer(
+        r"^E! ecoflow: device (\w+).*Timeout", text, re.M)}
+
+
 class TelegrafFrontEnd(hs.FrontEnd):
     name = "telegraf"
 
     def __init__(self):
         self.execds = {}
 
-    def hang_read(self, sim, serials, work):
-        args = [TELEGRAF, "--endpoint", sim.base_url, "--timeout",
-                str(hs.TIMEOUT_S)]
+    def hang_read(self, sim, serials, work, prefix=()):
+        took, status, text = self.run_once(sim, serials, work, prefix)
+        check("telegraf: the poll of %d hanging devices exits 1 (none read)"
+              % len(serials), status == 1, text[-300:])
+        return took, len(told_timeouts(text))
+
+    def run_once(self, sim, serials, work, prefix=()):
+        args = list(prefix) + [TELEGRAF, "--endpoint", sim.base_url,
+                               "--timeout", str(hs.TIMEOUT_S)]
         for sn in serials:
             args.append("--sn=" + sn)
         started = time.monotonic()
         run = subprocess.run(args, env=environment(sim), capture_output=True,
                              text=True, timeout=600, stdin=subprocess.DEVNULL)
-        took = time.monotonic() - started
-        told = {m.group(1) for m in re.finditer(
-            r"^E! ecoflow: device (SIM\d+).*Timeout", run.stderr, re.M)}
-        check("telegraf: the poll of %d hanging devices exits 1 (none read)"
-              % len(serials), run.returncode == 1, run.stderr[-300:])
-        return took, len(told)
+        return time.monotonic() - started, run.returncode, run.stderr
 
-    def hang_stop(self, sim, serials, work):
+    def daemon_read(self, sim, serials, work, prefix=()):
+        watch = hs.RequestWatch(sim)
+        execd = Execd("read", hs.Account("read", sim, serials), prefix)
+        execd.gather()
+        wait_until(lambda: len(told_timeouts("\n".join(
+            execd.err_lines()))) >= len(serials), 60)
+        done = time.monotonic()
+        watch.close()
+        told = told_timeouts("\n".join(execd.err_lines()))
+        execd.finish()
+        return (done - watch.first if watch.first else None), len(told)
+
+    def hang_stop(self, sim, serials, work, prefix=()):
         account = hs.Account("hang", sim, serials, timeout=30)
-        execd = Execd("hang", account)
+        execd = Execd("hang", account, prefix)
         execd.gather()
         wait_until(lambda: hs.requests(sim) > 0, 30)
         time.sleep(0.3)  # the wave in flight
