@@ -688,6 +688,33 @@ def check_refused_unsent(what, status, text, sim, refused=(2,)):
           asked == 0 and INJECTED not in text, text[-600:])
 
 
+# Hosts that begin like a loopback address but are names (issue 23): where
+# they lead is a resolver's word, so plain http:// to them is warned of.
+# Their last label is too long for a DNS name: no query leaves the machine.
+PRETENDING_LOOPBACK = ["http://127.0.0.1.%s" % faultkit.UNRESOLVABLE,
+                       "http://127.%s:8080" % faultkit.UNRESOLVABLE]
+
+
+def loopback_forms(sim):
+    """The simulator's endpoint written as the loopback in other ways:
+    never warned of."""
+    return ["http://localhost:%d" % sim.port, "http://127.1:%d" % sim.port]
+
+
+def check_plain_http(what, endpoint, text, status):
+    """A run with endpoint: warned once when it pretends to be the
+    loopback; else read (status 0) without a warning."""
+    said = [line for line in text.splitlines()
+            if "plain http:// to another host" in line]
+    if endpoint in PRETENDING_LOOPBACK:
+        check("%s: plain http:// to %s (a name, not the loopback): warned "
+              "once" % (what, endpoint),
+              len(said) == 1 and "use https://" in said[0], text[-600:])
+    else:
+        check("%s: plain http:// to %s (the loopback): read, no warning"
+              % (what, endpoint), status == 0 and not said, text[-600:])
+
+
 def check_not_printed(what, status, text, secret, refused=(2,)):
     check("%s: refused (status %r) without printing the secret" % (
         what, status), status in refused and secret not in text and

@@ -222,10 +222,18 @@ def check_input(work):
         check("collectd: Endpoint plain http:// to another host: warned once "
               "(the access key and signatures would travel unencrypted)",
               len(warned) == 1 and "use https://" in warned[0], text[-600:])
+        for i, endpoint in enumerate(hs.PRETENDING_LOOPBACK):
+            status, text = try_config(work, "pretend%d" % i, sim,
+                                      base_lines(sim, endpoint=endpoint))
+            hs.check_plain_http("collectd", endpoint, text, status)
         status, text = try_config(work, "loopback", sim, base_lines(sim))
         check("collectd: plain http:// to the loopback (the simulator): no "
               "warning", status == 0 and "plain http://" not in text,
               text[-600:])
+        for i, endpoint in enumerate(hs.loopback_forms(sim)):
+            status, text = try_config(work, "loopback%d" % i, sim,
+                                      base_lines(sim, endpoint=endpoint))
+            hs.check_plain_http("collectd", endpoint, text, status)
         status, text = try_config(
             work, "ftp", sim, base_lines(
                 sim, endpoint="ftp://127.0.0.1:%d" % sim.port))

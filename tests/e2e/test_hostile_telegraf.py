@@ -258,10 +258,16 @@ def check_input(work):
               "unencrypted)", len(warned) == 1 and
               warned[0].startswith("W! ecoflow: ") and
               "use https://" in warned[0], text[-600:])
+        for endpoint in hs.PRETENDING_LOOPBACK:
+            status, text = run_exec(sim, ["--endpoint", endpoint])
+            hs.check_plain_http("telegraf", endpoint, text, status)
         status, text = run_exec(sim, [])
         check("telegraf: plain http:// to the loopback (the simulator): read, "
               "no warning", status == 0 and "plain http://" not in text,
               text[-600:])
+        for endpoint in hs.loopback_forms(sim):
+            status, text = run_exec(sim, ["--endpoint", endpoint])
+            hs.check_plain_http("telegraf", endpoint, text, status)
         status, text = run_exec(sim, ["--endpoint",
                                       "ftp://127.0.0.1:%d" % sim.port])
         check("telegraf: --endpoint ftp://: refused at once (exit 2), nothing "

@@ -6,6 +6,7 @@
  * must accept or refuse each value, and a refusal must carry the core's
  * words (ef_account.h) in both, without echoing the value. */
 #include "ecoflow_config.h"
+#include "ef_account.h"
 #include "telegraf_config.h"
 #include "unit.h"
 
@@ -341,4 +342,48 @@ START_TEST(one_verdict_per_setting) {
 }
 END_TEST
 
-UNIT_MAIN("settings", one_verdict_per_setting)
+/* ---- plain http:// ------------------------------------------------------ */
+
+/* Which endpoints get the warning that keys travel unencrypted: every
+ * plain http:// one but those written as a loopback address. */
+static const struct {
+  const char *endpoint;
+  int in_clear;
+} endpoints[] = {
+    {"https://api-e.ecoflow.com", 0},
+    {"https://127.0.0.1.nip.io", 0},
+    {"http://api-e.ecoflow.com", 1},
+    {"http://127.0.0.1:8080", 0},
+    {"HTTP://127.0.0.1:8080/", 0},
+    {"http://127.255.255.254", 0},
+    {"http://127.1:9", 0},        /* libcurl reads it as 127.0.0.1 */
+    {"http://0x7f000001/api", 0}, /* so is this */
+    {"http://localhost:8080", 0}, /* libcurl's own: never resolved */
+    {"http://LocalHost", 0},
+    {"http://[::1]:8080", 0},
+    {"http://[0:0:0:0:0:0:0:1]/", 0},
+    {"http://user@127.0.0.1:8080", 0},
+    {"http://127.0.0.1.nip.io", 1}, /* a name: wherever it resolves */
+    {"http://127.attacker.example", 1},
+    {"http://127.0.0.1.attacker.example:8080", 1},
+    {"http://localhost.attacker.example", 1},
+    {"http://localhost.", 1}, /* goes to the resolver */
+    {"http://128.0.0.1", 1},
+    {"http://126.255.255.255", 1},
+    {"http://[::2]", 1},
+    {"http://[::ffff:8.8.8.8]", 1},
+    {"http://8.8.8.8@127.0.0.1.nip.io", 1},
+    {"http://127.0.0.1@attacker.example", 1},
+};
+
+START_TEST(plain_http_is_warned_unless_to_a_loopback_address) {
+  for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+    ck_assert_msg(ef_account_endpoint_in_clear(endpoints[i].endpoint) ==
+                      endpoints[i].in_clear,
+                  "%s: %s", endpoints[i].endpoint,
+                  endpoints[i].in_clear ? "not warned" : "warned");
+}
+END_TEST
+
+UNIT_MAIN("settings", one_verdict_per_setting,
+          plain_http_is_warned_unless_to_a_loopback_address)
