@@ -240,6 +240,16 @@ def check_input(work):
         check("collectd: Endpoint ftp://: refused at once, nothing sent",
               status == 1 and "an http:// or https:// URL" in text and
               hs.requests(sim) == 0, text[-600:])
+        # Hex floats are no number to collectd's grammar, nor quoted text
+        # to the plugin (an unquoted 0x10 is collectd's own hex: 16).
+        for line in ("CounterGlitchShare 0x1p-3", 'MaxUnknownQuotas "0x10"',
+                     "MaxConcurrent 0x1.8p1"):
+            status, text = try_config(work, "number", sim,
+                                      base_lines(sim) + [line])
+            check("collectd: %s: refused at once, decimal only, nothing sent"
+                  % line, status == 1 and
+                  "needs exactly one decimal number" in text and
+                  hs.requests(sim) == 0, text[-600:])
         glow = simharness.DEFAULT_DEVICES["powerglow"]
         ocean = simharness.DEFAULT_DEVICES["powerocean"]
         status, text = try_config(work, "slash", sim, base_lines(sim)[:4] + [

@@ -273,6 +273,15 @@ def check_input(work):
         check("telegraf: --endpoint ftp://: refused at once (exit 2), nothing "
               "sent", status == 2 and "an http:// or https:// URL" in text
               and hs.requests(sim) == 0, text[-600:])
+        for option, value in (("--max-unknown-quotas", "0x10"),
+                              ("--counter-glitch-share", "0x1p-3"),
+                              ("--timeout", "0x1.8p1")):
+            status, text = run_exec(sim, [option, value])
+            check("telegraf: %s %s: refused (exit 2): decimal only, nothing "
+                  "sent, the value not echoed" % (option, value),
+                  status == 2 and "%s: not a decimal number" % option in text
+                  and hs.requests(sim) == 0 and value not in text,
+                  text[-300:])
         count = 50000
         serials = ["--sn=HJ31X%07d" % i for i in range(count)]
         started = time.monotonic()
