@@ -42,6 +42,9 @@ The runs:
     after a batch that found the host down fail with it, unsent); "collide" and "collide2": a configured Name equal to a listed
     serial, and the same devices discovered by two accounts: every plugin
     instance belongs to one device, the suffixed ones said once.
+- huge report: issue 23's report index of +-1e308 kWh, a double but no
+  double of Wh: left out and counted with the implausible values, said
+  once, the other indexes published.
 The user's input (CR/LF in a key, secrets pasted in the wrong place, plain
 http:// and ftp:// endpoints) is checked by each test in its own syntax,
 with the helpers at the end.
@@ -227,6 +230,12 @@ class FrontEnd:
         status, what it said)."""
         raise NotImplementedError
 
+    def report_once(self, endpoint, sn, code, work):
+        """Fetches report code of device sn once (collectd: a <Report>;
+        Telegraf: --history over the last week); returns (the lines it
+        said, the set of report index names it published)."""
+        raise NotImplementedError
+
     def start(self, accounts, work):
         """Starts polling every account; the first read begins."""
 
@@ -367,6 +376,36 @@ def check_resolver(fe, work):
                   "s" if fe.once_timeouts > 1 else "", status),
               took < bound and status != "hung" and
               "Resolving timed out" in text, text[-600:])
+
+
+# ---- a report value beyond a double once in Wh -----------------------------
+
+HUGE_DEVICE = "HJ31HUGEREPORT"
+
+
+def check_huge_report(fe, work):
+    """A PowerOcean whose report says +-1e308 kWh of two indexes, behind a
+    proxy: both left out and counted, said once; the others published."""
+    with simharness.Sim(devices=["%s:powerocean" % HUGE_DEVICE]) as sim:
+        proxy = faultkit.Proxy(sim, bends={HUGE_DEVICE: "huge_report"})
+        try:
+            said, names = fe.report_once(proxy, HUGE_DEVICE, REPORT, work)
+        finally:
+            proxy.close()
+    left_out = [line for line in said if re.search(
+        r"report %s: 2 values left out" % REPORT, line)]
+    huge = [report_name(n) for n in faultkit.HUGE_REPORT_VALUES]
+    published_huge = [n for n in names for h in huge if n.endswith(h)]
+    check("%s: a report saying +-1e308 kWh of two indexes (no number of "
+          "Wh): both counted as left out, said once; %d others published, "
+          "neither of them" % (fe.name, len(names)),
+          len(left_out) == 1 and len(names) >= 5 and not published_huge,
+          " | ".join(said[-5:]) + " | published: %s" % sorted(names))
+
+
+def report_name(index):
+    """A report index's name as published: "To Home" -> "to_home"."""
+    return re.sub(r"[^a-z0-9]+", "_", index.lower()).strip("_")
 
 
 def stop_by_signal(process, sim):
@@ -728,6 +767,7 @@ def run(fe, check_input):
     try:
         check_hang(fe, work)
         check_resolver(fe, work)
+        check_huge_report(fe, work)
         run_live(fe, work)
         check_input(work)
     finally:

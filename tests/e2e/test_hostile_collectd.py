@@ -116,6 +116,22 @@ class CollectdFrontEnd(hs.FrontEnd):
         status, text = daemon.test_once()
         return time.monotonic() - started, status, text
 
+    def report_once(self, endpoint, sn, code, work):
+        account = hs.Account("huge", endpoint, [sn], reports=[code])
+        daemon = Collectd(os.path.join(work, "huge-report"),
+                          plugin_block([account]), interval=hs.INTERVAL_S)
+        daemon.start()
+
+        def names():
+            return {v["type_instance"] for v in daemon.values()
+                    if v["plugin"] == "ecoflow" and
+                    v.get("meta", {}).get("report") == code}
+        wait_until(names, 30)
+        found = names()
+        daemon.stop()
+        return [line for line in daemon.log_text().splitlines()
+                if "ecoflow plugin:" in line], found
+
     def start(self, accounts, work):
         self.daemon = Collectd(os.path.join(work, "live"),
                                plugin_block(accounts),

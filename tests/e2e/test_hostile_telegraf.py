@@ -156,6 +156,20 @@ class TelegrafFrontEnd(hs.FrontEnd):
         time.sleep(0.3)  # the wave in flight
         return hs.stop_by_signal(execd.process, sim)
 
+    def report_once(self, endpoint, sn, code, work):
+        now = time.time()
+        begin, end = (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+                      for t in (now - 2 * 86400, now))
+        run = subprocess.run(
+            [TELEGRAF, "--endpoint", endpoint.base_url, "--timeout", "5",
+             "--sn", sn, "--history", code, "--begin", begin, "--end", end],
+            env=environment(endpoint), capture_output=True, text=True,
+            timeout=120, stdin=subprocess.DEVNULL)
+        names = {field for line in run.stdout.splitlines() if line
+                 for point in [parse(line)] if point[0] == "ecoflow_history"
+                 for field in point[2]}
+        return run.stderr.splitlines(), names
+
     def start(self, accounts, work):
         self.execds = {a.name: Execd(a.name, a) for a in accounts}
         self.read_again(time.monotonic())
