@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""test_hostile_collectd.py: issue 15 against the collectd plugin: the
-hostile cloud of hostile_scenario.py (1000 hanging devices, a read and a
-stop; one daemon with the live accounts), and the user's input in
+"""test_hostile_collectd.py: issues 15 and 23 against the collectd plugin:
+the hostile cloud of hostile_scenario.py (1000 hanging devices, a read and
+a stop; a resolver that never answers; a report of +-1e308 kWh; one daemon
+with the live accounts), and the user's input in
 collectd's syntax, each tried with `collectd -T` against a simulator that
 counts what it is sent:
 - AccessKey with a line break, a CR or both inside its quotes: refused as
   a configuration error, nothing sent;
 - a secret given as Timeout, or as the name of an option: refused without
   printing it;
-- Endpoint plain http:// to another host: warned once; ftp://: refused;
+- Endpoint plain http:// to another host: warned once, also to hosts that
+  only begin like a loopback address (127.0.0.1.<name>, 127.<name>); not
+  to localhost or 127.1; ftp://: refused;
+- CounterGlitchShare 0x1p-3, MaxConcurrent 0x1.8p1, MaxUnknownQuotas
+  "0x10": refused (numbers are decimal; an unquoted 0x10 is collectd's own
+  hex, 16, before the plugin sees it);
 - a Name with '/', and a Name equal to another account's device's
   instance: refused (a discovered one gets a suffix instead, in the live
   run)."""

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""test_hostile_telegraf.py: issue 15 against ecoflow-telegraf: the hostile
-cloud of hostile_scenario.py (1000 hanging devices in one exec poll; SIGTERM
-to --execd while the device list hangs, and while 50 devices' polls hang;
-one --execd per live account), and the user's input in Telegraf's ways
+"""test_hostile_telegraf.py: issues 15 and 23 against ecoflow-telegraf: the
+hostile cloud of hostile_scenario.py (1000 hanging devices in one exec poll;
+SIGTERM to --execd while the device list hangs, and while 50 devices' polls
+hang; a resolver that never answers, read by --execd, stopped, and by one
+exec poll; a --history report of +-1e308 kWh; one --execd per live
+account), and the user's input in Telegraf's ways
 (environment, config file, command line), each against a simulator that
 counts what it is sent:
 - ECOFLOW_ACCESS_KEY with a line break, a CR or both, and a config file's
@@ -10,7 +12,11 @@ counts what it is sent:
   sent;
 - a secret given as --timeout=..., --timeout ..., `timeout = ...', as a
   config file's key or as an option: refused without printing it;
-- --endpoint plain http:// to another host: warned once; ftp://: refused;
+- --endpoint plain http:// to another host: warned once, also to hosts
+  that only begin like a loopback address; not to localhost or 127.1;
+  ftp://: refused;
+- --max-unknown-quotas 0x10, --counter-glitch-share 0x1p-3, --timeout
+  0x1.8p1: refused (numbers are decimal), nothing sent, not echoed;
 - 50,000 --sn parsed (a duplicate found at the end) in well under a
   second."""
 
