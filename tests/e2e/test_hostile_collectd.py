@@ -22,6 +22,7 @@ counts what it is sent:
 import os
 import re
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,6 +74,12 @@ def plugin_block(accounts):
         len(accounts) + 2, "\n".join(account_block(a) for a in accounts))
 
 
+def fresh(work, name):
+    """A directory of its own for each daemon: collectd appends to its
+    log, and a run must not count what an earlier one said."""
+    return tempfile.mkdtemp(prefix=name + ".", dir=work)
+
+
 def hang_account(sim, serials, timeout=hs.TIMEOUT_S):
     return hs.Account("hang", sim, serials, timeout=timeout)
 
@@ -87,7 +94,7 @@ class CollectdFrontEnd(hs.FrontEnd):
         self.daemon = None
 
     def hang_read(self, sim, serials, work, prefix=()):
-        daemon = Collectd(os.path.join(work, "hang-read"),
+        daemon = Collectd(fresh(work, "hang-read"),
                           plugin_block([hang_account(sim, serials)]),
                           interval=hs.INTERVAL_S, prefix=prefix)
         watch = hs.RequestWatch(sim)
@@ -105,7 +112,7 @@ class CollectdFrontEnd(hs.FrontEnd):
         return (done - watch.first if watch.first else None), len(told())
 
     def hang_stop(self, sim, serials, work, prefix=()):
-        daemon = Collectd(os.path.join(work, "hang-stop"),
+        daemon = Collectd(fresh(work, "hang-stop"),
                           plugin_block([hang_account(sim, serials)]),
                           interval=hs.INTERVAL_S, prefix=prefix)
         daemon.start()
@@ -115,7 +122,7 @@ class CollectdFrontEnd(hs.FrontEnd):
         return outcome
 
     def run_once(self, sim, serials, work, prefix=()):
-        daemon = Collectd(os.path.join(work, "once"),
+        daemon = Collectd(fresh(work, "once"),
                           plugin_block([hang_account(sim, serials)]),
                           prefix=prefix)
         started = time.monotonic()
@@ -124,7 +131,7 @@ class CollectdFrontEnd(hs.FrontEnd):
 
     def report_once(self, endpoint, sn, code, work):
         account = hs.Account("huge", endpoint, [sn], reports=[code])
-        daemon = Collectd(os.path.join(work, "huge-report"),
+        daemon = Collectd(fresh(work, "huge-report"),
                           plugin_block([account]), interval=hs.INTERVAL_S)
         daemon.start()
 
