@@ -12,8 +12,9 @@ resolver. glibc's getaddrinfo (hence libcurl's threaded resolver) then
 waits for its own timeouts (5 s, twice, by default) on every name
 /etc/hosts does not hold.
 
-Needs root (CI runs as root), or an unprivileged user namespace for
-`unshare --map-root-user'; available() says whether either works here.
+Needs root (CI runs as root): port 53, and `unshare --mount' (without
+root, `--map-root-user' is tried); available() says whether it works
+here.
 
 Python 3 standard library only."""
 
@@ -45,6 +46,7 @@ class HangingResolver:
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.udp = self.tcp = None
+        error = None
         for _ in range(20):
             address = "127.53.%d.%d" % (random.randrange(256),
                                         random.randrange(1, 255))
@@ -52,13 +54,15 @@ class HangingResolver:
                 self.udp = self._bind(socket.SOCK_DGRAM, address)
                 self.tcp = self._bind(socket.SOCK_STREAM, address)
                 break
-            except OSError:
+            except OSError as e:
+                error = e
                 for s in (self.udp, self.tcp):
                     if s is not None:
                         s.close()
                 self.udp = self.tcp = None
         if self.udp is None:
-            raise OSError("no free loopback address for a DNS stub")
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise OSError("no loopback address for a DNS stub: %s" % error)
         self.address = address
         self.tcp.listen(16)
         self.resolv_conf = os.path.join(self.dir, "resolv.conf")
@@ -130,9 +134,14 @@ class HangingResolver:
 
 
 def available():
-    """None when prefix() works here (a namespace can be made and the file
-    bound), else why not."""
-    with HangingResolver() as stub:
+    """None when the stub can listen (port 53 needs root) and prefix()
+    works here (a namespace can be made and the file bound), else why
+    not."""
+    try:
+        stub = HangingResolver()
+    except OSError as e:
+        return "the DNS stub cannot listen on port 53: %s" % e
+    with stub:
         try:
             run = subprocess.run(stub.prefix() + ["cat", "/etc/resolv.conf"],
                                  capture_output=True, text=True, timeout=30)
