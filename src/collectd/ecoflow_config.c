@@ -101,7 +101,8 @@ static int get_number(const parser *p, const oconfig_item_t *item,
   if (*out != 0)
     return fail(p, "`%s' is given twice in %s", item->key, where);
   if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER)
-    return fail(p, "`%s' in %s needs exactly one number, without quotes",
+    return fail(p,
+                "`%s' in %s needs exactly one decimal number, without quotes",
                 item->key, where);
   double value = item->values[0].value.number;
   if (!(value >= min && value <= max))

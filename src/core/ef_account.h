@@ -76,7 +76,10 @@ int ef_account_key(const char *raw, const char *what, char **out,
 int ef_account_endpoint(const char *raw, char **out, char *problem);
 
 /* 1 when endpoint is plain http:// to a host other than the loopback: the
- * access key and the signatures would travel in clear text. */
+ * access key and the signatures would travel in clear text. The host is
+ * libcurl's reading of the URL; the loopback is an address written in
+ * 127.0.0.0/8 or [::1], or the name localhost (which libcurl resolves
+ * itself); any other name, 127.0.0.1.nip.io too, may lead anywhere. */
 int ef_account_endpoint_in_clear(const char *endpoint);
 
 /* Reads the secret key from the file at path, which must be a regular

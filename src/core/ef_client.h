@@ -23,6 +23,11 @@
  * ef_client_stop_all, requests in flight are cut off within
  * EF_STOP_LATENCY_MS and none starts (answered EF_ERR_ABORTED).
  *
+ * A name lookup is bound by the timeout too, and neither a timeout nor a
+ * stop waits for it: a resolver that never answers costs one timeout, the
+ * lookup's thread (libcurl's) being left to end on its own when the
+ * system's resolver gives up (one per request that was in flight).
+ *
  * What a server says is held to sane bounds: a Retry-After asks for at most
  * EF_MAX_RETRY_AFTER_S, and a server time outside the years 2020 to 2100
  * is ignored. A client is used by one thread at a time. The secret never

@@ -525,22 +525,27 @@ void ef_engine_tell_report(const ef_engine *engine,
     ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
+  size_t n = 0, implausible = result->implausible;
   for (size_t i = 0; i < result->n_values; i++)
-    ef_report_value_make(&result->values[i], &values[i]);
+    if (ef_report_value_make(&result->values[i], &values[n]) == 0)
+      n++;
+    else
+      implausible++;
   device_state *state = device->user;
-  if (result->implausible > 0 && !state->report_numbers_said) {
+  if (implausible > 0 && !state->report_numbers_said) {
     state->report_numbers_said = 1;
     ef_engine_note(
         engine, EF_LEVEL_WARNING, device,
         "report %s: %zu values left out: a boolean, text or a number a "
-        "double cannot carry exactly where a number belongs; said once",
-        config->code, result->implausible);
+        "double cannot carry exactly where a number belongs, or beyond a "
+        "double in its published unit; said once",
+        config->code, implausible);
   }
   ef_report_view view = {.device = device,
                          .config = config,
                          .window = result->window,
                          .values = values,
-                         .n_values = result->n_values,
+                         .n_values = n,
                          .time_ms = time_ms};
   if (engine->sink.report != NULL)
     engine->sink.report(engine->ctx, &view);

@@ -3,6 +3,7 @@
 
 #include "ef_engine.h"
 #include "ef_history.h"
+#include "ef_number.h"
 #include "ef_report.h"
 #include "ef_roster.h"
 #include "ef_text.h"
@@ -344,13 +345,11 @@ static int add_device(tg_config *config, const char *value, char *problem) {
   return 0;
 }
 
-/* The number in value, or -1 with problem filled. */
+/* The number in value, written in decimal as the cloud's are (0x10 and
+ * 0x1p-3 are not), or -1 with problem filled. */
 static int parse_number(const char *value, double *number, char *problem) {
-  char *end = NULL;
-  errno = 0;
-  *number = strtod(value, &end);
-  if (end == value || *end != '\0' || errno != 0 || !isfinite(*number)) {
-    snprintf(problem, EF_PROBLEM_LEN, "not a number");
+  if (ef_number_parse(value, number) != 0) {
+    snprintf(problem, EF_PROBLEM_LEN, "not a decimal number");
     return -1;
   }
   return 0;

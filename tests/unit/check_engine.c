@@ -102,8 +102,9 @@ static void on_end(void *ctx, const ef_reading_view *reading) {
 }
 
 static void on_report(void *ctx, const ef_report_view *report) {
-  write_down(ctx, "report %s %s=%s", report->device->sn, report->config->code,
-             report->n_values ? report->values[0].text : "");
+  write_down(ctx, "report %s %s=%s of %zu", report->device->sn,
+             report->config->code,
+             report->n_values ? report->values[0].text : "", report->n_values);
 }
 
 static void on_online(void *ctx, const ef_roster_device *device, int online,
@@ -131,9 +132,12 @@ static const char *const kinds[] = {
     [EF_NEWS_INSTANCE_TAKEN] = "instance taken",
 };
 
+/* A note's text follows (cut to what the journal holds). */
 static void on_news(void *ctx, const ef_news *news) {
-  write_down(ctx, "news %s %s", kinds[news->kind],
-             news->device ? news->device->sn : "-");
+  write_down(ctx, "news %s %s%s%s", kinds[news->kind],
+             news->device ? news->device->sn : "-",
+             news->kind == EF_NEWS_NOTE && news->text ? " " : "",
+             news->kind == EF_NEWS_NOTE && news->text ? news->text : "");
 }
 
 static const ef_sink sink = {.reading_begin = on_begin,
@@ -309,26 +313,33 @@ START_TEST(reports_follow_the_first_poll) {
   ef_engine *engine = engine_with_weekly_report();
   ef_engine_read(engine, 1000, NULL);
   ck_assert_int_eq(count(&heard, "report SN1 WEEK=1500"), 1);
-  ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500"),
+  ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500 of 1"),
                    position(&heard, "end SN1 4"));
   ef_engine_free(engine);
   unit_server_stop();
 }
 END_TEST
 
-/* A report value that is no number (a boolean here) is left out, the
- * numbers beside it kept, and said once, not at every fetch. */
+/* A report value that is no number (a boolean here), or one beyond a
+ * double once in Wh (+-1e308 kWh), is left out, the numbers beside it
+ * kept, and all are said once, not at every fetch. */
 START_TEST(report_values_that_are_no_numbers_are_said_once) {
   set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
   cloud.report_data = "[{\"indexName\":\"From Solar\",\"indexValue\":true,"
-                      "\"unit\":\"kWh\"},{\"indexName\":\"To Grid\","
-                      "\"indexValue\":2,\"unit\":\"kWh\"}]";
+                      "\"unit\":\"kWh\"},{\"indexName\":\"To Home\","
+                      "\"indexValue\":1e308,\"unit\":\"kWh\"},"
+                      "{\"indexName\":\"To Grid\","
+                      "\"indexValue\":2,\"unit\":\"kWh\"},"
+                      "{\"indexName\":\"From Grid\","
+                      "\"indexValue\":-1e308,\"unit\":\"kWh\"}]";
   ef_engine *engine = engine_with_weekly_report();
   ef_engine_read(engine, 1000, NULL);
-  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 1);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000 of 1"), 1);
   ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ck_assert_int_eq(
+      count(&heard, "news note SN1 report WEEK: 3 values left out"), 1);
   ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
-  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 2);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000 of 1"), 2);
   ck_assert_int_eq(count(&heard, "news note SN1"), 1);
   ef_engine_free(engine);
   unit_server_stop();
