@@ -993,10 +993,14 @@ typedef struct {
   int said;                    /* progress was told */
 } backfill_run;
 
+/* Answers come in the order the cloud gives them, not the windows': the
+ * range told is from the earliest window skipped to the latest. */
 static void note_skipped(backfill_fetch *fetch, const ef_window *window) {
-  if (fetch->skipped++ == 0)
+  if (fetch->skipped == 0 || window->begin < fetch->first_skipped.begin)
     fetch->first_skipped = *window;
-  fetch->last_skipped = *window;
+  if (fetch->skipped == 0 || window->end > fetch->last_skipped.end)
+    fetch->last_skipped = *window;
+  fetch->skipped++;
 }
 
 static void on_backfill_window(const ef_history_result *result, void *ctx) {
