@@ -16,11 +16,14 @@ cleanup() {
 trap cleanup EXIT
 
 # --- configure: where the plugin goes -------------------------------------
-# Only the plugin is configured: the other parts do not change where it
-# goes, and leaving them out keeps each run short.
+# From a copy of the sources. Only the plugin is configured: the other
+# parts do not change where it goes, and leaving them out keeps each run
+# short.
+source_copy "$work/src"
+check "a copy of the sources to configure (make distdir)" test -x "$work/src/configure"
 configure() { # directory, then configure's arguments
   mkdir -p "$work/$1" && (cd "$work/$1" && shift &&
-    "$top_srcdir/configure" --disable-telegraf --disable-sim "$@" \
+    "$work/src/configure" --disable-telegraf --disable-sim "$@" \
       >configure.log 2>&1)
 }
 plugindir() { # the directory a configured build installs the plugin into
