@@ -1,5 +1,6 @@
 /* ef_account.c: the verdicts on an account's settings. */
 #include "ef_account.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -368,11 +369,12 @@ int ef_account_serial(const char *sn, char *problem) {
 int ef_account_name(const char *name, const char *what, char *problem) {
   size_t len = strlen(name);
   if (len > 0 && len <= EF_DEVICE_NAME_MAX && strchr(name, '/') == NULL &&
-      ef_account_text_clean(name))
+      ef_text_is_clean(name))
     return 0;
   return refuse(problem,
-                "%s has 1 to %d characters, none of them '/' or a control "
-                "character",
+                "%s has 1 to %d characters, none of them '/', a control "
+                "character or one that reorders the text (Unicode bidi "
+                "controls, line separators), in UTF-8",
                 what, EF_DEVICE_NAME_MAX);
 }
 

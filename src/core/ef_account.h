@@ -137,8 +137,9 @@ int ef_account_serial(const char *sn, char *problem);
 
 /* A name the front ends build identifiers of (a device's name: a collectd
  * plugin instance, a tag; an account's name): 1 to EF_DEVICE_NAME_MAX
- * characters, none of them '/' or a control character. what names it in
- * the text ("a device name"). Returns 0 or -1. */
+ * bytes of UTF-8 that ef_text_clean would not change (no control
+ * character, no bidi control or line separator), none of them '/'. what
+ * names it in the text ("a device name"). Returns 0 or -1. */
 int ef_account_name(const char *name, const char *what, char *problem);
 
 /* 1 when text is free of control characters (a line break in a setting

@@ -2,10 +2,14 @@
  *
  * Promises: whatever bytes the cloud sends in a name, a message or a
  * serial number, the cleaned text is one line of valid UTF-8 without
- * control characters (C0, DEL, C1): each of those, and each byte that is
- * not part of valid UTF-8, becomes '?'. So a newline, a carriage return or
- * an escape sequence can neither forge a log line nor end up in a file
- * name. Text that is already clean comes out unchanged. */
+ * control characters (C0, DEL, C1 with NEL), line or paragraph separators
+ * (U+2028, U+2029) or the Unicode bidi controls that reorder text (U+200E,
+ * U+200F, U+061C, U+202A to U+202E, U+2066 to U+2069): each of those, and
+ * each byte that is not part of valid UTF-8, becomes '?'. So a newline, a
+ * carriage return, an escape sequence or a right-to-left override can
+ * neither forge a log line, nor make a line show other text than it holds,
+ * nor end up in a file name. Text that is already clean comes out
+ * unchanged. */
 #ifndef EF_TEXT_H
 #define EF_TEXT_H
 
