@@ -663,14 +663,14 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
   return 0;
 }
 
-char *tg_config_read_file(const char *path, mode_t *mode, char *err) {
+char *tg_config_read_file(const char *path, struct stat *st, char *err) {
   char problem[EF_PROBLEM_LEN];
-  size_t size;
-  int fd = ef_account_open_file(path, MAX_FILE_SIZE, mode, &size, problem);
+  int fd = ef_account_open_file(path, MAX_FILE_SIZE, st, problem);
   if (fd < 0) {
     fail(err, path, "%s", problem);
     return NULL;
   }
+  size_t size = (size_t)st->st_size;
   char *text = calloc(1, size + 1);
   ssize_t got = text ? read(fd, text, size) : -1;
   if (got < 0 || (size_t)got != size) {
@@ -682,10 +682,11 @@ char *tg_config_read_file(const char *path, mode_t *mode, char *err) {
   return text;
 }
 
-/* Refuses a file that holds a secret unless only its owner may use it. */
-static int check_private(const char *path, mode_t mode, char *err) {
+/* Refuses a file that holds a secret unless it is private (or root hands
+ * it to this program's group: ef_account_check_private). */
+static int check_private(const char *path, const struct stat *st, char *err) {
   char problem[EF_PROBLEM_LEN];
-  if (ef_account_check_private(path, mode, problem) == 0)
+  if (ef_account_check_private(path, st, problem) == 0)
     return 0;
   fail(err, path, "%s", problem);
   return -1;
@@ -694,15 +695,15 @@ static int check_private(const char *path, mode_t mode, char *err) {
 /* Only a config file that holds a secret must be private: known once it
  * is parsed. */
 static int apply_file(tg_config *config, const char *path, char *err) {
-  mode_t mode;
-  char *text = tg_config_read_file(path, &mode, err);
+  struct stat st;
+  char *text = tg_config_read_file(path, &st, err);
   if (text == NULL)
     return -1;
   int has_secret = 0;
   int status = tg_config_apply_text(config, text, path, &has_secret, err);
   ef_secret_free(text);
   if (status == 0 && has_secret)
-    status = check_private(path, mode, err);
+    status = check_private(path, &st, err);
   return status;
 }
 

@@ -6,7 +6,9 @@
  * environment, then the command line (where --sn replaces the file's
  * devices). Credentials are refused on the command line, where every user
  * can read them (ps); a config file that holds a secret is refused while
- * its group or others may use it, and so is such a secret_key_file.
+ * others than its owner may use it (but for a file root hands to this
+ * program's group: ef_account_check_private), and so is such a
+ * secret_key_file.
  * Values are checked as they are set, the account's settings by the core
  * (ef_account.h, the same verdicts as the collectd plugin's), and errors
  * name their source ("ecoflow.conf:3: ...") and the setting, never a
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -105,8 +108,8 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          char *err);
 
 /* Reads a regular file of at most 64 KiB into a new string (the caller
- * frees it with ef_secret_free), and its mode into *mode. */
-char *tg_config_read_file(const char *path, mode_t *mode, char *err);
+ * frees it with ef_secret_free), and its status into *st. */
+char *tg_config_read_file(const char *path, struct stat *st, char *err);
 
 /* Everything in order: --config FILE, the environment, the command line,
  * then tg_config_finish. Returns 0, or -1 with err filled. */

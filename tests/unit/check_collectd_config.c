@@ -387,17 +387,26 @@ START_TEST(test_secret_file_owner_only_read) {
 }
 END_TEST
 
+/* Only root may share a secret with a group (ef_account_check_private):
+ * a file the test's user owns, or, when the test runs as root, one it
+ * hands to another user. */
 START_TEST(test_secret_file_readable_by_group) {
   setup();
   const char *path = temp_file("secret", "s3cr3t", 0640);
+  if (geteuid() == 0)
+    ck_assert_int_eq(chown(path, 1, (gid_t)-1), 0);
   add_secret_file(path);
   char expected[256];
   snprintf(expected, sizeof(expected),
            "`SecretKeyFile' \"%s\" in <Plugin ecoflow>: it holds a secret "
-           "but its group or other users may use it (mode 0640); make it "
-           "private: chmod 600 %s",
-           path, path);
+           "but its group (",
+           path);
   assert_refused(expected);
+  snprintf(expected, sizeof(expected),
+           ") may read it, and only root may share a secret with a group "
+           "(mode 0640); make it private: chmod 600 %s",
+           path);
+  assert_one_message(ECOFLOW_CONFIG_ERROR, expected);
   teardown();
 }
 END_TEST
