@@ -103,3 +103,24 @@ int ef_text_is_clean(const char *in) {
   }
   return 1;
 }
+
+void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text) {
+  enum { WIDTH = 79 };
+  int column = fprintf(out, "%s", lead);
+  if (column + 1 > indent)
+    column = fprintf(out, "\n") - 1;
+  column += fprintf(out, "%*s", indent - column, "");
+  for (int first = 1;; first = 0) {
+    text += strspn(text, " ");
+    int word = (int)strcspn(text, " ");
+    if (word == 0)
+      break;
+    if (!first && column + 1 + word > WIDTH)
+      column = fprintf(out, "\n%*s", indent, "") - 1;
+    else if (!first)
+      column += fprintf(out, " ");
+    column += fprintf(out, "%.*s", word, text);
+    text += word;
+  }
+  fputc('\n', out);
+}

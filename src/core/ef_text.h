@@ -1,4 +1,5 @@
-/* ef_text.h: text from the cloud, made safe to log and to name things by.
+/* ef_text.h: text from the cloud, made safe to log and to name things by;
+ * text wrapped for a terminal.
  *
  * Promises: whatever bytes the cloud sends in a name, a message or a
  * serial number, the cleaned text is one line of valid UTF-8 without
@@ -14,6 +15,7 @@
 #define EF_TEXT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Cleans in[0, len) (stopping early at a NUL) into out (size bytes, NUL
  * terminated, cut at a character boundary when it does not fit). Returns
@@ -25,5 +27,10 @@ char *ef_text_clean_dup(const char *in);
 
 /* 1 when in is already clean (ef_text_clean would not change it). */
 int ef_text_is_clean(const char *in);
+
+/* Writes lead, then text from column indent on, wrapped at 79 columns
+ * under itself (on the next line when lead reaches indent), for a person
+ * at a terminal; into out, which the caller chose. */
+void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text);
 
 #endif

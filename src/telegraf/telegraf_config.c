@@ -5,6 +5,7 @@
 #include "ef_history.h"
 #include "ef_report.h"
 #include "ef_roster.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -815,33 +816,11 @@ int tg_config_finish(tg_config *config, char *err) {
   return check_together(config, err);
 }
 
-void tg_print_wrapped(FILE *out, const char *lead, int indent,
-                      const char *text) {
-  enum { WIDTH = 79 };
-  int column = fprintf(out, "%s", lead);
-  if (column + 1 > indent)
-    column = fprintf(out, "\n") - 1;
-  column += fprintf(out, "%*s", indent - column, "");
-  for (int first = 1;; first = 0) {
-    text += strspn(text, " ");
-    int word = (int)strcspn(text, " ");
-    if (word == 0)
-      break;
-    if (!first && column + 1 + word > WIDTH)
-      column = fprintf(out, "\n%*s", indent, "") - 1;
-    else if (!first)
-      column += fprintf(out, " ");
-    column += fprintf(out, "%.*s", word, text);
-    text += word;
-  }
-  fputc('\n', out);
-}
-
 /* "  LEAD  text", text wrapped at 79 columns under itself. */
 static void print_item(FILE *out, const char *lead, const char *text) {
   char indented[80];
   snprintf(indented, sizeof(indented), "  %s", lead);
-  tg_print_wrapped(out, indented, 26, text);
+  ef_text_wrap(out, indented, 26, text);
 }
 
 void tg_config_usage(FILE *out) {

@@ -125,9 +125,4 @@ int tg_config_finish(tg_config *config, char *err);
 /* The options part of --help, from the settings table. */
 void tg_config_usage(FILE *out);
 
-/* lead, then text from column indent on, wrapped at 79 columns under
- * itself (on the next line when lead reaches indent). */
-void tg_print_wrapped(FILE *out, const char *lead, int indent,
-                      const char *text);
-
 #endif
