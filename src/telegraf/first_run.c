@@ -2,7 +2,9 @@
 #include "first_run.h"
 
 #include "ef_check.h"
+#include "sink.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +42,12 @@ int tg_first_run_check(const tg_config *config, const char *program,
   free(text);
   ef_check_report_clear(&report);
   free(devices);
+  errno = 0;
   if (fflush(out) != 0) {
-    fputs("E! ecoflow: writing to stdout failed\n", stderr);
+    int err = errno ? errno : EIO;
+    tg_output_failed(err);
+    fprintf(stderr, "E! ecoflow: writing to stdout failed: %s\n",
+            strerror(err));
     return EXIT_FAILURE;
   }
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
