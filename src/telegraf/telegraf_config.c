@@ -146,7 +146,9 @@ static const setting settings[] = {
      NULL, NULL, "KEY", "the secret key of that account"},
     {"secret_key_file", "ECOFLOW_SECRET_KEY_FILE", ALL, KIND_TEXT,
      AT(secret_key_file), AT(account.secret_key), 0, 0, NULL, NULL, NULL, NULL,
-     "FILE", "a file holding the secret key (mode 600)"},
+     "FILE",
+     "a file holding the secret key: mode 600, or 640 when root owns it and "
+     "its group is this program's"},
     {"config", NULL, TG_FROM_ARGV, KIND_CONFIG, NO_OFFSET, NO_OFFSET, 0, 0,
      NULL, NULL, NULL, NULL, "FILE",
      "read `key = value` settings (the long option names with _) "
@@ -845,4 +847,14 @@ void tg_config_usage(FILE *out) {
       snprintf(text, sizeof(text), "%s: %s", settings[i].key, settings[i].help);
       print_item(out, settings[i].env, text);
     }
+}
+
+int tg_config_setting(size_t i, const char **key, const char **env,
+                      unsigned *from) {
+  if (i >= N_SETTINGS)
+    return -1;
+  *key = settings[i].key;
+  *env = settings[i].env;
+  *from = settings[i].from;
+  return 0;
 }
