@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +222,9 @@ int ef_account_open_file(const char *path, size_t max, struct stat *st,
   /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    refuse(problem, "cannot open it: %s", strerror(errno));
+    int err = errno;
+    refuse(problem, "cannot open it: %s", strerror(err));
+    errno = err; /* for the caller's advice */
     return -1;
   }
   int status = 0;
@@ -238,9 +241,30 @@ int ef_account_open_file(const char *path, size_t max, struct stat *st,
   return fd;
 }
 
+/* A secret file this program may not read: how root hands it over. */
+static int refuse_unreadable(const char *path, char *problem) {
+  char quoted[EF_PROBLEM_LEN / 4], group[64], user[64];
+  ef_shell_quote(path, quoted, sizeof(quoted));
+  group_name(getegid(), group, sizeof(group));
+  struct passwd entry, *found = NULL;
+  char buffer[1024];
+  if (getpwuid_r(geteuid(), &entry, buffer, sizeof(buffer), &found) == 0 &&
+      found != NULL)
+    snprintf(user, sizeof(user), "%s", found->pw_name);
+  else
+    snprintf(user, sizeof(user), "%u", (unsigned)geteuid());
+  return refuse(problem,
+                "cannot open it: %s; this program runs as user %s, group "
+                "%s: let root hand it to that group: chown root:%s %s && "
+                "chmod 640 %s",
+                strerror(EACCES), user, group, group, quoted, quoted);
+}
+
 int ef_account_secret_file(const char *path, char **out, char *problem) {
   struct stat st;
   int fd = ef_account_open_file(path, EF_SECRET_FILE_MAX, &st, problem);
+  if (fd < 0 && errno == EACCES)
+    return refuse_unreadable(path, problem);
   if (fd < 0)
     return -1;
   if (ef_account_check_private(path, &st, problem) != 0) {

@@ -84,7 +84,8 @@ int ef_account_endpoint_in_clear(const char *endpoint);
  * file (opened without blocking: a FIFO would hang start-up) of at most
  * EF_SECRET_FILE_MAX bytes that no one else may use (see
  * ef_account_check_private); the text is a key as ef_account_key takes
- * it. */
+ * it. A file this program may not open says how root hands it over (the
+ * chown and chmod for this program's group). */
 int ef_account_secret_file(const char *path, char **out, char *problem);
 
 /* Refuses a file that holds a secret (st: its status) when others than
