@@ -3,9 +3,16 @@
 # missing: `deps.sh build` for building and running it (the demo), `deps.sh
 # test` for every test too, `deps.sh bench` for the build and `make bench`,
 # `deps.sh deb` for building its Debian packages (`make deb`). Safe to
-# repeat. As root it runs apt-get; as any other user it prints the command
-# to run.
+# repeat. As root it runs apt-get; as any other user, or with --print
+# first (`make deb` asks so: it installs nothing as root unasked), it
+# prints the command to run and exits 1 when anything is missing.
 set -euo pipefail
+
+print_only=no
+if [ "${1:-}" = "--print" ]; then
+  print_only=yes
+  shift
+fi
 
 build=(
   autoconf automake libtool pkg-config gcc make
@@ -39,7 +46,7 @@ build) packages=("${build[@]}") ;;
 test) packages=("${build[@]}" "${test[@]}") ;;
 bench) packages=("${build[@]}" "${bench[@]}") ;;
 deb) packages=("${build[@]}" "${deb[@]}") ;;
-*) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
+*) echo "usage: $0 [--print] build|test|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -49,7 +56,7 @@ for package in "${packages[@]}"; do
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$(id -u)" -ne 0 ] || [ "$print_only" = yes ]; then
   echo "missing Debian packages; run:" >&2
   echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
