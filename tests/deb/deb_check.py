@@ -8,10 +8,17 @@ install ./deb/*.deb` takes them). It shows:
   the version configure has, lintian finds no error in them; the plugin's
   package depends on Debian's collectd release (collectd-core, and the
   collectd package whose configuration starts the service), both packages
-  of the API client on the libcurl configure asks for;
-- on a machine without Debian's collectd package, `apt-get install
-  ./*.deb` installs them and brings it: /etc/collectd/collectd.conf, which
-  reads collectd.conf.d; each file README's table names for the Debian
+  of the API client on the libcurl debian/control names, which is not
+  older than the one configure asks for;
+- on a machine without collectd (a build machine's collectd-core and
+  collectd-dev, which contrib/deps.sh installs, are taken away first and
+  put back at the end), `make deb`'s `contrib/deps.sh --ask` installs
+  nothing unasked: without a terminal it names what is missing and the
+  apt-get line, and on a terminal it asks, and takes no for an answer;
+- there `apt-get install ./*.deb` installs the packages and brings
+  collectd-core and Debian's collectd package with
+  /etc/collectd/collectd.conf, which reads collectd.conf.d; each file
+  README's table names for the Debian
   packages is there; the man pages render without a warning through `man`,
   found by name;
 - `collectd -T` under Debian's own configuration (which logs to syslog
@@ -28,16 +35,19 @@ install ./deb/*.deb` takes them). It shows:
   group only (root:nogroup 0640); a file of root's group is refused with
   the command that fixes it;
 - `apt-get remove --purge` takes every file away again, and what the test
-  installed besides (Debian's collectd and what it needs) is purged too:
-  the machine has the packages it had before.
+  installed besides (Debian's collectd and what it needs) is purged too;
+  what it took away is installed again: the machine has the packages it
+  had before, each marked automatically installed or not as before.
 It refuses to start while any of the packages, or Debian's collectd
-package, is installed already, so that it never removes an installation
-it did not make."""
+package, is installed already, or while a configuration file of what it
+would take away was changed, so that it never removes an installation
+or a setting it could not put back as it was."""
 
 import argparse
 import glob
 import gzip
 import os
+import pty
 import re
 import shutil
 import stat
@@ -63,6 +73,10 @@ DROP_IN = "/etc/collectd/collectd.conf.d/ecoflow-deb-check.conf"
 SECRET = "/etc/collectd/ecoflow-deb-check.secret"
 RRD_DIR = "/var/lib/collectd/rrd"
 POLICY = "/usr/sbin/policy-rc.d"
+DEPS = os.path.join(TOP_SRCDIR, "contrib", "deps.sh")
+# What a build machine has of collectd (contrib/deps.sh build): taken away
+# for the test, so that the packages are installed where collectd is not.
+BUILD_COLLECTD = ("collectd-dev", "collectd-core")
 # A frozen simulated time: the values are the same for every reader.
 CLOCK = 1750000000
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=600"]
@@ -117,11 +131,16 @@ def quota_value(data, path):
     return flatten(data, "", {}).get(path)
 
 
-def configure_curl():
-    """The libcurl release configure.ac asks for."""
-    with open(os.path.join(TOP_SRCDIR, "configure.ac")) as f:
-        found = re.search(r"\[libcurl >= ([0-9.]+)\]", f.read())
+def source_curl(name, pattern):
+    """The libcurl release a source file asks for."""
+    with open(os.path.join(TOP_SRCDIR, name)) as f:
+        found = re.search(pattern, f.read())
     return found.group(1) if found else None
+
+
+def version_at_least(version, least):
+    return version and least and subprocess.run(
+        ["dpkg", "--compare-versions", version, "ge", least]).returncode == 0
 
 
 def readme_debian_paths():
@@ -154,12 +173,15 @@ def check_packages(given, debs, version):
           re.search(r"collectd-core \(>= \d+\.\d+\), collectd-core \(<< "
                     r"\d+\.\d+~\), collectd \(>= \d+\.\d+\)", depends),
           depends)
-    curl = configure_curl()
+    curl = source_curl("debian/control", r"libcurl4 \(>= ([0-9.]+)\)")
+    configure = source_curl("configure.ac", r"\[libcurl >= ([0-9.]+)\]")
+    check("debian/control's libcurl (%s) is not older than configure's (%s)"
+          % (curl, configure), version_at_least(curl, configure))
     for name in ("collectd-ecoflow", "ecoflow-telegraf"):
         depends = deb_field(by_name.get(name, debs[0]), "Depends")
         found = re.findall(r"libcurl4 \(>= ([0-9.]+)\)", depends)
-        check("%s depends on the libcurl configure asks for (%s)"
-              % (name, curl), curl and found == [curl], depends)
+        check("%s depends on debian/control's libcurl (%s), not on shlibs' "
+              "older one" % (name, curl), curl and found == [curl], depends)
     lint = run(["lintian", "--tag-display-limit", "0"] + debs)
     print(lint.stdout.rstrip())
     errors = [line for line in lint.stdout.splitlines()
@@ -187,10 +209,92 @@ def check_files():
     page = gzip.open("/usr/share/man/man5/collectd-ecoflow.5.gz", "rt").read()
     check("collectd-ecoflow(5) names the installed plugin", PLUGIN in page)
     conf = open(DEBIAN_CONF).read() if os.path.exists(DEBIAN_CONF) else ""
-    check("Debian's collectd came with the packages: %s, which reads "
-          "collectd.conf.d" % DEBIAN_CONF, installed("collectd") and re.search(
+    check("Debian's collectd came with the packages: collectd-core, and "
+          "%s, which reads collectd.conf.d" % DEBIAN_CONF,
+          installed("collectd-core") and installed("collectd") and re.search(
               r'^<Include "/etc/collectd/collectd.conf.d">', conf, re.M),
           conf[-300:])
+
+
+# ---- a machine without collectd --------------------------------------------
+
+def unrestorable(packages):
+    """What taking packages away would lose: configuration files changed
+    since they were installed, and files in collectd's directories that
+    none of them installed (their purge removes /etc/collectd, and
+    /var/lib/collectd when debconf says so)."""
+    if not packages:
+        return []
+    verify = run(["dpkg", "--verify"] + packages).stdout.splitlines()
+    lost = [line.split()[-1] for line in verify if " c /" in line]
+    owned = set(run(["dpkg", "-L"] + packages).stdout.splitlines())
+    for top in ("/etc/collectd", "/var/lib/collectd"):
+        for root, dirs, files in os.walk(top):
+            lost += [os.path.join(root, name) for name in dirs + files
+                     if os.path.join(root, name) not in owned]
+    return lost
+
+
+def auto_installed():
+    return set(run(["apt-mark", "showauto"]).stdout.split())
+
+
+def take_away_collectd():
+    """Purges a build machine's collectd; returns what it removed."""
+    taken = [p for p in BUILD_COLLECTD if installed(p)]
+    if not taken:
+        return set()
+    had = installed_packages()
+    out = run(APT + ["purge"] + taken, env=APT_ENV)
+    print(apt_output(out.stdout, 8))
+    removed = had - installed_packages()
+    check("the build machine's collectd is taken away (%s)"
+          % ", ".join(sorted(removed)),
+          out.returncode == 0 and not os.path.exists(COLLECTD)
+          and not any(installed(p) for p in BUILD_COLLECTD),
+          out.stderr[-500:])
+    return removed
+
+
+def put_back(removed, auto):
+    """Installs again what take_away_collectd removed, each marked
+    automatically installed or not as it was."""
+    if not removed:
+        return
+    out = run(APT + ["install", "--no-install-recommends"] + sorted(removed),
+              env=APT_ENV)
+    print(apt_output(out.stdout, 8))
+    if removed & auto:
+        run(["apt-mark", "auto"] + sorted(removed & auto))
+    check("what the test took away is installed again (%s), marked as it "
+          "was" % ", ".join(sorted(removed)),
+          out.returncode == 0 and all(installed(p) for p in removed)
+          and auto_installed() & removed == auto & removed,
+          out.stderr[-500:])
+
+
+def check_deps_asks():
+    """make deb's contrib/deps.sh --ask, as root, where collectd-dev is
+    missing: it installs nothing unasked."""
+    missing = [p for p in BUILD_COLLECTD if not installed(p)]
+    line = "apt-get install -y --no-install-recommends"
+    out = run([DEPS, "--ask", "deb"], stdin=subprocess.DEVNULL, timeout=60)
+    check("without a terminal, deps.sh --ask names what is missing (%s) "
+          "and the apt-get line, and installs nothing" % ", ".join(missing),
+          missing and out.returncode == 1 and line in out.stderr
+          and all(p in out.stderr for p in missing)
+          and not any(installed(p) for p in missing), out.stderr[-500:])
+    terminal, reader = pty.openpty()
+    try:
+        os.write(terminal, b"n\n")
+        out = run([DEPS, "--ask", "deb"], stdin=reader, timeout=60)
+    finally:
+        os.close(reader)
+        os.close(terminal)
+    check("on a terminal, deps.sh --ask asks before it installs, and takes "
+          "no for an answer", out.returncode == 1 and "[y/N]" in out.stderr
+          and "nothing installed" in out.stderr and line in out.stderr
+          and not any(installed(p) for p in missing), out.stderr[-500:])
 
 
 # ---- collectd, the service ------------------------------------------------
@@ -416,8 +520,8 @@ def check_service_user(work, sim):
 # ---- the run ---------------------------------------------------------------
 
 def remove_all(before, rrd_existed):
-    """The packages, then whatever else the test installed, and what the
-    service stored."""
+    """The packages, then whatever else the test installed since before,
+    and what the service stored."""
     files = [line for p in PACKAGES if installed(p) for line in run(
         ["dpkg", "-L", p]).stdout.splitlines() if os.path.isfile(line)]
     for path in (DROP_IN, SECRET):
@@ -437,11 +541,7 @@ def remove_all(before, rrd_existed):
         remove_stored(os.devnull)
     else:
         shutil.rmtree(RRD_DIR, ignore_errors=True)
-    now = installed_packages()
-    check("the machine has the packages it had before (%d purged besides "
-          "the three: %s)" % (len(added), ", ".join(added)),
-          now == before, "added %s, gone %s" % (
-              sorted(now - before), sorted(before - now)))
+    print("# purged besides the three: %s" % ", ".join(added))
 
 
 DEBS_DIR = None
@@ -463,22 +563,33 @@ def main():
               "--purge %s): the check shows what the packages bring"
               % (", ".join(already), " ".join(already)))
         return 1
+    lost = unrestorable([p for p in BUILD_COLLECTD if installed(p)])
+    if lost:
+        print("the check takes collectd away and puts it back, which would "
+              "lose: %s" % ", ".join(lost))
+        return 1
     given = [os.path.abspath(d) for d in args.debs]
     debs = [d for d in given if deb_field(d, "Package") in PACKAGES]
     DEBS_DIR = os.path.dirname(debs[0])
     check_packages(given, debs, args.version)
 
-    before = installed_packages()
+    initial = before = installed_packages()
+    auto = auto_installed()
     rrd_existed = os.path.exists(RRD_DIR)
     work = tempfile.mkdtemp(prefix="ecoflow-deb-check.")
     os.chmod(work, 0o755)
+    removed = set()
     try:
+        removed = take_away_collectd()
+        before = installed_packages()
+        check_deps_asks()
         out = run(APT + ["install", "--no-install-recommends"] + debs,
                   env=APT_ENV)
         print(apt_output(out.stdout, 20))
-        check("apt-get install ./*.deb installs the packages",
-              out.returncode == 0 and all(installed(p) for p in PACKAGES),
-              out.stderr[-500:])
+        check("apt-get install ./*.deb installs the packages where collectd "
+              "is not", out.returncode == 0 and not {"collectd-core",
+                                                    "collectd"} & before
+              and all(installed(p) for p in PACKAGES), out.stderr[-500:])
         if all(installed(p) for p in PACKAGES):
             check_files()
             os.environ["ECOFLOW_SIM"] = SIM
@@ -490,6 +601,11 @@ def main():
                 check_service_user(work, sim)
     finally:
         remove_all(before, rrd_existed)
+        put_back(removed, auto)
+        now = installed_packages()
+        check("the machine has the packages it had before", now == initial,
+              "added %s, gone %s" % (sorted(now - initial),
+                                     sorted(initial - now)))
     clean_up(work)
     return summary()
 
