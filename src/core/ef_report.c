@@ -2,6 +2,7 @@
 #include "ef_report.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static int shift_decimal(const char *text, int shift, char *out, size_t size) {
   return written < 0 || (size_t)written >= size ? -1 : 0;
 }
 
-void ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
+int ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
   *out = (ef_report_value){.collectd_type = OTHER_COLLECTD_TYPE,
                            .unit = index->unit ? index->unit : "",
                            .number = index->value};
@@ -78,6 +79,7 @@ void ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
   else
     for (int i = 0; i < shift; i++)
       out->number *= 10;
+  return isfinite(out->number) ? 0 : -1;
 }
 
 ef_window ef_report_week_so_far(time_t now) {

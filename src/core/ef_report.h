@@ -34,8 +34,10 @@ typedef struct {
   char text[EF_REPORT_TEXT_LEN]; /* number's exact decimal text, or "" */
 } ef_report_value;
 
-/* The publishable form of one index of a report answer. */
-void ef_report_value_make(const ef_history_value *index, ef_report_value *out);
+/* The publishable form of one index of a report answer. Returns 0, or -1
+ * when the value in the published unit is beyond a double (1e308 kWh is
+ * no number of Wh): implausible, to be left out and counted. */
+int ef_report_value_make(const ef_history_value *index, ef_report_value *out);
 
 /* The week so far at now: from Monday 00:00:00 UTC to now (one second at
  * least, so that end is after begin), what a periodic report fetches. */

@@ -2,6 +2,7 @@
  * cloud text. */
 #include "ef_text.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,13 @@ void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text) {
     text += word;
   }
   fputc('\n', out);
+}
+
+char *ef_text_trimmed(const char *text) {
+  while (isspace((unsigned char)*text))
+    text++;
+  size_t len = strlen(text);
+  while (len > 0 && isspace((unsigned char)text[len - 1]))
+    len--;
+  return strndup(text, len);
 }

@@ -33,4 +33,9 @@ int ef_text_is_clean(const char *in);
  * at a terminal; into out, which the caller chose. */
 void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text);
 
+/* A copy of text without the white space around it (malloc'ed), or NULL
+ * when out of memory: a setting pasted with a newline would otherwise
+ * fail (as a wrong signature, a host not found). */
+char *ef_text_trimmed(const char *text);
+
 #endif

@@ -20,7 +20,14 @@
   "[{\"sn\":\"" OCEAN "\",\"deviceName\":\"Living room\",\"online\":1,"        \
   "\"productName\":\"PowerOcean\"},{\"sn\":\"" GLOW "\",\"online\":1,"         \
   "\"productName\":\"PowerGlow\"}]"
-#define TIMEOUT_MS 1000
+/* The account's request timeout: room for a request under valgrind on a
+ * busy machine (1 s was not, in distcheck under two busy loops). */
+#define TIMEOUT_S 5
+#define TIMEOUT_MS (TIMEOUT_S * 1000)
+/* TIMEOUT_S as the printed configurations say it. */
+#define TEXT_OF(token) #token
+#define EXPANDED_TEXT_OF(macro) TEXT_OF(macro)
+#define TIMEOUT_S_TEXT EXPANDED_TEXT_OF(TIMEOUT_S)
 
 /* What the server answers. */
 static struct {
@@ -65,7 +72,7 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
     reply->body = strdup("busy");
   } else {
     if (cloud.slow_sn && strcmp(sn, cloud.slow_sn) == 0)
-      reply->delay_ms = 3 * TIMEOUT_MS;
+      reply->delay_ms = TIMEOUT_MS + 1000; /* times out */
     reply->body = unit_answer("{\"bpSoc\":42,\"sysGridPwr\":-1500.5,"
                               "\"someUnknownQuota\":7,\"bpPwr\":null}");
   }
@@ -173,11 +180,12 @@ START_TEST(all_well) {
   has(report.collectd_block, eu);
   /* No device configured: a run reads every device, and so does what to
    * paste, saying so. */
-  has(report.collectd_block, "\n  Timeout 1\n  Discover true\n</Plugin>\n");
+  has(report.collectd_block,
+      "\n  Timeout " TIMEOUT_S_TEXT "\n  Discover true\n</Plugin>\n");
   lacks(report.collectd_block, "<Device");
   has(report.telegraf_snippet,
       "commands = [\"/usr/bin/ecoflow-telegraf --endpoint ");
-  has(report.telegraf_snippet, " --timeout 1 --discover\"]");
+  has(report.telegraf_snippet, " --timeout " TIMEOUT_S_TEXT " --discover\"]");
   has(report.telegraf_snippet, "ECOFLOW_ACCESS_KEY and ECOFLOW_SECRET_KEY");
   lacks(report.telegraf_snippet, GLOW);
   finish();
@@ -559,12 +567,14 @@ START_TEST(transient_failures_kept) {
   says(finding(EF_CHECK_DEVICE, OCEAN), EF_CHECK_FAILED,
        "; kept in the configuration below");
   has(report.collectd_block,
-      "  Timeout 1\n  MaxConcurrent 4\n  MaxUnknownQuotas 500\n"
+      "  Timeout " TIMEOUT_S_TEXT
+      "\n  MaxConcurrent 4\n  MaxUnknownQuotas 500\n"
       "  CounterGlitchShare 0.05\n  Shard \"1/3\"\n"
       "  # could not be read just now: HTTP 503\n  <Device \"" OCEAN "\">\n");
   has(report.collectd_block, "    Interval 12.5\n");
   has(report.telegraf_snippet,
-      " --timeout 1 --max-concurrent 4 --max-unknown-quotas 500 "
+      " --timeout " TIMEOUT_S_TEXT
+      " --max-concurrent 4 --max-unknown-quotas 500 "
       "--counter-glitch-share 0.05 --shard 1/3 --sn " OCEAN "\"]");
   finish();
 }
