@@ -29,8 +29,8 @@ from test_collectd import Collectd, account_block, device_block
 # simulator that the scenarios on the real broker expect.
 from test_mqtt import (ACCOUNT, HEAT, OCEAN, PASSWORD, PUBLISHER,  # noqa
                        PUBLISHER_PASSWORD, SNS, T0, broker_for, client_id,
-                       sim_for)
-from test_telegraf import TELEGRAF, environment
+                       fields_of, sim_for)
+from test_telegraf import TELEGRAF, environment, tag_of
 
 SILENCE_S = 60
 STABLE_S = 11  # ef_mqtt_rules.h: EF_MQTT_STABLE_S and a margin
@@ -38,6 +38,14 @@ QUOTA_TOPIC = "/open/%s/%s/quota" % (ACCOUNT, OCEAN)
 STATUS_TOPIC = "/open/%s/%s/status" % (ACCOUNT, OCEAN)
 # How long a scenario waits for what it expects before it gives up.
 PATIENCE_S = 30
+
+
+def _float(text):
+    """A float field's value (None: absent or not a float)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def proc_cpu_s(pid):
@@ -114,11 +122,16 @@ class Telegraf:
         return "\n".join(line for _, line in self.err)
 
     def saw(self, number):
-        """When a line of OCEAN carrying the value number arrived, or
-        None."""
-        needle = "=%s" % number
+        """When a line carrying number as OCEAN's phase a voltage arrived,
+        or None. Compared as numbers, as collectd's values are: the line
+        carries the message's JSON number, whose text is the shortest
+        (200.0012 for 200.00120), not the text number was made from."""
         for at, line in list(self.out):
-            if "sn=" + OCEAN in line and needle in line:
+            if (line.startswith("ecoflow_phase,")
+                    and tag_of(line, "sn") == OCEAN
+                    and tag_of(line, "phase") == "a"
+                    and _float(fields_of(line).get("voltage"))
+                    == float(number)):
                 return at
         return None
 
@@ -200,14 +213,18 @@ FRONT_ENDS = (Telegraf, CollectdDaemon)
 # ---- publishing ----------------------------------------------------------
 
 class Values:
-    """Unique voltages, so that each message's arrival can be told."""
+    """Unique voltages, so that each message's arrival can be told. Each
+    text ends in a zero that the message's JSON number drops (200.00120 is
+    published as 200.0012): a reader that compares texts, not numbers,
+    misses every value at once, not one in ten."""
 
     def __init__(self):
         self.n = 0
 
     def next(self):
         self.n += 1
-        return "%d.%05d" % (200 + self.n // 100000, self.n % 100000 + 11)
+        step = self.n + 11
+        return "%d.%05d0" % (200 + step // 100000, step % 100000)
 
 
 VALUES = Values()
@@ -421,7 +438,10 @@ def status_flood(work, sim, broker, front_end, flips):
         r["published"] = flood.returncode == 0
         # A message after the flood marks its end.
         r["marker"] = bool(delivered(broker, client, PATIENCE_S))
-        time.sleep(2.5)  # statuses are handed out at most once a second
+        # Statuses are handed out at most once a second, maybe after the
+        # marker: the flapping is waited for, then what follows it.
+        wait_until(lambda: client.logged("flaps"), PATIENCE_S)
+        time.sleep(2.5)
         r["said"] = client.logged("MQTT status")
         r["flaps"] = client.logged("flaps")
         r["points"] = (len(client.status_points()) - points
@@ -517,7 +537,10 @@ def blocked_stdout(work, sim, broker, how, messages=800, keys=2000,
         for _ in range(watch_s):
             time.sleep(1)
             peak = max(peak, proc_rss_kb(client.pid))
-        r["said"] = client.logged("stdout is not being read")
+        # A loaded machine may take longer to fill the pipe and the queue.
+        r["said"] = wait_until(lambda: client.logged(
+            "stdout is not being read"), PATIENCE_S) or []
+        peak = max(peak, proc_rss_kb(client.pid))
         r["dropped_said"] = client.logged("messages arrive faster")
         r["growth_kb"] = peak - before
         r["rc"], r["stop_s"] = client.stop(how)

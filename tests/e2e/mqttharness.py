@@ -70,7 +70,13 @@ SYSTEM_PORT = 1883
 _CONNECTED = re.compile(
     r"^(\d+): New client connected from (\S+) as (\S+) "
     r"\(p(\d+), c(\d+), k(\d+)(?:, u'([^']*)')?\)\.$", re.M)
-_ATTEMPT = re.compile(r"^\d+: New connection from \S+ on port \d+\.$", re.M)
+# mosquitto starts the TLS handshake inside its accept (2.0's net.c,
+# net__socket_accept): one that fails there, a client that refused the
+# certificate before the broker read again (a busy machine), is logged as
+# "Client connection from ADDRESS failed: ERROR." (a line per OpenSSL
+# error), never as a new connection.
+_ATTEMPT = re.compile(r"^\d+: (?:New connection from \S+ on port \d+|"
+                      r"Client connection from (\S+) failed: .*)\.$", re.M)
 _CONNACK = re.compile(r"^(\d+): Sending CONNACK to (\S+) \((\d+), (\d+)\)$",
                       re.M)
 _TAKEOVER = re.compile(
@@ -419,7 +425,15 @@ class Broker:
     def connection_attempts(self):
         """Every TCP connection the broker accepted, whatever became of it
         (refused, bad TLS, connected)."""
-        return len(_ATTEMPT.findall(self.log()))
+        attempts, previous = 0, None
+        for match in _ATTEMPT.finditer(self.log()):
+            # The lines of one failed accept follow each other.
+            if not (match.group(1) and previous is not None
+                    and previous.group(1) == match.group(1)
+                    and previous.end() + 1 == match.start()):
+                attempts += 1
+            previous = match
+        return attempts
 
     def takeovers(self, client_id=None):
         """Client ids whose connection the broker closed because another
