@@ -20,10 +20,6 @@
 /* The cloud repeating a reading this often in a row means the device is
  * offline (it serves its cached copy); once could be a slow device. */
 #define STALE_READINGS_OFFLINE 3
-/* Lifetime counters remembered per device for their monotonic guard; the
- * catalog has a handful per family (a PowerOcean with three packs: 11). */
-#define MAX_COUNTERS 64
-#define FIRST_COUNTERS 8
 /* Room for an error and what to do about it (ef_roster_explain). */
 #define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
@@ -32,15 +28,6 @@ typedef struct {
   ef_schedule schedule;
   ef_health health;
 } report_state;
-
-/* The last value a device sent for a lifetime counter, known by a hash of
- * its path: 16 bytes a counter where a copy of the path took about 64, in
- * a fleet of thousands. A collision could only hold a counter back, which
- * a cloud that sends the paths could do anyway by sending the values. */
-typedef struct {
-  uint64_t path_hash;
-  double last;
-} counter_memory;
 
 /* The engine's own state of a roster device (its user). */
 typedef struct {
@@ -51,8 +38,7 @@ typedef struct {
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
   size_t n_reports;
-  counter_memory *counters; /* grown as they come, to MAX_COUNTERS */
-  size_t n_counters, counters_cap;
+  ef_value_memory values;  /* its counters, the quotas it sent */
   int family_known;        /* the catalog has rows for its family */
   int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
   int report_numbers_said; /* a report's value was no number, and said */
@@ -163,7 +149,7 @@ static void device_state_free(void *user) {
   if (state == NULL)
     return;
   free(state->reports);
-  free(state->counters);
+  ef_value_memory_clear(&state->values);
   free(state);
 }
 
@@ -344,58 +330,6 @@ typedef struct {
   const ef_samples *samples;
 } reading_values;
 
-/* The monotonic guard of a device's lifetime counters. */
-typedef struct {
-  double glitch_share;
-  device_state *state;
-} counter_guard;
-
-static uint64_t path_hash(const char *path) {
-  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
-    hash = (hash ^ *c) * UINT64_C(1099511628211);
-  return hash;
-}
-
-/* Room for one more counter; 0 when the device has MAX_COUNTERS already or
- * memory ran out (the counter is then published unguarded). */
-static int counter_room(device_state *state) {
-  if (state->n_counters < state->counters_cap)
-    return 1;
-  size_t cap = state->counters_cap ? 2 * state->counters_cap : FIRST_COUNTERS;
-  if (cap > MAX_COUNTERS)
-    return 0;
-  counter_memory *grown = realloc(state->counters, cap * sizeof(*grown));
-  if (grown == NULL)
-    return 0;
-  state->counters = grown;
-  state->counters_cap = cap;
-  return 1;
-}
-
-static int counter_may_publish(void *ctx, const char *path, double value) {
-  counter_guard *guard = ctx;
-  device_state *state = guard->state;
-  uint64_t hash = path_hash(path);
-  counter_memory *memory = NULL;
-  for (size_t i = 0; memory == NULL && i < state->n_counters; i++)
-    if (state->counters[i].path_hash == hash)
-      memory = &state->counters[i];
-  if (memory == NULL) {
-    if (counter_room(state))
-      state->counters[state->n_counters++] =
-          (counter_memory){.path_hash = hash, .last = value};
-    return 1; /* nothing to compare with */
-  }
-  /* A small step back is a glitch; a big one is a counter that was reset
-   * (a new battery, a factory reset): from there it grows again. */
-  if (value < memory->last &&
-      memory->last - value < guard->glitch_share * memory->last)
-    return 0;
-  memory->last = value;
-  return 1;
-}
-
 /* Only the catalog's metrics, unless the device (or else the engine) asks
  * for every quota, or the catalog knows nothing of the device's family. */
 static int catalog_only(const ef_engine *engine, ef_roster_device *device,
@@ -427,16 +361,12 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
   if (engine->sink.reading_begin != NULL)
     engine->sink.reading_begin(engine->ctx, view);
   if (!view->stale) {
-    double share = engine->options.account->counter_glitch;
-    counter_guard guard = {.glitch_share =
-                               share != 0 ? share : EF_DEFAULT_COUNTER_GLITCH,
-                           .state = state};
     ef_metric_policy policy = {
         .catalog_only = catalog_only(engine, device, values),
         .skip_detail = engine->options.skip_detail,
         .max_unknown = max_unknown(engine),
-        .counter = guard.glitch_share > 0 ? counter_may_publish : NULL,
-        .counter_ctx = &guard};
+        .memory = &state->values,
+        .counter_glitch = engine->options.account->counter_glitch};
     metric_pass pass = {.engine = engine, .view = view};
     if (values->data != NULL)
       ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);
