@@ -41,7 +41,7 @@ typedef struct {
   ef_value_memory values;  /* its counters, the quotas it sent */
   int family_known;        /* the catalog has rows for its family */
   int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
-  int report_numbers_said; /* a report's value was no number, and said */
+  int report_numbers_said; /* report indexes were left out, and said */
 } device_state;
 
 struct ef_engine {
@@ -473,31 +473,42 @@ static void on_reading(const ef_reading *reading, void *ctx) {
 
 /* ---- reports ---------------------------------------------------------- */
 
-/* The report values of result, handed to the sink. */
+/* The report values of result, handed to the sink: through the gate of
+ * every value, at most the cap on values the catalog does not know. What
+ * was left out for another reason than a marker is said once per device. */
 static void tell_report(const ef_engine *engine, const ef_roster_device *device,
                         const ef_report_config *config,
                         const ef_history_result *result, int64_t time_ms) {
-  ef_report_value *values =
-      calloc(result->n_values ? result->n_values : 1, sizeof(*values));
-  if (values == NULL) {
+  size_t max = max_unknown(engine);
+  size_t room = result->n_values < max ? result->n_values : max;
+  ef_report_value *values = calloc(room ? room : 1, sizeof(*values));
+  ef_report_stats stats = {0};
+  size_t n = values == NULL ? (size_t)-1
+                            : ef_report_values(result->values, result->n_values,
+                                               max, values, &stats);
+  if (n == (size_t)-1) {
+    free(values);
     note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
-  for (size_t i = 0; i < result->n_values; i++)
-    ef_report_value_make(&result->values[i], &values[i]);
   device_state *state = device->user;
-  if (result->implausible > 0 && !state->report_numbers_said) {
+  size_t implausible = result->implausible + stats.implausible;
+  if (implausible + stats.collided + stats.cut > 0 &&
+      !state->report_numbers_said) {
     state->report_numbers_said = 1;
     note(engine, EF_LEVEL_WARNING, device,
-         "report %s: %zu values left out: a boolean, text or a number a "
-         "double cannot carry exactly where a number belongs; said once",
-         config->code, result->implausible);
+         "report %s: %zu indexes left out: %zu no number (a boolean, text, a "
+         "number a double cannot carry exactly, a percentage outside "
+         "0-100), %zu named as an earlier one once cleaned, %zu past the cap "
+         "of %zu values the catalog does not know (a setting); said once",
+         config->code, implausible + stats.collided + stats.cut, implausible,
+         stats.collided, stats.cut, max);
   }
   ef_report_view view = {.device = device,
                          .config = config,
                          .window = result->window,
                          .values = values,
-                         .n_values = result->n_values,
+                         .n_values = n,
                          .time_ms = time_ms};
   if (engine->sink.report != NULL)
     engine->sink.report(engine->ctx, &view);

@@ -24,7 +24,23 @@ static struct {
   const char *list; /* device/list's data */
   int hang_ms;      /* every quota/all and quota/data answer waits so long */
   const char *report_data; /* quota/data's data; NULL: one value, 1.5 kWh */
+  size_t report_indexes;   /* else so many values, "Index <i>" */
 } cloud;
+
+/* quota/data's answer of cloud.report_indexes values, a new string. */
+static char *many_indexes(void) {
+  size_t size = 64 + 64 * cloud.report_indexes, used = 0;
+  char *data = malloc(size);
+  ck_assert_ptr_nonnull(data);
+  used += (size_t)snprintf(data, size, "{\"code\":\"0\",\"data\":[");
+  for (size_t i = 0; i < cloud.report_indexes; i++)
+    used += (size_t)snprintf(data + used, size - used,
+                             "%s{\"indexName\":\"Index %zu\",\"indexValue\""
+                             ":%zu,\"unit\":\"kWh\"}",
+                             i ? "," : "", i, i + 1);
+  snprintf(data + used, size - used, "]}");
+  return data;
+}
 
 static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   (void)ctx;
@@ -34,6 +50,11 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
     reply->delay_ms = cloud.hang_ms;
   if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
+  } else if (strstr(request->path, "quota/data") != NULL &&
+             cloud.report_indexes > 0) {
+    char *many = many_indexes();
+    reply->body = unit_answer(many);
+    free(many);
   } else if (strstr(request->path, "quota/data") != NULL) {
     snprintf(data, sizeof(data), "{\"code\":\"0\",\"data\":%s}",
              cloud.report_data ? cloud.report_data
@@ -102,8 +123,9 @@ static void on_end(void *ctx, const ef_reading_view *reading) {
 }
 
 static void on_report(void *ctx, const ef_report_view *report) {
-  write_down(ctx, "report %s %s=%s", report->device->sn, report->config->code,
-             report->n_values ? report->values[0].text : "");
+  write_down(ctx, "report %s %s=%s, %zu values", report->device->sn,
+             report->config->code,
+             report->n_values ? report->values[0].text : "", report->n_values);
 }
 
 static void on_online(void *ctx, const ef_roster_device *device, int online,
@@ -309,7 +331,7 @@ START_TEST(reports_follow_the_first_poll) {
   ef_engine *engine = engine_with_weekly_report();
   ef_engine_read(engine, 1000, NULL);
   ck_assert_int_eq(count(&heard, "report SN1 WEEK=1500"), 1);
-  ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500"),
+  ck_assert_int_gt(position(&heard, "report SN1 WEEK=1500, 1 values"),
                    position(&heard, "end SN1 4"));
   ef_engine_free(engine);
   unit_server_stop();
@@ -330,6 +352,25 @@ START_TEST(report_values_that_are_no_numbers_are_said_once) {
   ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
   ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000"), 2);
   ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A report of 15,000 indexes makes no 15,000 values: the cap on values
+ * the catalog does not know holds, and what it cut is said once. */
+START_TEST(report_indexes_are_capped) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  cloud.report_indexes = 15000;
+  ef_engine *engine = engine_with_weekly_report();
+  account.max_unknown = 10;
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=1000, 10 values"), 1);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, "report SN1 WEEK=1000, 10 values"), 2);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  cloud.report_indexes = 0;
   ef_engine_free(engine);
   unit_server_stop();
 }
@@ -403,16 +444,16 @@ END_TEST
 
 int main(void) {
   ef_client_global_init();
-  const TTest *const tests[] = {
-      a_read_tells_each_reading_once,
-      staleness_is_told_once,
-      failures_are_told_on_change,
-      discovery_lists_then_polls,
-      reports_follow_the_first_poll,
-      dead_host_and_stop,
-      a_hanging_host_costs_one_timeout,
-      a_slow_read_is_told_once,
-      report_values_that_are_no_numbers_are_said_once};
+  const TTest *const tests[] = {a_read_tells_each_reading_once,
+                                staleness_is_told_once,
+                                failures_are_told_on_change,
+                                discovery_lists_then_polls,
+                                reports_follow_the_first_poll,
+                                dead_host_and_stop,
+                                a_hanging_host_costs_one_timeout,
+                                a_slow_read_is_told_once,
+                                report_values_that_are_no_numbers_are_said_once,
+                                report_indexes_are_capped};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;
