@@ -54,6 +54,7 @@ struct ef_engine {
   unsigned long reads; /* so far, counting the running one */
   ef_mqtt *mqtt;       /* push mode, or NULL */
   int slow_said;       /* a read outlasted the interval, and it was said */
+  int tags_said;       /* values waited for the list's tags, and it was said */
   int clear_said;
 };
 
@@ -348,6 +349,27 @@ static int catalog_only(const ef_engine *engine, ef_roster_device *device,
   return state->family_known;
 }
 
+/* 1 while a device's series would lack the tags the list gives: no list
+ * has answered yet, and the front end names series by them. */
+static int tags_pending(const ef_engine *engine) {
+  return engine->options.tags_from_list && engine->lists == 0;
+}
+
+/* Says once that values wait for the list (and why), while they do. */
+static void note_tags_pending(ef_engine *engine) {
+  if (!tags_pending(engine)) {
+    engine->tags_said = 0;
+    return;
+  }
+  if (engine->tags_said)
+    return;
+  engine->tags_said = 1;
+  note(engine, EF_LEVEL_WARNING, NULL,
+       "no device's values are written until device/list answers: each "
+       "point carries the name and product the list gives, and points "
+       "without them would make a second series of the device");
+}
+
 static size_t max_unknown(const ef_engine *engine) {
   size_t cap = engine->options.account->max_unknown;
   return cap > 0 ? cap : EF_DEFAULT_MAX_UNKNOWN;
@@ -358,6 +380,8 @@ static size_t max_unknown(const ef_engine *engine) {
 static void hand_out(const ef_engine *engine, ef_roster_device *device,
                      const reading_values *values, ef_reading_view *view) {
   device_state *state = device->user;
+  if (tags_pending(engine))
+    return;
   if (engine->sink.reading_begin != NULL)
     engine->sink.reading_begin(engine->ctx, view);
   if (!view->stale) {
@@ -735,9 +759,10 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
    * does a daemon's first list: only it is then signed before the server's
    * clock is known, and the daemon has time. */
   int list_due = ef_roster_refresh_due(engine->roster, now_ms);
-  int list_alone = list_due && (engine->options.discover ||
-                                ef_roster_size(engine->roster) == 0 ||
-                                (engine->options.daemon && engine->lists == 0));
+  int list_alone =
+      list_due &&
+      (engine->options.discover || ef_roster_size(engine->roster) == 0 ||
+       (engine->options.daemon && engine->lists == 0) || tags_pending(engine));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (list_alone && host_failed(&read.list_error)) {
@@ -746,6 +771,11 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   }
   if (ef_client_stopping(engine->client))
     goto done;
+  note_tags_pending(engine);
+  if (tags_pending(engine)) {
+    tell_clock(engine);
+    goto done;
+  }
   ef_roster_round round;
   if (status != 0 ||
       ef_roster_round_start(engine->roster, now_ms, &round) != 0) {
@@ -1055,6 +1085,13 @@ int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
   }
   ef_report_windows(begin, end, windows, n);
   int status = ef_engine_list_now(engine, now_ms);
+  if (status == 0 && tags_pending(engine)) {
+    snprintf(problem, EF_PROBLEM_LEN,
+             "device/list did not answer: the reports are not written "
+             "without the name and product tags it gives each device");
+    free(windows);
+    return -1;
+  }
   ef_report_config config = {.code = code};
   size_t devices = ef_roster_size(engine->roster), windows_read = 0;
   backfill_run run = {.engine = engine,
@@ -1102,7 +1139,7 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
                                    .config = (void *)device};
   }
   ef_roster_options roster_options = {
-      .use_list = options->use_list,
+      .use_list = options->use_list || options->tags_from_list,
       .discover = options->discover,
       .refresh_ms = options->refresh_ms,
       .interval_ms = options->interval_ms,

@@ -171,7 +171,13 @@ typedef struct {
   size_t n_devices;
   const ef_report_config *reports; /* for every device */
   size_t n_reports;
-  int use_list;        /* ask device/list for names, products, online flags */
+  int use_list; /* ask device/list for names, products, online flags */
+  /* The front end names series by the list's name and product (line
+   * protocol tags): the list is asked before any device is polled, and no
+   * device's values, reports or pushed messages are handed out until a
+   * list has answered once (they would start a second series without
+   * those tags); said once while it waits. Implies use_list. */
+  int tags_from_list;
   int discover;        /* also poll every listed device (implies use_list) */
   int64_t refresh_ms;  /* the list this often; 0: the roster's default */
   int64_t interval_ms; /* discovered devices and devices without one */

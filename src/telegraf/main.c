@@ -259,7 +259,10 @@ static int run_with_engine(const tg_config *config) {
         .account = &config->account,
         .devices = r.devices,
         .n_devices = config->n_devices,
-        .use_list = 1, /* names and products, even without discovery */
+        /* Points carry the list's names and products, in every mode:
+         * none is written before the list answered once. */
+        .use_list = 1,
+        .tags_from_list = 1,
         .discover = config->discover || config->n_devices == 0,
         .refresh_ms = config->discover_refresh_ms,
         .interval_ms = config->interval_ms,

@@ -25,6 +25,7 @@ static struct {
   int hang_ms;      /* every quota/all and quota/data answer waits so long */
   const char *report_data; /* quota/data's data; NULL: one value, 1.5 kWh */
   size_t report_indexes;   /* else so many values, "Index <i>" */
+  unsigned list_status;    /* device/list answers this HTTP status; 0: 200 */
 } cloud;
 
 /* quota/data's answer of cloud.report_indexes values, a new string. */
@@ -48,7 +49,11 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   pthread_mutex_lock(&unit_server.lock);
   if (strstr(request->path, "quota") != NULL)
     reply->delay_ms = cloud.hang_ms;
-  if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
+  if (strcmp(request->path, "/iot-open/sign/device/list") == 0 &&
+      cloud.list_status != 0) {
+    reply->status = cloud.list_status;
+    reply->body = strdup("busy");
+  } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
   } else if (strstr(request->path, "quota/data") != NULL &&
              cloud.report_indexes > 0) {
@@ -189,6 +194,8 @@ static journal heard;
 
 /* How often reads come (ef_engine_options.read_interval_ms); 0: once. */
 static int64_t read_interval_ms;
+/* ef_engine_options.tags_from_list of the next engine. */
+static int tags_from_list;
 
 static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                              int discover, int daemon) {
@@ -203,6 +210,7 @@ static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                                .use_list = discover,
                                .interval_ms = 10000,
                                .read_interval_ms = read_interval_ms,
+                               .tags_from_list = tags_from_list,
                                .daemon = daemon};
   char problem[EF_PROBLEM_LEN];
   heard = (journal){0};
@@ -376,6 +384,48 @@ START_TEST(report_indexes_are_capped) {
 }
 END_TEST
 
+/* A front end whose series carry the list's name and product: the list is
+ * asked first, and while it fails no device is polled (its points would
+ * lack those tags), said once; once it answers, the device is read, and a
+ * later failing list changes nothing. */
+START_TEST(values_wait_for_the_lists_tags) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0,
+            "[{\"sn\":\"SN1\",\"deviceName\":\"house\",\"online\":1,"
+            "\"productName\":\"PowerOcean\"}]");
+  cloud.list_status = 500;
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  tags_from_list = 1;
+  ef_engine *engine = engine_for(two, 1, 0, 0);
+  tags_from_list = 0;
+  ef_read_summary summary;
+  ef_engine_read(engine, 1000, &summary);
+  ck_assert_uint_eq(summary.read + summary.failed, 0);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 0);
+  ck_assert_int_eq(count(&heard, "news list failing"), 1);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ck_assert_int_eq(unit_server.requests, 1); /* the list alone */
+  int64_t now = 1000 + EF_ROSTER_LIST_RETRY_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 0);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  cloud.list_status = 0;
+  now += 2 * EF_ROSTER_LIST_RETRY_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 1);
+  ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
+  cloud.list_status = 500;
+  now += EF_ROSTER_DEFAULT_REFRESH_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
+  ck_assert_str_eq(ef_roster_device_name(ef_engine_device(engine, 0)), "house");
+  cloud.list_status = 0;
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
 /* A host that refuses: every device due settles once, failing, and the
  * read ends. A stopped engine sends nothing. */
 START_TEST(dead_host_and_stop) {
@@ -453,7 +503,8 @@ int main(void) {
                                 a_hanging_host_costs_one_timeout,
                                 a_slow_read_is_told_once,
                                 report_values_that_are_no_numbers_are_said_once,
-                                report_indexes_are_capped};
+                                report_indexes_are_capped,
+                                values_wait_for_the_lists_tags};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();
   return status;
