@@ -74,12 +74,18 @@ static void listing_row_at(size_t i, listing_row *row) {
                        .unit = quota->unit[0] ? quota->unit : "-",
                        .family = ef_family_name(quota->family)};
   const char *rule = ef_catalog_rule(quota);
-  snprintf(row->description, sizeof(row->description), "%s%s%s",
-           quota->description, rule ? "; derived: " : "", rule ? rule : "");
+  snprintf(row->description, sizeof(row->description), "%s%s%s%s%s%s",
+           quota->description, rule ? "; derived: " : "", rule ? rule : "",
+           quota->primary ? "; stands in for " : "",
+           quota->primary ? quota->primary : "",
+           quota->primary ? " when a device never sends it" : "");
   if (quota->decode == EF_DECODE_ERROR_LIST ||
       quota->decode == EF_DECODE_ERROR_BITS)
     snprintf(row->field, sizeof(row->field),
              "%s" EF_ERROR_COUNT_SUFFIX ",%s" EF_ERROR_CODES_SUFFIX,
+             quota->field, quota->field);
+  else if (quota->decode == EF_DECODE_ANY)
+    snprintf(row->field, sizeof(row->field), "%s,%s" EF_TEXT_SUFFIX,
              quota->field, quota->field);
   else
     snprintf(row->field, sizeof(row->field), "%s", quota->field);
@@ -103,18 +109,26 @@ static void list_metrics(FILE *out) {
             width[3], row.field, width[4], row.unit, width[5], row.family,
             row.description);
   }
-  fputs("\nEvery point also has the tags sn, name and product (when known). "
-        "Quotas the\ncatalog does not know are published in measurement "
-        "ecoflow_raw, named after\ntheir path in snake_case. "
-        "Measurement " TG_READ_MEASUREMENT
-        " has, per device reading:\nstale (the cloud's "
-        "cached copy, not published again), age_s (by the cloud's\nstamp) "
-        "and the counts published, no_reading and implausible. "
-        "Measurement\n" TG_DEVICE_MEASUREMENT
-        " has the online flag (bool) of each device the account lists.\n"
-        "--history prints measurement " EF_REPORT_MEASUREMENT
-        " (tag code), one field per\nreport index: "
-        "from_solar, to_grid, ... in Wh; self_sufficiency, ... in %.\n",
+  fputs("\nEvery point also has the tags sn, name and product (when known): "
+        "from the\ndevice list, asked before a device's first point and "
+        "kept, the same in\nevery mode. Quotas the catalog does not know "
+        "are published in measurement\necoflow_raw, named after their path "
+        "in snake_case: numbers, decimal text and\nbooleans (0 or 1) as "
+        "floats, other text as <name>" EF_TEXT_SUFFIX
+        " (string). Every field\nkeeps one type. EcoFlow's \"no reading\" "
+        "markers (65535, 4294967295, -3270\nand their scaled forms such as "
+        "6553.5) are never published, whatever quota\ncarries them. Lifetime "
+        "counters are guarded: 0 is no reading, a small step\nback is a "
+        "glitch, a jump or a reset is published once the next reading "
+        "agrees.\nMeasurement " TG_READ_MEASUREMENT
+        " has, per device reading: stale (the cloud's cached\ncopy, not "
+        "published again), age_s (by the cloud's stamp) and the counts\n"
+        "published, no_reading and implausible. "
+        "Measurement " TG_DEVICE_MEASUREMENT
+        "\nhas the online flag (bool) of each device the account lists. "
+        "--history prints\nmeasurement " EF_REPORT_MEASUREMENT
+        " (tag code), one field per report index: from_solar,\nto_grid, ... "
+        "in Wh; self_sufficiency, ... in % (0-100).\n",
         out);
 }
 
