@@ -63,7 +63,7 @@ static ef_counter *counter_of(ef_value_memory *memory, uint32_t series,
   }
   *fresh = 1;
   ef_counter *counter = &memory->counters[memory->n_counters++];
-  *counter = (ef_counter){.series = series, .last = value};
+  *counter = (ef_counter){.series = series, .candidate = NAN, .last = value};
   return counter;
 }
 
@@ -75,11 +75,12 @@ ef_counter_verdict ef_counter_judge(ef_value_memory *memory, uint32_t series,
   ef_counter *counter = counter_of(memory, series, value, &fresh);
   if (counter == NULL || fresh)
     return EF_COUNTER_PUBLISH; /* nothing to compare with */
-  if (counter->unsure) {
-    counter->unsure = 0;
+  if (!isnan(counter->candidate)) {
+    double candidate = counter->candidate;
+    counter->candidate = NAN;
     /* The second reading decides: near the new value, it was true (a
      * reset, or a jump after a long silence); near the old one, a spike. */
-    if (fabs(value - counter->candidate) < fabs(value - counter->last)) {
+    if (fabs(value - candidate) < fabs(value - counter->last)) {
       counter->last = value;
       return EF_COUNTER_PUBLISH;
     }
@@ -95,7 +96,6 @@ ef_counter_verdict ef_counter_judge(ef_value_memory *memory, uint32_t series,
   } else if (last - value < glitch_share * last) {
     return EF_COUNTER_GLITCH;
   }
-  counter->candidate = value;
-  counter->unsure = 1;
+  counter->candidate = (float)value;
   return EF_COUNTER_UNSURE;
 }

@@ -18,7 +18,7 @@
  *   a real jump stays); closer to the old one, the new value was a spike
  *   and is forgotten. So a one-reading spike is never published, its
  *   return is no reset, and a reset is published once it grows;
- * - a device's memory of these rules is ef_value_memory: 24 bytes a
+ * - a device's memory of these rules is ef_value_memory: 16 bytes a
  *   counter it has sent (at most EF_MAX_COUNTERS), and a bit per quota a
  *   fallback row of the catalog stands in for (ef_catalog.h: the device
  *   sent the quota itself, so the stand-in is never published for it). */
@@ -41,9 +41,11 @@ int ef_value_no_reading(double value);
 
 typedef struct {
   uint32_t series; /* a hash of the series the counter is published as */
-  uint32_t unsure; /* 1: candidate waits for the next reading */
-  double last;     /* the last value published */
-  double candidate;
+  /* A value waiting for the next reading, or NaN. Only compared, never
+   * published (a believed value is the next reading's): a float is
+   * precise enough, and keeps a counter in 16 bytes. */
+  float candidate;
+  double last; /* the last value published */
 } ef_counter;
 
 /* What one device's values are judged against. Zeroed: nothing known. */
