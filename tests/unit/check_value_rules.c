@@ -33,80 +33,70 @@ START_TEST(markers_and_their_scaled_forms) {
 }
 END_TEST
 
-static ef_counter_verdict judge(ef_value_memory *memory, double value) {
-  return ef_counter_judge(memory, SERIES, value, SHARE);
-}
+typedef struct {
+  double value;
+  ef_counter_verdict verdict;
+} step;
 
-START_TEST(counters_grow_and_hold_small_glitches) {
+/* Judges each step's value, after a fresh memory, as its verdict says. */
+static void judged(const step *steps, size_t n) {
   ef_value_memory memory = {0};
-  ck_assert_int_eq(judge(&memory, 4.3e7), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 250), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 250), EF_COUNTER_PUBLISH);
-  /* A small step back is a glitch; the counter goes on from before. */
-  ck_assert_int_eq(judge(&memory, 4.3e7 - 10000), EF_COUNTER_GLITCH);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 300), EF_COUNTER_PUBLISH);
-  ck_assert_double_eq(memory.counters[0].last, 4.3e7 + 300);
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(ef_counter_judge(&memory, SERIES, steps[i].value, SHARE) ==
+                      steps[i].verdict,
+                  "step %zu: %.17g", i, steps[i].value);
   ef_value_memory_clear(&memory);
   ck_assert_ptr_null(memory.counters);
 }
+
+#define JUDGED(...)                                                            \
+  judged((const step[]){__VA_ARGS__},                                          \
+         sizeof((const step[]){__VA_ARGS__}) / sizeof(step))
+
+#define PUBLISH EF_COUNTER_PUBLISH
+#define NONE EF_COUNTER_NO_READING
+#define GLITCH EF_COUNTER_GLITCH
+#define UNSURE EF_COUNTER_UNSURE
+
+/* A counter grows; a small step back is a glitch, and the counter goes on
+ * from before it. */
+START_TEST(counters_grow_and_hold_small_glitches) {
+  JUDGED({4.3e7, PUBLISH}, {4.3e7 + 250, PUBLISH}, {4.3e7 + 250, PUBLISH},
+         {4.3e7 - 10000, GLITCH}, {4.3e7 + 300, PUBLISH});
+}
 END_TEST
 
+/* 0 and the markers are no reading, before the first value and after. */
 START_TEST(zero_and_markers_are_no_reading) {
-  ef_value_memory memory = {0};
-  ck_assert_int_eq(judge(&memory, 0), EF_COUNTER_NO_READING);
-  ck_assert_int_eq(judge(&memory, 4294967295.0), EF_COUNTER_NO_READING);
-  ck_assert_uint_eq(memory.n_counters, 0); /* nothing remembered of them */
-  ck_assert_int_eq(judge(&memory, 5e6), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 0), EF_COUNTER_NO_READING);
-  ck_assert_int_eq(judge(&memory, 65535), EF_COUNTER_NO_READING);
-  ck_assert_int_eq(judge(&memory, 5e6 + 1), EF_COUNTER_PUBLISH);
-  ef_value_memory_clear(&memory);
+  JUDGED({0, NONE}, {4294967295.0, NONE}, {5e6, PUBLISH}, {0, NONE},
+         {65535, NONE}, {5e6 + 1, PUBLISH});
 }
 END_TEST
 
 /* A one-reading spike is held, its return is no reset, and it is
- * forgotten: the counter goes on as if it had never been. */
+ * forgotten; so is a dip to a tenth that comes back. */
 START_TEST(a_spike_that_returns_is_a_glitch) {
-  ef_value_memory memory = {0};
-  ck_assert_int_eq(judge(&memory, 4.3e7), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 9e9), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 100), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 200), EF_COUNTER_PUBLISH);
-  /* And a dip to a tenth that comes back: no reset either. */
-  ck_assert_int_eq(judge(&memory, 4.3e6), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 4.3e7 + 300), EF_COUNTER_PUBLISH);
-  ef_value_memory_clear(&memory);
+  JUDGED({4.3e7, PUBLISH}, {9e9, UNSURE}, {4.3e7 + 100, PUBLISH},
+         {4.3e7 + 200, PUBLISH}, {4.3e6, UNSURE}, {4.3e7 + 300, PUBLISH});
 }
 END_TEST
 
 /* A reset is believed once the counter grows from its new value; a jump
- * up (a long silence) once the next reading stays there. */
+ * up (a long silence) once the next reading stays there; an unsure value
+ * followed by one far from both is judged afresh. */
 START_TEST(a_reset_is_believed_when_it_grows) {
-  ef_value_memory memory = {0};
-  ck_assert_int_eq(judge(&memory, 4.3e7), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 500), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 520), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 540), EF_COUNTER_PUBLISH);
-  ck_assert_int_eq(judge(&memory, 2e6), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 2e6 + 5), EF_COUNTER_PUBLISH);
-  /* An unsure value followed by another far from both: judged afresh. */
-  ck_assert_int_eq(judge(&memory, 9e9), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 7e8), EF_COUNTER_UNSURE);
-  ck_assert_int_eq(judge(&memory, 7e8 + 1), EF_COUNTER_PUBLISH);
-  ef_value_memory_clear(&memory);
+  JUDGED({4.3e7, PUBLISH}, {500, UNSURE}, {520, PUBLISH}, {540, PUBLISH},
+         {2e6, UNSURE}, {2e6 + 5, PUBLISH}, {9e9, UNSURE}, {7e8, UNSURE},
+         {7e8 + 1, PUBLISH});
 }
 END_TEST
 
 /* A young counter grows by more than the share a reading: the floor. */
 START_TEST(small_counters_grow_freely) {
-  ef_value_memory memory = {0};
-  double value = 10;
-  ck_assert_int_eq(judge(&memory, value), EF_COUNTER_PUBLISH);
-  for (int i = 0; i < 20; i++) {
-    value += EF_COUNTER_STEP_FLOOR * 0.9;
-    ck_assert_int_eq(judge(&memory, value), EF_COUNTER_PUBLISH);
-  }
-  ef_value_memory_clear(&memory);
+  step steps[21];
+  for (size_t i = 0; i < 21; i++)
+    steps[i] = (step){10 + (double)i * EF_COUNTER_STEP_FLOOR * 0.9, PUBLISH};
+  judged(steps, 21);
 }
 END_TEST
 
