@@ -376,7 +376,7 @@ static size_t max_unknown(const ef_engine *engine) {
 }
 
 /* A reading of device, whatever source it came from: its metrics handed
- * out unless view says it is stale. */
+ * out unless view says it is stale, or the list's tags are still wanted. */
 static void hand_out(const ef_engine *engine, ef_roster_device *device,
                      const reading_values *values, ef_reading_view *view) {
   device_state *state = device->user;
@@ -448,6 +448,8 @@ static void settle(read_state *read, ef_roster_device *device,
     return;
   if (error != NULL)
     read->summary.failed++;
+  else if (tags_pending(read->engine))
+    read->summary.held++;
   else
     read->summary.read++;
   unsigned failures = device->health.failures;
@@ -503,6 +505,8 @@ static void on_reading(const ef_reading *reading, void *ctx) {
 static void tell_report(const ef_engine *engine, const ef_roster_device *device,
                         const ef_report_config *config,
                         const ef_history_result *result, int64_t time_ms) {
+  if (tags_pending(engine))
+    return;
   size_t max = max_unknown(engine);
   size_t room = result->n_values < max ? result->n_values : max;
   ef_report_value *values = calloc(room ? room : 1, sizeof(*values));
@@ -758,7 +762,10 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   /* With discovery the list decides what is polled: it goes first. So
    * does a daemon's first list: only it is then signed before the server's
    * clock is known, and the daemon has time. */
-  int list_due = ef_roster_refresh_due(engine->roster, now_ms);
+  /* While values wait for the list's tags, the list is asked at every
+   * read, not after its back-off: nothing is published until it answers. */
+  int list_due =
+      ef_roster_refresh_due(engine->roster, now_ms) || tags_pending(engine);
   int list_alone =
       list_due &&
       (engine->options.discover || ef_roster_size(engine->roster) == 0 ||
@@ -771,11 +778,8 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   }
   if (ef_client_stopping(engine->client))
     goto done;
+  /* Devices are polled all the same: their failures are told. */
   note_tags_pending(engine);
-  if (tags_pending(engine)) {
-    tell_clock(engine);
-    goto done;
-  }
   ef_roster_round round;
   if (status != 0 ||
       ef_roster_round_start(engine->roster, now_ms, &round) != 0) {

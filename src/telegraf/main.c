@@ -137,18 +137,21 @@ static void log_out_of_memory(void) {
 }
 
 /* One read of the devices that are due (all of them, the first time).
- * Returns the devices read, or -1 when output failed. */
-static int read_due(run *r) {
-  ef_read_summary summary;
+ * Returns the devices read, or -1 when output failed; *held (may be NULL)
+ * gets those whose points waited for the device list. */
+static int read_due(run *r, size_t *held) {
+  ef_read_summary summary = {0};
   if (ef_engine_read(r->engine, ef_now_ms(), &summary) != 0 ||
       r->printer.output_error) {
     log_out_of_memory();
     return -1;
   }
+  if (held != NULL)
+    *held = summary.held;
   return (int)summary.read;
 }
 
-static int execd_tick(void *ctx) { return read_due(ctx) < 0 ? -1 : 0; }
+static int execd_tick(void *ctx) { return read_due(ctx, NULL) < 0 ? -1 : 0; }
 
 /* Pushed values that wait: printed at once, a flush per message. */
 static int execd_pushed(void *ctx) {
@@ -163,11 +166,17 @@ static int execd_pushed(void *ctx) {
 
 /* exec: one read. A run with nothing to read says why. */
 static int run_once(run *r) {
-  int read = read_due(r);
+  size_t held = 0;
+  int read = read_due(r, &held);
   if (read > 0)
     return EXIT_SUCCESS;
-  if (read == 0 && ef_engine_size(r->engine) == 0 &&
-      !ef_engine_list_failing(r->engine))
+  if (read == 0 && held > 0)
+    fprintf(stderr,
+            "E! ecoflow: %zu device%s answered, but no point is written "
+            "without the name and product tags device/list gives\n",
+            held, held == 1 ? "" : "s");
+  else if (read == 0 && ef_engine_size(r->engine) == 0 &&
+           !ef_engine_list_failing(r->engine))
     fputs("E! ecoflow: the account has no devices (device/list is empty)\n",
           stderr);
   else if (read == 0)

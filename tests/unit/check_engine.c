@@ -384,9 +384,10 @@ START_TEST(report_indexes_are_capped) {
 END_TEST
 
 /* A front end whose series carry the list's name and product: the list is
- * asked first, and while it fails no device is polled (its points would
- * lack those tags), said once; once it answers, the device is read, and a
- * later failing list changes nothing. */
+ * asked first, and while it fails no device's values are handed out (its
+ * points would lack those tags), said once, though the device is polled
+ * (its failures would be told); once the list answers, the device is
+ * read, and a later failing list changes nothing. */
 START_TEST(values_wait_for_the_lists_tags) {
   set_cloud("2024-06-17 12:00:00", NULL, 0,
             "[{\"sn\":\"SN1\",\"deviceName\":\"house\",\"online\":1,"
@@ -399,10 +400,11 @@ START_TEST(values_wait_for_the_lists_tags) {
   ef_read_summary summary;
   ef_engine_read(engine, 1000, &summary);
   ck_assert_uint_eq(summary.read + summary.failed, 0);
+  ck_assert_uint_eq(summary.held, 1); /* polled, its values held */
   ck_assert_int_eq(count(&heard, "begin SN1"), 0);
   ck_assert_int_eq(count(&heard, "news list failing"), 1);
   ck_assert_int_eq(count(&heard, "news note -"), 1);
-  ck_assert_int_eq(unit_server.requests, 1); /* the list alone */
+  ck_assert_int_eq(unit_server.requests, 2); /* the list first, alone */
   int64_t now = 1000 + EF_ROSTER_LIST_RETRY_MS;
   ef_engine_read(engine, now, &summary);
   ck_assert_int_eq(count(&heard, "begin SN1"), 0);
