@@ -35,8 +35,18 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    and losses for --mqtt-devices (1000) through one connection; collectd
    (MQTT true) at the same load. Without mosquitto the section says in the
    table that it was skipped.
+9. MQTT push mode against a broker and a reader that misbehave (issue
+   19), in both front ends, through tests/e2e/mqtt_fault_scenario.py (the
+   scenarios test_mqtt_faults.py checks with generous bounds): the CPU
+   over broker outages of 0, 2 and 10 s and the delay of the next message
+   after the broker's return; a broker down from the start; brokers that
+   never answer TLS or CONNECT (time to say so, attempts, a stop meanwhile);
+   RSS growth under a flood of never-seen keys; the lines and
+   notifications of a status flood; a stdout nobody reads (RSS growth,
+   SIGTERM and end of stdin); a resolver that never answers (as root).
 
---only mqtt (or poll) runs only those sections; a partial report goes to
+--only mqtt (sections 8 and 9), faults (9 alone) or poll run only those
+sections; a partial report goes to
 stdout, never to --output (make bench: bench/RESULTS.md), e.g. from the
 build directory:
 
@@ -70,6 +80,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
+import mqtt_fault_scenario  # noqa: E402
 import mqttharness  # noqa: E402
 import simharness  # noqa: E402
 from soak import write_private  # noqa: E402
@@ -107,9 +118,11 @@ class BenchError(Exception):
 
 # -- prerequisites ----------------------------------------------------------
 
-# The sections --only picks: 1 to 7 (polling), 8 (push mode).
+# The sections --only picks: 1 to 7 (polling), 8 (push mode), 9 (push
+# mode's faults; mqtt includes it).
 SECTIONS = {"poll": "the HTTP poller (sections 1-7)",
-            "mqtt": "MQTT push mode (section 8)"}
+            "mqtt": "MQTT push mode (sections 8 and 9)",
+            "faults": "MQTT push mode's faults (section 9)"}
 
 
 def missing_parts(only):
@@ -925,6 +938,73 @@ def measure_mqtt(args, work, step):
     return r
 
 
+# -- 9: MQTT faults ------------------------------------------------------------
+
+def measure_mqtt_faults(args, work, step):
+    """Section 9, or why it was skipped: mqtt_fault_scenario's scenarios
+    through ecoflow-telegraf and (when it is there) collectd, each with its
+    figures as the scenario returns them."""
+    reason = mqtt_skip_reason()
+    if reason is not None:
+        print("bench: MQTT faults SKIPPED: %s" % reason, file=sys.stderr)
+        return {"skipped": reason}
+    front_ends = [mqtt_fault_scenario.Telegraf]
+    collectd = collectd_skip_reason()
+    if collectd is None:
+        front_ends.append(mqtt_fault_scenario.CollectdDaemon)
+    hook = os.environ.get(MIN_INTERVAL_HOOK)
+    os.environ[MIN_INTERVAL_HOOK] = "1000"  # collectd reads every second
+    r = {"collectd_skipped": collectd, "by": {}}
+    try:
+        with mqtt_fault_scenario.broker_for() as broker:
+            with mqtt_fault_scenario.sim_for(broker) as sim:
+                wait_for(lambda: sim.control("GET", "/sim/mqtt")["connected"],
+                         30, "the simulator's publisher", None)
+                for front_end in front_ends:
+                    name = front_end.name
+                    f = r["by"][name] = {}
+                    step("MQTT faults, %s: outages of 0, 2, 10 s" % name)
+                    f["outages"] = mqtt_fault_scenario.outages(
+                        work, sim, broker, front_end)
+                    step("MQTT faults, %s: %d status flips" % (
+                        name, args.mqtt_status_flips))
+                    f["status"] = mqtt_fault_scenario.status_flood(
+                        work, sim, broker, front_end, args.mqtt_status_flips)
+                    step("MQTT faults, %s: 200 messages of 5000 new keys" %
+                         name)
+                    f["keys"] = mqtt_fault_scenario.key_flood(
+                        work, sim, broker, front_end)
+                    step("MQTT faults, %s: broker down from the start" % name)
+                    f["down"] = mqtt_fault_scenario.down_from_start(
+                        work, sim, broker, front_end)
+                step("MQTT faults: ecoflow-telegraf's stdout not read")
+                r["blocked"] = [mqtt_fault_scenario.blocked_stdout(
+                    work, sim, broker, how)
+                    for how in (signal.SIGTERM, "eof")]
+            for front_end in front_ends:
+                step("MQTT faults, %s: silent brokers" % front_end.name)
+                r["by"][front_end.name]["silent"] = [
+                    mqtt_fault_scenario.silent_broker(work, broker, front_end,
+                                                      mode)
+                    for mode in ("silent", "tls-silent")]
+            reason = mqtt_fault_scenario.resolver_skip_reason()
+            r["resolver_skipped"] = reason
+            if reason is None:
+                with mqtt_fault_scenario.SilentResolver(work) as resolver:
+                    for front_end in front_ends:
+                        step("MQTT faults, %s: a silent resolver" %
+                             front_end.name)
+                        r["by"][front_end.name]["resolver"] = \
+                            mqtt_fault_scenario.silent_resolver(
+                                work, broker, front_end, resolver)
+    finally:
+        if hook is None:
+            del os.environ[MIN_INTERVAL_HOOK]
+        else:
+            os.environ[MIN_INTERVAL_HOOK] = hook
+    return r
+
+
 # -- the report ---------------------------------------------------------------
 
 def machine():
@@ -1409,6 +1489,105 @@ def render_mqtt(r, rep):
     return [], rows
 
 
+def seconds_or_never(value):
+    return "never" if value is None else "%.2f s" % value
+
+
+def render_faults(r, rep):
+    """Section 9 into rep; returns its introduction (none) and its summary
+    rows."""
+    x = r["faults"]
+    rep.add("## 9. MQTT push mode's faults (issue 19)", "")
+    if "skipped" in x:
+        rep.add("**Skipped, nothing measured**: %s." % x["skipped"], "")
+        return [], [("MQTT faults (section 9)", "**not measured**: %s"
+                     % x["skipped"], "-", "**skipped**")]
+    names = list(x["by"])
+    rep.add(
+        "`tests/e2e/mqtt_fault_scenario.py` against mosquitto on loopback "
+        "(as section 8's, with test_mqtt's accounts) or its fake broker, "
+        "for %s (collectd: `MQTT true`, `Interval 1`, Timeout 5 s, or 2 s "
+        "where a broker or resolver is silent). CPU is utime+stime of the "
+        "process (collectd: the whole daemon, its reads included) over the "
+        "window named; RSS is VmRSS. Each outage starts after the "
+        "connection lasted 11 s (the pauses between attempts start again "
+        "from 1 s: 1, 2, 4, ... s after the loss), and the delay is from "
+        "the broker's start to the arrival of the first message published "
+        "(by mosquitto_pub, every 0.5 s) after it.%s" % (
+            " and ".join(names),
+            "" if x["collectd_skipped"] is None else
+            " collectd not measured: %s." % x["collectd_skipped"]), "")
+    rows = []
+    for down_s in (0, 2, 10):
+        row = ["outage of %d s: CPU over it; next message after the return"
+               % down_s]
+        for name in names:
+            run = [o for o in x["by"][name]["outages"]["runs"]
+                   if o["down_s"] == down_s]
+            row.append("%.3f of a core; %s" % (
+                run[0]["cpu_share"], seconds_or_never(run[0]["return_s"]))
+                if run else "not measured")
+        rows.append(row)
+    rows.append(["broker down from the start: said after; CPU while down"] +
+                ["%s; %.3f of a core" % (seconds_or_never(
+                    x["by"][n]["down"]["said_s"]),
+                    x["by"][n]["down"]["cpu_share"]) for n in names])
+    for index, what in enumerate(("accepts TCP, never answers",
+                                  "never sends CONNACK")):
+        rows.append(["broker that %s (Timeout 2 s): said after; attempts "
+                     "in 10 s; SIGTERM meanwhile" % what] +
+                    ["%s; %d; %.2f s" % (
+                        seconds_or_never(f["said_s"]), f["attempts_10s"],
+                        f["stop_s"])
+                     for f in (x["by"][n]["silent"][index] for n in names)])
+    rows.append(["%d status flips: lines about its status; flags written "
+                 "(telegraf) or notifications (collectd)" %
+                 x["by"][names[0]]["status"]["flips"]] +
+                ["%d; %d" % (len(f["said"]), f["points"] if f["points"]
+                             is not None else len(f["notifications"]))
+                 if f.get("connected") else "not connected"
+                 for f in (x["by"][n]["status"] for n in names)])
+    rows.append(["200 messages of 5000 never-seen keys: RSS growth"] +
+                [kb(f["growth_kb"]) if f.get("connected") else
+                 "not connected" for f in (x["by"][n]["keys"] for n in names)])
+    if "collectd" in names and x["by"]["collectd"]["keys"].get("connected"):
+        rows.append(["collectd's reads after that flood", "-", "%.3f of a "
+                     "core" % x["by"]["collectd"]["keys"]["cpu_share_after"]])
+    for blocked in x["blocked"]:
+        rows.append(["stdout not read, a flood of messages: RSS growth over "
+                     "12 s; %s ends it in" % blocked["how"],
+                     "%s; %.2f s" % (kb(blocked["growth_kb"]),
+                                     blocked["stop_s"])] +
+                    ["-"] * (len(names) - 1))
+    if x["resolver_skipped"] is None:
+        rows.append(["a resolver that never answers: SIGTERM ends it in"] +
+                    ["%.2f s" % x["by"][n]["resolver"]["stop_s"]
+                     for n in names])
+    else:
+        rep.add("A resolver that never answers: not measured (%s)." %
+                x["resolver_skipped"], "")
+    rep.table(["figure"] + names, rows)
+    worst_outage = max(o["cpu_share"] for n in names
+                       for o in x["by"][n]["outages"]["runs"])
+    worst_return = max((o["return_s"] or 999) for n in names
+                       for o in x["by"][n]["outages"]["runs"])
+    worst_stop = max([b["stop_s"] for b in x["blocked"]] +
+                     [f["stop_s"] for n in names
+                      for f in x["by"][n]["silent"]])
+    growth = max(x["by"][n]["keys"].get("growth_kb", 0) for n in names)
+    return [], [
+        ("MQTT faults: CPU over broker outages of 0-10 s; next message after "
+         "its return (worst of both front ends)",
+         "%.3f of a core; %.2f s" % (worst_outage, worst_return),
+         "near zero; within seconds (issue 19)",
+         verdict(worst_outage < 0.1 and worst_return < 10)),
+        ("MQTT faults: RSS growth under 200 messages of 5000 new keys; the "
+         "slowest stop (stdout not read, silent broker)",
+         "%s; %.2f s" % (kb(growth), worst_stop),
+         "bounded (was +114 and +228 MB); within a second (issue 19)",
+         verdict(growth < 10 * 1024 and worst_stop < 1))]
+
+
 def render(r):
     """The whole report from the figures in r (a dict): the sections that
     ran, each with its rows in the summary."""
@@ -1424,8 +1603,10 @@ def render(r):
         rep.add("**Partial run**: only %s (`--only %s`)." % (
             " and ".join(SECTIONS[k] for k in sorted(a.only)),
             ",".join(sorted(a.only))), "")
-    for key, render_section in (("poll", render_poll), ("mqtt", render_mqtt)):
-        if key in a.only:
+    for keys, render_section in ((("poll",), render_poll),
+                                 (("mqtt",), render_mqtt),
+                                 (("mqtt", "faults"), render_faults)):
+        if a.only & set(keys):
             more_intro, more_rows = render_section(r, sections)
             intro += more_intro
             rows += more_rows
@@ -1464,6 +1645,8 @@ MQTT_OPTIONS = (
     ("--mqtt-collectd-seconds", float, 30,
      "collectd (MQTT true): each of its three windows, without, with and "
      "without messages (s; 0 skips it)"),
+    ("--mqtt-status-flips", int, 150000,
+     "section 9: status messages of the status flood"),
 )
 
 def sizes(text):
@@ -1531,6 +1714,8 @@ def measure(args, work):
         measure_poll(args, work, step, r)
     if "mqtt" in args.only:
         r["mqtt"] = measure_mqtt(args, work, step)
+    if "mqtt" in args.only or "faults" in args.only:
+        r["faults"] = measure_mqtt_faults(args, work, step)
     r["load_end"] = os.getloadavg()
     r["seconds"] = time.monotonic() - started
     return r
@@ -1565,8 +1750,8 @@ def main():
                             help="%s (default %g)" % (text, default))
     parser.add_argument("--only", type=only_sections, default=set(SECTIONS),
                         help="run only these sections, comma-separated: "
-                        "poll (1-7), mqtt (8); a partial report goes to "
-                        "stdout only, never to --output")
+                        "poll (1-7), mqtt (8 and 9), faults (9); a partial "
+                        "report goes to stdout only, never to --output")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (outputs, logs)")
     args = parser.parse_args()

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""soak.py: the collectd plugin over thousands of read cycles, for leaks.
+"""soak.py: the collectd plugin over thousands of read cycles, for leaks;
+then push mode (soak_push.py).
 
 Runs the real collectd daemon with ecoflow.so against ecoflow-sim at a
 short interval while faults toggle on all devices but one, in two phases:
@@ -8,9 +9,12 @@ short interval while faults toggle on all devices but one, in two phases:
    daemon are sampled from /proc/PID/status and printed as a table, with
    the growth from the end of the warm-up (a tenth of the cycles, and at
    least one round of every fault: a huge answer, for one, leaves the heap
-   larger once) to the end and its slope over the second half; with gdb,
-   also the bytes malloc holds in use then (glibc's malloc_stats), which
-   tells a leak from the allocator's arenas. Goal: no growth beyond noise.
+   larger once) to the end and its slope over the second half; with
+   --heap and gdb, also the bytes malloc holds in use then (glibc's
+   malloc_stats), which tells a leak from the allocator's arenas (off by
+   default: gdb's call breaks the nanosleep collectd's main loop is in,
+   and collectd 5.12 then exits, "nanosleep failed: Error #516"). Goal:
+   no growth beyond noise.
 2. valgrind: --valgrind-cycles cycles (default 300) under valgrind
    --leak-check=full, then SIGTERM; prints the LEAK SUMMARY. Goal: zero
    bytes definitely and indirectly lost, and no memory errors.
@@ -26,8 +30,14 @@ see. Credentials reach the simulator by environment and the plugin by a
 mode 600 SecretKeyFile, never by a command line; the soak also checks that
 the secret never shows in the daemon's log.
 
+3. push: collectd and ecoflow-telegraf --execd in push mode over a
+   broker that restarts, refuses and floods on a schedule, their memory
+   and CPU printed as they go, then under valgrind (soak_push.py says
+   how); --skip-push leaves it out, --skip-rss --skip-valgrind runs it
+   alone.
+
 Run it with `make soak` (SOAK_CYCLES=N, SOAK_ARGS="..." to change it), or
-directly with top_builddir set. Exit status 0 when both goals are met, 1
+directly with top_builddir set. Exit status 0 when every goal is met, 1
 when not, 77 when collectd, valgrind or the plugin is missing.
 """
 
@@ -47,8 +57,12 @@ TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
 import simharness  # noqa: E402
 from checks import memcheck_prefix, skip_unless  # noqa: E402
+import soak_push  # noqa: E402
+from soakkit import (memory_kb, processes_showing, report_valgrind,  # noqa
+                     slope_kb_per_1000)
 
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
+TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 STOCK_PLUGINS = "/usr/lib/collectd"
 MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
@@ -139,31 +153,6 @@ def cycles_done(sim):
     return sim.stats()["devices"].get(clock_device, 0)
 
 
-def memory_kb(pid):
-    """(VmRSS, RssAnon) of pid in kB, from /proc/PID/status."""
-    found = {}
-    with open("/proc/%d/status" % pid) as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "RssAnon"):
-                found[key] = int(value.split()[0])
-    return found.get("VmRSS", 0), found.get("RssAnon", 0)
-
-
-def processes_showing(keys):
-    """The command lines (of any process) that hold one of keys."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as cmdline:
-                args = cmdline.read().decode("utf-8", "replace")
-        except OSError:
-            continue
-        if any(key in args for key in keys):
-            found.add(args.replace("\0", " "))
-    return found
-
-
 def heap_in_use(pid, output):
     """The bytes glibc's malloc of pid holds in use, from malloc_stats()
     called through gdb, which writes to the daemon's output (the file
@@ -192,7 +181,7 @@ class Run:
 
 
 def run_daemon(work, sim, name, cycles, interval_ms, fault_period_s,
-               prefix=(), sample_s=None):
+               prefix=(), sample_s=None, heap=False):
     """Runs collectd until the healthy device has seen cycles reads, with
     faults toggling, and returns its Run; samples memory every sample_s
     seconds, and command lines for keys every 2 s."""
@@ -240,7 +229,8 @@ def run_daemon(work, sim, name, cycles, interval_ms, fault_period_s,
                 if run.warm is None and now - started >= warm_s and \
                         done >= cycles // 10:
                     run.warm = len(run.samples) - 1
-                    run.heap.append(heap_in_use(daemon.pid, output))
+                    if heap:
+                        run.heap.append(heap_in_use(daemon.pid, output))
             if now >= next_scan:
                 run.argv_keys |= processes_showing([sim.access_key,
                                                     sim.secret_key])
@@ -249,7 +239,8 @@ def run_daemon(work, sim, name, cycles, interval_ms, fault_period_s,
         if sample_s is not None:
             run.samples.append((time.monotonic() - started, done)
                                + memory_kb(daemon.pid))
-            run.heap.append(heap_in_use(daemon.pid, output))
+            if heap:
+                run.heap.append(heap_in_use(daemon.pid, output))
             if run.warm is None:
                 run.warm = 0
         run.seconds = time.monotonic() - started
@@ -272,20 +263,6 @@ def report_secrets(run, secret):
           % ("YES" if secret in run.log else "no",
              "; ".join(sorted(run.argv_keys)) or "none"))
     return secret not in run.log and not run.argv_keys
-
-
-def slope_kb_per_1000(points):
-    """Least-squares slope of (cycles, kB) points, per 1000 cycles."""
-    n = len(points)
-    if n < 2:
-        return 0.0
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    var = sum((x - mean_x) ** 2 for x, _ in points)
-    if var == 0:
-        return 0.0
-    cov = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    return 1000.0 * cov / var
 
 
 def report_rss(run, cycles, args):
@@ -315,33 +292,12 @@ def report_rss(run, cycles, args):
               % (run.heap[0] // 1024, run.heap[1] // 1024,
                  (run.heap[1] - run.heap[0]) // 1024))
     else:
-        print("malloc in use: not measured (needs gdb, and permission to attach)")
+        print("malloc in use: not measured (needs --heap, gdb, and "
+              "permission to attach)")
     plugin_lines = [line for line in run.log.splitlines() if "ecoflow" in line]
     print("daemon: exit status %d; %d log lines, %d of them the plugin's"
           % (run.rc, len(run.log.splitlines()), len(plugin_lines)))
     return run.rc == 0 and growth <= args.max_growth_kb
-
-
-LEAK_LINE = re.compile(r"(definitely|indirectly|possibly) lost: ([\d,]+) "
-                       r"bytes in ([\d,]+) blocks")
-
-
-def report_valgrind(text, cycles, run):
-    print("\nvalgrind: %d cycles in %.0f s, exit status %d"
-          % (cycles, run.seconds, run.rc))
-    summary = [line.split("== ", 1)[-1] for line in text.splitlines()
-               if re.search(r"(LEAK SUMMARY|lost:|reachable:|suppressed:|"
-                            r"no leaks are possible|ERROR SUMMARY)", line)]
-    print("\n".join("  " + line for line in summary))
-    lost = {kind: int(size.replace(",", ""))
-            for kind, size, _ in LEAK_LINE.findall(text)}
-    errors = re.findall(r"ERROR SUMMARY: (\d+) errors", text)
-    clean = (run.rc == 0 and errors == ["0"] and lost.get("definitely", 0) == 0
-             and lost.get("indirectly", 0) == 0)
-    print("definitely lost %d B, indirectly lost %d B, errors %s: %s"
-          % (lost.get("definitely", 0), lost.get("indirectly", 0),
-             errors[-1] if errors else "?", "clean" if clean else "NOT CLEAN"))
-    return clean
 
 
 def main():
@@ -358,13 +314,19 @@ def main():
                         "megabyte)")
     parser.add_argument("--valgrind-cycles", type=int, default=300)
     parser.add_argument("--valgrind-interval-ms", type=int, default=200)
+    parser.add_argument("--heap", action="store_true",
+                        help="measure malloc's bytes in use with gdb (it "
+                        "may stop collectd: see above)")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-valgrind", action="store_true")
     parser.add_argument("--keep", action="store_true",
                         help="keep the daemons' directories (logs)")
+    soak_push.add_arguments(parser)
     args = parser.parse_args()
 
     needed = [(PLUGIN, "the plugin"), (COLLECTD, "collectd")]
+    if not args.skip_push:
+        needed.append((TELEGRAF, "ecoflow-telegraf"))
     if not args.skip_valgrind:
         needed.append((shutil.which("valgrind") or "valgrind", "valgrind"))
     skipped = skip_unless(*needed)
@@ -380,7 +342,8 @@ def main():
                       % (args.cycles, args.interval_ms, args.fault_seconds))
                 run = run_daemon(work, sim, "rss", args.cycles,
                                  args.interval_ms, args.fault_seconds,
-                                 sample_s=args.sample_seconds)
+                                 sample_s=args.sample_seconds,
+                                 heap=args.heap)
                 ok &= report_rss(run, args.cycles, args)
                 ok &= report_secrets(run, sim.secret_key)
             if not args.skip_valgrind:
@@ -391,9 +354,12 @@ def main():
                                  args.valgrind_interval_ms, args.fault_seconds,
                                  prefix=memcheck_prefix(report))
                 with open(report) as text:
-                    ok &= report_valgrind(text.read(), args.valgrind_cycles,
-                                          run)
+                    ok &= report_valgrind(
+                        text.read(), "%d cycles" % args.valgrind_cycles,
+                        run.seconds, run.rc)
                 ok &= report_secrets(run, sim.secret_key)
+        if not args.skip_push:
+            ok &= soak_push.run(args, work, TELEGRAF) is not False
     finally:
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,7 @@ jobs=${JOBS:-2}
 
 cd "$top"
 contrib/deps.sh test
+# A git clone has no configure yet: README's first step, autoreconf -fi.
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
 mkdir -p "$build"
 cd "$build"
@@ -19,6 +20,7 @@ cd "$build"
 status=0
 make -j"$jobs" >/dev/null
 make -j"$jobs" check || status=$?
+make -j"$jobs" check-sanitize || status=1 # the unit suites, ASan+UBSan
 
 # Check writes its summary into the .log files, not to stdout: show them,
 # so that a run that executed no test is visible as such.

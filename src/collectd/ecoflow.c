@@ -31,8 +31,6 @@
 #define AGE_INSTANCE "data_age"
 /* Names a device in messages: quoted name, serial, account. */
 #define LABEL_LEN (2 * DATA_MAX_NAME_LEN + 64)
-/* Room for an error and what to do about it. */
-#define TEXT_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
 _Static_assert(ECOFLOW_NAME_MAX < DATA_MAX_NAME_LEN,
                "device names must fit a plugin instance");
@@ -50,7 +48,7 @@ typedef struct {
 } account_t;
 
 /* The <Plugin ecoflow> blocks, until init hands each account to its read. */
-static ecoflow_config config;
+static ecoflow_config plugin_config;
 /* The plugin instances of every account's devices: collectd names a series
  * by host, plugin, plugin instance and type only, so two devices of any
  * accounts must never share one. */
@@ -250,130 +248,38 @@ static const int notification[] = {
     [EF_NEWS_PUSH_ONLINE] = NOTIF_OKAY,
 };
 
-/* The news in collectd's words, into message; the notification's text
- * (without advice) into short_message. */
-static void news_text(const account_t *account, const ef_news *news,
-                      char *message, size_t size, char *short_message,
-                      size_t short_size) /* {{{ */
+/* Who the news is about, in collectd's words: the device (and its
+ * account), else the account. */
+static void news_subject(const account_t *account, const ef_news *news,
+                         char *out, size_t size) /* {{{ */
 {
-  char subject[LABEL_LEN + EF_REPORT_CODE_MAX + 16] = "";
-  if (news->device != NULL) {
-    device_label(subject, sizeof(subject), news->device, account->config);
-    if (news->report != NULL) {
-      size_t n = strlen(subject);
-      ssnprintf(subject + n, sizeof(subject) - n, ": report %s", news->report);
-    }
-  }
-  const char *account_name = account->config->name;
-  const ef_roster_device *device = news->device;
-  const char *product = device ? device->product : NULL;
-  double interval_s =
-      device ? CDTIME_T_TO_DOUBLE(MS_TO_CDTIME_T(device->schedule.interval_ms))
-             : 0;
-  switch (news->kind) {
-  case EF_NEWS_FAILING:
-  case EF_NEWS_CHANGED: {
-    ssnprintf(message, size, "%s: %s", subject, news->text);
-    char error[EF_ERROR_MESSAGE_LEN + 64];
-    ef_error_format(news->error, error, sizeof(error));
-    ssnprintf(short_message, short_size, "%s: %s", subject, error);
-    return;
-  }
-  case EF_NEWS_RECOVERED:
-    ssnprintf(message, size, "%s answers again after %u failed read%s", subject,
-              news->failures, news->failures == 1 ? "" : "s");
-    ssnprintf(short_message, short_size, "%s answers again", subject);
-    return;
-  case EF_NEWS_STALE:
-    ssnprintf(message, size,
-              "%s: the cloud repeats the same reading (%s), the device seems "
-              "offline: no values until new data arrives",
-              subject, news->text);
-    break;
-  case EF_NEWS_FRESH:
-    ssnprintf(message, size, "%s: new data again", subject);
-    break;
-  case EF_NEWS_ADDED:
-    ssnprintf(message, size, "%s%s%s%s: found by discovery, polled every %g s",
-              subject, product ? " (" : "", product ? product : "",
-              product ? ")" : "", interval_s);
-    break;
-  case EF_NEWS_REMOVED:
-    ssnprintf(message, size,
-              "%s is no longer listed by the account: not polled any more",
-              subject);
-    break;
-  case EF_NEWS_OFFLINE:
-    ssnprintf(message, size,
-              "%s is offline (device/list): not polled until it is online "
-              "again",
-              subject);
-    break;
-  case EF_NEWS_ONLINE:
-    ssnprintf(message, size, "%s is online again (device/list)", subject);
-    break;
-  case EF_NEWS_LIST_FAILING:
-    ssnprintf(message, size,
-              "listing the devices of account \"%s\" (device/list) failed: "
-              "%s; configured devices are still polled, and the list is "
-              "asked again later",
-              account_name, news->text);
-    break;
-  case EF_NEWS_LIST_RECOVERED:
-    ssnprintf(message, size,
-              "listing the devices of account \"%s\" works again",
-              account_name);
-    break;
-  case EF_NEWS_SILENT:
-    ssnprintf(message, size,
-              "%s: no MQTT message for %s s: silent, no values until the "
-              "next one",
-              subject, news->text);
-    break;
-  case EF_NEWS_HEARD:
-    ssnprintf(message, size, "%s: MQTT messages again", subject);
-    break;
-  case EF_NEWS_PUSH_OFFLINE:
-    ssnprintf(message, size, "%s is offline (its MQTT status)", subject);
-    break;
-  case EF_NEWS_PUSH_ONLINE:
-    ssnprintf(message, size, "%s is online again (its MQTT status)", subject);
-    break;
-  case EF_NEWS_INSTANCE_TAKEN: /* a device's news: device is set */
-    ssnprintf(message, size,
-              "%s: another device (a configured Name, or the same device "
-              "discovered by another account) already has plugin instance "
-              "\"%s\": its values are dispatched as plugin instance \"%s\"",
-              subject, device ? ef_roster_wanted_instance(device) : "",
-              device ? device_instance(device) : "");
-    break;
-  case EF_NEWS_CLOCK_SKEWED:
-  case EF_NEWS_CLOCK_IN_STEP:
-  case EF_NEWS_NOTE:
-    if (news->device != NULL)
-      ssnprintf(message, size, "%s: %s", subject, news->text);
-    else
-      ssnprintf(message, size, "account \"%s\": %s", account_name, news->text);
-    break;
-  }
-  sstrncpy(short_message, message, short_size);
-} /* }}} void news_text */
+  if (news->device != NULL)
+    device_label(out, size, news->device, account->config);
+  else
+    ssnprintf(out, size, "account \"%s\"", account->config->name);
+} /* }}} void news_subject */
 
+/* The news (ef_news_describe's words) as a log line and, for a device's
+ * change of state, a notification. */
 static void on_news(void *ctx, const ef_news *news) /* {{{ */
 {
   const account_t *account = ctx;
-  char message[LABEL_LEN + TEXT_LEN + 256];
-  char short_message[NOTIF_MAX_MSG_LEN];
-  news_text(account, news, message, sizeof(message), short_message,
-            sizeof(short_message));
+  char subject[LABEL_LEN];
+  char words[EF_NEWS_WORDS_LEN];
+  news_subject(account, news, subject, sizeof(subject));
+  ef_news_describe(news, 0, words, sizeof(words));
   int level =
       news->kind == EF_NEWS_LIST_FAILING ? LOG_ERR : log_levels[news->level];
-  plugin_log(level, "ecoflow plugin: %s", message);
+  plugin_log(level, "ecoflow plugin: %s: %s", subject, words);
   int severity = (size_t)news->kind < sizeof(notification) / sizeof(int)
                      ? notification[news->kind]
                      : 0;
-  if (severity != 0 && news->device != NULL)
-    device_notify(news->device, severity, short_message, news->error);
+  if (severity == 0 || news->device == NULL)
+    return;
+  char message[NOTIF_MAX_MSG_LEN];
+  ef_news_describe(news, 1, words, sizeof(words));
+  ssnprintf(message, sizeof(message), "%s: %s", subject, words);
+  device_notify(news->device, severity, message, news->error);
 } /* }}} void on_news */
 
 static const ef_sink collectd_sink = {
@@ -648,7 +554,7 @@ static void log_config_message(ecoflow_severity severity, const char *message,
 
 static int ecoflow_config_block(oconfig_item_t *ci) /* {{{ */
 {
-  return ecoflow_config_parse(&config, ci,
+  return ecoflow_config_parse(&plugin_config, ci,
                               CDTIME_T_TO_DOUBLE(plugin_get_interval()),
                               log_config_message, NULL);
 } /* }}} int ecoflow_config_block */
@@ -658,7 +564,7 @@ static int ecoflow_config_block(oconfig_item_t *ci) /* {{{ */
  * after the plugin). */
 static int ecoflow_init(void) /* {{{ */
 {
-  if (config.n_accounts == 0) {
+  if (plugin_config.n_accounts == 0) {
     WARNING("ecoflow plugin: loaded without a <Plugin ecoflow> block: "
             "nothing to poll");
     return 0;
@@ -673,15 +579,16 @@ static int ecoflow_init(void) /* {{{ */
     return -1;
   }
 
-  size_t n = config.n_accounts;
+  size_t n = plugin_config.n_accounts;
   account_t **accounts = calloc(n, sizeof(*accounts));
   if (accounts == NULL) {
     ERROR("ecoflow plugin: out of memory");
     return -1;
   }
   size_t built = 0;
-  while (built < n && (accounts[built] = account_new(config.accounts[built])))
-    config.accounts[built++] = NULL; /* now the account's */
+  while (built < n &&
+         (accounts[built] = account_new(plugin_config.accounts[built])))
+    plugin_config.accounts[built++] = NULL; /* now the account's */
   int status = built == n ? 0 : -1;
 
   for (size_t i = 0; status == 0 && i < n; i++) {
@@ -700,7 +607,7 @@ static int ecoflow_init(void) /* {{{ */
   for (size_t i = 0; i < n; i++)
     account_free(accounts[i]); /* the ones collectd never got */
   free(accounts);
-  ecoflow_config_free(&config); /* what is left: nothing after success */
+  ecoflow_config_free(&plugin_config); /* what is left: nothing after success */
   return status;
 } /* }}} int ecoflow_init */
 
@@ -708,7 +615,7 @@ static int ecoflow_shutdown(void) /* {{{ */
 {
   ef_client_stop_all();
   remove_stop_handlers();
-  ecoflow_config_free(&config);
+  ecoflow_config_free(&plugin_config);
   if (client_library_ready)
     ef_client_global_cleanup();
   client_library_ready = false;

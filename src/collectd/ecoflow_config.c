@@ -3,6 +3,7 @@
 #include "ecoflow_config.h"
 #include "ef_engine.h"
 #include "ef_roster.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,6 +30,9 @@
   "CounterGlitchShare, Shard, <Device>, <Report>"
 #define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
+/* An option's name in an error when it could be a secret pasted into the
+ * wrong place (ef_setting_name_quoted). */
+#define UNQUOTABLE_OPTION "(an option)"
 
 typedef struct {
   ecoflow_report_fn report;
@@ -42,8 +46,9 @@ typedef struct {
   int plugin_raw_quotas; /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
 } parser;
 
-static void report(const parser *p, ecoflow_severity severity,
-                   const char *format, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void
+report_message(const parser *p, ecoflow_severity severity, const char *format,
+               va_list ap) {
   char message[1024] = "ecoflow plugin: ";
   size_t prefix = strlen(message);
   vsnprintf(message + prefix, sizeof(message) - prefix, format, ap);
@@ -55,7 +60,7 @@ __attribute__((format(printf, 2, 3))) static int fail(const parser *p,
                                                       const char *format, ...) {
   va_list ap;
   va_start(ap, format);
-  report(p, ECOFLOW_CONFIG_ERROR, format, ap);
+  report_message(p, ECOFLOW_CONFIG_ERROR, format, ap);
   va_end(ap);
   return -1;
 }
@@ -64,24 +69,8 @@ __attribute__((format(printf, 2, 3))) static void
 warn(const parser *p, const char *format, ...) {
   va_list ap;
   va_start(ap, format);
-  report(p, ECOFLOW_CONFIG_WARNING, format, ap);
+  report_message(p, ECOFLOW_CONFIG_WARNING, format, ap);
   va_end(ap);
-}
-
-static char *trimmed_copy(const char *text, size_t len) {
-  while (len > 0 && isspace((unsigned char)text[0])) {
-    text++;
-    len--;
-  }
-  while (len > 0 && isspace((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
-/* The option's name as an error may quote it: never something that could
- * be a secret pasted in the wrong place. */
-static const char *quotable(const char *key) {
-  return ef_setting_name_quotable(key) ? key : "(an option)";
 }
 
 /* The single string argument of item (a block's name, or an option's
@@ -97,7 +86,7 @@ static int get_string(const parser *p, const oconfig_item_t *item,
   const char *text = item->values[0].value.string;
   if (!ef_account_text_clean(text))
     return fail(p, "`%s' in %s holds a control character", item->key, where);
-  *out = trimmed_copy(text, strlen(text));
+  *out = ef_text_trimmed(text);
   if (*out == NULL)
     return fail(p, "out of memory");
   if ((*out)[0] == '\0')
@@ -112,7 +101,8 @@ static int get_number(const parser *p, const oconfig_item_t *item,
   if (*out != 0)
     return fail(p, "`%s' is given twice in %s", item->key, where);
   if (item->values_num != 1 || item->values[0].type != OCONFIG_TYPE_NUMBER)
-    return fail(p, "`%s' in %s needs exactly one number, without quotes",
+    return fail(p,
+                "`%s' in %s needs exactly one decimal number, without quotes",
                 item->key, where);
   double value = item->values[0].value.number;
   if (!(value >= min && value <= max))
@@ -239,8 +229,9 @@ static int report_parse(parser *p, ecoflow_report *report,
                check_name(p, "`InstancePrefix'", "an instance prefix",
                           report->instance_prefix, where);
     else
-      status = fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
-                    quotable(child->key), where);
+      status =
+          fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
+               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
     if (status != 0)
       return -1;
   }
@@ -350,8 +341,9 @@ static int device_parse(parser *p, ecoflow_device *device,
       status =
           add_report(p, &device->reports, &device->n_reports, child, where);
     else
-      status = fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
-                    quotable(child->key), where);
+      status =
+          fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
+               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
     if (status != 0)
       return -1;
   }
@@ -538,7 +530,7 @@ static int account_option(parser *p, ecoflow_account *account,
   if (strcasecmp(key, "Account") == 0)
     return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
   return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
-              quotable(key), where);
+              ef_setting_name_quoted(key, UNQUOTABLE_OPTION), where);
 }
 
 /* Everything an account needs that has no default. */

@@ -1,7 +1,12 @@
 /* ef_account.c: the verdicts on an account's settings. */
 #include "ef_account.h"
 
+#include "ef_hash.h"
+#include "ef_text.h"
+
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -37,17 +42,6 @@ void ef_account_clear(ef_account *account) {
 
 static int is_blank(unsigned char c) { return isspace(c) != 0; }
 
-/* The copy of text[0, len) without surrounding blanks. */
-static char *trimmed_copy(const char *text, size_t len) {
-  while (len > 0 && is_blank((unsigned char)text[0])) {
-    text++;
-    len--;
-  }
-  while (len > 0 && is_blank((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 static int has_blank_or_control(const char *text) {
   for (; *text != '\0'; text++)
     if (is_blank((unsigned char)*text) || iscntrl((unsigned char)*text))
@@ -61,7 +55,7 @@ static int out_of_memory(char *problem) {
 
 int ef_account_key(const char *raw, const char *what, char **out,
                    char *problem) {
-  char *key = trimmed_copy(raw, strlen(raw));
+  char *key = ef_text_trimmed(raw);
   if (key == NULL)
     return out_of_memory(problem);
   int status = 0;
@@ -90,7 +84,7 @@ static const char *url_host(const char *url) {
 }
 
 int ef_account_endpoint(const char *raw, char **out, char *problem) {
-  char *endpoint = trimmed_copy(raw, strlen(raw));
+  char *endpoint = ef_text_trimmed(raw);
   if (endpoint == NULL)
     return out_of_memory(problem);
   const char *host = url_host(endpoint);
@@ -109,19 +103,41 @@ int ef_account_endpoint(const char *raw, char **out, char *problem) {
   return 0;
 }
 
+/* 1 when host, as libcurl's URL parser gives it (an IPv4 address in any
+ * of its forms already written as a dotted quad, an IPv6 one in brackets),
+ * is an address of the loopback: 127.0.0.0/8 or ::1. And "localhost",
+ * which libcurl (7.78 on) answers itself with those two, asking no
+ * resolver and no hosts file; nothing else, however it begins: a name
+ * such as 127.0.0.1.nip.io is whatever a resolver says it is. */
+static int loopback_host(const char *host) {
+  if (strcasecmp(host, "localhost") == 0)
+    return 1;
+  struct in_addr v4;
+  if (inet_pton(AF_INET, host, &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  char bare[INET6_ADDRSTRLEN];
+  size_t len = strlen(host);
+  struct in6_addr v6;
+  return len > 2 && len - 2 < sizeof(bare) && host[0] == '[' &&
+         host[len - 1] == ']' &&
+         snprintf(bare, sizeof(bare), "%.*s", (int)(len - 2), host + 1) > 0 &&
+         inet_pton(AF_INET6, bare, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 int ef_account_endpoint_in_clear(const char *endpoint) {
-  if (strncasecmp(endpoint, "http://", 7) != 0)
-    return 0;
-  const char *host = endpoint + 7;
-  static const char *const loopback[] = {"127.", "localhost", "[::1]"};
-  for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
-    size_t n = strlen(loopback[i]);
-    if (strncasecmp(host, loopback[i], n) == 0 &&
-        (loopback[i][n - 1] == '.' || host[n] == '\0' || host[n] == ':' ||
-         host[n] == '/'))
-      return 0;
-  }
-  return 1;
+  CURLU *url = curl_url();
+  char *scheme = NULL, *host = NULL;
+  /* What libcurl cannot parse is no known loopback: said when plain. */
+  int in_clear = strncasecmp(endpoint, "http://", 7) == 0;
+  if (url != NULL &&
+      curl_url_set(url, CURLUPART_URL, endpoint, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+    in_clear = strcasecmp(scheme, "http") == 0 && !loopback_host(host);
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(url);
+  return in_clear;
 }
 
 void ef_shell_quote(const char *path, char *out, size_t size) {
@@ -340,9 +356,7 @@ int ef_account_shard(const char *text, unsigned *index, unsigned *count,
 }
 
 unsigned ef_serial_shard(const char *sn, unsigned count) {
-  uint32_t hash = 2166136261u; /* FNV-1a: fixed, documented, portable */
-  for (const unsigned char *c = (const unsigned char *)sn; *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
+  uint32_t hash = ef_fnv32_text(EF_FNV32_BASIS, sn); /* fixed, portable */
   return count > 0 ? hash % count : 0;
 }
 
@@ -391,4 +405,8 @@ int ef_setting_name_quotable(const char *key) {
     if (!isalpha((unsigned char)*c) && *c != '_' && *c != '-')
       return 0;
   return 1;
+}
+
+const char *ef_setting_name_quoted(const char *key, const char *placeholder) {
+  return ef_setting_name_quotable(key) ? key : placeholder;
 }

@@ -76,7 +76,10 @@ int ef_account_key(const char *raw, const char *what, char **out,
 int ef_account_endpoint(const char *raw, char **out, char *problem);
 
 /* 1 when endpoint is plain http:// to a host other than the loopback: the
- * access key and the signatures would travel in clear text. */
+ * access key and the signatures would travel in clear text. The host is
+ * libcurl's reading of the URL; the loopback is an address written in
+ * 127.0.0.0/8 or [::1], or the name localhost (which libcurl resolves
+ * itself); any other name, 127.0.0.1.nip.io too, may lead anywhere. */
 int ef_account_endpoint_in_clear(const char *endpoint);
 
 /* Reads the secret key from the file at path, which must be a regular
@@ -153,6 +156,11 @@ int ef_account_text_clean(const char *text);
  * EF_SETTING_NAME_QUOTABLE_MAX letters, '_' and '-'), so that an error may
  * quote it: anything else could be a secret pasted into the wrong place. */
 int ef_setting_name_quotable(const char *key);
+
+/* key as an error may quote it: key itself when it looks like the name of
+ * a setting (ef_setting_name_quotable), else placeholder (the front end's
+ * word for one, e.g. "(an option)"). */
+const char *ef_setting_name_quoted(const char *key, const char *placeholder);
 
 /* Push mode (MQTT, ef_engine.h). The client id's suffix: 1 to 32 letters,
  * digits, '-' and '_' (each program of an account needs its own id). */

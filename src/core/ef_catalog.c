@@ -1,6 +1,8 @@
 /* ef_catalog.c: the quota table (ef_catalog.def) and its index. */
 #include "ef_catalog.h"
 
+#include "ef_hash.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,10 +138,7 @@ _Static_assert(N_ROWS < EXACT_SLOTS / 2, "the exact index needs more slots");
 _Static_assert(N_ROWS < TAIL_SLOTS / 2, "the tail index needs more slots");
 
 static uint32_t hash_of(const char *text, size_t len) {
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++)
-    hash = (hash ^ (unsigned char)text[i]) * 16777619u;
-  return hash;
+  return ef_fnv32_bytes(EF_FNV32_BASIS, text, len);
 }
 
 /* A capture takes one path segment or list index: it never crosses these. */

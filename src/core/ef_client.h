@@ -12,7 +12,7 @@
  * up to EF_MAX_COOLDOWN_MS, so that retries never pile onto the cloud.
  *
  * Every request of a batch gets exactly one answer, even when the batch
- * breaks off. A transient "8521 signature is wrong" (wire-facts.md) is
+ * breaks off. A transient "8521 signature is wrong" (docs/wire-facts.md) is
  * sent once more, freshly signed, before it is answered. When a wave's
  * worth of answers in a row (max_concurrent of them, or the whole batch
  * when smaller) come without an HTTP answer (the host refuses, hangs or
@@ -22,6 +22,11 @@
  * hang). After
  * ef_client_stop_all, requests in flight are cut off within
  * EF_STOP_LATENCY_MS and none starts (answered EF_ERR_ABORTED).
+ *
+ * A name lookup is bound by the timeout too, and neither a timeout nor a
+ * stop waits for it: a resolver that never answers costs one timeout, the
+ * lookup's thread (libcurl's) being left to end on its own when the
+ * system's resolver gives up (one per request that was in flight).
  *
  * What a server says is held to sane bounds: a Retry-After asks for at most
  * EF_MAX_RETRY_AFTER_S, and a server time outside the years 2020 to 2100

@@ -2,12 +2,12 @@
  * what to tell. */
 #include "ef_engine.h"
 
-#include "ef_client.h"
 #include "ef_discovery.h"
+#include "ef_engine_private.h"
 #include "ef_freshness.h"
 #include "ef_health.h"
-#include "ef_mqtt.h"
 #include "ef_poll.h"
+#include "ef_push.h"
 #include "ef_schedule.h"
 
 #include <inttypes.h>
@@ -32,8 +32,7 @@ typedef struct {
 /* The engine's own state of a roster device (its user). */
 typedef struct {
   unsigned stale_readings;  /* in a row: repeats of the cloud's cached copy */
-  int silent;               /* push: told EF_NEWS_SILENT */
-  int pushed_offline;       /* push: its status said offline */
+  ef_push_device push;      /* push mode's (ef_push.h) */
   unsigned long polls;      /* settled so far */
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
@@ -43,20 +42,6 @@ typedef struct {
   int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
   int report_numbers_said; /* report indexes were left out, and said */
 } device_state;
-
-struct ef_engine {
-  ef_engine_options options; /* pointers borrowed from the front end */
-  ef_sink sink;
-  void *ctx;
-  ef_client *client;
-  ef_roster *roster;
-  size_t lists;        /* device lists merged so far */
-  unsigned long reads; /* so far, counting the running one */
-  ef_mqtt *mqtt;       /* push mode, or NULL */
-  int slow_said;       /* a read outlasted the interval, and it was said */
-  int tags_said;       /* values waited for the list's tags, and it was said */
-  int clear_said;
-};
 
 typedef enum { PENDING_LIST, PENDING_QUOTA, PENDING_REPORT } pending_kind;
 
@@ -95,29 +80,28 @@ typedef struct read_state {
 
 /* ---- telling the front end -------------------------------------------- */
 
-static void tell(const ef_engine *engine, const ef_news *news) {
+void ef_engine_tell(const ef_engine *engine, const ef_news *news) {
   engine->sink.news(engine->ctx, news);
 }
 
-__attribute__((format(printf, 4, 5))) static void
-note(const ef_engine *engine, ef_level level, const ef_roster_device *device,
-     const char *format, ...) {
+void ef_engine_note(const ef_engine *engine, ef_level level,
+                    const ef_roster_device *device, const char *format, ...) {
   char text[EXPLAINED_LEN];
   va_list ap;
   va_start(ap, format);
   vsnprintf(text, sizeof(text), format, ap);
   va_end(ap);
-  tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
-                          .level = level,
-                          .device = device,
-                          .text = text});
+  ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
+                                    .level = level,
+                                    .device = device,
+                                    .text = text});
 }
 
 /* A device's (or its report's) health changed: say so. */
-static void tell_health(const ef_engine *engine, const ef_roster_device *device,
-                        const char *report, const ef_window *window,
-                        ef_health_event event, unsigned failures,
-                        const ef_error *error) {
+void ef_engine_tell_health(const ef_engine *engine,
+                           const ef_roster_device *device, const char *report,
+                           const ef_window *window, ef_health_event event,
+                           unsigned failures, const ef_error *error) {
   char text[EXPLAINED_LEN] = "";
   ef_news news = {.device = device,
                   .report = report,
@@ -140,7 +124,7 @@ static void tell_health(const ef_engine *engine, const ef_roster_device *device,
     news.error = NULL;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* ---- devices ---------------------------------------------------------- */
@@ -151,6 +135,7 @@ static void device_state_free(void *user) {
     return;
   free(state->reports);
   ef_value_memory_clear(&state->values);
+  ef_push_device_clear(&state->push);
   free(state);
 }
 
@@ -197,7 +182,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   switch (event) {
   case EF_ROSTER_ADDED:
     if (engine->mqtt != NULL && ef_mqtt_watch(engine->mqtt, device->sn) != 0)
-      note(engine, EF_LEVEL_ERROR, device, "out of memory");
+      ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     news.kind = EF_NEWS_ADDED;
     news.level = EF_LEVEL_INFO;
     news.first_list = engine->lists == 0;
@@ -229,7 +214,7 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
     news.level = EF_LEVEL_WARNING;
     break;
   }
-  tell(engine, &news);
+  ef_engine_tell(engine, &news);
 }
 
 /* Each listed device's online flag, valid until the next list. */
@@ -258,10 +243,11 @@ static int merge_list(ef_engine *engine, const ef_device_list *list,
     status = attach_new_devices(engine);
   if (error == NULL || error->kind == EF_OK) {
     if (list->skipped > 0 && engine->lists == 0)
-      note(engine, EF_LEVEL_WARNING, NULL,
-           "device/list names %zu device%s without a valid serial number "
-           "(or twice): not polled",
-           list->skipped, list->skipped == 1 ? "" : "s");
+      ef_engine_note(
+          engine, EF_LEVEL_WARNING, NULL,
+          "device/list names %zu device%s without a valid serial number "
+          "(or twice): not polled",
+          list->skipped, list->skipped == 1 ? "" : "s");
     engine->lists++;
     tell_online(engine, now_ms);
   }
@@ -312,16 +298,16 @@ static void note_staleness(const ef_engine *engine, ef_roster_device *device,
   device_state *state = device->user;
   if (stale) {
     if (++state->stale_readings == STALE_READINGS_OFFLINE)
-      tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
-                              .level = EF_LEVEL_WARNING,
-                              .device = device,
-                              .text = device->freshness.stamp});
+      ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_STALE,
+                                        .level = EF_LEVEL_WARNING,
+                                        .device = device,
+                                        .text = device->freshness.stamp});
     return;
   }
   if (state->stale_readings >= STALE_READINGS_OFFLINE)
-    tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
-                            .level = EF_LEVEL_NOTICE,
-                            .device = device});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_FRESH,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .device = device});
   state->stale_readings = 0;
 }
 
@@ -349,25 +335,24 @@ static int catalog_only(const ef_engine *engine, ef_roster_device *device,
   return state->family_known;
 }
 
-/* 1 while a device's series would lack the tags the list gives: no list
- * has answered yet, and the front end names series by them. */
-static int tags_pending(const ef_engine *engine) {
+int ef_engine_tags_pending(const ef_engine *engine) {
   return engine->options.tags_from_list && engine->lists == 0;
 }
 
 /* Says once that values wait for the list (and why), while they do. */
 static void note_tags_pending(ef_engine *engine) {
-  if (!tags_pending(engine)) {
+  if (!ef_engine_tags_pending(engine)) {
     engine->tags_said = 0;
     return;
   }
   if (engine->tags_said)
     return;
   engine->tags_said = 1;
-  note(engine, EF_LEVEL_WARNING, NULL,
-       "no device's values are written until device/list answers: each "
-       "point carries the name and product the list gives, and points "
-       "without them would make a second series of the device");
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "no device's values are written until device/list answers: each "
+      "point carries the name and product the list gives, and points "
+      "without them would make a second series of the device");
 }
 
 static size_t max_unknown(const ef_engine *engine) {
@@ -380,7 +365,7 @@ static size_t max_unknown(const ef_engine *engine) {
 static void hand_out(const ef_engine *engine, ef_roster_device *device,
                      const reading_values *values, ef_reading_view *view) {
   device_state *state = device->user;
-  if (tags_pending(engine))
+  if (ef_engine_tags_pending(engine))
     return;
   if (engine->sink.reading_begin != NULL)
     engine->sink.reading_begin(engine->ctx, view);
@@ -399,11 +384,12 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
   }
   if (view->stats.unknown_cut > 0 && !state->unknown_cut_said) {
     state->unknown_cut_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "a reading held %zu more values than the %zu the catalog does not "
-         "know that one reading may bring: they are left out (and counted "
-         "as cut; the cap is a setting); said once",
-         view->stats.unknown_cut, max_unknown(engine));
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "a reading held %zu more values than the %zu the catalog does not "
+        "know that one reading may bring: they are left out (and counted "
+        "as cut; the cap is a setting); said once",
+        view->stats.unknown_cut, max_unknown(engine));
   }
   if (engine->sink.reading_end != NULL)
     engine->sink.reading_end(engine->ctx, view);
@@ -448,7 +434,7 @@ static void settle(read_state *read, ef_roster_device *device,
     return;
   if (error != NULL)
     read->summary.failed++;
-  else if (tags_pending(read->engine))
+  else if (ef_engine_tags_pending(read->engine))
     read->summary.held++;
   else
     read->summary.read++;
@@ -459,23 +445,8 @@ static void settle(read_state *read, ef_roster_device *device,
   /* From the read's start, so that a slow answer does not push a device
    * past its next read. */
   ef_health_event event = ef_roster_settle(device, error, read->started_ms);
-  tell_health(read->engine, device, NULL, NULL, event, failures, error);
-}
-
-static int64_t push_refresh_ms(const ef_engine *engine) {
-  return engine->options.push.refresh_ms > 0 ? engine->options.push.refresh_ms
-                                             : EF_PUSH_DEFAULT_REFRESH_MS;
-}
-
-/* A poll of a pushed device seeds, or heals, its pushed state. */
-static void merge_into_pushed(const ef_engine *engine,
-                              const ef_roster_device *device,
-                              struct json_object *data) {
-  ef_samples polled = {0};
-  if (ef_samples_add_json(&polled, data) != 0)
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
-  ef_mqtt_merge(engine->mqtt, device->sn, &polled);
-  ef_samples_clear(&polled);
+  ef_engine_tell_health(read->engine, device, NULL, NULL, event, failures,
+                        error);
 }
 
 static void on_reading(const ef_reading *reading, void *ctx) {
@@ -485,13 +456,13 @@ static void on_reading(const ef_reading *reading, void *ctx) {
   /* Pushed devices are polled once to seed their state, then only now and
    * then to heal what was missed. */
   if (reading->error == NULL && engine->mqtt != NULL &&
-      device->schedule.interval_ms < push_refresh_ms(engine))
-    device->schedule.interval_ms = push_refresh_ms(engine);
+      device->schedule.interval_ms < ef_push_refresh_ms(engine))
+    device->schedule.interval_ms = ef_push_refresh_ms(engine);
   settle(read, device, reading->error);
   if (reading->error != NULL)
     return;
   if (engine->mqtt != NULL)
-    merge_into_pushed(engine, device, reading->data);
+    ef_push_polled(engine, device, reading->data);
   reading_values values = {.data = reading->data};
   if (engine->mqtt == NULL || engine->options.push.stream)
     deliver_reading(engine, device, &values, reading->time_ms);
@@ -502,10 +473,11 @@ static void on_reading(const ef_reading *reading, void *ctx) {
 /* The report values of result, handed to the sink: through the gate of
  * every value, at most the cap on values the catalog does not know. What
  * was left out for another reason than a marker is said once per device. */
-static void tell_report(const ef_engine *engine, const ef_roster_device *device,
-                        const ef_report_config *config,
-                        const ef_history_result *result, int64_t time_ms) {
-  if (tags_pending(engine))
+void ef_engine_tell_report(const ef_engine *engine,
+                           const ef_roster_device *device,
+                           const ef_report_config *config,
+                           const ef_history_result *result, int64_t time_ms) {
+  if (ef_engine_tags_pending(engine))
     return;
   size_t max = max_unknown(engine);
   size_t room = result->n_values < max ? result->n_values : max;
@@ -516,7 +488,7 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
                                                max, values, &stats);
   if (n == (size_t)-1) {
     free(values);
-    note(engine, EF_LEVEL_ERROR, device, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
   device_state *state = device->user;
@@ -524,13 +496,15 @@ static void tell_report(const ef_engine *engine, const ef_roster_device *device,
   if (implausible + stats.collided + stats.cut > 0 &&
       !state->report_numbers_said) {
     state->report_numbers_said = 1;
-    note(engine, EF_LEVEL_WARNING, device,
-         "report %s: %zu indexes left out: %zu no number (a boolean, text, a "
-         "number a double cannot carry exactly, a percentage outside "
-         "0-100), %zu named as an earlier one once cleaned, %zu past the cap "
-         "of %zu values the catalog does not know (a setting); said once",
-         config->code, implausible + stats.collided + stats.cut, implausible,
-         stats.collided, stats.cut, max);
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, device,
+        "report %s: %zu indexes left out: %zu no number (a boolean, text, a "
+        "number a double cannot carry exactly or none once in its published "
+        "unit, a percentage outside 0-100), %zu named as an earlier one once "
+        "cleaned, %zu past the cap "
+        "of %zu values the catalog does not know (a setting); said once",
+        config->code, implausible + stats.collided + stats.cut, implausible,
+        stats.collided, stats.cut, max);
   }
   ef_report_view view = {.device = device,
                          .config = config,
@@ -552,11 +526,11 @@ static void on_report(const ef_history_result *result, void *ctx) {
   ef_schedule_record(&report->schedule, error, p->read->started_ms);
   unsigned failures = report->health.failures;
   ef_health_event event = ef_health_update(&report->health, error);
-  tell_health(p->read->engine, p->device, report->config->code, NULL, event,
-              failures, error);
+  ef_engine_tell_health(p->read->engine, p->device, report->config->code, NULL,
+                        event, failures, error);
   if (error == NULL)
-    tell_report(p->read->engine, p->device, report->config, result,
-                p->read->started_ms);
+    ef_engine_tell_report(p->read->engine, p->device, report->config, result,
+                          p->read->started_ms);
 }
 
 /* ---- one read --------------------------------------------------------- */
@@ -708,14 +682,14 @@ static void tell_clock(const ef_engine *engine) {
   char text[256];
   switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
   case EF_CLOCK_SKEWED:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
-                            .level = EF_LEVEL_WARNING,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
+                                      .level = EF_LEVEL_WARNING,
+                                      .text = text});
     break;
   case EF_CLOCK_IN_STEP:
-    tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
-                            .level = EF_LEVEL_NOTICE,
-                            .text = text});
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .text = text});
     break;
   case EF_CLOCK_UNCHANGED:
     break;
@@ -736,12 +710,13 @@ static void check_duration(ef_engine *engine, const read_state *read,
                            ? engine->options.account->max_concurrent
                            : EF_DEFAULT_MAX_CONCURRENT;
   double needed = (double)in_flight * (double)took_ms / (double)interval_ms;
-  note(engine, EF_LEVEL_WARNING, NULL,
-       "a read of %zu requests took %.1f s, longer than the interval of "
-       "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
-       "often",
-       read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
-       in_flight);
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "a read of %zu requests took %.1f s, longer than the interval of "
+      "%.1f s: allow about %.0f requests in flight (now %u), or poll less "
+      "often",
+      read->sent, took_ms / 1000.0, interval_ms / 1000.0, needed + 1,
+      in_flight);
 }
 
 static void read_state_clear(read_state *read) {
@@ -764,12 +739,13 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
    * clock is known, and the daemon has time. */
   /* While values wait for the list's tags, the list is asked at every
    * read, not after its back-off: nothing is published until it answers. */
-  int list_due =
-      ef_roster_refresh_due(engine->roster, now_ms) || tags_pending(engine);
+  int list_due = ef_roster_refresh_due(engine->roster, now_ms) ||
+                 ef_engine_tags_pending(engine);
   int list_alone =
       list_due &&
       (engine->options.discover || ef_roster_size(engine->roster) == 0 ||
-       (engine->options.daemon && engine->lists == 0) || tags_pending(engine));
+       (engine->options.daemon && engine->lists == 0) ||
+       ef_engine_tags_pending(engine));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (list_alone && host_failed(&read.list_error)) {
@@ -819,7 +795,7 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
-    note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
+    ef_engine_note(engine, EF_LEVEL_ERROR, NULL, "out of memory");
   read.summary.devices = ef_roster_size(engine->roster);
   if (summary != NULL)
     *summary = read.summary;
@@ -827,112 +803,17 @@ done:
   return status;
 }
 
-/* ---- push mode --------------------------------------------------------- */
+/* ---- push mode (ef_push.c) -------------------------------------------- */
 
-int ef_engine_can_push(void) { return ef_mqtt_available(); }
-
-static int64_t push_silence_ms(const ef_engine *engine) {
-  return engine->options.push.silence_ms > 0 ? engine->options.push.silence_ms
-                                             : EF_PUSH_DEFAULT_SILENCE_MS;
+ef_push_device *ef_engine_push_device(ef_roster_device *device) {
+  return &((device_state *)device->user)->push;
 }
 
-/* A device that has pushed nothing for the silence limit (the source
- * watches for it): told once, and once when it speaks again. */
-static void note_silence(const ef_engine *engine, ef_roster_device *device,
-                         const ef_mqtt_event *event) {
-  device_state *state = device->user;
-  state->silent = event->kind == EF_MQTT_SILENT;
-  char text[32];
-  snprintf(text, sizeof(text), "%.0f", event->quiet_ms / 1000.0);
-  tell(engine,
-       &(ef_news){.kind = state->silent ? EF_NEWS_SILENT : EF_NEWS_HEARD,
-                  .level = state->silent ? EF_LEVEL_WARNING : EF_LEVEL_NOTICE,
-                  .device = device,
-                  .text = text});
-}
-
-/* A status message: the online flag, and news when it changes. */
-static void note_status(const ef_engine *engine, ef_roster_device *device,
-                        int online, int64_t time_ms) {
-  device_state *state = device->user;
-  if (engine->sink.online != NULL)
-    engine->sink.online(engine->ctx, device, online, time_ms,
-                        push_silence_ms(engine));
-  if (online == !state->pushed_offline)
-    return;
-  state->pushed_offline = !online;
-  device->presence = online ? EF_PRESENCE_ONLINE : EF_PRESENCE_OFFLINE;
-  tell(engine,
-       &(ef_news){.kind = online ? EF_NEWS_PUSH_ONLINE : EF_NEWS_PUSH_OFFLINE,
-                  .level = EF_LEVEL_NOTICE,
-                  .device = device});
-}
-
-static void on_pushed(const ef_mqtt_event *event, void *ctx) {
-  ef_engine *engine = ctx;
-  if (event->kind == EF_MQTT_NEWS) {
-    note(engine, event->level, NULL, "%s", event->text);
-    return;
-  }
-  ef_roster_device *device = ef_roster_find(engine->roster, event->sn);
-  if (device == NULL)
-    return; /* forgotten since it arrived */
-  switch (event->kind) {
-  case EF_MQTT_STATUS:
-    note_status(engine, device, event->online, event->time_ms);
-    return;
-  case EF_MQTT_SILENT:
-  case EF_MQTT_HEARD:
-    note_silence(engine, device, event);
-    return;
-  case EF_MQTT_MESSAGE:
-  case EF_MQTT_NEWS:
-    break;
-  }
-  ef_reading_view view = {.device = device,
-                          .time_ms = event->time_ms,
-                          .interval_ms = device->schedule.interval_ms,
-                          .pushed = 1};
-  hand_out(engine, device, &(reading_values){.samples = &event->samples},
-           &view);
-}
-
-/* State mode: every device's merged state, stamped with the read's time,
- * unless it is silent or offline by its status. */
-static void hand_out_states(ef_engine *engine, int64_t now_ms) {
-  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
-    ef_roster_device *device = ef_roster_device_at(engine->roster, i);
-    device_state *state = device->user;
-    ef_samples pushed = {0};
-    int64_t last_ms = 0;
-    if (!state->pushed_offline && !state->silent &&
-        ef_mqtt_snapshot(engine->mqtt, device->sn, &pushed, &last_ms) == 0 &&
-        pushed.len > 0) {
-      ef_reading_view view = {.device = device,
-                              .time_ms = now_ms,
-                              .interval_ms = engine->options.read_interval_ms,
-                              .pushed = 1,
-                              .has_age = 1,
-                              .age_s = (double)(now_ms - last_ms) / 1000.0};
-      hand_out(engine, device, &(reading_values){.samples = &pushed}, &view);
-    }
-    ef_samples_clear(&pushed);
-  }
-}
-
-int ef_engine_push_fd(const ef_engine *engine) {
-  return engine->mqtt != NULL && engine->options.push.stream
-             ? ef_mqtt_fd(engine->mqtt)
-             : -1;
-}
-
-int ef_engine_take_pushed(ef_engine *engine, int64_t now_ms) {
-  if (engine->mqtt == NULL)
-    return 0;
-  ef_mqtt_take(engine->mqtt, on_pushed, engine);
-  if (!engine->options.push.stream)
-    hand_out_states(engine, now_ms);
-  return 0;
+void ef_engine_hand_out_samples(const ef_engine *engine,
+                                ef_roster_device *device,
+                                const ef_samples *samples,
+                                ef_reading_view *view) {
+  hand_out(engine, device, &(reading_values){.samples = samples}, view);
 }
 
 int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
@@ -944,186 +825,6 @@ int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
   read_state_clear(&read);
   tell_clock(engine);
   return status;
-}
-
-/* ---- backfill --------------------------------------------------------- */
-
-/* One device's part of a backfill. */
-typedef struct {
-  const ef_engine *engine;
-  ef_roster_device *device;
-  const ef_report_config *config;
-  int64_t started_ms;
-  size_t read;    /* windows read */
-  size_t skipped; /* windows that failed, or were not asked */
-  ef_window first_skipped, last_skipped;
-} backfill_fetch;
-
-/* The whole backfill: how far it is, and when it last said so. */
-typedef struct {
-  const ef_engine *engine;
-  const char *code;
-  size_t done, total;
-  int64_t started_ms, said_ms; /* local clock (ef_now_ms) */
-  int said;                    /* progress was told */
-} backfill_run;
-
-static void note_skipped(backfill_fetch *fetch, const ef_window *window) {
-  if (fetch->skipped++ == 0)
-    fetch->first_skipped = *window;
-  fetch->last_skipped = *window;
-}
-
-static void on_backfill_window(const ef_history_result *result, void *ctx) {
-  backfill_fetch *fetch = ctx;
-  const ef_error *error = result->error;
-  if (error != NULL && error->kind == EF_ERR_ABORTED)
-    return;
-  unsigned failures = fetch->device->health.failures;
-  ef_health_event event = ef_health_update(&fetch->device->health, error);
-  if (error != NULL) {
-    note_skipped(fetch, result->window);
-    if (event != EF_HEALTH_RECOVERED)
-      tell_health(fetch->engine, fetch->device, fetch->config->code,
-                  result->window, event, failures, error);
-    return;
-  }
-  fetch->read++;
-  tell_report(fetch->engine, fetch->device, fetch->config, result,
-              fetch->started_ms);
-}
-
-/* Where the backfill is, at most every EF_BACKFILL_PROGRESS_MS. */
-static void tell_progress(backfill_run *run, const ef_roster_device *device,
-                          const ef_window *window) {
-  int64_t now = ef_now_ms();
-  if (now - (run->said ? run->said_ms : run->started_ms) <
-      EF_BACKFILL_PROGRESS_MS)
-    return;
-  run->said = 1;
-  run->said_ms = now;
-  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
-  ef_time_format(window->begin, begin);
-  ef_time_format(window->end, end);
-  note(run->engine, EF_LEVEL_INFO, device,
-       "history %s: window %zu of %zu (%s .. %s), %.0f s so far", run->code,
-       run->done, run->total, begin, end, (now - run->started_ms) / 1000.0);
-}
-
-/* Waits until EF_BACKFILL_PACE_MS after the last group began (or the
- * engine stops). */
-static void pace(const ef_engine *engine, int64_t *group_ms) {
-  const struct timespec nap = {.tv_nsec = 50 * 1000 * 1000};
-  while (*group_ms != 0 && ef_now_ms() - *group_ms < EF_BACKFILL_PACE_MS &&
-         !ef_client_stopping(engine->client))
-    nanosleep(&nap, NULL);
-  *group_ms = ef_now_ms();
-}
-
-/* The windows of one device, a group of requests in flight at a time. */
-static void backfill_device(backfill_run *run, backfill_fetch *fetch,
-                            const ef_window *windows, size_t n,
-                            int64_t *group_ms) {
-  const ef_engine *engine = run->engine;
-  size_t group = engine->options.account->max_concurrent
-                     ? engine->options.account->max_concurrent
-                     : EF_DEFAULT_MAX_CONCURRENT;
-  for (size_t i = 0; i < n; i += group) {
-    size_t count = n - i < group ? n - i : group;
-    const ef_error *last = &fetch->device->health.last;
-    if (fetch->device->health.failing && ef_schedule_refused(last)) {
-      /* Refused for good: said once already; the rest is not asked. */
-      for (size_t k = i; k < n; k++)
-        note_skipped(fetch, &windows[k]);
-      run->done += n - i;
-      return;
-    }
-    pace(engine, group_ms);
-    if (ef_client_stopping(engine->client))
-      return;
-    ef_error error;
-    ef_history_fetch(engine->client, fetch->device->sn, run->code, windows + i,
-                     count, on_backfill_window, fetch, &error);
-    run->done += count;
-    tell_progress(run, fetch->device, &windows[i + count - 1]);
-  }
-}
-
-/* What a device's backfill could not read, said once at the end. */
-static void tell_skipped(const ef_engine *engine, const backfill_fetch *fetch,
-                         size_t n) {
-  if (fetch->skipped == 0)
-    return;
-  char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
-  ef_time_format(fetch->first_skipped.begin, begin);
-  ef_time_format(fetch->last_skipped.end, end);
-  note(engine, EF_LEVEL_WARNING, fetch->device,
-       "history %s: %zu of %zu windows skipped, between %s and %s (failed, "
-       "or not asked after a refusal): run the backfill again for them",
-       fetch->config->code, fetch->skipped, n, begin, end);
-}
-
-int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
-                       time_t begin, time_t end, size_t max_windows,
-                       char *problem) {
-  if (max_windows == 0)
-    max_windows = EF_BACKFILL_DEFAULT_MAX_WINDOWS;
-  size_t n = ef_report_windows(begin, end, NULL, 0);
-  if (n == 0) {
-    snprintf(problem, EF_PROBLEM_LEN,
-             "the range holds no window the API accepts (at least two "
-             "seconds)");
-    return -1;
-  }
-  if (n > max_windows) {
-    snprintf(problem, EF_PROBLEM_LEN,
-             "the range holds %zu report windows (a week each), more than "
-             "the %zu allowed per device",
-             n, max_windows);
-    return EF_BACKFILL_TOO_MANY;
-  }
-  ef_window *windows = calloc(n, sizeof(*windows));
-  if (windows == NULL) {
-    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-    return -1;
-  }
-  ef_report_windows(begin, end, windows, n);
-  int status = ef_engine_list_now(engine, now_ms);
-  if (status == 0 && tags_pending(engine)) {
-    snprintf(problem, EF_PROBLEM_LEN,
-             "device/list did not answer: the reports are not written "
-             "without the name and product tags it gives each device");
-    free(windows);
-    return -1;
-  }
-  ef_report_config config = {.code = code};
-  size_t devices = ef_roster_size(engine->roster), windows_read = 0;
-  backfill_run run = {.engine = engine,
-                      .code = code,
-                      .total = n * devices,
-                      .started_ms = ef_now_ms()};
-  int64_t group_ms = 0;
-  for (size_t i = 0;
-       status == 0 && i < devices && !ef_client_stopping(engine->client); i++) {
-    backfill_fetch fetch = {.engine = engine,
-                            .device = ef_roster_device_at(engine->roster, i),
-                            .config = &config,
-                            .started_ms = now_ms};
-    backfill_device(&run, &fetch, windows, n, &group_ms);
-    windows_read += fetch.read;
-    if (!ef_client_stopping(engine->client))
-      tell_skipped(engine, &fetch, n);
-  }
-  if (run.said)
-    note(engine, EF_LEVEL_INFO, NULL,
-         "history %s: %zu of %zu windows read in %.0f s", code, windows_read,
-         run.total, (ef_now_ms() - run.started_ms) / 1000.0);
-  free(windows);
-  if (status != 0) {
-    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-    return -1;
-  }
-  return (int)windows_read;
 }
 
 /* ---- life cycle ------------------------------------------------------- */
@@ -1155,25 +856,6 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
       ef_roster_new(&roster_options, entries, options->n_devices, now_ms);
   free(entries);
   return roster;
-}
-
-/* Push mode: the MQTT source, watching every device of the roster. */
-static int start_push(ef_engine *engine, char *problem) {
-  ef_mqtt_options options = {.account = engine->options.account,
-                             .client_id_suffix =
-                                 engine->options.push.client_id_suffix,
-                             .stream = engine->options.push.stream,
-                             .silence_ms = push_silence_ms(engine)};
-  engine->mqtt = ef_mqtt_new(&options, problem);
-  if (engine->mqtt == NULL)
-    return -1;
-  for (size_t i = 0; i < ef_roster_size(engine->roster); i++)
-    if (ef_mqtt_watch(engine->mqtt,
-                      ef_roster_device_at(engine->roster, i)->sn) != 0) {
-      snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-      return -1;
-    }
-  return 0;
 }
 
 ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
@@ -1213,14 +895,15 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
     ef_engine_free(engine);
     return NULL;
   }
-  if (options->push.enabled && start_push(engine, problem) != 0) {
+  if (options->push.enabled && ef_push_start(engine, problem) != 0) {
     ef_engine_free(engine);
     return NULL;
   }
   if (ef_account_endpoint_in_clear(client_options.endpoint))
-    note(engine, EF_LEVEL_WARNING, NULL,
-         "the endpoint is plain http:// to another host: the access key "
-         "and the request signatures travel unencrypted; use https://");
+    ef_engine_note(
+        engine, EF_LEVEL_WARNING, NULL,
+        "the endpoint is plain http:// to another host: the access key "
+        "and the request signatures travel unencrypted; use https://");
   return engine;
 }
 

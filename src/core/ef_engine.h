@@ -20,16 +20,17 @@
  * with the requests in flight it would need. ef_engine_stop makes the
  * running read end within a second, and no request starts afterwards.
  *
- * The sink is the one seam between the core and a front end; a second
- * source of readings (MQTT) feeds the same reading path. */
+ * The sink (ef_sink.h) is the one seam between the core and a front end,
+ * the news (ef_news.h) what it is told besides values; a second source of
+ * readings (MQTT) feeds the same reading path. */
 #ifndef EF_ENGINE_H
 #define EF_ENGINE_H
 
 #include "ef_account.h"
 #include "ef_history.h"
-#include "ef_metric.h"
-#include "ef_report.h"
+#include "ef_news.h"
 #include "ef_roster.h"
+#include "ef_sink.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,11 +40,11 @@ typedef struct ef_engine ef_engine;
 
 /* A report fetched on its own schedule over the week so far (collectd's
  * <Report>). */
-typedef struct {
+struct ef_report_config {
   const char *code;
   int64_t interval_ms;
   const void *user; /* the front end's own, handed back with each report */
-} ef_report_config;
+};
 
 /* A configured device. Every pointer is borrowed and must outlive the
  * engine. */
@@ -58,92 +59,6 @@ typedef struct {
   int raw_quotas; /* 1: every quota the catalog does not know too; -1: only
                      the catalog's; 0: as the engine's options say */
 } ef_device_config;
-
-typedef enum {
-  EF_LEVEL_ERROR,
-  EF_LEVEL_WARNING,
-  EF_LEVEL_NOTICE,
-  EF_LEVEL_INFO,
-} ef_level;
-
-typedef enum {
-  /* A device's polls, or one of its reports (news.report set). */
-  EF_NEWS_FAILING,   /* error, text: the error and what to do about it */
-  EF_NEWS_CHANGED,   /* failing differently: error, text */
-  EF_NEWS_RECOVERED, /* failures: how many in a row */
-  /* The cloud serves the same reading again and again. */
-  EF_NEWS_STALE, /* text: the repeated stamp; no values until new data */
-  EF_NEWS_FRESH, /* new data again after EF_NEWS_STALE */
-  /* The account's device list. */
-  EF_NEWS_ADDED,   /* first_list: it came with the first list */
-  EF_NEWS_REMOVED, /* the device is forgotten after the news */
-  EF_NEWS_OFFLINE,
-  EF_NEWS_ONLINE,
-  EF_NEWS_LIST_FAILING, /* device NULL; error, text */
-  EF_NEWS_LIST_RECOVERED,
-  /* The account. */
-  EF_NEWS_CLOCK_SKEWED,  /* text */
-  EF_NEWS_CLOCK_IN_STEP, /* text */
-  EF_NEWS_NOTE,          /* level, text: anything else said once (device may be
-                            set) */
-  /* A device found by discovery whose instance (ef_roster.h) another
-   * device has: it got device->instance instead. Only for front ends that
-   * name series by instance. */
-  EF_NEWS_INSTANCE_TAKEN,
-  /* Push mode (MQTT). */
-  EF_NEWS_SILENT,       /* no message for the silence limit: text, seconds */
-  EF_NEWS_HEARD,        /* a message again after EF_NEWS_SILENT */
-  EF_NEWS_PUSH_OFFLINE, /* its status message says offline */
-  EF_NEWS_PUSH_ONLINE,  /* and online again */
-} ef_news_kind;
-
-typedef struct {
-  ef_news_kind kind;
-  ef_level level; /* how grave it is */
-  const ef_roster_device *device;
-  const char *report;      /* the report's code, for a report's news */
-  const ef_window *window; /* the report's window, in a backfill */
-  const ef_error *error;
-  const char *text;
-  unsigned failures;
-  int first_list;
-} ef_news;
-
-/* One reading of one device, as the sink sees it. */
-typedef struct {
-  const ef_roster_device *device;
-  int64_t time_ms;     /* when it arrived */
-  int64_t interval_ms; /* the device's */
-  int pushed;          /* from MQTT: a message, or the pushed state */
-  int stale;           /* the cloud's cached copy: no metrics follow */
-  int has_age;         /* age_s: the data's age by the cloud's stamp */
-  double age_s;
-  ef_metric_stats stats; /* complete at reading_end */
-} ef_reading_view;
-
-/* One window of one report of one device. */
-typedef struct {
-  const ef_roster_device *device;
-  const ef_report_config *config;
-  const ef_window *window;
-  const ef_report_value *values;
-  size_t n_values;
-  int64_t time_ms; /* when the read that fetched it started */
-} ef_report_view;
-
-/* What a front end does with what the engine tells. Every callback gets
- * the sink's ctx first; what it is handed is valid during the call. */
-typedef struct {
-  void (*reading_begin)(void *ctx, const ef_reading_view *reading);
-  void (*metric)(void *ctx, const ef_reading_view *reading,
-                 const ef_metric *metric);
-  void (*reading_end)(void *ctx, const ef_reading_view *reading);
-  void (*report)(void *ctx, const ef_report_view *report);
-  /* After each successful list, for every device it names. */
-  void (*online)(void *ctx, const ef_roster_device *device, int online,
-                 int64_t time_ms, int64_t valid_ms);
-  void (*news)(void *ctx, const ef_news *news);
-} ef_sink;
 
 /* Push mode: the devices' MQTT messages (ef_mqtt.h) feed the reading path
  * (flattening, catalog, sentinels, ranges); HTTP polling of a device drops
@@ -244,7 +159,7 @@ void ef_engine_stop(ef_engine *engine);
 #define EF_BACKFILL_MAX_WINDOWS 100000
 /* Windows go out in groups of the requests in flight, a group at most
  * this often: a backfill of years never bursts at the cloud, whose limits
- * are unknown (wire-facts.md: bursts were followed by blocks). */
+ * are unknown (docs/wire-facts.md: bursts were followed by blocks). */
 #define EF_BACKFILL_PACE_MS 1000
 /* How often at most a long backfill says where it is. */
 #define EF_BACKFILL_PROGRESS_MS 1000

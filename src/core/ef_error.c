@@ -46,7 +46,7 @@ void ef_error_format(const ef_error *err, char *buf, size_t size) {
 }
 
 /* What users of the live cloud hit most, and what fixes it
- * (shared/api/wire-facts.md). */
+ * (docs/wire-facts.md). */
 static const struct {
   const char *code;
   const char *advice;

@@ -41,7 +41,7 @@ void ef_error_set(ef_error *err, ef_error_kind kind, const char *fmt, ...)
 void ef_error_format(const ef_error *err, char *buf, size_t size);
 
 /* What a user should do about err, or NULL when there is no advice (from
- * the table of codes seen on the live cloud, wire-facts.md). */
+ * the table of codes seen on the live cloud, docs/wire-facts.md). */
 const char *ef_error_advice(const ef_error *err);
 
 /* 1 when err and other describe the same failure (kind, status, code and

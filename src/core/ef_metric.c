@@ -2,8 +2,6 @@
  * metrics. */
 #include "ef_metric.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -143,22 +141,6 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
 /* ---- numbers ---------------------------------------------------------------
  */
 
-/* A number written in plain decimal ([-]digits[.digits][e[-]digits]): no
- * hex, no inf or nan, no blanks. */
-static int decimal_text(const char *text, double *number) {
-  const char *c = text + (*text == '-' || *text == '+');
-  if (!isdigit((unsigned char)*c) &&
-      !(*c == '.' && isdigit((unsigned char)c[1])))
-    return -1;
-  for (; *c != '\0'; c++)
-    if (!isdigit((unsigned char)*c) && strchr(".eE+-", *c) == NULL)
-      return -1;
-  char *end = NULL;
-  errno = 0;
-  *number = strtod(text, &end);
-  return *end == '\0' && errno == 0 && isfinite(*number) ? 0 : -1;
-}
-
 /* The value of leaf as a reading of a numeric quota, if it is one: numbers,
  * and numbers sent as decimal strings. Booleans, lists, other strings and
  * integers a double cannot carry exactly are not. */
@@ -175,7 +157,7 @@ static int leaf_number(const ef_leaf *leaf, double *number) {
                ? 0
                : -1;
   case EF_KIND_STRING:
-    return decimal_text(leaf->text, number);
+    return ef_number_parse(leaf->text, number);
   case EF_KIND_BOOL:
   case EF_KIND_LIST:
     break;
@@ -218,7 +200,7 @@ static int publish_any(run *r, const char *path, const ef_leaf *leaf,
     metric.text = leaf->integer ? "1" : "0";
     break;
   case EF_KIND_STRING:
-    if (decimal_text(leaf->text, &metric.number) == 0) {
+    if (ef_number_parse(leaf->text, &metric.number) == 0) {
       metric.text = leaf->text;
       break;
     }
@@ -357,7 +339,8 @@ static void publish_value(run *r, const char *path, const ef_leaf *leaf,
 static void publish_state(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
   double number;
-  if (leaf->kind != EF_KIND_STRING || decimal_text(leaf->text, &number) == 0) {
+  if (leaf->kind != EF_KIND_STRING ||
+      ef_number_parse(leaf->text, &number) == 0) {
     r->stats->implausible++;
     return;
   }

@@ -1,8 +1,23 @@
 /* ef_mqtt.c: certification, the broker connection and the devices'
- * messages, in a thread of their own. */
+ * messages, in a thread of their own.
+ *
+ * The thread drives libmosquitto itself (mosquitto_socket, loop_read,
+ * loop_write, loop_misc around its own poll) rather than through
+ * mosquitto_loop: libmosquitto 2.0.11 notices an asynchronous connect that
+ * failed only when the keepalive runs out, and meanwhile spins on a
+ * socket that stays readable. Here every wait has a deadline of its own,
+ * a socket that reports an error or a hang-up ends the attempt at once,
+ * and the library is handed numeric addresses only, so that it never
+ * blocks in a name lookup (a thread of ours does that). The TLS context is
+ * ours too: the library would check the certificate against the address
+ * it connects to, and this one checks it against the broker's name. */
 #include "ef_mqtt.h"
 
+#include "ef_catalog.h"
 #include "ef_client.h"
+#include "ef_lookup.h"
+#include "ef_metric.h"
+#include "ef_push_message.h"
 #include "ef_text.h"
 
 #include <ctype.h>
@@ -10,6 +25,9 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <mosquitto.h>
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,26 +37,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PATH_CERTIFICATION "/iot-open/sign/certification"
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
-/* How long the thread sleeps or waits on the socket at most: the latency
- * of a stop. */
-#define STEP_MS 200
-/* A broker that closes this many fresh connections in a row (each soon
- * after it was accepted) has another client with the same id. */
-#define TAKEOVER_AFTER 3
-#define TAKEOVER_WITHIN_S 10
+/* The longest the thread waits without looking at the time: silences,
+ * keepalive pings and the status gate are checked this often. */
+#define TICK_MS 1000
+/* Addresses of one name tried in one attempt. */
+#define MAX_ADDRESSES 8
+/* A drop episode ends after this long without a drop. */
+#define DROPS_QUIET_MS (60 * 1000)
 
 /* A device the source watches, and what it pushed. */
 typedef struct {
   char *sn;
   int watched;    /* 0: to be unsubscribed and forgotten */
   int subscribed; /* on the current connection */
-  ef_samples state;
   int64_t last_ms;
   int silent; /* told EF_MQTT_SILENT */
+  /* State mode: the merged values, within the caps. */
+  ef_samples state;
+  size_t state_bytes, known, unknown;
+  uint64_t version;
+  int cut_said;
+  /* Its status messages since the last take. */
+  int status;  /* the latest: 0, 1; -1 none yet */
+  int pending; /* a status arrived since the last take */
+  unsigned changes;
+  int64_t status_ms;
 } pushed_device;
 
 typedef struct queued {
@@ -59,10 +88,33 @@ typedef enum {
   CONDITION_NONE,
   CONDITION_CONNECTED,
   CONDITION_LOST,
-  CONDITION_REFUSED,
   CONDITION_UNREACHABLE,
+  CONDITION_REFUSED,
+  CONDITION_CERTIFICATE,
+  CONDITION_TLS,
   CONDITION_NO_CERTIFICATION,
+  CONDITION_TAKEN_OVER,
 } condition;
+
+/* How far an attempt got, for the words of its failure. */
+typedef enum { STAGE_NAME, STAGE_TCP, STAGE_TLS, STAGE_CONNACK } stage;
+
+static const char *const stage_words[] = {
+    [STAGE_NAME] = "looking up its name",
+    [STAGE_TCP] = "connecting (TCP)",
+    [STAGE_TLS] = "in the TLS handshake",
+    [STAGE_CONNACK] = "waiting for its answer to CONNECT",
+};
+
+/* Why an attempt failed. */
+typedef enum {
+  FAILED_NETWORK,     /* name, TCP, closed: the broker is away */
+  FAILED_TIMEOUT,     /* the deadline ran out */
+  FAILED_CERTIFICATE, /* its certificate was not verified */
+  FAILED_TLS,         /* TLS failed otherwise */
+  FAILED_REFUSED,     /* CONNACK refused */
+  FAILED_SETUP,       /* our side could not set up a connection */
+} failure_kind;
 
 struct ef_mqtt {
   /* Set at creation, then read-only. */
@@ -70,7 +122,10 @@ struct ef_mqtt {
   long timeout_ms;
   int stream;
   int64_t silence_ms;
+  size_t max_unknown;
   int pipe_fds[2]; /* readable while events wait */
+  int wake_fds[2]; /* wakes the thread: a stop, a device to subscribe */
+  SSL_CTX *tls;
   pthread_t thread;
   int thread_started;
   atomic_int stop;
@@ -81,44 +136,96 @@ struct ef_mqtt {
   size_t n_devices, cap_devices;
   int subscriptions_dirty;
   queued *head, *tail;
-  size_t n_queued;
+  size_t n_queued, queued_bytes, n_notes;
+  size_t statuses_pending;
+  int64_t statuses_handed_ms; /* monotonic */
+  int dropping;               /* an episode of drops, said */
+  unsigned long episode_drops;
+  int64_t last_drop_ms; /* monotonic */
   ef_mqtt_stats stats;
 
   /* The thread's own. */
   ef_client *client;
   struct mosquitto *mosq;
   credentials credentials;
+  int host_is_address;
   char client_id[EF_MQTT_CLIENT_ID_MAX + 1];
-  int have_credentials, need_certification, connected, connecting;
-  int64_t certified_ms, next_try_ms, connected_ms;
-  int backoff_s;
+  int have_credentials, need_certification;
+  int64_t certified_ms; /* monotonic; 0: never asked */
+  ef_mqtt_plan plan;
   condition condition;
-  unsigned quick_closes; /* fresh connections the broker closed in a row */
-  int takeover_said;
-  char last_library_error[256];
+  int64_t lost_ms; /* monotonic: when the connection was lost; 0 */
+  int ever_connected;
+  /* The broker sends what the library refuses: said once until a
+   * connection lasts; the reconnections meanwhile are quiet. */
+  int refusal_said, quiet_reconnect;
+  /* The attempt under way. */
+  stage stage;
+  int connack_seen, connack_rc;
+  int disconnect_rc;
+  char tls_failure[128];
+  int tls_error; /* OpenSSL's verify error, with tls_failure */
+  char library_error[256];
+  int64_t tick_ms; /* monotonic: the last periodic checks */
 };
+
+static int64_t monotonic_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int stopping(const ef_mqtt *m) { return atomic_load(&m->stop); }
+
+static void poke(int fd) {
+  char byte = 1;
+  ssize_t written = write(fd, &byte, 1);
+  (void)written; /* full: it is readable already */
+}
+
+static void close_pair(int fds[2]) {
+  for (int i = 0; i < 2; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+}
+
+static void drain(int fd) {
+  char bytes[256];
+  while (read(fd, bytes, sizeof(bytes)) > 0)
+    ;
+}
 
 /* ---- events --------------------------------------------------------------
  */
 
-static void wake(ef_mqtt *m) {
-  char byte = 1;
-  ssize_t written = write(m->pipe_fds[1], &byte, 1);
-  (void)written; /* full: it is readable already */
+/* What an event holds, as the queue's bound counts it. */
+static size_t event_bytes(const ef_mqtt_event *event) {
+  size_t bytes = sizeof(queued) + event->samples.cap * sizeof(ef_sample);
+  for (size_t i = 0; i < event->samples.len; i++)
+    bytes +=
+        strlen(event->samples.items[i].path) + 1 +
+        (event->samples.items[i].text ? strlen(event->samples.items[i].text) + 1
+                                      : 0);
+  return bytes;
 }
 
-/* Queues event (taking its samples); the caller holds the lock. */
+static void note_drop_locked(ef_mqtt *m);
+
+/* Queues event (taking its samples), within the bounds; the caller holds
+ * the lock. */
 static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
-  if (event->kind == EF_MQTT_MESSAGE && m->n_queued >= EF_MQTT_MAX_QUEUED) {
-    m->stats.dropped++;
-    ef_samples samples = event->samples;
-    ef_samples_clear(&samples);
-    return;
-  }
-  queued *item = calloc(1, sizeof(*item));
+  int message = event->kind == EF_MQTT_MESSAGE;
+  size_t bytes = event_bytes(event);
+  queued *item = NULL;
+  if (message ? m->n_queued - m->n_notes < EF_MQTT_MAX_QUEUED &&
+                    m->queued_bytes + bytes <= EF_MQTT_MAX_QUEUED_BYTES
+              : m->n_notes < EF_MQTT_MAX_NOTES)
+    item = calloc(1, sizeof(*item));
   if (item == NULL) {
     ef_samples samples = event->samples;
     ef_samples_clear(&samples);
+    m->stats.dropped++;
+    note_drop_locked(m);
     return;
   }
   item->event = *event;
@@ -127,24 +234,55 @@ static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
   else
     m->head = item;
   m->tail = item;
+  m->queued_bytes += bytes;
+  m->n_notes += !message;
   if (m->n_queued++ == 0)
-    wake(m);
+    poke(m->pipe_fds[1]);
 }
 
-__attribute__((format(printf, 3, 4))) static void
-news(ef_mqtt *m, ef_level level, const char *format, ...) {
+__attribute__((format(printf, 4, 5))) static void
+news_locked(ef_mqtt *m, const char *sn, ef_level level, const char *format,
+            ...) {
   ef_mqtt_event event = {
       .kind = EF_MQTT_NEWS, .level = level, .time_ms = ef_now_ms()};
+  if (sn != NULL)
+    snprintf(event.sn, sizeof(event.sn), "%s", sn);
   va_list ap;
   va_start(ap, format);
   vsnprintf(event.text, sizeof(event.text), format, ap);
   va_end(ap);
-  pthread_mutex_lock(&m->lock);
   queue_locked(m, &event);
+}
+
+/* The first drop of an episode is said; DROPS_QUIET_MS without one ends
+ * it (note_drops_over). */
+static void note_drop_locked(ef_mqtt *m) {
+  m->episode_drops++;
+  m->last_drop_ms = monotonic_ms();
+  if (m->dropping)
+    return;
+  m->dropping = 1;
+  news_locked(m, NULL, EF_LEVEL_WARNING,
+              "MQTT: messages arrive faster than they are taken (%d messages "
+              "or %d MiB wait): the newest are dropped until there is room; "
+              "said once",
+              EF_MQTT_MAX_QUEUED, EF_MQTT_MAX_QUEUED_BYTES / (1024 * 1024));
+}
+
+static void note_drops_over(ef_mqtt *m, int64_t now) {
+  pthread_mutex_lock(&m->lock);
+  if (m->dropping && now - m->last_drop_ms >= DROPS_QUIET_MS) {
+    m->dropping = 0;
+    news_locked(m, NULL, EF_LEVEL_NOTICE,
+                "MQTT: no message dropped for %d s; %lu were dropped",
+                DROPS_QUIET_MS / 1000, m->episode_drops);
+    m->episode_drops = 0;
+  }
   pthread_mutex_unlock(&m->lock);
 }
 
-/* News when the connection's condition changes, not while it lasts. */
+/* The thread's news when the connection's condition changes, not while it
+ * lasts. */
 __attribute__((format(printf, 4, 5))) static void
 enter(ef_mqtt *m, condition now, ef_level level, const char *format, ...) {
   if (m->condition == now)
@@ -155,19 +293,52 @@ enter(ef_mqtt *m, condition now, ef_level level, const char *format, ...) {
   va_start(ap, format);
   vsnprintf(text, sizeof(text), format, ap);
   va_end(ap);
-  news(m, level, "%s", text);
+  pthread_mutex_lock(&m->lock);
+  news_locked(m, NULL, level, "%s", text);
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* Status events for the devices whose statuses wait, in stream mode at
+ * most every EF_MQTT_STATUS_EVERY_MS. The caller holds the lock. */
+static void hand_statuses_locked(ef_mqtt *m) {
+  int64_t now = monotonic_ms();
+  if (m->statuses_pending == 0 ||
+      (m->stream && now - m->statuses_handed_ms < EF_MQTT_STATUS_EVERY_MS))
+    return;
+  m->statuses_handed_ms = now;
+  for (size_t i = 0; i < m->n_devices; i++) {
+    pushed_device *device = &m->devices[i];
+    if (!device->pending)
+      continue;
+    ef_mqtt_event event = {.kind = EF_MQTT_STATUS,
+                           .time_ms = device->status_ms,
+                           .online = device->status,
+                           .changes = device->changes};
+    snprintf(event.sn, sizeof(event.sn), "%s", device->sn);
+    device->pending = 0;
+    device->changes = 0;
+    /* Past the bound of notes it stays pending for the next take. */
+    size_t before = m->n_notes;
+    queue_locked(m, &event);
+    if (m->n_notes == before) {
+      device->pending = 1;
+      break;
+    }
+  }
+  m->statuses_pending = 0;
+  for (size_t i = 0; i < m->n_devices; i++)
+    m->statuses_pending += m->devices[i].pending;
 }
 
 size_t ef_mqtt_take(ef_mqtt *m,
                     void (*cb)(const ef_mqtt_event *event, void *ctx),
                     void *ctx) {
   pthread_mutex_lock(&m->lock);
+  hand_statuses_locked(m);
   queued *list = m->head;
   m->head = m->tail = NULL;
-  m->n_queued = 0;
-  char drain[256];
-  while (read(m->pipe_fds[0], drain, sizeof(drain)) > 0)
-    ;
+  m->n_queued = m->queued_bytes = m->n_notes = 0;
+  drain(m->pipe_fds[0]);
   pthread_mutex_unlock(&m->lock);
   size_t n = 0;
   while (list != NULL) {
@@ -207,6 +378,18 @@ static size_t find_locked(const ef_mqtt *m, const char *sn, int *found) {
   return low;
 }
 
+/* The watched device sn, or NULL; the caller holds the lock. */
+static pushed_device *watched_locked(ef_mqtt *m, const char *sn) {
+  int found;
+  size_t at = find_locked(m, sn, &found);
+  return found && m->devices[at].watched ? &m->devices[at] : NULL;
+}
+
+static void device_clear(pushed_device *device) {
+  free(device->sn);
+  ef_samples_clear(&device->state);
+}
+
 int ef_mqtt_watch(ef_mqtt *m, const char *sn) {
   pthread_mutex_lock(&m->lock);
   int found, status = 0;
@@ -230,12 +413,13 @@ int ef_mqtt_watch(ef_mqtt *m, const char *sn) {
     } else {
       memmove(&m->devices[at + 1], &m->devices[at],
               (m->n_devices - at) * sizeof(*m->devices));
-      m->devices[at] = (pushed_device){.sn = copy, .watched = 1};
+      m->devices[at] = (pushed_device){.sn = copy, .watched = 1, .status = -1};
       m->n_devices++;
     }
   }
   m->subscriptions_dirty = 1;
   pthread_mutex_unlock(&m->lock);
+  poke(m->wake_fds[1]);
   return status;
 }
 
@@ -248,24 +432,76 @@ void ef_mqtt_unwatch(ef_mqtt *m, const char *sn) {
     m->subscriptions_dirty = 1;
   }
   pthread_mutex_unlock(&m->lock);
+  poke(m->wake_fds[1]);
 }
 
-static int merge_into(ef_samples *state, const ef_samples *samples) {
-  int status = 0;
-  for (size_t i = 0; i < samples->len; i++)
-    if (ef_samples_put(state, &samples->items[i]) != 0)
-      status = -1;
-  return status;
+static size_t text_bytes(const char *text) {
+  return text != NULL ? strlen(text) + 1 : 0;
+}
+
+/* 1 when the catalog has a row of its own for path (not one that only
+ * places an unknown value). */
+static int catalog_knows(const char *path) {
+  const ef_quota *quota = ef_catalog_lookup(path, NULL);
+  return quota != NULL && quota->decode != EF_DECODE_ANY;
+}
+
+/* Merges samples into device's state within its caps; what they leave
+ * out is counted and said once per device. The caller holds the lock. */
+static void merge_locked(ef_mqtt *m, pushed_device *device,
+                         const ef_samples *samples) {
+  size_t cut = 0;
+  for (size_t i = 0; i < samples->len; i++) {
+    const ef_sample *sample = &samples->items[i];
+    const ef_sample *old = ef_samples_find(&device->state, sample->path);
+    size_t text = text_bytes(sample->text);
+    size_t bytes = old != NULL
+                       ? device->state_bytes - text_bytes(old->text) + text
+                       : device->state_bytes + sizeof(ef_sample) +
+                             strlen(sample->path) + 1 + text;
+    int known = old == NULL && catalog_knows(sample->path);
+    if (bytes > EF_MQTT_STATE_MAX_BYTES ||
+        (old == NULL && (known ? device->known >= EF_MQTT_STATE_KNOWN_MAX
+                               : device->unknown >= m->max_unknown)) ||
+        ef_samples_put(&device->state, sample) != 0) {
+      cut++;
+      continue;
+    }
+    device->state_bytes = bytes;
+    if (old == NULL) {
+      device->known += known;
+      device->unknown += !known;
+    }
+  }
+  device->version++;
+  m->stats.cut += cut;
+  if (cut > 0 && !device->cut_said) {
+    device->cut_said = 1;
+    news_locked(m, device->sn, EF_LEVEL_WARNING,
+                "MQTT: its pushed state holds as many values as it may (%zu "
+                "the catalog knows, %zu it does not, %zu KiB): %zu new values "
+                "were left out, and more will be (counted); said once",
+                device->known, device->unknown, device->state_bytes / 1024,
+                cut);
+  }
 }
 
 int ef_mqtt_snapshot(ef_mqtt *m, const char *sn, ef_samples *state,
-                     int64_t *last_ms) {
+                     int64_t *last_ms, uint64_t *version) {
   pthread_mutex_lock(&m->lock);
-  int found, status = -1;
-  size_t at = find_locked(m, sn, &found);
-  if (found) {
-    *last_ms = m->devices[at].last_ms;
-    status = merge_into(state, &m->devices[at].state);
+  int status = -1;
+  pushed_device *device = watched_locked(m, sn);
+  if (device != NULL) {
+    *last_ms = device->last_ms;
+    status = 0;
+    if (*version != device->version) {
+      ef_samples_clear(state);
+      status = 1;
+      for (size_t i = 0; status == 1 && i < device->state.len; i++)
+        if (ef_samples_put(state, &device->state.items[i]) != 0)
+          status = -1;
+      *version = status == 1 ? device->version : 0;
+    }
   }
   pthread_mutex_unlock(&m->lock);
   return status;
@@ -273,20 +509,19 @@ int ef_mqtt_snapshot(ef_mqtt *m, const char *sn, ef_samples *state,
 
 void ef_mqtt_merge(ef_mqtt *m, const char *sn, const ef_samples *samples) {
   pthread_mutex_lock(&m->lock);
-  int found;
-  size_t at = find_locked(m, sn, &found);
-  if (found) {
-    merge_into(&m->devices[at].state, samples);
-    m->devices[at].last_ms = ef_now_ms();
+  pushed_device *device = watched_locked(m, sn);
+  if (device != NULL) {
+    if (!m->stream)
+      merge_locked(m, device, samples);
+    device->last_ms = ef_now_ms();
   }
   pthread_mutex_unlock(&m->lock);
 }
 
 int64_t ef_mqtt_last_ms(ef_mqtt *m, const char *sn) {
   pthread_mutex_lock(&m->lock);
-  int found;
-  size_t at = find_locked(m, sn, &found);
-  int64_t last_ms = found ? m->devices[at].last_ms : 0;
+  pushed_device *device = watched_locked(m, sn);
+  int64_t last_ms = device != NULL ? device->last_ms : 0;
   pthread_mutex_unlock(&m->lock);
   return last_ms;
 }
@@ -300,83 +535,25 @@ ef_mqtt_stats ef_mqtt_stats_get(ef_mqtt *m) {
   return stats;
 }
 
-/* ---- topics and messages -------------------------------------------------
+/* ---- messages ------------------------------------------------------------
  */
 
-void ef_mqtt_client_id(const char *account, const char *suffix, char *out,
-                       size_t size) {
-  size_t n = 0;
-  for (const char *parts[] = {account, suffix}, **part = parts;
-       part < parts + 2; part++) {
-    if (*part == NULL || (*part)[0] == '\0')
-      continue;
-    if (part == parts + 1 && n + 1 < size)
-      out[n++] = '-';
-    for (const char *c = *part; *c != '\0' && n + 1 < size; c++)
-      if (isalnum((unsigned char)*c) || *c == '-' || *c == '_')
-        out[n++] = *c;
+/* A status message: the latest status, and a change counted. */
+static void note_status_locked(ef_mqtt *m, pushed_device *device, int online,
+                               int64_t now) {
+  m->stats.statuses++;
+  if (device->status >= 0 && device->status != online &&
+      device->changes < UINT32_MAX)
+    device->changes++;
+  device->status = online;
+  device->status_ms = now;
+  if (!device->pending) {
+    device->pending = 1;
+    m->statuses_pending++;
   }
-  if (size > 0)
-    out[n] = '\0';
-}
-
-static void topic_of(const ef_mqtt *m, const char *sn, const char *kind,
-                     char *out, size_t size) {
-  snprintf(out, size, "/open/%s/%s/%s", m->credentials.account, sn, kind);
-}
-
-/* The serial number and kind of a topic of this account, or -1. */
-static int split_topic(const ef_mqtt *m, const char *topic, char *sn,
-                       size_t sn_size, int *status) {
-  char prefix[160];
-  snprintf(prefix, sizeof(prefix), "/open/%s/", m->credentials.account);
-  size_t prefix_len = strlen(prefix);
-  if (strncmp(topic, prefix, prefix_len) != 0)
-    return -1;
-  const char *rest = topic + prefix_len;
-  const char *slash = strchr(rest, '/');
-  if (slash == NULL || (size_t)(slash - rest) >= sn_size || slash == rest)
-    return -1;
-  if (strcmp(slash, "/quota") == 0)
-    *status = 0;
-  else if (strcmp(slash, "/status") == 0)
-    *status = 1;
-  else
-    return -1;
-  memcpy(sn, rest, (size_t)(slash - rest));
-  sn[slash - rest] = '\0';
-  return ef_serial_valid(sn) ? 0 : -1;
-}
-
-static struct json_object *member(struct json_object *object, const char *key) {
-  struct json_object *value = NULL;
-  return json_object_object_get_ex(object, key, &value) ? value : NULL;
-}
-
-/* A status message's online flag: params.status, 0 or 1 (as a number or
- * a string); -1 when the message has none. */
-static int status_of(struct json_object *message) {
-  struct json_object *status = member(member(message, "params"), "status");
-  if (json_object_is_type(status, json_type_int))
-    return json_object_get_int64(status) == 1   ? 1
-           : json_object_get_int64(status) == 0 ? 0
-                                                : -1;
-  if (json_object_is_type(status, json_type_string))
-    return strcmp(json_object_get_string(status), "1") == 0   ? 1
-           : strcmp(json_object_get_string(status), "0") == 0 ? 0
-                                                              : -1;
-  return -1;
-}
-
-/* A quota message's values (typeCode with params, cmdFunc/cmdId with a
- * nested param) into samples; -1 when it has neither. */
-static int values_of(struct json_object *message, ef_samples *samples) {
-  struct json_object *values = member(message, "params");
-  if (!json_object_is_type(values, json_type_object))
-    values = member(message, "param");
-  if (!json_object_is_type(values, json_type_object))
-    return -1;
-  return ef_samples_add_json(samples, values);
+  if (!m->stream ||
+      monotonic_ms() - m->statuses_handed_ms >= EF_MQTT_STATUS_EVERY_MS)
+    poke(m->pipe_fds[1]);
 }
 
 static void on_message(struct mosquitto *mosq, void *obj,
@@ -384,69 +561,120 @@ static void on_message(struct mosquitto *mosq, void *obj,
   (void)mosq;
   ef_mqtt *m = obj;
   int64_t now = ef_now_ms();
-  char sn[EF_SERIAL_MAX + 1];
-  int is_status = 0;
-  struct json_object *root = NULL;
-  ef_samples samples = {0};
-  int online = -1;
-  int usable =
-      message->topic != NULL &&
-      split_topic(m, message->topic, sn, sizeof(sn), &is_status) == 0 &&
-      message->payloadlen > 0 && message->payloadlen <= EF_MQTT_MAX_PAYLOAD;
-  if (usable) {
-    struct json_tokener *tokener = json_tokener_new();
-    root = tokener ? json_tokener_parse_ex(tokener, message->payload,
-                                           message->payloadlen)
-                   : NULL;
-    json_tokener_free(tokener);
-    usable = json_object_is_type(root, json_type_object) &&
-             (is_status ? (online = status_of(root)) >= 0
-                        : values_of(root, &samples) == 0);
-  }
-  json_object_put(root);
+  ef_push_message parsed;
+  ef_push_verdict verdict = ef_push_message_parse(
+      m->credentials.account, message->topic, message->payload,
+      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, &parsed);
+  ef_samples samples = parsed.values;
   pthread_mutex_lock(&m->lock);
-  int found = 0;
-  size_t at = usable ? find_locked(m, sn, &found) : 0;
-  if (!found || !m->devices[at].watched) {
+  pushed_device *device =
+      verdict == EF_PUSH_OK ? watched_locked(m, parsed.sn) : NULL;
+  if (device == NULL) {
     m->stats.ignored++;
-    pthread_mutex_unlock(&m->lock);
-    ef_samples_clear(&samples);
-    return;
-  }
-  m->stats.messages++;
-  pushed_device *device = &m->devices[at];
-  device->last_ms = now;
-  ef_mqtt_event event = {.time_ms = now};
-  snprintf(event.sn, sizeof(event.sn), "%s", sn);
-  if (device->silent) {
-    device->silent = 0;
-    event.kind = EF_MQTT_HEARD;
-    queue_locked(m, &event);
-  }
-  if (is_status) {
-    event.kind = EF_MQTT_STATUS;
-    event.online = online;
-    queue_locked(m, &event);
+  } else if (message->retain) {
+    /* The broker's old copy: state, never a fresh reading. */
+    m->stats.retained++;
+    if (parsed.kind == EF_PUSH_QUOTA && !m->stream)
+      merge_locked(m, device, &samples);
   } else {
-    merge_into(&device->state, &samples);
-    if (m->stream) {
+    m->stats.messages++;
+    device->last_ms = now;
+    ef_mqtt_event event = {.time_ms = now};
+    snprintf(event.sn, sizeof(event.sn), "%s", parsed.sn);
+    if (device->silent) {
+      device->silent = 0;
+      event.kind = EF_MQTT_HEARD;
+      queue_locked(m, &event);
+    }
+    if (parsed.kind == EF_PUSH_STATUS) {
+      note_status_locked(m, device, parsed.online, now);
+    } else if (m->stream) {
       event.kind = EF_MQTT_MESSAGE;
       event.samples = samples; /* the queue's now */
       samples = (ef_samples){0};
       queue_locked(m, &event);
+    } else {
+      merge_locked(m, device, &samples);
     }
   }
   pthread_mutex_unlock(&m->lock);
   ef_samples_clear(&samples);
 }
 
-/* ---- certification ---------------------------------------------------------
+/* Devices that have sent nothing for the silence limit: told once. */
+static void note_silence(ef_mqtt *m) {
+  int64_t now = ef_now_ms();
+  pthread_mutex_lock(&m->lock);
+  for (size_t i = 0; i < m->n_devices; i++) {
+    pushed_device *device = &m->devices[i];
+    if (device->silent || device->last_ms == 0 || !device->watched ||
+        now - device->last_ms <= m->silence_ms)
+      continue;
+    device->silent = 1;
+    ef_mqtt_event event = {.kind = EF_MQTT_SILENT,
+                           .time_ms = now,
+                           .quiet_ms = now - device->last_ms};
+    snprintf(event.sn, sizeof(event.sn), "%s", device->sn);
+    queue_locked(m, &event);
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* What the thread checks every TICK_MS whatever it waits for. */
+static void periodic(ef_mqtt *m) {
+  int64_t now = monotonic_ms();
+  if (now - m->tick_ms < TICK_MS)
+    return;
+  m->tick_ms = now;
+  note_silence(m);
+  note_drops_over(m, now);
+  pthread_mutex_lock(&m->lock);
+  if (m->statuses_pending > 0)
+    poke(m->pipe_fds[1]); /* the gate is open again */
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- waiting -------------------------------------------------------------
+ */
+
+/* Waits until fd (events; fd -1: none) is ready, the thread is woken or
+ * deadline_ms (monotonic) passes, at most TICK_MS. Returns fd's revents
+ * (0: none), or -1 when the source stops. */
+static int wait_on(ef_mqtt *m, int fd, short events, int64_t deadline_ms) {
+  int64_t left = deadline_ms - monotonic_ms();
+  left = left < 0 ? 0 : left > TICK_MS ? TICK_MS : left;
+  struct pollfd pfd[2] = {{.fd = m->wake_fds[0], .events = POLLIN},
+                          {.fd = fd, .events = events}};
+  int ready = poll(pfd, fd >= 0 ? 2 : 1, (int)left);
+  if (ready > 0 && pfd[0].revents != 0)
+    drain(m->wake_fds[0]);
+  periodic(m);
+  if (stopping(m))
+    return -1;
+  return ready > 0 && fd >= 0 ? pfd[1].revents : 0;
+}
+
+/* Sleeps until deadline_ms (monotonic), looking after the periodic checks;
+ * -1 when the source stops. */
+static int pause_until(ef_mqtt *m, int64_t deadline_ms) {
+  while (monotonic_ms() < deadline_ms)
+    if (wait_on(m, -1, 0, deadline_ms) < 0)
+      return -1;
+  return stopping(m) ? -1 : 0;
+}
+
+/* ---- certification -------------------------------------------------------
  */
 
 typedef struct {
   credentials *out;
   ef_error error;
 } certification;
+
+static struct json_object *member(struct json_object *object, const char *key) {
+  struct json_object *value = NULL;
+  return json_object_object_get_ex(object, key, &value) ? value : NULL;
+}
 
 static int copy_member(struct json_object *data, const char *key, char *out,
                        size_t size) {
@@ -514,7 +742,7 @@ static void on_certification(const ef_answer *answer, void *ctx) {
 
 /* Asks certification; 0, or -1 with the reason told once. */
 static int certify(ef_mqtt *m) {
-  m->certified_ms = ef_now_ms();
+  m->certified_ms = monotonic_ms();
   pthread_mutex_lock(&m->lock);
   m->stats.certifications++;
   pthread_mutex_unlock(&m->lock);
@@ -538,21 +766,395 @@ static int certify(ef_mqtt *m) {
   explicit_bzero(&m->credentials, sizeof(m->credentials));
   m->credentials = got;
   explicit_bzero(&got, sizeof(got));
-  ef_mqtt_client_id(m->credentials.account, m->suffix, m->client_id,
-                    sizeof(m->client_id));
+  /* The suffix was checked at creation: the id always fits. */
+  ef_mqtt_client_id(m->credentials.account, m->suffix, m->client_id);
+  m->host_is_address = ef_lookup_numeric(m->credentials.host);
   m->have_credentials = 1;
   m->need_certification = 0;
   return 0;
 }
 
+/* Credentials to connect with: asked when missing or refused, at most
+ * every EF_MQTT_CERTIFICATION_GAP_S. Returns 0 when there are some, -1
+ * when not (yet) or the source stops. */
+static int credentials_ready(ef_mqtt *m) {
+  if (m->have_credentials && !m->need_certification)
+    return 0;
+  if (m->certified_ms != 0 &&
+      pause_until(m, m->certified_ms + EF_MQTT_CERTIFICATION_GAP_S * 1000) != 0)
+    return -1;
+  return stopping(m) ? -1 : certify(m);
+}
+
+/* ---- TLS -----------------------------------------------------------------
+ */
+
+static ef_mqtt *owner_of(const SSL *ssl) {
+  return SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+}
+
+/* Keeps why OpenSSL refused the broker's certificate, for the news. */
+static int verify_peer(int preverified, X509_STORE_CTX *store) {
+  if (!preverified) {
+    SSL *ssl =
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    ef_mqtt *m = ssl != NULL ? owner_of(ssl) : NULL;
+    if (m != NULL && m->tls_failure[0] == '\0') {
+      m->tls_error = X509_STORE_CTX_get_error(store);
+      snprintf(m->tls_failure, sizeof(m->tls_failure), "%s",
+               X509_verify_cert_error_string(m->tls_error));
+    }
+  }
+  return preverified;
+}
+
+/* The library names the server (SNI) by the address it was handed; the
+ * broker's name goes in before the first message of the handshake. */
+static void name_the_server(const SSL *ssl, int where, int ret) {
+  (void)ret;
+  ef_mqtt *m = owner_of(ssl);
+  if ((where & SSL_CB_HANDSHAKE_START) && m != NULL && !m->host_is_address)
+    SSL_set_tlsext_host_name((SSL *)ssl, m->credentials.host);
+}
+
+/* The TLS context of every connection: TLS 1.2 at least, the peer
+ * verified against the CA file or the system's CAs. */
+static SSL_CTX *tls_new(ef_mqtt *m) {
+  SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
+  if (tls == NULL)
+    return NULL;
+  SSL_CTX_set_app_data(tls, m);
+  SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+  SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, verify_peer);
+  SSL_CTX_set_info_callback(tls, name_the_server);
+  if (SSL_CTX_load_verify_locations(tls, m->ca_file,
+                                    m->ca_file ? NULL : SYSTEM_CA_PATH) != 1) {
+    SSL_CTX_free(tls);
+    return NULL;
+  }
+  return tls;
+}
+
+/* The certificate must name the broker as certification did. Returns 0,
+ * or -1 when OpenSSL cannot take the name. */
+static int tls_expect(ef_mqtt *m) {
+  X509_VERIFY_PARAM *param = SSL_CTX_get0_param(m->tls);
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int set = m->host_is_address
+                ? X509_VERIFY_PARAM_set1_ip_asc(param, m->credentials.host)
+                : X509_VERIFY_PARAM_set1_host(param, m->credentials.host, 0);
+  return set == 1 ? 0 : -1;
+}
+
+/* ---- the broker's name ---------------------------------------------------
+ */
+
+/* A failure of the attempt under way, for tell_failure. */
+typedef struct {
+  failure_kind kind;
+  char detail[EF_PROBLEM_LEN / 2];
+} failure;
+
+__attribute__((format(printf, 3, 4))) static void
+fail(failure *f, failure_kind kind, const char *format, ...) {
+  f->kind = kind;
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(f->detail, sizeof(f->detail), format, ap);
+  va_end(ap);
+}
+
+/* The broker's addresses as text, looked up in a thread of its own
+ * (ef_lookup.h) by the attempt's deadline. Returns how many, 0 on failure
+ * (f says why) or -1 when the source stops. */
+static int resolve(ef_mqtt *m, char addresses[][EF_ADDRESS_TEXT_LEN], int max,
+                   failure *f) {
+  m->stage = STAGE_NAME;
+  ef_lookup *lookup = ef_lookup_start(m->credentials.host);
+  if (lookup == NULL) {
+    fail(f, FAILED_SETUP, "cannot start a thread to look its name up");
+    return 0;
+  }
+  int n, error = 0;
+  while ((n = ef_lookup_addresses(lookup, addresses, max, &error)) < 0) {
+    if (ef_mqtt_plan_overdue(&m->plan, monotonic_ms())) {
+      fail(f, FAILED_TIMEOUT, "its name did not resolve within %.3g s",
+           m->timeout_ms / 1000.0);
+      n = 0;
+      break;
+    }
+    if (wait_on(m, ef_lookup_fd(lookup), POLLIN, m->plan.deadline_ms) < 0)
+      break;
+  }
+  ef_lookup_release(lookup);
+  if (error != 0)
+    fail(f, FAILED_NETWORK, "its name does not resolve (%s)",
+         gai_strerror(error));
+  else if (n == 0 && f->detail[0] == '\0')
+    fail(f, FAILED_NETWORK, "its name has no address to connect to");
+  return n;
+}
+
 /* ---- the connection --------------------------------------------------------
  */
 
-static void back_off(ef_mqtt *m) {
-  m->next_try_ms = ef_now_ms() + (int64_t)m->backoff_s * 1000;
-  m->backoff_s *= 2;
-  if (m->backoff_s > EF_MQTT_MAX_BACKOFF_S)
-    m->backoff_s = EF_MQTT_MAX_BACKOFF_S;
+static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
+  (void)mosq;
+  ef_mqtt *m = obj;
+  m->connack_seen = 1;
+  m->connack_rc = rc;
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc) {
+  (void)mosq;
+  ef_mqtt *m = obj;
+  m->disconnect_rc = rc;
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level,
+                   const char *text) {
+  (void)mosq;
+  ef_mqtt *m = obj;
+  if (level == MOSQ_LOG_ERR && text != NULL && m->library_error[0] == '\0')
+    ef_text_clean(text, strlen(text), m->library_error,
+                  sizeof(m->library_error));
+}
+
+/* A fresh libmosquitto client for the next attempt. */
+static int configure(ef_mqtt *m) {
+  if (mosquitto_reinitialise(m->mosq, m->client_id, true, m) !=
+      MOSQ_ERR_SUCCESS)
+    return -1;
+  mosquitto_connect_callback_set(m->mosq, on_connect);
+  mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+  mosquitto_message_callback_set(m->mosq, on_message);
+  mosquitto_log_callback_set(m->mosq, on_log);
+  /* Our context as it is: the library's defaults would ask for a CA file
+   * of its own. */
+  return mosquitto_username_pw_set(m->mosq, m->credentials.account,
+                                   m->credentials.password) ==
+                     MOSQ_ERR_SUCCESS &&
+                 mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, m->tls) ==
+                     MOSQ_ERR_SUCCESS &&
+                 mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS,
+                                      0) == MOSQ_ERR_SUCCESS
+             ? 0
+             : -1;
+}
+
+/* The events to wait for on the socket. The library does the TLS
+ * handshake in mosquitto_loop_read, whatever the socket is ready for, and
+ * keeps its CONNECT queued meanwhile: a socket that is always writable
+ * must not be waited on for writing then, or the thread would spin. */
+static short socket_events(ef_mqtt *m) {
+  SSL *ssl = mosquitto_ssl_get(m->mosq);
+  switch (m->stage) {
+  case STAGE_NAME:
+  case STAGE_TCP:
+    return POLLOUT;
+  case STAGE_TLS:
+    return ssl != NULL && SSL_want_write(ssl) ? POLLOUT : POLLIN;
+  case STAGE_CONNACK:
+    break;
+  }
+  return POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+}
+
+/* The words of a library error in an attempt. */
+static void fail_by_library(ef_mqtt *m, failure *f, int rc) {
+  if (m->tls_failure[0] != '\0')
+    fail(f, FAILED_CERTIFICATE, "%s", m->tls_failure);
+  else if (m->stage == STAGE_TLS)
+    fail(f, FAILED_TLS, "%s",
+         m->library_error[0] ? m->library_error : mosquitto_strerror(rc));
+  else if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN)
+    fail(f, FAILED_NETWORK, "the broker closed the connection %s",
+         stage_words[m->stage]);
+  else
+    fail(f, FAILED_NETWORK, "%s",
+         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+}
+
+/* Moves the attempt on after the socket reported revents. Returns 1 when
+ * the attempt ended (f says how, unless it connected), else 0. */
+static int advance(ef_mqtt *m, short revents, failure *f) {
+  if (m->stage == STAGE_TCP) {
+    int error = 0;
+    socklen_t len = sizeof(error);
+    if (getsockopt(mosquitto_socket(m->mosq), SOL_SOCKET, SO_ERROR, &error,
+                   &len) != 0)
+      error = errno;
+    /* On loopback the refusal comes at once, and the library's first
+     * write takes the error: a socket that never got a peer was refused. */
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    if (error == 0 && (revents & (POLLERR | POLLHUP)) &&
+        getpeername(mosquitto_socket(m->mosq), (struct sockaddr *)&peer,
+                    &peer_len) != 0 &&
+        errno == ENOTCONN)
+      error = ECONNREFUSED;
+    if (error != 0 || (revents & (POLLERR | POLLHUP))) {
+      fail(f, FAILED_NETWORK, "%s",
+           error ? strerror(error) : "the connection was closed");
+      return 1;
+    }
+    m->stage = STAGE_TLS;
+  }
+  int rc = MOSQ_ERR_SUCCESS;
+  if (m->stage == STAGE_TLS || (revents & (POLLIN | POLLERR | POLLHUP)))
+    rc = mosquitto_loop_read(m->mosq, 1);
+  else if (revents & POLLOUT)
+    rc = mosquitto_loop_write(m->mosq, 1);
+  SSL *ssl = mosquitto_ssl_get(m->mosq);
+  if (m->stage == STAGE_TLS && ssl != NULL && SSL_is_init_finished(ssl))
+    m->stage = STAGE_CONNACK;
+  if (m->connack_seen) {
+    if (m->connack_rc != 0)
+      fail(f, FAILED_REFUSED, "%s", mosquitto_connack_string(m->connack_rc));
+    return 1;
+  }
+  if (rc != MOSQ_ERR_SUCCESS) {
+    fail_by_library(m, f, rc);
+    return 1;
+  }
+  /* The library reads on after a hang-up as if the handshake went on. */
+  if ((revents & (POLLERR | POLLHUP)) || mosquitto_socket(m->mosq) < 0) {
+    fail_by_library(m, f, MOSQ_ERR_CONN_LOST);
+    return 1;
+  }
+  return 0;
+}
+
+/* One address: TCP, TLS and CONNACK by the attempt's deadline. Returns 1
+ * when connected, 0 when not (f says why), -1 when the source stops. */
+static int connect_to(ef_mqtt *m, const char *address, failure *f) {
+  m->stage = STAGE_TCP;
+  m->connack_seen = 0;
+  m->tls_failure[0] = m->library_error[0] = '\0';
+  m->tls_error = 0;
+  if (configure(m) != 0 || tls_expect(m) != 0) {
+    fail(f, FAILED_SETUP, "cannot set up the connection (TLS with %s)",
+         m->ca_file ? "the account's CA file" : "the system's CAs");
+    return 0;
+  }
+  int rc = mosquitto_connect_async(m->mosq, address, m->credentials.port,
+                                   EF_MQTT_KEEPALIVE_S);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    fail(f, FAILED_NETWORK, "%s",
+         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    return 0;
+  }
+  for (;;) {
+    if (ef_mqtt_plan_overdue(&m->plan, monotonic_ms())) {
+      fail(f, FAILED_TIMEOUT, "no answer within %.3g s (the timeout) %s",
+           m->timeout_ms / 1000.0, stage_words[m->stage]);
+      return 0;
+    }
+    int fd = mosquitto_socket(m->mosq);
+    if (fd < 0) {
+      fail_by_library(m, f,
+                      m->disconnect_rc ? m->disconnect_rc : MOSQ_ERR_NO_CONN);
+      return 0;
+    }
+    int revents = wait_on(m, fd, socket_events(m), m->plan.deadline_ms);
+    if (revents < 0)
+      return -1;
+    if (revents != 0 && advance(m, (short)revents, f))
+      return m->connack_seen && m->connack_rc == 0;
+  }
+}
+
+/* Tells why an attempt failed: at once, unless a connection was lost and
+ * the broker is only away (then after EF_MQTT_QUIET_OUTAGE_S). */
+static void tell_failure(ef_mqtt *m, const failure *f) {
+  const char *host = m->credentials.host;
+  int port = m->credentials.port;
+  int away = f->kind == FAILED_NETWORK || f->kind == FAILED_TIMEOUT;
+  int64_t outage_s = m->lost_ms ? (monotonic_ms() - m->lost_ms) / 1000 : 0;
+  if (away && m->condition == CONDITION_LOST &&
+      outage_s < EF_MQTT_QUIET_OUTAGE_S)
+    return;
+  char what[sizeof(((credentials *)0)->host) + sizeof(f->detail) + 256];
+  condition next = CONDITION_UNREACHABLE;
+  switch (f->kind) {
+  case FAILED_NETWORK:
+  case FAILED_TIMEOUT:
+  case FAILED_SETUP:
+    if (m->condition == CONDITION_LOST)
+      snprintf(what, sizeof(what),
+               "still cannot connect to the broker %s:%d, %lld s after the "
+               "connection was lost: %s",
+               host, port, (long long)outage_s, f->detail);
+    else
+      snprintf(what, sizeof(what), "cannot connect to the broker %s:%d: %s",
+               host, port, f->detail);
+    break;
+  case FAILED_CERTIFICATE:
+    next = CONDITION_CERTIFICATE;
+    snprintf(what, sizeof(what),
+             "the broker %s:%d: its certificate could not be verified (%s): "
+             "%s",
+             host, port, f->detail,
+             m->tls_error == X509_V_ERR_HOSTNAME_MISMATCH ||
+                     m->tls_error == X509_V_ERR_IP_ADDRESS_MISMATCH
+                 ? "it is not made out to the broker certification names "
+                   "(another server answers there)"
+                 : "install the system's CA certificates, or name the CA "
+                   "bundle that signed it");
+    break;
+  case FAILED_TLS:
+    next = CONDITION_TLS;
+    snprintf(what, sizeof(what),
+             "the broker %s:%d: the TLS handshake failed (%s)", host, port,
+             f->detail);
+    break;
+  case FAILED_REFUSED: {
+    /* 4, 5: the broker does not take these credentials (any more). */
+    int bad_credentials = m->connack_rc == 4 || m->connack_rc == 5;
+    if (bad_credentials)
+      m->need_certification = 1;
+    enter(m, CONDITION_REFUSED, EF_LEVEL_ERROR,
+          "MQTT: the broker %s:%d refused the connection (%s)%s", host, port,
+          f->detail,
+          bad_credentials ? ": asking for new credentials (certification), at "
+                            "most once a minute"
+                          : "");
+    return;
+  }
+  }
+  enter(m, next, EF_LEVEL_ERROR,
+        "MQTT: %s; trying again with a growing pause, up to %d s", what,
+        EF_MQTT_MAX_BACKOFF_S);
+}
+
+/* One attempt: the name, then each address until one connects. Returns 1
+ * when connected, 0 when not (told, backed off), -1 when stopping. */
+static int attempt(ef_mqtt *m) {
+  ef_mqtt_plan_attempt(&m->plan, monotonic_ms(), m->timeout_ms);
+  pthread_mutex_lock(&m->lock);
+  m->stats.attempts++;
+  pthread_mutex_unlock(&m->lock);
+  char addresses[MAX_ADDRESSES][EF_ADDRESS_TEXT_LEN];
+  failure f = {.kind = FAILED_NETWORK};
+  int n = resolve(m, addresses, MAX_ADDRESSES, &f);
+  int connected = n < 0 ? -1 : 0;
+  for (int i = 0; i < n && connected == 0; i++) {
+    connected = connect_to(m, addresses[i], &f);
+    /* Another address may answer; a verdict of the broker stands. */
+    if (connected == 0 && f.kind != FAILED_NETWORK)
+      break;
+  }
+  if (connected != 0)
+    return connected;
+  mosquitto_disconnect(m->mosq);
+  tell_failure(m, &f);
+  ef_mqtt_plan_failed(&m->plan, monotonic_ms());
+  return 0;
+}
+
+static void topic_of(const ef_mqtt *m, const char *sn, const char *kind,
+                     char *out, size_t size) {
+  snprintf(out, size, "/open/%s/%s/%s", m->credentials.account, sn, kind);
 }
 
 static void subscribe_pending(ef_mqtt *m) {
@@ -575,13 +1177,14 @@ static void subscribe_pending(ef_mqtt *m) {
         mosquitto_unsubscribe(m->mosq, NULL, topic);
     }
     device->subscribed = device->watched;
-    if (device->watched) {
+    if (device->watched)
       m->devices[kept++] = *device;
-    } else {
-      free(device->sn);
-      ef_samples_clear(&device->state);
-    }
+    else
+      device_clear(device);
   }
+  m->statuses_pending = 0;
+  for (size_t i = 0; i < kept; i++)
+    m->statuses_pending += m->devices[i].pending;
   m->n_devices = kept;
   pthread_mutex_unlock(&m->lock);
 }
@@ -594,197 +1197,150 @@ static void forget_subscriptions(ef_mqtt *m) {
   pthread_mutex_unlock(&m->lock);
 }
 
-static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
-  (void)mosq;
-  ef_mqtt *m = obj;
-  m->connecting = 0;
-  if (rc != 0) {
-    /* 4, 5: the broker does not take these credentials (any more). */
-    if (rc == 4 || rc == 5)
-      m->need_certification = 1;
-    enter(m, CONDITION_REFUSED, EF_LEVEL_ERROR,
-          "MQTT: the broker %s:%d refused the connection (%s)%s",
-          m->credentials.host, m->credentials.port,
-          mosquitto_connack_string(rc),
-          rc == 4 || rc == 5
-              ? ": asking for new credentials (certification), at most once "
-                "a minute"
-              : "");
-    return;
-  }
-  int first = m->condition == CONDITION_NONE;
-  m->connected = 1;
-  m->connected_ms = ef_now_ms();
-  enter(m, CONDITION_CONNECTED, first ? EF_LEVEL_INFO : EF_LEVEL_NOTICE,
-        "MQTT: %s the broker %s:%d as client id %s",
-        first ? "connected to" : "connected again to", m->credentials.host,
-        m->credentials.port, m->client_id);
+/* The connection just made: said, and subscribed. */
+static void tell_connected(ef_mqtt *m) {
+  const char *host = m->credentials.host;
+  int port = m->credentials.port;
+  if (!m->ever_connected)
+    enter(m, CONDITION_CONNECTED,
+          m->condition == CONDITION_NONE ? EF_LEVEL_INFO : EF_LEVEL_NOTICE,
+          "MQTT: connected to the broker %s:%d as client id %s", host, port,
+          m->client_id);
+  else if (m->condition == CONDITION_TAKEN_OVER || m->quiet_reconnect)
+    m->condition = CONDITION_CONNECTED;
+  else
+    enter(m, CONDITION_CONNECTED, EF_LEVEL_NOTICE,
+          "MQTT: connected again to the broker %s:%d, %lld s after the "
+          "connection was lost",
+          host, port, (long long)((monotonic_ms() - m->lost_ms) / 1000));
+  m->ever_connected = 1;
+  m->quiet_reconnect = 0;
+  m->lost_ms = 0;
+  m->library_error[0] = '\0';
   pthread_mutex_lock(&m->lock);
   m->stats.connects++;
   pthread_mutex_unlock(&m->lock);
   forget_subscriptions(m);
 }
 
-/* The broker closed a connection it had accepted. Soon after it was made,
- * again and again: another client took over the same client id. */
-static void note_closed(ef_mqtt *m) {
-  int64_t lasted_ms = ef_now_ms() - m->connected_ms;
-  if (lasted_ms >= (int64_t)EF_MQTT_STABLE_S * 1000) {
-    m->backoff_s = EF_MQTT_FIRST_BACKOFF_S;
-    m->quick_closes = 0;
-    return;
-  }
-  if (lasted_ms < (int64_t)TAKEOVER_WITHIN_S * 1000 &&
-      ++m->quick_closes >= TAKEOVER_AFTER && !m->takeover_said) {
-    m->takeover_said = 1;
-    news(m, EF_LEVEL_WARNING,
-         "MQTT: the broker closed the connection %u times right after "
-         "accepting it: another program most likely uses the same client id "
-         "%s (the broker keeps one connection per id); give each program its "
-         "own client id suffix",
-         m->quick_closes, m->client_id);
+/* Why a connection ended, in words. */
+static const char *loss_words(const ef_mqtt *m, int rc) {
+  switch (rc) {
+  case MOSQ_ERR_KEEPALIVE:
+    return "it stopped answering: no reply within the keepalive";
+  case MOSQ_ERR_CONN_LOST:
+    return "closed by the broker";
+  case MOSQ_ERR_ERRNO:
+    return m->library_error[0] ? m->library_error : strerror(errno);
+  default:
+    return mosquitto_strerror(rc);
   }
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *obj, int rc) {
-  (void)mosq;
-  ef_mqtt *m = obj;
-  if (rc == 0 || atomic_load(&m->stop))
-    return;
-  if (m->connected)
-    note_closed(m);
-  m->connected = 0;
+/* 1 when rc says the library refused what the broker sent. */
+static int refused_packet(int rc) {
+  return rc == MOSQ_ERR_MALFORMED_UTF8 || rc == MOSQ_ERR_PROTOCOL ||
+         rc == MOSQ_ERR_MALFORMED_PACKET;
 }
 
-static void on_log(struct mosquitto *mosq, void *obj, int level,
-                   const char *text) {
-  (void)mosq;
-  ef_mqtt *m = obj;
-  if (level == MOSQ_LOG_ERR && text != NULL)
-    ef_text_clean(text, strlen(text), m->last_library_error,
-                  sizeof(m->last_library_error));
-}
-
-/* The connection failed or was lost (rc from libmosquitto): told once,
- * tried again later. */
+/* The connection ended (rc: libmosquitto's reason): said once, backed
+ * off. While another client takes turns with the id, or while the broker
+ * keeps sending what the library refuses, said once in all. */
 static void lost(ef_mqtt *m, int rc) {
-  int was_connected = m->connected;
-  m->connected = m->connecting = 0;
-  if (m->condition != CONDITION_REFUSED || was_connected) {
-    const char *detail = m->last_library_error[0] ? m->last_library_error
-                                                  : mosquitto_strerror(rc);
-    int certificate = strstr(detail, "certificate") != NULL ||
-                      strstr(detail, "SSL") != NULL || rc == MOSQ_ERR_TLS;
-    if (was_connected)
-      enter(m, CONDITION_LOST, EF_LEVEL_WARNING,
-            "MQTT: the connection to the broker %s:%d was lost (%s): "
-            "connecting again, from %d s on",
-            m->credentials.host, m->credentials.port, detail,
-            EF_MQTT_FIRST_BACKOFF_S);
-    else
-      enter(m, CONDITION_UNREACHABLE, EF_LEVEL_ERROR,
-            "MQTT: cannot connect to the broker %s:%d (%s)%s; trying again "
-            "with a growing pause, up to %d s",
-            m->credentials.host, m->credentials.port, detail,
-            certificate ? ": its certificate could not be verified (install "
-                          "the system's CA certificates, or name the CA "
-                          "bundle that signed it)"
-                        : "",
-            EF_MQTT_MAX_BACKOFF_S);
+  int64_t now = monotonic_ms();
+  int takeover;
+  ef_mqtt_plan_lost(&m->plan, now, rc == MOSQ_ERR_CONN_LOST, &takeover);
+  m->lost_ms = now;
+  const char *host = m->credentials.host;
+  int port = m->credentials.port;
+  if (takeover) {
+    enter(m, CONDITION_TAKEN_OVER, EF_LEVEL_WARNING,
+          "MQTT: the broker closed the connection %d times right after "
+          "accepting it: another program most likely uses the same client "
+          "id %s (the broker keeps one connection per id); give each "
+          "program its own client id suffix",
+          EF_MQTT_TAKEOVER_AFTER, m->client_id);
+  } else if (m->condition == CONDITION_TAKEN_OVER && m->plan.quick_closes) {
+    /* the other client still takes its turns: said */
+  } else if (refused_packet(rc) && m->refusal_said) {
+    m->condition = CONDITION_LOST;
+    m->quiet_reconnect = 1;
+  } else if (refused_packet(rc)) {
+    m->refusal_said = 1;
+    enter(m, CONDITION_LOST, EF_LEVEL_WARNING,
+          "MQTT: the broker %s:%d sent a packet the MQTT library refuses "
+          "(%s: a topic that is not valid UTF-8 or holds a control "
+          "character, say), and the library dropped the connection: "
+          "connecting again, from %d s on; said once",
+          host, port, mosquitto_strerror(rc), EF_MQTT_FIRST_BACKOFF_S);
+  } else {
+    enter(m, CONDITION_LOST, EF_LEVEL_WARNING,
+          "MQTT: the connection to the broker %s:%d was lost (%s): "
+          "connecting again, from %d s on",
+          host, port, loss_words(m, rc), EF_MQTT_FIRST_BACKOFF_S);
   }
-  m->last_library_error[0] = '\0';
   mosquitto_disconnect(m->mosq);
-  back_off(m);
 }
 
-static int configure(ef_mqtt *m) {
-  if (mosquitto_reinitialise(m->mosq, m->client_id, true, m) !=
-      MOSQ_ERR_SUCCESS)
-    return -1;
-  mosquitto_connect_callback_set(m->mosq, on_connect);
-  mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-  mosquitto_message_callback_set(m->mosq, on_message);
-  mosquitto_log_callback_set(m->mosq, on_log);
-  int rc = mosquitto_username_pw_set(m->mosq, m->credentials.account,
-                                     m->credentials.password);
-  if (rc == MOSQ_ERR_SUCCESS)
-    rc =
-        mosquitto_tls_set(m->mosq, m->ca_file,
-                          m->ca_file ? NULL : SYSTEM_CA_PATH, NULL, NULL, NULL);
-  if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_tls_opts_set(m->mosq, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
-  if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_tls_insecure_set(m->mosq, false);
-  return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
-}
-
-static void try_connect(ef_mqtt *m) {
-  if (configure(m) != 0) {
-    enter(m, CONDITION_UNREACHABLE, EF_LEVEL_ERROR,
-          "MQTT: cannot set up the connection (TLS with %s)",
-          m->ca_file ? "the account's CA file" : "the system's CAs");
-    back_off(m);
-    return;
+/* Serves the connection until it ends. Returns -1 when the source stops,
+ * 0 when the connection was lost. */
+static int serve(ef_mqtt *m) {
+  ef_mqtt_plan_connected(&m->plan, monotonic_ms());
+  tell_connected(m);
+  int announced_stable = 0;
+  for (;;) {
+    subscribe_pending(m);
+    if (!announced_stable && ef_mqtt_plan_stable(&m->plan, monotonic_ms())) {
+      announced_stable = 1;
+      m->refusal_said = 0;
+      if (m->condition == CONDITION_TAKEN_OVER)
+        m->condition = CONDITION_CONNECTED; /* the other client is gone */
+    }
+    int fd = mosquitto_socket(m->mosq);
+    int rc = MOSQ_ERR_SUCCESS;
+    if (fd < 0) {
+      rc = m->disconnect_rc ? m->disconnect_rc : MOSQ_ERR_CONN_LOST;
+    } else {
+      short events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+      int revents = wait_on(m, fd, events, monotonic_ms() + TICK_MS);
+      if (revents < 0)
+        return -1;
+      if (revents & (POLLIN | POLLERR | POLLHUP))
+        rc = mosquitto_loop_read(m->mosq, 1);
+      if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT) &&
+          mosquitto_socket(m->mosq) >= 0)
+        rc = mosquitto_loop_write(m->mosq, 1);
+      if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0)
+        rc = mosquitto_loop_misc(m->mosq);
+      if (rc == MOSQ_ERR_SUCCESS &&
+          ((revents & (POLLERR | POLLHUP)) || mosquitto_socket(m->mosq) < 0))
+        rc = m->disconnect_rc ? m->disconnect_rc : MOSQ_ERR_CONN_LOST;
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+      lost(m,
+           rc == MOSQ_ERR_NO_CONN && m->disconnect_rc ? m->disconnect_rc : rc);
+      return 0;
+    }
   }
-  m->connecting = 1;
-  int rc = mosquitto_connect_async(m->mosq, m->credentials.host,
-                                   m->credentials.port, EF_MQTT_KEEPALIVE_S);
-  if (rc != MOSQ_ERR_SUCCESS)
-    lost(m, rc);
-}
-
-static void pause_a_step(void) { poll(NULL, 0, STEP_MS); }
-
-/* Devices that have sent nothing for the silence limit: told once. */
-static void note_silence(ef_mqtt *m) {
-  int64_t now = ef_now_ms();
-  pthread_mutex_lock(&m->lock);
-  for (size_t i = 0; i < m->n_devices; i++) {
-    pushed_device *device = &m->devices[i];
-    if (device->silent || device->last_ms == 0 || !device->watched ||
-        now - device->last_ms <= m->silence_ms)
-      continue;
-    device->silent = 1;
-    ef_mqtt_event event = {.kind = EF_MQTT_SILENT,
-                           .time_ms = now,
-                           .quiet_ms = now - device->last_ms};
-    snprintf(event.sn, sizeof(event.sn), "%s", device->sn);
-    queue_locked(m, &event);
-  }
-  pthread_mutex_unlock(&m->lock);
 }
 
 static void *run(void *arg) {
   ef_mqtt *m = arg;
-  m->backoff_s = EF_MQTT_FIRST_BACKOFF_S;
-  while (!atomic_load(&m->stop)) {
-    note_silence(m);
-    int64_t now = ef_now_ms();
-    if (!m->have_credentials || m->need_certification) {
-      if (m->certified_ms != 0 &&
-          now - m->certified_ms < (int64_t)EF_MQTT_CERTIFICATION_GAP_S * 1000) {
-        pause_a_step();
-        continue;
-      }
-      if (certify(m) != 0)
-        continue;
-    }
-    if (!m->connected && !m->connecting) {
-      if (now < m->next_try_ms) {
-        pause_a_step();
-        continue;
-      }
-      try_connect(m);
+  ef_mqtt_plan_init(&m->plan);
+  while (!stopping(m)) {
+    if (credentials_ready(m) != 0)
       continue;
+    if (pause_until(m, m->plan.next_try_ms) != 0)
+      break;
+    m->disconnect_rc = 0;
+    int connected = attempt(m);
+    if (connected > 0 && serve(m) < 0) {
+      mosquitto_disconnect(m->mosq); /* written at once when it can be */
+      break;
     }
-    if (m->connected)
-      subscribe_pending(m);
-    int rc = mosquitto_loop(m->mosq, STEP_MS, 1);
-    if (rc != MOSQ_ERR_SUCCESS && !atomic_load(&m->stop))
-      lost(m, rc);
+    if (connected < 0)
+      break;
   }
-  if (m->connected || m->connecting)
-    mosquitto_disconnect(m->mosq);
   return NULL;
 }
 
@@ -799,22 +1355,23 @@ void ef_mqtt_free(ef_mqtt *m) {
   if (m == NULL)
     return;
   atomic_store(&m->stop, 1);
+  if (m->wake_fds[1] >= 0)
+    poke(m->wake_fds[1]);
   if (m->client != NULL)
     ef_client_stop(m->client);
   if (m->thread_started)
     pthread_join(m->thread, NULL);
   if (m->mosq != NULL)
     mosquitto_destroy(m->mosq);
+  SSL_CTX_free(m->tls);
   ef_client_free(m->client);
-  ef_mqtt_take(m, NULL, NULL);
-  for (size_t i = 0; i < m->n_devices; i++) {
-    free(m->devices[i].sn);
-    ef_samples_clear(&m->devices[i].state);
-  }
+  if (m->pipe_fds[0] >= 0)
+    ef_mqtt_take(m, NULL, NULL);
+  for (size_t i = 0; i < m->n_devices; i++)
+    device_clear(&m->devices[i]);
   free(m->devices);
-  for (int i = 0; i < 2; i++)
-    if (m->pipe_fds[i] >= 0)
-      close(m->pipe_fds[i]);
+  close_pair(m->pipe_fds);
+  close_pair(m->wake_fds);
   explicit_bzero(&m->credentials, sizeof(m->credentials));
   free(m->endpoint);
   free(m->access_key);
@@ -829,12 +1386,20 @@ static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 static void library_init(void) { mosquitto_lib_init(); }
 
 ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
+  char id[EF_MQTT_CLIENT_ID_MAX + 1];
+  if (ef_mqtt_client_id("", options->client_id_suffix, id) != 0) {
+    snprintf(problem, EF_PROBLEM_LEN,
+             "the MQTT client id suffix has 1 to %d letters, digits, '-' "
+             "and '_'",
+             EF_MQTT_SUFFIX_MAX);
+    return NULL;
+  }
   ef_mqtt *m = calloc(1, sizeof(*m));
   if (m == NULL) {
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
     return NULL;
   }
-  m->pipe_fds[0] = m->pipe_fds[1] = -1;
+  m->pipe_fds[0] = m->pipe_fds[1] = m->wake_fds[0] = m->wake_fds[1] = -1;
   pthread_mutex_init(&m->lock, NULL);
   const ef_account *account = options->account;
   m->endpoint =
@@ -843,9 +1408,12 @@ ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
   m->secret_key = copy_or_null(account->secret_key);
   m->ca_file = copy_or_null(account->ca_file);
   m->suffix = copy_or_null(options->client_id_suffix);
-  m->timeout_ms = account->timeout_ms;
+  m->timeout_ms =
+      account->timeout_ms > 0 ? account->timeout_ms : EF_DEFAULT_TIMEOUT_MS;
   m->stream = options->stream;
   m->silence_ms = options->silence_ms;
+  m->max_unknown =
+      options->max_unknown > 0 ? options->max_unknown : EF_DEFAULT_MAX_UNKNOWN;
   pthread_once(&library_once, library_init);
   ef_client_options client_options = {.endpoint = m->endpoint,
                                       .access_key = m->access_key,
@@ -858,6 +1426,7 @@ ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
       (options->client_id_suffix != NULL && m->suffix == NULL) ||
       (account->ca_file != NULL && m->ca_file == NULL) ||
       pipe2(m->pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0 ||
+      pipe2(m->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0 ||
       (m->client = ef_client_new(&client_options, &error)) == NULL ||
       (m->mosq = mosquitto_new(NULL, true, m)) == NULL) {
     snprintf(problem, EF_PROBLEM_LEN, "cannot set up MQTT: %s",
@@ -865,9 +1434,16 @@ ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
     ef_mqtt_free(m);
     return NULL;
   }
+  if ((m->tls = tls_new(m)) == NULL) {
+    snprintf(problem, EF_PROBLEM_LEN, "cannot set up MQTT: TLS cannot use %s",
+             m->ca_file ? "the CA file" : "the system's CA certificates");
+    ef_mqtt_free(m);
+    return NULL;
+  }
   /* The thread takes no signal meant for the program: collectd's SIGTERM
    * handler, or execd's stop and gather signals, must run where the
-   * program waits for them (the thread inherits the mask it starts with). */
+   * program waits for them (the thread inherits the mask it starts with,
+   * and so do the name lookups it starts). */
   sigset_t all, before;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &before);

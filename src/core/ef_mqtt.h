@@ -3,63 +3,91 @@
  * Promises: a thread of its own asks for the account's MQTT credentials
  * (signed GET certification; the port comes as a string), connects to the
  * broker over TLS verified against the system's CAs or the account's CA
- * file (never in clear), as one client id derived from the certificate
- * account and a suffix, the same at every start, and subscribes to the
- * exact quota and status topics of each device it watches (the live
- * broker refuses wildcards). Each message is taken apart there (at most
- * EF_MQTT_MAX_PAYLOAD bytes; a quota message as typeCode + params or as
- * cmdFunc/cmdId + nested param, flattened as quota/all's paths; a status
- * message's params.status): its values are merged into the device's pushed
- * state, which the engine copies out under a short lock, and, in stream
- * mode, queued whole for the engine, which takes them in its own thread;
- * a descriptor becomes readable while anything waits. A device that sends
- * nothing (nor gets an HTTP reading merged) for silence_ms is said silent,
- * once, and heard again at its next message. Messages for other topics,
+ * file (never in clear; the certificate must name the broker), as one
+ * client id derived from the certificate account and the suffix
+ * (ef_mqtt_rules.h), and subscribes to the exact quota and status topics
+ * of each device it watches (the live broker refuses wildcards). Each
+ * message is taken apart by ef_push_message.h; messages for other topics,
  * broken ones and over-long ones are counted, never fatal.
  *
- * Faults are the thread's to heal: after a broker loss it reconnects from
- * EF_MQTT_FIRST_BACKOFF_S doubling to EF_MQTT_MAX_BACKOFF_S (reset once a
- * connection has lasted EF_MQTT_STABLE_S); a broker that refuses the
- * credentials makes it ask for new ones, at most every
- * EF_MQTT_CERTIFICATION_GAP_S, then back off; a certificate that fails to
- * verify backs off the same way. Each of these, the first connection, a
- * connection lost and one restored, and a broker that keeps closing fresh
- * connections (another client with the same id), is news queued once per
- * change, never with a credential in it. ef_mqtt_free stops the thread
- * within a second. */
+ * Every step has a bound in time: the broker's name is looked up in a
+ * thread of its own, so that nothing waits for a resolver that never
+ * answers; a connection attempt (name, TCP, TLS, CONNACK) not done within
+ * the account's timeout is abandoned; then the thread sleeps until the next
+ * attempt (ef_mqtt_rules.h: 1 s doubling to 5 min, again from 1 s after a
+ * connection that lasted), using no CPU while the broker is away.
+ * ef_mqtt_free stops the thread within a second in every state.
+ *
+ * Everything the broker can make grow is bounded. State mode: each
+ * device's values are merged into its pushed state, at most
+ * EF_MQTT_STATE_KNOWN_MAX values the catalog knows and max_unknown others
+ * and EF_MQTT_STATE_MAX_BYTES in all (what is left out is counted and said
+ * once per device); the engine copies it out under a short lock, and only
+ * when it changed. Stream mode keeps no state: each message is queued
+ * whole for the engine, up to EF_MQTT_MAX_QUEUED messages and
+ * EF_MQTT_MAX_QUEUED_BYTES (the rest is dropped, counted, and said once
+ * per episode), and a descriptor is readable while anything waits.
+ * Status messages are coalesced per device: the latest status and how
+ * many times it changed, handed out at each take (state mode) or at most
+ * once a second (stream mode). Retained messages are the broker's old
+ * copies: a retained quota message is merged into the state (state mode)
+ * without counting as a message from the device; in stream mode it is
+ * ignored, as is a retained status; both are counted.
+ *
+ * A device that sends nothing (nor gets an HTTP reading merged) for
+ * silence_ms is said silent, once, and heard again at its next message.
+ * The connection's conditions are news, each said once when it begins:
+ * connected; a connection lost (a warning; reconnecting is quiet unless
+ * the broker stays away for EF_MQTT_QUIET_OUTAGE_S); cannot connect (the
+ * name, TCP, the deadline, with the stage it was in); the certificate not
+ * verified (OpenSSL's reason); TLS failing; the broker refusing the
+ * credentials (then new ones are asked, at most every
+ * EF_MQTT_CERTIFICATION_GAP_S); a packet the library refuses; another
+ * client with the same id. Never with a credential in it. */
 #ifndef EF_MQTT_H
 #define EF_MQTT_H
 
 #include "ef_account.h"
-#include "ef_engine.h"
+#include "ef_mqtt_rules.h"
+#include "ef_news.h"
 #include "ef_sample.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define EF_MQTT_MAX_PAYLOAD (256 * 1024)
-#define EF_MQTT_FIRST_BACKOFF_S 1
-#define EF_MQTT_MAX_BACKOFF_S 300
-#define EF_MQTT_STABLE_S 60
 #define EF_MQTT_CERTIFICATION_GAP_S 60
 #define EF_MQTT_KEEPALIVE_S 60
-/* Queued messages in stream mode beyond this are dropped (and counted):
- * a front end that does not take them must not make the process grow. */
+/* A broker away this long after a connection was lost is said (as an
+ * error) even though reconnecting is otherwise quiet. */
+#define EF_MQTT_QUIET_OUTAGE_S 60
+/* Stream mode: a front end that does not take messages must not make the
+ * process grow. */
 #define EF_MQTT_MAX_QUEUED 100000
-#define EF_MQTT_CLIENT_ID_MAX 64
+#define EF_MQTT_MAX_QUEUED_BYTES (8 * 1024 * 1024)
+/* News, silences and returns waiting: a bound that only a front end that
+ * never takes them reaches. */
+#define EF_MQTT_MAX_NOTES 1000
+/* State mode: the catalog's values of a device are a few hundred. */
+#define EF_MQTT_STATE_KNOWN_MAX 4096
+#define EF_MQTT_STATE_MAX_BYTES (1024 * 1024)
+/* Stream mode: statuses are handed out at most this often. */
+#define EF_MQTT_STATUS_EVERY_MS 1000
 
 typedef struct ef_mqtt ef_mqtt;
 
 typedef struct {
-  const ef_account *account;    /* its endpoint, keys and CA file */
+  const ef_account *account;    /* its endpoint, keys, CA file, timeout */
   const char *client_id_suffix; /* e.g. "collectd"; NULL: none */
-  int stream;                   /* queue each message whole too */
+  int stream;                   /* queue each message whole, keep no state */
   int64_t silence_ms;           /* a device without news this long is silent */
+  size_t max_unknown; /* values the catalog does not know in a device's
+                         state; 0: EF_DEFAULT_MAX_UNKNOWN */
 } ef_mqtt_options;
 
 /* A source that starts connecting at once. Returns NULL with problem
- * filled (EF_PROBLEM_LEN) when the options are unusable or memory or the
- * thread could not be had. */
+ * filled (EF_PROBLEM_LEN) when the options are unusable (a suffix that
+ * cannot be part of a client id, a CA file TLS cannot use) or memory or
+ * the thread could not be had. */
 ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem);
 
 /* Stops the thread (within a second) and frees everything. NULL is fine. */
@@ -70,30 +98,34 @@ void ef_mqtt_free(ef_mqtt *mqtt);
 int ef_mqtt_watch(ef_mqtt *mqtt, const char *sn);
 void ef_mqtt_unwatch(ef_mqtt *mqtt, const char *sn);
 
-/* What a device pushed so far: a copy of its merged state (appended to
- * state), the time of its last message (0: none yet). Returns 0, or -1
- * when sn is not watched or memory ran out. */
+/* State mode: sn's merged state and the time of its last message (0: none
+ * yet). Unless *version is the state's version already, replaces *state
+ * with a copy and updates *version; returns 1 when it copied, 0 when the
+ * state is unchanged, -1 when sn is not watched or memory ran out. */
 int ef_mqtt_snapshot(ef_mqtt *mqtt, const char *sn, ef_samples *state,
-                     int64_t *last_ms);
+                     int64_t *last_ms, uint64_t *version);
 
-/* Merges samples (an HTTP reading) into sn's state, so that a refresh
- * heals values missed while disconnected. */
+/* Merges samples (an HTTP reading) into sn's state (state mode), so that a
+ * refresh heals values missed while disconnected; in both modes it counts
+ * as news from the device. */
 void ef_mqtt_merge(ef_mqtt *mqtt, const char *sn, const ef_samples *samples);
 
 typedef enum {
   EF_MQTT_MESSAGE, /* stream mode: a quota message's values */
-  EF_MQTT_STATUS,  /* a status message: online */
+  EF_MQTT_STATUS,  /* its status messages since the last take: online */
   EF_MQTT_SILENT,  /* nothing from the device for silence_ms: quiet_ms */
   EF_MQTT_HEARD,   /* a message from it again after EF_MQTT_SILENT */
-  EF_MQTT_NEWS,    /* the connection's state changed: level, text */
+  EF_MQTT_NEWS,    /* the connection's state changed, or a device's state
+                      was cut (sn set): level, text */
 } ef_mqtt_event_kind;
 
 typedef struct {
   ef_mqtt_event_kind kind;
-  char sn[EF_SERIAL_MAX + 1]; /* MESSAGE, STATUS */
+  char sn[EF_SERIAL_MAX + 1]; /* MESSAGE, STATUS, SILENT, HEARD; NEWS: "" */
   int64_t time_ms;            /* when it arrived */
   ef_samples samples;         /* MESSAGE; owned by the event */
-  int online;                 /* STATUS */
+  int online;                 /* STATUS: the latest */
+  unsigned changes;           /* STATUS: how often it changed since */
   int64_t quiet_ms;           /* SILENT */
   ef_level level;             /* NEWS */
   char text[EF_PROBLEM_LEN];  /* NEWS */
@@ -109,11 +141,6 @@ size_t ef_mqtt_take(ef_mqtt *mqtt,
  * it. */
 int ef_mqtt_fd(const ef_mqtt *mqtt);
 
-/* The client id for a certificate account and suffix (both may be
- * anything: it keeps letters, digits, '-' and '_'), the same every time. */
-void ef_mqtt_client_id(const char *account, const char *suffix, char *out,
-                       size_t size);
-
 /* When sn's last message (or merged reading) arrived; 0: none yet. */
 int64_t ef_mqtt_last_ms(ef_mqtt *mqtt, const char *sn);
 
@@ -123,7 +150,13 @@ int ef_mqtt_available(void);
 
 /* Counters, for tests and benchmarks. */
 typedef struct {
-  unsigned long messages, ignored, dropped, connects, certifications;
+  unsigned long messages; /* taken from the broker */
+  unsigned long ignored;  /* other topics, broken, over-long, unwatched */
+  unsigned long retained; /* the broker's old copies, not counted above */
+  unsigned long dropped;  /* stream mode: the queue was full */
+  unsigned long cut;      /* state mode: values the caps left out */
+  unsigned long statuses; /* status messages, before coalescing */
+  unsigned long attempts, connects, certifications;
 } ef_mqtt_stats;
 ef_mqtt_stats ef_mqtt_stats_get(ef_mqtt *mqtt);
 

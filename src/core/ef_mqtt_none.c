@@ -29,11 +29,12 @@ void ef_mqtt_unwatch(ef_mqtt *mqtt, const char *sn) {
 }
 
 int ef_mqtt_snapshot(ef_mqtt *mqtt, const char *sn, ef_samples *state,
-                     int64_t *last_ms) {
+                     int64_t *last_ms, uint64_t *version) {
   (void)mqtt;
   (void)sn;
   (void)state;
   (void)last_ms;
+  (void)version;
   return -1;
 }
 

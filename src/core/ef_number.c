@@ -1,6 +1,8 @@
-/* ef_number.c: numbers as text. */
+/* ef_number.c: numbers as text, and text as numbers. */
 #include "ef_number.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,4 +36,19 @@ int ef_int_text(int64_t number, char out[EF_NUMBER_TEXT_LEN]) {
     out[len++] = digits[--n];
   out[len] = '\0';
   return len;
+}
+
+int ef_number_parse(const char *text, double *number) {
+  const char *c = text + (*text == '-' || *text == '+');
+  if (!isdigit((unsigned char)*c) &&
+      !(*c == '.' && isdigit((unsigned char)c[1])))
+    return -1;
+  /* Only these characters: strtod then tells where the number ends. */
+  for (; *c != '\0'; c++)
+    if (!isdigit((unsigned char)*c) && strchr(".eE+-", *c) == NULL)
+      return -1;
+  char *end = NULL;
+  errno = 0;
+  *number = strtod(text, &end);
+  return *end == '\0' && errno == 0 && isfinite(*number) ? 0 : -1;
 }

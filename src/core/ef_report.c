@@ -1,7 +1,10 @@
 /* ef_report.c: report indexes named and scaled, and the windows they cover. */
 #include "ef_report.h"
 
+#include "ef_hash.h"
+
 #include <ctype.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +67,7 @@ static int shift_decimal(const char *text, int shift, char *out, size_t size) {
   return written < 0 || (size_t)written >= size ? -1 : 0;
 }
 
-void ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
+int ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
   *out = (ef_report_value){.collectd_type = OTHER_COLLECTD_TYPE,
                            .unit = index->unit ? index->unit : "",
                            .number = index->value};
@@ -89,13 +92,7 @@ void ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
   else
     for (int i = 0; i < shift; i++)
       out->number *= 10;
-}
-
-static uint32_t name_hash(const char *name) {
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)name; *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
-  return hash;
+  return isfinite(out->number) ? 0 : -1;
 }
 
 /* 1 when one of out[0, n) has name; else it is taken as out[n]'s. The
@@ -103,7 +100,8 @@ static uint32_t name_hash(const char *name) {
  * indexes costs no quadratic search. */
 static int name_taken(uint32_t *slots, size_t mask, const ef_report_value *out,
                       size_t n) {
-  for (size_t at = name_hash(out[n].name) & mask;; at = (at + 1) & mask) {
+  for (size_t at = ef_fnv32_text(EF_FNV32_BASIS, out[n].name) & mask;;
+       at = (at + 1) & mask) {
     if (slots[at] == 0) {
       slots[at] = (uint32_t)n + 1;
       return 0;
@@ -130,11 +128,12 @@ size_t ef_report_values(const ef_history_value *indexes, size_t n, size_t max,
       break;
     }
     ef_report_value *value = &out[kept];
-    ef_report_value_make(&indexes[i], value);
+    int made = ef_report_value_make(&indexes[i], value);
     if (ef_value_no_reading(indexes[i].value)) {
       stats->no_reading++;
-    } else if (strcmp(value->collectd_type, PERCENT_TYPE) == 0 &&
-               !(value->number >= 0 && value->number <= PERCENT_MAX)) {
+    } else if (made != 0 ||
+               (strcmp(value->collectd_type, PERCENT_TYPE) == 0 &&
+                !(value->number >= 0 && value->number <= PERCENT_MAX))) {
       stats->implausible++;
     } else if (name_taken(slots, cap - 1, out, kept)) {
       stats->collided++;

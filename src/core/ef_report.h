@@ -40,12 +40,14 @@ typedef struct {
   char text[EF_REPORT_TEXT_LEN]; /* number's exact decimal text, or "" */
 } ef_report_value;
 
-/* The publishable form of one index of a report answer. */
-void ef_report_value_make(const ef_history_value *index, ef_report_value *out);
+/* The publishable form of one index of a report answer. Returns 0, or -1
+ * when the value in the published unit is beyond a double (1e308 kWh is
+ * no number of Wh): implausible, to be left out and counted. */
+int ef_report_value_make(const ef_history_value *index, ef_report_value *out);
 
 typedef struct {
   size_t no_reading;  /* markers */
-  size_t implausible; /* percentages outside 0-100 */
+  size_t implausible; /* percentages outside 0-100, beyond a double */
   size_t collided;    /* a clean name an earlier index has */
   size_t cut;         /* past the cap */
 } ef_report_stats;

@@ -1,8 +1,8 @@
 /* ef_roster.c: configured and listed devices, merged, and each one's turn. */
 #include "ef_roster.h"
-#include "ef_account.h"
 
 #include "ef_account.h"
+#include "ef_hash.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -34,9 +34,9 @@ static unsigned char folded(char c) {
 }
 
 static size_t instance_hash(const char *text) {
-  uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a */
+  uint64_t hash = EF_FNV64_BASIS;
   for (const char *c = text; *c != '\0'; c++)
-    hash = (hash ^ folded(*c)) * UINT64_C(1099511628211);
+    hash = ef_fnv64_byte(hash, folded(*c));
   return (size_t)hash;
 }
 

@@ -2,6 +2,7 @@
 #include "ef_sample.h"
 
 #include "ef_catalog.h"
+#include "ef_hash.h"
 #include "ef_number.h"
 
 #include <ctype.h>
@@ -40,9 +41,7 @@ typedef struct {
 } walk;
 
 static uint64_t path_hash64(const char *path) {
-  uint64_t hash = 1469598103934665603u; /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
-    hash = (hash ^ *c) * 1099511628211u;
+  uint64_t hash = ef_fnv64_text(EF_FNV64_BASIS, path);
   return hash != 0 ? hash : 1;
 }
 
@@ -287,10 +286,7 @@ int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
  * merging a device's partial updates costs no scan of its state. */
 
 static size_t path_hash(const char *path) {
-  size_t hash = 1469598103934665603u; /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)path; *c != '\0'; c++)
-    hash = (hash ^ *c) * 1099511628211u;
-  return hash;
+  return (size_t)ef_fnv64_text(EF_FNV64_BASIS, path);
 }
 
 typedef struct {

@@ -1,6 +1,7 @@
 /* ef_text.c: control characters and broken UTF-8 out of cloud text. */
 #include "ef_text.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +78,13 @@ int ef_text_is_clean(const char *in) {
     i += step;
   }
   return 1;
+}
+
+char *ef_text_trimmed(const char *text) {
+  while (isspace((unsigned char)*text))
+    text++;
+  size_t len = strlen(text);
+  while (len > 0 && isspace((unsigned char)text[len - 1]))
+    len--;
+  return strndup(text, len);
 }

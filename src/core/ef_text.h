@@ -22,4 +22,9 @@ char *ef_text_clean_dup(const char *in);
 /* 1 when in is already clean (ef_text_clean would not change it). */
 int ef_text_is_clean(const char *in);
 
+/* A copy of text without the white space around it (malloc'ed), or NULL
+ * when out of memory: a setting pasted with a newline would otherwise
+ * fail (as a wrong signature, a host not found). */
+char *ef_text_trimmed(const char *text);
+
 #endif

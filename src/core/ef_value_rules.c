@@ -1,6 +1,8 @@
 /* ef_value_rules.c: "no reading" markers and the lifetime-counter guard. */
 #include "ef_value_rules.h"
 
+#include "ef_hash.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -33,13 +35,9 @@ void ef_value_memory_clear(ef_value_memory *memory) {
 }
 
 uint32_t ef_value_series_hash(const char *const *texts, size_t n) {
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) {
-    for (const unsigned char *c = (const unsigned char *)texts[i]; *c != '\0';
-         c++)
-      hash = (hash ^ *c) * 16777619u;
-    hash = (hash ^ 0xFF) * 16777619u; /* ends each text */
-  }
+  uint32_t hash = EF_FNV32_BASIS;
+  for (size_t i = 0; i < n; i++)
+    hash = ef_fnv32_byte(ef_fnv32_text(hash, texts[i]), 0xFF); /* ended */
   return hash;
 }
 

@@ -1,9 +1,9 @@
 /* api.h: the signed endpoints of the open API (under /iot-open/sign/).
  *
- * Promises: answers shaped as the live cloud's (wire-facts.md): device/list
- * with online 0|1 and productName left out for some devices; quota/all
- * flat; quota nested by requested group; certification with the port as a
- * string. The server has checked the signature and, where the endpoint
+ * Promises: answers shaped as the live cloud's (docs/wire-facts.md):
+ * device/list with online 0|1 and productName left out for some devices;
+ * quota/all flat; quota nested by requested group; certification with the port
+ * as a string. The server has checked the signature and, where the endpoint
  * needs one, that call->device is a device of the fleet. */
 #ifndef SIM_API_H
 #define SIM_API_H

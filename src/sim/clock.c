@@ -66,21 +66,26 @@ bool sim_clock_is_frozen(void) {
   return is_frozen;
 }
 
-static void format_utc(int64_t t, const char *format, char *out, size_t size) {
+/* t in UTC into *utc; 0 when it has none. Each caller gives strftime its
+ * format as a literal, which the compiler checks. */
+static int utc_of(int64_t t, struct tm *utc) {
   time_t seconds = (time_t)t;
-  struct tm utc;
-  if (gmtime_r(&seconds, &utc) == NULL ||
-      strftime(out, size, format, &utc) == 0)
-    out[0] = '\0';
+  return gmtime_r(&seconds, utc) != NULL;
 }
 
 void sim_clock_format(int64_t t, char out[SIM_TIME_TEXT_SIZE]) {
-  format_utc(t, "%Y-%m-%d %H:%M:%S", out, SIM_TIME_TEXT_SIZE);
+  struct tm utc;
+  if (!utc_of(t, &utc) ||
+      strftime(out, SIM_TIME_TEXT_SIZE, "%Y-%m-%d %H:%M:%S", &utc) == 0)
+    out[0] = '\0';
 }
 
 void sim_clock_http_date(int64_t t, char out[SIM_HTTP_DATE_SIZE]) {
+  struct tm utc;
   /* strftime's %a and %b follow the C locale, which is what HTTP wants. */
-  format_utc(t, "%a, %d %b %Y %H:%M:%S GMT", out, SIM_HTTP_DATE_SIZE);
+  if (!utc_of(t, &utc) ||
+      strftime(out, SIM_HTTP_DATE_SIZE, "%a, %d %b %Y %H:%M:%S GMT", &utc) == 0)
+    out[0] = '\0';
 }
 
 int sim_clock_parse(const char *text, int64_t *t) {

@@ -27,7 +27,8 @@ struct sim_ctx;
 #define SIM_ERR_NOT_OPEN                                                       \
   "1006", "current device is not allowed to get device info"
 #define SIM_ERR_PARAMS "1008", "request fail,please check your params"
-/* The live code for this one is unknown (wire-facts.md); 1008 is a guess. */
+/* The live code for this one is unknown (docs/wire-facts.md); 1008 is a
+ * guess. */
 #define SIM_ERR_SPAN "1008", "time must be less than one week"
 
 typedef struct {

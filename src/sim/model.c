@@ -72,9 +72,7 @@ static uint64_t mix(uint64_t x) {
 }
 
 uint64_t sim_model_seed(uint64_t hash, const char *text) {
-  for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++)
-    hash = (hash ^ *c) * 0x100000001b3u;
-  return hash;
+  return ef_fnv64_text(hash, text);
 }
 
 /* A uniform number in [0, 1) for (seed, salt, slot). */

@@ -9,6 +9,8 @@
 #ifndef SIM_MODEL_H
 #define SIM_MODEL_H
 
+#include "ef_hash.h"
+
 #include <stdint.h>
 
 #define SIM_PV_STRINGS 2
@@ -67,9 +69,10 @@ typedef struct {
 
 void sim_model_at(sim_model *model, uint64_t seed, int64_t t);
 
-/* FNV-1a of text, continuing from hash (start from SIM_SEED_START): a
- * device's seed from its serial number, a reading's salt from its key. */
-#define SIM_SEED_START 0xcbf29ce484222325u
+/* FNV-1a of text (ef_hash.h), continuing from hash (start from
+ * SIM_SEED_START): a device's seed from its serial number, a reading's
+ * salt from its key. */
+#define SIM_SEED_START EF_FNV64_BASIS
 uint64_t sim_model_seed(uint64_t hash, const char *text);
 
 /* A number in [0, 1) that wanders smoothly with t, taking a new direction

@@ -2,6 +2,7 @@
  * into one buffer per batch of lines. */
 #include "lineproto.h"
 
+#include "ef_hash.h"
 #include "ef_number.h"
 
 #include <math.h>
@@ -377,10 +378,7 @@ static int field_writable(const lp_field *field, const char *written) {
 }
 
 static uint32_t key_hash(const char *key) {
-  uint32_t hash = 2166136261u; /* FNV-1a */
-  for (const unsigned char *c = (const unsigned char *)key; *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
-  return hash;
+  return ef_fnv32_text(EF_FNV32_BASIS, key);
 }
 
 /* A set of the written field keys, so that the first of each is told in

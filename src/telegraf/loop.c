@@ -72,14 +72,15 @@ enum {
   WAIT_EVENT = 3
 };
 
-/* Waits for input, a tick signal, an event (when event_fd >= 0) or the
- * next slot (due_ms < 0: no slot). WAIT_STOP is a stop signal (errno 0) or
- * an error. A ppoll may take only one of several pending signals: the
- * waits with no time left that follow take the others. */
-static int wait_for(int input_fd, int event_fd, int64_t due_ms,
+/* Waits for input, a tick signal, an event (when events is set and the
+ * output's reader is not stalled) or the next slot (due_ms < 0: no slot),
+ * writing the output meanwhile as its descriptor takes it. WAIT_STOP is a
+ * stop signal (errno 0) or an error. A ppoll may take only one of several
+ * pending signals: the waits with no time left that follow take the
+ * others. */
+static int wait_for(const tg_loop *loop, int events, int64_t due_ms,
                     const sigset_t *waiting) {
-  struct pollfd pfd[2] = {{.fd = input_fd, .events = POLLIN},
-                          {.fd = event_fd, .events = POLLIN}};
+  tg_output *output = loop->output;
   for (;;) {
     /* The flags are checked with the signals blocked, and ppoll unblocks
      * them atomically: a signal that came during a tick (when they are
@@ -92,6 +93,12 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
       tick_requested = 0;
       return WAIT_SIGNAL;
     }
+    int writing = output != NULL && tg_output_pending(output) > 0;
+    int stalled = output != NULL && tg_output_stalled(output);
+    struct pollfd pfd[3] = {
+        {.fd = loop->input_fd, .events = POLLIN},
+        {.fd = events && !stalled ? loop->event_fd : -1, .events = POLLIN},
+        {.fd = writing ? tg_output_fd(output) : -1, .events = POLLOUT}};
     struct timespec timeout, *timeout_p = NULL;
     if (due_ms >= 0) {
       int64_t left = due_ms - monotonic_ms();
@@ -100,12 +107,18 @@ static int wait_for(int input_fd, int event_fd, int64_t due_ms,
                                   .tv_nsec = (left % 1000) * 1000000};
       timeout_p = &timeout;
     }
-    int ready = ppoll(pfd, 2, timeout_p, waiting);
+    int ready = ppoll(pfd, 3, timeout_p, waiting);
     if (ready < 0 && errno == EINTR)
       continue;
     if (stop_requested) {
       errno = 0;
       return WAIT_STOP;
+    }
+    if (ready > 0 && pfd[2].revents != 0) {
+      if (tg_output_flush(output) != 0)
+        return WAIT_STOP; /* errno: why */
+      if (pfd[0].revents == 0 && pfd[1].revents == 0)
+        continue;
     }
     if (ready > 0 && pfd[0].revents != 0)
       return WAIT_INPUT;
@@ -151,7 +164,7 @@ int tg_loop_run(const tg_loop *loop) {
   int status = 0;
   for (;;) {
     int requested = 0, events = 0;
-    int event = wait_for(loop->input_fd, loop->event_fd, due_ms, &waiting);
+    int event = wait_for(loop, loop->event_fd >= 0, due_ms, &waiting);
     /* Lines and signals that came together, or while the last tick ran,
      * make one request; an event is taken once per round (its descriptor
      * stays readable until it is). */
@@ -167,8 +180,8 @@ int tg_loop_run(const tg_loop *loop) {
         events = 1;
       else
         requested |= got;
-      event = wait_for(loop->input_fd, events ? -1 : loop->event_fd,
-                       monotonic_ms(), &waiting);
+      event = wait_for(loop, !events && loop->event_fd >= 0, monotonic_ms(),
+                       &waiting);
     }
     int stopping = event == WAIT_STOP, failed = stopping && errno != 0;
     int64_t now = monotonic_ms();

@@ -8,12 +8,17 @@
  * skipped, not caught up). It returns at the end of input (Telegraf stops a
  * plugin by closing its stdin) or on SIGTERM/SIGINT, after the tick that
  * runs then, which is told to stop. Besides, whenever event_fd becomes
- * readable, event runs (pushed values that wait), between ticks. The
- * signal mask is restored on return; the five signals keep their
- * handlers, so that one arriving late cannot kill the process while it
- * exits. */
+ * readable, event runs (pushed values that wait), between ticks. With an
+ * output, what it queued is written whenever the descriptor takes it,
+ * and events wait while its reader is stalled (so that they are dropped,
+ * counted, where they come from instead of growing here); nothing the
+ * loop does waits for the reader. The signal mask is restored on return;
+ * the five signals keep their handlers, so that one arriving late cannot
+ * kill the process while it exits. */
 #ifndef EF_TELEGRAF_LOOP_H
 #define EF_TELEGRAF_LOOP_H
+
+#include "output.h"
 
 typedef struct {
   int input_fd;
@@ -25,12 +30,13 @@ typedef struct {
   void (*stop)(void);
   int event_fd;            /* -1: none */
   int (*event)(void *ctx); /* when event_fd is readable */
+  tg_output *output;       /* NULL: none */
   void *ctx;
 } tg_loop;
 
 /* Returns 0 at the end of input or on a stop signal, or -1 when reading
- * input failed or tick or event returned -1 (its own error, already
- * reported). */
+ * input or writing output failed, or tick or event returned -1 (its own
+ * error, already reported). */
 int tg_loop_run(const tg_loop *loop);
 
 #endif

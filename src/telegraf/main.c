@@ -14,6 +14,7 @@
 #include "ef_schedule.h"
 #include "first_run.h"
 #include "loop.h"
+#include "output.h"
 #include "sink.h"
 #include "telegraf_config.h"
 
@@ -24,10 +25,14 @@
 
 #define EXIT_USAGE 2
 
+/* What is left of output after the end, written within this. */
+#define FINISH_MS 300
+
 typedef struct {
   ef_engine *engine;
   tg_printer printer;
   ef_device_config *devices;
+  tg_output *output; /* execd: stdout through a bounded queue */
 } run;
 
 static const char *environment(const char *name) { return getenv(name); }
@@ -184,7 +189,10 @@ static int run_once(run *r) {
   return EXIT_FAILURE;
 }
 
-static void stop_requests(void) { ef_client_stop_all(); }
+static void stop_requests(void) {
+  ef_client_stop_all();
+  tg_output_stop_all();
+}
 
 static int run_execd(run *r, const tg_config *config) {
   long interval_ms =
@@ -216,8 +224,13 @@ static int run_execd(run *r, const tg_config *config) {
                   .stop = stop_requests,
                   .event_fd = ef_engine_push_fd(r->engine),
                   .event = execd_pushed,
+                  .output = r->output,
                   .ctx = r};
-  return tg_loop_run(&loop) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  int status = tg_loop_run(&loop);
+  /* A reader that stopped reading gets a moment, not a hang. */
+  if (tg_output_finish(r->output, FINISH_MS) != 0)
+    status = -1;
+  return status == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* --history: the backfill, then exit. A range beyond the bound is a
@@ -273,7 +286,11 @@ static int run_with_engine(const tg_config *config) {
                        .print_online = config->history == NULL}};
   int status = EXIT_FAILURE;
   char problem[EF_PROBLEM_LEN] = "out of memory";
-  if (r.printer.series == NULL || translate_devices(&r, config) != 0) {
+  if (config->execd && config->history == NULL &&
+      (r.output = tg_output_new(STDOUT_FILENO, stderr)) != NULL)
+    r.printer.out = tg_output_stream(r.output);
+  if (r.printer.series == NULL || translate_devices(&r, config) != 0 ||
+      (config->execd && config->history == NULL && r.output == NULL)) {
     fputs("E! ecoflow: out of memory\n", stderr);
   } else if (ef_client_global_init() != 0) {
     fputs("E! ecoflow: cannot initialise libcurl\n", stderr);
@@ -313,6 +330,7 @@ static int run_with_engine(const tg_config *config) {
   }
   free(r.devices);
   tg_series_free(r.printer.series);
+  tg_output_free(r.output);
   return status;
 }
 

@@ -1,6 +1,8 @@
 /* series.c: grouping fields into points by measurement and tag set. */
 #include "series.h"
 
+#include "ef_hash.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,16 +118,14 @@ static const char *copy_text(tg_series *series, const char *text, int *failed) {
 /* NULL and "" both mean "no value": the encoder leaves such tags out. */
 static const char *or_empty(const char *text) { return text ? text : ""; }
 
+/* 0xFF, a byte no UTF-8 text holds, ends each text. */
 static uint32_t mix(uint32_t hash, const char *text) {
-  for (const unsigned char *c = (const unsigned char *)or_empty(text);
-       *c != '\0'; c++)
-    hash = (hash ^ *c) * 16777619u;
-  return (hash ^ 0xFF) * 16777619u; /* ends each text */
+  return ef_fnv32_byte(ef_fnv32_text(hash, or_empty(text)), 0xFF);
 }
 
 static uint32_t series_hash(const char *measurement, const lp_tag *tags,
                             size_t n_tags) {
-  uint32_t hash = mix(2166136261u, measurement);
+  uint32_t hash = mix(EF_FNV32_BASIS, measurement);
   for (size_t i = 0; i < n_tags; i++)
     hash = mix(mix(hash, tags[i].key), tags[i].value);
   return hash;

@@ -126,86 +126,19 @@ static const char *const prefixes[] = {
     [EF_LEVEL_INFO] = "I!",
 };
 
-/* The news in Telegraf's words: "LEVEL ecoflow: device SN (NAME): what". */
+/* The news (ef_news_describe's words) as a Telegraf log line: "LEVEL
+ * ecoflow: device SN (NAME): what". */
 static void on_news(void *ctx, const ef_news *news) {
   tg_printer *printer = ctx;
+  /* Not said: the devices of the first list (what the run starts with),
+   * and a taken instance (points carry the serial number: they never
+   * meet). */
+  if ((news->kind == EF_NEWS_ADDED && news->first_list) ||
+      news->kind == EF_NEWS_INSTANCE_TAKEN)
+    return;
   const char *level = prefixes[news->level];
-  char what[EF_ERROR_MESSAGE_LEN + 1024];
-  const char *text = news->text ? news->text : "";
-  switch (news->kind) {
-  case EF_NEWS_FAILING:
-  case EF_NEWS_CHANGED:
-    if (news->window != NULL) {
-      char begin[EF_TIME_TEXT_LEN], end[EF_TIME_TEXT_LEN];
-      ef_time_format(news->window->begin, begin);
-      ef_time_format(news->window->end, end);
-      snprintf(what, sizeof(what), "report %s, %s .. %s: %s", news->report,
-               begin, end, text);
-    } else if (news->report != NULL) {
-      snprintf(what, sizeof(what), "report %s: %s", news->report, text);
-    } else {
-      snprintf(what, sizeof(what), "%s", text);
-    }
-    break;
-  case EF_NEWS_RECOVERED:
-    snprintf(what, sizeof(what), "read again after %u failed poll%s",
-             news->failures, news->failures == 1 ? "" : "s");
-    break;
-  case EF_NEWS_STALE:
-    snprintf(what, sizeof(what),
-             "the cloud repeats the same reading (%s): the device seems "
-             "offline; no values until new data arrives",
-             text);
-    break;
-  case EF_NEWS_FRESH:
-    snprintf(what, sizeof(what), "new data again");
-    break;
-  case EF_NEWS_ADDED:
-    /* The devices of the first list are what the run starts with. */
-    if (news->first_list)
-      return;
-    snprintf(what, sizeof(what), "found by discovery: polled from now");
-    break;
-  case EF_NEWS_REMOVED:
-    snprintf(what, sizeof(what),
-             "no longer listed by the account: not polled any more");
-    break;
-  case EF_NEWS_OFFLINE:
-    snprintf(what, sizeof(what),
-             "offline (device/list): not polled until it is online again");
-    break;
-  case EF_NEWS_ONLINE:
-    snprintf(what, sizeof(what), "online again (device/list)");
-    break;
-  case EF_NEWS_LIST_FAILING:
-    snprintf(what, sizeof(what),
-             "listing the account's devices (device/list): %s", text);
-    break;
-  case EF_NEWS_LIST_RECOVERED:
-    snprintf(what, sizeof(what), "listing the account's devices works again");
-    break;
-  case EF_NEWS_CLOCK_SKEWED:
-  case EF_NEWS_CLOCK_IN_STEP:
-  case EF_NEWS_NOTE:
-    snprintf(what, sizeof(what), "%s", text);
-    break;
-  case EF_NEWS_INSTANCE_TAKEN:
-    return; /* points carry the serial number: they never meet */
-  case EF_NEWS_SILENT:
-    snprintf(what, sizeof(what),
-             "no MQTT message for %s s: silent, no values until the next one",
-             text);
-    break;
-  case EF_NEWS_HEARD:
-    snprintf(what, sizeof(what), "MQTT messages again");
-    break;
-  case EF_NEWS_PUSH_OFFLINE:
-    snprintf(what, sizeof(what), "offline (its MQTT status)");
-    break;
-  case EF_NEWS_PUSH_ONLINE:
-    snprintf(what, sizeof(what), "online again (its MQTT status)");
-    break;
-  }
+  char what[EF_NEWS_WORDS_LEN];
+  ef_news_describe(news, 0, what, sizeof(what));
   const ef_roster_device *device = news->device;
   const char *name = device ? ef_roster_device_name(device) : NULL;
   if (device == NULL)

@@ -1,4 +1,4 @@
-/* sink.h: what the engine tells (ef_engine.h), as Telegraf reads it.
+/* sink.h: what the engine tells (ef_sink.h), as Telegraf reads it.
  *
  * Promises: each reading's metrics become line protocol on out, one line
  * per series, all with the reading's time; each point carries the

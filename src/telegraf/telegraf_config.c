@@ -3,8 +3,10 @@
 
 #include "ef_engine.h"
 #include "ef_history.h"
+#include "ef_number.h"
 #include "ef_report.h"
 #include "ef_roster.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -258,29 +260,12 @@ static char **text_at(tg_config *config, size_t offset) {
   return (char **)((char *)config + offset);
 }
 
-/* A copy of text without its surrounding white space: a secret pasted
- * with a newline would otherwise fail as a wrong signature. */
-static char *trimmed_copy(const char *text) {
-  while (isspace((unsigned char)*text))
-    text++;
-  size_t len = strlen(text);
-  while (len > 0 && isspace((unsigned char)text[len - 1]))
-    len--;
-  return strndup(text, len);
-}
-
 static const setting *find_setting(const char *key, size_t len) {
   for (size_t i = 0; i < N_SETTINGS; i++)
     if (strlen(settings[i].key) == len &&
         strncmp(settings[i].key, key, len) == 0)
       return &settings[i];
   return NULL;
-}
-
-/* key as an error may quote it: anything that does not look like the name
- * of a setting could be a secret pasted in the wrong place. */
-static const char *quotable(const char *key) {
-  return ef_setting_name_quotable(key) ? key : "(not a setting)";
 }
 
 void tg_config_init(tg_config *config) {
@@ -330,8 +315,8 @@ static int add_device(tg_config *config, const char *value, char *problem) {
   const char *equals = strchr(value, '=');
   char *sn_part =
       strndup(value, equals ? (size_t)(equals - value) : strlen(value));
-  char *sn = sn_part ? trimmed_copy(sn_part) : NULL;
-  char *name = equals ? trimmed_copy(equals + 1) : NULL;
+  char *sn = sn_part ? ef_text_trimmed(sn_part) : NULL;
+  char *name = equals ? ef_text_trimmed(equals + 1) : NULL;
   free(sn_part);
   int status = -1;
   if (sn == NULL || (equals && name == NULL))
@@ -360,13 +345,11 @@ static int add_device(tg_config *config, const char *value, char *problem) {
   return 0;
 }
 
-/* The number in value, or -1 with problem filled. */
+/* The number in value, written in decimal as the cloud's are (0x10 and
+ * 0x1p-3 are not), or -1 with problem filled. */
 static int parse_number(const char *value, double *number, char *problem) {
-  char *end = NULL;
-  errno = 0;
-  *number = strtod(value, &end);
-  if (end == value || *end != '\0' || errno != 0 || !isfinite(*number)) {
-    snprintf(problem, EF_PROBLEM_LEN, "not a number");
+  if (ef_number_parse(value, number) != 0) {
+    snprintf(problem, EF_PROBLEM_LEN, "not a decimal number");
     return -1;
   }
   return 0;
@@ -509,7 +492,7 @@ static int set_found(tg_config *config, const setting *s, tg_origin from,
                      const char *origin, const char *value, char *err) {
   char problem[EF_PROBLEM_LEN];
   int status = -1;
-  char *clean = trimmed_copy(value ? value : "");
+  char *clean = ef_text_trimmed(value ? value : "");
   if (clean == NULL)
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
   else if ((s->from & from) == 0)
@@ -528,7 +511,8 @@ int tg_config_set(tg_config *config, tg_origin from, const char *origin,
                   const char *key, const char *value, char *err) {
   const setting *s = find_setting(key, strlen(key));
   if (s == NULL) {
-    fail(err, origin, "unknown setting \"%s\" (see --help)", quotable(key));
+    fail(err, origin, "unknown setting \"%s\" (see --help)",
+         ef_setting_name_quoted(key, "(not a setting)"));
     return -1;
   }
   /* A file's line is named with the setting it sets. */
@@ -551,7 +535,7 @@ static int apply_line(tg_config *config, char *line, const char *where,
     return -1;
   }
   *equals = '\0';
-  char *name = trimmed_copy(key), *value = trimmed_copy(equals + 1);
+  char *name = ef_text_trimmed(key), *value = ef_text_trimmed(equals + 1);
   int status = -1;
   if (name == NULL || value == NULL) {
     fail(err, where, "out of memory");
@@ -612,7 +596,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     if (strcmp(arg, "-h") == 0)
       arg = "--help";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-      fail(err, ef_setting_name_quotable(arg) ? arg : "an argument",
+      fail(err, ef_setting_name_quoted(arg, "an argument"),
            "unexpected (see --help)");
       return -1;
     }

@@ -284,10 +284,26 @@ def _flood(answer):
     return json.dumps(answer)
 
 
+# Report values (quota/data) a double carries in kWh but not in Wh, the
+# unit both front ends publish (issue 23): +-1e308 kWh. Other answers of
+# the device pass as they are.
+HUGE_REPORT_VALUES = {"To Home": 1e308, "From Grid": -1e308}
+
+
+def _huge_report(answer):
+    report = answer.get("data")
+    if isinstance(report, dict) and isinstance(report.get("data"), list):
+        for index in report["data"]:
+            if index.get("indexName") in HUGE_REPORT_VALUES:
+                index["indexValue"] = HUGE_REPORT_VALUES[index["indexName"]]
+                index["unit"] = "kWh"
+    return json.dumps(answer)
+
+
 BENDS = {"no_data": _no_data, "strings": _numbers_as_strings,
          "nulls": _nulls, "arrays": _huge_arrays, "deep": _deep_nesting,
          "embedded": _broken_embedded, "dishonest": _dishonest_numbers,
-         "flood": _flood}
+         "flood": _flood, "huge_report": _huge_report}
 
 
 # ---- the proxy ----------------------------------------------------------

@@ -10,6 +10,13 @@ The runs:
   first wave hangs, collectd and ecoflow-telegraf --execd (50 devices whose
   polls hang, behind a device list that answers) exit within about a
   second and send no request afterwards.
+- resolver: issue 23's resolver that never answers (hangdns.py: a DNS
+  stub on loopback, the only nameserver of the program under test): 20
+  devices, Timeout 2; a read takes about one Timeout (the first wave's
+  lookups are left to finish in their threads, not waited for), SIGTERM
+  while the lookups hang stops the daemon within about a second, and a
+  one-shot run (collectd -T, an exec poll) exits within about one
+  Timeout.
 - live: one daemon (collectd) or one --execd per account (Telegraf), two
   reads ten seconds apart, with these accounts:
   - "limits": HTTP 429 with Retry-After 30 and 100000000 next to a healthy
@@ -35,6 +42,9 @@ The runs:
     after a batch that found the host down fail with it, unsent); "collide" and "collide2": a configured Name equal to a listed
     serial, and the same devices discovered by two accounts: every plugin
     instance belongs to one device, the suffixed ones said once.
+- huge report: issue 23's report index of +-1e308 kWh, a double but no
+  double of Wh: left out and counted with the implausible values, said
+  once, the other indexes published.
 The user's input (CR/LF in a key, secrets pasted in the wrong place, plain
 http:// and ftp:// endpoints) is checked by each test in its own syntax,
 with the helpers at the end.
@@ -43,6 +53,7 @@ Every figure measured is printed as part of the check's name.
 """
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -51,6 +62,7 @@ import threading
 import time
 
 import faultkit
+import hangdns
 import simharness
 from checks import check, clean_up, summary, wait_until
 
@@ -117,8 +129,9 @@ class Account:
 
 
 class RequestWatch:
-    """When a simulator's signed API requests arrive: polls its counters
-    every 20 ms in a thread. first: time.monotonic() of the first."""
+    """When a simulator's signed API requests (or a HangingHost's name
+    lookups) arrive: polls its counters every 20 ms in a thread. first:
+    time.monotonic() of the first."""
 
     def __init__(self, sim):
         self.sim = sim
@@ -187,18 +200,40 @@ class FrontEnd:
     # where reports are read periodically (collectd).
     names_series_by_instance = False
     reads_reports = False
+    # Requests in a row that a one-shot run makes wait for one another.
+    once_timeouts = 1
 
-    def hang_read(self, sim, serials, work):
+    # prefix: the command line the program under test runs behind (a
+    # HangingHost's namespace).
+
+    def hang_read(self, sim, serials, work, prefix=()):
         """Polls serials once against sim (every request hangs); returns
         (seconds from the first request to the last failure told, the
         failures told)."""
         raise NotImplementedError
 
-    def hang_stop(self, sim, serials, work):
+    def hang_stop(self, sim, serials, work, prefix=()):
         """Starts polling serials (a daemon), sends SIGTERM once a wave of
         requests hangs at sim; returns (seconds to exit, exit status,
         requests when the signal went, requests a second after the
         exit)."""
+        raise NotImplementedError
+
+    def daemon_read(self, sim, serials, work, prefix=()):
+        """As hang_read, by the daemon (the front end's long-running
+        form)."""
+        return self.hang_read(sim, serials, work, prefix)
+
+    def run_once(self, sim, serials, work, prefix=()):
+        """One run that reads serials once and exits (collectd -T, an
+        exec poll); returns (seconds from its start to its exit, exit
+        status, what it said)."""
+        raise NotImplementedError
+
+    def report_once(self, endpoint, sn, code, work):
+        """Fetches report code of device sn once (collectd: a <Report>;
+        Telegraf: --history over the last week); returns (the lines it
+        said, the set of report index names it published)."""
         raise NotImplementedError
 
     def start(self, accounts, work):
@@ -277,6 +312,100 @@ def check_hang(fe, work):
         check_stop(fe, fe.hang_stop(sim, serials[:EXECD_HANG_DEVICES], work),
                    "--execd, %d devices whose polls hang"
                    % EXECD_HANG_DEVICES)
+
+
+# ---- a resolver that never answers --------------------------------------
+
+RESOLVER_DEVICES = 20
+# A one-shot run, from its start to its exit: its Timeouts (FrontEnd.
+# once_timeouts) and the program's start and end on a busy machine (the
+# bug took 10 s a Timeout).
+ONCE_SLACK_S = 3
+
+
+class HangingHost:
+    """An account's endpoint whose name only a HangingResolver is asked
+    about: keys of the right shape (nothing is ever sent), and the stub's
+    queries counted as a simulator counts requests (stats())."""
+
+    access_key = "Ak" + "0" * 30
+    secret_key = "Sk" + "0" * 30
+
+    def __init__(self, stub):
+        self.stub = stub
+        self.base_url = "http://%s:8080" % hangdns.HOST
+
+    def stats(self):
+        return {"requests": self.stub.count()}
+
+    def reset_stats(self):
+        self.stub.reset()
+
+
+def check_resolver(fe, work):
+    why = hangdns.available()
+    if why is not None:
+        # CI runs as root, where a mount namespace can always be made.
+        if os.geteuid() == 0:
+            check("%s resolver: a mount namespace for the DNS stub" % fe.name,
+                  False, why)
+        else:
+            print("# %s resolver: skipped, no namespace here: %s" % (
+                fe.name, why))
+        return
+    serials = ["HJ31DNS%03d" % i for i in range(RESOLVER_DEVICES)]
+    with hangdns.HangingResolver() as stub:
+        host, prefix = HangingHost(stub), stub.prefix()
+        took, told = fe.daemon_read(host, serials, work, prefix)
+        check("%s resolver: %d devices behind a resolver that never answers, "
+              "Timeout %d: a read takes %s s from the first lookup (about "
+              "one Timeout), every device told (%d), %d lookups" % (
+                  fe.name, RESOLVER_DEVICES, TIMEOUT_S,
+                  "%.2f" % took if took is not None else "?", told,
+                  stub.count()),
+              took is not None and took < TIMEOUT_S + 1.5 and
+              told == RESOLVER_DEVICES)
+        host.reset_stats()
+        check_stop(fe, fe.hang_stop(host, serials, work, prefix),
+                   "a resolver that never answers")
+        took, status, text = fe.run_once(host, serials, work, prefix)
+        bound = fe.once_timeouts * TIMEOUT_S + ONCE_SLACK_S
+        check("%s resolver: a one-shot run exits in %.2f s (at most %d: "
+              "about %d Timeout%s), status %r, the lookup's timeout said" % (
+                  fe.name, took, bound, fe.once_timeouts,
+                  "s" if fe.once_timeouts > 1 else "", status),
+              took < bound and status != "hung" and
+              "Resolving timed out" in text, text[-600:])
+
+
+# ---- a report value beyond a double once in Wh -----------------------------
+
+HUGE_DEVICE = "HJ31HUGEREPORT"
+
+
+def check_huge_report(fe, work):
+    """A PowerOcean whose report says +-1e308 kWh of two indexes, behind a
+    proxy: both left out and counted, said once; the others published."""
+    with simharness.Sim(devices=["%s:powerocean" % HUGE_DEVICE]) as sim:
+        proxy = faultkit.Proxy(sim, bends={HUGE_DEVICE: "huge_report"})
+        try:
+            said, names = fe.report_once(proxy, HUGE_DEVICE, REPORT, work)
+        finally:
+            proxy.close()
+    left_out = [line for line in said if re.search(
+        r"report %s: 2 indexes left out: 2 no number" % REPORT, line)]
+    huge = [report_name(n) for n in faultkit.HUGE_REPORT_VALUES]
+    published_huge = [n for n in names for h in huge if n.endswith(h)]
+    check("%s: a report saying +-1e308 kWh of two indexes (no number of "
+          "Wh): both counted as left out, said once; %d others published, "
+          "neither of them" % (fe.name, len(names)),
+          len(left_out) == 1 and len(names) >= 5 and not published_huge,
+          " | ".join(said[-5:]) + " | published: %s" % sorted(names))
+
+
+def report_name(index):
+    """A report index's name as published: "To Home" -> "to_home"."""
+    return re.sub(r"[^a-z0-9]+", "_", index.lower()).strip("_")
 
 
 def stop_by_signal(process, sim):
@@ -486,7 +615,8 @@ def check_slow(fe):
 # What a read of the report accounts tells when it is over.
 REPORT_LINES = {
     "reporthang": [
-        r"account \"reporthang\" \(device/list\) failed: Timeout",
+        r"account \"reporthang\": listing the account's devices "
+        r"\(device/list\): Timeout",
         r"device %s\b[^:]*: Timeout" % REPORT_HANG,
         r"device %s\b[^:]*: report %s: Timeout" % (REPORT_HANG, REPORT)],
     "reportpolls": [
@@ -598,6 +728,33 @@ def check_refused_unsent(what, status, text, sim, refused=(2,)):
           asked == 0 and INJECTED not in text, text[-600:])
 
 
+# Hosts that begin like a loopback address but are names (issue 23): where
+# they lead is a resolver's word, so plain http:// to them is warned of.
+# Their last label is too long for a DNS name: no query leaves the machine.
+PRETENDING_LOOPBACK = ["http://127.0.0.1.%s" % faultkit.UNRESOLVABLE,
+                       "http://127.%s:8080" % faultkit.UNRESOLVABLE]
+
+
+def loopback_forms(sim):
+    """The simulator's endpoint written as the loopback in other ways:
+    never warned of."""
+    return ["http://localhost:%d" % sim.port, "http://127.1:%d" % sim.port]
+
+
+def check_plain_http(what, endpoint, text, status):
+    """A run with endpoint: warned once when it pretends to be the
+    loopback; else read (status 0) without a warning."""
+    said = [line for line in text.splitlines()
+            if "plain http:// to another host" in line]
+    if endpoint in PRETENDING_LOOPBACK:
+        check("%s: plain http:// to %s (a name, not the loopback): warned "
+              "once" % (what, endpoint),
+              len(said) == 1 and "use https://" in said[0], text[-600:])
+    else:
+        check("%s: plain http:// to %s (the loopback): read, no warning"
+              % (what, endpoint), status == 0 and not said, text[-600:])
+
+
 def check_not_printed(what, status, text, secret, refused=(2,)):
     check("%s: refused (status %r) without printing the secret" % (
         what, status), status in refused and secret not in text and
@@ -610,6 +767,8 @@ def run(fe, check_input):
     work = tempfile.mkdtemp(prefix="test_hostile_%s." % fe.name)
     try:
         check_hang(fe, work)
+        check_resolver(fe, work)
+        check_huge_report(fe, work)
         run_live(fe, work)
         check_input(work)
     finally:

@@ -20,6 +20,8 @@ Typical use:
             sub.wait_for(1, timeout=10)     # messages as (time, topic, text)
         broker.restart()                    # same port; clients reconnect
         broker.down(); ...; broker.up()     # a broker loss, as long as needed
+        broker.publish_lines(user, password, topic, payloads)  # a flood
+        with FakeBroker(broker, "silent") as fake: ...  # one that misbehaves
         broker.connections("client-id")     # successful CONNECTs, parsed
         broker.connection_attempts()        # every TCP connection, refused too
         broker.refusals()                   # CONNACKs with a non-zero code
@@ -27,7 +29,8 @@ Typical use:
         broker.set_password(user, "new")    # restarts a running broker
 
 The broker listens on 127.0.0.1 on a free port (never 1883) with a
-server certificate from a throwaway CA (subjectAltName IP:127.0.0.1),
+server certificate from a throwaway CA (subjectAltName IP:127.0.0.1 and
+DNS:localhost, so that clients may name it either way),
 `allow_anonymous false`, and users, passwords and ACLs of exact topics in
 mosquitto's dynamic security plugin: a wildcard subscription is refused
 (SUBACK 0x80) and gets nothing, as on the live broker. Everything lives in
@@ -293,7 +296,8 @@ class Broker:
              ["-keyout", self._path("server.key"),
               "-out", self._path("server.csr"), "-subj", "/CN=" + HOST])
         with open(self._path("server.ext"), "w") as ext:
-            ext.write("subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n"
+            ext.write("subjectAltName=IP:%s,DNS:localhost\n"
+                      "basicConstraints=CA:FALSE\n"
                       "extendedKeyUsage=serverAuth\n" % HOST)
         _run([openssl, "x509", "-req", "-in", self._path("server.csr"),
               "-CA", self._path("ca.pem"), "-CAkey", self._path("ca.key"),
@@ -471,15 +475,33 @@ class Broker:
         self._subscribers.append(subscriber)
         return subscriber
 
-    def publish(self, user, password, topic, payload, cafile=None):
-        """One message with mosquitto_pub; returns its CompletedProcess
-        (returncode 0 when it was sent)."""
+    def publish(self, user, password, topic, payload, cafile=None,
+                retain=False):
+        """One message with mosquitto_pub (payload None: an empty one,
+        which with retain clears the topic's retained message); returns its
+        CompletedProcess (returncode 0 when it was sent)."""
         home = self._client_config(user, password, cafile, "mosquitto_pub")
         env = dict(os.environ, XDG_CONFIG_HOME=home)
-        return subprocess.run(
-            [_tool("mosquitto_pub"), "-V", "mqttv311", "-t", topic,
-             "-m", payload], env=env, capture_output=True, text=True,
-            timeout=30)
+        args = [_tool("mosquitto_pub"), "-V", "mqttv311", "-t", topic]
+        args += ["-n"] if payload is None else ["-m", payload]
+        if retain:
+            args.append("-r")
+        return subprocess.run(args, env=env, capture_output=True, text=True,
+                              timeout=30)
+
+    def publish_lines(self, user, password, topic, payloads, retain=False,
+                      cafile=None):
+        """Many messages to one topic through one connection (mosquitto_pub
+        -l: a message per line of its input), as fast as the broker takes
+        them; returns its CompletedProcess. Payloads hold no newline."""
+        home = self._client_config(user, password, cafile, "mosquitto_pub")
+        env = dict(os.environ, XDG_CONFIG_HOME=home)
+        args = [_tool("mosquitto_pub"), "-V", "mqttv311", "-t", topic, "-l"]
+        if retain:
+            args.append("-r")
+        return subprocess.run(args, env=env, capture_output=True, text=True,
+                              input="".join(p + "\n" for p in payloads),
+                              timeout=120)
 
     def sim_options(self, account, certificate_password, publisher,
                     publisher_password):
@@ -493,6 +515,148 @@ class Broker:
         return ["--mqtt-host", HOST, "--mqtt-port", str(self.port),
                 "--mqtt-account", account, "--mqtt-publisher", publisher,
                 "--mqtt-password-file", path, "--mqtt-cafile", self.cafile]
+
+
+class FakeBroker:
+    """A broker that misbehaves, on 127.0.0.1 at a free port, with the
+    server certificate of a running Broker (so that clients verify it as
+    they verify that one). mode is what it does with each connection:
+
+    - "silent": accepts TCP and never sends a byte (a TLS handshake that
+      never ends);
+    - "tls-silent": completes the TLS handshake, then never answers
+      CONNECT;
+    - "mqtt": answers CONNECT, SUBSCRIBE and PINGREQ as a broker does and,
+      once a connection has subscribed to subscriptions topics, sends it
+      each (topic bytes, payload bytes) of publish as a PUBLISH (QoS 0).
+
+    connections() is how many it accepted. Use it as a context manager,
+    or call stop(); connections are held open until then."""
+
+    def __init__(self, broker, mode, publish=(), subscriptions=1):
+        import ssl
+        import threading
+        self.mode = mode
+        self.publish = list(publish)
+        self.subscriptions = subscriptions
+        self._accepted = 0
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(broker._path("server.pem"),
+                                  broker._path("server.key"))
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((HOST, 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def connections(self):
+        with self._lock:
+            return self._accepted
+
+    def _accept(self):
+        import threading
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._accepted += 1
+                self._sockets.append(conn)
+            if self.mode != "silent":
+                threading.Thread(target=self._serve, args=(conn,),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _read_exactly(conn, n):
+        data = b""
+        while len(data) < n:
+            got = conn.recv(n - len(data))
+            if not got:
+                raise EOFError()
+            data += got
+        return data
+
+    def _packet(self, conn):
+        """(first byte, body) of the next MQTT packet."""
+        first = self._read_exactly(conn, 1)[0]
+        length, shift = 0, 0
+        while True:
+            byte = self._read_exactly(conn, 1)[0]
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        return first, self._read_exactly(conn, length)
+
+    @staticmethod
+    def _remaining(n):
+        out = b""
+        while True:
+            byte, n = n & 0x7F, n >> 7
+            out += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return out
+
+    def _serve(self, raw):
+        try:
+            conn = self._tls.wrap_socket(raw, server_side=True)
+        except OSError:
+            return
+        with self._lock:
+            self._sockets.append(conn)
+        subscribed = 0
+        try:
+            while not self._stopped.is_set():
+                first, body = self._packet(conn)
+                kind = first & 0xF0
+                if self.mode == "tls-silent":
+                    continue
+                if kind == 0x10:  # CONNECT
+                    conn.sendall(b"\x20\x02\x00\x00")
+                elif kind == 0x80:  # SUBSCRIBE
+                    topics, at = 0, 2
+                    while at < len(body):
+                        at += 2 + int.from_bytes(body[at:at + 2], "big") + 1
+                        topics += 1
+                    conn.sendall(bytes([0x90]) + self._remaining(2 + topics)
+                                 + body[:2] + b"\x00" * topics)
+                    before, subscribed = subscribed, subscribed + topics
+                    if before < self.subscriptions <= subscribed:
+                        for topic, payload in self.publish:
+                            packet = (len(topic).to_bytes(2, "big") + topic
+                                      + payload)
+                            conn.sendall(b"\x30" +
+                                         self._remaining(len(packet)) + packet)
+                elif kind == 0xC0:  # PINGREQ
+                    conn.sendall(b"\xd0\x00")
+                elif kind == 0xE0:  # DISCONNECT
+                    return
+        except (OSError, EOFError, ValueError):
+            return
+
+    def stop(self):
+        self._stopped.set()
+        self._listener.close()
+        with self._lock:
+            for conn in self._sockets:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+            self._sockets = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+        return False
 
 
 class Subscriber:

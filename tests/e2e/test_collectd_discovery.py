@@ -159,7 +159,8 @@ def check_discovery(work, sim):
           online(daemon, HEAT)[-1] == 0 and polls(sim, HEAT) == heat_polls,
           "%r, polled %d times (was %d)" % (online(daemon, HEAT),
                                             polls(sim, HEAT), heat_polls))
-    offline = daemon.lines("ecoflow plugin: device %s .*is offline" % HEAT)
+    offline = daemon.lines("ecoflow plugin: device %s .*: offline "
+                           "\\(device/list\\)" % HEAT)
     check("and said once, as a notice", len(offline) == 1 and
           "[notice]" in offline[0], "; ".join(offline))
 

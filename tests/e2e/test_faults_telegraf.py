@@ -63,7 +63,7 @@ class TelegrafFrontEnd(fault_scenario.FrontEnd):
 
     def recovery_lines(self, sn):
         return [line for line in self.stderr()
-                if re.match(r"I! ecoflow: device %s\b.*read again" % sn,
+                if re.match(r"I! ecoflow: device %s\b.*answers again" % sn,
                             line)]
 
     def read_lines(self, sn):

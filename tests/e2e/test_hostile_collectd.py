@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""test_hostile_collectd.py: issue 15 against the collectd plugin: the
-hostile cloud of hostile_scenario.py (1000 hanging devices, a read and a
-stop; one daemon with the live accounts), and the user's input in
+"""test_hostile_collectd.py: issues 15 and 23 against the collectd plugin:
+the hostile cloud of hostile_scenario.py (1000 hanging devices, a read and
+a stop; a resolver that never answers; a report of +-1e308 kWh; one daemon
+with the live accounts), and the user's input in
 collectd's syntax, each tried with `collectd -T` against a simulator that
 counts what it is sent:
 - AccessKey with a line break, a CR or both inside its quotes: refused as
   a configuration error, nothing sent;
 - a secret given as Timeout, or as the name of an option: refused without
   printing it;
-- Endpoint plain http:// to another host: warned once; ftp://: refused;
+- Endpoint plain http:// to another host: warned once, also to hosts that
+  only begin like a loopback address (127.0.0.1.<name>, 127.<name>); not
+  to localhost or 127.1; ftp://: refused;
+- CounterGlitchShare 0x1p-3, MaxConcurrent 0x1.8p1, MaxUnknownQuotas
+  "0x10": refused (numbers are decimal; an unquoted 0x10 is collectd's own
+  hex, 16, before the plugin sees it);
 - a Name with '/', and a Name equal to another account's device's
   instance: refused (a discovered one gets a suffix instead, in the live
   run)."""
@@ -16,6 +22,7 @@ counts what it is sent:
 import os
 import re
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,6 +74,12 @@ def plugin_block(accounts):
         len(accounts) + 2, "\n".join(account_block(a) for a in accounts))
 
 
+def fresh(work, name):
+    """A directory of its own for each daemon: collectd appends to its
+    log, and a run must not count what an earlier one said."""
+    return tempfile.mkdtemp(prefix=name + ".", dir=work)
+
+
 def hang_account(sim, serials, timeout=hs.TIMEOUT_S):
     return hs.Account("hang", sim, serials, timeout=timeout)
 
@@ -75,17 +88,18 @@ class CollectdFrontEnd(hs.FrontEnd):
     name = "collectd"
     names_series_by_instance = True
     reads_reports = True
+    once_timeouts = 2  # collectd -T checks the account, then reads
 
     def __init__(self):
         self.daemon = None
 
-    def hang_read(self, sim, serials, work):
-        daemon = Collectd(os.path.join(work, "hang-read"),
+    def hang_read(self, sim, serials, work, prefix=()):
+        daemon = Collectd(fresh(work, "hang-read"),
                           plugin_block([hang_account(sim, serials)]),
-                          interval=hs.INTERVAL_S)
+                          interval=hs.INTERVAL_S, prefix=prefix)
         watch = hs.RequestWatch(sim)
         daemon.start()
-        failed = re.compile(r"ecoflow plugin: device (SIM\d+)"
+        failed = re.compile(r"ecoflow plugin: device (\w+)"
                             r"(?: of account \"hang\")?: Timeout")
 
         def told():
@@ -97,15 +111,39 @@ class CollectdFrontEnd(hs.FrontEnd):
         daemon.stop()
         return (done - watch.first if watch.first else None), len(told())
 
-    def hang_stop(self, sim, serials, work):
-        daemon = Collectd(os.path.join(work, "hang-stop"),
+    def hang_stop(self, sim, serials, work, prefix=()):
+        daemon = Collectd(fresh(work, "hang-stop"),
                           plugin_block([hang_account(sim, serials)]),
-                          interval=hs.INTERVAL_S)
+                          interval=hs.INTERVAL_S, prefix=prefix)
         daemon.start()
         wait_until(lambda: hs.requests(sim) >= hs.DEFAULT_IN_FLIGHT, 30)
         outcome = hs.stop_by_signal(daemon.process, sim)
         daemon.output.close()
         return outcome
+
+    def run_once(self, sim, serials, work, prefix=()):
+        daemon = Collectd(fresh(work, "once"),
+                          plugin_block([hang_account(sim, serials)]),
+                          prefix=prefix)
+        started = time.monotonic()
+        status, text = daemon.test_once()
+        return time.monotonic() - started, status, text
+
+    def report_once(self, endpoint, sn, code, work):
+        account = hs.Account("huge", endpoint, [sn], reports=[code])
+        daemon = Collectd(fresh(work, "huge-report"),
+                          plugin_block([account]), interval=hs.INTERVAL_S)
+        daemon.start()
+
+        def names():
+            return {v["type_instance"] for v in daemon.values()
+                    if v["plugin"] == "ecoflow" and
+                    v.get("meta", {}).get("report") == code}
+        wait_until(names, 30)
+        found = names()
+        daemon.stop()
+        return [line for line in daemon.log_text().splitlines()
+                if "ecoflow plugin:" in line], found
 
     def start(self, accounts, work):
         self.daemon = Collectd(os.path.join(work, "live"),
@@ -213,16 +251,34 @@ def check_input(work):
         check("collectd: Endpoint plain http:// to another host: warned once "
               "(the access key and signatures would travel unencrypted)",
               len(warned) == 1 and "use https://" in warned[0], text[-600:])
+        for i, endpoint in enumerate(hs.PRETENDING_LOOPBACK):
+            status, text = try_config(work, "pretend%d" % i, sim,
+                                      base_lines(sim, endpoint=endpoint))
+            hs.check_plain_http("collectd", endpoint, text, status)
         status, text = try_config(work, "loopback", sim, base_lines(sim))
         check("collectd: plain http:// to the loopback (the simulator): no "
               "warning", status == 0 and "plain http://" not in text,
               text[-600:])
+        for i, endpoint in enumerate(hs.loopback_forms(sim)):
+            status, text = try_config(work, "loopback%d" % i, sim,
+                                      base_lines(sim, endpoint=endpoint))
+            hs.check_plain_http("collectd", endpoint, text, status)
         status, text = try_config(
             work, "ftp", sim, base_lines(
                 sim, endpoint="ftp://127.0.0.1:%d" % sim.port))
         check("collectd: Endpoint ftp://: refused at once, nothing sent",
               status == 1 and "an http:// or https:// URL" in text and
               hs.requests(sim) == 0, text[-600:])
+        # Hex floats are no number to collectd's grammar, nor quoted text
+        # to the plugin (an unquoted 0x10 is collectd's own hex: 16).
+        for line in ("CounterGlitchShare 0x1p-3", 'MaxUnknownQuotas "0x10"',
+                     "MaxConcurrent 0x1.8p1"):
+            status, text = try_config(work, "number", sim,
+                                      base_lines(sim) + [line])
+            check("collectd: %s: refused at once, decimal only, nothing sent"
+                  % line, status == 1 and
+                  "needs exactly one decimal number" in text and
+                  hs.requests(sim) == 0, text[-600:])
         glow = simharness.DEFAULT_DEVICES["powerglow"]
         ocean = simharness.DEFAULT_DEVICES["powerocean"]
         status, text = try_config(work, "slash", sim, base_lines(sim)[:4] + [

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""test_hostile_telegraf.py: issue 15 against ecoflow-telegraf: the hostile
-cloud of hostile_scenario.py (1000 hanging devices in one exec poll; SIGTERM
-to --execd while the device list hangs, and while 50 devices' polls hang;
-one --execd per live account), and the user's input in Telegraf's ways
+"""test_hostile_telegraf.py: issues 15 and 23 against ecoflow-telegraf: the
+hostile cloud of hostile_scenario.py (1000 hanging devices in one exec poll;
+SIGTERM to --execd while the device list hangs, and while 50 devices' polls
+hang; a resolver that never answers, read by --execd, stopped, and by one
+exec poll; a --history report of +-1e308 kWh; one --execd per live
+account), and the user's input in Telegraf's ways
 (environment, config file, command line), each against a simulator that
 counts what it is sent:
 - ECOFLOW_ACCESS_KEY with a line break, a CR or both, and a config file's
@@ -10,7 +12,11 @@ counts what it is sent:
   sent;
 - a secret given as --timeout=..., --timeout ..., `timeout = ...', as a
   config file's key or as an option: refused without printing it;
-- --endpoint plain http:// to another host: warned once; ftp://: refused;
+- --endpoint plain http:// to another host: warned once, also to hosts
+  that only begin like a loopback address; not to localhost or 127.1;
+  ftp://: refused;
+- --max-unknown-quotas 0x10, --counter-glitch-share 0x1p-3, --timeout
+  0x1.8p1: refused (numbers are decimal), nothing sent, not echoed;
 - 50,000 --sn parsed (a duplicate found at the end) in well under a
   second."""
 
@@ -60,10 +66,10 @@ class Execd:
     """ecoflow-telegraf --execd, its output kept as the bytes it wrote (a
     CR must not be hidden by Python's newline handling)."""
 
-    def __init__(self, name, account):
+    def __init__(self, name, account, prefix=()):
         self.name = name
         self.process = subprocess.Popen(
-            [TELEGRAF, "--execd"] + account_args(account),
+            list(prefix) + [TELEGRAF, "--execd"] + account_args(account),
             env=environment(account.endpoint), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out, self.err = bytearray(), bytearray()
@@ -108,34 +114,67 @@ class Execd:
         return status
 
 
+def told_timeouts(text):
+    """The devices whose request timed out, as stderr said."""
+    return {m.group(1) for m in re.finditer(
+        r"^E! ecoflow: device (\w+).*Timeout", text, re.M)}
+
+
 class TelegrafFrontEnd(hs.FrontEnd):
     name = "telegraf"
 
     def __init__(self):
         self.execds = {}
 
-    def hang_read(self, sim, serials, work):
-        args = [TELEGRAF, "--endpoint", sim.base_url, "--timeout",
-                str(hs.TIMEOUT_S)]
+    def hang_read(self, sim, serials, work, prefix=()):
+        took, status, text = self.run_once(sim, serials, work, prefix)
+        check("telegraf: the poll of %d hanging devices exits 1 (none read)"
+              % len(serials), status == 1, text[-300:])
+        return took, len(told_timeouts(text))
+
+    def run_once(self, sim, serials, work, prefix=()):
+        args = list(prefix) + [TELEGRAF, "--endpoint", sim.base_url,
+                               "--timeout", str(hs.TIMEOUT_S)]
         for sn in serials:
             args.append("--sn=" + sn)
         started = time.monotonic()
         run = subprocess.run(args, env=environment(sim), capture_output=True,
                              text=True, timeout=600, stdin=subprocess.DEVNULL)
-        took = time.monotonic() - started
-        told = {m.group(1) for m in re.finditer(
-            r"^E! ecoflow: device (SIM\d+).*Timeout", run.stderr, re.M)}
-        check("telegraf: the poll of %d hanging devices exits 1 (none read)"
-              % len(serials), run.returncode == 1, run.stderr[-300:])
-        return took, len(told)
+        return time.monotonic() - started, run.returncode, run.stderr
 
-    def hang_stop(self, sim, serials, work):
+    def daemon_read(self, sim, serials, work, prefix=()):
+        watch = hs.RequestWatch(sim)
+        execd = Execd("read", hs.Account("read", sim, serials), prefix)
+        execd.gather()
+        wait_until(lambda: len(told_timeouts("\n".join(
+            execd.err_lines()))) >= len(serials), 60)
+        done = time.monotonic()
+        watch.close()
+        told = told_timeouts("\n".join(execd.err_lines()))
+        execd.finish()
+        return (done - watch.first if watch.first else None), len(told)
+
+    def hang_stop(self, sim, serials, work, prefix=()):
         account = hs.Account("hang", sim, serials, timeout=30)
-        execd = Execd("hang", account)
+        execd = Execd("hang", account, prefix)
         execd.gather()
         wait_until(lambda: hs.requests(sim) > 0, 30)
         time.sleep(0.3)  # the wave in flight
         return hs.stop_by_signal(execd.process, sim)
+
+    def report_once(self, endpoint, sn, code, work):
+        now = time.time()
+        begin, end = (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+                      for t in (now - 2 * 86400, now))
+        run = subprocess.run(
+            [TELEGRAF, "--endpoint", endpoint.base_url, "--timeout", "5",
+             "--sn", sn, "--history", code, "--begin", begin, "--end", end],
+            env=environment(endpoint), capture_output=True, text=True,
+            timeout=120, stdin=subprocess.DEVNULL)
+        names = {field for line in run.stdout.splitlines() if line
+                 for point in [parse(line)] if point[0] == "ecoflow_history"
+                 for field in point[2]}
+        return run.stderr.splitlines(), names
 
     def start(self, accounts, work):
         self.execds = {a.name: Execd(a.name, a) for a in accounts}
@@ -239,15 +278,30 @@ def check_input(work):
               "unencrypted)", len(warned) == 1 and
               warned[0].startswith("W! ecoflow: ") and
               "use https://" in warned[0], text[-600:])
+        for endpoint in hs.PRETENDING_LOOPBACK:
+            status, text = run_exec(sim, ["--endpoint", endpoint])
+            hs.check_plain_http("telegraf", endpoint, text, status)
         status, text = run_exec(sim, [])
         check("telegraf: plain http:// to the loopback (the simulator): read, "
               "no warning", status == 0 and "plain http://" not in text,
               text[-600:])
+        for endpoint in hs.loopback_forms(sim):
+            status, text = run_exec(sim, ["--endpoint", endpoint])
+            hs.check_plain_http("telegraf", endpoint, text, status)
         status, text = run_exec(sim, ["--endpoint",
                                       "ftp://127.0.0.1:%d" % sim.port])
         check("telegraf: --endpoint ftp://: refused at once (exit 2), nothing "
               "sent", status == 2 and "an http:// or https:// URL" in text
               and hs.requests(sim) == 0, text[-600:])
+        for option, value in (("--max-unknown-quotas", "0x10"),
+                              ("--counter-glitch-share", "0x1p-3"),
+                              ("--timeout", "0x1.8p1")):
+            status, text = run_exec(sim, [option, value])
+            check("telegraf: %s %s: refused (exit 2): decimal only, nothing "
+                  "sent, the value not echoed" % (option, value),
+                  status == 2 and "%s: not a decimal number" % option in text
+                  and hs.requests(sim) == 0 and value not in text,
+                  text[-300:])
         count = 50000
         serials = ["--sn=HJ31X%07d" % i for i in range(count)]
         started = time.monotonic()

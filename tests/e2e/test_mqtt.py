@@ -303,7 +303,7 @@ def check_collectd(work, sim, broker):
     check("collectd: status 0 is bool-online 0, logged and notified once",
           wait_until(lambda: latest(daemon, "house", "bool", "online") == 0,
                      10)
-          and len(daemon.lines("ecoflow plugin: .*house.*is offline "
+          and len(daemon.lines("ecoflow plugin: .*house.*: offline "
                                "\\(its MQTT status\\)"))
           == 1 and daemon.lines("Notification: severity = WARNING.*offline"),
           daemon.log_text()[-1500:])

@@ -6,6 +6,7 @@
 #include "ef_envelope.h"
 #include "ef_metric.h"
 #include "ef_sample.h"
+#include "fuzz_support.h"
 
 #include <json-c/json.h>
 #include <stddef.h>

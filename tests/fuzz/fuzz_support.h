@@ -28,4 +28,8 @@ const char *fuzz_input_token(fuzz_input *input);
 /* Unless promise holds, says what broke on stderr and aborts. */
 void fuzz_require(int promise, const char *what);
 
+/* The entry each target (fuzz_<name>.c) defines: libFuzzer calls it, and
+ * so does replay.c under `make check'. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #endif

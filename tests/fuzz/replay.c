@@ -1,12 +1,12 @@
 /* replay.c: runs a fuzz target over its kept corpus without libFuzzer, so
  * that every input ever found (and every crash, once added to the corpus)
  * is a regression test under `make check` and valgrind. */
+#include "fuzz_support.h"
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int replay_file(const char *path) {
   FILE *file = fopen(path, "rb");

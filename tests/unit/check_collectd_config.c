@@ -746,7 +746,7 @@ static const struct {
                            "named \"SN2\""},
     {same_account_twice, "account \"home\" is configured twice"},
     {timeout_as_string,
-     "`Timeout' in <Plugin ecoflow> needs exactly one number"},
+     "`Timeout' in <Plugin ecoflow> needs exactly one decimal number"},
     {timeout_zero, "`Timeout' in <Plugin ecoflow>: a timeout is a number of "
                    "seconds from 0.001 to 300"},
     {timeout_huge, "`Timeout' in <Plugin ecoflow>: a timeout is a number of "

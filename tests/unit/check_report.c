@@ -125,6 +125,31 @@ START_TEST(report_values_pass_the_gate) {
 }
 END_TEST
 
+/* A value that is a double in kWh but none in Wh is refused, not made
+ * infinite; the largest that fits is kept. */
+START_TEST(values_beyond_a_double_once_scaled_are_refused) {
+  static const struct {
+    double value;
+    const char *text, *unit;
+    int made;
+  } edges[] = {
+      {1e308, "1e+308", "kWh", -1}, {-1e308, "-1e308", "kWh", -1},
+      {1e303, "1e303", "MWh", -1},  {1.7e305, "1.7e305", "kWh", 0},
+      {1e308, "1e308", "Wh", 0},    {1e308, "1e308", "%", 0},
+      {-1e305, "-1e305", "kWh", 0}, {1e308, NULL, "kWh", -1},
+  };
+  for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+    ef_history_value index = {.name = "x",
+                              .value = edges[i].value,
+                              .text = edges[i].text,
+                              .unit = edges[i].unit};
+    ef_report_value out;
+    ck_assert_msg(ef_report_value_make(&index, &out) == edges[i].made, "%s %s",
+                  edges[i].text ? edges[i].text : "(no text)", edges[i].unit);
+  }
+}
+END_TEST
+
 START_TEST(week_so_far_starts_monday_utc) {
   /* Wednesday 2024-06-19 12:00 UTC: the week began Monday the 17th. */
   ef_window w = ef_report_week_so_far(at("2024-06-19 12:00:00"));
@@ -208,4 +233,5 @@ END_TEST
 
 UNIT_MAIN("report", names_are_snake_case, units_scale_exactly,
           fractions_become_percentages, report_values_pass_the_gate,
+          values_beyond_a_double_once_scaled_are_refused,
           week_so_far_starts_monday_utc, backfill_windows, codes)

@@ -6,10 +6,12 @@
  * must accept or refuse each value, and a refusal must carry the core's
  * words (ef_account.h) in both, without echoing the value. */
 #include "ecoflow_config.h"
+#include "ef_account.h"
 #include "telegraf_config.h"
 #include "unit.h"
 
 #include <fcntl.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,11 @@ static const struct {
     {TIMEOUT, "3600", "from 0.001 to 300"},
     {TIMEOUT, "0", "from 0.001 to 300"},
     {TIMEOUT, "-5", "from 0.001 to 300"},
+    {TIMEOUT, "1.5e+1", NULL},
+    {TIMEOUT, "inf", "decimal number"},
+    {TIMEOUT, "nan", "decimal number"},
+    {TIMEOUT, "1.0e999", "decimal number"},
+    {TIMEOUT, "0x1p3", "decimal number"},
     {MAX_CONCURRENT, "1", NULL},
     {MAX_CONCURRENT, "64", NULL},
     {MAX_CONCURRENT, "65", NULL},
@@ -101,6 +108,7 @@ static const struct {
     {MAX_CONCURRENT, "1000", "a whole number from 1 to 256"},
     {MAX_CONCURRENT, "0", "a whole number from 1 to 256"},
     {MAX_CONCURRENT, "2.5", "a whole number from 1 to 256"},
+    {MAX_CONCURRENT, "+5", NULL},
     {MAX_UNKNOWN, "1", NULL},
     {MAX_UNKNOWN, "350", NULL},
     {MAX_UNKNOWN, "100000", NULL},
@@ -113,6 +121,10 @@ static const struct {
     {COUNTER_GLITCH, "0", "a number from 0.0001 to 0.5"},
     {COUNTER_GLITCH, "0.75", "a number from 0.0001 to 0.5"},
     {COUNTER_GLITCH, "-0.01", "a number from 0.0001 to 0.5"},
+    {COUNTER_GLITCH, ".125", NULL},
+    {COUNTER_GLITCH, "0x1p-3", "decimal number"},
+    {COUNTER_GLITCH, "0X1P-3", "decimal number"},
+    {COUNTER_GLITCH, "0x.2p0", "decimal number"},
     {SHARD, "0/1", NULL},
     {SHARD, "3/4", NULL},
     {SHARD, "4095/4096", NULL},
@@ -201,7 +213,28 @@ typedef struct {
   int n;
 } tree;
 
-/* number: 0 a string, 1 a number, 2 a boolean ("true" or "false"). */
+/* 1 when collectd 5.12's configuration scanner (liboconfig/scanner.l)
+ * makes a number of text written without quotes; its parser then reads it
+ * with strtod. Anything else it hands over as a string. */
+static int collectd_scans_number(const char *text) {
+  static const char *const forms[] = {
+      "^[+-]?[0-9]*\\.[0-9]+([eE][+-][0-9]+)?$", /* FLOAT_NUMBER */
+      "^0[xX][0-9a-fA-F]+$",                     /* HEX_NUMBER */
+      "^0[0-7]+$",                               /* OCT_NUMBER */
+      "^[+-]?[0-9]+$",                           /* DEC_NUMBER */
+  };
+  int number = 0;
+  for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]) && !number; i++) {
+    regex_t form;
+    ck_assert_int_eq(regcomp(&form, forms[i], REG_EXTENDED | REG_NOSUB), 0);
+    number = regexec(&form, text, 0, NULL, 0) == 0;
+    regfree(&form);
+  }
+  return number;
+}
+
+/* number: 0 a string, 1 a number as collectd's scanner makes it (a string
+ * when it makes none), 2 a boolean ("true" or "false"). */
 static oconfig_item_t *item(tree *t, oconfig_item_t *parent, const char *key,
                             const char *text, int number) {
   ck_assert_int_lt(t->n, 8);
@@ -210,7 +243,7 @@ static oconfig_item_t *item(tree *t, oconfig_item_t *parent, const char *key,
   if (number == 2)
     *value = (oconfig_value_t){.type = OCONFIG_TYPE_BOOLEAN,
                                .value.boolean = strcmp(text, "true") == 0};
-  else if (number)
+  else if (number && collectd_scans_number(text))
     *value = (oconfig_value_t){.type = OCONFIG_TYPE_NUMBER,
                                .value.number = strtod(text, NULL)};
   else
@@ -225,7 +258,7 @@ static oconfig_item_t *item(tree *t, oconfig_item_t *parent, const char *key,
 }
 
 /* The verdict of the collectd plugin's configuration: 0 or -1. */
-static int collectd_verdict(setting setting, const char *value) {
+static int collectd_verdict(setting which, const char *value) {
   static const char *const options[] = {[ENDPOINT] = "Endpoint",
                                         [ACCESS_KEY] = "AccessKey",
                                         [SECRET_KEY] = "SecretKey",
@@ -240,20 +273,20 @@ static int collectd_verdict(setting setting, const char *value) {
    * first, then the device with its own. */
   tree t = {.n = 0};
   oconfig_item_t root = {.key = "Plugin"};
-  item(&t, &root, "AccessKey", setting == ACCESS_KEY ? value : "AK", 0);
-  if (setting == SECRET_KEY_FILE)
+  item(&t, &root, "AccessKey", which == ACCESS_KEY ? value : "AK", 0);
+  if (which == SECRET_KEY_FILE)
     item(&t, &root, "SecretKeyFile", value, 0);
   else
-    item(&t, &root, "SecretKey", setting == SECRET_KEY ? value : "SK", 0);
-  if (setting != ACCESS_KEY && setting != SECRET_KEY &&
-      setting != SECRET_KEY_FILE && setting <= SHARD)
-    item(&t, &root, options[setting], value,
-         setting >= TIMEOUT && setting <= COUNTER_GLITCH);
-  if (setting == SHARD) /* it splits the discovered devices */
+    item(&t, &root, "SecretKey", which == SECRET_KEY ? value : "SK", 0);
+  if (which != ACCESS_KEY && which != SECRET_KEY && which != SECRET_KEY_FILE &&
+      which <= SHARD)
+    item(&t, &root, options[which], value,
+         which >= TIMEOUT && which <= COUNTER_GLITCH);
+  if (which == SHARD) /* it splits the discovered devices */
     item(&t, &root, "Discover", "true", 2);
   oconfig_item_t *device =
-      item(&t, &root, "Device", setting == SERIAL ? value : "SN1", 0);
-  if (setting == NAME) /* the last item: the root's children stay side by
+      item(&t, &root, "Device", which == SERIAL ? value : "SN1", 0);
+  if (which == NAME) /* the last item: the root's children stay side by
                           side */
     item(&t, device, "Name", value, 0);
   ecoflow_config config = {0};
@@ -268,7 +301,7 @@ static int collectd_verdict(setting setting, const char *value) {
 static char telegraf_message[TG_ERROR_LEN];
 
 /* The verdict of ecoflow-telegraf's configuration (a file line): 0 or -1. */
-static int telegraf_verdict(setting setting, const char *value) {
+static int telegraf_verdict(setting which, const char *value) {
   static const char *const keys[] = {[ENDPOINT] = "endpoint",
                                      [ACCESS_KEY] = "access_key",
                                      [SECRET_KEY] = "secret_key",
@@ -283,25 +316,25 @@ static int telegraf_verdict(setting setting, const char *value) {
   tg_config_init(&config);
   telegraf_message[0] = '\0';
   char device[1100];
-  snprintf(device, sizeof(device), "%s%s%s", setting == SERIAL ? value : "SN1",
-           setting == NAME ? "=" : "", setting == NAME ? value : "");
+  snprintf(device, sizeof(device), "%s%s%s", which == SERIAL ? value : "SN1",
+           which == NAME ? "=" : "", which == NAME ? value : "");
   int status =
-      (setting == ACCESS_KEY
+      (which == ACCESS_KEY
            ? 0
            : tg_config_set(&config, TG_FROM_FILE, "t.conf:1", "access_key",
                            "AK", telegraf_message)) ||
-      (setting == SECRET_KEY || setting == SECRET_KEY_FILE
+      (which == SECRET_KEY || which == SECRET_KEY_FILE
            ? 0
            : tg_config_set(&config, TG_FROM_FILE, "t.conf:2", "secret_key",
                            "SK", telegraf_message)) ||
       tg_config_set(&config, TG_FROM_FILE, "t.conf:3", "sn", device,
                     telegraf_message) ||
-      (setting <= SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
-                                        keys[setting], value, telegraf_message)
-                        : 0) ||
-      (setting == SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:5",
-                                        "discover", "true", telegraf_message)
-                        : 0) ||
+      (which <= SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:4",
+                                      keys[which], value, telegraf_message)
+                      : 0) ||
+      (which == SHARD ? tg_config_set(&config, TG_FROM_FILE, "t.conf:5",
+                                      "discover", "true", telegraf_message)
+                      : 0) ||
       tg_config_finish(&config, telegraf_message);
   tg_config_free(&config);
   return status ? -1 : 0;
@@ -341,4 +374,79 @@ START_TEST(one_verdict_per_setting) {
 }
 END_TEST
 
-UNIT_MAIN("settings", one_verdict_per_setting)
+/* Numbers are decimal only (ef_number.h), as the cloud's are. collectd
+ * reads its configuration itself, though, and its grammar takes 0x10 as
+ * the number 16 (collectd.conf(5)): the plugin never sees the text. So
+ * these are refused by ecoflow-telegraf, and reach the collectd plugin as
+ * numbers, which it accepts. */
+static const struct {
+  setting setting;
+  const char *value;
+} collectd_hex[] = {
+    {TIMEOUT, "0x10"},
+    {MAX_CONCURRENT, "0x10"},
+    {MAX_UNKNOWN, "0x10"},
+    {MAX_UNKNOWN, "0X10"},
+};
+
+START_TEST(hex_is_collectd_grammar_only) {
+  for (size_t i = 0; i < sizeof(collectd_hex) / sizeof(collectd_hex[0]); i++) {
+    int collectd =
+        collectd_verdict(collectd_hex[i].setting, collectd_hex[i].value);
+    int telegraf =
+        telegraf_verdict(collectd_hex[i].setting, collectd_hex[i].value);
+    ck_assert_msg(collectd == 0 && telegraf == -1 &&
+                      strstr(telegraf_message, "not a decimal number") != NULL,
+                  "%s: collectd %s (%s), ecoflow-telegraf %s (%s)",
+                  collectd_hex[i].value, collectd ? "refuses" : "accepts",
+                  collectd_message, telegraf ? "refuses" : "accepts",
+                  telegraf_message);
+  }
+}
+END_TEST
+
+/* ---- plain http:// ------------------------------------------------------ */
+
+/* Which endpoints get the warning that keys travel unencrypted: every
+ * plain http:// one but those written as a loopback address. */
+static const struct {
+  const char *endpoint;
+  int in_clear;
+} endpoints[] = {
+    {"https://api-e.ecoflow.com", 0},
+    {"https://127.0.0.1.nip.io", 0},
+    {"http://api-e.ecoflow.com", 1},
+    {"http://127.0.0.1:8080", 0},
+    {"HTTP://127.0.0.1:8080/", 0},
+    {"http://127.255.255.254", 0},
+    {"http://127.1:9", 0},        /* libcurl reads it as 127.0.0.1 */
+    {"http://0x7f000001/api", 0}, /* so is this */
+    {"http://localhost:8080", 0}, /* libcurl's own: never resolved */
+    {"http://LocalHost", 0},
+    {"http://[::1]:8080", 0},
+    {"http://[0:0:0:0:0:0:0:1]/", 0},
+    {"http://user@127.0.0.1:8080", 0},
+    {"http://127.0.0.1.nip.io", 1}, /* a name: wherever it resolves */
+    {"http://127.attacker.example", 1},
+    {"http://127.0.0.1.attacker.example:8080", 1},
+    {"http://localhost.attacker.example", 1},
+    {"http://localhost.", 1}, /* goes to the resolver */
+    {"http://128.0.0.1", 1},
+    {"http://126.255.255.255", 1},
+    {"http://[::2]", 1},
+    {"http://[::ffff:8.8.8.8]", 1},
+    {"http://8.8.8.8@127.0.0.1.nip.io", 1},
+    {"http://127.0.0.1@attacker.example", 1},
+};
+
+START_TEST(plain_http_is_warned_unless_to_a_loopback_address) {
+  for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+    ck_assert_msg(ef_account_endpoint_in_clear(endpoints[i].endpoint) ==
+                      endpoints[i].in_clear,
+                  "%s: %s", endpoints[i].endpoint,
+                  endpoints[i].in_clear ? "not warned" : "warned");
+}
+END_TEST
+
+UNIT_MAIN("settings", one_verdict_per_setting, hex_is_collectd_grammar_only,
+          plain_http_is_warned_unless_to_a_loopback_address)
