@@ -151,10 +151,12 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
 {
   (void)reading;
   account_t *account = ctx;
-  /* Text (states, error code lists): collectd carries numbers only. */
+  /* Text (states, error code lists): collectd carries numbers only. The
+   * value in the unit its type holds (cell mV as V). */
   if (metric->collectd_type[0] != '\0')
     dispatch_gauge(&account->vl, metric->collectd_type,
-                   metric->collectd_instance, metric->number, metric->path);
+                   metric->collectd_instance, metric->collectd_value,
+                   metric->path);
 } /* }}} void on_metric */
 
 /* The data age whenever the cloud stamped the reading, so that a graph

@@ -159,6 +159,13 @@ int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
   }
   ef_report_windows(begin, end, windows, n);
   int status = ef_engine_list_now(engine, now_ms);
+  if (status == 0 && ef_engine_tags_pending(engine)) {
+    snprintf(problem, EF_PROBLEM_LEN,
+             "device/list did not answer: the reports are not written "
+             "without the name and product tags it gives each device");
+    free(windows);
+    return -1;
+  }
   ef_report_config config = {.code = code};
   size_t devices = ef_roster_size(engine->roster), windows_read = 0;
   backfill_run run = {.engine = engine,

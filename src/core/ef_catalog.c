@@ -16,13 +16,16 @@
 #define S2(a, b) 2, a, b, 0
 #define S3(a, b, c) 3, a, b, c
 #define ROW(pattern, family, unit, min, max, decode, n_sentinels, s1, s2, s3,  \
-            ctype, cinstance, measurement, tags, field, description, detail)   \
+            ctype, cinstance, measurement, tags, field, description, detail,   \
+            primary)                                                           \
   {pattern,     EF_FAMILY_##family, description, unit,                         \
    n_sentinels, {s1, s2, s3},       min,         max,  EF_DECODE_##decode,     \
-   ctype,       cinstance,          measurement, tags, field, detail},
-#define QUOTA(...) ROW(__VA_ARGS__, 0)
+   ctype,       cinstance,          measurement, tags, field, detail, primary},
+#define QUOTA(...) ROW(__VA_ARGS__, 0, NULL)
 /* A row of one value per battery cell or sensor (ef_quota.detail). */
-#define DETAIL(...) ROW(__VA_ARGS__, 1)
+#define DETAIL(...) ROW(__VA_ARGS__, 1, NULL)
+/* A row standing in for primary's (ef_quota.primary). */
+#define FALLBACK(primary, ...) ROW(__VA_ARGS__, 0, primary)
 /* A value derived from the row before it, by rule (POSITIVE, NEGATIVE). */
 #define DERIVED(source, rule, unit, ctype, cinstance, measurement, field,      \
                 description)                                                   \
@@ -35,6 +38,7 @@ static const ef_quota catalog[] = {
 };
 
 #undef DERIVED
+#undef FALLBACK
 #undef DETAIL
 #undef QUOTA
 #undef ROW
@@ -104,6 +108,31 @@ static struct {
   uint16_t group;
 } tails[TAIL_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+/* ---- what collectd gets --------------------------------------------------
+ * The types.db types the catalog names, and the unit each holds (Debian's
+ * /usr/share/collectd/types.db: the battery plugin's "charge" is in Ah);
+ * "gauge" holds any, named in the instance. */
+static const struct {
+  const char *type, *unit;
+} type_units[] = {
+    {"voltage", "V"},      {"current", "A"},    {"power", "W"},
+    {"temperature", "°C"}, {"frequency", "Hz"}, {"percent", "%"},
+    {"energy_wh", "Wh"},   {"charge", "Ah"},    {"count", ""},
+    {"gauge", NULL},
+};
+/* Units the API sends that collectd gets in its type's unit. */
+static const struct {
+  const char *unit, *type;
+  double divisor;
+} conversions[] = {
+    {"mV", "voltage", 1000},
+    {"mAh", "charge", 1000},
+};
+
+/* Per row, found once: collectd's divisor, and the fallback bits. */
+static double divisors[N_ROWS];
+static int8_t fallback_bits[N_ROWS], primary_bits[N_ROWS];
 
 _Static_assert(N_ROWS < EXACT_SLOTS / 2, "the exact index needs more slots");
 _Static_assert(N_ROWS < TAIL_SLOTS / 2, "the tail index needs more slots");
@@ -183,7 +212,44 @@ static void add_capturing(uint16_t row, const char *pattern,
   groups[g].n++;
 }
 
+static double divisor_of(const ef_quota *row) {
+  if (row->collectd_type == NULL)
+    return 1;
+  for (size_t t = 0; t < sizeof(type_units) / sizeof(type_units[0]); t++) {
+    if (strcmp(type_units[t].type, row->collectd_type) != 0)
+      continue;
+    if (type_units[t].unit == NULL ||
+        strcmp(type_units[t].unit, row->unit) == 0)
+      return 1;
+    for (size_t c = 0; c < sizeof(conversions) / sizeof(conversions[0]); c++)
+      if (strcmp(conversions[c].unit, row->unit) == 0 &&
+          strcmp(conversions[c].type, row->collectd_type) == 0)
+        return conversions[c].divisor;
+  }
+  return 0;
+}
+
+/* Numbers the fallback rows and the rows they stand in for. */
+static void number_fallbacks(void) {
+  memset(fallback_bits, -1, sizeof(fallback_bits));
+  memset(primary_bits, -1, sizeof(primary_bits));
+  int8_t next = 0;
+  for (size_t i = 0; i < N_ROWS && next < EF_MAX_FALLBACKS; i++) {
+    if (catalog[i].primary == NULL)
+      continue;
+    for (size_t p = 0; p < N_ROWS; p++)
+      if (catalog[p].primary == NULL && !is_derived(&catalog[p]) &&
+          strcmp(catalog[p].pattern, catalog[i].primary) == 0) {
+        primary_bits[p] = fallback_bits[i] = next++;
+        break;
+      }
+  }
+}
+
 static void build_index(void) {
+  number_fallbacks();
+  for (size_t i = 0; i < N_ROWS; i++)
+    divisors[i] = divisor_of(&catalog[i]);
   for (size_t i = 0; i < N_ROWS; i++) {
     const char *pattern = catalog[i].pattern;
     if (is_derived(&catalog[i]))
@@ -207,6 +273,30 @@ static void build_index(void) {
 }
 
 void ef_catalog_init(void) { pthread_once(&index_once, build_index); }
+
+int ef_catalog_fallback_bit(const ef_quota *row) {
+  ef_catalog_init();
+  return fallback_bits[row - catalog];
+}
+
+int ef_catalog_primary_bit(const ef_quota *row) {
+  ef_catalog_init();
+  return primary_bits[row - catalog];
+}
+
+double ef_catalog_collectd_divisor(const ef_quota *row) {
+  ef_catalog_init();
+  return divisors[row - catalog];
+}
+
+const char *ef_catalog_collectd_unit(const ef_quota *row) {
+  for (size_t t = 0; row->collectd_type != NULL &&
+                     t < sizeof(type_units) / sizeof(type_units[0]);
+       t++)
+    if (strcmp(type_units[t].type, row->collectd_type) == 0)
+      return type_units[t].unit;
+  return NULL;
+}
 
 static int match(const char *pattern, const char *path, ef_captures *caps) {
   caps->n = 0;

@@ -59,9 +59,16 @@ typedef struct {
   const char *measurement;       /* line protocol measurement */
   const char *tags;              /* "key=template,..." or "" */
   const char *field;             /* line protocol field template */
-  int detail; /* one value per battery cell or sensor: a front end may
-                 leave such rows out (collectd's default, ef_metric.h) */
+  int detail;          /* one value per battery cell or sensor: a front end may
+                          leave such rows out (collectd's default, ef_metric.h) */
+  const char *primary; /* a fallback row: the pattern of the row it stands
+                          in for (same names), published only for a device
+                          that never sent primary's quota; else NULL */
 } ef_quota;
+
+/* Fallback rows, and the rows they stand in for, are numbered below this
+ * (a bit each in ef_value_memory.sent). */
+#define EF_MAX_FALLBACKS 8
 
 typedef struct {
   size_t n;
@@ -94,6 +101,20 @@ size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first);
 /* The rule of a derived row in words ("the value when above 0, else 0"),
  * or NULL for a row read from the API. */
 const char *ef_catalog_rule(const ef_quota *row);
+
+/* The bit of a fallback row (ef_quota.primary), or of the row a fallback
+ * stands in for; -1 for any other row. A fallback and its primary have the
+ * same bit. */
+int ef_catalog_fallback_bit(const ef_quota *row);
+int ef_catalog_primary_bit(const ef_quota *row);
+
+/* What collectd gets of a row: the unit its types.db type holds ("V" for
+ * type voltage; NULL for "gauge", whose instance ends with the unit), and
+ * what the row's value is divided by to be in it (1; 1000 for mV as V and
+ * mAh as Ah). The divisor is 0 for a row whose unit its type does not hold
+ * (a mistake in the table, which the tests look for). */
+const char *ef_catalog_collectd_unit(const ef_quota *row);
+double ef_catalog_collectd_divisor(const ef_quota *row);
 
 /* The table itself, for listings and tests. */
 size_t ef_catalog_size(void);

@@ -5,7 +5,6 @@
 #include "ef_discovery.h"
 #include "ef_engine_private.h"
 #include "ef_freshness.h"
-#include "ef_hash.h"
 #include "ef_health.h"
 #include "ef_poll.h"
 #include "ef_push.h"
@@ -21,10 +20,6 @@
 /* The cloud repeating a reading this often in a row means the device is
  * offline (it serves its cached copy); once could be a slow device. */
 #define STALE_READINGS_OFFLINE 3
-/* Lifetime counters remembered per device for their monotonic guard; the
- * catalog has a handful per family (a PowerOcean with three packs: 11). */
-#define MAX_COUNTERS 64
-#define FIRST_COUNTERS 8
 /* Room for an error and what to do about it (ef_roster_explain). */
 #define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
@@ -34,15 +29,6 @@ typedef struct {
   ef_health health;
 } report_state;
 
-/* The last value a device sent for a lifetime counter, known by a hash of
- * its path: 16 bytes a counter where a copy of the path took about 64, in
- * a fleet of thousands. A collision could only hold a counter back, which
- * a cloud that sends the paths could do anyway by sending the values. */
-typedef struct {
-  uint64_t path_hash;
-  double last;
-} counter_memory;
-
 /* The engine's own state of a roster device (its user). */
 typedef struct {
   unsigned stale_readings;  /* in a row: repeats of the cloud's cached copy */
@@ -51,11 +37,10 @@ typedef struct {
   unsigned long first_read; /* the engine's read that settled the first */
   report_state *reports;    /* the device's own, then the account's */
   size_t n_reports;
-  counter_memory *counters; /* grown as they come, to MAX_COUNTERS */
-  size_t n_counters, counters_cap;
+  ef_value_memory values;  /* its counters, the quotas it sent */
   int family_known;        /* the catalog has rows for its family */
   int unknown_cut_said;    /* the cap on unknown values cut, and it was said */
-  int report_numbers_said; /* a report's value was no number, and said */
+  int report_numbers_said; /* report indexes were left out, and said */
 } device_state;
 
 typedef enum { PENDING_LIST, PENDING_QUOTA, PENDING_REPORT } pending_kind;
@@ -149,7 +134,7 @@ static void device_state_free(void *user) {
   if (state == NULL)
     return;
   free(state->reports);
-  free(state->counters);
+  ef_value_memory_clear(&state->values);
   ef_push_device_clear(&state->push);
   free(state);
 }
@@ -332,55 +317,6 @@ typedef struct {
   const ef_samples *samples;
 } reading_values;
 
-/* The monotonic guard of a device's lifetime counters. */
-typedef struct {
-  double glitch_share;
-  device_state *state;
-} counter_guard;
-
-static uint64_t path_hash(const char *path) {
-  return ef_fnv64_text(EF_FNV64_BASIS, path);
-}
-
-/* Room for one more counter; 0 when the device has MAX_COUNTERS already or
- * memory ran out (the counter is then published unguarded). */
-static int counter_room(device_state *state) {
-  if (state->n_counters < state->counters_cap)
-    return 1;
-  size_t cap = state->counters_cap ? 2 * state->counters_cap : FIRST_COUNTERS;
-  if (cap > MAX_COUNTERS)
-    return 0;
-  counter_memory *grown = realloc(state->counters, cap * sizeof(*grown));
-  if (grown == NULL)
-    return 0;
-  state->counters = grown;
-  state->counters_cap = cap;
-  return 1;
-}
-
-static int counter_may_publish(void *ctx, const char *path, double value) {
-  counter_guard *guard = ctx;
-  device_state *state = guard->state;
-  uint64_t hash = path_hash(path);
-  counter_memory *memory = NULL;
-  for (size_t i = 0; memory == NULL && i < state->n_counters; i++)
-    if (state->counters[i].path_hash == hash)
-      memory = &state->counters[i];
-  if (memory == NULL) {
-    if (counter_room(state))
-      state->counters[state->n_counters++] =
-          (counter_memory){.path_hash = hash, .last = value};
-    return 1; /* nothing to compare with */
-  }
-  /* A small step back is a glitch; a big one is a counter that was reset
-   * (a new battery, a factory reset): from there it grows again. */
-  if (value < memory->last &&
-      memory->last - value < guard->glitch_share * memory->last)
-    return 0;
-  memory->last = value;
-  return 1;
-}
-
 /* Only the catalog's metrics, unless the device (or else the engine) asks
  * for every quota, or the catalog knows nothing of the device's family. */
 static int catalog_only(const ef_engine *engine, ef_roster_device *device,
@@ -399,29 +335,47 @@ static int catalog_only(const ef_engine *engine, ef_roster_device *device,
   return state->family_known;
 }
 
+int ef_engine_tags_pending(const ef_engine *engine) {
+  return engine->options.tags_from_list && engine->lists == 0;
+}
+
+/* Says once that values wait for the list (and why), while they do. */
+static void note_tags_pending(ef_engine *engine) {
+  if (!ef_engine_tags_pending(engine)) {
+    engine->tags_said = 0;
+    return;
+  }
+  if (engine->tags_said)
+    return;
+  engine->tags_said = 1;
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "no device's values are written until device/list answers: each "
+      "point carries the name and product the list gives, and points "
+      "without them would make a second series of the device");
+}
+
 static size_t max_unknown(const ef_engine *engine) {
   size_t cap = engine->options.account->max_unknown;
   return cap > 0 ? cap : EF_DEFAULT_MAX_UNKNOWN;
 }
 
 /* A reading of device, whatever source it came from: its metrics handed
- * out unless view says it is stale. */
+ * out unless view says it is stale, or the list's tags are still wanted. */
 static void hand_out(const ef_engine *engine, ef_roster_device *device,
                      const reading_values *values, ef_reading_view *view) {
   device_state *state = device->user;
+  if (ef_engine_tags_pending(engine))
+    return;
   if (engine->sink.reading_begin != NULL)
     engine->sink.reading_begin(engine->ctx, view);
   if (!view->stale) {
-    double share = engine->options.account->counter_glitch;
-    counter_guard guard = {.glitch_share =
-                               share != 0 ? share : EF_DEFAULT_COUNTER_GLITCH,
-                           .state = state};
     ef_metric_policy policy = {
         .catalog_only = catalog_only(engine, device, values),
         .skip_detail = engine->options.skip_detail,
         .max_unknown = max_unknown(engine),
-        .counter = guard.glitch_share > 0 ? counter_may_publish : NULL,
-        .counter_ctx = &guard};
+        .memory = &state->values,
+        .counter_glitch = engine->options.account->counter_glitch};
     metric_pass pass = {.engine = engine, .view = view};
     if (values->data != NULL)
       ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);
@@ -480,6 +434,8 @@ static void settle(read_state *read, ef_roster_device *device,
     return;
   if (error != NULL)
     read->summary.failed++;
+  else if (ef_engine_tags_pending(read->engine))
+    read->summary.held++;
   else
     read->summary.read++;
   unsigned failures = device->health.failures;
@@ -514,32 +470,41 @@ static void on_reading(const ef_reading *reading, void *ctx) {
 
 /* ---- reports ---------------------------------------------------------- */
 
-/* The report values of result, handed to the sink. */
+/* The report values of result, handed to the sink: through the gate of
+ * every value, at most the cap on values the catalog does not know. What
+ * was left out for another reason than a marker is said once per device. */
 void ef_engine_tell_report(const ef_engine *engine,
                            const ef_roster_device *device,
                            const ef_report_config *config,
                            const ef_history_result *result, int64_t time_ms) {
-  ef_report_value *values =
-      calloc(result->n_values ? result->n_values : 1, sizeof(*values));
-  if (values == NULL) {
+  if (ef_engine_tags_pending(engine))
+    return;
+  size_t max = max_unknown(engine);
+  size_t room = result->n_values < max ? result->n_values : max;
+  ef_report_value *values = calloc(room ? room : 1, sizeof(*values));
+  ef_report_stats stats = {0};
+  size_t n = values == NULL ? (size_t)-1
+                            : ef_report_values(result->values, result->n_values,
+                                               max, values, &stats);
+  if (n == (size_t)-1) {
+    free(values);
     ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
     return;
   }
-  size_t n = 0, implausible = result->implausible;
-  for (size_t i = 0; i < result->n_values; i++)
-    if (ef_report_value_make(&result->values[i], &values[n]) == 0)
-      n++;
-    else
-      implausible++;
   device_state *state = device->user;
-  if (implausible > 0 && !state->report_numbers_said) {
+  size_t implausible = result->implausible + stats.implausible;
+  if (implausible + stats.collided + stats.cut > 0 &&
+      !state->report_numbers_said) {
     state->report_numbers_said = 1;
     ef_engine_note(
         engine, EF_LEVEL_WARNING, device,
-        "report %s: %zu values left out: a boolean, text or a number a "
-        "double cannot carry exactly where a number belongs, or beyond a "
-        "double in its published unit; said once",
-        config->code, implausible);
+        "report %s: %zu indexes left out: %zu no number (a boolean, text, a "
+        "number a double cannot carry exactly or none once in its published "
+        "unit, a percentage outside 0-100), %zu named as an earlier one once "
+        "cleaned, %zu past the cap "
+        "of %zu values the catalog does not know (a setting); said once",
+        config->code, implausible + stats.collided + stats.cut, implausible,
+        stats.collided, stats.cut, max);
   }
   ef_report_view view = {.device = device,
                          .config = config,
@@ -772,10 +737,15 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   /* With discovery the list decides what is polled: it goes first. So
    * does a daemon's first list: only it is then signed before the server's
    * clock is known, and the daemon has time. */
-  int list_due = ef_roster_refresh_due(engine->roster, now_ms);
-  int list_alone = list_due && (engine->options.discover ||
-                                ef_roster_size(engine->roster) == 0 ||
-                                (engine->options.daemon && engine->lists == 0));
+  /* While values wait for the list's tags, the list is asked at every
+   * read, not after its back-off: nothing is published until it answers. */
+  int list_due = ef_roster_refresh_due(engine->roster, now_ms) ||
+                 ef_engine_tags_pending(engine);
+  int list_alone =
+      list_due &&
+      (engine->options.discover || ef_roster_size(engine->roster) == 0 ||
+       (engine->options.daemon && engine->lists == 0) ||
+       ef_engine_tags_pending(engine));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (list_alone && host_failed(&read.list_error)) {
@@ -784,6 +754,8 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   }
   if (ef_client_stopping(engine->client))
     goto done;
+  /* Devices are polled all the same: their failures are told. */
+  note_tags_pending(engine);
   ef_roster_round round;
   if (status != 0 ||
       ef_roster_round_start(engine->roster, now_ms, &round) != 0) {
@@ -872,7 +844,7 @@ static ef_roster *roster_new(const ef_engine_options *options, int64_t now_ms) {
                                    .config = (void *)device};
   }
   ef_roster_options roster_options = {
-      .use_list = options->use_list,
+      .use_list = options->use_list || options->tags_from_list,
       .discover = options->discover,
       .refresh_ms = options->refresh_ms,
       .interval_ms = options->interval_ms,

@@ -86,7 +86,15 @@ typedef struct {
   size_t n_devices;
   const ef_report_config *reports; /* for every device */
   size_t n_reports;
-  int use_list;        /* ask device/list for names, products, online flags */
+  int use_list; /* ask device/list for names, products, online flags */
+  /* The front end names series by the list's name and product (line
+   * protocol tags): the list is asked before any device is polled, and no
+   * device's values, reports or pushed messages are handed out until a
+   * list has answered once (they would start a second series without
+   * those tags); said once while it waits. The devices are polled all the
+   * same (their failures are told); what they answer is held (counted as
+   * held). Implies use_list. */
+  int tags_from_list;
   int discover;        /* also poll every listed device (implies use_list) */
   int64_t refresh_ms;  /* the list this often; 0: the roster's default */
   int64_t interval_ms; /* discovered devices and devices without one */
@@ -124,6 +132,7 @@ void ef_engine_free(ef_engine *engine);
 
 typedef struct {
   size_t read;    /* readings that arrived (fresh or stale) */
+  size_t held;    /* readings not handed out: the list's tags are wanted */
   size_t failed;  /* readings that failed */
   size_t skipped; /* due, but offline by the list */
   size_t devices; /* the roster after the read */

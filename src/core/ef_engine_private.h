@@ -26,7 +26,13 @@ struct ef_engine {
   unsigned long reads; /* so far, counting the running one */
   ef_mqtt *mqtt;       /* push mode, or NULL */
   int slow_said;       /* a read outlasted the interval, and it was said */
+  int tags_said;       /* values waited for the list's tags, and it was said */
 };
+
+/* 1 while a device's series would lack the tags the list gives: no list
+ * has answered yet, and the front end names series by them
+ * (ef_engine_options.tags_from_list). */
+int ef_engine_tags_pending(const ef_engine *engine);
 
 /* Hands news to the sink as it is. */
 void ef_engine_tell(const ef_engine *engine, const ef_news *news);

@@ -13,11 +13,22 @@
  * fields, so that a new firmware quota can never clash with a known one. */
 #define GENERIC_MEASUREMENT "ecoflow_raw"
 #define GENERIC_COLLECTD_TYPE "gauge"
-#define BOOL_COLLECTD_TYPE "bool"
 /* The largest integer a double carries exactly: 2^53. */
 #define EXACT_INTEGER_MAX INT64_C(9007199254740992)
 /* Room for a metric's names: type instance, field, tag values. */
 #define NAMES_LEN (4 * EF_NAME_LEN + EF_TEXT_LEN)
+
+/* A fallback row's value is kept until the reading has been walked: only
+ * then is it known whether the device sent the quota it stands in for.
+ * Longer text (a base64 bit field is at most 256 characters) is no value
+ * of a fallback row. */
+#define FALLBACK_TEXT_LEN 264
+
+typedef struct {
+  const ef_quota *quota;
+  ef_leaf leaf; /* its text in text */
+  char text[FALLBACK_TEXT_LEN];
+} deferred;
 
 /* One reading going through the catalog. */
 typedef struct {
@@ -25,11 +36,18 @@ typedef struct {
   ef_metric_cb cb;
   void *ctx;
   ef_metric_stats *stats;
+  uint32_t seen; /* fallback bits whose quota this reading holds */
+  deferred fallbacks[EF_MAX_FALLBACKS];
+  size_t n_fallbacks;
   char names[NAMES_LEN]; /* the current metric's names */
   size_t names_used;
 } run;
 
-static void publish(run *r, const ef_metric *metric) {
+static void publish(run *r, ef_metric *metric) {
+  double divisor =
+      metric->quota != NULL ? ef_catalog_collectd_divisor(metric->quota) : 1;
+  metric->collectd_value =
+      divisor > 0 && divisor != 1 ? metric->number / divisor : metric->number;
   r->stats->published++;
   r->cb(metric, r->ctx);
 }
@@ -64,13 +82,20 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
       return -1;
   }
   metric->measurement = quota->measurement;
-  if (field_suffix[0] == '\0') {
-    metric->field = expand(r, quota->field, caps);
-  } else {
+  metric->field = expand(r, quota->field, caps);
+  if (metric->field != NULL && field_suffix[0] != '\0') {
     char *out = r->names + r->names_used;
-    int n = snprintf(out, NAMES_LEN - r->names_used, "%s%s", quota->field,
+    int n = snprintf(out, NAMES_LEN - r->names_used, "%s%s", metric->field,
                      field_suffix);
-    metric->field = n > 0 && (size_t)n < NAMES_LEN - r->names_used ? out : NULL;
+    if (n < 0 || (size_t)n >= NAMES_LEN - r->names_used)
+      return -1;
+    /* The expanded name, if it was, is the last in the buffer: in place. */
+    if (metric->field != quota->field) {
+      r->names_used -= strlen(metric->field) + 1;
+      memmove(r->names + r->names_used, out, (size_t)n + 1);
+      out = r->names + r->names_used;
+    }
+    metric->field = out;
     r->names_used += (size_t)n + 1;
   }
   if (metric->field == NULL)
@@ -147,56 +172,71 @@ void ef_metric_generic_name(const char *path, char *out, size_t size) {
 /* ---- the kinds of rows ---------------------------------------------------
  */
 
-/* A value the catalog does not know, or that a row of ANY takes: numbers
- * as floats, booleans as booleans, text as text. quota NULL: generic. */
-static void publish_any(run *r, const char *path, const ef_leaf *leaf,
-                        const ef_quota *quota, const ef_captures *caps) {
-  ef_metric metric = {.quota = quota, .path = path};
+static int is_sentinel(const ef_quota *quota, double raw) {
+  for (unsigned i = 0; i < quota->n_sentinels; i++)
+    if (raw == quota->sentinels[i])
+      return 1;
+  return ef_value_no_reading(raw);
+}
+
+/* A value the catalog does not know (quota NULL: named after its path), or
+ * that a row of ANY takes, by the rule that keeps each field's type:
+ * numbers, booleans and decimal strings as floats; other text under its
+ * own name; an empty list as nothing. Returns 1 when it was published. */
+static int publish_any(run *r, const char *path, const ef_leaf *leaf,
+                       const ef_quota *quota, const ef_captures *caps) {
+  ef_metric metric = {.quota = quota, .path = path, .type = EF_VALUE_FLOAT};
   switch (leaf->kind) {
   case EF_KIND_NUMBER:
   case EF_KIND_INTEGER:
     if (leaf_number(leaf, &metric.number) != 0) {
       r->stats->implausible++;
-      return;
+      return 0;
     }
-    metric.type = EF_VALUE_FLOAT;
     metric.text = leaf->text;
     break;
   case EF_KIND_BOOL:
-    metric.type = EF_VALUE_BOOL;
-    metric.number = leaf->number;
-    metric.integer = leaf->integer;
+    metric.number = (double)leaf->integer;
+    metric.text = leaf->integer ? "1" : "0";
     break;
   case EF_KIND_STRING:
+    if (ef_number_parse(leaf->text, &metric.number) == 0) {
+      metric.text = leaf->text;
+      break;
+    }
+    metric.type = EF_VALUE_STRING;
+    metric.text = leaf->text;
+    break;
   case EF_KIND_LIST:
+    if (leaf->integer == 0)
+      return 0; /* no value at all */
     metric.type = EF_VALUE_STRING;
     metric.text = leaf->text;
     break;
   }
+  if (metric.type == EF_VALUE_FLOAT && ef_value_no_reading(metric.number)) {
+    r->stats->no_reading++;
+    return 0;
+  }
+  const char *suffix = metric.type == EF_VALUE_STRING ? EF_TEXT_SUFFIX : "";
   if (quota != NULL) {
-    if (name_quota_metric(r, &metric, quota, caps, "", 1) != 0) {
+    if (name_quota_metric(r, &metric, quota, caps, suffix, 1) != 0) {
       r->stats->implausible++;
-      return;
+      return 0;
     }
   } else {
     r->names_used = 0;
-    ef_catalog_generic_name(path, strlen(path), r->names, EF_NAME_LEN);
+    size_t len = ef_catalog_generic_name(path, strlen(path), r->names,
+                                         EF_NAME_LEN - sizeof(EF_TEXT_SUFFIX));
+    memcpy(r->names + len, suffix, strlen(suffix) + 1);
     metric.field = metric.collectd_instance = r->names;
     metric.measurement = GENERIC_MEASUREMENT;
     metric.collectd_type = GENERIC_COLLECTD_TYPE;
   }
   if (metric.type == EF_VALUE_STRING)
     metric.collectd_type = "";
-  else if (metric.type == EF_VALUE_BOOL)
-    metric.collectd_type = BOOL_COLLECTD_TYPE;
   publish(r, &metric);
-}
-
-static int is_sentinel(const ef_quota *quota, double raw) {
-  for (unsigned i = 0; i < quota->n_sentinels; i++)
-    if (raw == quota->sentinels[i])
-      return 1;
-  return 0;
+  return 1;
 }
 
 static int plausible(const ef_quota *quota, double value) {
@@ -226,6 +266,42 @@ static void publish_derived(run *r, const char *path, const ef_quota *quota,
   }
 }
 
+/* The series a counter is published as, for its guard: the same for a
+ * fallback row and the row it stands in for. */
+static uint32_t series_of(const ef_metric *metric) {
+  const char *texts[2 + EF_MAX_TAGS] = {metric->measurement, metric->field};
+  for (size_t i = 0; i < metric->n_tags; i++)
+    texts[2 + i] = metric->tags[i].value;
+  return ef_value_series_hash(texts, 2 + metric->n_tags);
+}
+
+/* A lifetime counter's value judged against what the device sent before
+ * (ef_value_rules.h); 0 is no reading even without a memory. Returns 1
+ * when it may be published. */
+static int counter_passes(run *r, const ef_metric *metric) {
+  if (metric->number == 0) {
+    r->stats->no_reading++;
+    return 0;
+  }
+  if (r->policy.memory == NULL)
+    return 1;
+  double share = r->policy.counter_glitch > 0 ? r->policy.counter_glitch
+                                              : EF_DEFAULT_COUNTER_GLITCH;
+  switch (ef_counter_judge(r->policy.memory, series_of(metric), metric->number,
+                           share)) {
+  case EF_COUNTER_PUBLISH:
+    return 1;
+  case EF_COUNTER_NO_READING:
+    r->stats->no_reading++;
+    return 0;
+  case EF_COUNTER_GLITCH:
+  case EF_COUNTER_UNSURE:
+    break;
+  }
+  r->stats->implausible++;
+  return 0;
+}
+
 static void publish_value(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
   double value = 0;
@@ -237,9 +313,7 @@ static void publish_value(run *r, const char *path, const ef_leaf *leaf,
     r->stats->no_reading++;
     return;
   }
-  if (!plausible(quota, value) ||
-      (quota->decode == EF_DECODE_COUNTER && r->policy.counter != NULL &&
-       !r->policy.counter(r->policy.counter_ctx, path, value))) {
+  if (!plausible(quota, value)) {
     r->stats->implausible++;
     return;
   }
@@ -254,12 +328,22 @@ static void publish_value(run *r, const char *path, const ef_leaf *leaf,
     r->stats->implausible++;
     return;
   }
+  if (quota->decode == EF_DECODE_COUNTER && !counter_passes(r, &metric))
+    return;
   publish(r, &metric);
   publish_derived(r, path, quota, caps, value, leaf->text);
 }
 
+/* A state is a name ("WORKMODE_SELFUSE"): a number there (1, "1", true)
+ * is no state name, and never shares the field with the names. */
 static void publish_state(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
+  double number;
+  if (leaf->kind != EF_KIND_STRING ||
+      ef_number_parse(leaf->text, &number) == 0) {
+    r->stats->implausible++;
+    return;
+  }
   ef_metric metric = {.quota = quota,
                       .path = path,
                       .type = EF_VALUE_STRING,
@@ -344,6 +428,53 @@ static void publish_errors(run *r, const char *path, const ef_leaf *leaf,
 /* ---- one value -----------------------------------------------------------
  */
 
+static void publish_known(run *r, const char *path, const ef_leaf *leaf,
+                          const ef_quota *quota, const ef_captures *caps) {
+  switch (quota->decode) {
+  case EF_DECODE_VALUE:
+  case EF_DECODE_COUNTER:
+    publish_value(r, path, leaf, quota, caps);
+    break;
+  case EF_DECODE_STATE:
+    publish_state(r, path, leaf, quota, caps);
+    break;
+  case EF_DECODE_ERROR_LIST:
+  case EF_DECODE_ERROR_BITS:
+    publish_errors(r, path, leaf, quota, caps);
+    break;
+  case EF_DECODE_ANY: /* on_leaf */
+  case EF_DECODE_POSITIVE:
+  case EF_DECODE_NEGATIVE:
+    break; /* never found by path: they follow their source */
+  }
+}
+
+/* A fallback row's value, kept for the end of the reading. */
+static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota) {
+  size_t len = strlen(leaf->text ? leaf->text : "");
+  if (r->n_fallbacks == EF_MAX_FALLBACKS || len >= FALLBACK_TEXT_LEN) {
+    r->stats->implausible++;
+    return;
+  }
+  deferred *d = &r->fallbacks[r->n_fallbacks++];
+  d->quota = quota;
+  d->leaf = *leaf;
+  memcpy(d->text, leaf->text ? leaf->text : "", len + 1);
+  d->leaf.text = d->text;
+}
+
+/* The fallback rows' values whose quota the device did not send. */
+static void publish_fallbacks(run *r) {
+  uint32_t sent = r->seen | (r->policy.memory ? r->policy.memory->sent : 0);
+  for (size_t i = 0; i < r->n_fallbacks; i++) {
+    const deferred *d = &r->fallbacks[i];
+    if (!(sent & (1u << ef_catalog_fallback_bit(d->quota))))
+      publish_known(r, d->quota->pattern, &d->leaf, d->quota,
+                    &(ef_captures){0});
+  }
+  r->n_fallbacks = 0;
+}
+
 static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   run *r = ctx;
   ef_captures caps;
@@ -361,29 +492,26 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
       r->stats->unknown_cut++;
       return;
     }
-    r->stats->unknown++;
-    publish_any(r, path, leaf, quota, quota ? &caps : NULL);
+    if (publish_any(r, path, leaf, quota, quota ? &caps : NULL))
+      r->stats->unknown++;
     return;
   }
   if (quota->detail && r->policy.skip_detail)
     return;
-  switch (quota->decode) {
-  case EF_DECODE_VALUE:
-  case EF_DECODE_COUNTER:
-    publish_value(r, path, leaf, quota, &caps);
-    break;
-  case EF_DECODE_STATE:
-    publish_state(r, path, leaf, quota, &caps);
-    break;
-  case EF_DECODE_ERROR_LIST:
-  case EF_DECODE_ERROR_BITS:
-    publish_errors(r, path, leaf, quota, &caps);
-    break;
-  case EF_DECODE_ANY: /* above */
-  case EF_DECODE_POSITIVE:
-  case EF_DECODE_NEGATIVE:
-    break; /* never found by path: they follow their source */
+  int bit = ef_catalog_primary_bit(quota);
+  if (bit >= 0) {
+    r->seen |= 1u << bit;
+    if (r->policy.memory != NULL)
+      r->policy.memory->sent |= 1u << bit;
   }
+  if (quota->primary != NULL) {
+    bit = ef_catalog_fallback_bit(quota);
+    uint32_t sent = r->policy.memory ? r->policy.memory->sent : 0;
+    if (bit >= 0 && !((r->seen | sent) & (1u << bit)))
+      defer_fallback(r, leaf, quota);
+    return;
+  }
+  publish_known(r, path, leaf, quota, &caps);
 }
 
 static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
@@ -393,6 +521,8 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->cb = cb;
   r->ctx = ctx;
   r->stats = stats ? stats : scratch;
+  r->seen = 0;
+  r->n_fallbacks = 0;
   r->names_used = 0;
 }
 
@@ -401,7 +531,9 @@ int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,
   ef_metric_stats scratch = {0};
   run r;
   run_init(&r, policy, cb, ctx, stats, &scratch);
-  return ef_walk(data, on_leaf, &r, &r.stats->cut);
+  int status = ef_walk(data, on_leaf, &r, &r.stats->cut);
+  publish_fallbacks(&r);
+  return status;
 }
 
 void ef_metrics_each(const ef_samples *samples, const ef_metric_policy *policy,
@@ -410,6 +542,7 @@ void ef_metrics_each(const ef_samples *samples, const ef_metric_policy *policy,
   run r;
   run_init(&r, policy, cb, ctx, stats, &scratch);
   ef_samples_each(samples, on_leaf, &r);
+  publish_fallbacks(&r);
 }
 
 /* ---- families ------------------------------------------------------------

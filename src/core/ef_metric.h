@@ -1,25 +1,40 @@
 /* ef_metric.h: a reading's values turned into publishable metrics, through
- * the catalog.
+ * the catalog: the one gate every value of a reading passes (polled or
+ * pushed, named by a row or not).
  *
  * Promises: every value either becomes one or more metrics named by its
  * catalog row (plus the rows derived from it: import and export from a
  * signed power), or a generic metric named after its path when the catalog
- * does not know it, or is counted: as a sentinel ("no reading"), as
- * implausible (outside the row's range, a 1.48e28 W decoding glitch, a
- * lifetime counter that stepped back a little, a boolean or a hex string
- * where a number belongs, an integer a double cannot carry exactly), or as
- * cut (an unknown value beyond the reading's cap, an item past the list
- * cap). Numbers keep the API's exact text. Error codes are decoded: a count
- * (a number) plus the list of codes (text). Nothing is allocated per value:
- * names are built in the run's own buffer and valid during the callback.
- * The front ends only translate these into collectd values or line
- * protocol. */
+ * does not know it, or is counted: as "no reading" (EcoFlow's markers,
+ * ef_value_rules.h, whatever row carries them, and the row's own
+ * sentinels; a lifetime counter's 0), as implausible (outside the row's
+ * range, a 1.48e28 W decoding glitch, a lifetime counter's glitch or a
+ * jump not yet confirmed, a boolean or a hex string where a number
+ * belongs, a number where a state name belongs, an integer a double
+ * cannot carry exactly), or as cut (an unknown value beyond the reading's
+ * cap, an item past the list cap). A fallback row (ef_catalog.h) is
+ * published only when the device has not sent the quota it stands in
+ * for. Numbers keep the API's exact text. Error codes are decoded: a
+ * count (a number) plus the list of codes (text).
+ *
+ * Each field has one type, forever: a row's numbers are floats (error
+ * counts integers), its states and code lists strings; a value no row
+ * names (or a row of ANY places) is a float when it is a number, a
+ * boolean (0 or 1) or a decimal string, and otherwise text under its name
+ * with EF_TEXT_SUFFIX, never under the name a number takes; an empty list
+ * is no value. collectd gets every number as its row's type (in the unit
+ * the type holds: collectd_value), or as "gauge".
+ *
+ * Nothing is allocated per value: names are built in the run's own buffer
+ * and valid during the callback. The front ends only translate these into
+ * collectd values or line protocol. */
 #ifndef EF_METRIC_H
 #define EF_METRIC_H
 
 #include "ef_catalog.h"
 #include "ef_number.h"
 #include "ef_sample.h"
+#include "ef_value_rules.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,11 +56,12 @@ struct json_object;
  * Their fields are the row's field with these suffixes. */
 #define EF_ERROR_COUNT_SUFFIX "_count"
 #define EF_ERROR_CODES_SUFFIX "_codes"
+/* Text that is no number, of a value no row names: its own field. */
+#define EF_TEXT_SUFFIX "_text"
 
 typedef enum {
   EF_VALUE_FLOAT,
   EF_VALUE_INT,
-  EF_VALUE_BOOL,
   EF_VALUE_STRING,
 } ef_value_type;
 
@@ -58,14 +74,15 @@ typedef struct {
   const ef_quota *quota; /* NULL for a quota the catalog does not know */
   const char *path;      /* the value's quota path */
   ef_value_type type;
-  double number;    /* FLOAT, INT, BOOL: the value */
-  int64_t integer;  /* INT, BOOL */
+  double number;    /* FLOAT, INT: the value */
+  int64_t integer;  /* INT */
   const char *text; /* FLOAT: its exact decimal text, or NULL; STRING: the
                        text */
   /* collectd: type from types.db and type instance; type is "" when the
    * metric is text (collectd carries numbers only). */
   const char *collectd_type;
   const char *collectd_instance;
+  double collectd_value; /* number in the unit of collectd_type */
   /* line protocol: measurement, tags (besides sn/name/product, which the
    * front end adds), field key. */
   const char *measurement;
@@ -76,7 +93,7 @@ typedef struct {
 
 typedef struct {
   size_t published;
-  size_t no_reading;  /* sentinel values skipped */
+  size_t no_reading;  /* markers, sentinels and counters' 0 skipped */
   size_t implausible; /* out of range, glitches, numbers that are none */
   size_t cut;         /* left out: over the unknown cap, past list caps */
   size_t unknown_cut; /* of cut: over the unknown cap */
@@ -85,17 +102,17 @@ typedef struct {
 } ef_metric_stats;
 
 /* How a reading's values are judged. Zeroed: every value published, the
- * default cap, no counter guard. */
+ * default cap, no memory of the device (no counter guard; fallback rows
+ * judged by the reading alone). */
 typedef struct {
   int catalog_only;   /* publish only what the catalog names (not what a row
                          of ANY only places, such as a pack's other values) */
   int skip_detail;    /* leave out the rows of one value per cell or sensor */
   size_t max_unknown; /* 0: EF_DEFAULT_MAX_UNKNOWN */
-  /* The monotonic guard of COUNTER rows: 1 when value may be published
-   * after what this device sent before at path (and remembers it); NULL:
-   * no guard. */
-  int (*counter)(void *ctx, const char *path, double value);
-  void *counter_ctx;
+  /* The device's memory (ef_value_rules.h): its counters' guard and the
+   * quotas it sent that fallback rows stand in for; NULL: none. */
+  ef_value_memory *memory;
+  double counter_glitch; /* 0: EF_DEFAULT_COUNTER_GLITCH */
 } ef_metric_policy;
 
 typedef void (*ef_metric_cb)(const ef_metric *metric, void *ctx);

@@ -12,7 +12,10 @@
  * changes are news as ef_flap.h decides (a status that flaps is said
  * once, and its state once it is steady again). Its silence and return
  * are news. A poll of a pushed device seeds or heals its pushed state,
- * and the device is then polled only every refresh. */
+ * and the device is then polled only every refresh. Pushed values pass
+ * the gate polled ones pass (ef_value_rules.h: markers, one type per
+ * field, the counter guard, the cap), and wait as they do for the list's
+ * tags (ef_engine_options.tags_from_list). */
 #ifndef EF_PUSH_H
 #define EF_PUSH_H
 

@@ -1,8 +1,11 @@
 /* ef_report.c: report indexes named and scaled, and the windows they cover. */
 #include "ef_report.h"
 
+#include "ef_hash.h"
+
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,10 @@ static const struct {
 };
 
 #define OTHER_COLLECTD_TYPE "gauge"
+#define PERCENT_TYPE "percent"
+/* Indexes named so are a fraction of 1 sent with the unit "%". */
+#define FRACTION_SUFFIX "_pct"
+#define PERCENT_MAX 100
 
 /* text x 10^shift by moving the decimal point: "12.34", 3 -> "12340".
  * Returns 0, or -1 when text is not a plain decimal ([-]digits[.digits])
@@ -73,6 +80,12 @@ int ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
       shift = units[i].decimal_shift;
       break;
     }
+  size_t name_len = strlen(out->name);
+  if (strcmp(out->collectd_type, PERCENT_TYPE) == 0 &&
+      name_len > strlen(FRACTION_SUFFIX) &&
+      strcmp(out->name + name_len - strlen(FRACTION_SUFFIX), FRACTION_SUFFIX) ==
+          0)
+    shift = 2; /* a fraction of 1, as a percentage */
   if (index->text != NULL &&
       shift_decimal(index->text, shift, out->text, sizeof(out->text)) == 0)
     out->number = strtod(out->text, NULL);
@@ -80,6 +93,56 @@ int ef_report_value_make(const ef_history_value *index, ef_report_value *out) {
     for (int i = 0; i < shift; i++)
       out->number *= 10;
   return isfinite(out->number) ? 0 : -1;
+}
+
+/* 1 when one of out[0, n) has name; else it is taken as out[n]'s. The
+ * names in a hash set of indexes + 1, so that a report of thousands of
+ * indexes costs no quadratic search. */
+static int name_taken(uint32_t *slots, size_t mask, const ef_report_value *out,
+                      size_t n) {
+  for (size_t at = ef_fnv32_text(EF_FNV32_BASIS, out[n].name) & mask;;
+       at = (at + 1) & mask) {
+    if (slots[at] == 0) {
+      slots[at] = (uint32_t)n + 1;
+      return 0;
+    }
+    if (strcmp(out[slots[at] - 1].name, out[n].name) == 0)
+      return 1;
+  }
+}
+
+size_t ef_report_values(const ef_history_value *indexes, size_t n, size_t max,
+                        ef_report_value *out, ef_report_stats *stats) {
+  if (max == 0)
+    max = EF_DEFAULT_MAX_UNKNOWN;
+  size_t room = n < max ? n : max, cap = 16;
+  while (cap < 2 * room)
+    cap *= 2;
+  uint32_t *slots = calloc(cap, sizeof(*slots));
+  if (slots == NULL)
+    return (size_t)-1;
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (kept == max) {
+      stats->cut += n - i;
+      break;
+    }
+    ef_report_value *value = &out[kept];
+    int made = ef_report_value_make(&indexes[i], value);
+    if (ef_value_no_reading(indexes[i].value)) {
+      stats->no_reading++;
+    } else if (made != 0 ||
+               (strcmp(value->collectd_type, PERCENT_TYPE) == 0 &&
+                !(value->number >= 0 && value->number <= PERCENT_MAX))) {
+      stats->implausible++;
+    } else if (name_taken(slots, cap - 1, out, kept)) {
+      stats->collided++;
+    } else {
+      kept++;
+    }
+  }
+  free(slots);
+  return kept;
 }
 
 ef_window ef_report_week_so_far(time_t now) {

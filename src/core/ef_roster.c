@@ -308,10 +308,14 @@ static void tell(ef_roster_event_cb cb, void *ctx, ef_roster_event event,
     cb(event, device, error, ctx);
 }
 
+/* What the list says of a device's names; a name it leaves out once (a
+ * productName missing) stays what it was: a series keeps its tags. */
 static void note_names(ef_roster_device *device,
                        const ef_listed_device *entry) {
-  replace_text(&device->listed_name, entry->name);
-  replace_text(&device->product, entry->product);
+  if (entry->name != NULL)
+    replace_text(&device->listed_name, entry->name);
+  if (entry->product != NULL)
+    replace_text(&device->product, entry->product);
 }
 
 /* The list's word on one device: its names, and the edge of its online

@@ -20,6 +20,10 @@
  * added, removed, gone offline, back online; the list failing or
  * recovering) reach the front end once, when they happen.
  *
+ * A device's listed name and product, once the list gave them, stay: a
+ * list that fails, leaves the device out or omits a name changes none
+ * (a new name replaces the old one).
+ *
  * Each device has an instance: the identifier a front end that names
  * series by one string publishes it under (collectd's plugin instance):
  * its configured name, else its serial number. Instances never collide,

@@ -37,8 +37,14 @@ struct json_object *sim_api_device_data(const sim_ctx *ctx, size_t device,
       sim_device_quotas(&ctx->fleet.devices[device], t, group);
   bool stepped = data != NULL && fault.kind == SIM_FAULT_COUNTERBACK &&
                  step_back(data, &fault);
+  char set_first[SIM_GLITCH_PATH_SIZE] = "";
+  bool set = data != NULL &&
+             sim_fault_set_values(&fault, data, set_first, sizeof(set_first));
   if (glitched != NULL)
-    snprintf(glitched, SIM_GLITCH_PATH_SIZE, "%s", stepped ? fault.quota : "");
+    snprintf(glitched, SIM_GLITCH_PATH_SIZE, "%s",
+             stepped ? fault.quota
+             : set   ? set_first
+                     : "");
   return data;
 }
 

@@ -21,12 +21,12 @@ void sim_api_certification(const sim_call *call, sim_reply *reply);
 /* What quota/all says of a device at simulated time now: its values now,
  * or those of the moment it went offline (the cloud keeps serving its
  * cache), with a counter stepped back while the device has a counterback
- * fault; with a group, only what it takes to have that group (devices.h).
- * A new object, or NULL when out of memory. glitched (when not
- * NULL, of SIM_GLITCH_PATH_SIZE bytes) gets the path of the stepped-back
- * quota, "" when none: whoever delivers it to a client calls
- * sim_api_glitch_delivered, which is how the glitch lasts for a number of
- * answers. */
+ * fault and the values of a set fault; with a group, only what it takes to have
+ * that group (devices.h). A new object, or NULL when out of memory. glitched
+ * (when not NULL, of SIM_GLITCH_PATH_SIZE bytes) gets the path of the
+ * stepped-back quota (a set fault's first path), "" when none: whoever delivers
+ * it to a client calls sim_api_glitch_delivered, which is how the glitch lasts
+ * for a number of answers. */
 #define SIM_GLITCH_PATH_SIZE 96
 struct json_object *sim_api_device_data(const struct sim_ctx *ctx,
                                         size_t device, int64_t now,

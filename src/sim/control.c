@@ -31,9 +31,8 @@ void sim_control_set_fault(const sim_call *call, sim_reply *reply) {
     sim_control_error(reply, 400, "sn and spec are required");
     return;
   }
-  ssize_t device = SIM_FAULT_ACCOUNT;
-  if (strcmp(sn, SIM_FAULT_ACCOUNT_NAME) != 0 &&
-      (device = sim_fleet_find(&call->ctx->fleet, sn)) < 0) {
+  ssize_t device = sim_fault_slot(sn, sim_fleet_find(&call->ctx->fleet, sn));
+  if (device == SIM_FAULT_NOWHERE) {
     sim_control_error(reply, 404, "unknown sn");
     return;
   }

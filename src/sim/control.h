@@ -3,7 +3,8 @@
  * answer plain JSON, {"error": ".."} with 400 or 404 when refused.
  *
  *   GET  /sim/quota?sn=SN          the data quota/all would return now
- *   POST /sim/fault?sn=SN&spec=S   set a fault (sn "*": account-wide)
+ *   POST /sim/fault?sn=SN&spec=S   set a fault (sn "*": account-wide,
+ *                                  "list": device/list's)
  *   GET  /sim/stats                counters (stats.h)
  *   POST /sim/stats/reset          zero them
  *   GET  /sim/clock                {"now","now_ms","time","frozen"}

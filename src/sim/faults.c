@@ -16,7 +16,8 @@ typedef enum {
   ARG_AMOUNT,
   ARG_CODE_MESSAGE,
   ARG_QUOTA_STEP,
-  ARG_JSON_OBJECT
+  ARG_JSON_OBJECT,
+  ARG_ANSWERS_JSON
 } fault_arg;
 
 /* counterback: how large a step and how many answers one may ask for. */
@@ -49,6 +50,7 @@ static const struct {
     {"counterback", SIM_FAULT_COUNTERBACK, ARG_QUOTA_STEP, 1,
      MAX_GLITCH_ANSWERS, NULL, NULL},
     {"listed", SIM_FAULT_LISTED, ARG_JSON_OBJECT, 0, 0, NULL, NULL},
+    {"set", SIM_FAULT_SET, ARG_ANSWERS_JSON, 1, MAX_GLITCH_ANSWERS, NULL, NULL},
 };
 
 #define SPEC_COUNT (sizeof(fault_specs) / sizeof(*fault_specs))
@@ -118,20 +120,88 @@ static int read_quota_step(const char *arg, long long min_answers,
 
 /* A JSON object, kept as text for each device/list to parse again. */
 static int read_json_object(const char *arg, sim_fault *fault) {
-  if (arg == NULL || strlen(arg) >= sizeof(fault->listed))
+  if (arg == NULL || strlen(arg) >= sizeof(fault->json))
     return -1;
   struct json_object *object = json_tokener_parse(arg);
   int status = json_object_is_type(object, json_type_object) ? 0 : -1;
   json_object_put(object);
   if (status == 0)
-    snprintf(fault->listed, sizeof(fault->listed), "%s", arg);
+    snprintf(fault->json, sizeof(fault->json), "%s", arg);
   return status;
+}
+
+/* "ANSWERS:JSON": how many answers carry it, then a JSON object. */
+static int read_answers_json(const char *arg, long long min_answers,
+                             long long max_answers, sim_fault *fault) {
+  const char *colon = arg != NULL ? strchr(arg, ':') : NULL;
+  char number[16];
+  long long answers = 0;
+  if (colon == NULL || (size_t)(colon - arg) >= sizeof(number))
+    return -1;
+  snprintf(number, sizeof(number), "%.*s", (int)(colon - arg), arg);
+  if (sim_parse_integer(number, min_answers, max_answers, &answers) != 0)
+    return -1;
+  fault->amount = (unsigned long)answers;
+  return read_json_object(colon + 1, fault);
+}
+
+/* Sets member path of the JSON text that key of data holds; 1 when key
+ * holds a JSON object as text. */
+static bool set_embedded(struct json_object *data, const char *key,
+                         const char *member, struct json_object *value) {
+  struct json_object *text = NULL;
+  if (!json_object_object_get_ex(data, key, &text) ||
+      !json_object_is_type(text, json_type_string))
+    return false;
+  struct json_object *embedded =
+      json_tokener_parse(json_object_get_string(text));
+  if (!json_object_is_type(embedded, json_type_object)) {
+    json_object_put(embedded);
+    return false;
+  }
+  json_object_object_add(embedded, member, json_object_get(value));
+  json_object_object_add(
+      data, key,
+      json_object_new_string(json_object_to_json_string_ext(
+          embedded, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)));
+  json_object_put(embedded);
+  return true;
+}
+
+static void set_value(struct json_object *data, const char *path,
+                      struct json_object *value) {
+  if (!json_object_object_get_ex(data, path, NULL)) {
+    /* The longest key of data that path continues with a '.'. */
+    char key[sizeof(((sim_fault *)0)->json)];
+    snprintf(key, sizeof(key), "%s", path);
+    for (char *dot = strrchr(key, '.'); dot != NULL; dot = strrchr(key, '.')) {
+      *dot = '\0';
+      if (set_embedded(data, key, dot + 1, value))
+        return;
+    }
+  }
+  json_object_object_add(data, path, json_object_get(value));
+}
+
+bool sim_fault_set_values(const sim_fault *fault, struct json_object *data,
+                          char *first, size_t size) {
+  if (fault->kind != SIM_FAULT_SET)
+    return false;
+  struct json_object *values = json_tokener_parse(fault->json);
+  first[0] = '\0';
+  json_object_object_foreach(values, path, value) {
+    set_value(data, path, value);
+    if (first[0] == '\0')
+      snprintf(first, size, "%s", path);
+  }
+  json_object_put(values);
+  return true;
 }
 
 void sim_fault_list_entry(const sim_fault *fault, struct json_object *entry) {
   if (fault->kind != SIM_FAULT_LISTED)
     return;
-  struct json_object *members = json_tokener_parse(fault->listed);
+  struct json_object *members = json_tokener_parse(fault->json);
   json_object_object_foreach(members, key, value) {
     json_object_object_add(entry, key, json_object_get(value));
   }
@@ -180,6 +250,10 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
     case ARG_JSON_OBJECT:
       status = read_json_object(arg, fault);
       break;
+    case ARG_ANSWERS_JSON:
+      status = read_answers_json(arg, fault_specs[i].min_amount,
+                                 fault_specs[i].max_amount, fault);
+      break;
     }
     if (status != 0)
       snprintf(err, err_size, "bad argument in fault spec \"%s\"", spec);
@@ -189,7 +263,7 @@ int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
            "unknown fault \"%s\" (clear, http500, http405, http429:S, "
            "delay:MS, stall, truncated, notjson, malformed, api:CODE:MESSAGE, "
            "1006, offline, huge:BYTES, unlisted, "
-           "counterback:PATH:STEP[:ANSWERS], listed:JSON)",
+           "counterback:PATH:STEP[:ANSWERS], listed:JSON, set:ANSWERS:JSON)",
            spec);
   return -1;
 }
@@ -201,6 +275,7 @@ int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
   case SIM_FAULT_UNLISTED:
   case SIM_FAULT_COUNTERBACK:
   case SIM_FAULT_LISTED:
+  case SIM_FAULT_SET:
     return 0;
   case SIM_FAULT_HTTP500:
     sim_reply_http_error(reply, 500);
@@ -244,6 +319,7 @@ int sim_fault_shape(const sim_fault *fault, sim_reply *reply) {
 struct sim_faults {
   pthread_mutex_t lock;
   sim_fault account;
+  sim_fault list;
   size_t devices;
   sim_fault by_device[];
 };
@@ -265,9 +341,19 @@ void sim_faults_free(sim_faults *faults) {
   free(faults);
 }
 
+ssize_t sim_fault_slot(const char *sn, ssize_t device) {
+  if (strcmp(sn, SIM_FAULT_ACCOUNT_NAME) == 0)
+    return SIM_FAULT_ACCOUNT;
+  if (strcmp(sn, SIM_FAULT_LIST_NAME) == 0)
+    return SIM_FAULT_LIST;
+  return device >= 0 ? device : SIM_FAULT_NOWHERE;
+}
+
 static sim_fault *slot_of(sim_faults *faults, ssize_t device) {
   if (device >= 0 && (size_t)device < faults->devices)
     return &faults->by_device[device];
+  if (device == SIM_FAULT_LIST)
+    return &faults->list;
   return &faults->account;
 }
 
@@ -303,7 +389,8 @@ sim_fault sim_faults_get(sim_faults *faults, ssize_t device) {
 void sim_faults_delivered(sim_faults *faults, ssize_t device) {
   pthread_mutex_lock(&faults->lock);
   sim_fault *slot = effective_slot(faults, device);
-  if (slot->kind == SIM_FAULT_COUNTERBACK && --slot->amount == 0)
+  if ((slot->kind == SIM_FAULT_COUNTERBACK || slot->kind == SIM_FAULT_SET) &&
+      --slot->amount == 0)
     *slot = (sim_fault){.kind = SIM_FAULT_NONE};
   pthread_mutex_unlock(&faults->lock);
 }

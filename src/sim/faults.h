@@ -3,12 +3,14 @@
  * Promises: a fault is given as a short spec ("http429:30", "api:8512:no
  * permission to do it", "clear") at start or at run time; each request
  * sees one consistent snapshot of its device's fault (or the account-wide
- * one, set on "*", when the device has none), safe from any thread. */
+ * one, set on "*", when the device has none; device/list's own, set on
+ * "list", else the account-wide one), safe from any thread. */
 #ifndef SIM_FAULTS_H
 #define SIM_FAULTS_H
 
 #include "exchange.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,7 +30,9 @@ typedef enum {
   SIM_FAULT_HUGE,        /* amount: size of the body (bytes) */
   SIM_FAULT_UNLISTED,    /* left out of device/list (bound later), else fine */
   SIM_FAULT_COUNTERBACK, /* quota steps back by step; amount: answers left */
-  SIM_FAULT_LISTED,      /* device/list shows the members of listed instead */
+  SIM_FAULT_LISTED,      /* device/list shows the members of json instead */
+  SIM_FAULT_SET,         /* the quotas named in json take its values;
+                            amount: answers left */
 } sim_fault_kind;
 
 typedef struct {
@@ -40,21 +44,31 @@ typedef struct {
   char quota[96];
   double step;
   /* listed: a JSON object whose members replace or join the device's
-   * device/list entry (any text, control characters and \u0000 too). */
-  char listed[320];
+   * device/list entry (any text, control characters and \u0000 too);
+   * set: a JSON object of quota paths and the values they take. */
+  char json[1024];
   /* As given, for reports. */
-  char spec[352];
+  char spec[1072];
   /* Simulated time it was set at (s): where an offline device froze. */
   int64_t since;
 } sim_fault;
 
-/* The account-wide fault's device index and name. */
+/* The account-wide fault's device index and name; device/list's. */
 #define SIM_FAULT_ACCOUNT ((ssize_t)-1)
 #define SIM_FAULT_ACCOUNT_NAME "*"
+#define SIM_FAULT_LIST ((ssize_t)-2)
+#define SIM_FAULT_LIST_NAME "list"
+#define SIM_FAULT_NOWHERE ((ssize_t)-3)
+
+/* The slot a fault for sn goes to: "*" the account's, "list"
+ * device/list's, else device (the fleet's index of sn, -1 when it has
+ * none): SIM_FAULT_NOWHERE then. */
+ssize_t sim_fault_slot(const char *sn, ssize_t device);
 
 /* Reads a spec: clear, http500, http405, http429:S, delay:MS, stall,
  * truncated, notjson, malformed, api:CODE:MESSAGE, 1006, offline,
- * huge:BYTES, unlisted, counterback:PATH:STEP[:ANSWERS], listed:JSON.
+ * huge:BYTES, unlisted, counterback:PATH:STEP[:ANSWERS], listed:JSON,
+ * set:ANSWERS:JSON.
  * Returns 0, or -1 with a reason in err. */
 int sim_fault_parse(const char *spec, sim_fault *fault, char *err,
                     size_t err_size);
@@ -87,7 +101,15 @@ void sim_faults_set(sim_faults *faults, ssize_t device, const sim_fault *fault);
  * naming no device) meets: the device's own, else the account's. */
 sim_fault sim_faults_get(sim_faults *faults, ssize_t device);
 
-/* A counterback fault was delivered once more (an answer or a message
+/* Applies a set fault to data, a device's flat quota/all answer: each
+ * path of its object takes its value: a key of data, a member of the JSON
+ * text a key holds ("bp_addr.<pack>.bpRealSoh"), or else a new key. The
+ * first path goes into first (size bytes). Returns false when the fault
+ * is no set fault. */
+bool sim_fault_set_values(const sim_fault *fault, struct json_object *data,
+                          char *first, size_t size);
+
+/* A counterback or set fault was delivered once more (an answer or a message
  * carried the stepped-back value): one answer fewer is left, and the fault
  * clears itself after the last. */
 void sim_faults_delivered(sim_faults *faults, ssize_t device);

@@ -240,9 +240,10 @@ static void prepare(sim_server *server, request *req, const char *url,
     if (json && req->body_len > 0 && call.body == NULL)
       sim_reply_error(&req->reply, SIM_ERR_PARAMS);
     else if (signature_ok(server, req, method, url, &query, call.body)) {
-      sim_fault fault = sim_faults_get(ctx->faults, (r->flags & ROUTE_DEVICE)
-                                                        ? call.device
-                                                        : SIM_FAULT_ACCOUNT);
+      sim_fault fault = sim_faults_get(
+          ctx->faults, (r->flags & ROUTE_DEVICE)           ? call.device
+                       : r->endpoint == SIM_EP_DEVICE_LIST ? SIM_FAULT_LIST
+                                                           : SIM_FAULT_ACCOUNT);
       answer(r, &call, &req->reply);
       if (sim_fault_shape(&fault, &req->reply))
         sim_stats_fault_injected(ctx->stats);

@@ -43,8 +43,8 @@ static const char usage_text[] =
     "  --devices N              add N PowerOceans SIM000000, SIM000001, ...\n"
     "                           (without --device/--devices: one each of the\n"
     "                           first four families)\n"
-    "  --fault SN:SPEC          start with a fault (SN * for all; "
-    "repeatable);\n"
+    "  --fault SN:SPEC          start with a fault (SN * for all, list for\n"
+    "                           device/list; repeatable);\n"
     "                           SPEC: http500 http405 http429:S delay:MS "
     "stall\n"
     "                           truncated notjson malformed api:CODE:MESSAGE\n"
@@ -55,6 +55,9 @@ static const char usage_text[] =
     "                           listed:JSON (device/list shows the members of "
     "the\n"
     "                           JSON object instead: hostile names, serials)\n"
+    "                           set:ANSWERS:JSON (the quotas the JSON object\n"
+    "                           names take its values for ANSWERS answers;\n"
+    "                           PACKKEY.member reaches into a pack's JSON)\n"
     "  --clock UNIX_SECONDS     freeze the simulated clock there\n"
     "  --latency-ms N           answer every API request N ms late\n"
     "  --keys-file FILE         account keys (access_key = ..., secret_key = "
@@ -276,10 +279,8 @@ static int apply_faults(const options *opt, sim_ctx *ctx) {
       return -1;
     }
     snprintf(sn, sizeof(sn), "%.*s", (int)(colon - arg), arg);
-    ssize_t device = strcmp(sn, SIM_FAULT_ACCOUNT_NAME) == 0
-                         ? SIM_FAULT_ACCOUNT
-                         : sim_fleet_find(&ctx->fleet, sn);
-    if (device < 0 && strcmp(sn, SIM_FAULT_ACCOUNT_NAME) != 0) {
+    ssize_t device = sim_fault_slot(sn, sim_fleet_find(&ctx->fleet, sn));
+    if (device == SIM_FAULT_NOWHERE) {
       fprintf(stderr, "ecoflow-sim: --fault for unknown device %s\n", sn);
       return -1;
     }

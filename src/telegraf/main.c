@@ -80,12 +80,18 @@ static void listing_row_at(size_t i, listing_row *row) {
                        .unit = quota->unit[0] ? quota->unit : "-",
                        .family = ef_family_name(quota->family)};
   const char *rule = ef_catalog_rule(quota);
-  snprintf(row->description, sizeof(row->description), "%s%s%s",
-           quota->description, rule ? "; derived: " : "", rule ? rule : "");
+  snprintf(row->description, sizeof(row->description), "%s%s%s%s%s%s",
+           quota->description, rule ? "; derived: " : "", rule ? rule : "",
+           quota->primary ? "; stands in for " : "",
+           quota->primary ? quota->primary : "",
+           quota->primary ? " when a device never sends it" : "");
   if (quota->decode == EF_DECODE_ERROR_LIST ||
       quota->decode == EF_DECODE_ERROR_BITS)
     snprintf(row->field, sizeof(row->field),
              "%s" EF_ERROR_COUNT_SUFFIX ",%s" EF_ERROR_CODES_SUFFIX,
+             quota->field, quota->field);
+  else if (quota->decode == EF_DECODE_ANY)
+    snprintf(row->field, sizeof(row->field), "%s,%s" EF_TEXT_SUFFIX,
              quota->field, quota->field);
   else
     snprintf(row->field, sizeof(row->field), "%s", quota->field);
@@ -109,18 +115,26 @@ static void list_metrics(FILE *out) {
             width[3], row.field, width[4], row.unit, width[5], row.family,
             row.description);
   }
-  fputs("\nEvery point also has the tags sn, name and product (when known). "
-        "Quotas the\ncatalog does not know are published in measurement "
-        "ecoflow_raw, named after\ntheir path in snake_case. "
-        "Measurement " TG_READ_MEASUREMENT
-        " has, per device reading:\nstale (the cloud's "
-        "cached copy, not published again), age_s (by the cloud's\nstamp) "
-        "and the counts published, no_reading and implausible. "
-        "Measurement\n" TG_DEVICE_MEASUREMENT
-        " has the online flag (bool) of each device the account lists.\n"
-        "--history prints measurement " EF_REPORT_MEASUREMENT
-        " (tag code), one field per\nreport index: "
-        "from_solar, to_grid, ... in Wh; self_sufficiency, ... in %.\n",
+  fputs("\nEvery point also has the tags sn, name and product (when known): "
+        "from the\ndevice list, asked before a device's first point and "
+        "kept, the same in\nevery mode. Quotas the catalog does not know "
+        "are published in measurement\necoflow_raw, named after their path "
+        "in snake_case: numbers, decimal text and\nbooleans (0 or 1) as "
+        "floats, other text as <name>" EF_TEXT_SUFFIX
+        " (string). Every field\nkeeps one type. EcoFlow's \"no reading\" "
+        "markers (65535, 4294967295, -3270\nand their scaled forms such as "
+        "6553.5) are never published, whatever quota\ncarries them. Lifetime "
+        "counters are guarded: 0 is no reading, a small step\nback is a "
+        "glitch, a jump or a reset is published once the next reading "
+        "agrees.\nMeasurement " TG_READ_MEASUREMENT
+        " has, per device reading: stale (the cloud's cached\ncopy, not "
+        "published again), age_s (by the cloud's stamp) and the counts\n"
+        "published, no_reading and implausible. "
+        "Measurement " TG_DEVICE_MEASUREMENT
+        "\nhas the online flag (bool) of each device the account lists. "
+        "--history prints\nmeasurement " EF_REPORT_MEASUREMENT
+        " (tag code), one field per report index: from_solar,\nto_grid, ... "
+        "in Wh; self_sufficiency, ... in % (0-100).\n",
         out);
 }
 
@@ -137,18 +151,21 @@ static void log_failure(int output_error) {
 }
 
 /* One read of the devices that are due (all of them, the first time).
- * Returns the devices read, or -1 when output failed. */
-static int read_due(run *r) {
-  ef_read_summary summary;
+ * Returns the devices read, or -1 when output failed; *held (may be NULL)
+ * gets those whose points waited for the device list. */
+static int read_due(run *r, size_t *held) {
+  ef_read_summary summary = {0};
   if (ef_engine_read(r->engine, ef_now_ms(), &summary) != 0 ||
       r->printer.output_error) {
     log_failure(r->printer.output_error);
     return -1;
   }
+  if (held != NULL)
+    *held = summary.held;
   return (int)summary.read;
 }
 
-static int execd_tick(void *ctx) { return read_due(ctx) < 0 ? -1 : 0; }
+static int execd_tick(void *ctx) { return read_due(ctx, NULL) < 0 ? -1 : 0; }
 
 /* Pushed values that wait: printed at once, a flush per message. */
 static int execd_pushed(void *ctx) {
@@ -163,11 +180,17 @@ static int execd_pushed(void *ctx) {
 
 /* exec: one read. A run with nothing to read says why. */
 static int run_once(run *r) {
-  int read = read_due(r);
+  size_t held = 0;
+  int read = read_due(r, &held);
   if (read > 0)
     return EXIT_SUCCESS;
-  if (read == 0 && ef_engine_size(r->engine) == 0 &&
-      !ef_engine_list_failing(r->engine))
+  if (read == 0 && held > 0)
+    fprintf(stderr,
+            "E! ecoflow: %zu device%s answered, but no point is written "
+            "without the name and product tags device/list gives\n",
+            held, held == 1 ? "" : "s");
+  else if (read == 0 && ef_engine_size(r->engine) == 0 &&
+           !ef_engine_list_failing(r->engine))
     fputs("E! ecoflow: the account has no devices (device/list is empty)\n",
           stderr);
   else if (read == 0)
@@ -288,7 +311,10 @@ static int run_with_engine(const tg_config *config) {
         .account = &config->account,
         .devices = r.devices,
         .n_devices = config->n_devices,
-        .use_list = 1, /* names and products, even without discovery */
+        /* Points carry the list's names and products, in every mode:
+         * none is written before the list answered once. */
+        .use_list = 1,
+        .tags_from_list = 1,
         .discover = config->discover || config->n_devices == 0,
         .refresh_ms = config->discover_refresh_ms,
         .interval_ms = config->interval_ms,

@@ -17,7 +17,6 @@
 static const lp_type lp_types[] = {
     [EF_VALUE_FLOAT] = LP_FLOAT,
     [EF_VALUE_INT] = LP_INT,
-    [EF_VALUE_BOOL] = LP_BOOL,
     [EF_VALUE_STRING] = LP_STRING,
 };
 

@@ -3,8 +3,11 @@
  * Promises: each reading's metrics become line protocol on out, one line
  * per series, all with the reading's time; each point carries the
  * catalog's measurement and tags plus sn=<SN>, and name=<NAME> and
- * product=<PRODUCT> when known; field types follow the metric's type,
- * which the core keeps stable per field. Every reading adds one
+ * product=<PRODUCT> when known: the engine hands out no reading before
+ * the device list answered once (ef_engine_options.tags_from_list) and
+ * keeps what it learned, so a device has one tag set in every mode and
+ * poll; field types follow the metric's type, which the core keeps the
+ * same per field forever. Every reading adds one
  * ecoflow_read point: stale (bool: the cloud's cached copy, whose values
  * are not published again), age_s (the data's age by the cloud's stamp,
  * when it has one) and, when fresh, the counts of values published and of

@@ -32,7 +32,8 @@ typedef struct {
 static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
   static const metric_kind value[] = {{"", "float", true, NULL}};
   static const metric_kind any[] = {
-      {"", "float, boolean or string, as sent", true, NULL}};
+      {"", "float", true, "numbers, and booleans as 0 or 1"},
+      {EF_TEXT_SUFFIX, "string", false, "text that is no number"}};
   static const metric_kind state[] = {{"", "string", false, NULL}};
   static const metric_kind errors[] = {
       {EF_ERROR_COUNT_SUFFIX, "integer", true, "the number of active codes"},
@@ -46,7 +47,7 @@ static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
     return 1;
   case EF_DECODE_ANY:
     *kinds = any;
-    return 1;
+    return 2;
   case EF_DECODE_STATE:
     *kinds = state;
     return 1;
@@ -61,12 +62,20 @@ static size_t metric_kinds(const ef_quota *quota, const metric_kind **kinds) {
 /* What a row's description leaves out: how its value is made or guarded. */
 static const char *row_rule(const ef_quota *quota, char *out, size_t size) {
   const char *rule = ef_catalog_rule(quota);
+  char counter[160] = "";
+  if (quota->decode == EF_DECODE_COUNTER)
+    snprintf(counter, sizeof(counter),
+             "; a lifetime counter, guarded: 0 is no reading, glitches are "
+             "held out");
   if (rule != NULL)
     snprintf(out, size, "; derived from %s: %s", quota->pattern, rule);
+  else if (quota->primary != NULL)
+    snprintf(out, size, "%s; stands in for %s when a device never sends it",
+             counter, quota->primary);
   else if (quota->decode == EF_DECODE_COUNTER)
-    snprintf(out, size,
-             "; a lifetime counter: a small step back is a "
-             "glitch, held out");
+    snprintf(out, size, "%s", counter);
+  else if (quota->decode == EF_DECODE_STATE)
+    snprintf(out, size, "; a number here is no state name: not published");
   else if (quota->decode == EF_DECODE_ANY)
     snprintf(out, size,
              "; each other value, named after its key in "
@@ -128,6 +137,13 @@ static const char *row_tags(const ef_quota *quota) {
 
 static void collectd_identifier(const ef_quota *quota, char *out, size_t size) {
   snprintf(out, size, "%s-%s", quota->collectd_type, quota->collectd_instance);
+}
+
+/* The unit collectd gets a row's value in: its type's (V for mV), or the
+ * row's own under "gauge". */
+static const char *collectd_unit(const ef_quota *quota) {
+  const char *unit = ef_catalog_collectd_unit(quota);
+  return unit != NULL ? unit : quota->unit;
 }
 
 /* --- grouping --------------------------------------------------------- */
@@ -231,11 +247,11 @@ static void quota_row(FILE *out, const char *first, const char *second,
   fputs("\t", out);
   roff(out, second, false);
   text_block_begin(out);
-  char rule[256];
+  char rule[512];
   roff_bold(out, quota->pattern, true);
   fputs(": ", out);
   roff(out, quota->description, false);
-  roff(out, row_rule(quota, rule, sizeof(rule)), false);
+  roff(out, row_rule(quota, rule, sizeof(rule)), true);
   roff(out, note, false);
   text_block_end(out);
 }
@@ -259,7 +275,7 @@ static void collectd_row(FILE *out, const ef_quota *quota) {
     if (n > 1)
       snprintf(note, sizeof(note), "; %s (the codes are text, not dispatched)",
                kinds[k].annotation);
-    quota_row(out, identifier, quota->unit, quota, note);
+    quota_row(out, identifier, collectd_unit(quota), quota, note);
     dispatched = true;
   }
   if (!dispatched)
@@ -279,9 +295,9 @@ static void telegraf_row(FILE *out, const ef_quota *quota) {
     snprintf(field, sizeof(field), "%s%s", quota->field, kinds[k].field_suffix);
     snprintf(type, sizeof(type), "%s%s%s", kinds[k].lp_type,
              quota->unit[0] ? ", " : "", quota->unit);
-    snprintf(note, sizeof(note), "%s%s%s%s", row_tags(quota) ? "; tags " : "",
-             row_tags(quota) ? quota->tags : "", n > 1 ? "; " : "",
-             n > 1 ? kinds[k].annotation : "");
+    snprintf(note, sizeof(note), "%s%s%s%s", n > 1 ? "; " : "",
+             n > 1 ? kinds[k].annotation : "", row_tags(quota) ? "; tags " : "",
+             row_tags(quota) ? quota->tags : "");
     quota_row(out, field, type, quota, note);
   }
 }
@@ -297,8 +313,8 @@ static void sim_row(FILE *out, const ef_quota *quota) {
   roff_unit(out, quota);
   text_block_begin(out);
   roff(out, quota->description, false);
-  char rule[256];
-  roff(out, row_rule(quota, rule, sizeof(rule)), false);
+  char rule[512];
+  roff(out, row_rule(quota, rule, sizeof(rule)), true);
   if (quota->decode == EF_DECODE_STATE)
     fputs("; text", out);
   else if (quota->decode == EF_DECODE_ERROR_LIST ||
@@ -357,7 +373,7 @@ static void markdown_row(FILE *out, const ef_quota *quota) {
             kinds[k].lp_type, quota->unit[0] ? ", " : "", quota->unit);
     if (row_tags(quota) != NULL)
       fprintf(out, ", `%s`", quota->tags);
-    char rule[256];
+    char rule[512];
     fprintf(out, ": %s%s", quota->description,
             row_rule(quota, rule, sizeof(rule)));
     if (n > 1)
@@ -367,6 +383,8 @@ static void markdown_row(FILE *out, const ef_quota *quota) {
       char identifier[2 * EF_NAME_LEN];
       collectd_identifier(quota, identifier, sizeof(identifier));
       fprintf(out, ", collectd `%s`", identifier);
+      if (ef_catalog_collectd_divisor(quota) != 1)
+        fprintf(out, " (in %s)", collectd_unit(quota));
     }
     fputs(".\n", out);
   }

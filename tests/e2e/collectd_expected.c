@@ -23,7 +23,7 @@ static void print_value(const ef_metric *metric, const ef_sample *sample) {
   (void)sample;
   if (metric->collectd_type[0] != '\0')
     printf("value\t%s\t%s\t%.17g\t%s\n", metric->collectd_type,
-           metric->collectd_instance, metric->number, metric->path);
+           metric->collectd_instance, metric->collectd_value, metric->path);
 }
 
 static void print_absent(const ef_metric *metric) {

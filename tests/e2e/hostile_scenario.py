@@ -393,7 +393,7 @@ def check_huge_report(fe, work):
         finally:
             proxy.close()
     left_out = [line for line in said if re.search(
-        r"report %s: 2 values left out" % REPORT, line)]
+        r"report %s: 2 indexes left out: 2 no number" % REPORT, line)]
     huge = [report_name(n) for n in faultkit.HUGE_REPORT_VALUES]
     published_huge = [n for n in names for h in huge if n.endswith(h)]
     check("%s: a report saying +-1e308 kWh of two indexes (no number of "

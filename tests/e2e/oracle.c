@@ -28,12 +28,14 @@ static void on_absent(const ef_metric *metric, void *ctx) {
 
 static void name_absent(oracle *o, const ef_sample *sample) {
   const ef_quota *quota = ef_catalog_lookup(sample->path, NULL);
-  if (quota == NULL ||
+  /* A fallback row not published stands in for a quota that was. */
+  if (quota == NULL || quota->primary != NULL ||
       (quota->decode != EF_DECODE_VALUE && quota->decode != EF_DECODE_COUNTER))
     return;
+  /* The stand-in is a reading (a counter's 0 is none). */
   ef_samples one = {0};
   ef_sample stand_in = {
-      .path = sample->path, .kind = EF_KIND_NUMBER, .number = quota->min};
+      .path = sample->path, .kind = EF_KIND_NUMBER, .number = quota->max};
   if (ef_samples_put(&one, &stand_in) == 0)
     ef_metrics_each(&one, NULL, on_absent, o, NULL);
   ef_samples_clear(&one);

@@ -5,7 +5,7 @@
  * Reads a quota/all "data" object (or a whole answer) as JSON on stdin and
  * prints one JSON object per line:
  *   {"kind":"published","path","measurement","tags":{..},"field",
- *    "type":"float|int|bool|string","value","text","generic":true|false,
+ *    "type":"float|int|string","value","text","generic":true|false,
  *    "rule":null|"positive"|"negative","source"}
  *      a field InfluxDB must hold: value as the core computed it, text the
  *      API's own text of the sample (null when it sent none), so that the
@@ -24,7 +24,6 @@
 static const char *const type_names[] = {
     [EF_VALUE_FLOAT] = "float",
     [EF_VALUE_INT] = "int",
-    [EF_VALUE_BOOL] = "bool",
     [EF_VALUE_STRING] = "string",
 };
 
@@ -63,8 +62,6 @@ static struct json_object *metric_value(const ef_metric *metric) {
     return json_object_new_double_s(metric->number, text);
   case EF_VALUE_INT:
     return json_object_new_int64(metric->integer);
-  case EF_VALUE_BOOL:
-    return json_object_new_boolean(metric->integer != 0);
   case EF_VALUE_STRING:
     break;
   }
@@ -82,8 +79,12 @@ static void print_published(const ef_metric *metric, const ef_sample *sample) {
                      : metric->quota->decode == EF_DECODE_POSITIVE ? "positive"
                      : metric->quota->decode == EF_DECODE_NEGATIVE ? "negative"
                                                                    : NULL;
+  /* A boolean is published as the float 0 or 1: its text. */
   json_object_object_add(line, "text",
-                         text_or_null(rule ? NULL : sample->text));
+                         text_or_null(rule ? NULL
+                                      : sample->kind == EF_KIND_BOOL
+                                          ? metric->text
+                                          : sample->text));
   json_object_object_add(line, "rule", text_or_null(rule));
   json_object_object_add(line, "source", text_or_null(sample->text));
   json_object_object_add(line, "generic",

@@ -18,7 +18,8 @@ What it shows:
 - an account's <Report> fetches this week's window (Monday 00:00:00 UTC
   to now, less than a week) for every device, discovered ones too but not
   the refused one, and dispatches each index as the simulator computes it:
-  energy_wh (kWh x 1000), percent, with the clean index name after the
+  energy_wh (kWh x 1000), percent (a *_pct fraction x 100), with the
+  clean index name after the
   InstancePrefix (week_from_solar) as type instance and the window in the
   meta data;
 - a run with all of it (and a <Device>'s own <Report>) is clean under
@@ -207,6 +208,8 @@ def check_week_report(daemon, sim):
         value = decimal.Decimal(index["indexValue"])
         if index["unit"] == "kWh":
             expected[("energy_wh", PREFIX + name)] = gauge(float(value * 1000))
+        elif name.endswith("_pct"):  # a fraction of 1 sent with unit %
+            expected[("percent", PREFIX + name)] = gauge(float(value * 100))
         else:
             expected[("percent", PREFIX + name)] = gauge(float(value))
     got = {(v["type"], v["type_instance"]): v["values"][0] for v in window}

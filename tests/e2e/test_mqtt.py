@@ -6,6 +6,7 @@ shapes of quota messages and status messages, and both front ends
 subscribed: ecoflow-telegraf --execd --mqtt streams line protocol as
 messages arrive, collectd (MQTT true) dispatches the merged state at each
 read. Checked: values of both shapes arrive equal to what was published,
+a pack's "no reading" marker is not published (the gate polled values pass),
 status 0/1 is the online flag, silence is told once and ended by the next
 message, the client id is stable and a second client taking it is told,
 messages after a broker restart arrive, and a wrong password or CA is one
@@ -14,6 +15,7 @@ line protocol is printed for the record (bench has the figure)."""
 
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -27,6 +29,7 @@ import simharness  # noqa: E402
 from checks import check, summary, wait_until, work_dir  # noqa: E402
 from test_collectd import Collectd, account_block, device_block  # noqa: E402
 from test_telegraf import Execd as TelegrafExecd  # noqa: E402
+from test_data import markers_in  # noqa: E402
 from test_telegraf import expected, tag_of  # noqa: E402
 
 T0 = 1718625600
@@ -182,6 +185,20 @@ def check_telegraf(sim, broker):
                   values, execd.lines_since(start)[-5:], execd.err[-5:]))
         if arrived:
             latencies.append(arrived - start)
+    # The simulator's packs say bpEcloundSoc 65535, "no reading": a pushed
+    # value passes the gate a polled one does (issue 18).
+    start = time.time()
+    message = publish(sim, OCEAN, "typecode", group="bp_addr")
+    values = message_values(message["payload"])
+    arrived = wait_for_message_lines(execd, start, values, OCEAN)
+    pushed = [line for line in execd.lines_since(start)
+              if tag_of(line, "sn") == OCEAN]
+    check("telegraf: a pack message arrives through the gate of every "
+          "value: %d values as published, no 'no reading' marker" %
+          len(values), re.search(r"bpEcloundSoc\W+65535", message["payload"])
+          and values and arrived and not markers_in(pushed),
+          "arrived %r; %r; %r; %s" % (arrived, markers_in(pushed), pushed[-3:],
+                                      message["payload"][:300]))
     for _ in range(20):
         start = time.time()
         message = publish(sim, OCEAN, "typecode", group="pcsAPhase")

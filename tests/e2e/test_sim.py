@@ -598,14 +598,56 @@ def check_counterback(sim):
     finally:
         clear()
     expect(twice == [normal - 5, normal - 5, normal], "2 answers: %r", twice)
-    for spec in ("counterback:%s" % path, "counterback:%s:0" % path,
-                 "counterback:%s:5:0" % path, "counterback::5",
-                 "counterback:%s:x" % path):
+    expect_refused(sim, "counterback:%s" % path, "counterback:%s:0" % path,
+                   "counterback:%s:5:0" % path, "counterback::5",
+                   "counterback:%s:x" % path)
+
+
+def expect_refused(sim, *specs):
+    """The simulator refuses each fault spec."""
+    for spec in specs:
         try:
             sim.set_fault(OCEAN, spec)
         except simharness.SimError:
             continue
         raise AssertionError("fault %s accepted" % spec)
+
+
+def check_set_values(sim):
+    """set:ANSWERS:JSON gives quotas the values asked for (of any JSON
+    type, a pack's member inside its JSON text, a key the answer lacks),
+    for that many answers; /sim/quota shows them without using them up."""
+    path = "energy_stream.solarTotalEnergy"
+    normal = sim.sim_quota(OCEAN)
+    pack = next(k for k in normal if k.startswith("bp_addr.HJ"))
+    values = {path: 9e9, "96_1.fanLevel": "2", pack + ".bpRealSoh": 4294967295,
+              "ems_change_report.emsKeepSoc": 4294967295,
+              "ems_change_report.emsSgReadyEn": 0}
+    clear = with_fault(sim, "set:2:" + json.dumps(values))
+    try:
+        peeked = sim.sim_quota(OCEAN)
+        answers = [quota_all(sim, OCEAN).data for _ in range(3)]
+    finally:
+        clear()
+    expect(peeked[path] == 9e9 and peeked["96_1.fanLevel"] == "2" and
+           json.loads(peeked[pack])["bpRealSoh"] == 4294967295 and
+           json.loads(peeked[pack])["bpSoc"] == json.loads(normal[pack])[
+               "bpSoc"] and peeked["ems_change_report.emsKeepSoc"] ==
+           4294967295 and peeked["ems_change_report.emsSgReadyEn"] == 0,
+           "set: %r", {k: peeked.get(k) for k in values})
+    expect([a[path] for a in answers][:2] == [9e9, 9e9] and
+           answers[2][path] != 9e9 and
+           "ems_change_report.emsKeepSoc" not in answers[2],
+           "set lasts 2 answers: %r", [a[path] for a in answers])
+    expect_refused(sim, "set:0:{}", "set:1:[1]", "set:x:{}", "set:{}")
+
+
+def check_fault_on_the_list(sim):
+    """sn "list": a fault of device/list alone; the devices answer."""
+    listing, device = list_and_device_under(sim, "list", "http500")
+    expect(listing.status == 500, "list fault: %r", listing)
+    expect_code(device, "0")
+    expect_code(call(sim, "GET", API + "device/list"), "0")
 
 
 def check_unknown_family():
@@ -812,13 +854,17 @@ def check_fault_offline(sim):
     expect(other_moved == utc_text(T0 + 3600), "online devices go on")
 
 
-def check_fault_account_wide(sim):
-    clear = with_fault(sim, "http500", sn="*")
+def list_and_device_under(sim, sn, spec):
+    """device/list's and a device's answers while sn has the fault."""
+    clear = with_fault(sim, spec, sn=sn)
     try:
-        listing = call(sim, "GET", API + "device/list")
-        device = quota_all(sim, OCEAN)
+        return call(sim, "GET", API + "device/list"), quota_all(sim, OCEAN)
     finally:
         clear()
+
+
+def check_fault_account_wide(sim):
+    listing, device = list_and_device_under(sim, "*", "http500")
     expect(listing.status == 500 and device.status == 500,
            "account-wide fault: %r %r", listing, device)
     expect_code(call(sim, "GET", API + "device/list"), "0")
@@ -1005,6 +1051,8 @@ DEFAULT_SIM_CHECKS = (
     ("fault offline", check_fault_offline),
     ("fault account-wide", check_fault_account_wide),
     ("fault listed: any text in device/list", check_fault_listed),
+    ("fault set: quotas take given values", check_set_values),
+    ("fault on device/list alone", check_fault_on_the_list),
     ("fault refusals", check_fault_refusals),
     ("packs: cell lists are numbers within the pack's extremes",
      check_pack_lists),

@@ -9,7 +9,8 @@ What it shows:
   consecutive windows; every window the simulator received is shorter than
   a week and none was refused; one ecoflow_history point per window,
   stamped with the window's begin, tagged sn and code, each field the
-  simulator's index under its clean name (kWh x 1000 = Wh); influxd
+  simulator's index under its clean name (kWh x 1000 = Wh, a *_pct
+  fraction x 100 = %); influxd
   accepts them; a device that refuses (1006) is named once, exit 1;
 - --quota polls with POST quota, and its nested answer gives exactly the
   lines of quota/all's flat answer for the same quotas;
@@ -19,8 +20,9 @@ What it shows:
   is skipped (online=false, not polled, no error); a device bound later
   is read at the next refresh; a 1006 device is reported once and polled
   once in three polls;
-- exec mode asks device/list once per run; a failing list never stops the
-  --sn devices; an empty list is valid;
+- exec mode asks device/list once per run; while it fails, no point of
+  the --sn devices is written (it would lack the name and product tags);
+  an empty list is valid;
 - both new modes run clean under valgrind.
 """
 
@@ -126,7 +128,11 @@ def sim_indexes(sim, sn, begin, end):
     for index in data["data"]:
         name = index["indexName"].lower().replace(" ", "_").replace("-", "_")
         value = decimal.Decimal(index["indexValue"])
-        out[name] = value * 1000 if index["unit"] == "kWh" else value
+        # kWh as Wh; an index named *_pct is a fraction of 1 sent with
+        # the unit % (the reference's own example): as the percentage.
+        fraction = index["unit"] == "%" and name.endswith("_pct")
+        out[name] = (value * 1000 if index["unit"] == "kWh" else
+                     value * 100 if fraction else value)
     return out
 
 
@@ -447,11 +453,12 @@ def check_exec_lists(sim):
     sim.set_fault("*", "http500")
     sim.set_fault(OCEAN, "delay:0")  # its own fault: answered as usual
     run = run_exec(sim, "--discover", "--sn", OCEAN)
-    check("a failing list never stops the --sn device: exit 0, its lines, "
-          "a W! line", run.returncode == 0 and OCEAN in read_sns(
-              run.stdout.splitlines(keepends=True)) and
-          "W! ecoflow: listing the account's devices (device/list): HTTP 500"
-          in run.stderr, run.stderr)
+    check("a failing list holds the --sn device's points (they would lack "
+          "its name and product tags): exit 1, no line, said",
+          run.returncode == 1 and run.stdout == "" and
+          "listing the account's devices (device/list): HTTP 500"
+          in run.stderr and "until device/list answers" in run.stderr,
+          run.stderr)
     run = run_exec(sim, "--discover")
     check("with nothing else to read: exit 1, an E! line",
           run.returncode == 1 and "E! ecoflow: listing the account's "

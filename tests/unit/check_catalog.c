@@ -53,11 +53,29 @@ static void capture(const ef_metric *metric, void *ctx) {
   out->n++;
 }
 
+/* A copy of memory, as it is now. */
+static ef_value_memory memory_copy(const ef_value_memory *memory) {
+  ef_value_memory copy = *memory;
+  if (memory->counters_cap > 0) {
+    copy.counters = malloc(memory->counters_cap * sizeof(ef_counter));
+    ck_assert_ptr_nonnull(copy.counters);
+    memcpy(copy.counters, memory->counters,
+           memory->counters_cap * sizeof(ef_counter));
+  }
+  return copy;
+}
+
 /* The metrics of json under policy, walked straight from the parsed JSON
  * (every poll's path); the same from kept samples (the pushed state's)
- * must give the same. */
+ * must give the same, from the device's memory as it was before. */
 static ef_metric_stats
 metrics_under(const char *json, const ef_metric_policy *policy, captured *out) {
+  ef_value_memory before = {0};
+  ef_metric_policy again_policy = policy ? *policy : (ef_metric_policy){0};
+  if (policy != NULL && policy->memory != NULL) {
+    before = memory_copy(policy->memory);
+    again_policy.memory = &before;
+  }
   struct json_object *data = json_tokener_parse(json);
   ck_assert_ptr_nonnull(data);
   memset(out, 0, sizeof(*out));
@@ -69,8 +87,9 @@ metrics_under(const char *json, const ef_metric_policy *policy, captured *out) {
   ck_assert_int_eq(ef_samples_add_text(&samples, json), 0);
   captured *again = calloc(1, sizeof(*again));
   ef_metric_stats stats_again = {0};
-  ef_metrics_each(&samples, policy, capture, again, &stats_again);
+  ef_metrics_each(&samples, &again_policy, capture, again, &stats_again);
   ef_samples_clear(&samples);
+  ef_value_memory_clear(&before);
   ck_assert_uint_eq(again->n, out->n);
   for (size_t i = 0; i < out->n; i++) {
     ck_assert_str_eq(again->metrics[i].path, out->metrics[i].path);
@@ -117,9 +136,9 @@ static const struct {
      "phase=b", "current"},
     {"pcsCPhase.actPwr", "-776.1484", "power-phase_c", "ecoflow_phase",
      "phase=c", "active_power"},
-    {"pcsAPhase.reactPwr", "173.24965", "power-phase_a_reactive",
+    {"pcsAPhase.reactPwr", "173.24965", "gauge-phase_a_reactive_power_var",
      "ecoflow_phase", "phase=a", "reactive_power"},
-    {"pcsBPhase.apparentPwr", "756.7776", "power-phase_b_apparent",
+    {"pcsBPhase.apparentPwr", "756.7776", "gauge-phase_b_apparent_power_va",
      "ecoflow_phase", "phase=b", "apparent_power"},
     {"sectorA.tempCurr", "22.5", "temperature-zone_a", "ecoflow_heating_zone",
      "zone=a", "temperature"},
@@ -224,6 +243,26 @@ START_TEST(sentinels_are_no_reading) {
 }
 END_TEST
 
+/* The markers are no reading whatever row carries them: the catch-all
+ * rows of a pack, quotas the catalog does not know, numbers sent as text,
+ * a counter, the scaled forms; the numbers beside them pass. */
+START_TEST(markers_are_no_reading_everywhere) {
+  captured out;
+  ef_metric_stats stats = metrics_of(
+      "{\"bp_addr.P\":\"{\\\"bpEcloundSoc\\\":65535,"
+      "\\\"bpRealSoh\\\":4294967295,\\\"bpHvMosTemp\\\":-3270,"
+      "\\\"bpOther\\\":\\\"6553.5\\\",\\\"bpSub\\\":{\\\"x\\\":-327}}\","
+      "\"ems_change_report.emsKeepSoc\":4294967295,\"96_1.invTemp\":-3270,"
+      "\"96_1.pct\":429496729.5,\"20_1.v\":\"655.35\",\"20_1.w\":65.535,"
+      "\"energy_stream.solarTotalEnergy\":4294967295,\"20_1.ok\":-32.7,"
+      "\"pcs_change_report.invTemp\":-327.0}",
+      &out);
+  ck_assert_uint_eq(stats.no_reading, 12);
+  ck_assert_uint_eq(out.n, 1);
+  ck_assert_str_eq(out.metrics[0].field, "20_1_ok");
+}
+END_TEST
+
 START_TEST(implausible_values_are_dropped) {
   captured out;
   ef_metric_stats stats =
@@ -272,14 +311,82 @@ END_TEST
 
 START_TEST(states_are_text) {
   captured out;
-  metrics_of("{\" chargingStatus\":\"EV_CHG_STS_AVAILABLE\","
-             "\"ems_ev.chargingStatus\":\"EV_CHG_STS_CHARGING\"}",
-             &out);
-  ck_assert_uint_eq(out.n, 2);
+  metrics_of("{\" chargingStatus\":\"EV_CHG_STS_AVAILABLE\"}", &out);
+  ck_assert_uint_eq(out.n, 1);
   ck_assert_int_eq(out.metrics[0].type, EF_VALUE_STRING);
   ck_assert_str_eq(out.metrics[0].text, "EV_CHG_STS_AVAILABLE");
   ck_assert_str_eq(out.metrics[0].field, "ev_charging_status");
   ck_assert_str_eq(out.metrics[0].collectd_type, "");
+  /* A number is no state name: never text in the field of names. */
+  ef_metric_stats stats =
+      metrics_of("{\"ems_change_report.emsWorkMode\":\"1\",\"chargingStatus\""
+                 ":2,\"x\":{\"emsWorkMode\":true}}",
+                 &out);
+  ck_assert_uint_eq(stats.implausible, 2);
+  ck_assert_uint_eq(out.n, 1); /* x.emsWorkMode: no row names it */
+  ck_assert_int_eq(out.metrics[0].type, EF_VALUE_FLOAT);
+}
+END_TEST
+
+/* A fallback row stands in for its quota only when the device did not
+ * send it: in this reading (before or after it), or ever (its memory). */
+START_TEST(fallbacks_stand_in_once) {
+  captured out;
+  metrics_of("{\"ems_change_report\":{\"bpTotalChgEnergy\":5000},"
+             "\"energy_stream\":{\"bpChgTotalEnergy\":5100},"
+             "\"ems_heating_rod.heatingPower\":300}",
+             &out);
+  ck_assert_uint_eq(out.n, 2);
+  const ef_metric *charged =
+      by_field(&out, "ecoflow", "battery_charged_energy_total");
+  ck_assert_str_eq(charged->path, "energy_stream.bpChgTotalEnergy");
+  ck_assert_str_eq(charged->text, "5100");
+  const ef_metric *rod = by_field(&out, "ecoflow_heating_rod", "power");
+  ck_assert_str_eq(rod->path, "ems_heating_rod.heatingPower");
+  ck_assert_str_eq(rod->collectd_instance, "heating_rod0");
+  ck_assert_str_eq(rod->tags[0].value, "0");
+
+  ef_value_memory memory = {0};
+  ef_metric_policy policy = {.memory = &memory};
+  metrics_under("{\"ems_change_report.bpTotalChgEnergy\":5000}", &policy, &out);
+  ck_assert_uint_eq(out.n, 1);
+  ck_assert_str_eq(out.metrics[0].field, "battery_charged_energy_total");
+  metrics_under("{\"hrEnergyStream\":[{\"hrPwr\":20}],"
+                "\"ems_ev.chargingStatus\":\"EV_CHG_STS_CHARGING\"}",
+                &policy, &out);
+  ck_assert_uint_eq(out.n, 2);
+  /* The device sent hrEnergyStream once: its stand-in is not published. */
+  metrics_under("{\"ems_heating_rod.heatingPower\":300,"
+                "\"ems_ev.chargingStatus\":\"EV_CHG_STS_CHARGING\"}",
+                &policy, &out);
+  ck_assert_uint_eq(out.n, 1);
+  ck_assert_str_eq(out.metrics[0].field, "ev_charging_status");
+  ef_value_memory_clear(&memory);
+}
+END_TEST
+
+/* collectd gets each value in the unit its type holds. */
+START_TEST(collectd_units) {
+  captured out;
+  metrics_of("{\"bp_addr.P\":\"{\\\"bpCellMaxVol\\\":3505,"
+             "\\\"bpFullCap\\\":100000,\\\"bpCellVol\\\":[3330]}\","
+             "\"bpSoc\":50}",
+             &out);
+  const ef_metric *max =
+      by_field(&out, "ecoflow_battery_pack", "cell_voltage_max_mv");
+  ck_assert_str_eq(max->collectd_type, "voltage");
+  ck_assert_str_eq(max->collectd_instance, "pack_P_cell_max");
+  ck_assert_double_eq(max->number, 3505);
+  ck_assert_double_eq(max->collectd_value, 3.505);
+  const ef_metric *full =
+      by_field(&out, "ecoflow_battery_pack", "full_capacity_mah");
+  ck_assert_str_eq(full->collectd_type, "charge");
+  ck_assert_double_eq(full->collectd_value, 100);
+  const ef_metric *cell = by_field(&out, "ecoflow_battery_cell", "voltage_mv");
+  ck_assert_str_eq(cell->collectd_instance, "pack_P_cell0");
+  ck_assert_double_eq(cell->collectd_value, 3.33);
+  ck_assert_double_eq(by_field(&out, "ecoflow", "battery_soc")->collectd_value,
+                      50);
 }
 END_TEST
 
@@ -295,9 +402,14 @@ START_TEST(unknown_quotas_are_kept) {
   ck_assert_str_eq(out.metrics[0].collectd_type, "gauge");
   ck_assert_str_eq(out.metrics[0].collectd_instance, "20_1_inv_output_watts");
   ck_assert_str_eq(out.metrics[0].text, "230.5");
-  ck_assert_int_eq(out.metrics[1].type, EF_VALUE_BOOL);
-  ck_assert_str_eq(out.metrics[1].collectd_type, "bool");
+  /* A flag is a float 0 or 1, as a number in its place would be. */
+  ck_assert_int_eq(out.metrics[1].type, EF_VALUE_FLOAT);
+  ck_assert_double_eq(out.metrics[1].number, 1);
+  ck_assert_str_eq(out.metrics[1].text, "1");
+  ck_assert_str_eq(out.metrics[1].collectd_type, "gauge");
+  /* Text has a field of its own. */
   ck_assert_int_eq(out.metrics[2].type, EF_VALUE_STRING);
+  ck_assert_str_eq(out.metrics[2].field, "new_thing_text");
   ck_assert_str_eq(out.metrics[2].collectd_type, "");
   /* Each number of a list is a value of its own. */
   ck_assert_str_eq(out.metrics[3].field, "listy_0");
@@ -353,14 +465,86 @@ START_TEST(catalog_rows_are_consistent) {
       ck_assert_msg(ef_catalog_rule(other) != NULL ||
                         strcmp(q->pattern, other->pattern) != 0,
                     "%s twice", q->pattern);
+      /* One name, one quantity: only a fallback shares its primary's. */
       int same_measurement = strcmp(q->measurement, other->measurement) == 0;
       ck_assert_msg(
           !same_measurement || strcmp(q->field, other->field) != 0 ||
-              strcmp(q->tags, other->tags) != 0 || q->decode == EF_DECODE_STATE,
+              strcmp(q->tags, other->tags) != 0 ||
+              (q->primary != NULL && strcmp(q->primary, other->pattern) == 0),
           "%s and %s publish the same field", q->pattern, other->pattern);
     }
   }
   ck_assert_ptr_null(ef_catalog_entry(ef_catalog_size()));
+}
+END_TEST
+
+/* A fallback row stands in for a row of the table, under its names, and
+ * captures nothing (its value is kept whole until the reading's end). */
+START_TEST(fallbacks_name_their_primary) {
+  size_t fallbacks = 0;
+  for (size_t i = 0; i < ef_catalog_size(); i++) {
+    const ef_quota *q = ef_catalog_entry(i);
+    if (q->primary == NULL)
+      continue;
+    fallbacks++;
+    ck_assert_msg(strchr(q->pattern, '{') == NULL, "%s captures", q->pattern);
+    int bit = ef_catalog_fallback_bit(q);
+    ck_assert_msg(bit >= 0 && bit < EF_MAX_FALLBACKS, "%s: no bit", q->pattern);
+    const ef_quota *primary = NULL;
+    for (size_t j = 0; j < ef_catalog_size(); j++)
+      if (strcmp(ef_catalog_entry(j)->pattern, q->primary) == 0 &&
+          ef_catalog_entry(j)->primary == NULL)
+        primary = ef_catalog_entry(j);
+    ck_assert_msg(primary != NULL, "%s: no row %s", q->pattern, q->primary);
+    ck_assert_int_eq(ef_catalog_primary_bit(primary), bit);
+    ck_assert_int_eq(q->decode, primary->decode);
+    ck_assert_str_eq(q->unit, primary->unit);
+    ck_assert_str_eq(q->measurement, primary->measurement);
+    ck_assert_str_eq(q->field, primary->field);
+  }
+  ck_assert_uint_ge(fallbacks, 5);
+  ck_assert_int_eq(ef_catalog_fallback_bit(ef_catalog_lookup("bpSoc", NULL)),
+                   -1);
+}
+END_TEST
+
+/* Every collectd type holds its row's unit: volts under voltage, watts
+ * under power (mV and mAh dispatched as V and Ah); a unit no type holds
+ * goes as a gauge whose instance ends with it; percentages are 0-100. */
+START_TEST(collectd_types_hold_their_units) {
+  for (size_t i = 0; i < ef_catalog_size(); i++) {
+    const ef_quota *q = ef_catalog_entry(i);
+    if (q->collectd_type == NULL)
+      continue;
+    double divisor = ef_catalog_collectd_divisor(q);
+    ck_assert_msg(divisor > 0, "%s: %s is no type for %s", q->pattern,
+                  q->collectd_type, q->unit);
+    const char *unit = ef_catalog_collectd_unit(q);
+    if (strcmp(q->collectd_type, "gauge") == 0) {
+      ck_assert_ptr_null(unit);
+      if (q->decode == EF_DECODE_ANY || q->unit[0] == '\0')
+        continue;
+      char suffix[16];
+      size_t n = 0;
+      suffix[n++] = '_';
+      for (const char *c = q->unit; *c != '\0' && n + 1 < sizeof(suffix); c++)
+        suffix[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+      suffix[n] = '\0';
+      size_t len = strlen(q->collectd_instance);
+      ck_assert_msg(len > n &&
+                        strcmp(q->collectd_instance + len - n, suffix) == 0,
+                    "%s: gauge-%s does not end with its unit", q->pattern,
+                    q->collectd_instance);
+      continue;
+    }
+    ck_assert_ptr_nonnull(unit);
+    if (divisor == 1)
+      ck_assert_msg(strcmp(unit, q->unit) == 0, "%s: %s in %s", q->pattern,
+                    q->unit, q->collectd_type);
+    if (strcmp(q->unit, "%") == 0)
+      ck_assert_msg(q->min >= 0 && q->max <= 100, "%s: percent range",
+                    q->pattern);
+  }
 }
 END_TEST
 
@@ -410,7 +594,7 @@ START_TEST(numeric_lists_become_numbers) {
   ck_assert_int_eq(by_field(&out, "ecoflow", "ems_error_count")->integer, 2);
   ck_assert_str_eq(by_field(&out, "ecoflow", "ems_error_codes")->text,
                    "601,602");
-  ck_assert_str_eq(by_field(&out, "ecoflow_raw", "modes")->text, "a,b");
+  ck_assert_str_eq(by_field(&out, "ecoflow_raw", "modes_text")->text, "a,b");
   ck_assert_uint_eq(out.n, 8);
   ck_assert_uint_eq(stats.cut, 0);
 
@@ -427,26 +611,28 @@ START_TEST(numeric_lists_become_numbers) {
 }
 END_TEST
 
-/* The lifetime energy counters are named, in Wh, and pass the monotonic
- * guard the policy gives. */
-static int hold_out_grid_in(void *ctx, const char *path, double value) {
-  ++*(int *)ctx;
-  ck_assert_double_gt(value, 0);
-  return strcmp(path, "energy_stream.gridInTotalEnergy") != 0;
-}
-
+/* The lifetime energy counters are named, in Wh, and pass the guard of
+ * the device's memory (ef_value_rules.h); 0 is no reading. */
 START_TEST(energy_counters_are_named_and_guarded) {
   captured out;
-  int calls = 0;
-  ef_metric_policy policy = {.counter = hold_out_grid_in,
-                             .counter_ctx = &calls};
+  ef_value_memory walked = {0};
+  ef_metric_policy policy = {.memory = &walked};
   ef_metric_stats stats =
       metrics_under("{\"energy_stream\":{\"solarTotalEnergy\":1234567,"
-                    "\"gridInTotalEnergy\":7654.5}}",
+                    "\"gridInTotalEnergy\":7654.5,\"homeTotalEnergy\":0},"
+                    "\"bp_addr.P\":\"{\\\"bpAccuChgEnergy\\\":90}\"}",
                     &policy, &out);
-  ck_assert_int_eq(calls, 4); /* from the JSON, then from samples */
-  ck_assert_uint_eq(out.n, 1);
-  ck_assert_uint_eq(stats.implausible, 1);
+  ck_assert_uint_eq(out.n, 3);
+  ck_assert_uint_eq(stats.no_reading, 1);
+  /* A spike of the solar counter, a step back of the other: held. */
+  stats = metrics_under("{\"energy_stream\":{\"solarTotalEnergy\":9e9,"
+                        "\"gridInTotalEnergy\":7654}}",
+                        &(ef_metric_policy){.memory = &walked}, &out);
+  ck_assert_uint_eq(out.n, 0);
+  ck_assert_uint_eq(stats.implausible, 2);
+  ef_value_memory_clear(&walked);
+  stats =
+      metrics_of("{\"energy_stream\":{\"solarTotalEnergy\":1234567}}", &out);
   const ef_metric *solar = by_field(&out, "ecoflow", "solar_energy_total");
   ck_assert_str_eq(solar->collectd_type, "energy_wh");
   ck_assert_str_eq(solar->collectd_instance, "solar_total");
@@ -517,7 +703,7 @@ START_TEST(pack_values_carry_the_pack) {
   const ef_metric *cell = by_field(&out, "ecoflow_battery_cell", "voltage_mv");
   ck_assert_str_eq(cell->tags[1].key, "cell");
   ck_assert_str_eq(cell->tags[1].value, "0");
-  ck_assert_str_eq(cell->collectd_instance, "pack_HJ32A_cell0_mv");
+  ck_assert_str_eq(cell->collectd_instance, "pack_HJ32A_cell0");
   const ef_metric *sensor =
       by_field(&out, "ecoflow_battery_sensor", "temperature");
   ck_assert_str_eq(sensor->tags[1].value, "0"); /* 1 is "no reading" */
@@ -528,8 +714,9 @@ START_TEST(pack_values_carry_the_pack) {
       by_field(&out, "ecoflow_battery_pack", "bp_balance_state_1")->number, 0);
   ck_assert_double_eq(
       by_field(&out, "ecoflow_battery_pack", "bms_info_fan_level")->number, 2);
-  ck_assert_int_eq(by_field(&out, "ecoflow_battery_pack", "update_time")->type,
-                   EF_VALUE_STRING);
+  ck_assert_int_eq(
+      by_field(&out, "ecoflow_battery_pack", "update_time_text")->type,
+      EF_VALUE_STRING);
   ck_assert_uint_eq(out.n, 11);
 }
 END_TEST
@@ -548,9 +735,9 @@ START_TEST(numbers_stay_honest) {
   ck_assert_uint_eq(out.n, 3);
   ck_assert_str_eq(by_field(&out, "ecoflow_raw", "raw2")->text,
                    "9007199254740992");
-  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw3")->type,
+  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw3_text")->type,
                    EF_VALUE_STRING);
-  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw4")->type, EF_VALUE_BOOL);
+  ck_assert_int_eq(by_field(&out, "ecoflow_raw", "raw4")->type, EF_VALUE_FLOAT);
 }
 END_TEST
 
@@ -597,9 +784,11 @@ END_TEST
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
-          error_bits_are_decoded, states_are_text, unknown_quotas_are_kept,
-          generic_names, catalog_rows_are_consistent, captures_stop_at_segments,
-          numeric_lists_become_numbers, energy_counters_are_named_and_guarded,
-          signed_flows_are_split, pack_values_carry_the_pack,
-          numbers_stay_honest, unknown_values_are_capped,
-          a_path_twice_is_published_once)
+          error_bits_are_decoded, states_are_text, fallbacks_stand_in_once,
+          collectd_units, markers_are_no_reading_everywhere,
+          fallbacks_name_their_primary, collectd_types_hold_their_units,
+          unknown_quotas_are_kept, generic_names, catalog_rows_are_consistent,
+          captures_stop_at_segments, numeric_lists_become_numbers,
+          energy_counters_are_named_and_guarded, signed_flows_are_split,
+          pack_values_carry_the_pack, numbers_stay_honest,
+          unknown_values_are_capped, a_path_twice_is_published_once)

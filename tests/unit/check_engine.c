@@ -24,9 +24,26 @@ static struct {
   const char *list; /* device/list's data */
   int hang_ms;      /* every quota/all and quota/data answer waits so long */
   const char *report_data; /* quota/data's data; NULL: one value, 1.5 kWh */
+  size_t report_indexes;   /* else so many values, "Index <i>" */
+  unsigned list_status;    /* device/list answers this HTTP status; 0: 200 */
   int reports_fail;        /* quota/data answers HTTP 500 ... */
   const char *late_begin;  /* ... 300 ms late for the window that begins so */
 } cloud;
+
+/* quota/data's answer of cloud.report_indexes values, a new string. */
+static char *many_indexes(void) {
+  size_t size = 64 + 64 * cloud.report_indexes, used = 0;
+  char *data = malloc(size);
+  ck_assert_ptr_nonnull(data);
+  used += (size_t)snprintf(data, size, "{\"code\":\"0\",\"data\":[");
+  for (size_t i = 0; i < cloud.report_indexes; i++)
+    used += (size_t)snprintf(data + used, size - used,
+                             "%s{\"indexName\":\"Index %zu\",\"indexValue\""
+                             ":%zu,\"unit\":\"kWh\"}",
+                             i ? "," : "", i, i + 1);
+  snprintf(data + used, size - used, "]}");
+  return data;
+}
 
 static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   (void)ctx;
@@ -34,7 +51,11 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   pthread_mutex_lock(&unit_server.lock);
   if (strstr(request->path, "quota") != NULL)
     reply->delay_ms = cloud.hang_ms;
-  if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
+  if (strcmp(request->path, "/iot-open/sign/device/list") == 0 &&
+      cloud.list_status != 0) {
+    reply->status = cloud.list_status;
+    reply->body = strdup("busy");
+  } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
   } else if (strstr(request->path, "quota/data") != NULL &&
              cloud.reports_fail) {
@@ -43,6 +64,11 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
     if (cloud.late_begin != NULL && request->body != NULL &&
         strstr(request->body, cloud.late_begin) != NULL)
       reply->delay_ms = 300;
+  } else if (strstr(request->path, "quota/data") != NULL &&
+             cloud.report_indexes > 0) {
+    char *many = many_indexes();
+    reply->body = unit_answer(many);
+    free(many);
   } else if (strstr(request->path, "quota/data") != NULL) {
     snprintf(data, sizeof(data), "{\"code\":\"0\",\"data\":%s}",
              cloud.report_data ? cloud.report_data
@@ -75,6 +101,8 @@ static void set_cloud(const char *stamp, const char *failing_sn,
   cloud.report_data = NULL;
   cloud.reports_fail = 0;
   cloud.late_begin = NULL;
+  cloud.report_indexes = 0;
+  cloud.list_status = 0;
   pthread_mutex_unlock(&unit_server.lock);
 }
 
@@ -185,6 +213,8 @@ static journal heard;
 
 /* How often reads come (ef_engine_options.read_interval_ms); 0: once. */
 static int64_t read_interval_ms;
+/* ef_engine_options.tags_from_list of the next engine. */
+static int tags_from_list;
 
 static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                              int discover, int daemon) {
@@ -199,6 +229,7 @@ static ef_engine *engine_for(const ef_device_config *devices, size_t n,
                                .use_list = discover,
                                .interval_ms = 10000,
                                .read_interval_ms = read_interval_ms,
+                               .tags_from_list = tags_from_list,
                                .daemon = daemon};
   char problem[EF_PROBLEM_LEN];
   heard = (journal){0};
@@ -334,6 +365,22 @@ START_TEST(reports_follow_the_first_poll) {
 }
 END_TEST
 
+/* Two fetches of the weekly report, an hour apart, each handed out as
+ * report says; what was left out is said once, as said begins. Frees
+ * engine. */
+static void fetched_twice_said_once(ef_engine *engine, const char *report,
+                                    const char *said) {
+  ef_engine_read(engine, 1000, NULL);
+  ck_assert_int_eq(count(&heard, report), 1);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ck_assert_int_eq(count(&heard, said), 1);
+  ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
+  ck_assert_int_eq(count(&heard, report), 2);
+  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+
 /* A report value that is no number (a boolean here), or one beyond a
  * double once in Wh (+-1e308 kWh), is left out, the numbers beside it
  * kept, and all are said once, not at every fetch. */
@@ -347,14 +394,65 @@ START_TEST(report_values_that_are_no_numbers_are_said_once) {
                       "{\"indexName\":\"From Grid\","
                       "\"indexValue\":-1e308,\"unit\":\"kWh\"}]";
   ef_engine *engine = engine_with_weekly_report();
-  ef_engine_read(engine, 1000, NULL);
-  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000 of 1"), 1);
-  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
-  ck_assert_int_eq(
-      count(&heard, "news note SN1 report WEEK: 3 values left out"), 1);
-  ef_engine_read(engine, 1000 + 3600 * 1000 + READ_GAP_MS, NULL);
-  ck_assert_int_eq(count(&heard, "report SN1 WEEK=2000 of 1"), 2);
-  ck_assert_int_eq(count(&heard, "news note SN1"), 1);
+  fetched_twice_said_once(
+      engine, "report SN1 WEEK=2000 of 1",
+      "news note SN1 report WEEK: 3 indexes left out: 3 no number");
+}
+END_TEST
+
+/* A report of 15,000 indexes makes no 15,000 values: the cap on values
+ * the catalog does not know holds, and what it cut is said once. */
+START_TEST(report_indexes_are_capped) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0, NULL);
+  cloud.report_indexes = 15000;
+  ef_engine *engine = engine_with_weekly_report();
+  account.max_unknown = 10;
+  fetched_twice_said_once(
+      engine, "report SN1 WEEK=1000 of 10",
+      "news note SN1 report WEEK: 14990 indexes left out: 0 no number");
+  cloud.report_indexes = 0;
+}
+END_TEST
+
+/* A front end whose series carry the list's name and product: the list is
+ * asked first, and while it fails no device's values are handed out (its
+ * points would lack those tags), said once, though the device is polled
+ * (its failures would be told); once the list answers, the device is
+ * read, and a later failing list changes nothing. */
+START_TEST(values_wait_for_the_lists_tags) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0,
+            "[{\"sn\":\"SN1\",\"deviceName\":\"house\",\"online\":1,"
+            "\"productName\":\"PowerOcean\"}]");
+  cloud.list_status = 500;
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  tags_from_list = 1;
+  ef_engine *engine = engine_for(two, 1, 0, 0);
+  tags_from_list = 0;
+  ef_read_summary summary;
+  ef_engine_read(engine, 1000, &summary);
+  ck_assert_uint_eq(summary.read + summary.failed, 0);
+  ck_assert_uint_eq(summary.held, 1); /* polled, its values held */
+  ck_assert_int_eq(count(&heard, "begin SN1"), 0);
+  ck_assert_int_eq(count(&heard, "news list failing"), 1);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  ck_assert_int_eq(unit_server.requests, 2); /* the list first, alone */
+  int64_t now = 1000 + EF_ROSTER_LIST_RETRY_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 0);
+  ck_assert_int_eq(count(&heard, "news note -"), 1);
+  cloud.list_status = 0;
+  now += 2 * EF_ROSTER_LIST_RETRY_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_int_eq(count(&heard, "begin SN1"), 1);
+  ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
+  cloud.list_status = 500;
+  now += EF_ROSTER_DEFAULT_REFRESH_MS;
+  ef_engine_read(engine, now, &summary);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
+  ck_assert_str_eq(ef_roster_device_name(ef_engine_device(engine, 0)), "house");
+  cloud.list_status = 0;
   ef_engine_free(engine);
   unit_server_stop();
 }
@@ -472,6 +570,9 @@ int main(void) {
                                 a_hanging_host_costs_one_timeout,
                                 a_slow_read_is_told_once,
                                 report_values_that_are_no_numbers_are_said_once,
+                                report_indexes_are_capped,
+                                values_wait_for_the_lists_tags,
+
                                 skipped_windows_are_told_as_one_range};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
   ef_client_global_cleanup();

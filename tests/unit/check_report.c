@@ -4,6 +4,8 @@
 #include "unit.h"
 #include "unit_time.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static ef_report_value made(const char *name, double value, const char *text,
@@ -42,6 +44,7 @@ static const struct {
     {1.5, "1.5", "Wh", "energy_wh", "Wh", "1.5", 1.5},
     {99.57, "99.57", "%", "percent", "%", "99.57", 99.57},
     {0.4123, "0.4123", "%", "percent", "%", "0.4123", 0.4123},
+    {110, "110", "%", "percent", "%", "110", 110}, /* judged later */
     {7, "7", "", "gauge", "", "7", 7},
     {7, "7", "kg", "gauge", "kg", "7", 7},
     /* An exponent is not a plain decimal: scaled as a number, no text. */
@@ -61,6 +64,64 @@ START_TEST(units_scale_exactly) {
   ef_report_value v = made("x", 2.5, NULL, "kWh");
   ck_assert_str_eq(v.text, "");
   ck_assert_double_eq(v.number, 2500);
+}
+END_TEST
+
+/* An index named "..._pct" is a fraction of 1 (the reference's example
+ * sends 0.7162 for 71.62 %): published as the percentage it is. */
+START_TEST(fractions_become_percentages) {
+  ef_report_value v = made("pv_to_powerplus_pct", 0.7162, "0.7162", "%");
+  ck_assert_str_eq(v.collectd_type, "percent");
+  ck_assert_str_eq(v.text, "71.62");
+  ck_assert_double_eq(v.number, 71.62);
+  v = made("Self-sufficiency", 95.17, "95.17", "%");
+  ck_assert_str_eq(v.text, "95.17");
+  v = made("weight_pct", 0.5, "0.5", "kg"); /* no percentage: as sent */
+  ck_assert_str_eq(v.text, "0.5");
+}
+END_TEST
+
+/* The values of a report: markers are no reading, percentages outside
+ * 0-100 implausible, a clean name taken once, the rest past the cap
+ * cut; each counted. */
+START_TEST(report_values_pass_the_gate) {
+  const ef_history_value indexes[] = {
+      {.name = "From Solar", .value = 32.27, .text = "32.27", .unit = "kWh"},
+      {.name = "from_solar", .value = 1, .text = "1", .unit = "kWh"},
+      {.name = "To Grid", .value = 65535, .text = "65535", .unit = "kWh"},
+      {.name = "Self-sufficiency", .value = 101, .text = "101", .unit = "%"},
+      {.name = "Ratio", .value = 4294967295.0, .text = "4294967295"},
+      {.name = "To Home", .value = 22.77, .text = "22.77", .unit = "kWh"},
+      {.name = "To Battery", .value = 9.1, .text = "9.1", .unit = "kWh"},
+      {.name = "From Grid", .value = 5.13, .text = "5.13", .unit = "kWh"},
+  };
+  size_t n = sizeof(indexes) / sizeof(indexes[0]);
+  ef_report_value out[8];
+  ef_report_stats stats = {0};
+  ck_assert_uint_eq(ef_report_values(indexes, n, 3, out, &stats), 3);
+  ck_assert_str_eq(out[0].name, "from_solar");
+  ck_assert_str_eq(out[0].text, "32270");
+  ck_assert_str_eq(out[1].name, "to_home");
+  ck_assert_str_eq(out[2].name, "to_battery");
+  ck_assert_uint_eq(stats.collided, 1);
+  ck_assert_uint_eq(stats.no_reading, 2);
+  ck_assert_uint_eq(stats.implausible, 1);
+  ck_assert_uint_eq(stats.cut, 1);
+  /* Thousands of indexes: the cap holds, in one pass. */
+  enum { MANY = 15000 };
+  ef_history_value *many = calloc(MANY, sizeof(*many));
+  char(*names)[16] = calloc(MANY, sizeof(*names));
+  for (size_t i = 0; i < MANY; i++) {
+    snprintf(names[i], sizeof(names[i]), "index %zu", i);
+    many[i] = (ef_history_value){.name = names[i], .value = 1, .text = "1"};
+  }
+  ef_report_value capped[10];
+  stats = (ef_report_stats){0};
+  ck_assert_uint_eq(ef_report_values(many, MANY, 10, capped, &stats), 10);
+  ck_assert_uint_eq(stats.cut, MANY - 10);
+  ck_assert_str_eq(capped[9].name, "index_9");
+  free(many);
+  free(names);
 }
 END_TEST
 
@@ -171,5 +232,6 @@ START_TEST(codes) {
 END_TEST
 
 UNIT_MAIN("report", names_are_snake_case, units_scale_exactly,
+          fractions_become_percentages, report_values_pass_the_gate,
           values_beyond_a_double_once_scaled_are_refused,
           week_so_far_starts_monday_utc, backfill_windows, codes)

@@ -347,9 +347,17 @@ START_TEST(the_list_without_discovery) {
   assert_event(0, EF_ROSTER_OFFLINE, "GARAGE");
   ASSERT_ROUND(roster, 0, "HOUSE", "GARAGE");
   ck_assert_str_eq(device(roster, "HOUSE")->product, "PowerOcean");
+  /* A list without its productName, one that fails, one without the
+   * device: its name and product stay (its series keep their tags). */
   merge(roster, LIST("HOUSE:1"), MIN_MS(10));
   ck_assert_uint_eq(ef_roster_size(roster), 2);
   ck_assert_int_eq(device(roster, "GARAGE")->presence, EF_PRESENCE_UNKNOWN);
+  ck_assert_str_eq(device(roster, "HOUSE")->product, "PowerOcean");
+  ef_error error = {.kind = EF_ERR_HTTP, .http_status = 500};
+  ef_roster_merge(roster, NULL, &error, MIN_MS(20), record, NULL);
+  merge(roster, LIST("GARAGE:1"), MIN_MS(30));
+  ck_assert_str_eq(device(roster, "HOUSE")->product, "PowerOcean");
+  ck_assert_str_eq(device(roster, "HOUSE")->listed_name, "HOUSE");
   ef_roster_free(roster);
 }
 END_TEST
