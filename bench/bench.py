@@ -33,8 +33,11 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    through mosquitto's defaults (Nagle's algorithm); the CPU per message
    of ecoflow-telegraf, the broker and the simulator, messages per second
    and losses for --mqtt-devices (1000) through one connection; collectd
-   (MQTT true) at the same load. Without mosquitto the section says in the
-   table that it was skipped.
+   (MQTT true) at the same load; one burst of --mqtt-burst-messages
+   (20,000) PowerOcean messages taken by ecoflow-telegraf and mosquitto_sub
+   side by side: the CPU per message of each, the messages each received
+   and where the others were lost (the broker, or the client). Without
+   mosquitto the section says in the table that it was skipped.
 9. MQTT push mode against a broker and a reader that misbehave (issue
    19), in both front ends, through tests/e2e/mqtt_fault_scenario.py (the
    scenarios test_mqtt_faults.py checks with generous bounds): the CPU
@@ -594,6 +597,7 @@ MQTT_PUBLISHER_PASSWORD = "bench-publisher-password"
 MQTT_PERIOD_MS = 1000  # every device publishes once a second
 GOAL_MQTT_LATENCY_S = 1.0  # issue 11: values within a second
 COLLECTD_PUSH_INTERVAL_S = 10
+GOAL_BURST_RATIO = 2.0  # issue 22: x mosquitto_sub's CPU per message
 SN_TAG = re.compile(rb",sn=([^, ]+)")
 
 
@@ -602,6 +606,10 @@ def mqtt_skip_reason():
     if not os.access(MOSQUITTO, os.X_OK):
         return ("mosquitto is not installed (no %s): contrib/deps.sh bench "
                 "(Debian package mosquitto)" % MOSQUITTO)
+    for client in ("mosquitto_pub", "mosquitto_sub"):
+        if shutil.which(client) is None:
+            return ("%s is not installed: contrib/deps.sh bench (Debian "
+                    "package mosquitto-clients)" % client)
     try:
         with open(CONFIG_H) as text:
             built = "#define HAVE_MOSQUITTO 1" in text.read()
@@ -935,7 +943,177 @@ def measure_mqtt(args, work, step):
                                    args.mqtt_warmup, work, "nagle")
     r["latency"]["nodelay"] = r["cpu"]["nodelay"] = True
     r["nagle"]["nodelay"] = False
+    r["burst"] = mqtt_burst(args, work, step)
     return r
+
+
+# -- 8, the burst: ecoflow-telegraf and mosquitto_sub side by side ----------
+
+# A PowerOcean's message of its three phases, five values each: the lines
+# of one message are its phases' (ecoflow_phase, phase=a, b, c).
+BURST_PHASES = ("pcsAPhase", "pcsBPhase", "pcsCPhase")
+BURST_SUFFIX, BURST_SUB_SUFFIX = "bench-burst", "bench-burst-sub"
+# Phase a's active power: the message's number (every message differs).
+BURST_NUMBER = re.compile(
+    rb"^ecoflow_phase,.*,phase=a,.*[ ,]active_power=(\d+)")
+BURST_DROPPED = "Outgoing messages are being dropped for client %s."
+
+
+def burst_payloads(count):
+    """count messages of the typeCode shape, every value of each its own
+    (nothing the same twice in a row); phase a's actPwr is its number."""
+    payloads = []
+    for i in range(count):
+        params = {phase: {"vol": 225 + (i * 7 + k) % 100 / 10,
+                          "amp": 3 + (i * 3 + k) % 400 / 100,
+                          "actPwr": i if k == 0 else 700 + (i + k) % 300,
+                          "reactPwr": -20 + (i + k) % 40,
+                          "apparentPwr": 720 + (i * 5 + k) % 300}
+                  for k, phase in enumerate(BURST_PHASES)}
+        payloads.append(json.dumps(
+            {"id": 10 ** 9 + i, "version": "1.0", "moduleType": 1,
+             "typeCode": "pcsPhase", "params": params},
+            separators=(",", ":")))
+    return payloads
+
+
+def piped_to_file(argv, env, path, err):
+    """argv started with its stdout a pipe that cat copies into path (as
+    Telegraf's execd reads a pipe): (the process, cat)."""
+    out = open(path, "wb")
+    cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out)
+    out.close()
+    try:
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                   stdout=cat.stdin, stderr=err)
+    finally:
+        cat.stdin.close()
+    return process, cat
+
+
+def file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def burst_numbers(path):
+    """The message numbers of ecoflow-telegraf's lines in path, and how
+    many lines of phases it wrote."""
+    numbers, lines = set(), 0
+    with open(path, "rb") as text:
+        for line in text:
+            if line.startswith(b"ecoflow_phase,"):
+                lines += 1
+                found = BURST_NUMBER.match(line)
+                if found:
+                    numbers.add(int(found.group(1)))
+    return numbers, lines
+
+
+def burst_delivered(log, client_id, topic):
+    return sum(1 for line in log.splitlines()
+               if "Sending PUBLISH to %s (" % client_id in line
+               and "'%s'" % topic in line)
+
+
+def mqtt_burst(args, work, step, timeout=600):
+    """One burst of --mqtt-burst-messages messages to one PowerOcean's
+    quota topic (mosquitto_pub -l: as fast as the broker takes them)
+    through one broker to ecoflow-telegraf --execd --mqtt and mosquitto_sub
+    at once, both writing into a pipe that cat empties into a file; the CPU
+    of each (utime+stime) from before the burst until their output stops
+    growing, the messages each received, and where the others went."""
+    count = args.mqtt_burst_messages
+    sn = serials(1)[0]
+    topic = "/open/%s/%s/quota" % (MQTT_ACCOUNT, sn)
+    ours, theirs = (os.path.join(work, "burst-telegraf.out"),
+                    os.path.join(work, "burst-sub.out"))
+    err = open(os.path.join(work, "burst-telegraf.err"), "wb")
+    sub_err = open(os.path.join(work, "burst-sub.err"), "wb")
+    payloads = burst_payloads(count)
+    running = []
+    with mqtt_broker(1, nodelay=True) as broker:
+        with publishing_sim(broker, 1, os.path.join(
+                work, "burst.published")) as sim:
+            try:
+                wait_for(lambda: sim.control("GET", "/sim/mqtt")["connected"],
+                         30, "the simulator's connection to the broker")
+                process, cat = piped_to_file(
+                    [TELEGRAF, "--execd", "--mqtt", "--ca-file",
+                     broker.cafile, "--mqtt-client-id-suffix", BURST_SUFFIX],
+                    client_env(sim), ours, err)
+                running += [process, cat]
+                process.stdin.write(b"\n")  # the poll that seeds the state
+                process.stdin.flush()
+                wait_subscribed(broker, BURST_SUFFIX, 1, process)
+                sub_id = mqtt_client_id(BURST_SUB_SUFFIX)
+                home = broker._client_config(MQTT_ACCOUNT, MQTT_PASSWORD,
+                                             None, "mosquitto_sub")
+                sub, sub_cat = piped_to_file(
+                    [mqttharness._tool("mosquitto_sub"), "-V", "mqttv311",
+                     "-i", sub_id, "-t", topic],
+                    dict(os.environ, XDG_CONFIG_HOME=home), theirs, sub_err)
+                running += [sub, sub_cat]
+                wait_for(lambda: broker.subscriptions(sub_id) >= 1, 60,
+                         "mosquitto_sub's subscription", sub)
+                wait_for(lambda: b"ecoflow_read," in open(ours, "rb").read(),
+                         timeout, "the poll that seeds the device", process)
+                pids = {"telegraf": process.pid, "sub": sub.pid,
+                        "broker": pid_of(broker)}
+                step("MQTT: a burst of %d messages to ecoflow-telegraf and "
+                     "mosquitto_sub" % count)
+                before, started = cpu_of(pids), time.monotonic()
+                published = broker.publish_lines(
+                    MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD, topic, payloads)
+                publish_s = time.monotonic() - started
+                if published.returncode != 0:
+                    raise BenchError("mosquitto_pub -l: exit status %d: %s" % (
+                        published.returncode, published.stderr))
+                sizes, deadline = None, time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    now = (file_size(ours), file_size(theirs))
+                    if now == sizes:
+                        break
+                    sizes = now
+                    time.sleep(1.5)
+                after, settled = cpu_of(pids), time.monotonic()
+                process.stdin.close()
+                process.wait(timeout=60)
+            except (BenchError, simharness.SimError,
+                    subprocess.TimeoutExpired) as error:
+                raise BenchError("MQTT burst: %s\n%s"
+                                 % (error, tail(err.name))) from None
+            finally:
+                for child in running:
+                    stop_process(child)
+                err.close()
+                sub_err.close()
+        log = broker.log()
+    numbers, lines = burst_numbers(ours)
+    with open(theirs, "rb") as text:
+        sub_received = sum(1 for line in text if line.startswith(b"{"))
+    telegraf_id = mqtt_client_id(BURST_SUFFIX)
+    return {
+        "messages": count, "publish_s": publish_s,
+        "seconds": settled - started,
+        "bytes": sum(len(p) for p in payloads) / count,
+        "broker_received": sum(1 for line in log.splitlines()
+                               if "Received PUBLISH from" in line
+                               and "'%s'" % topic in line),
+        "telegraf": {
+            "cpu": after["telegraf"] - before["telegraf"],
+            "received": len(numbers & set(range(count))), "lines": lines,
+            "delivered": burst_delivered(log, telegraf_id, topic),
+            "broker_dropped": (BURST_DROPPED % telegraf_id) in log,
+            "warnings": count_lines(err.name, b"W!"),
+            "errors": count_lines(err.name, b"E!"), "rc": process.returncode},
+        "sub": {
+            "cpu": after["sub"] - before["sub"], "received": sub_received,
+            "delivered": burst_delivered(log, sub_id, topic),
+            "broker_dropped": (BURST_DROPPED % sub_id) in log},
+        "broker_cpu": after["broker"] - before["broker"]}
 
 
 # -- 9: MQTT faults ------------------------------------------------------------
@@ -1371,6 +1549,78 @@ PUSH_ROWS = (
 )
 
 
+def burst_cpu(side):
+    """CPU per message received, or None when none was."""
+    return side["cpu"] / side["received"] if side["received"] else None
+
+
+def burst_lost(side, messages):
+    """Where the messages one client missed went: the broker sent it fewer
+    (mosquitto drops what waits beyond max_queued_messages, 1000 by
+    default, for a client that reads too slowly, and says so in its log),
+    or it received fewer than the broker sent."""
+    at_broker = messages - side["delivered"]
+    at_client = side["delivered"] - side["received"]
+    if at_broker == at_client == 0:
+        return "0"
+    return "**%d**: %d by the broker%s, %d after it" % (
+        at_broker + at_client, at_broker,
+        " (\"Outgoing messages are being dropped\")"
+        if side["broker_dropped"] else "", at_client)
+
+
+def render_burst(b, rep):
+    """The burst's table into rep; returns its summary row."""
+    t, s = b["telegraf"], b["sub"]
+    ours, theirs = burst_cpu(t), burst_cpu(s)
+    ratio = ours / theirs if ours and theirs else None
+    rep.add(
+        "**A burst, side by side.** One PowerOcean's quota topic gets %d "
+        "messages of the typeCode shape (its three phases, five values "
+        "each, every value different from the message before; %.0f bytes "
+        "on average) from `mosquitto_pub -l`, as fast as the broker takes "
+        "them (%.2f s, %.0f messages/s), through the same broker (TLS, "
+        "TCP_NODELAY) to two subscribers at once: `ecoflow-telegraf --execd "
+        "--mqtt` (its state seeded by one poll over HTTP; each message "
+        "becomes three lines, one per phase) and `mosquitto_sub -t TOPIC` "
+        "(a plain C subscriber printing each message), each writing into a "
+        "pipe that `cat` copies into a file. A message a subscriber misses "
+        "is lost at the broker when the broker sent it fewer (mosquitto 2.0 "
+        "keeps at most `max_queued_messages`, 1000 by default, QoS 0 "
+        "messages waiting for a client beyond what its socket holds, drops "
+        "the rest and logs \"Outgoing messages are being dropped for client "
+        "ID\"), else in the client. CPU is utime+stime "
+        "(`/proc/PID/stat`, 10 ms ticks) from before the burst until both "
+        "outputs stopped growing for 1.5 s (%.1f s), divided by the messages "
+        "each received; both programs' figures come from the same run, on a "
+        "machine shared with other work." % (
+            b["messages"], b["bytes"], b["publish_s"],
+            b["messages"] / b["publish_s"], b["seconds"]), "")
+    rep.table(("figure", "ecoflow-telegraf", "mosquitto_sub"), [
+        ("**CPU per message**", us(ours) if ours else "-",
+         us(theirs) if theirs else "-"),
+        ("CPU over the burst", ms(t["cpu"]), ms(s["cpu"])),
+        ("messages received (lines of phases)", "%d (%d)" % (
+            t["received"], t["lines"]), str(s["received"])),
+        ("lost (of %d the broker received)" % b["broker_received"],
+         burst_lost(t, b["messages"]), burst_lost(s, b["messages"])),
+        ("E! / W! lines in its log", "%d / %d" % (t["errors"], t["warnings"]),
+         "-")])
+    rep.add("mosquitto's own CPU over the burst: %s (%s per message, to both "
+            "subscribers)." % (ms(b["broker_cpu"]),
+                               us(b["broker_cpu"] / b["messages"])), "")
+    return ("MQTT push, a burst of %d messages side by side: "
+            "ecoflow-telegraf CPU per message / mosquitto_sub's"
+            % b["messages"],
+            "%s / %s = %s; lost %d and %d" % (
+                us(ours) if ours else "-", us(theirs) if theirs else "-",
+                "%.2fx" % ratio if ratio else "-",
+                b["messages"] - t["received"], b["messages"] - s["received"]),
+            "<= %gx, none lost (issue 22)" % GOAL_BURST_RATIO,
+            verdict(ratio is not None and ratio <= GOAL_BURST_RATIO
+                    and t["received"] == s["received"] == b["messages"]))
+
+
 def render_mqtt(r, rep):
     """Section 8 into rep; returns its introduction (none) and its
     summary rows."""
@@ -1437,6 +1687,7 @@ def render_mqtt(r, rep):
          "(reported); none lost",
          verdict(all(push_losses(f) == 0 for f in runs)))]
 
+    rows.append(render_burst(x["burst"], rep))
     cd = x["collectd"]
     if "skipped" in cd:
         rep.add("collectd with `MQTT true`: not measured (%s)."
@@ -1645,6 +1896,8 @@ MQTT_OPTIONS = (
     ("--mqtt-collectd-seconds", float, 30,
      "collectd (MQTT true): each of its three windows, without, with and "
      "without messages (s; 0 skips it)"),
+    ("--mqtt-burst-messages", int, 20000,
+     "the burst ecoflow-telegraf and mosquitto_sub take side by side"),
     ("--mqtt-status-flips", int, 150000,
      "section 9: status messages of the status flood"),
 )
