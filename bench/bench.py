@@ -33,7 +33,11 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    through mosquitto's defaults (Nagle's algorithm); the CPU per message
    of ecoflow-telegraf, the broker and the simulator, messages per second
    and losses for --mqtt-devices (1000) through one connection; collectd
-   (MQTT true) at the same load. Without mosquitto the section says in the
+   (MQTT true) at the same load; --mqtt-bursts (3) bursts of
+   --mqtt-burst-messages (20,000) PowerOcean messages taken by
+   ecoflow-telegraf and mosquitto_sub side by side: the CPU per message of
+   each, the messages each received and where the others were lost (the
+   broker, or the client). Without mosquitto the section says in the
    table that it was skipped.
 9. MQTT push mode against a broker and a reader that misbehave (issue
    19), in both front ends, through tests/e2e/mqtt_fault_scenario.py (the
@@ -594,6 +598,7 @@ MQTT_PUBLISHER_PASSWORD = "bench-publisher-password"
 MQTT_PERIOD_MS = 1000  # every device publishes once a second
 GOAL_MQTT_LATENCY_S = 1.0  # issue 11: values within a second
 COLLECTD_PUSH_INTERVAL_S = 10
+GOAL_BURST_RATIO = 2.0  # issue 22: x mosquitto_sub's CPU per message
 SN_TAG = re.compile(rb",sn=([^, ]+)")
 
 
@@ -602,6 +607,10 @@ def mqtt_skip_reason():
     if not os.access(MOSQUITTO, os.X_OK):
         return ("mosquitto is not installed (no %s): contrib/deps.sh bench "
                 "(Debian package mosquitto)" % MOSQUITTO)
+    for client in ("mosquitto_pub", "mosquitto_sub"):
+        if shutil.which(client) is None:
+            return ("%s is not installed: contrib/deps.sh bench (Debian "
+                    "package mosquitto-clients)" % client)
     try:
         with open(CONFIG_H) as text:
             built = "#define HAVE_MOSQUITTO 1" in text.read()
@@ -935,7 +944,195 @@ def measure_mqtt(args, work, step):
                                    args.mqtt_warmup, work, "nagle")
     r["latency"]["nodelay"] = r["cpu"]["nodelay"] = True
     r["nagle"]["nodelay"] = False
+    r["burst"] = mqtt_burst(args, work, step)
     return r
+
+
+# -- 8, the burst: ecoflow-telegraf and mosquitto_sub side by side ----------
+
+# A PowerOcean's message of its three phases, five values each: the lines
+# of one message are its phases' (ecoflow_phase, phase=a, b, c).
+BURST_PHASES = ("pcsAPhase", "pcsBPhase", "pcsCPhase")
+BURST_SUFFIX, BURST_SUB_SUFFIX = "bench-burst", "bench-burst-sub"
+# Phase a's active power: the message's number (every message differs).
+BURST_NUMBER = re.compile(
+    rb"^ecoflow_phase,.*,phase=a,.*[ ,]active_power=(\d+)")
+BURST_DROPPED = "Outgoing messages are being dropped for client %s."
+
+
+def burst_payloads(count):
+    """count messages of the typeCode shape, every value of each its own
+    (nothing the same twice in a row); phase a's actPwr is its number."""
+    payloads = []
+    for i in range(count):
+        params = {phase: {"vol": 225 + (i * 7 + k) % 100 / 10,
+                          "amp": 3 + (i * 3 + k) % 400 / 100,
+                          "actPwr": i if k == 0 else 700 + (i + k) % 300,
+                          "reactPwr": -20 + (i + k) % 40,
+                          "apparentPwr": 720 + (i * 5 + k) % 300}
+                  for k, phase in enumerate(BURST_PHASES)}
+        payloads.append(json.dumps(
+            {"id": 10 ** 9 + i, "version": "1.0", "moduleType": 1,
+             "typeCode": "pcsPhase", "params": params},
+            separators=(",", ":")))
+    return payloads
+
+
+def piped_to_file(argv, env, path, err):
+    """argv started with its stdout a pipe that cat copies into path (as
+    Telegraf's execd reads a pipe): (the process, cat)."""
+    out = open(path, "wb")
+    cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=out)
+    out.close()
+    try:
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                   stdout=cat.stdin, stderr=err)
+    finally:
+        cat.stdin.close()
+    return process, cat
+
+
+def file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def lines_between(path, begin, end):
+    """The lines of path from byte begin up to byte end (None: its end)."""
+    with open(path, "rb") as text:
+        text.seek(begin)
+        return text.read(None if end is None else end - begin).splitlines()
+
+
+def burst_numbers(path, begin, end):
+    """The message numbers of ecoflow-telegraf's lines in path between
+    bytes begin and end, and how many lines of phases it wrote there."""
+    numbers, lines = set(), 0
+    for line in lines_between(path, begin, end):
+        if line.startswith(b"ecoflow_phase,"):
+            lines += 1
+            found = BURST_NUMBER.match(line)
+            if found:
+                numbers.add(int(found.group(1)))
+    return numbers, lines
+
+
+def burst_sent(log, client_id, topic):
+    """PUBLISHes of topic in the broker's log (a part of it) to client_id,
+    or from anyone (client_id None)."""
+    what = ("Sending PUBLISH to %s (" % client_id if client_id
+            else "Received PUBLISH from")
+    return sum(1 for line in log.splitlines()
+               if what in line and "'%s'" % topic in line)
+
+
+def one_burst(broker, topic, payloads, pids, outputs, timeout):
+    """One burst through broker; the CPU of pids over it, and where in the
+    outputs and the broker's log it began and ended."""
+    begin = ([file_size(path) for path in outputs], len(broker.log()))
+    before, started = cpu_of(pids), time.monotonic()
+    published = broker.publish_lines(MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD,
+                                     topic, payloads)
+    publish_s = time.monotonic() - started
+    if published.returncode != 0:
+        raise BenchError("mosquitto_pub -l: exit status %d: %s" % (
+            published.returncode, published.stderr))
+    sizes, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = [file_size(path) for path in outputs]
+        if now == sizes:
+            break
+        sizes = now
+        time.sleep(1.5)
+    after, settled = cpu_of(pids), time.monotonic()
+    return {"publish_s": publish_s, "seconds": settled - started,
+            "cpu": {k: after[k] - before[k] for k in pids},
+            "offsets": begin[0], "log": broker.log()[begin[1]:]}
+
+
+def mqtt_burst(args, work, step, timeout=600):
+    """--mqtt-bursts bursts of --mqtt-burst-messages messages each to one
+    PowerOcean's quota topic (mosquitto_pub -l: as fast as the broker
+    takes them) through one broker to ecoflow-telegraf --execd --mqtt and
+    mosquitto_sub at once, both writing into a pipe that cat empties into
+    a file; per burst, the CPU of each (utime+stime) from before it until
+    their output stops growing, the messages each received, and where the
+    others went."""
+    count = args.mqtt_burst_messages
+    sn = serials(1)[0]
+    topic = "/open/%s/%s/quota" % (MQTT_ACCOUNT, sn)
+    ours, theirs = (os.path.join(work, "burst-telegraf.out"),
+                    os.path.join(work, "burst-sub.out"))
+    err = open(os.path.join(work, "burst-telegraf.err"), "wb")
+    sub_err = open(os.path.join(work, "burst-sub.err"), "wb")
+    payloads = burst_payloads(count)
+    telegraf_id = mqtt_client_id(BURST_SUFFIX)
+    sub_id = mqtt_client_id(BURST_SUB_SUFFIX)
+    running, bursts = [], []
+    with mqtt_broker(1, nodelay=True) as broker:
+        with publishing_sim(broker, 1, os.path.join(
+                work, "burst.published")) as sim:
+            try:
+                wait_for(lambda: sim.control("GET", "/sim/mqtt")["connected"],
+                         30, "the simulator's connection to the broker")
+                process, cat = piped_to_file(
+                    [TELEGRAF, "--execd", "--mqtt", "--ca-file",
+                     broker.cafile, "--mqtt-client-id-suffix", BURST_SUFFIX],
+                    client_env(sim), ours, err)
+                running += [process, cat]
+                process.stdin.write(b"\n")  # the poll that seeds the state
+                process.stdin.flush()
+                wait_subscribed(broker, BURST_SUFFIX, 1, process)
+                home = broker._client_config(MQTT_ACCOUNT, MQTT_PASSWORD,
+                                             None, "mosquitto_sub")
+                sub, sub_cat = piped_to_file(
+                    [mqttharness._tool("mosquitto_sub"), "-V", "mqttv311",
+                     "-i", sub_id, "-t", topic],
+                    dict(os.environ, XDG_CONFIG_HOME=home), theirs, sub_err)
+                running += [sub, sub_cat]
+                wait_for(lambda: broker.subscriptions(sub_id) >= 1, 60,
+                         "mosquitto_sub's subscription", sub)
+                wait_for(lambda: b"ecoflow_read," in open(ours, "rb").read(),
+                         timeout, "the poll that seeds the device", process)
+                pids = {"telegraf": process.pid, "sub": sub.pid,
+                        "broker": pid_of(broker)}
+                for i in range(args.mqtt_bursts):
+                    step("MQTT: burst %d of %d, %d messages to "
+                         "ecoflow-telegraf and mosquitto_sub"
+                         % (i + 1, args.mqtt_bursts, count))
+                    bursts.append(one_burst(broker, topic, payloads, pids,
+                                            (ours, theirs), timeout))
+                process.stdin.close()
+                process.wait(timeout=60)
+            except (BenchError, simharness.SimError,
+                    subprocess.TimeoutExpired) as error:
+                raise BenchError("MQTT burst: %s\n%s"
+                                 % (error, tail(err.name))) from None
+            finally:
+                for child in running:
+                    stop_process(child)
+                err.close()
+                sub_err.close()
+    ends = [b["offsets"] for b in bursts[1:]] + [(None, None)]
+    for b, end in zip(bursts, ends):
+        numbers, lines = burst_numbers(ours, b["offsets"][0], end[0])
+        log = b.pop("log")
+        b.update(broker_received=burst_sent(log, None, topic), telegraf={
+            "cpu": b["cpu"]["telegraf"],
+            "received": len(numbers & set(range(count))), "lines": lines,
+            "delivered": burst_sent(log, telegraf_id, topic),
+            "broker_dropped": (BURST_DROPPED % telegraf_id) in log}, sub={
+            "cpu": b["cpu"]["sub"],
+            "received": sum(1 for line in lines_between(
+                theirs, b["offsets"][1], end[1]) if line.startswith(b"{")),
+            "delivered": burst_sent(log, sub_id, topic),
+            "broker_dropped": (BURST_DROPPED % sub_id) in log})
+    return {"messages": count, "bursts": bursts,
+            "bytes": sum(len(p) for p in payloads) / count,
+            "warnings": count_lines(err.name, b"W!"),
+            "errors": count_lines(err.name, b"E!"), "rc": process.returncode}
 
 
 # -- 9: MQTT faults ------------------------------------------------------------
@@ -1371,6 +1568,96 @@ PUSH_ROWS = (
 )
 
 
+def burst_cpu(side):
+    """CPU per message received, or None when none was."""
+    return side["cpu"] / side["received"] if side["received"] else None
+
+
+def burst_lost(side, messages):
+    """Where the messages one client missed went: the broker sent it fewer
+    (mosquitto drops what waits beyond max_queued_messages, 1000 by
+    default, for a client that reads too slowly, and says so in its log),
+    or it received fewer than the broker sent."""
+    at_broker = messages - side["delivered"]
+    at_client = side["delivered"] - side["received"]
+    if at_broker == at_client == 0:
+        return "0"
+    return "**%d**: %d by the broker%s, %d after it" % (
+        at_broker + at_client, at_broker,
+        " (\"Outgoing messages are being dropped\")"
+        if side["broker_dropped"] else "", at_client)
+
+
+def burst_ratio(burst):
+    ours, theirs = burst_cpu(burst["telegraf"]), burst_cpu(burst["sub"])
+    return ours / theirs if ours and theirs else None
+
+
+def render_burst(x, rep):
+    """The bursts' table into rep; returns their summary row."""
+    bursts, count = x["bursts"], x["messages"]
+    publish_s = statistics.median(b["publish_s"] for b in bursts)
+    rep.add(
+        "**Bursts, side by side.** One PowerOcean's quota topic gets %d "
+        "bursts of %d messages of the typeCode shape (its three phases, "
+        "five values each, every value different from the message before; "
+        "%.0f bytes on average), each from `mosquitto_pub -l` as fast as the "
+        "broker takes them (median %.2f s, %.0f messages/s), through the same "
+        "broker (TLS, TCP_NODELAY) to two subscribers at once: "
+        "`ecoflow-telegraf --execd --mqtt` (its state seeded by one poll "
+        "over HTTP; each message becomes three lines, one per phase) and "
+        "`mosquitto_sub -t TOPIC` (a plain C subscriber printing each "
+        "message), each writing into a pipe that `cat` copies into a file. "
+        "A message a subscriber misses is lost at the broker when the broker "
+        "sent it fewer (mosquitto 2.0 keeps at most `max_queued_messages`, "
+        "1000 by default, QoS 0 messages waiting for a client beyond what "
+        "its socket holds, drops the rest and logs \"Outgoing messages are "
+        "being dropped for client ID\"), else in the client. CPU is "
+        "utime+stime (`/proc/PID/stat`, 10 ms ticks) from before a burst "
+        "until both outputs stopped growing for 1.5 s, divided by the "
+        "messages each received; both programs' figures come from the same "
+        "bursts, on a machine shared with other work. ecoflow-telegraf: "
+        "exit status %d, %d E! and %d W! lines in its log." % (
+            len(bursts), count, x["bytes"], publish_s, count / publish_s,
+            x["rc"], x["errors"], x["warnings"]), "")
+    rows = []
+    for i, b in enumerate(bursts):
+        t, s = b["telegraf"], b["sub"]
+        ratio = burst_ratio(b)
+        rows.append((
+            str(i + 1), "%.2f s" % b["publish_s"],
+            "%s (%s)" % (us(burst_cpu(t)) if t["received"] else "-",
+                         ms(t["cpu"])),
+            "%s (%s)" % (us(burst_cpu(s)) if s["received"] else "-",
+                         ms(s["cpu"])),
+            "%.2fx" % ratio if ratio else "-",
+            "%d; %d" % (t["received"], s["received"]),
+            "%s; %s" % (burst_lost(t, count), burst_lost(s, count)),
+            ms(b["cpu"]["broker"])))
+    rep.table(("burst", "published in", "**ecoflow-telegraf CPU per message** "
+               "(in all)", "mosquitto_sub CPU per message (in all)", "ratio",
+               "received: ecoflow-telegraf; mosquitto_sub",
+               "lost: ecoflow-telegraf; mosquitto_sub", "mosquitto CPU"),
+              rows)
+    ratios = [burst_ratio(b) for b in bursts]
+    ratio = (statistics.median(ratios) if None not in ratios else None)
+    lost = [sum(count - b[who]["received"] for b in bursts)
+            for who in ("telegraf", "sub")]
+    return ("MQTT push, %d bursts of %d messages side by side: "
+            "ecoflow-telegraf CPU per message / mosquitto_sub's (median)"
+            % (len(bursts), count),
+            "%s (%s); lost %d and %d" % (
+                "%.2fx" % ratio if ratio else "-",
+                ", ".join(us(burst_cpu(b["telegraf"])) + " / "
+                          + us(burst_cpu(b["sub"]))
+                          if None not in (burst_cpu(b["telegraf"]),
+                                          burst_cpu(b["sub"])) else "-"
+                          for b in bursts), lost[0], lost[1]),
+            "<= %gx, none lost (issue 22)" % GOAL_BURST_RATIO,
+            verdict(ratio is not None and ratio <= GOAL_BURST_RATIO
+                    and lost == [0, 0]))
+
+
 def render_mqtt(r, rep):
     """Section 8 into rep; returns its introduction (none) and its
     summary rows."""
@@ -1437,6 +1724,7 @@ def render_mqtt(r, rep):
          "(reported); none lost",
          verdict(all(push_losses(f) == 0 for f in runs)))]
 
+    rows.append(render_burst(x["burst"], rep))
     cd = x["collectd"]
     if "skipped" in cd:
         rep.add("collectd with `MQTT true`: not measured (%s)."
@@ -1645,6 +1933,9 @@ MQTT_OPTIONS = (
     ("--mqtt-collectd-seconds", float, 30,
      "collectd (MQTT true): each of its three windows, without, with and "
      "without messages (s; 0 skips it)"),
+    ("--mqtt-burst-messages", int, 20000,
+     "each burst ecoflow-telegraf and mosquitto_sub take side by side"),
+    ("--mqtt-bursts", int, 3, "bursts, one after the other (the median)"),
     ("--mqtt-status-flips", int, 150000,
      "section 9: status messages of the status flood"),
 )
@@ -1756,9 +2047,11 @@ def main():
                         help="keep the work directory (outputs, logs)")
     args = parser.parse_args()
     args.devices = max(args.sizes)
-    if min(args.mqtt_devices, args.mqtt_latency_devices) < 1 or min(
+    if min(args.mqtt_devices, args.mqtt_latency_devices,
+           args.mqtt_burst_messages, args.mqtt_bursts) < 1 or min(
             args.mqtt_seconds, args.mqtt_latency_seconds) <= 0:
-        parser.error("--mqtt-*devices and --mqtt-*seconds must be positive")
+        parser.error("--mqtt-*devices, --mqtt-*seconds and --mqtt-burst* "
+                     "must be positive")
     if len(args.callgrind_sizes) != 2 or len(args.floor_callgrind) != 2:
         parser.error("--callgrind-sizes and --floor-callgrind take two "
                      "numbers")

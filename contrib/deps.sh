@@ -35,8 +35,9 @@ test=(
 bench=(
   # what only `make bench` needs: callgrind, requests for the Python
   # poller it runs side by side, a broker (and openssl for its throwaway
-  # CA) for push mode (collectd comes with the build list)
-  valgrind python3 python3-requests mosquitto openssl
+  # CA) for push mode, and its clients for the burst side by side with
+  # mosquitto_sub (collectd comes with the build list)
+  valgrind python3 python3-requests mosquitto mosquitto-clients openssl
 )
 # `make deb` and `make deb-check`: the Debian packages built and installed
 deb=(

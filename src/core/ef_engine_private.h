@@ -25,6 +25,7 @@ struct ef_engine {
   size_t lists;        /* device lists merged so far */
   unsigned long reads; /* so far, counting the running one */
   ef_mqtt *mqtt;       /* push mode, or NULL */
+  size_t flapping;     /* devices whose pushed status may flap (ef_push.c) */
   int slow_said;       /* a read outlasted the interval, and it was said */
   int tags_said;       /* values waited for the list's tags, and it was said */
 };

@@ -50,6 +50,9 @@
 #define MAX_ADDRESSES 8
 /* A drop episode ends after this long without a drop. */
 #define DROPS_QUIET_MS (60 * 1000)
+/* Packets read in a row from what the socket and OpenSSL's read-ahead
+ * hold, before the thread looks at its other work again. */
+#define PACKETS_PER_WAKE 256
 
 /* A device the source watches, and what it pushed. */
 typedef struct {
@@ -137,6 +140,9 @@ struct ef_mqtt {
   int subscriptions_dirty;
   queued *head, *tail;
   size_t n_queued, queued_bytes, n_notes;
+  /* While the thread reads a run of packets, the engine is woken once,
+   * at its end, not for each message. */
+  int holding_wake, wake_held;
   size_t statuses_pending;
   int64_t statuses_handed_ms; /* monotonic */
   int dropping;               /* an episode of drops, said */
@@ -145,6 +151,7 @@ struct ef_mqtt {
   ef_mqtt_stats stats;
 
   /* The thread's own. */
+  struct json_tokener *tokener; /* every message's, reset each time */
   ef_client *client;
   struct mosquitto *mosq;
   credentials credentials;
@@ -236,8 +243,12 @@ static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
   m->tail = item;
   m->queued_bytes += bytes;
   m->n_notes += !message;
-  if (m->n_queued++ == 0)
-    poke(m->pipe_fds[1]);
+  if (m->n_queued++ == 0) {
+    if (m->holding_wake)
+      m->wake_held = 1;
+    else
+      poke(m->pipe_fds[1]);
+  }
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -564,7 +575,8 @@ static void on_message(struct mosquitto *mosq, void *obj,
   ef_push_message parsed;
   ef_push_verdict verdict = ef_push_message_parse(
       m->credentials.account, message->topic, message->payload,
-      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, &parsed);
+      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, m->tokener,
+      &parsed);
   ef_samples samples = parsed.values;
   pthread_mutex_lock(&m->lock);
   pushed_device *device =
@@ -827,6 +839,10 @@ static SSL_CTX *tls_new(ef_mqtt *m) {
   SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
   SSL_CTX_set_verify(tls, SSL_VERIFY_PEER, verify_peer);
   SSL_CTX_set_info_callback(tls, name_the_server);
+  /* One read of the socket takes every record it holds (a burst is many
+   * small ones), not a header and a body per message; read_packets reads
+   * on while OpenSSL holds some. */
+  SSL_CTX_set_read_ahead(tls, 1);
   if (SSL_CTX_load_verify_locations(tls, m->ca_file,
                                     m->ca_file ? NULL : SYSTEM_CA_PATH) != 1) {
     SSL_CTX_free(tls);
@@ -1287,12 +1303,45 @@ static void lost(ef_mqtt *m, int rc) {
   mosquitto_disconnect(m->mosq);
 }
 
+/* Reads the packets that the socket and OpenSSL's buffer hold, up to
+ * PACKETS_PER_WAKE: mosquitto_loop_read reads one (and the rest of its TLS
+ * record), and a socket whose bytes OpenSSL has read ahead polls as
+ * empty. The engine is woken once for them all. Returns libmosquitto's
+ * code; *buffered is 1 when OpenSSL may still hold whole packets. */
+static int read_packets(ef_mqtt *m, int *buffered) {
+  int rc = MOSQ_ERR_SUCCESS;
+  pthread_mutex_lock(&m->lock);
+  m->holding_wake = 1;
+  pthread_mutex_unlock(&m->lock);
+  *buffered = 0;
+  for (int i = 0; i < PACKETS_PER_WAKE; i++) {
+    errno = 0; /* the library says EAGAIN when the socket was drained */
+    rc = mosquitto_loop_read(m->mosq, 1);
+    SSL *ssl = mosquitto_ssl_get(m->mosq);
+    *buffered = rc == MOSQ_ERR_SUCCESS && errno != EAGAIN &&
+                errno != EWOULDBLOCK && mosquitto_socket(m->mosq) >= 0 &&
+                ssl != NULL && SSL_has_pending(ssl);
+    if (!*buffered)
+      break;
+  }
+  pthread_mutex_lock(&m->lock);
+  m->holding_wake = 0;
+  if (m->wake_held) {
+    m->wake_held = 0;
+    poke(m->pipe_fds[1]);
+  }
+  pthread_mutex_unlock(&m->lock);
+  return rc;
+}
+
 /* Serves the connection until it ends. Returns -1 when the source stops,
  * 0 when the connection was lost. */
 static int serve(ef_mqtt *m) {
   ef_mqtt_plan_connected(&m->plan, monotonic_ms());
   tell_connected(m);
   int announced_stable = 0;
+  /* What OpenSSL read along with CONNACK is read before any wait. */
+  int buffered = 1;
   for (;;) {
     subscribe_pending(m);
     if (!announced_stable && ef_mqtt_plan_stable(&m->plan, monotonic_ms())) {
@@ -1307,11 +1356,15 @@ static int serve(ef_mqtt *m) {
       rc = m->disconnect_rc ? m->disconnect_rc : MOSQ_ERR_CONN_LOST;
     } else {
       short events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
-      int revents = wait_on(m, fd, events, monotonic_ms() + TICK_MS);
+      /* Packets already in OpenSSL's buffer: no wait, only a look. */
+      int revents =
+          wait_on(m, fd, events, buffered ? 0 : monotonic_ms() + TICK_MS);
       if (revents < 0)
         return -1;
+      if (buffered)
+        revents |= POLLIN;
       if (revents & (POLLIN | POLLERR | POLLHUP))
-        rc = mosquitto_loop_read(m->mosq, 1);
+        rc = read_packets(m, &buffered);
       if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT) &&
           mosquitto_socket(m->mosq) >= 0)
         rc = mosquitto_loop_write(m->mosq, 1);
@@ -1369,6 +1422,8 @@ void ef_mqtt_free(ef_mqtt *m) {
   if (m->mosq != NULL)
     mosquitto_destroy(m->mosq);
   SSL_CTX_free(m->tls);
+  if (m->tokener != NULL)
+    json_tokener_free(m->tokener);
   ef_client_free(m->client);
   if (m->pipe_fds[0] >= 0)
     ef_mqtt_take(m, NULL, NULL);
@@ -1432,6 +1487,7 @@ ef_mqtt *ef_mqtt_new(const ef_mqtt_options *options, char *problem) {
       (account->ca_file != NULL && m->ca_file == NULL) ||
       pipe2(m->pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0 ||
       pipe2(m->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0 ||
+      (m->tokener = json_tokener_new()) == NULL ||
       (m->client = ef_client_new(&client_options, &error)) == NULL ||
       (m->mosq = mosquitto_new(NULL, true, m)) == NULL) {
     snprintf(problem, EF_PROBLEM_LEN, "cannot set up MQTT: %s",

@@ -56,7 +56,7 @@ static void tell_status(const ef_engine *engine, ef_roster_device *device,
 
 /* A device's statuses since the last take: the online flag, and news as
  * ef_flap decides. */
-static void note_status(const ef_engine *engine, ef_roster_device *device,
+static void note_status(ef_engine *engine, ef_roster_device *device,
                         const ef_mqtt_event *event) {
   ef_push_device *push = ef_engine_push_device(device);
   int online = event->online;
@@ -77,6 +77,7 @@ static void note_status(const ef_engine *engine, ef_roster_device *device,
     tell_status(engine, device, online);
     break;
   case EF_FLAP_STARTS:
+    engine->flapping++;
     ef_engine_note(engine, EF_LEVEL_WARNING, device,
                    "its MQTT status changed %u times within %d s: it flaps; "
                    "its changes are not told until it has been steady for "
@@ -87,9 +88,15 @@ static void note_status(const ef_engine *engine, ef_roster_device *device,
   }
 }
 
-/* Devices whose status flapped and has been steady since: said once. */
+/* Devices whose status flapped and has been steady since: said once.
+ * Every take calls it: it looks at the roster only while some device
+ * flaps (counted again each time, so that one forgotten meanwhile does
+ * not keep it looking). */
 static void settle_statuses(ef_engine *engine) {
+  if (engine->flapping == 0)
+    return;
   int64_t now = ef_now_ms();
+  size_t flapping = 0;
   for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
     ef_roster_device *device = ef_roster_device_at(engine->roster, i);
     ef_push_device *push = ef_engine_push_device(device);
@@ -102,7 +109,9 @@ static void settle_statuses(ef_engine *engine) {
       if (push->flap.status != told)
         tell_status(engine, device, push->flap.status);
     }
+    flapping += push->has_status && push->flap.flapping;
   }
+  engine->flapping = flapping;
 }
 
 static void on_pushed(const ef_mqtt_event *event, void *ctx) {

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+struct json_tokener;
+
 #define EF_PUSH_MESSAGE_MAX (256 * 1024)
 
 typedef enum {
@@ -46,9 +48,12 @@ typedef struct {
 } ef_push_message;
 
 /* Takes the message of topic and payload (size bytes, not NUL-terminated)
- * apart into *message, which starts empty. */
+ * apart into *message, which starts empty. tokener: json-c's, kept by a
+ * caller that parses many messages (reset here before each), or NULL for
+ * one of its own; the verdict and values are the same either way. */
 ef_push_verdict ef_push_message_parse(const char *account, const char *topic,
                                       const void *payload, size_t size,
+                                      struct json_tokener *tokener,
                                       ef_push_message *message);
 
 /* What a verdict means, in a few words ("not a JSON object"). */

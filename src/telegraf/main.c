@@ -167,11 +167,15 @@ static int read_due(run *r, size_t *held) {
 
 static int execd_tick(void *ctx) { return read_due(ctx, NULL) < 0 ? -1 : 0; }
 
-/* Pushed values that wait: printed at once, a flush per message. */
+/* Pushed values that wait: the lines of one take leave together. */
 static int execd_pushed(void *ctx) {
   run *r = ctx;
-  if (ef_engine_take_pushed(r->engine, ef_now_ms()) != 0 ||
-      r->printer.output_error) {
+  /* The lines of the messages taken leave together, not one write each. */
+  tg_output_hold(r->output);
+  int taken = ef_engine_take_pushed(r->engine, ef_now_ms());
+  if (tg_output_release(r->output) != 0 && !r->printer.output_error)
+    r->printer.output_error = errno ? errno : EIO;
+  if (taken != 0 || r->printer.output_error) {
     log_failure(r->printer.output_error);
     return -1;
   }

@@ -27,6 +27,7 @@ struct tg_output {
   size_t head, len, cap;
   int stalled;
   int failed;
+  int held; /* tg_output_hold */
   tg_output_dropped dropped, dropped_in_stall;
 };
 
@@ -150,7 +151,9 @@ static void drop(tg_output *o, size_t len) {
  * error, never negative) once writing failed for good. */
 static ssize_t queue_write(void *cookie, const char *data, size_t len) {
   tg_output *o = cookie;
-  tg_output_flush(o);
+  int writing = !o->held || o->len >= TG_OUTPUT_HELD_BYTES;
+  if (writing)
+    tg_output_flush(o);
   if (o->failed) {
     errno = EPIPE;
     return 0;
@@ -163,8 +166,16 @@ static ssize_t queue_write(void *cookie, const char *data, size_t len) {
   }
   memcpy(o->data + o->head + o->len, data, len);
   o->len += len;
-  tg_output_flush(o);
+  if (writing)
+    tg_output_flush(o);
   return (ssize_t)len;
+}
+
+void tg_output_hold(tg_output *o) { o->held = 1; }
+
+int tg_output_release(tg_output *o) {
+  o->held = 0;
+  return tg_output_flush(o);
 }
 
 tg_output *tg_output_new(int fd, FILE *log) {

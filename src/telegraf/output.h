@@ -48,6 +48,17 @@ int tg_output_fd(const tg_output *output);
  * failed for good. */
 int tg_output_flush(tg_output *output);
 
+/* Holds the writes: they are queued, and written only once
+ * TG_OUTPUT_HELD_BYTES wait or at tg_output_release, so that the lines of
+ * many readings leave in a few writes (a pipe's: PIPE_BUF bytes each),
+ * not one write (and poll) per reading. */
+#define TG_OUTPUT_HELD_BYTES (16 * 1024)
+void tg_output_hold(tg_output *output);
+
+/* Ends the hold, writing what the descriptor takes now. Returns 0, or -1
+ * when writing failed for good. */
+int tg_output_release(tg_output *output);
+
 /* Writes what waits for at most wait_ms, then gives up on the rest
  * (said on log). Returns 0, or -1 when writing failed. */
 int tg_output_finish(tg_output *output, int wait_ms);

@@ -2,6 +2,7 @@
 #include "ef_push_message.h"
 #include "unit.h"
 
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@
 
 static ef_push_verdict parse(const char *topic, const char *payload,
                              ef_push_message *message) {
-  return ef_push_message_parse(ACCOUNT, topic, payload, strlen(payload),
+  return ef_push_message_parse(ACCOUNT, topic, payload, strlen(payload), NULL,
                                message);
 }
 
@@ -126,7 +127,7 @@ START_TEST(topics_of_others_are_refused) {
     ck_assert_uint_eq(m.values.len, 0);
   }
   ef_push_message m;
-  ck_assert_int_eq(ef_push_message_parse(ACCOUNT, NULL, "{}", 2, &m),
+  ck_assert_int_eq(ef_push_message_parse(ACCOUNT, NULL, "{}", 2, NULL, &m),
                    EF_PUSH_OTHER_TOPIC);
 }
 END_TEST
@@ -159,25 +160,67 @@ END_TEST
 START_TEST(payload_length_is_honoured) {
   ef_push_message m;
   const char text[] = "{\"params\":{\"a\":1}}garbage";
-  ck_assert_int_eq(ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, text, 10, &m),
-                   EF_PUSH_NOT_JSON);
+  ck_assert_int_eq(
+      ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, text, 10, NULL, &m),
+      EF_PUSH_NOT_JSON);
   ef_samples_clear(&m.values);
   size_t size = EF_PUSH_MESSAGE_MAX + 1;
   char *big = malloc(size);
   ck_assert_ptr_nonnull(big);
   memset(big, ' ', size);
   memcpy(big, "{\"params\":{\"a\":1}}", 18);
-  ck_assert_int_eq(ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, big, size, &m),
-                   EF_PUSH_TOO_LONG);
   ck_assert_int_eq(
-      ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, big, size - 1, &m),
+      ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, big, size, NULL, &m),
+      EF_PUSH_TOO_LONG);
+  ck_assert_int_eq(
+      ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, big, size - 1, NULL, &m),
       EF_PUSH_OK);
   ef_samples_clear(&m.values);
   free(big);
 }
 END_TEST
 
+/* A tokener kept over many messages (as the MQTT thread keeps one) judges
+ * each as a new one would, whatever the message before left in it: a
+ * text cut short, garbage, another shape. */
+START_TEST(kept_tokener_judges_as_a_new_one) {
+  static const char *const payloads[] = {
+      "{\"params\":{\"a\":",
+      "{\"typeCode\":\"pdStatus\",\"params\":{\"pcsAPhase\":{\"vol\":229.7}}}",
+      "not json",
+      "{\"cmdFunc\":96,\"param\":{\"bpSoc\":87}}",
+      "[1,",
+      "{\"params\":{\"bpSoc\":88,\"b\":\"x\"}}",
+  };
+  struct json_tokener *kept = json_tokener_new();
+  ck_assert_ptr_nonnull(kept);
+  for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+    ef_push_message fresh, reused;
+    size_t size = strlen(payloads[i]);
+    ef_push_verdict verdict = ef_push_message_parse(
+        ACCOUNT, QUOTA_TOPIC, payloads[i], size, NULL, &fresh);
+    ck_assert_msg(ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, payloads[i], size,
+                                        kept, &reused) == verdict,
+                  "payload %zu", i);
+    ck_assert_uint_eq(reused.values.len, fresh.values.len);
+    for (size_t k = 0; k < fresh.values.len; k++) {
+      const ef_sample *want = &fresh.values.items[k];
+      const ef_sample *got = ef_samples_find(&reused.values, want->path);
+      ck_assert_ptr_nonnull(got);
+      ck_assert_int_eq(got->kind, want->kind);
+      ck_assert_int_eq(got->integer, want->integer);
+      ck_assert_double_eq(got->number, want->number);
+      ck_assert_str_eq(got->text ? got->text : "",
+                       want->text ? want->text : "");
+    }
+    ef_samples_clear(&fresh.values);
+    ef_samples_clear(&reused.values);
+  }
+  json_tokener_free(kept);
+}
+END_TEST
+
 UNIT_MAIN("push_message", typecode_shape_is_flattened, cmdfunc_shape_uses_param,
           params_before_param, status_as_number_or_string,
           topics_of_others_are_refused, broken_payloads_get_their_verdict,
-          payload_length_is_honoured)
+          payload_length_is_honoured, kept_tokener_judges_as_a_new_one)

@@ -185,6 +185,45 @@ START_TEST(stop_ends_the_wait_for_room) {
 }
 END_TEST
 
+/* Bytes the pipe holds now. */
+static size_t readable(rig *r) {
+  char buf[4096];
+  size_t total = 0;
+  fcntl(r->fds[0], F_SETFL, O_NONBLOCK);
+  for (ssize_t got; (got = read(r->fds[0], buf, sizeof(buf))) > 0;)
+    total += (size_t)got;
+  return total;
+}
+
+/* Held, small writes wait for the release and leave together; a hold
+ * never keeps more than TG_OUTPUT_HELD_BYTES from the reader. */
+START_TEST(held_writes_leave_at_the_release) {
+  rig r;
+  rig_up(&r);
+  FILE *out = tg_output_stream(r.output);
+  tg_output_hold(r.output);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_ge(fputs("ecoflow_phase,sn=X voltage=230 1\n", out), 0);
+  ck_assert_uint_eq(readable(&r), 0);
+  ck_assert_uint_gt(tg_output_pending(r.output), 0);
+  ck_assert_int_eq(tg_output_release(r.output), 0);
+  ck_assert_uint_eq(readable(&r),
+                    3 * strlen("ecoflow_phase,sn=X voltage=230 1\n"));
+  ck_assert_uint_eq(tg_output_pending(r.output), 0);
+  tg_output_hold(r.output);
+  size_t written = 0;
+  for (unsigned n = 1; n <= 4 * TG_OUTPUT_HELD_BYTES / CHUNK + 1; n++) {
+    write_chunk(&r, n);
+    written += readable(&r);
+  }
+  ck_assert_uint_gt(written, 0);
+  ck_assert_uint_le(tg_output_pending(r.output), TG_OUTPUT_HELD_BYTES + CHUNK);
+  ck_assert_int_eq(tg_output_release(r.output), 0);
+  rig_down(&r);
+}
+END_TEST
+
 UNIT_MAIN("telegraf_output", writes_reach_the_reader_whole,
           stalled_reader_is_bounded, closed_reader_is_an_error,
-          finish_gives_up_on_what_is_not_read, stop_ends_the_wait_for_room)
+          finish_gives_up_on_what_is_not_read, stop_ends_the_wait_for_room,
+          held_writes_leave_at_the_release)
