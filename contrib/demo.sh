@@ -8,6 +8,7 @@ build=${BUILD_DIR:-$top/build}
 
 cd "$top"
 contrib/deps.sh build
+# A git clone has no configure yet: README's first step, autoreconf -fi.
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
 mkdir -p "$build"
 cd "$build"

@@ -11,6 +11,7 @@ jobs=${JOBS:-2}
 
 cd "$top"
 contrib/deps.sh test
+# A git clone has no configure yet: README's first step, autoreconf -fi.
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
 mkdir -p "$build"
 cd "$build"

@@ -10,11 +10,14 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define KEEPALIVE_S 30
@@ -41,6 +44,9 @@ struct sim_mqtt {
   pthread_mutex_t log_lock;
 
   atomic_bool connected;
+  /* TCP_NODELAY on the connection, as the kernel has it (getsockopt at
+   * each connect): what a test checks instead of timing messages. */
+  atomic_bool nodelay;
   atomic_ulong connects, disconnects, published, publish_failures, skipped;
   atomic_ullong next_id;
   /* The last CONNACK's words and the library's last error, for the
@@ -88,6 +94,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
     mosquitto_disconnect(mosq);
     return;
   }
+  int nodelay = 0;
+  socklen_t size = sizeof(nodelay);
+  if (getsockopt(mosquitto_socket(mosq), IPPROTO_TCP, TCP_NODELAY, &nodelay,
+                 &size) != 0)
+    nodelay = 0;
+  atomic_store(&m->nodelay, nodelay != 0);
   atomic_fetch_add(&m->connects, 1);
   atomic_store(&m->connected, true);
   if (m->verbose)
@@ -380,6 +392,8 @@ struct json_object *sim_mqtt_state(sim_mqtt *m) {
   };
   json_object_object_add(state, "connected",
                          json_object_new_boolean(atomic_load(&m->connected)));
+  json_object_object_add(state, "tcp_nodelay",
+                         json_object_new_boolean(atomic_load(&m->nodelay)));
   for (size_t i = 0; i < sizeof(counters) / sizeof(*counters); i++)
     json_object_object_add(
         state, counters[i].name,

@@ -19,3 +19,12 @@ summary() { # the tally, and the exit status
 own_make() {
   env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make "$@"
 }
+# A copy of the sources in directory $1: the files `make dist' ships, with
+# their configure, copied by the build under test (`make distdir'), for a
+# build of the test's own. configure refuses to build in another
+# directory from a source tree that is configured in place, and the tree
+# under test may be one.
+source_copy() {
+  own_make -s -C "$top_builddir" distdir distdir="$1" >"$1.log" 2>&1 &&
+    chmod -R u+w "$1"
+}

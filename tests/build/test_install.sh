@@ -1,10 +1,14 @@
 #!/bin/sh
-# Where `make install' puts things: configure asks the installed collectd
-# where it loads plugins from (`collectd -h'), --with-collectd-plugindir
-# overrides it, LIBDIR/collectd without a collectd that says, and the
-# summary names the directory; `make install' puts the plugin there, the
-# programs in bindir, the example configurations under the doc directory
-# and the man pages (which render) under mandir, as README's table says;
+# Where `make install' puts things: with configure's default directories,
+# configure asks the installed collectd where it loads plugins from
+# (`collectd -h'), LIBDIR/collectd without a collectd that says; with
+# --prefix (or --exec-prefix, --libdir) the plugin stays under it, in
+# LIBDIR/collectd, unless --with-collectd-plugindir asks collectd;
+# --with-collectd-plugindir=DIR names the directory; the summary names it
+# and, when it is not collectd's own, the PluginDir that finds it. `make
+# install' puts the plugin there, the programs in bindir, the example
+# configurations under the doc directory and the man pages (which render)
+# under mandir, as README's table says, all under an explicit prefix;
 # `make uninstall' takes them all away again.
 set -u
 . "$(dirname "$0")/checks.sh"
@@ -16,11 +20,14 @@ cleanup() {
 trap cleanup EXIT
 
 # --- configure: where the plugin goes -------------------------------------
-# Only the plugin is configured: the other parts do not change where it
-# goes, and leaving them out keeps each run short.
+# From a copy of the sources. Only the plugin is configured: the other
+# parts do not change where it goes, and leaving them out keeps each run
+# short.
+source_copy "$work/src"
+check "a copy of the sources to configure (make distdir)" test -x "$work/src/configure"
 configure() { # directory, then configure's arguments
   mkdir -p "$work/$1" && (cd "$work/$1" && shift &&
-    "$top_srcdir/configure" --disable-telegraf --disable-sim "$@" \
+    "$work/src/configure" --disable-telegraf --disable-sim "$@" \
       >configure.log 2>&1)
 }
 plugindir() { # the directory a configured build installs the plugin into
@@ -49,14 +56,32 @@ check "and its summary says where the plugin goes, and why" \
 
 PATH="$work/bin:$PATH" configure chosen \
   --with-collectd-plugindir="$work/chosen"
-check "--with-collectd-plugindir wins over what collectd says" \
+check "--with-collectd-plugindir=DIR wins over what collectd says" \
   test "$(plugindir chosen)" = "$work/chosen"
 
-configure silent COLLECTD=/bin/false --prefix="$work/prefix"
+configure silent COLLECTD=/bin/false
 check "a collectd that says nothing: LIBDIR/collectd" \
   test "$(plugindir silent)" = '${libdir}/collectd'
 check "and the summary says so, with the prefix filled in" \
-  summary_says silent "ecoflow.so into $work/prefix/lib/collectd (no collectd said"
+  summary_says silent "ecoflow.so into /usr/local/lib/collectd (no collectd said"
+
+PATH="$work/bin:$PATH" configure prefixed --prefix="$work/prefix"
+check "with --prefix, the plugin stays under it: LIBDIR/collectd" \
+  test "$(plugindir prefixed)" = '${libdir}/collectd'
+check "and the summary says where, and the PluginDir collectd needs" \
+  sh -c "grep -A1 'collectd plugin:' '$work/prefixed/configure.log' |
+    tr -s ' \n' ' ' | grep -qF 'ecoflow.so into $work/prefix/lib/collectd (under the prefix; --with-collectd-plugindir for collectd'\''s own directory); collectd loads plugins from $work/collectd-plugins: PluginDir \"$work/prefix/lib/collectd\" before LoadPlugin ecoflow'"
+PATH="$work/bin:$PATH" configure libdir --libdir="$work/lib"
+check "so with --libdir" test "$(plugindir libdir)" = '${libdir}/collectd'
+
+PATH="$work/bin:$PATH" configure prefixed-asked --prefix="$work/prefix" \
+  --with-collectd-plugindir
+check "--with-collectd-plugindir asks collectd whatever the prefix" \
+  test "$(plugindir prefixed-asked)" = "$work/collectd-plugins"
+configure unasked COLLECTD=/bin/false --with-collectd-plugindir
+check "and fails, saying so, when no collectd says" \
+  sh -c "! grep -q '^config.status' '$work/unasked/configure.log' &&
+    grep -q 'no collectd says where it loads plugins from' '$work/unasked/configure.log'"
 
 if [ -x /usr/sbin/collectd ]; then
   debian=$(/usr/sbin/collectd -h | sed -n 's/^ *Plugin directory  *//p')
@@ -94,6 +119,14 @@ installed=$(cd "$root" && find . -type f | sed 's/^\.//' | sort)
 unexpected=$(for file in $installed; do
   case " $expected " in *" $file "*) ;; *) echo "$file" ;; esac; done)
 check "nothing else is installed${unexpected:+: $unexpected}" test -z "$unexpected"
+# GNU: a build configured with --prefix installs nothing outside it.
+prefix=$(make_var prefix)
+if "$top_builddir/config.status" --config | grep -q -- --prefix=; then
+  outside=$(for file in $installed; do
+    case $file in "$prefix"/*) ;; *) echo "$file" ;; esac; done)
+  check "configured with --prefix: everything under $prefix${outside:+ (not: $outside)}" \
+    test -z "$outside"
+fi
 
 for page in "$root$mandir"/man*/*; do
   [ -f "$page" ] || continue
@@ -101,8 +134,10 @@ for page in "$root$mandir"/man*/*; do
   check "installed $(basename "$page") renders without a warning" test -z "$warnings"
 done
 if [ -f "$root$mandir/man5/collectd-ecoflow.5" ]; then
+  # Wide enough for any path: the page may break one after a `/'.
   check "collectd-ecoflow(5) names the plugin's installed path" \
-    grep -qF "$pluginhome/ecoflow.so" "$root$mandir/man5/collectd-ecoflow.5"
+    sh -c "MANWIDTH=1000 man -l '$root$mandir/man5/collectd-ecoflow.5' 2>/dev/null |
+      grep -qF '$pluginhome/ecoflow.so'"
 fi
 if [ -x "$root$bindir/ecoflow-telegraf" ]; then
   check "the installed ecoflow-telegraf runs" \
@@ -110,7 +145,7 @@ if [ -x "$root$bindir/ecoflow-telegraf" ]; then
 fi
 
 # README's table shows `make install' with the default prefix.
-if [ "$(make_var prefix)" = /usr/local ]; then
+if [ "$prefix" = /usr/local ]; then
   for file in $expected; do
     check "README names $file" grep -qF "\`$file\`" "$top_srcdir/README.md"
   done

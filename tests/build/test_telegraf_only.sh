@@ -15,13 +15,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# From a copy of the sources: the tree under test may be configured in
+# place.
+source_copy "$work/src"
+check "a copy of the sources to configure (make distdir)" test -x "$work/src/configure"
 mkdir "$work/pc" "$work/build"
 for module in libcurl json-c libcrypto; do
   cp "$(pkg-config --variable pcfiledir "$module")/$module.pc" "$work/pc/"
 done
 
 cd "$work/build" || exit 1
-PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$work/src/configure" \
   --disable-collectd --disable-sim --enable-werror \
   --with-collectd-include="$work/none" >configure.log 2>&1
 status=$?
@@ -32,11 +36,11 @@ check "configure's summary: no plugin, no simulator, no unit tests" \
   grep -q "unit tests: *no" configure.log
 
 mkdir "$work/refused" && cd "$work/refused" || exit 1
-PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$work/src/configure" \
   --disable-collectd >sim.log 2>&1
 check "asked for, the simulator needs libmicrohttpd: configure names the package" \
   sh -c "! grep -q '^config.status' sim.log && grep -q 'install the Debian package libmicrohttpd-dev' sim.log"
-PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$top_srcdir/configure" \
+PKG_CONFIG_LIBDIR=$work/pc PKG_CONFIG_PATH= "$work/src/configure" \
   --disable-sim --with-collectd-include="$work/none" >collectd.log 2>&1
 check "asked for, the plugin needs collectd's headers: configure names the package" \
   sh -c "! grep -q '^config.status' collectd.log && grep -q 'install the Debian package collectd-dev' collectd.log"

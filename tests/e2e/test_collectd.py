@@ -139,6 +139,12 @@ LoadPlugin ecoflow
 {plugin_block}
 """)
         self.process = None
+        # The log read so far: a long run writes megabytes of values, and a
+        # test that parsed them all again at each look would fall behind
+        # the daemon on a busy machine.
+        self._read_to = 0
+        self._values = []
+        self._log_lines = []
 
     def test_once(self):
         """collectd -T: config, init, one read, shutdown."""
@@ -173,23 +179,39 @@ LoadPlugin ecoflow
         with open(os.path.join(self.dir, "stdout")) as f:
             return f.read()
 
-    def values(self):
-        """Every value list write_log logged so far."""
-        found = []
-        for line in self.log_text().splitlines():
+    def _read_on(self):
+        """Takes in the whole lines the log gained since the last look:
+        write_log's values, and the log lines."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self._read_to)
+                gained = f.read()
+        except FileNotFoundError:
+            return
+        whole = gained[:gained.rfind(b"\n") + 1]  # not the line being written
+        self._read_to += len(whole)
+        for line in whole.decode("utf-8", "replace").splitlines():
             if line.startswith('[{"values"'):
                 try:
-                    found.extend(json.loads(line))
+                    self._values.extend(json.loads(line))
                 except ValueError:
-                    pass  # the line being written
-        return found
+                    pass  # cut short: a daemon killed mid-line
+            else:
+                self._log_lines.append(line)
+
+    def values(self):
+        """Every value list write_log logged so far."""
+        self._read_on()
+        return list(self._values)
 
     def values_of(self, instance):
         return [v for v in self.values() if v["plugin_instance"] == instance]
 
     def lines(self, pattern):
-        return [line for line in self.log_text().splitlines()
-                if re.search(pattern, line)]
+        """The log lines (not write_log's values) that match pattern."""
+        self._read_on()
+        found = re.compile(pattern)
+        return [line for line in self._log_lines if found.search(line)]
 
 
 def device_block(serial, name=None, interval=None, raw_quotas=None):

@@ -38,7 +38,7 @@ static void rig_down(rig *r) {
 
 /* A write of whole lines, all saying n. */
 static void write_chunk(rig *r, unsigned n) {
-  static char chunk[CHUNK];
+  static char chunk[CHUNK + 1]; /* + snprintf's last NUL */
   for (size_t at = 0; at + 10 <= CHUNK; at += 10)
     snprintf(chunk + at, 11, "%09u\n", n);
   ck_assert_uint_eq(fwrite(chunk, 1, CHUNK, tg_output_stream(r->output)),
