@@ -44,9 +44,15 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    RSS growth under a flood of never-seen keys; the lines and
    notifications of a status flood; a stdout nobody reads (RSS growth,
    SIGTERM and end of stdin); a resolver that never answers (as root).
+10. A fleet (issue 22): one account of --fleet-devices (100,000) in the
+   simulator, shared by --fleet-shards (8) agents; one of them,
+   ecoflow-telegraf --execd --shard 0/8 --max-concurrent 128, polls twice:
+   the first poll asks device/list (its answer over 8 MB) and reads the
+   shard, the second only reads it. Wall time and CPU of each poll and of
+   its list part (until the first quota/all request), memory after each.
 
---only mqtt (sections 8 and 9), faults (9 alone) or poll run only those
-sections; a partial report goes to
+--only mqtt (sections 8 and 9), faults (9 alone), fleet (10) or poll run
+only those sections; a partial report goes to
 stdout, never to --output (make bench: bench/RESULTS.md), e.g. from the
 build directory:
 
@@ -119,10 +125,12 @@ class BenchError(Exception):
 # -- prerequisites ----------------------------------------------------------
 
 # The sections --only picks: 1 to 7 (polling), 8 (push mode), 9 (push
-# mode's faults; mqtt includes it).
+# mode's faults; mqtt includes it), 10 (a fleet: one account, 8 agents).
 SECTIONS = {"poll": "the HTTP poller (sections 1-7)",
             "mqtt": "MQTT push mode (sections 8 and 9)",
-            "faults": "MQTT push mode's faults (section 9)"}
+            "faults": "MQTT push mode's faults (section 9)",
+            "fleet": "one account of 100,000 devices in 8 shards "
+                     "(section 10)"}
 
 
 def missing_parts(only):
@@ -144,11 +152,11 @@ def missing_parts(only):
     for path, what, how in parts if "poll" in only else parts[:2]:
         if not os.access(path, os.R_OK):
             missing.append((what, path, how))
-    if "poll" not in only:
-        return missing
-    if shutil.which("valgrind") is None:
+    if "poll" in only and shutil.which("valgrind") is None:
         missing.append(("valgrind (callgrind)", "not in PATH",
                         "contrib/deps.sh bench (valgrind)"))
+    if not only & {"poll", "fleet"}:
+        return missing
     probe = subprocess.run([sys.executable, "-c", "import requests"],
                            capture_output=True)
     if probe.returncode != 0:
@@ -237,7 +245,7 @@ def client_env(sim, hook_ms=None):
 def serials(n):
     """The first n of the simulator's generated PowerOceans (ecoflow-sim
     --devices: SIM000000, SIM000001, ...)."""
-    return ["SIM%06d" % i for i in range(n)]
+    return simharness.generated_serials(n)
 
 
 def sn_args(n):
@@ -258,15 +266,21 @@ def count_lines(path, prefix):
 
 # -- the answer ---------------------------------------------------------------
 
+def signed_get(sim, path, params=None):
+    """The answer of sim to a signed GET of path, as a client asks."""
+    import python_poller
+    import requests
+    return requests.get(sim.base_url + path, params=params, timeout=120,
+                        headers=python_poller.sign_headers(
+                            sim.access_key, sim.secret_key, params))
+
+
 def save_answer(sim, path):
     """Writes the body of the simulator's real quota/all answer for one
     device to path; returns (bytes, quota keys, values with nested ones)."""
     import python_poller
-    import requests
     params = {"sn": serials(1)[0]}
-    answer = requests.get(sim.base_url + QUOTA_ALL, params=params,
-                          timeout=30, headers=python_poller.sign_headers(
-                              sim.access_key, sim.secret_key, params))
+    answer = signed_get(sim, QUOTA_ALL, params)
     body = answer.content
     data = json.loads(body).get("data")
     if answer.status_code != 200 or not isinstance(data, dict):
@@ -388,6 +402,13 @@ def smaps_rollup_kb(pid):
             if len(parts) == 2 and parts[1] == "kB":
                 found[key] = int(parts[0])
     return found
+
+
+def proc_status_kb(pid, keys=("VmRSS", "VmHWM", "RssAnon")):
+    """Those of keys /proc/PID/status has, in kB."""
+    with open("/proc/%d/status" % pid) as status:
+        return {key: int(value.split()[0]) for key, _, value in
+                (line.partition(":") for line in status) if key in keys}
 
 
 def cpu_seconds(pid):
@@ -550,11 +571,7 @@ def collectd_fleet(sim, n, reads, interval_s, work, timeout=900):
                    "seconds": time.monotonic() - start_at,
                    "device_reads": quotas() - start_quotas,
                    "memory": smaps_rollup_kb(daemon.pid)}
-        with open("/proc/%d/status" % daemon.pid) as status:
-            figures["status"] = {
-                key: int(value.split()[0]) for key, _, value in
-                (line.partition(":") for line in status)
-                if key in ("VmRSS", "VmHWM", "RssAnon")}
+        figures["status"] = proc_status_kb(daemon.pid)
         listed = unixsock(os.path.join(directory, "collectd.sock"),
                           "LISTVAL")[1:]
     except (BenchError, OSError, ValueError) as error:
@@ -1003,6 +1020,84 @@ def measure_mqtt_faults(args, work, step):
         else:
             os.environ[MIN_INTERVAL_HOOK] = hook
     return r
+
+
+# -- 10: one account of 100,000 devices, 8 agents ----------------------------
+
+FLEET_SHARD = 0  # the agent measured, of --fleet-shards
+
+
+def fleet_poll(sim, process, counter, expected, timeout):
+    """One poll of the execd agent process (a line on its stdin) until
+    counter saw expected more devices: its wall time, its CPU, and the
+    same up to the first quota/all request the simulator counted (the
+    list's part, when the poll asks device/list first), the requests."""
+    sim.reset_stats()
+    sim.set_clock(advance=60)
+    target = counter.count + expected
+    cpu_at, started = cpu_seconds(process.pid), time.monotonic()
+    process.stdin.write(b"\n")
+    process.stdin.flush()
+    first = {}
+
+    def done():
+        if not first and request_counts(sim)[1] > 0:
+            first.update(wall_s=time.monotonic() - started,
+                         cpu_s=cpu_seconds(process.pid) - cpu_at)
+        return counter.count >= target
+
+    wait_for(done, timeout, "a poll of %d devices" % expected, process)
+    lists, quotas, in_flight = request_counts(sim)
+    return {"wall_s": time.monotonic() - started,
+            "cpu_s": cpu_seconds(process.pid) - cpu_at,
+            "until_first_quota": first, "lists": lists, "quotas": quotas,
+            "in_flight": in_flight, "memory": smaps_rollup_kb(process.pid),
+            "status": proc_status_kb(process.pid)}
+
+
+def measure_fleet(args, work, step):
+    """Section 10: one agent (ecoflow-telegraf --execd --shard K/N, the
+    README's plan) on an account of --fleet-devices, two polls: the first
+    asks device/list and polls the shard, the second (the list fresh) only
+    polls."""
+    n, shards = args.fleet_devices, args.fleet_shards
+    mine = sum(1 for sn in serials(n)
+               if simharness.shard_of(sn, shards) == FLEET_SHARD)
+    figures = {"devices": n, "shards": shards, "mine": mine,
+               "load_start": os.getloadavg()}
+    step("fleet: an account of %d devices, agent %d of %d (%d devices)"
+         % (n, FLEET_SHARD, shards, mine))
+    with simharness.Sim(generated=n, latency_ms=args.latency_ms,
+                        start_timeout=120) as sim:
+        listed = signed_get(sim, DEVICE_LIST)
+        if listed.status_code != 200:
+            raise BenchError("device/list: HTTP %d" % listed.status_code)
+        figures["list_bytes"] = len(listed.content)
+        err = open(os.path.join(work, "fleet.err"), "wb")
+        process = subprocess.Popen(
+            [TELEGRAF, "--execd", "--shard", "%d/%d" % (FLEET_SHARD, shards),
+             "--max-concurrent", str(args.fleet_max_concurrent)],
+            env=client_env(sim, hook_ms=1), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=err)
+        counter = LineCounter(process.stdout, b"ecoflow_read,")
+        counter.start()
+        try:
+            figures["polls"] = [
+                fleet_poll(sim, process, counter, mine, args.fleet_timeout)
+                for _ in range(2)]
+            process.stdin.close()
+            process.wait(timeout=60)
+        except (BenchError, subprocess.TimeoutExpired) as error:
+            raise BenchError("fleet: %s\n%s" % (error, tail(err.name))) \
+                from None
+        finally:
+            stop_process(process)
+            err.close()
+        figures["rc"] = process.returncode
+        with open(err.name, errors="replace") as text:
+            figures["errors"] = sum(1 for line in text if "E!" in line)
+    figures["load_end"] = os.getloadavg()
+    return figures
 
 
 # -- the report ---------------------------------------------------------------
@@ -1588,6 +1683,74 @@ def render_faults(r, rep):
          verdict(growth < 10 * 1024 and worst_stop < 1))]
 
 
+def render_fleet(r, rep):
+    """Section 10 into rep; returns no intro and its summary rows."""
+    f, a = r["fleet"], r["args"]
+    first, second = f["polls"]
+    listing = first["until_first_quota"]
+    hwm = first["status"].get("VmHWM", 0)
+    rep.add("## 10. A fleet: one account of %d devices, %d agents"
+            % (f["devices"], f["shards"]), "",
+            "`ecoflow-sim --devices %d --latency-ms %d`; its device/list "
+            "answer is %s (%d bytes a device). One agent of %d, "
+            "`ecoflow-telegraf --execd --shard %d/%d --max-concurrent %d` "
+            "(the README's plan for 100,000 devices at 30 s), discovers "
+            "the account and reads its shard's %d devices; the other %d "
+            "agents would do the same with theirs. Two polls, a line of "
+            "stdin each (the simulated clock a minute on): the first asks "
+            "device/list, reads it entry by entry and keeps its shard, "
+            "then reads the quotas; the second, with the list still fresh "
+            "(refresh every 600 s), only reads the quotas. Wall time from "
+            "the line of stdin to the last device's line, CPU user+sys of "
+            "the agent (/proc/PID/stat); the list's part is until the "
+            "simulator counted the first quota/all request (sampled every "
+            "50 ms), the list's %d ms latency included. Memory after each "
+            "poll (smaps_rollup, VmHWM: the peak, the list's answer "
+            "included). Load average %.2f at the start, %.2f at the end: "
+            "**%s**." % (
+                f["devices"], a.latency_ms, kb(f["list_bytes"] / 1024),
+                f["list_bytes"] // f["devices"], f["shards"], FLEET_SHARD,
+                f["shards"], a.fleet_max_concurrent, f["mine"],
+                f["shards"] - 1, a.latency_ms, f["load_start"][0],
+                f["load_end"][0],
+                "a busy machine (other engineers' builds and tests on its "
+                "2 cores): wall and CPU times are high, not the floor"
+                if max(f["load_start"][0], f["load_end"][0]) > 1.5 else
+                "a quiet machine"), "")
+    bound = math.ceil(f["mine"] / a.fleet_max_concurrent) * a.latency_ms \
+        / 1000
+    rows = []
+    for name, p in (("first: device/list, then the shard", first),
+                    ("second: the shard only", second)):
+        rows.append((name, ms(p["wall_s"]), ms(p["cpu_s"]),
+                     "%s per device" % ms(p["cpu_s"] / f["mine"]),
+                     "device/list %d + quota/all %d" % (p["lists"],
+                                                        p["quotas"]),
+                     p["in_flight"], kb(p["memory"].get("Private_Dirty", 0)),
+                     kb(p["status"].get("VmRSS", 0)),
+                     kb(p["status"].get("VmHWM", 0))))
+    rep.table(("poll", "wall", "CPU", "CPU per device", "requests",
+               "max in flight", "Private_Dirty after", "VmRSS after",
+               "VmHWM"), rows)
+    rep.add("The list's part of the first poll: %s wall, %s CPU (the "
+            "request, %s of answer, its parse entry by entry, the merge). "
+            "Bound of a poll without CPU: ceil(%d / %d) x %d ms = %s. Exit "
+            "status %d at the end of stdin, %d error lines." % (
+                ms(listing.get("wall_s", 0)), ms(listing.get("cpu_s", 0)),
+                kb(f["list_bytes"] / 1024), f["mine"],
+                a.fleet_max_concurrent, a.latency_ms, ms(bound), f["rc"],
+                f["errors"]), "")
+    fits = first["wall_s"] <= a.fleet_interval and f["rc"] == 0
+    return [], [
+        ("fleet: one agent of %d on an account of %d devices (%d of "
+         "them): list refresh and poll, wall; CPU; peak memory"
+         % (f["shards"], f["devices"], f["mine"]),
+         "%s; %s (list %s); %s" % (ms(first["wall_s"]), ms(first["cpu_s"]),
+                                   ms(listing.get("cpu_s", 0)), kb(hwm)),
+         "within its %g s interval (issue 22)" % a.fleet_interval,
+         verdict(fits))]
+
+
 def render(r):
     """The whole report from the figures in r (a dict): the sections that
     ran, each with its rows in the summary."""
@@ -1605,7 +1768,8 @@ def render(r):
             ",".join(sorted(a.only))), "")
     for keys, render_section in ((("poll",), render_poll),
                                  (("mqtt",), render_mqtt),
-                                 (("mqtt", "faults"), render_faults)):
+                                 (("mqtt", "faults"), render_faults),
+                                 (("fleet",), render_fleet)):
         if a.only & set(keys):
             more_intro, more_rows = render_section(r, sections)
             intro += more_intro
@@ -1648,6 +1812,17 @@ MQTT_OPTIONS = (
     ("--mqtt-status-flips", int, 150000,
      "section 9: status messages of the status flood"),
 )
+
+# Section 10's options, as MQTT_OPTIONS.
+FLEET_OPTIONS = (
+    ("--fleet-devices", int, 100000, "devices of section 10's account"),
+    ("--fleet-shards", int, 8, "agents sharing it (--shard K/N)"),
+    ("--fleet-max-concurrent", int, 128,
+     "--max-concurrent of the agent measured (the README's plan)"),
+    ("--fleet-interval", float, 30, "the interval its polls must fit in (s)"),
+    ("--fleet-timeout", float, 900, "give up on a poll after this long (s)"),
+)
+
 
 def sizes(text):
     return sorted({int(x) for x in text.split(",") if x.strip()})
@@ -1716,6 +1891,8 @@ def measure(args, work):
         r["mqtt"] = measure_mqtt(args, work, step)
     if "mqtt" in args.only or "faults" in args.only:
         r["faults"] = measure_mqtt_faults(args, work, step)
+    if "fleet" in args.only:
+        r["fleet"] = measure_fleet(args, work, step)
     r["load_end"] = os.getloadavg()
     r["seconds"] = time.monotonic() - started
     return r
@@ -1748,10 +1925,14 @@ def main():
     for option, kind, default, text in MQTT_OPTIONS:
         parser.add_argument(option, type=kind, default=default,
                             help="%s (default %g)" % (text, default))
+    for option, kind, default, text in FLEET_OPTIONS:
+        parser.add_argument(option, type=kind, default=default,
+                            help="%s (default %g)" % (text, default))
     parser.add_argument("--only", type=only_sections, default=set(SECTIONS),
                         help="run only these sections, comma-separated: "
-                        "poll (1-7), mqtt (8 and 9), faults (9); a partial "
-                        "report goes to stdout only, never to --output")
+                        "poll (1-7), mqtt (8 and 9), faults (9), fleet "
+                        "(10); a partial report goes to stdout only, never "
+                        "to --output")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (outputs, logs)")
     args = parser.parse_args()

@@ -35,15 +35,6 @@ CAP_SAID = ("answer larger than the %d bytes allowed for a device list "
 SN_TAG = re.compile(r",sn=([^, ]+)")
 
 
-def shard_of(sn, count):
-    """ef_serial_shard: FNV-1a (32 bit) of the serial number, modulo
-    count."""
-    value = 2166136261
-    for byte in sn.encode():
-        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
-    return value % count
-
-
 def read_serials(stdout):
     """The serial number of each ecoflow_read line, in order."""
     return [SN_TAG.search(line).group(1) for line in stdout.splitlines()
@@ -55,12 +46,12 @@ def check_shards(sim):
     check("the account's device/list answer is larger than a device's "
           "answer may be", len(listed.body) > DEVICE_CAP and
           len(listed.data) == DEVICES, "%d bytes" % len(listed.body))
-    serials = ["SIM%06d" % i for i in range(DEVICES)]
+    serials = simharness.generated_serials(DEVICES)
     for k in (0, 5):
         run = run_exec(sim, "--shard", "%d/%d" % (k, SHARDS),
                        "--max-concurrent", "32")
         read = read_serials(run.stdout)
-        mine = {sn for sn in serials if shard_of(sn, SHARDS) == k}
+        mine = {sn for sn in serials if simharness.shard_of(sn, SHARDS) == k}
         check("--shard %d/%d: exit status 0, no error" % (k, SHARDS),
               run.returncode == 0 and "E!" not in run.stderr,
               "%d: %s" % (run.returncode, run.stderr[-500:]))
