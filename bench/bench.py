@@ -14,7 +14,8 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    two polls (--callgrind-sizes) against a simulator without latency, so
    that start-up is not counted.
 3. json-c alone (bench/jsonc_floor) parsing and walking the simulator's
-   real quota/all answer, in instructions (callgrind, the same slope) and
+   real quota/all answer, the JSON text in its bp_addr.* strings
+   included, in instructions (callgrind, the same slope) and
    CPU time; the ratio of (2) to it.
 4. Private_Dirty (/proc/PID/smaps_rollup) of ecoflow-telegraf --execd
    (discovery of every device) after --execd-polls polls of 1000 devices.
@@ -112,7 +113,8 @@ CAPACITY_INTERVAL_S = 30
 
 # The goals of issue 12.
 GOAL_WALL_RATIO = 1.2          # x ceil(N / max-concurrent) x latency
-GOAL_FLOOR_RATIO = 2.0         # x json-c alone
+GOAL_FLOOR_RATIO = 2.0         # x json-c alone, CPU time
+GOAL_INSTRUCTIONS_RATIO = 1.5  # x json-c alone, instructions (issue 22)
 GOAL_EXECD_PRIVATE_KB = 4096
 GOAL_COLLECTD_RSS_KB = 100 * 1024
 GOAL_COLLECTD_CPU_MS = 1.0
@@ -1209,10 +1211,10 @@ def render_poll(r, rep):
         ("instructions per device (callgrind, slope %d to %d devices)"
          % tuple(a.callgrind_sizes),
          "%s (%.1fx json-c's %s)" % (mega(ins), ins / floor_i, mega(floor_i)),
-         "within %gx of json-c alone (< %s)" % (GOAL_FLOOR_RATIO,
-                                                mega(GOAL_FLOOR_RATIO
+         "within %gx of json-c alone (< %s)" % (GOAL_INSTRUCTIONS_RATIO,
+                                                mega(GOAL_INSTRUCTIONS_RATIO
                                                      * floor_i)),
-         verdict(ins <= GOAL_FLOOR_RATIO * floor_i)),
+         verdict(ins <= GOAL_INSTRUCTIONS_RATIO * floor_i)),
         ("Private_Dirty, `--execd`, %d devices, after %d polls"
          % (a.devices, a.execd_polls), kb(r["execd"]["Private_Dirty"]),
          "under %s" % kb(GOAL_EXECD_PRIVATE_KB),
@@ -1276,8 +1278,9 @@ def render_poll(r, rep):
             "`bench/jsonc_floor` parses the simulator's real quota/all "
             "answer (%d bytes, saved from a signed request) with "
             "`json_tokener_parse_ex` and a reused tokener, and walks every "
-            "value through its typed getter (the JSON text inside "
-            "`bp_addr.*` strings is not parsed again); instructions the "
+            "value through its typed getter, the JSON text inside "
+            "`bp_addr.*` strings included (parsed and walked as the "
+            "product must; issue 22); instructions the "
             "same way (%d and %d parses), CPU time the median of 5 batches "
             "of %d parses." % (a.callgrind_sizes[0], a.callgrind_sizes[1],
                                a.callgrind_sizes[1] - a.callgrind_sizes[0],
@@ -1287,8 +1290,9 @@ def render_poll(r, rep):
     rep.table(("figure", "ecoflow-telegraf per device", "json-c alone per "
                "answer", "ratio", "goal", "met"),
               [("instructions (callgrind)", mega(ins), mega(floor_i),
-                "%.1fx" % (ins / floor_i), "within %gx" % GOAL_FLOOR_RATIO,
-                verdict(ins <= GOAL_FLOOR_RATIO * floor_i)),
+                "%.1fx" % (ins / floor_i),
+                "within %gx" % GOAL_INSTRUCTIONS_RATIO,
+                verdict(ins <= GOAL_INSTRUCTIONS_RATIO * floor_i)),
                ("CPU time (user+sys / N, N = %d)" % max(a.sizes),
                 ms(per_dev_cpu), ms(floor_s),
                 "%.1fx" % (per_dev_cpu / floor_s),
