@@ -33,9 +33,12 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    for --mqtt-latency-devices (100), through a broker with TCP_NODELAY and
    through mosquitto's defaults (Nagle's algorithm); the CPU per message
    of ecoflow-telegraf, the broker and the simulator, messages per second
-   and losses for --mqtt-devices (1000) through one connection; collectd
-   (MQTT true) at the same load. Without mosquitto the section says in the
-   table that it was skipped.
+   and losses for --mqtt-devices (1000) through one connection, with
+   mosquitto_sub (a plain C subscriber) reading the same messages beside
+   it, then a burst of --mqtt-burst (20,000) messages read by both (issue
+   22: their CPU per message side by side, and where a message is lost);
+   collectd (MQTT true) at the same load. Without mosquitto the section
+   says in the table that it was skipped.
 9. MQTT push mode against a broker and a reader that misbehave (issue
    19), in both front ends, through tests/e2e/mqtt_fault_scenario.py (the
    scenarios test_mqtt_faults.py checks with generous bounds): the CPU
@@ -807,10 +810,90 @@ def push_figures(published, got, window):
     return figures
 
 
-def telegraf_push(broker, n, seconds, warmup_s, work, name, timeout=600):
+def plain_subscriber(broker, n, name):
+    """mosquitto_sub (a plain C subscriber printing each message) on the
+    quota topics of the first n devices, beside ecoflow-telegraf: the
+    floor of a client's CPU per message through the same broker."""
+    suffix = "bench-sub-" + name
+    subscriber = broker.subscribe(
+        MQTT_ACCOUNT, MQTT_PASSWORD,
+        [topic for _, topic in mqttharness.device_topics(
+            MQTT_ACCOUNT, serials(n), kinds=("quota",))],
+        client_id=mqtt_client_id(suffix))
+    wait_for(lambda: broker.log().count("Sending SUBACK to %s\n"
+                                        % mqtt_client_id(suffix)) >= 1, 60,
+             "mosquitto_sub's subscription")
+    return subscriber
+
+
+def window_messages(subscriber, window):
+    """The quota messages subscriber got within window's measured part
+    (by its own arrival stamps), and in all."""
+    w0, w1 = (t / 1e9 for t in window["window_ns"])
+    got = subscriber.messages()
+    return sum(1 for at, _, _ in got if w0 <= at < w1), len(got)
+
+
+def burst_payload(i):
+    """A PowerOcean message of five values and three phases, its values
+    new with each i."""
+    phase = {"vol": 230 + i % 7 / 10, "amp": 1 + i % 11 / 10,
+             "actPwr": 200 + i % 13, "reactPwr": 80 + i % 5,
+             "apparentPwr": 300 + i % 17}
+    return json.dumps({"typeCode": "energyStream", "params": {
+        "sysGridPwr": i % 1000, "sysLoadPwr": 800 + i % 100,
+        "bpSoc": 50 + i % 50, "bpPwr": -400 - i % 100, "mpptPwr": i % 3000,
+        "pcsAPhase": phase, "pcsBPhase": phase, "pcsCPhase": phase}},
+        separators=(",", ":"))
+
+
+def push_burst(broker, count, pids, lines, subscriber, suffix, timeout=300):
+    """count messages to the first device's quota topic as fast as
+    mosquitto_pub -l sends them, read by ecoflow-telegraf (lines) and
+    mosquitto_sub side by side: each one's CPU per message and what it
+    got, and what the broker sent each, until nothing more arrives for a
+    second."""
+    topic = "/open/%s/%s/quota" % (MQTT_ACCOUNT, serials(1)[0])
+    sn = serials(1)[0].encode()
+    telegraf_got = lambda: sum(  # noqa: E731: a line of phase a a message
+        1 for _, line in lines.kept[kept_before:]
+        if line.startswith(b"ecoflow_phase,") and b",phase=a," in line
+        and SN_TAG.search(line).group(1) == sn)
+    sub_before = len(subscriber.messages())
+    kept_before = len(lines.kept)
+    sent_before = {who: delivered(broker, who)
+                   for who in (suffix, "bench-sub-" + suffix[6:])}
+    payloads = [burst_payload(i) for i in range(count)]
+    cpu_before, started = cpu_of(pids), time.monotonic()
+    sent = broker.publish_lines(MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD,
+                                topic, payloads)
+    published_s = time.monotonic() - started
+
+    def settled():
+        return (len(lines.kept), len(subscriber.messages()))
+    seen, deadline = settled(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = settled()
+        if now == seen:
+            break
+        seen = now
+    cpu = {k: v - cpu_before[k] for k, v in cpu_of(pids).items()}
+    return {"count": count, "published": sent.returncode == 0,
+            "kept_before": kept_before,
+            "publish_s": published_s, "cpu": cpu,
+            "telegraf": telegraf_got(),
+            "mosquitto_sub": len(subscriber.messages()) - sub_before,
+            "sent": {who: delivered(broker, who) - sent_before[who]
+                     for who in sent_before}}
+
+
+def telegraf_push(broker, n, seconds, warmup_s, work, name, timeout=600,
+                  beside=False, burst=0):
     """ecoflow-telegraf --execd --mqtt (discovery, its defaults) over a
     simulator of n devices, each publishing once a second; returns a dict
-    of figures. name: the run's, in its files and its client id."""
+    of figures. name: the run's, in its files and its client id. beside:
+    mosquitto_sub reads the same messages in the same run."""
     suffix = "bench-" + name
     log = os.path.join(work, "mqtt-%s.published" % name)
     err = open(os.path.join(work, "mqtt-%s.err" % name), "wb")
@@ -829,10 +912,22 @@ def telegraf_push(broker, n, seconds, warmup_s, work, name, timeout=600):
             wait_for(lambda: lines.count >= n, timeout,
                      "the poll that seeds %d devices" % n, process)
             wait_subscribed(broker, suffix, n, process)
-            window = publishing_window(
-                sim, {"telegraf": process.pid, "broker": pid_of(broker),
-                      "sim": pid_of(sim)}, seconds, warmup_s,
-                lambda: len(lines.kept))
+            pids = {"telegraf": process.pid, "broker": pid_of(broker),
+                    "sim": pid_of(sim)}
+            subscriber = plain_subscriber(broker, n, name) if beside \
+                else None
+            if subscriber is not None:
+                pids["mosquitto_sub"] = pid_of(subscriber)
+            window = publishing_window(sim, pids, seconds, warmup_s,
+                                       lambda: len(lines.kept))
+            window["delivered"] = delivered(broker, suffix)  # no burst
+            if subscriber is not None:
+                window["sub_window"], window["sub_received"] = \
+                    window_messages(subscriber, window)
+                if burst:
+                    window["burst"] = push_burst(broker, burst, pids, lines,
+                                                 subscriber, suffix)
+                subscriber.stop()
             process.stdin.close()
             process.wait(timeout=60)
         except (BenchError, simharness.SimError,
@@ -849,11 +944,11 @@ def telegraf_push(broker, n, seconds, warmup_s, work, name, timeout=600):
     with open(os.path.join(work, "mqtt-%s.out" % name), "wb") as out:
         out.writelines(b"%d %s" % kept for kept in lines.kept)
     published = published_quota_messages(log)
-    got, unmatched = match_messages(published, lines.kept,
-                                    window["started_ns"])
+    got, unmatched = match_messages(
+        published, lines.kept[:window.get("burst", {}).get("kept_before")],
+        window["started_ns"])
     figures = push_figures(published, got, window)
     figures.update(window, n=n, name=name, unmatched=unmatched,
-                   delivered=delivered(broker, suffix),
                    errors=count_lines(err.name, b"E!"),
                    warnings=count_lines(err.name, b"W!"))
     return figures
@@ -934,7 +1029,7 @@ def measure_mqtt(args, work, step):
                                               args.mqtt_seconds))
         r["cpu"] = telegraf_push(broker, args.mqtt_devices,
                                  args.mqtt_seconds, args.mqtt_warmup, work,
-                                 "cpu")
+                                 "cpu", beside=True, burst=args.mqtt_burst)
         reason = collectd_skip_reason()
         if args.mqtt_collectd_seconds <= 0:
             r["collectd"] = {"skipped": "not asked (--mqtt-collectd-seconds "
@@ -1455,6 +1550,10 @@ PUSH_ROWS = (
      "median / p99 / max", lambda f: delays(f, "stamp")),
     ("**ecoflow-telegraf CPU per message**",
      lambda f: per_message(f, "telegraf")),
+    ("mosquitto_sub beside it (the quota topics): CPU per message it got",
+     lambda f: "%s (%d messages)" % (
+         us(f["cpu"]["mosquitto_sub"] / max(f["sub_window"], 1)),
+         f["sub_window"]) if "sub_window" in f else "-"),
     ("mosquitto CPU per message", lambda f: per_message(f, "broker")),
     ("ecoflow-sim CPU per message", lambda f: per_message(f, "sim")),
     ("HTTP reads (quota/all) in the window",
@@ -1468,6 +1567,39 @@ PUSH_ROWS = (
      lambda f: "%d; %d" % (f["sim_skipped"] + f["sim_failures"],
                            f["sim_disconnects"])),
 )
+
+
+def side_by_side(f):
+    """ecoflow-telegraf's and mosquitto_sub's CPU per message of run f (its
+    window, or its burst's dict), and their ratio."""
+    burst = "count" in f
+    mine = f["cpu"]["telegraf"] / max(
+        f["telegraf"] if burst else f["window_received"], 1)
+    plain = f["cpu"]["mosquitto_sub"] / max(
+        f["mosquitto_sub"] if burst else f["sub_window"], 1)
+    return mine, plain, mine / plain if plain > 0 else float("inf")
+
+
+def render_burst(b, rep):
+    """The burst after the CPU run into rep."""
+    mine, plain, ratio = side_by_side(b)
+    rep.add("**A burst**: after the CPU run, %d messages of a PowerOcean "
+            "(five values and three phases each, `typeCode` energyStream) "
+            "to the first device's quota topic, through one connection "
+            "(`mosquitto_pub -l`, as fast as the broker takes them: %s), "
+            "read by ecoflow-telegraf and by mosquitto_sub side by side "
+            "until neither got anything for a second. A message is turned "
+            "into line protocol when its `ecoflow_phase` line of phase a "
+            "came out; the broker's log says what it sent each." % (
+                b["count"], ms(b["publish_s"])), "")
+    rep.table(("figure", "ecoflow-telegraf", "mosquitto_sub"), [
+        ("CPU per message (utime+stime over the burst)", us(mine),
+         "%s (ecoflow-telegraf: %.2fx)" % (us(plain), ratio)),
+        ("messages sent by the broker; turned into lines (received)",
+         "%d; %d" % (b["sent"]["bench-cpu"], b["telegraf"]),
+         "%d; %d" % (b["sent"]["bench-sub-cpu"], b["mosquitto_sub"])),
+        ("mosquitto's CPU over the burst", "%s" % ms(b["cpu"]["broker"]),
+         "")])
 
 
 def render_mqtt(r, rep):
@@ -1515,6 +1647,9 @@ def render_mqtt(r, rep):
                                   for f in runs),
               [(label,) + tuple(cell(f) for f in runs)
                for label, cell in PUSH_ROWS])
+    burst = cpu.get("burst")
+    if burst is not None:
+        render_burst(burst, rep)
     rows = [
         ("MQTT push, %d devices once a second: publish to line protocol on "
          "stdout, median / p99" % lat["n"],
@@ -1535,6 +1670,20 @@ def render_mqtt(r, rep):
              us(cpu["cpu"]["sim"] / max(cpu["window_published"], 1))),
          "(reported); none lost",
          verdict(all(push_losses(f) == 0 for f in runs)))]
+    if burst is not None:
+        steady, at_burst = side_by_side(cpu), side_by_side(burst)
+        lost = burst["count"] - burst["telegraf"]
+        rows.append((
+            "MQTT push: ecoflow-telegraf's CPU per message against "
+            "mosquitto_sub's in the same run, at %.0f messages/s; in a "
+            "burst of %d" % (cpu["window_published"] / cpu["seconds"],
+                             burst["count"]),
+            "%s against %s (%.2fx); %s against %s (%.2fx), %s lost" % (
+                us(steady[0]), us(steady[1]), steady[2], us(at_burst[0]),
+                us(at_burst[1]), at_burst[2],
+                lost if lost == 0 else "**%d**" % lost),
+            "within 2x of mosquitto_sub, none lost (issue 22)",
+            verdict(steady[2] <= 2 and at_burst[2] <= 2 and lost == 0)))
 
     cd = x["collectd"]
     if "skipped" in cd:
@@ -1813,6 +1962,9 @@ MQTT_OPTIONS = (
     ("--mqtt-collectd-seconds", float, 30,
      "collectd (MQTT true): each of its three windows, without, with and "
      "without messages (s; 0 skips it)"),
+    ("--mqtt-burst", int, 20000,
+     "messages of the burst after the CPU run, read by ecoflow-telegraf "
+     "and mosquitto_sub side by side (0: none)"),
     ("--mqtt-status-flips", int, 150000,
      "section 9: status messages of the status flood"),
 )
