@@ -490,12 +490,23 @@ def collectd_config(directory, sim, interval_s, options=()):
     """collectd.conf: the plugin's defaults (and options, lines of its
     block) with discovery of every device of sim, unixsock to count the
     values, no write plugin (values stop after the cache, so that nothing
-    is logged as undeliverable)."""
+    is logged as undeliverable); sim None: the same without the plugin."""
     os.makedirs(directory)
-    shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
-    more = "".join("  %s\n" % line for line in options)
-    secret = os.path.join(directory, "ecoflow.secret")
-    write_private(secret, sim.secret_key + "\n")
+    plugin = ""
+    if sim is not None:
+        shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
+        more = "".join("  %s\n" % line for line in options)
+        secret = os.path.join(directory, "ecoflow.secret")
+        write_private(secret, sim.secret_key + "\n")
+        plugin = f"""PluginDir "{directory}"
+LoadPlugin ecoflow
+<Plugin ecoflow>
+  AccessKey "{sim.access_key}"
+  SecretKeyFile "{secret}"
+  Endpoint "{sim.base_url}"
+  Discover true
+{more}</Plugin>
+"""
     conf = os.path.join(directory, "collectd.conf")
     write_private(conf, f"""Hostname "bench"
 FQDNLookup false
@@ -517,25 +528,19 @@ PostCacheChain "Bench"
 <Chain "Bench">
   Target "stop"
 </Chain>
-PluginDir "{directory}"
-LoadPlugin ecoflow
-<Plugin ecoflow>
-  AccessKey "{sim.access_key}"
-  SecretKeyFile "{secret}"
-  Endpoint "{sim.base_url}"
-  Discover true
-{more}</Plugin>
-""")
+{plugin}""")
     return conf
 
 
 def start_collectd(directory, conf, sim, hook_ms=None):
     """collectd -f with conf, its output in directory; the keys only in
-    its configuration, as a user's would be."""
-    env = client_env(sim, hook_ms=hook_ms)
+    its configuration, as a user's would be (sim None: no keys)."""
+    env = dict(os.environ)
+    if sim is not None:
+        env = client_env(sim, hook_ms=hook_ms)
     for variable in ("ECOFLOW_ACCESS_KEY", "ECOFLOW_SECRET_KEY",
                      "ECOFLOW_ENDPOINT"):
-        env.pop(variable)
+        env.pop(variable, None)
     with open(os.path.join(directory, "stdout"), "wb") as out:
         return subprocess.Popen([COLLECTD, "-f", "-C", conf], env=env,
                                 stdin=subprocess.DEVNULL, stdout=out,
@@ -588,11 +593,53 @@ def collectd_fleet(sim, n, reads, interval_s, work, timeout=900):
     ours = [i for i in identifiers if "/ecoflow-" in i]
     instances = {i.split("/")[1] for i in ours}
     figures.update(rc=rc, values=len(ours), instances=len(instances),
-                   by_type=count_types(ours))
+                   by_type=count_types(ours),
+                   bare=collectd_cache(identifiers, work))
     with open(os.path.join(directory, "collectd.log"),
               errors="replace") as log:
         figures["log_errors"] = sum(1 for line in log if "[error]" in line)
     return figures
+
+
+def collectd_cache(identifiers, work, timeout=300):
+    """collectd's own cost of holding identifiers: a collectd as section
+    5's without the plugin, RssAnon (kB) before and after a PUTVAL of each
+    of them through unixsock (every type the plugin uses has one gauge);
+    returns (before, after)."""
+    directory = os.path.join(work, "collectd-bare")
+    conf = collectd_config(directory, None, 10)
+    daemon = start_collectd(directory, conf, None)
+    sock = os.path.join(directory, "collectd.sock")
+    try:
+        wait_for(lambda: os.path.exists(sock), 60, "a bare collectd's socket",
+                 daemon)
+        time.sleep(1)
+        before = proc_status_kb(daemon.pid)["RssAnon"]
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(timeout)
+            conn.connect(sock)
+            stream = conn.makefile("rw")
+            for start in range(0, len(identifiers), 500):
+                batch = identifiers[start:start + 500]
+                stream.write("".join('PUTVAL "%s" N:1\n' % i
+                                     for i in batch))
+                stream.flush()
+                answers = [stream.readline() for _ in batch]
+                if not all(a.startswith("0 ") for a in answers):
+                    raise BenchError("PUTVAL: %s" % next(
+                        a for a in answers if not a.startswith("0 ")))
+        wanted = set(identifiers)
+        wait_for(lambda: {line.split(" ", 1)[1] for line in
+                          unixsock(sock, "LISTVAL")[1:]} >= wanted, 60,
+                 "the %d identifiers in a bare collectd's cache"
+                 % len(wanted), daemon)
+        after = proc_status_kb(daemon.pid)["RssAnon"]
+    except (BenchError, OSError, ValueError) as error:
+        raise BenchError("bare collectd: %s\n%s" % (
+            error, tail(os.path.join(directory, "collectd.log")))) from None
+    finally:
+        stop_process(daemon)
+    return before, after
 
 
 def count_types(identifiers):
@@ -1285,6 +1332,8 @@ def render_poll(r, rep):
     cd = r["collectd"]
     cd_cpu = cd["cpu_s"] / cd["device_reads"]
     cd_rss = cd["status"]["VmRSS"]
+    bare = cd["bare"]
+    plugin_kb = cd["status"].get("RssAnon", 0) - bare[1]
     rows = []
     for n in a.sizes:
         c = r["telegraf"][n]
@@ -1321,6 +1370,10 @@ def render_poll(r, rep):
         ("collectd: CPU per device and read, whole daemon", ms(cd_cpu),
          "under %g ms" % GOAL_COLLECTD_CPU_MS,
          verdict(cd_cpu * 1000 < GOAL_COLLECTD_CPU_MS)),
+        ("collectd: the plugin's memory (RssAnon beyond collectd's own "
+         "with the same %d identifiers)" % cd["values"],
+         "%s; collectd's cache %s" % (kb(plugin_kb), kb(bare[1] - bare[0])),
+         "(reported; issue 22)", "-"),
         ("collectd: values dispatched per device",
          "%.0f" % (cd["values"] / max(cd["instances"], 1)),
          "the catalog's metrics (+ every quota of an unknown family)", "-"),
@@ -1452,7 +1505,18 @@ def render_poll(r, rep):
                    cd["instances"]), "the catalog's metrics", "-"),
                ("identifiers by type", ", ".join(
                    "%s %d" % kv for kv in list(cd["by_type"].items())[:8]),
-                "", "")])
+                "", ""),
+               ("collectd's own cache: RssAnon of collectd without the "
+                "plugin before / after a PUTVAL of the same %d identifiers; "
+                "per identifier" % cd["values"],
+                "%s / %s; %.2f kB" % (kb(bare[0]), kb(bare[1]),
+                                      (bare[1] - bare[0]) / max(
+                                          cd["values"], 1)), "", ""),
+               ("the plugin's share: RssAnon with it, beyond collectd "
+                "holding the same identifiers",
+                "%s (%.1f kB per device)" % (kb(plugin_kb), plugin_kb
+                                             / max(cd["instances"], 1)),
+                "(reported; issue 22)", "-")])
 
     # 6
     rep.add("## 6. Side by side: a Python poller", "",
