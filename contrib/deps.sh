@@ -4,8 +4,17 @@
 # test` for every test too, `deps.sh bench` for the build and `make bench`,
 # `deps.sh deb` for building its Debian packages (`make deb`). Safe to
 # repeat. As root it runs apt-get; as any other user it prints the command
-# to run.
+# to run and exits 1 when anything is missing. With --ask first (`make
+# deb`: a build installs nothing as root unasked) root is asked on the
+# terminal before apt-get runs; without a terminal, or on any answer but
+# yes, it prints the command and exits 1.
 set -euo pipefail
+
+ask=no
+if [ "${1:-}" = "--ask" ]; then
+  ask=yes
+  shift
+fi
 
 build=(
   autoconf automake libtool pkg-config gcc make
@@ -39,7 +48,7 @@ build) packages=("${build[@]}") ;;
 test) packages=("${build[@]}" "${test[@]}") ;;
 bench) packages=("${build[@]}" "${bench[@]}") ;;
 deb) packages=("${build[@]}" "${deb[@]}") ;;
-*) echo "usage: $0 build|test|bench|deb" >&2; exit 2 ;;
+*) echo "usage: $0 [--ask] build|test|bench|deb" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -49,10 +58,26 @@ for package in "${packages[@]}"; do
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
+install_line="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages; run:" >&2
-  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  echo "  sudo $install_line" >&2
   exit 1
+fi
+if [ "$ask" = yes ]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  answer=
+  if [ -t 0 ]; then
+    read -r -p "run apt-get update and $install_line? [y/N] " answer || answer=
+  fi
+  case "$answer" in
+  [yY] | [yY][eE][sS]) ;;
+  *)
+    echo "nothing installed; to install them, run:" >&2
+    echo "  $install_line" >&2
+    exit 1
+    ;;
+  esac
 fi
 echo "installing ${#missing[@]} Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

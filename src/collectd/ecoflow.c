@@ -314,8 +314,32 @@ static const int check_levels[] = {
     [EF_CHECK_FAILED] = LOG_ERR,
 };
 
-/* The check of account's settings, logged. Returns 0 when everything a
- * run needs works, else -1 (and -T exits 1). */
+/* The report, to collectd's log: a line per finding, the summary, the
+ * block to paste. */
+static void log_check(const ef_check_report *report, const char *check,
+                      bool ok) /* {{{ */
+{
+  for (size_t i = 0; i < report->n_findings; i++)
+    plugin_log(check_levels[report->findings[i].verdict],
+               "ecoflow plugin: %s%s: %s", check,
+               ef_check_verdict_name(report->findings[i].verdict),
+               report->findings[i].text);
+  plugin_log(ok ? LOG_INFO : LOG_ERR, "ecoflow plugin: %s%s", check,
+             report->summary ? report->summary : "out of memory");
+  if (report->collectd_block != NULL) {
+    INFO("ecoflow plugin: %sthe configuration that works, to paste:", check);
+    for (const char *line = report->collectd_block; *line != '\0';) {
+      size_t len = strcspn(line, "\n");
+      INFO("ecoflow plugin:     %.*s", (int)len, line);
+      line += len + (line[len] == '\n');
+    }
+  }
+} /* }}} void log_check */
+
+/* The check of account's settings, logged, and printed on the terminal
+ * too: collectd -T is run by a person, and Debian's configuration logs to
+ * syslog only (LoadPlugin syslog). Returns 0 when everything a run needs
+ * works, else -1 (and -T exits 1). */
 static int account_check(const account_t *account) /* {{{ */
 {
   const ecoflow_account *config = account->config;
@@ -325,41 +349,43 @@ static int account_check(const account_t *account) /* {{{ */
     ERROR("ecoflow plugin: out of memory");
     return -1;
   }
+  /* A device's interval is its own when it is not collectd's. */
+  double global_interval_s = CDTIME_T_TO_DOUBLE(cf_get_default_interval());
   for (size_t i = 0; i < config->n_devices; i++) {
     const ecoflow_device *device = &config->devices[i];
     devices[i] = (ef_check_device){
         .sn = device->serial,
-        .name = strcmp(device->name, device->serial) ? device->name : NULL};
+        .name = strcmp(device->name, device->serial) ? device->name : NULL,
+        .interval_s =
+            device->interval_s != global_interval_s ? device->interval_s : 0};
   }
   bool named = strcmp(config->name, ECOFLOW_DEFAULT_ACCOUNT) != 0;
-  ef_check_options options = {.account = &config->account,
-                              .account_name = named ? config->name : NULL,
-                              .devices = devices,
-                              .n_devices = config->n_devices,
-                              .discover = config->discover,
-                              .secret_key_file = config->secret_key_file};
+  ef_check_options options = {
+      .account = &config->account,
+      .account_name = named ? config->name : NULL,
+      .devices = devices,
+      .n_devices = config->n_devices,
+      .discover = config->discover,
+      .secret_key_file = config->secret_key_file,
+      .unknown_fate = config->raw_quotas
+                          ? "dispatched too: RawQuotas is true"
+                          : "not dispatched: RawQuotas true adds the numbers"};
   /* "check: " or "check of account "NAME": " before each line. */
   char check[ECOFLOW_NAME_MAX + 32] = "check: ";
   if (named)
     ssnprintf(check, sizeof(check), "check of account \"%s\": ", config->name);
   ef_check_report report;
   int status = ef_check_run(&options, &report);
-  for (size_t i = 0; i < report.n_findings; i++)
-    plugin_log(check_levels[report.findings[i].verdict],
-               "ecoflow plugin: %s%s: %s", check,
-               ef_check_verdict_name(report.findings[i].verdict),
-               report.findings[i].text);
   bool ok = status == 0 && report.ok;
-  plugin_log(ok ? LOG_INFO : LOG_ERR, "ecoflow plugin: %s%s", check,
-             report.summary ? report.summary : "out of memory");
-  if (report.collectd_block != NULL) {
-    INFO("ecoflow plugin: %sthe configuration that works, to paste:", check);
-    for (const char *line = report.collectd_block; *line != '\0';) {
-      size_t len = strcspn(line, "\n");
-      INFO("ecoflow plugin:     %.*s", (int)len, line);
-      line += len + (line[len] == '\n');
-    }
-  }
+  log_check(&report, check, ok);
+  char *text = ef_check_report_text(&report, EF_CHECK_TEXT_COLLECTD);
+  if (text != NULL)
+    fprintf(stderr,
+            "\necoflow plugin: the first-run check%s%s%s (also in collectd's "
+            "log):\n\n%s",
+            named ? " of account \"" : "", named ? config->name : "",
+            named ? "\"" : "", text);
+  free(text);
   ef_check_report_clear(&report);
   free(devices);
   return ok ? 0 : -1;

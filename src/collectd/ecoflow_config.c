@@ -23,16 +23,31 @@
 /* Leaves room in the type instance for the index name after it. */
 #define INSTANCE_PREFIX_MAX 32
 
+/* What each block takes: its refusal of an unknown option names them, and
+ * so does ecoflow_config_options (the documentation's tests). Beside the
+ * <Account> blocks, an account's options and <Account> itself. */
 #define ACCOUNT_OPTIONS                                                        \
   "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
   "CAFile, Discover, DiscoverRefresh, MQTT, MQTTClientIdSuffix, "              \
   "MQTTRefresh, MQTTSilence, RawQuotas, CellValues, MaxUnknownQuotas, "        \
   "CounterGlitchShare, Shard, <Device>, <Report>"
+#define PLUGIN_OPTIONS ACCOUNT_OPTIONS ", <Account>"
 #define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
 #define REPORT_OPTIONS "Interval, InstancePrefix"
 /* An option's name in an error when it could be a secret pasted into the
  * wrong place (ef_setting_name_quoted). */
 #define UNQUOTABLE_OPTION "(an option)"
+
+const char *ecoflow_config_options(ecoflow_block block) {
+  static const char *const options[] = {
+      [ECOFLOW_BLOCK_PLUGIN] = PLUGIN_OPTIONS,
+      [ECOFLOW_BLOCK_ACCOUNT] = ACCOUNT_OPTIONS,
+      [ECOFLOW_BLOCK_DEVICE] = DEVICE_OPTIONS,
+      [ECOFLOW_BLOCK_REPORT] = REPORT_OPTIONS,
+  };
+  return (size_t)block < sizeof(options) / sizeof(options[0]) ? options[block]
+                                                              : NULL;
+}
 
 typedef struct {
   ecoflow_report_fn report;

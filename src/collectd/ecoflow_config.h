@@ -99,4 +99,15 @@ void ecoflow_account_free(ecoflow_account *account);
 /* Frees every account still in config and zeroes it. */
 void ecoflow_config_free(ecoflow_config *config);
 
+/* The options each block takes, as its refusal of an unknown one names
+ * them ("AccessKey, SecretKey, ..., <Device>, <Report>"), for the
+ * documentation's tests (src/tools/ef_options.c); NULL for no block. */
+typedef enum {
+  ECOFLOW_BLOCK_PLUGIN, /* <Plugin ecoflow>, beside any <Account> */
+  ECOFLOW_BLOCK_ACCOUNT,
+  ECOFLOW_BLOCK_DEVICE,
+  ECOFLOW_BLOCK_REPORT,
+} ecoflow_block;
+const char *ecoflow_config_options(ecoflow_block block);
+
 #endif

@@ -1,5 +1,6 @@
 /* ef_account.c: the verdicts on an account's settings. */
 #include "ef_account.h"
+#include "ef_text.h"
 
 #include "ef_hash.h"
 #include "ef_text.h"
@@ -9,6 +10,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,50 +170,120 @@ void ef_shell_quote(const char *path, char *out, size_t size) {
   out[n] = '\0';
 }
 
-int ef_account_check_private(const char *path, mode_t mode, char *problem) {
-  if ((mode & (S_IRWXG | S_IRWXO)) == 0)
-    return 0;
-  char quoted[EF_PROBLEM_LEN / 2];
-  ef_shell_quote(path, quoted, sizeof(quoted));
-  return refuse(problem,
-                "it holds a secret but its group or other users may use it "
-                "(mode %04o); make it private: chmod 600 %s",
-                (unsigned)(mode & 07777), quoted);
+/* 1 when gid is this process's group, or one of its supplementary
+ * groups. */
+static int own_group(gid_t gid) {
+  if (gid == getegid())
+    return 1;
+  gid_t groups[256];
+  int n = getgroups(sizeof(groups) / sizeof(groups[0]), groups);
+  for (int i = 0; i < n; i++)
+    if (groups[i] == gid)
+      return 1;
+  return 0;
 }
 
-int ef_account_open_file(const char *path, size_t max, mode_t *mode,
-                         size_t *size, char *problem) {
+/* The name of group gid into out, or its number. */
+static void group_name(gid_t gid, char *out, size_t size) {
+  struct group entry, *found = NULL;
+  char buffer[1024];
+  if (getgrgid_r(gid, &entry, buffer, sizeof(buffer), &found) == 0 &&
+      found != NULL)
+    snprintf(out, size, "%s", found->gr_name);
+  else
+    snprintf(out, size, "%u", (unsigned)gid);
+}
+
+int ef_account_check_private(const char *path, const struct stat *st,
+                             char *problem) {
+  mode_t mode = st->st_mode;
+  /* Group read is a grant root made to the group: to this program's
+   * own (the group of its service user) only. */
+  int granted = st->st_uid == 0 && own_group(st->st_gid);
+  if ((mode & S_IRWXO) == 0 && (mode & S_IRWXG & ~(granted ? S_IRGRP : 0)) == 0)
+    return 0;
+  char quoted[EF_PROBLEM_LEN / 4], group[64], who[EF_PROBLEM_LEN / 2];
+  ef_shell_quote(path, quoted, sizeof(quoted));
+  group_name(st->st_gid, group, sizeof(group));
+  if (mode & S_IRWXO)
+    snprintf(who, sizeof(who), "other users may use it");
+  else if (mode & (S_IWGRP | S_IXGRP))
+    snprintf(who, sizeof(who), "its group (%s) may change it", group);
+  else if (st->st_uid != 0)
+    snprintf(who, sizeof(who),
+             "its group (%s) may read it, and only root may share a secret "
+             "with a group",
+             group);
+  else
+    snprintf(who, sizeof(who),
+             "its group (%s) may read it, and this program is not in it",
+             group);
+  /* A service user (not root) may be handed the file by root. */
+  char hand[EF_PROBLEM_LEN] = "";
+  if (geteuid() != 0) {
+    group_name(getegid(), group, sizeof(group));
+    snprintf(hand, sizeof(hand),
+             "; or let root hand it to this program's group: chown root:%s "
+             "%s && chmod 640 %s",
+             group, quoted, quoted);
+  }
+  return refuse(problem,
+                "it holds a secret but %s (mode %04o); make it private: chmod "
+                "600 %s%s",
+                who, (unsigned)(mode & 07777), quoted, hand);
+}
+
+int ef_account_open_file(const char *path, size_t max, struct stat *st,
+                         char *problem) {
   /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    refuse(problem, "cannot open it: %s", strerror(errno));
+    int err = errno;
+    refuse(problem, "cannot open it: %s", strerror(err));
+    errno = err; /* for the caller's advice */
     return -1;
   }
-  struct stat st;
   int status = 0;
-  if (fstat(fd, &st) != 0)
+  if (fstat(fd, st) != 0)
     status = refuse(problem, "cannot read it: %s", strerror(errno));
-  else if (!S_ISREG(st.st_mode))
+  else if (!S_ISREG(st->st_mode))
     status = refuse(problem, "it is not a regular file");
-  else if (st.st_size < 0 || (size_t)st.st_size > max)
+  else if (st->st_size < 0 || (size_t)st->st_size > max)
     status = refuse(problem, "it is larger than %zu bytes", max);
   if (status != 0) {
     close(fd);
     return -1;
   }
-  *mode = st.st_mode;
-  *size = (size_t)st.st_size;
   return fd;
 }
 
+/* A secret file this program may not read: how root hands it over. */
+static int refuse_unreadable(const char *path, char *problem) {
+  char quoted[EF_PROBLEM_LEN / 4], group[64], user[64];
+  ef_shell_quote(path, quoted, sizeof(quoted));
+  group_name(getegid(), group, sizeof(group));
+  struct passwd entry, *found = NULL;
+  char buffer[1024];
+  if (getpwuid_r(geteuid(), &entry, buffer, sizeof(buffer), &found) == 0 &&
+      found != NULL)
+    snprintf(user, sizeof(user), "%s", found->pw_name);
+  else
+    snprintf(user, sizeof(user), "%u", (unsigned)geteuid());
+  return refuse(problem,
+                "cannot open it: %s; this program runs as user %s, group "
+                "%s: let root hand it to that group: chown root:%s %s && "
+                "chmod 640 %s",
+                strerror(EACCES), user, group, group, quoted, quoted);
+}
+
 int ef_account_secret_file(const char *path, char **out, char *problem) {
-  mode_t mode;
-  size_t size;
-  int fd =
-      ef_account_open_file(path, EF_SECRET_FILE_MAX, &mode, &size, problem);
+  struct stat st;
+  int fd = ef_account_open_file(path, EF_SECRET_FILE_MAX, &st, problem);
+  if (fd < 0 && errno == EACCES)
+    return refuse_unreadable(path, problem);
   if (fd < 0)
     return -1;
-  if (ef_account_check_private(path, mode, problem) != 0) {
+  if (ef_account_check_private(path, &st, problem) != 0) {
     close(fd);
     return -1;
   }
@@ -244,10 +317,9 @@ int ef_account_secret_file(const char *path, char **out, char *problem) {
 }
 
 int ef_account_ca_file(const char *path, char **out, char *problem) {
-  mode_t mode;
-  size_t size;
+  struct stat st;
   /* A bundle of every public CA is about 200 KiB. */
-  int fd = ef_account_open_file(path, 16 * 1024 * 1024, &mode, &size, problem);
+  int fd = ef_account_open_file(path, 16 * 1024 * 1024, &st, problem);
   if (fd < 0)
     return -1;
   close(fd);
@@ -382,11 +454,12 @@ int ef_account_serial(const char *sn, char *problem) {
 int ef_account_name(const char *name, const char *what, char *problem) {
   size_t len = strlen(name);
   if (len > 0 && len <= EF_DEVICE_NAME_MAX && strchr(name, '/') == NULL &&
-      ef_account_text_clean(name))
+      ef_text_is_clean(name))
     return 0;
   return refuse(problem,
-                "%s has 1 to %d characters, none of them '/' or a control "
-                "character",
+                "%s has 1 to %d characters, none of them '/', a control "
+                "character or one that reorders the text (Unicode bidi "
+                "controls, line separators), in UTF-8",
                 what, EF_DEVICE_NAME_MAX);
 }
 

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define EF_DEFAULT_ENDPOINT "https://api-e.ecoflow.com"
@@ -84,21 +85,29 @@ int ef_account_endpoint_in_clear(const char *endpoint);
 
 /* Reads the secret key from the file at path, which must be a regular
  * file (opened without blocking: a FIFO would hang start-up) of at most
- * EF_SECRET_FILE_MAX bytes that only its owner may use (see
+ * EF_SECRET_FILE_MAX bytes that no one else may use (see
  * ef_account_check_private); the text is a key as ef_account_key takes
- * it. */
+ * it. A file this program may not open says how root hands it over (the
+ * chown and chmod for this program's group). */
 int ef_account_secret_file(const char *path, char **out, char *problem);
 
-/* Refuses a file that holds a secret when its group or others have any
- * permission on it (mode); the text gives the `chmod 600 PATH' that fixes
- * it, PATH quoted for a shell. Returns 0 or -1. */
-int ef_account_check_private(const char *path, mode_t mode, char *problem);
+/* Refuses a file that holds a secret (st: its status) when others than
+ * its owner may use it, with one exception, PostgreSQL's rule for its
+ * private key (from Debian, for the ssl-cert group) narrowed to this
+ * program's own groups: a file root owns may be readable by its group when
+ * that is this program's group or one of its supplementary groups (root
+ * hands a service user its secret: root:telegraf 0640). Never any
+ * permission for others, never group write. The text says what to do: the
+ * `chmod 600 PATH', or the `chown root:GROUP PATH && chmod 640 PATH' for
+ * this program's group, PATH quoted for a shell. Returns 0 or -1. */
+int ef_account_check_private(const char *path, const struct stat *st,
+                             char *problem);
 
 /* Opens path for reading without blocking and checks that it is a regular
  * file of at most max bytes; returns the descriptor (and its status in
- * *mode and *size), or -1 with problem filled. */
-int ef_account_open_file(const char *path, size_t max, mode_t *mode,
-                         size_t *size, char *problem);
+ * *st), or -1 with problem filled. */
+int ef_account_open_file(const char *path, size_t max, struct stat *st,
+                         char *problem);
 
 /* A CA bundle that can be read. */
 int ef_account_ca_file(const char *path, char **out, char *problem);
@@ -140,8 +149,9 @@ int ef_account_serial(const char *sn, char *problem);
 
 /* A name the front ends build identifiers of (a device's name: a collectd
  * plugin instance, a tag; an account's name): 1 to EF_DEVICE_NAME_MAX
- * characters, none of them '/' or a control character. what names it in
- * the text ("a device name"). Returns 0 or -1. */
+ * bytes of UTF-8 that ef_text_clean would not change (no control
+ * character, no bidi control or line separator), none of them '/'. what
+ * names it in the text ("a device name"). Returns 0 or -1. */
 int ef_account_name(const char *name, const char *what, char *problem);
 
 /* 1 when text is free of control characters (a line break in a setting

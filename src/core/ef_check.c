@@ -5,7 +5,9 @@
 #include "ef_client.h"
 #include "ef_discovery.h"
 #include "ef_metric.h"
+#include "ef_number.h"
 #include "ef_poll.h"
+#include "ef_text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -93,20 +95,26 @@ static int is_api(const ef_error *err, const char *code) {
 
 typedef struct {
   size_t named, unknown;
+  size_t unknown_numbers; /* of unknown: numbers, which collectd carries */
 } counts;
 
-/* A device to read: configured, listed, or both. */
-typedef struct {
+/* A device the check knows of: configured, listed, or both. */
+typedef struct target target;
+struct target {
   const char *sn;
   const char *name;               /* configured */
+  double interval_s;              /* configured; 0: none */
   const ef_listed_device *listed; /* NULL: the account does not list it */
   int configured;
-  int polled; /* else only listed: not read by a run */
+  int runs_read;        /* a run reads it: configured, or listed and found
+                           by discovery */
+  int asked;            /* its quota/all was asked */
+  const target *sample; /* not asked: the device asked for its family */
   int read;
   ef_error error;        /* why it could not be read */
   counts counts;         /* what its quota/all gave */
   ef_metric_stats stats; /* and what of it was left out */
-} target;
+};
 
 typedef struct {
   const ef_check_options *options;
@@ -369,8 +377,19 @@ static void check_list(check *c) {
 /* ---- the devices ----------------------------------------------------------
  */
 
-/* The configured devices, then every other device the account lists:
- * read with discovery (or without configured devices), else only named. */
+/* What the check asks stays small whatever the account holds: one device
+ * of each family (a quota/all per device of a large account would risk the
+ * cloud's rate limit: 3,000 devices were 3,000 requests in 17 s), and a
+ * few configured devices the list lacks (only asking tells a serial number
+ * not bound to the account, 8512, from one the list leaves out). What it
+ * prints stays small too: the rest is summed up, and said. */
+#define SAMPLES_MAX 16
+#define UNLISTED_ASKED_MAX 8
+#define PASTED_DEVICES_MAX 50 /* <Device> blocks, --sn */
+#define LEFT_OUT_LINES_MAX 8  /* comment lines about devices left out */
+#define NAMED_IN_NOTE_MAX 5   /* devices named in a note on others */
+
+/* The configured devices, then every other device the account lists. */
 static int gather_targets(check *c) {
   const ef_check_options *o = c->options;
   const ef_device_list *list = &c->list;
@@ -386,19 +405,78 @@ static int gather_targets(check *c) {
         ef_device_list_find(list, o->devices[i].sn);
     if (listed != NULL)
       configured[listed - list->items] = 1;
-    c->targets[c->n_targets++] = (target){.sn = o->devices[i].sn,
-                                          .name = o->devices[i].name,
-                                          .listed = listed,
-                                          .configured = 1,
-                                          .polled = 1};
+    c->targets[c->n_targets++] =
+        (target){.sn = o->devices[i].sn,
+                 .name = o->devices[i].name,
+                 .interval_s = o->devices[i].interval_s,
+                 .listed = listed,
+                 .configured = 1,
+                 .runs_read = 1};
   }
   for (size_t i = 0; i < list->len; i++)
     if (!configured[i])
-      c->targets[c->n_targets++] = (target){
-          .sn = list->items[i].sn, .listed = &list->items[i], .polled = every};
+      c->targets[c->n_targets++] = (target){.sn = list->items[i].sn,
+                                            .listed = &list->items[i],
+                                            .runs_read = every};
   free(configured);
   return 0;
 }
+
+/* Devices of a family answer alike: the same product in the list, else
+ * (the list may leave the product out) the same first four characters of
+ * the serial number, EcoFlow's model code. */
+static int same_family(const target *a, const target *b) {
+  const char *pa = a->listed->product, *pb = b->listed->product;
+  if (pa != NULL || pb != NULL)
+    return pa != NULL && pb != NULL && strcmp(pa, pb) == 0;
+  return strncmp(a->sn, b->sn, 4) == 0;
+}
+
+/* Which devices are asked: of each family the first device a run reads,
+ * configured ones first, online ones first; and the first configured
+ * devices the list lacks. */
+static void choose_asked(check *c) {
+  static const struct {
+    int configured, online;
+  } passes[] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
+  const target *samples[SAMPLES_MAX];
+  size_t n_samples = 0, unlisted = 0;
+  for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++)
+    for (size_t i = 0; i < c->n_targets; i++) {
+      target *t = &c->targets[i];
+      if (!t->runs_read || t->configured != passes[p].configured)
+        continue;
+      if (t->listed == NULL) {
+        if (p == 0)
+          t->asked = unlisted++ < UNLISTED_ASKED_MAX;
+        continue;
+      }
+      if ((t->listed->online != 0) != passes[p].online)
+        continue;
+      for (size_t k = 0; k < n_samples && t->sample == NULL; k++)
+        if (same_family(t, samples[k]))
+          t->sample = samples[k];
+      if (t->sample == NULL && n_samples < SAMPLES_MAX) {
+        t->asked = 1;
+        samples[n_samples++] = t;
+      }
+    }
+}
+
+/* The cloud refused the device itself (an API code: not bound to the
+ * account, not open to the API), rather than failing to answer (an HTTP
+ * status, the network): such a device is left out of what to paste. */
+static int refused(const target *t) {
+  return t->asked && !t->read && t->error.kind == EF_ERR_API;
+}
+
+/* Left out of what to paste: refused, or of a family whose device was. */
+static int left_out(const target *t) {
+  return t->asked ? refused(t) : t->sample != NULL && refused(t->sample);
+}
+
+/* A configured device in what to paste. */
+static int pasted(const target *t) { return t->configured && !left_out(t); }
 
 /* "HJ31... (PowerOcean, "house", online)" */
 static void device_label(const target *t, char *out, size_t size) {
@@ -426,13 +504,13 @@ static void device_label(const target *t, char *out, size_t size) {
 
 static void count_metric(const ef_metric *metric, void *ctx) {
   counts *k = ctx;
-  if (metric->quota != NULL && metric->quota->decode != EF_DECODE_ANY)
+  if (metric->quota != NULL && metric->quota->decode != EF_DECODE_ANY) {
     k->named++;
-  else
+  } else {
     k->unknown++;
+    k->unknown_numbers += metric->collectd_type[0] != '\0';
+  }
 }
-
-#define LEFT_OUT "; left out of the configuration below"
 
 /* Each answer is kept with its device: the findings follow in the order
  * of the devices, not of the answers. */
@@ -455,8 +533,13 @@ static void device_failed(check *c, const target *t, const char *label) {
   ef_check_verdict verdict = !t->configured && is_api(&t->error, "1006")
                                  ? EF_CHECK_WARNING
                                  : EF_CHECK_FAILED;
-  add(c, EF_CHECK_DEVICE, verdict, t->sn, &t->error, "%s: %s" LEFT_OUT, label,
-      what);
+  const char *fate = !t->configured ? ""
+                     : left_out(t)  ? "; left out of the configuration below"
+                                    : "; kept in the configuration below (the "
+                                      "cloud or the network failed, not the "
+                                      "device's settings)";
+  add(c, EF_CHECK_DEVICE, verdict, t->sn, &t->error, "%s: %s%s", label, what,
+      fate);
 }
 
 static void device_read(check *c, const target *t, const char *label) {
@@ -474,6 +557,7 @@ static void device_read(check *c, const target *t, const char *label) {
             "values): check its connection in the EcoFlow app, runs skip it "
             "until it is online"
           : "";
+  const char *fate = c->options->unknown_fate;
   size_t named = t->counts.named, unknown = t->counts.unknown;
   int empty = named + unknown == 0;
   c->report->devices_read++;
@@ -481,26 +565,105 @@ static void device_read(check *c, const target *t, const char *label) {
       add(c, EF_CHECK_DEVICE,
           empty || *offline ? EF_CHECK_WARNING : EF_CHECK_OK, t->sn, NULL,
           "%s: quota/all gave %zu values: %zu the catalog names, %zu it does "
-          "not (published under their quota's path)%s%s%s",
-          label, named + unknown, named, unknown, dropped, offline,
+          "not, %zu of them numbers%s%s%s%s%s%s",
+          label, named + unknown, named, unknown, t->counts.unknown_numbers,
+          fate ? " (" : "", fate ? fate : "", fate ? ")" : "", dropped, offline,
           empty ? "; no values at all: is the device set up in the EcoFlow app?"
                 : "");
   if (finding != NULL) {
     finding->named = named;
     finding->unknown = unknown;
+    finding->unknown_numbers = t->counts.unknown_numbers;
   }
+}
+
+/* A few of the devices that match, by their labels, into out: "SN (...),
+ * SN (...) and 3 more". Returns how many match. */
+static size_t some_devices(const check *c, int (*match)(const target *t),
+                           char *out, size_t size) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < c->n_targets; i++) {
+    const target *t = &c->targets[i];
+    if (!match(t))
+      continue;
+    if (n++ < NAMED_IN_NOTE_MAX) {
+      char label[LABEL_LEN];
+      device_label(t, label, sizeof(label));
+      append(out, size, "%s%s", n > 1 ? ", " : "", label);
+    }
+  }
+  if (n > NAMED_IN_NOTE_MAX)
+    append(out, size, " and %zu more", n - NAMED_IN_NOTE_MAX);
+  return n;
+}
+
+static int unread_listed(const target *t) {
+  return !t->configured && !t->runs_read;
+}
+
+static int unlisted_unasked(const target *t) {
+  return t->configured && t->listed == NULL && !t->asked;
+}
+
+static int beyond_samples(const target *t) {
+  return t->runs_read && t->listed != NULL && !t->asked && t->sample == NULL;
+}
+
+/* The devices not asked, summed up: per family, and the rest. */
+static void note_others(check *c) {
+  for (size_t i = 0; i < c->n_targets; i++) {
+    const target *s = &c->targets[i];
+    size_t n = 0, online = 0;
+    for (size_t k = 0; s->asked && s->listed != NULL && k < c->n_targets; k++)
+      if (c->targets[k].sample == s) {
+        n++;
+        online += c->targets[k].listed->online != 0;
+      }
+    if (n > 0)
+      add(c, EF_CHECK_OTHERS, EF_CHECK_NOTE, s->sn, NULL,
+          "%zu more device%s of the family of %s (%s), %zu of them online, "
+          "%s not asked: the check asks one device of each family (the "
+          "cloud limits the requests of an account)%s",
+          n, n == 1 ? "" : "s", s->sn,
+          s->listed->product ? s->listed->product : "the same model code",
+          online, n == 1 ? "was" : "were",
+          refused(s) ? "; left out of the configuration below with it"
+                     : "; a run reads them");
+  }
+  char some[TEXT_LEN];
+  size_t n = some_devices(c, beyond_samples, some, sizeof(some));
+  if (n > 0)
+    add(c, EF_CHECK_OTHERS, EF_CHECK_NOTE, NULL, NULL,
+        "%zu device%s of more families not asked (the check asks %d "
+        "families at most; a run reads them): %s",
+        n, n == 1 ? "" : "s", SAMPLES_MAX, some);
+  n = some_devices(c, unlisted_unasked, some, sizeof(some));
+  if (n > 0)
+    add(c, EF_CHECK_OTHERS, EF_CHECK_WARNING, NULL, NULL,
+        "%zu more configured device%s not in the account's device list, "
+        "not asked (the check asks %d such devices at most), kept in the "
+        "configuration below: check %s: %s",
+        n, n == 1 ? "" : "s", UNLISTED_ASKED_MAX, n == 1 ? "it" : "them", some);
+  n = some_devices(c, unread_listed, some, sizeof(some));
+  if (n > 0)
+    add(c, EF_CHECK_OTHERS, EF_CHECK_NOTE, NULL, NULL,
+        "the account also lists %s; not configured, so not read (discovery "
+        "would read %s)",
+        some, n == 1 ? "it" : "them");
 }
 
 static int check_devices(check *c) {
   if (gather_targets(c) != 0)
     return -1;
+  choose_asked(c);
   ef_poll_target *polls =
       calloc(c->n_targets ? c->n_targets : 1, sizeof(*polls));
   if (polls == NULL)
     return -1;
   size_t n = 0;
   for (size_t i = 0; i < c->n_targets; i++)
-    if (c->targets[i].polled)
+    if (c->targets[i].asked)
       polls[n++] =
           (ef_poll_target){.sn = c->targets[i].sn, .user = &c->targets[i]};
   ef_error err;
@@ -510,14 +673,12 @@ static int check_devices(check *c) {
     const target *t = &c->targets[i];
     char label[LABEL_LEN];
     device_label(t, label, sizeof(label));
-    if (!t->polled)
-      add(c, EF_CHECK_DEVICE, EF_CHECK_NOTE, t->sn, NULL,
-          "%s: not configured, so not read (discovery would read it)", label);
-    else if (t->read)
+    if (t->asked && t->read)
       device_read(c, t, label);
-    else
+    else if (t->asked)
       device_failed(c, t, label);
   }
+  note_others(c);
   return 0;
 }
 
@@ -535,10 +696,138 @@ static void put_quoted(FILE *out, const char *text) {
   fputc('"', out);
 }
 
-/* A device the snippets name: one that could be read, unless discovery
- * finds it anyway. */
-static int named_in_snippet(const check *c, const target *t) {
-  return t->read && (t->configured || !c->options->discover);
+/* The account's settings a run keeps beyond the keys, the host and the
+ * CA file, in both front ends' words, written when they are not the
+ * default (text returns 0 then). */
+static int timeout_text(const ef_account *a, char *out) {
+  return a->timeout_ms && ef_number_text(a->timeout_ms / 1000.0, out) == 0;
+}
+
+static int max_concurrent_text(const ef_account *a, char *out) {
+  return a->max_concurrent && ef_int_text(a->max_concurrent, out) > 0;
+}
+
+static int max_unknown_text(const ef_account *a, char *out) {
+  return a->max_unknown && ef_int_text((int64_t)a->max_unknown, out) > 0;
+}
+
+static int counter_glitch_text(const ef_account *a, char *out) {
+  return a->counter_glitch && ef_number_text(a->counter_glitch, out) == 0;
+}
+
+static int shard_text(const ef_account *a, char *out) {
+  return a->shard_count && snprintf(out, EF_NUMBER_TEXT_LEN, "%u/%u",
+                                    a->shard_index, a->shard_count) > 0;
+}
+
+static const struct {
+  const char *collectd, *telegraf;
+  int quoted; /* a string, in collectd's configuration */
+  int (*text)(const ef_account *account, char out[EF_NUMBER_TEXT_LEN]);
+} kept_settings[] = {
+    {"Timeout", "--timeout", 0, timeout_text},
+    {"MaxConcurrent", "--max-concurrent", 0, max_concurrent_text},
+    {"MaxUnknownQuotas", "--max-unknown-quotas", 0, max_unknown_text},
+    {"CounterGlitchShare", "--counter-glitch-share", 0, counter_glitch_text},
+    {"Shard", "--shard", 1, shard_text},
+};
+#define N_KEPT_SETTINGS (sizeof(kept_settings) / sizeof(kept_settings[0]))
+
+static size_t n_pasted(const check *c) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_targets; i++)
+    n += pasted(&c->targets[i]);
+  return n;
+}
+
+/* Discovery in what to paste: configured, or when no configured device
+ * is left (collectd refuses a block without a device and without
+ * Discover, and ecoflow-telegraf without --sn reads every device). */
+static int pasted_discover(const check *c) {
+  return c->options->discover || n_pasted(c) == 0;
+}
+
+/* Calls put for each configured device in what to paste, the first
+ * PASTED_DEVICES_MAX of them; returns how many more there are. */
+static size_t each_pasted(check *c, FILE *out,
+                          void (*put)(check *c, FILE *out, const target *t)) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_targets; i++)
+    if (pasted(&c->targets[i]) && n++ < PASTED_DEVICES_MAX)
+      put(c, out, &c->targets[i]);
+  return n > PASTED_DEVICES_MAX ? n - PASTED_DEVICES_MAX : 0;
+}
+
+/* Comment lines (prefix, then '#') for the devices left out and why,
+ * and, with discovery put in their stead, why. */
+static void put_left_out(check *c, FILE *out, const char *prefix,
+                         const char *discover) {
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_targets; i++) {
+    const target *t = &c->targets[i];
+    if (!t->configured || !left_out(t) || n++ >= LEFT_OUT_LINES_MAX)
+      continue;
+    char why[EF_ERROR_MESSAGE_LEN + 64];
+    if (t->asked)
+      ef_error_format(&t->error, why, sizeof(why));
+    else
+      snprintf(why, sizeof(why),
+               "the device asked for its family, %s, was "
+               "refused",
+               t->sample->sn);
+    fprintf(out, "%s# %s left out: %s\n", prefix, t->sn, why);
+  }
+  if (n > LEFT_OUT_LINES_MAX)
+    fprintf(out, "%s# and %zu more devices left out\n", prefix,
+            n - LEFT_OUT_LINES_MAX);
+  if (!c->options->discover && c->options->n_devices > 0 && pasted_discover(c))
+    fprintf(out,
+            "%s# none of the configured devices can be read: %s reads "
+            "every device\n%s# the account lists instead\n",
+            prefix, discover, prefix);
+}
+
+/* A file's absolute path, for a configuration read from another
+ * directory (malloc'ed), or NULL when out of memory. */
+static char *absolute(const char *path) {
+  char *resolved = realpath(path, NULL);
+  return resolved != NULL ? resolved : strdup(path);
+}
+
+/* ---- the collectd block --------------------------------------------------
+ */
+
+static void put_device_block(check *c, FILE *out, const target *t) {
+  const char *in = c->options->account_name ? "    " : "  ";
+  if (t->asked && !t->read) {
+    char why[EF_ERROR_MESSAGE_LEN + 64];
+    ef_error_format(&t->error, why, sizeof(why));
+    fprintf(out, "%s# could not be read just now: %s\n", in, why);
+  } else if (t->listed == NULL && !t->asked) {
+    fprintf(out,
+            "%s# not in the account's device list, and not asked: "
+            "check it\n",
+            in);
+  }
+  fprintf(out, "%s<Device ", in);
+  put_quoted(out, t->sn);
+  fputs(">\n", out);
+  const char *listed_name = t->listed ? t->listed->name : NULL;
+  char problem[EF_PROBLEM_LEN];
+  if (t->name != NULL) {
+    fprintf(out, "%s  Name ", in);
+    put_quoted(out, t->name);
+    fputc('\n', out);
+  } else if (listed_name != NULL &&
+             ef_account_name(listed_name, "a name", problem) == 0) {
+    fprintf(out, "%s  #Name ", in);
+    put_quoted(out, listed_name);
+    fputs("  # default: the serial number\n", out);
+  }
+  char interval[EF_NUMBER_TEXT_LEN];
+  if (t->interval_s > 0 && ef_number_text(t->interval_s, interval) == 0)
+    fprintf(out, "%s  Interval %s\n", in, interval);
+  fprintf(out, "%s</Device>\n", in);
 }
 
 static void write_collectd_block(check *c, FILE *out) {
@@ -563,46 +852,33 @@ static void write_collectd_block(check *c, FILE *out) {
     put_quoted(out, c->ca_path);
   }
   fputc('\n', out);
-  if (o->discover)
-    fprintf(out, "%sDiscover true\n", in);
-  for (size_t i = 0; i < c->n_targets; i++) {
-    const target *t = &c->targets[i];
-    if (t->polled && !t->read) {
-      char why[EF_ERROR_MESSAGE_LEN + 64];
-      ef_error_format(&t->error, why, sizeof(why));
-      fprintf(out, "%s# %s left out: %s\n", in, t->sn, why);
+  for (size_t i = 0; i < N_KEPT_SETTINGS; i++) {
+    char value[EF_NUMBER_TEXT_LEN];
+    if (!kept_settings[i].text(o->account, value))
       continue;
-    }
-    if (!named_in_snippet(c, t))
-      continue;
-    fprintf(out, "%s<Device ", in);
-    put_quoted(out, t->sn);
-    fputs(">\n", out);
-    const char *listed_name = t->listed ? t->listed->name : NULL;
-    char problem[EF_PROBLEM_LEN];
-    if (t->name != NULL) {
-      fprintf(out, "%s  Name ", in);
-      put_quoted(out, t->name);
-      fputc('\n', out);
-    } else if (listed_name != NULL &&
-               ef_account_name(listed_name, "a name", problem) == 0) {
-      fprintf(out, "%s  #Name ", in);
-      put_quoted(out, listed_name);
-      fputs("  # default: the serial number\n", out);
-    }
-    fprintf(out, "%s</Device>\n", in);
+    fprintf(out, "%s%s ", in, kept_settings[i].collectd);
+    if (kept_settings[i].quoted)
+      put_quoted(out, value);
+    else
+      fputs(value, out);
+    fputc('\n', out);
   }
+  put_left_out(c, out, in, "Discover true");
+  if (pasted_discover(c))
+    fprintf(out, "%sDiscover true\n", in);
+  size_t more = each_pasted(c, out, put_device_block);
+  if (more > 0)
+    fprintf(out,
+            "%s# and %zu more <Device> blocks of this configuration, not "
+            "repeated here: keep them\n",
+            in, more);
   if (o->account_name)
     fputs("  </Account>\n", out);
   fputs("</Plugin>\n", out);
 }
 
-/* A file's absolute path, for a configuration read from another
- * directory (malloc'ed), or NULL when out of memory. */
-static char *absolute(const char *path) {
-  char *resolved = realpath(path, NULL);
-  return resolved != NULL ? resolved : strdup(path);
-}
+/* ---- the Telegraf snippet ------------------------------------------------
+ */
 
 /* sep, then one word of a command line in a TOML string: quoted for the
  * shell (Telegraf splits commands as a shell does), then for TOML. */
@@ -623,6 +899,12 @@ static void put_word(check *c, FILE *out, const char *sep, const char *word) {
   free(quoted);
 }
 
+static void put_sn(check *c, FILE *out, const target *t) {
+  fprintf(out, " --sn %s%s", t->sn, t->name ? "=" : "");
+  if (t->name)
+    put_word(c, out, "", t->name);
+}
+
 static void write_telegraf_snippet(check *c, FILE *out) {
   const ef_check_options *o = c->options;
   long timeout_s = ((o->account->timeout_ms ? o->account->timeout_ms
@@ -633,6 +915,13 @@ static void write_telegraf_snippet(check *c, FILE *out) {
           "# Telegraf's environment (e.g. /etc/default/telegraf, mode 600) "
           "needs\n# ECOFLOW_ACCESS_KEY%s.\n",
           c->secret_path ? "" : " and ECOFLOW_SECRET_KEY");
+  put_left_out(c, out, "", "--discover");
+  size_t pasted_devices = n_pasted(c);
+  if (pasted_devices > PASTED_DEVICES_MAX)
+    fprintf(out,
+            "# and %zu more --sn of these settings, not repeated here: add "
+            "them\n",
+            pasted_devices - PASTED_DEVICES_MAX);
   fputs("[[inputs.exec]]\n  commands = [\"", out);
   put_word(c, out, "",
            o->telegraf_program ? o->telegraf_program : "ecoflow-telegraf");
@@ -641,16 +930,14 @@ static void write_telegraf_snippet(check *c, FILE *out) {
     put_word(c, out, " --secret-key-file ", c->secret_path);
   if (c->ca_path)
     put_word(c, out, " --ca-file ", c->ca_path);
-  if (o->discover)
-    fputs(" --discover", out);
-  for (size_t i = 0; i < c->n_targets; i++) {
-    const target *t = &c->targets[i];
-    if (!named_in_snippet(c, t))
-      continue;
-    fprintf(out, " --sn %s%s", t->sn, t->name ? "=" : "");
-    if (t->name)
-      put_word(c, out, "", t->name);
+  for (size_t i = 0; i < N_KEPT_SETTINGS; i++) {
+    char value[EF_NUMBER_TEXT_LEN];
+    if (kept_settings[i].text(o->account, value))
+      fprintf(out, " %s %s", kept_settings[i].telegraf, value);
   }
+  if (pasted_discover(c))
+    fputs(" --discover", out);
+  each_pasted(c, out, put_sn);
   /* Telegraf's timeout covers one request's; the interval, that. */
   long interval_s = timeout_s + 15 > 30 ? timeout_s + 15 : 30;
   fprintf(out,
@@ -659,20 +946,29 @@ static void write_telegraf_snippet(check *c, FILE *out) {
           interval_s, timeout_s + 5);
 }
 
-/* What write writes, as a string (malloc'ed), or NULL when out of
+/* What write writes of ctx, as a string (malloc'ed), or NULL when out of
  * memory. */
-static char *written(check *c, void (*write)(check *c, FILE *out)) {
+static char *written(const void *ctx,
+                     void (*write)(const void *ctx, FILE *out)) {
   char *text = NULL;
   size_t size = 0;
   FILE *out = open_memstream(&text, &size);
   if (out == NULL)
     return NULL;
-  write(c, out);
+  write(ctx, out);
   if (fclose(out) != 0) {
     free(text);
     return NULL;
   }
   return text;
+}
+
+static void write_collectd(const void *ctx, FILE *out) {
+  write_collectd_block((check *)ctx, out);
+}
+
+static void write_telegraf(const void *ctx, FILE *out) {
+  write_telegraf_snippet((check *)ctx, out);
 }
 
 /* ---- the run --------------------------------------------------------------
@@ -748,8 +1044,8 @@ int ef_check_run(const ef_check_options *options, ef_check_report *report) {
         (options->account->ca_file != NULL &&
          (c.ca_path = absolute(options->account->ca_file)) == NULL))
       c.oom = 1;
-    report->collectd_block = written(&c, write_collectd_block);
-    report->telegraf_snippet = written(&c, write_telegraf_snippet);
+    report->collectd_block = written(&c, write_collectd);
+    report->telegraf_snippet = written(&c, write_telegraf);
     if (report->collectd_block == NULL || report->telegraf_snippet == NULL)
       c.oom = 1;
   }
@@ -786,4 +1082,49 @@ const char *ef_check_verdict_name(ef_check_verdict verdict) {
   };
   return (size_t)verdict < sizeof(names) / sizeof(names[0]) ? names[verdict]
                                                             : "?";
+}
+
+/* ---- the report, for a terminal ------------------------------------------
+ */
+
+/* The verdict's column: as wide as the widest verdict and two blanks. */
+#define VERDICT_WIDTH 9
+
+static void put_snippet(FILE *out, const char *title, const char *snippet) {
+  fprintf(out, "\n%s\n\n", title);
+  for (const char *line = snippet; *line != '\0';) {
+    size_t len = strcspn(line, "\n");
+    fprintf(out, "    %.*s\n", (int)len, line);
+    line += len + (line[len] == '\n');
+  }
+}
+
+typedef struct {
+  const ef_check_report *report;
+  unsigned snippets;
+} report_text;
+
+static void write_report(const void *ctx, FILE *out) {
+  const ef_check_report *report = ((const report_text *)ctx)->report;
+  unsigned snippets = ((const report_text *)ctx)->snippets;
+  for (size_t i = 0; i < report->n_findings; i++)
+    ef_text_wrap(out, ef_check_verdict_name(report->findings[i].verdict),
+                 VERDICT_WIDTH, report->findings[i].text);
+  fprintf(out, "\n%s\n",
+          report->summary ? report->summary
+                          : "out of memory: the check is incomplete");
+  if ((snippets & EF_CHECK_TEXT_TELEGRAF) && report->telegraf_snippet)
+    put_snippet(out,
+                "For Telegraf, e.g. in /etc/telegraf/telegraf.d/"
+                "ecoflow.conf:",
+                report->telegraf_snippet);
+  if ((snippets & EF_CHECK_TEXT_COLLECTD) && report->collectd_block)
+    put_snippet(out,
+                "For collectd, e.g. in /etc/collectd/collectd.conf.d/"
+                "ecoflow.conf:",
+                report->collectd_block);
+}
+
+char *ef_check_report_text(const ef_check_report *report, unsigned snippets) {
+  return written(&(report_text){report, snippets}, write_report);
 }

@@ -555,6 +555,15 @@ static int host_down(const batch *b) {
          (b->in_flight > 0 || b->next < b->queued);
 }
 
+/* 0 while the answers in a row so far came without an HTTP answer and some
+ * of their wave are still in flight: the wave is waited for before more is
+ * sent, so that a host that hangs costs one wave however far apart its
+ * timeouts land (on a busy machine, one slot's timeout can come a while
+ * before the other's). */
+static int may_send_more(const batch *b) {
+  return b->unanswered_in_a_row == 0 || b->in_flight == 0;
+}
+
 static void complete(batch *b, transfer *t, CURLcode result) {
   size_t index = (size_t)(t->request - b->requests);
   ef_answer answer;
@@ -659,7 +668,8 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
       answer_the_rest(&b, &b.host_error);
       break;
     }
-    start_waiting(&b);
+    if (may_send_more(&b))
+      start_waiting(&b);
     int running = 0;
     CURLMcode code = curl_multi_perform(client->multi, &running);
     if (code != CURLM_OK) {
@@ -673,7 +683,7 @@ int ef_client_run(ef_client *client, const ef_request *requests, size_t n,
     /* A slot it freed is filled before any wait: waiting first would hold
      * the next request until one still in flight answers, a whole latency
      * when that one was itself just started. */
-    if (b.next < b.queued && b.in_flight < b.n_slots)
+    if (b.next < b.queued && b.in_flight < b.n_slots && may_send_more(&b))
       continue;
     /* Short waits, so that a stop is seen within EF_STOP_LATENCY_MS. */
     if (b.in_flight > 0 && running > 0)

@@ -18,6 +18,7 @@
 #include "sink.h"
 #include "telegraf_config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,16 @@ static void list_metrics(FILE *out) {
         out);
 }
 
-static void log_out_of_memory(void) {
-  fputs("E! ecoflow: out of memory, or writing to stdout failed\n", stderr);
+/* What failed, said as it is: the engine ran out of memory (output_error
+ * 0), or writing the output failed (a reader that went away ends the
+ * program quietly: tg_output_failed). */
+static void log_failure(int output_error) {
+  tg_output_failed(output_error);
+  if (output_error == 0 || output_error == ENOMEM)
+    fputs("E! ecoflow: out of memory\n", stderr);
+  else
+    fprintf(stderr, "E! ecoflow: writing to stdout failed: %s\n",
+            strerror(output_error));
 }
 
 /* One read of the devices that are due (all of them, the first time).
@@ -133,7 +142,7 @@ static int read_due(run *r) {
   ef_read_summary summary;
   if (ef_engine_read(r->engine, ef_now_ms(), &summary) != 0 ||
       r->printer.output_error) {
-    log_out_of_memory();
+    log_failure(r->printer.output_error);
     return -1;
   }
   return (int)summary.read;
@@ -146,7 +155,7 @@ static int execd_pushed(void *ctx) {
   run *r = ctx;
   if (ef_engine_take_pushed(r->engine, ef_now_ms()) != 0 ||
       r->printer.output_error) {
-    log_out_of_memory();
+    log_failure(r->printer.output_error);
     return -1;
   }
   return 0;
@@ -233,8 +242,11 @@ static int run_backfill(run *r, const tg_config *config) {
   else if (printed == 0)
     fprintf(stderr, "E! ecoflow: no window of report %s could be read\n",
             config->history);
+  errno = 0;
   if (fflush(stdout) != 0 || r->printer.output_error) {
-    fputs("E! ecoflow: writing to stdout failed\n", stderr);
+    log_failure(r->printer.output_error ? r->printer.output_error
+                : errno                 ? errno
+                                        : EIO);
     return EXIT_FAILURE;
   }
   return printed > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -334,13 +346,20 @@ int main(int argc, char *argv[]) {
   } else if (config.help) {
     usage(stdout);
   } else if (config.version) {
-    puts(PACKAGE_STRING);
+    /* As every program of the package says it. */
+    printf("ecoflow-telegraf (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
   } else if (config.list_metrics) {
     list_metrics(stdout);
   } else if (config.check) {
     status = run_check(&config);
   } else {
     status = run_with_engine(&config);
+  }
+  /* --help, --version, --list-metrics: whatever stdio could not write. */
+  errno = 0;
+  if (status == EXIT_SUCCESS && (fflush(stdout) != 0 || ferror(stdout))) {
+    log_failure(errno ? errno : EIO);
+    status = EXIT_FAILURE;
   }
   tg_config_free(&config);
   return status;

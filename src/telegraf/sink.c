@@ -2,8 +2,10 @@
  * Telegraf log lines. */
 #include "sink.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 /* sn, name and product: the tags every point of a device starts with
@@ -30,13 +32,21 @@ static void add_field(tg_printer *printer, const char *measurement,
                       const lp_tag *tags, size_t n_tags,
                       const lp_field *field) {
   if (tg_series_add(printer->series, measurement, tags, n_tags, field) != 0)
-    printer->output_error = 1;
+    printer->output_error = ENOMEM;
 }
 
 static void flush_at(tg_printer *printer, int64_t time_ns) {
+  errno = 0;
   if (tg_series_flush(printer->series, printer->out, time_ns) < 0 ||
       fflush(printer->out) != 0)
-    printer->output_error = 1;
+    printer->output_error = errno ? errno : EIO;
+}
+
+void tg_output_failed(int err) {
+  if (err != EPIPE)
+    return;
+  signal(SIGPIPE, SIG_DFL);
+  raise(SIGPIPE);
 }
 
 static void on_metric(void *ctx, const ef_reading_view *reading,

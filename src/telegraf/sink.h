@@ -30,10 +30,17 @@ typedef struct {
   FILE *log;
   tg_series *series; /* scratch space, reused across readings */
   int print_online;  /* the online flags of each list */
-  int output_error;  /* writing to out failed */
+  int output_error;  /* 0, or why writing to out failed: an errno (ENOMEM
+                        when out of memory, EPIPE when its reader left) */
 } tg_printer;
 
 /* The engine's sink; its ctx is a tg_printer. */
 extern const ef_sink tg_sink;
+
+/* After writing to standard output failed with err: when its reader went
+ * away (EPIPE: `| head`, Telegraf stopped), ends the program as Unix tools
+ * end then, quietly, by SIGPIPE; otherwise returns, for the caller to say
+ * what failed. */
+void tg_output_failed(int err);
 
 #endif

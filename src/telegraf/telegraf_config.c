@@ -147,7 +147,9 @@ static const setting settings[] = {
      NULL, NULL, "KEY", "the secret key of that account"},
     {"secret_key_file", "ECOFLOW_SECRET_KEY_FILE", ALL, KIND_TEXT,
      AT(secret_key_file), AT(account.secret_key), 0, 0, NULL, NULL, NULL, NULL,
-     "FILE", "a file holding the secret key (mode 600)"},
+     "FILE",
+     "a file holding the secret key: mode 600, or 640 when root owns it and "
+     "its group is this program's"},
     {"config", NULL, TG_FROM_ARGV, KIND_CONFIG, NO_OFFSET, NO_OFFSET, 0, 0,
      NULL, NULL, NULL, NULL, "FILE",
      "read `key = value` settings (the long option names with _) "
@@ -647,14 +649,14 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
   return 0;
 }
 
-char *tg_config_read_file(const char *path, mode_t *mode, char *err) {
+char *tg_config_read_file(const char *path, struct stat *st, char *err) {
   char problem[EF_PROBLEM_LEN];
-  size_t size;
-  int fd = ef_account_open_file(path, MAX_FILE_SIZE, mode, &size, problem);
+  int fd = ef_account_open_file(path, MAX_FILE_SIZE, st, problem);
   if (fd < 0) {
     fail(err, path, "%s", problem);
     return NULL;
   }
+  size_t size = (size_t)st->st_size;
   char *text = calloc(1, size + 1);
   ssize_t got = text ? read(fd, text, size) : -1;
   if (got < 0 || (size_t)got != size) {
@@ -666,10 +668,11 @@ char *tg_config_read_file(const char *path, mode_t *mode, char *err) {
   return text;
 }
 
-/* Refuses a file that holds a secret unless only its owner may use it. */
-static int check_private(const char *path, mode_t mode, char *err) {
+/* Refuses a file that holds a secret unless it is private (or root hands
+ * it to this program's group: ef_account_check_private). */
+static int check_private(const char *path, const struct stat *st, char *err) {
   char problem[EF_PROBLEM_LEN];
-  if (ef_account_check_private(path, mode, problem) == 0)
+  if (ef_account_check_private(path, st, problem) == 0)
     return 0;
   fail(err, path, "%s", problem);
   return -1;
@@ -678,15 +681,15 @@ static int check_private(const char *path, mode_t mode, char *err) {
 /* Only a config file that holds a secret must be private: known once it
  * is parsed. */
 static int apply_file(tg_config *config, const char *path, char *err) {
-  mode_t mode;
-  char *text = tg_config_read_file(path, &mode, err);
+  struct stat st;
+  char *text = tg_config_read_file(path, &st, err);
   if (text == NULL)
     return -1;
   int has_secret = 0;
   int status = tg_config_apply_text(config, text, path, &has_secret, err);
   ef_secret_free(text);
   if (status == 0 && has_secret)
-    status = check_private(path, mode, err);
+    status = check_private(path, &st, err);
   return status;
 }
 
@@ -798,33 +801,11 @@ int tg_config_finish(tg_config *config, char *err) {
   return check_together(config, err);
 }
 
-void tg_print_wrapped(FILE *out, const char *lead, int indent,
-                      const char *text) {
-  enum { WIDTH = 79 };
-  int column = fprintf(out, "%s", lead);
-  if (column + 1 > indent)
-    column = fprintf(out, "\n") - 1;
-  column += fprintf(out, "%*s", indent - column, "");
-  for (int first = 1;; first = 0) {
-    text += strspn(text, " ");
-    int word = (int)strcspn(text, " ");
-    if (word == 0)
-      break;
-    if (!first && column + 1 + word > WIDTH)
-      column = fprintf(out, "\n%*s", indent, "") - 1;
-    else if (!first)
-      column += fprintf(out, " ");
-    column += fprintf(out, "%.*s", word, text);
-    text += word;
-  }
-  fputc('\n', out);
-}
-
 /* "  LEAD  text", text wrapped at 79 columns under itself. */
 static void print_item(FILE *out, const char *lead, const char *text) {
   char indented[80];
   snprintf(indented, sizeof(indented), "  %s", lead);
-  tg_print_wrapped(out, indented, 26, text);
+  ef_text_wrap(out, indented, 26, text);
 }
 
 void tg_config_usage(FILE *out) {
@@ -849,4 +830,14 @@ void tg_config_usage(FILE *out) {
       snprintf(text, sizeof(text), "%s: %s", settings[i].key, settings[i].help);
       print_item(out, settings[i].env, text);
     }
+}
+
+int tg_config_setting(size_t i, const char **key, const char **env,
+                      unsigned *from) {
+  if (i >= N_SETTINGS)
+    return -1;
+  *key = settings[i].key;
+  *env = settings[i].env;
+  *from = settings[i].from;
+  return 0;
 }

@@ -6,7 +6,9 @@
  * environment, then the command line (where --sn replaces the file's
  * devices). Credentials are refused on the command line, where every user
  * can read them (ps); a config file that holds a secret is refused while
- * its group or others may use it, and so is such a secret_key_file.
+ * others than its owner may use it (but for a file root hands to this
+ * program's group: ef_account_check_private), and so is such a
+ * secret_key_file.
  * Values are checked as they are set, the account's settings by the core
  * (ef_account.h, the same verdicts as the collectd plugin's), and errors
  * name their source ("ecoflow.conf:3: ...") and the setting, never a
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -105,8 +108,8 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          char *err);
 
 /* Reads a regular file of at most 64 KiB into a new string (the caller
- * frees it with ef_secret_free), and its mode into *mode. */
-char *tg_config_read_file(const char *path, mode_t *mode, char *err);
+ * frees it with ef_secret_free), and its status into *st. */
+char *tg_config_read_file(const char *path, struct stat *st, char *err);
 
 /* Everything in order: --config FILE, the environment, the command line,
  * then tg_config_finish. Returns 0, or -1 with err filled. */
@@ -122,9 +125,11 @@ int tg_config_finish(tg_config *config, char *err);
 /* The options part of --help, from the settings table. */
 void tg_config_usage(FILE *out);
 
-/* lead, then text from column indent on, wrapped at 79 columns under
- * itself (on the next line when lead reaches indent). */
-void tg_print_wrapped(FILE *out, const char *lead, int indent,
-                      const char *text);
+/* The settings table, one setting at a time, for the documentation's
+ * tests (src/tools/ef_options.c): the i-th setting's key (in a file; on
+ * the command line with dashes), environment variable (or NULL) and the
+ * tg_origin values that may set it. Returns 0, or -1 past the last. */
+int tg_config_setting(size_t i, const char **key, const char **env,
+                      unsigned *from);
 
 #endif

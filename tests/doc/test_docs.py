@@ -12,16 +12,28 @@ What it shows:
   beside its quota and tags; in ecoflow-sim(1) its quota beside its unit.
   The rows come from `ef_catalog_doc rows`, which lists as many as
   `ecoflow-telegraf --list-metrics` and the same quotas;
-- every option and environment variable of `ecoflow-telegraf --help` and
-  `ecoflow-sim --help`, and every option the collectd plugin accepts (the
-  `known:' list the plugin itself prints, in collectd, for an unknown
-  option in each block), has an entry in its page; each plugin option that
-  is not a block says its default, or that it is required;
+- the options, one source: `ef_options' prints them from the code's own
+  tables (each block's options of the collectd plugin, which its parser
+  is held to by check_collectd_config; ecoflow-telegraf's settings table:
+  flags, file keys, environment variables). Each of them is in
+  collectd-ecoflow(5) or ecoflow-telegraf(1) (an entry; a plugin option
+  that is not a block says its default, or that it is required), in its
+  example configuration (contrib/collectd.conf: each option, commented
+  out or not; contrib/telegraf.conf: each file key in the --config file)
+  and in README.md; and the reverse: an option any of them documents
+  (an entry of a page's OPTIONS or ENVIRONMENT, a line of an example
+  configuration, an option in README's configuration examples and
+  tables, a --flag anywhere in README) is one the code knows (or, for
+  README, an option of ecoflow-sim, configure or bench.py);
+- every option and environment variable of `ecoflow-sim --help` has an
+  entry in its page;
+- both programs say --version in one format: PROGRAM (PACKAGE) VERSION;
 - README.md's generated Metrics section is what the catalog gives now.
 """
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,6 +46,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from checks import check, clean_up, summary  # noqa: E402
 
 DOC = os.path.join(TOP_BUILDDIR, "src", "tools", "ef_catalog_doc")
+OPTIONS = os.path.join(TOP_BUILDDIR, "src", "tools", "ef_options")
+CONTRIB = os.path.join(TOP_SRCDIR, "contrib")
 TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
 SIM = os.path.join(TOP_BUILDDIR, "src", "ecoflow-sim")
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
@@ -175,70 +189,286 @@ def check_program_options(name, program):
           not missing, ", ".join(missing))
 
 
-# An unknown option in each block the plugin parses: it answers with the
-# options it knows there.
-PLUGIN_BLOCKS = {
-    "account": "NoSuchOption 1\n<Device \"SN1\">\n</Device>",
-    "device": "<Device \"SN1\">\nNoSuchOption 1\n</Device>",
-    "report": "<Device \"SN1\">\n<Report \"X\">\nNoSuchOption 1\n</Report>\n"
-              "</Device>",
-}
+# ---- the options, from the code's own tables ------------------------------
 
 
-def plugin_known_options(work):
-    known = {}
-    shutil.copy(PLUGIN, os.path.join(work, "ecoflow.so"))
-    for block, body in PLUGIN_BLOCKS.items():
-        log = os.path.join(work, block + ".log")
-        conf = os.path.join(work, block + ".conf")
-        with open(conf, "w") as f:
-            f.write(f"""Hostname "doc"
-FQDNLookup false
-BaseDir "{work}"
-PluginDir "/usr/lib/collectd"
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{log}"
-</Plugin>
-PluginDir "{work}"
-LoadPlugin ecoflow
-<Plugin ecoflow>
-AccessKey "doc"
-SecretKey "doc"
-{body}
-</Plugin>
-""")
-        run([COLLECTD, "-T", "-C", conf])
-        text = open(log).read() if os.path.exists(log) else ""
-        said = re.search(r"unknown option `NoSuchOption'.*?\(known: ([^)]*)\)",
-                         text)
-        known[block] = [o.strip() for o in said.group(1).split(",")] \
-            if said else []
-    return known
+class Options:
+    """What `ef_options' prints: the collectd plugin's options per block,
+    ecoflow-telegraf's settings."""
+
+    def __init__(self):
+        out = run([OPTIONS])
+        self.status = out.returncode
+        self.collectd = {}  # block: [names, "<Device>" for a block]
+        self.telegraf = []  # (key, env or None, {"argv", "file", "env"})
+        for line in out.stdout.splitlines():
+            words = line.split()
+            if words[0] == "collectd":
+                self.collectd.setdefault(words[1], []).append(words[2])
+            elif words[0] == "telegraf":
+                self.telegraf.append((words[1], None if words[2] == "-"
+                                      else words[2], set(words[3].split(","))))
+
+    def collectd_names(self):
+        """Every option and block of the plugin, blocks as "<Device>"."""
+        return {n for names in self.collectd.values() for n in names}
+
+    def flags(self):
+        return {"--" + key.replace("_", "-") for key, _, origins
+                in self.telegraf if "argv" in origins}
+
+    def file_keys(self):
+        return {key for key, _, origins in self.telegraf if "file" in origins}
+
+    def variables(self):
+        return {env: key for key, env, _ in self.telegraf if env}
 
 
-def check_plugin_options(work):
+def section(text, title):
+    """The lines of a rendered page's top-level section."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            inside = line.strip() == title
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def tp_tags(page, title):
+    """The tags of the .TP entries of section title, in a page's roff
+    source, by their option: ".BI Shard " K/N"" -> "Shard",
+    ".BI "<Device " SERIAL >" -> "<Device>", ".B \\-\\-check" ->
+    "--check", ".BR ECOFLOW_ENDPOINT " (" endpoint )" ->
+    "ECOFLOW_ENDPOINT (endpoint)"."""
+    tags, inside, after_tp = [], False, False
+    for line in open(page):
+        line = line.rstrip("\n")
+        if line.startswith(".SH"):
+            inside = line[3:].strip().strip('"') == title
+        elif inside and line.startswith(".TP"):
+            after_tp = True
+            continue
+        elif inside and after_tp:
+            text = re.sub(r"\\f[BIRP]", "", line.replace("\\-", "-"))
+            macro = re.match(r"^\.([A-Z]+) ?", text)
+            words = shlex.split(text[macro.end():] if macro else text)
+            # .BI, .BR, ...: alternating fonts, no blank between words.
+            joint = "" if macro and len(macro.group(1)) == 2 else " "
+            tags.append(joint.join(words))
+        after_tp = False
+    return tags
+
+
+def option_name(tag):
+    """An entry's option: "Shard K/N" -> "Shard", "<Device SERIAL>" ->
+    "<Device>", "--mqtt With --execd, ..." -> "--mqtt"."""
+    word = tag.split()[0]
+    return word + ">" if word.startswith("<") else word
+
+
+def check_both_ways(what, known, documented, missing_ok=()):
+    missing = sorted(set(known) - set(documented) - set(missing_ok))
+    check("%s: every option the code knows is there" % what, not missing,
+          ", ".join(missing))
+    unknown = sorted(set(documented) - set(known))
+    check("%s: every option it names is one the code knows" % what,
+          not unknown, ", ".join(unknown))
+
+
+def check_collectd_page(options):
     page = PAGES["collectd-ecoflow.5"]
-    if not (os.path.exists(page) and os.path.exists(PLUGIN)
-            and os.path.exists(COLLECTD)):
+    if not (os.path.exists(page) and options.collectd):
         return
-    found = entries(render(page, 80)[1])
-    known = plugin_known_options(work)
-    for block, options in known.items():
-        check("the plugin names the options it knows in a %s block" % block,
-              len(options) >= 2, str(options))
-        missing = sorted(o for o in options
-                         if not has_entry(found, o.rstrip(">")))
-        check("collectd-ecoflow(5): every %s option the plugin knows has an "
-              "entry" % block, not missing, ", ".join(missing))
+    found = entries(section(render(page, 80)[1], "OPTIONS"))
+    check_both_ways("collectd-ecoflow(5) OPTIONS", options.collectd_names(),
+                    {option_name(tag) for tag in tp_tags(page, "OPTIONS")})
+    for block, names in sorted(options.collectd.items()):
         silent = sorted(
-            o for o in options if not o.startswith("<") and not any(
+            o for o in names if not o.startswith("<") and not any(
                 re.search(r"Default:|Required", body)
-                for tag, body in found.items()
-                if tag == o or tag.startswith(o + " ")))
+                for tag, body in found.items() if option_name(tag) == o))
         check("collectd-ecoflow(5): every %s option says its default (or "
               "that it is required)" % block, not silent, ", ".join(silent))
+
+
+def check_telegraf_page(options):
+    page = PAGES["ecoflow-telegraf.1"]
+    if not (os.path.exists(page) and options.telegraf):
+        return
+    text = render(page, 80)[1]
+    check_both_ways("ecoflow-telegraf(1) OPTIONS", options.flags(),
+                    {option_name(tag) for tag in tp_tags(page, "OPTIONS")})
+    named = {}
+    for tag in tp_tags(page, "ENVIRONMENT"):
+        variable = re.match(r"(ECOFLOW_\w+)(?: \((\w+)\))?", tag)
+        if variable:
+            named[variable.group(1)] = variable.group(2)
+    settings = options.variables()
+    check_both_ways("ecoflow-telegraf(1) ENVIRONMENT", settings,
+                    [v for v in named if not v.startswith("ECOFLOW_TEST_")])
+    wrong = sorted(v for v, key in named.items()
+                   if v in settings and key != settings[v])
+    check("ecoflow-telegraf(1) ENVIRONMENT: each variable names its file "
+          "key", not wrong, ", ".join(wrong))
+    # The page says which options cannot be file keys.
+    rule = re.search(r"Each option but (.*?) can also be given as key = "
+                     r"value", " ".join(section(text, "OPTIONS").split()))
+    said = set(re.findall(r"--[a-z-]+", rule.group(1))) if rule else set()
+    argv_only = {"--" + key.replace("_", "-") for key, _, origins
+                 in options.telegraf if origins == {"argv"}}
+    check("ecoflow-telegraf(1): the options it says cannot be file keys "
+          "are the command line's only", said == argv_only,
+          "says %s; the table: %s" % (sorted(said), sorted(argv_only)))
+
+
+def config_lines(path):
+    """The lines of an example configuration that are configuration,
+    commented out or not ("#Timeout 10", "#  <Account ...>"), not prose
+    ("# The key pair ...": one blank after the '#')."""
+    lines = []
+    for line in open(path):
+        text = line.strip()
+        if text.startswith("#"):
+            rest = text[1:]
+            if rest.startswith(" ") and not rest.startswith("  "):
+                continue
+            text = rest.strip()
+        if text:
+            lines.append(text)
+    return lines
+
+
+def check_collectd_example(options):
+    path = os.path.join(CONTRIB, "collectd.conf")
+    if not options.collectd:
+        return
+    named = set()
+    for line in config_lines(path):
+        word = re.match(r"(<?)/?([A-Z][A-Za-z]*)(?=[\s>]|$)", line)
+        if word and word.group(2) not in ("LoadPlugin", "Plugin"):
+            named.add("<%s>" % word.group(2) if word.group(1)
+                      else word.group(2))
+    check_both_ways("contrib/collectd.conf", options.collectd_names(), named)
+
+
+def check_telegraf_example(options):
+    path = os.path.join(CONTRIB, "telegraf.conf")
+    if not options.telegraf:
+        return
+    text = open(path).read()
+    config_file = text[text.index("# --- The --config file"):]
+    keys = set(re.findall(r"^#\s+(?:#\s+)?([a-z_]+) = ", config_file, re.M))
+    check_both_ways("contrib/telegraf.conf, its --config file",
+                    options.file_keys(), keys)
+    flags = flags_in(text.splitlines())
+    unknown = sorted(flags - options.flags())
+    check("contrib/telegraf.conf: every --flag it names is one "
+          "ecoflow-telegraf knows", flags and not unknown, ", ".join(unknown))
+
+
+def flags_in(pieces):
+    """The --flags of lines or spans of text; what follows a '|' is
+    another program's (curl's --data-binary)."""
+    flags = set()
+    for piece in pieces:
+        flags |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*",
+                                piece.split("|")[0]))
+    return flags
+
+
+def other_programs_flags():
+    """The --flags of what else README documents: ecoflow-sim, configure,
+    bench.py."""
+    flags = set()
+    for argv in ([SIM, "--help"],
+                 ["sh", os.path.join(TOP_SRCDIR, "configure"), "--help"],
+                 ["python3", os.path.join(TOP_SRCDIR, "bench", "bench.py"),
+                  "--help"]):
+        if os.path.exists(argv[0] if argv[0] == SIM else argv[1]):
+            flags |= set(re.findall(r"--[a-z][a-z-]*", run(argv).stdout))
+    return flags
+
+
+def readme_collectd_options(text):
+    """The collectd options README documents as such: the lines of its
+    <Plugin ecoflow> examples, the first column of its tables headed
+    "collectd"."""
+    named = set()
+    pieces = re.findall(r"^ {4}<Plugin ecoflow>\n(.*?)^ {4}</Plugin>", text,
+                        re.M | re.S)
+    lines = [line for piece in pieces for line in piece.splitlines()]
+    for table in re.findall(r"^\| collectd[^\n]*\n\|[-|]+\n((?:\|.*\n)+)",
+                            text, re.M):
+        for row in table.splitlines():
+            lines += re.findall(r"`([^`]+)`", row.split("|")[1])
+    for line in lines:
+        word = re.match(r"\s*#?\s*(<?)/?([A-Z][A-Za-z]*)(?=[\s>]|$)", line)
+        if word and word.group(2) not in ("LoadPlugin", "Plugin"):
+            named.add("<%s>" % word.group(2) if word.group(1)
+                      else word.group(2))
+    return named
+
+
+def check_readme_options(options):
+    text = open(README).read()
+    pieces = re.findall(r"`([^`\n]+)`", text) + [
+        line for line in text.splitlines() if line.startswith("    ")]
+    if options.collectd:
+        missing = sorted(
+            name for name in options.collectd_names()
+            if not any(re.search(r"(?<![\w-])%s(?![\w-])"
+                                 % re.escape(name.strip("<>")), piece)
+                       for piece in pieces))
+        check("README.md: every collectd option is there (in code)",
+              not missing, ", ".join(missing))
+        unknown = sorted(readme_collectd_options(text)
+                         - options.collectd_names())
+        named = readme_collectd_options(text)
+        check("README.md: every collectd option its examples and tables "
+              "name is one the plugin knows", len(named) > 10
+              and not unknown, ", ".join(unknown) or str(named))
+    if options.telegraf:
+        flags = flags_in(pieces)
+        missing = sorted(options.flags() - flags)
+        check("README.md: every ecoflow-telegraf option is there", not missing,
+              ", ".join(missing))
+        unknown = sorted(flags - options.flags() - other_programs_flags())
+        check("README.md: every --flag it names is one ecoflow-telegraf, "
+              "ecoflow-sim, configure or bench.py knows", not unknown,
+              ", ".join(unknown))
+
+
+def check_options():
+    if not os.path.exists(OPTIONS):
+        check("ef_options was built", False, OPTIONS)
+        return
+    options = Options()
+    check("ef_options prints the options of the front ends built",
+          options.status == 0
+          and (options.collectd or not os.path.exists(PLUGIN))
+          and (options.telegraf or not os.path.exists(TELEGRAF))
+          and (options.collectd or options.telegraf))
+    check_collectd_page(options)
+    check_telegraf_page(options)
+    check_collectd_example(options)
+    check_telegraf_example(options)
+    check_readme_options(options)
+
+
+def check_versions():
+    """Both programs say --version the same way."""
+    said = {}
+    for name, program in (("ecoflow-telegraf", TELEGRAF),
+                          ("ecoflow-sim", SIM)):
+        if os.path.exists(program):
+            said[name] = run([program, "--version"]).stdout
+    formats = {name: re.fullmatch(r"%s \(collectd-ecoflow\) (\S+)\n"
+                                  % re.escape(name), text)
+               for name, text in said.items()}
+    check("--version: PROGRAM (collectd-ecoflow) VERSION, one version",
+          said and all(formats.values()) and len(
+              {m.group(1) for m in formats.values()}) == 1, str(said))
 
 
 def check_readme():
@@ -276,9 +506,9 @@ def main():
               warnings.strip()[:400])
 
     check_catalog_in_pages(rows)
-    check_program_options("ecoflow-telegraf.1", TELEGRAF)
     check_program_options("ecoflow-sim.1", SIM)
-    check_plugin_options(work)
+    check_options()
+    check_versions()
     check_readme()
     clean_up(work)
     return summary()

@@ -55,7 +55,8 @@ HOST = "testhost"
 CLOCK_NOTE = "this machine's clock is"
 CHECK_SAYS_OK = re.compile(r"ecoflow plugin: (check: (ok|note): |check: "
                            r"everything a run needs works|check: the "
-                           r"configuration that works|    )")
+                           r"configuration that works|    |the first-run "
+                           r"check \(also in collectd's log\):$)")
 
 TEXT_QUOTAS = {"chargingStatus"}
 # Names the issue promises, checked against the simulator's numbers

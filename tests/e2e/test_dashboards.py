@@ -21,6 +21,13 @@ PowerGlow again without the list (a <Device> in an account without
 Discover), as the cloud's frozen copy.
 
 What it shows:
+- each dashboard imports through Grafana's UI as an exported one does:
+  __inputs asks for one InfluxDB data source, which the data source
+  variable defaults to ("${DS_...}", replaced on import as Grafana's
+  evaluator replaces it), __requires names Grafana, InfluxDB and exactly
+  the panel types used; provisioned as it is, the same variable finds its
+  provisioned data source by name (Grafana falls back from the value to
+  the text);
 - the data sources the dashboards and rules name are the provisioned ones;
   every panel and rule queries InfluxQL as a raw query, through the
   dashboard's data source variable;
@@ -170,6 +177,96 @@ def datasources():
     return found
 
 
+def datasource_names():
+    """{name: uid} of the provisioned data sources."""
+    return {source["name"]: source["uid"] for source in load_yaml(
+        os.path.join(PROVISIONING, "datasources", "ecoflow.yaml"))[
+            "datasources"]}
+
+
+# Grafana's dashboard import (pkg/services/dashboardimport/utils,
+# DashTemplateEvaluator): each "${NAME}" of an input in any string.
+IMPORT_VARIABLE = re.compile(r"\$\{[^}]+\}")
+
+
+def imported(value, inputs):
+    """The dashboard JSON after Grafana's import with inputs {name:
+    value}: every "${NAME}" of an input replaced in every string."""
+    if isinstance(value, str):
+        return IMPORT_VARIABLE.sub(
+            lambda m: inputs.get(m.group(0)[2:-1], m.group(0)), value)
+    if isinstance(value, list):
+        return [imported(v, inputs) for v in value]
+    if isinstance(value, dict):
+        return {k: imported(v, inputs) for k, v in value.items()
+                if k != "__inputs"}
+    return value
+
+
+def strings_of(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_of(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings_of(item)
+
+
+def provisioned_uid(variable, names):
+    """The data source a provisioned dashboard's data source variable
+    selects: its value when that is a data source's uid, else the one whose
+    name is its text (Grafana's fallback: variables/state/actions.ts,
+    scenes' findOptionMatchingCurrent)."""
+    current = variable["current"]
+    if current["value"] in names.values():
+        return current["value"]
+    return names.get(current["text"])
+
+
+def check_importable(filename, dashboard, names):
+    """What Grafana's Import asks for, and what it makes of the answer."""
+    inputs = dashboard.get("__inputs", [])
+    ok = (len(inputs) == 1 and inputs[0].get("type") == "datasource"
+          and inputs[0].get("pluginId") == "influxdb"
+          and inputs[0].get("name", "").startswith("DS_"))
+    check("%s: __inputs asks for one InfluxDB data source" % filename, ok,
+          json.dumps(inputs))
+    if not ok:
+        return
+    name = inputs[0]["name"]
+    used = {m for text in strings_of(dashboard) for m in
+            IMPORT_VARIABLE.findall(text) if m.startswith("${DS_")}
+    variable = [v for v in dashboard["templating"]["list"]
+                if v["type"] == "datasource"][0]
+    check("%s: the data source variable defaults to the input (${%s}), "
+          "the only input used; by name, to a provisioned data source"
+          % (filename, name),
+          used == {"${%s}" % name}
+          and variable["current"]["value"] == "${%s}" % name
+          and variable["current"]["text"] in names,
+          "%r %r" % (used, variable["current"]))
+    panels = {p["type"] for p in panels_of(dashboard)} - {"row"}
+    requires = {(r["type"], r["id"]) for r in dashboard.get("__requires",
+                                                            [])}
+    check("%s: __requires names Grafana, InfluxDB and the %d panel types "
+          "used" % (filename, len(panels)),
+          requires == {("grafana", "grafana"), ("datasource", "influxdb")}
+          | {("panel", t) for t in panels}, repr(sorted(requires)))
+    after = imported(dashboard, {name: "uid-picked-on-import"})
+    variable = [v for v in after["templating"]["list"]
+                if v["type"] == "datasource"][0]
+    left = [t for t in strings_of(after) if "${DS_" in t]
+    check("%s: imported with a data source picked, the variable holds it "
+          "and every panel queries through the variable" % filename,
+          variable["current"]["value"] == "uid-picked-on-import"
+          and not left and all(
+              p["datasource"]["uid"] == "${datasource}"
+              for p in panels_of(after) if p["type"] != "row"),
+          "%r %r" % (variable["current"], left[:3]))
+
+
 # ---- filling influxd -----------------------------------------------------
 
 
@@ -257,8 +354,10 @@ def check_dashboard(influx, sources, filename, now_ms):
     with open(os.path.join(GRAFANA, filename)) as f:
         dashboard = json.load(f)
     variables = dashboard["templating"]["list"]
+    names = datasource_names()
+    check_importable(filename, dashboard, names)
     source_var = [v for v in variables if v["type"] == "datasource"]
-    uid = source_var[0]["current"]["value"] if source_var else None
+    uid = provisioned_uid(source_var[0], names) if source_var else None
     check("%s: a data source variable, by default a provisioned InfluxDB "
           "data source" % filename, uid in sources and
           source_var[0]["query"] == "influxdb", repr(uid))

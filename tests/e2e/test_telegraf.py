@@ -22,7 +22,9 @@ What it shows:
   --interval, and exits 0 at the end of stdin and on SIGTERM;
 - exit status: 0 when a device was read, 1 when none could be, 2 for a
   configuration error (secret on the command line, open config file);
-- both modes run clean under valgrind (tests/memcheck).
+- both modes run clean under valgrind (tests/memcheck);
+- a reader that goes away ends either mode quietly by SIGPIPE; a full disk
+  is said as it is (never "out of memory").
 """
 
 import json
@@ -528,6 +530,33 @@ def check_valgrind(sim):
     sim.clear_fault(PULSE)
 
 
+def check_closed_output(sim):
+    """A reader that goes away (`| head`, Telegraf stopped) ends a run
+    quietly, by SIGPIPE, as Unix tools end; a full disk is said as it
+    is. Neither is called "out of memory"."""
+    for mode in ([], ["--execd"]):
+        read, write = os.pipe()
+        os.close(read)
+        run = subprocess.run(telegraf_args(sim, *mode), stdout=write,
+                             stderr=subprocess.PIPE, text=True, timeout=60,
+                             env=environment(sim), input="\n" if mode else "")
+        os.close(write)
+        errors = [line for line in run.stderr.splitlines()
+                  if line.startswith("E!")]
+        check("%s, its reader gone: ends by SIGPIPE, quietly"
+              % (mode[0] if mode else "exec"),
+              run.returncode == -signal.SIGPIPE and not errors,
+              "rc %r: %s" % (run.returncode, run.stderr[-500:]))
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(telegraf_args(sim), stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=60,
+                             env=environment(sim), stdin=subprocess.DEVNULL)
+    check("exec onto a full disk: exit 1, says writing failed and why",
+          run.returncode == 1 and "E! ecoflow: writing to stdout failed: No "
+          "space left on device" in run.stderr
+          and "memory" not in run.stderr, run.stderr[-500:])
+
+
 def main():
     skipped = skip_unless((TELEGRAF, "ecoflow-telegraf"),
                           (ORACLE, "the oracle"), (INFLUXD, "influxd"))
@@ -544,6 +573,7 @@ def main():
                 check_config_errors(work, sim)
                 check_execd(influx, sim)
                 check_valgrind(sim)
+                check_closed_output(sim)
                 finish_interval_run(interval_run)
         finally:
             influx.stop()

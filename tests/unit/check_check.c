@@ -22,7 +22,12 @@
   "\"productName\":\"PowerGlow\"}]"
 /* The account's request timeout: room for a request under valgrind on a
  * busy machine (1 s was not, in distcheck under two busy loops). */
-#define TIMEOUT_MS 5000
+#define TIMEOUT_S 5
+#define TIMEOUT_MS (TIMEOUT_S * 1000)
+/* TIMEOUT_S as the printed configurations say it. */
+#define TEXT_OF(token) #token
+#define EXPANDED_TEXT_OF(macro) TEXT_OF(macro)
+#define TIMEOUT_S_TEXT EXPANDED_TEXT_OF(TIMEOUT_S)
 
 /* What the server answers. */
 static struct {
@@ -173,13 +178,14 @@ START_TEST(all_well) {
                              "\"\n  SecretKeyFile \"");
   has(report.collectd_block, "Endpoint \"");
   has(report.collectd_block, eu);
-  has(report.collectd_block, "  <Device \"" OCEAN "\">\n    #Name \"Living "
-                             "room\"  # default: the serial number\n"
-                             "  </Device>\n");
-  has(report.collectd_block, "# " GLOW " left out: HTTP 200, API code 1006");
+  /* No device configured: a run reads every device, and so does what to
+   * paste, saying so. */
+  has(report.collectd_block,
+      "\n  Timeout " TIMEOUT_S_TEXT "\n  Discover true\n</Plugin>\n");
+  lacks(report.collectd_block, "<Device");
   has(report.telegraf_snippet,
       "commands = [\"/usr/bin/ecoflow-telegraf --endpoint ");
-  has(report.telegraf_snippet, " --sn " OCEAN "\"]");
+  has(report.telegraf_snippet, " --timeout " TIMEOUT_S_TEXT " --discover\"]");
   has(report.telegraf_snippet, "ECOFLOW_ACCESS_KEY and ECOFLOW_SECRET_KEY");
   lacks(report.telegraf_snippet, GLOW);
   finish();
@@ -318,10 +324,16 @@ START_TEST(listed_devices_not_configured) {
   const ef_check_device devices[] = {{.sn = OCEAN}};
   run(devices, 1, NULL);
   ck_assert_int_eq(report.ok, 1);
-  devices_named(2);
-  says(finding(EF_CHECK_DEVICE, GLOW), EF_CHECK_NOTE,
-       GLOW " (PowerGlow, online): not configured, so not read");
+  devices_named(1);
+  says(finding(EF_CHECK_OTHERS, NULL), EF_CHECK_NOTE,
+       "the account also lists " GLOW " (PowerGlow, online); not configured, "
+       "so not read");
   lacks(report.collectd_block, GLOW);
+  has(report.collectd_block, "  <Device \"" OCEAN "\">\n    #Name \"Living "
+                             "room\"  # default: the serial number\n"
+                             "  </Device>\n");
+  lacks(report.collectd_block, "Discover");
+  lacks(report.telegraf_snippet, "--discover");
   ck_assert_int_eq(unit_server.requests, 2); /* the list, one quota/all */
   finish();
 }
@@ -407,8 +419,196 @@ START_TEST(files_and_quoting) {
 }
 END_TEST
 
+/* A list of n devices: serial prefix, number, then product (NULL: none),
+ * every third offline. Returns the list (malloc'ed). */
+static char *fleet(const char *prefix, size_t n, const char *product,
+                   char *list) {
+  size_t len = strlen(list);
+  char *grown = NULL;
+  for (size_t i = 0; i < n; i++) {
+    char product_json[64] = "";
+    if (product)
+      snprintf(product_json, sizeof(product_json), ",\"productName\":\"%s\"",
+               product);
+    ck_assert_int_ge(
+        asprintf(&grown, "%.*s%s{\"sn\":\"%s%06zu\",\"online\":%d%s}]",
+                 (int)(len ? len - 1 : 0), len ? list : "[", len > 2 ? "," : "",
+                 prefix, i, i % 3 != 2, product_json),
+        0);
+    free(list);
+    list = grown;
+    len = strlen(list);
+  }
+  return list;
+}
+
+/* A large account: one quota/all per family, the others summed up per
+ * family, and what to paste is discovery, not a device per device. */
+START_TEST(one_device_per_family) {
+  char *list = fleet("HJ31P", 300, "PowerOcean", strdup("[]"));
+  list = fleet("HJ31H", 20, "PowerHeat", list);
+  list = fleet("XK77A", 10, NULL, list); /* no product: by model code */
+  start("/eu", list);
+  run(NULL, 0, NULL);
+  ck_assert_int_eq(report.ok, 1);
+  /* The list, and one quota/all of each of the three families. */
+  ck_assert_int_eq(unit_server.requests, 4);
+  ck_assert_uint_eq(report.devices_read, 3);
+  devices_named(3);
+  says(finding(EF_CHECK_DEVICE, "HJ31P000000"), EF_CHECK_OK, "quota/all gave");
+  says(finding(EF_CHECK_OTHERS, "HJ31P000000"), EF_CHECK_NOTE,
+       "299 more devices of the family of HJ31P000000 (PowerOcean), 199 of "
+       "them online, were not asked: the check asks one device of each "
+       "family");
+  says(finding(EF_CHECK_OTHERS, "HJ31H000000"), EF_CHECK_NOTE,
+       "19 more devices");
+  says(finding(EF_CHECK_OTHERS, "XK77A000000"), EF_CHECK_NOTE,
+       "9 more devices of the family of XK77A000000 (the same model code)");
+  has(report.collectd_block, "  Discover true\n");
+  lacks(report.collectd_block, "<Device");
+  ck_assert_uint_lt(report.n_findings, 12);
+  finish();
+  free(list);
+}
+END_TEST
+
+/* Many configured devices: still one quota/all per family; what to paste
+ * names at most 50 of them, with their names and intervals, and says how
+ * many more there are. */
+START_TEST(many_configured_devices) {
+  char *list = fleet("HJ31P", 120, "PowerOcean", strdup("[]"));
+  start("/eu", list);
+  ef_check_device devices[120];
+  char serials[120][16];
+  for (size_t i = 0; i < 120; i++) {
+    snprintf(serials[i], sizeof(serials[i]), "HJ31P%06zu", i);
+    devices[i] = (ef_check_device){.sn = serials[i], .interval_s = 30};
+  }
+  devices[0].name = "first";
+  run(devices, 120, NULL);
+  ck_assert_int_eq(unit_server.requests, 2);
+  has(report.collectd_block, "  <Device \"HJ31P000000\">\n    Name \"first\"\n"
+                             "    Interval 30\n  </Device>\n");
+  has(report.collectd_block, "<Device \"HJ31P000049\">");
+  lacks(report.collectd_block, "<Device \"HJ31P000050\">");
+  has(report.collectd_block, "# and 70 more <Device> blocks of this "
+                             "configuration, not repeated here: keep them\n");
+  lacks(report.collectd_block, "Discover");
+  has(report.telegraf_snippet, "# and 70 more --sn of these settings");
+  has(report.telegraf_snippet, " --sn HJ31P000049\"]");
+  lacks(report.telegraf_snippet, "HJ31P000050");
+  finish();
+  free(list);
+}
+END_TEST
+
+/* Only a serial number not bound to the account: what to paste reads
+ * every device instead (collectd refuses a block with neither a device
+ * nor Discover; a Telegraf command without --sn would read every device
+ * without saying so). */
+START_TEST(no_configured_device_can_be_read) {
+  start("/eu", LIST_TWO);
+  const ef_check_device devices[] = {{.sn = NOTMINE, .name = "mine"}};
+  run(devices, 1, NULL);
+  ck_assert_int_eq(report.ok, 0);
+  has(report.collectd_block,
+      "  # " NOTMINE " left out: HTTP 200, API code 8512: no permission to "
+      "do it\n  # none of the configured devices can be read: Discover true "
+      "reads every device\n  # the account lists instead\n  Discover true\n"
+      "</Plugin>\n");
+  has(report.telegraf_snippet,
+      "# none of the configured devices can be read: --discover reads");
+  has(report.telegraf_snippet, " --discover\"]");
+  lacks(report.telegraf_snippet, "--sn");
+  finish();
+}
+END_TEST
+
+/* Configured devices the list lacks: the first 8 are asked (only asking
+ * tells why: these answer, as a sub-device the list leaves out would), the
+ * others summed up and kept, each said. */
+START_TEST(unlisted_devices_bounded) {
+  start("/eu", LIST_TWO);
+  ef_check_device devices[12] = {{.sn = OCEAN}};
+  char serials[10][16];
+  for (size_t i = 0; i < 10; i++) {
+    snprintf(serials[i], sizeof(serials[i]), "HJ31NO%04zu", i);
+    devices[1 + i] = (ef_check_device){.sn = serials[i]};
+  }
+  devices[11] = (ef_check_device){.sn = NOTMINE};
+  run(devices, 12, NULL);
+  /* The list, the PowerOcean, 8 of the 11. */
+  ck_assert_int_eq(unit_server.requests, 10);
+  says(finding(EF_CHECK_OTHERS, NULL), EF_CHECK_WARNING,
+       "3 more configured devices not in the account's device list, not "
+       "asked (the check asks 8 such devices at most), kept in the "
+       "configuration below: check them: HJ31NO0008 (not in the account's "
+       "device list), HJ31NO0009 (not in the account's device list), " NOTMINE);
+  has(report.collectd_block, "<Device \"HJ31NO0007\">");
+  has(report.collectd_block, "  # not in the account's device list, and not "
+                             "asked: check it\n  <Device \"" NOTMINE "\">");
+  finish();
+}
+END_TEST
+
+/* A device the cloud fails to answer (HTTP 503) stays in what to paste:
+ * the failure is not its settings'. The account's settings are kept. */
+START_TEST(transient_failures_kept) {
+  start("/eu", LIST_TWO);
+  cloud.busy_sn = OCEAN;
+  cloud.busy_status = 503;
+  account.max_concurrent = 4;
+  account.shard_index = 1;
+  account.shard_count = 3;
+  account.counter_glitch = 0.05;
+  account.max_unknown = 500;
+  const ef_check_device devices[] = {{.sn = OCEAN, .interval_s = 12.5}};
+  run(devices, 1, NULL);
+  says(finding(EF_CHECK_DEVICE, OCEAN), EF_CHECK_FAILED,
+       "; kept in the configuration below");
+  has(report.collectd_block,
+      "  Timeout " TIMEOUT_S_TEXT
+      "\n  MaxConcurrent 4\n  MaxUnknownQuotas 500\n"
+      "  CounterGlitchShare 0.05\n  Shard \"1/3\"\n"
+      "  # could not be read just now: HTTP 503\n  <Device \"" OCEAN "\">\n");
+  has(report.collectd_block, "    Interval 12.5\n");
+  has(report.telegraf_snippet,
+      " --timeout " TIMEOUT_S_TEXT
+      " --max-concurrent 4 --max-unknown-quotas 500 "
+      "--counter-glitch-share 0.05 --shard 1/3 --sn " OCEAN "\"]");
+  finish();
+}
+END_TEST
+
+/* A name that reorders or breaks lines (U+202E, U+2028, NEL) reaches no
+ * finding and no comment to paste as it is. */
+START_TEST(names_that_reorder_text) {
+  start("/eu", "[{\"sn\":\"" OCEAN "\",\"deviceName\":\"roof\\u202Etxt.exe"
+               "\\u2028E! forged\\u0085x\",\"online\":1,\"productName\":"
+               "\"Power\\u2066Ocean\"}]");
+  const ef_check_device devices[] = {{.sn = OCEAN}};
+  run(devices, 1, NULL);
+  const char *unsafe[] = {"\xe2\x80\xae", "\xe2\x80\xa8", "\xc2\x85",
+                          "\xe2\x81\xa6"};
+  for (size_t i = 0; i < report.n_findings; i++)
+    for (size_t k = 0; k < 4; k++)
+      lacks(report.findings[i].text, unsafe[k]);
+  for (size_t k = 0; k < 4; k++) {
+    lacks(report.collectd_block, unsafe[k]);
+    lacks(report.telegraf_snippet, unsafe[k]);
+  }
+  says(finding(EF_CHECK_DEVICE, OCEAN), EF_CHECK_OK,
+       "(Power?Ocean, \"roof?txt.exe?E! forged?x\", online)");
+  has(report.collectd_block, "#Name \"roof?txt.exe?E! forged?x\"");
+  finish();
+}
+END_TEST
+
 UNIT_MAIN("check", all_well, the_other_region_takes_the_keys,
           the_test_hook_names_the_other_region, no_region_knows_the_key,
           no_other_region_for_other_hosts, a_wrong_secret, a_clock_that_is_off,
           configured_devices, listed_devices_not_configured, a_busy_cloud,
-          nothing_answers, no_devices_and_offline_ones, files_and_quoting)
+          nothing_answers, no_devices_and_offline_ones, files_and_quoting,
+          one_device_per_family, many_configured_devices,
+          no_configured_device_can_be_read, unlisted_devices_bounded,
+          transient_failures_kept, names_that_reorder_text)

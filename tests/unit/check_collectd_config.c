@@ -387,17 +387,26 @@ START_TEST(test_secret_file_owner_only_read) {
 }
 END_TEST
 
+/* Only root may share a secret with a group (ef_account_check_private):
+ * a file the test's user owns, or, when the test runs as root, one it
+ * hands to another user. */
 START_TEST(test_secret_file_readable_by_group) {
   setup();
   const char *path = temp_file("secret", "s3cr3t", 0640);
+  if (geteuid() == 0)
+    ck_assert_int_eq(chown(path, 1, (gid_t)-1), 0);
   add_secret_file(path);
   char expected[256];
   snprintf(expected, sizeof(expected),
            "`SecretKeyFile' \"%s\" in <Plugin ecoflow>: it holds a secret "
-           "but its group or other users may use it (mode 0640); make it "
-           "private: chmod 600 %s",
-           path, path);
+           "but its group (",
+           path);
   assert_refused(expected);
+  snprintf(expected, sizeof(expected),
+           ") may read it, and only root may share a secret with a group "
+           "(mode 0640); make it private: chmod 600 %s",
+           path);
+  assert_one_message(ECOFLOW_CONFIG_ERROR, expected);
   teardown();
 }
 END_TEST
@@ -951,6 +960,54 @@ START_TEST(test_raw_quotas_inherit) {
 }
 END_TEST
 
+/* The options ecoflow_config_options lists for a block (what the
+ * documentation is held to) are the ones its parser takes: each one,
+ * placed in its block, is never refused as unknown. */
+START_TEST(test_listed_options_are_taken) {
+  static const ecoflow_block blocks[] = {
+      ECOFLOW_BLOCK_PLUGIN, ECOFLOW_BLOCK_ACCOUNT, ECOFLOW_BLOCK_DEVICE,
+      ECOFLOW_BLOCK_REPORT};
+  size_t tried = 0;
+  for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
+    const char *list = ecoflow_config_options(blocks[b]);
+    ck_assert_ptr_nonnull(list);
+    while (*list != '\0') {
+      char name[64];
+      size_t len = strcspn(list, ",");
+      ck_assert_uint_lt(len, sizeof(name));
+      memcpy(name, list, len);
+      name[len] = '\0';
+      list += len;
+      list += strspn(list, ", ");
+      /* "<Device>" is the block Device. */
+      char *key = name[0] == '<' ? name + 1 : name;
+      key[strcspn(key, ">")] = '\0';
+
+      setup();
+      oconfig_item_t *in = &root;
+      if (blocks[b] != ECOFLOW_BLOCK_PLUGIN)
+        in = block(in, "Account", "a");
+      add_keys(in);
+      if (blocks[b] == ECOFLOW_BLOCK_DEVICE ||
+          blocks[b] == ECOFLOW_BLOCK_REPORT)
+        in = block(in, "Device", "SN1");
+      if (blocks[b] == ECOFLOW_BLOCK_REPORT)
+        in = block(in, "Report", "X");
+      opt(in, key, "1");
+      parse();
+      for (int m = 0; m < n_messages; m++)
+        ck_assert_msg(strstr(messages[m].text, "unknown option") == NULL,
+                      "block %d lists %s, but: %s", (int)blocks[b], name,
+                      messages[m].text);
+      teardown();
+      tried++;
+    }
+  }
+  ck_assert_uint_ge(tried, 40);
+  ck_assert_ptr_null(ecoflow_config_options((ecoflow_block)99));
+}
+END_TEST
+
 UNIT_MAIN("collectd config", test_minimal_single_account, test_every_option,
           test_options_ignore_case, test_accounts,
           test_second_plugin_block_adds_accounts,
@@ -966,4 +1023,4 @@ UNIT_MAIN("collectd config", test_minimal_single_account, test_every_option,
           test_refused_account_is_not_added, test_discover_without_devices,
           test_discover_with_short_plugin_interval_warns,
           test_quotas_and_reports, test_report_interval_defaults_to_an_hour,
-          test_raw_quotas_inherit)
+          test_raw_quotas_inherit, test_listed_options_are_taken)

@@ -26,6 +26,8 @@ static const struct {
   const char *content; /* NULL: a directory; "|": a FIFO */
 } files[] = {
     {"private", 0600, "SecretKeyFromFile\n"},
+    /* not root's (handed to another user when the test runs as root):
+     * only root may share a secret with a group */
     {"group_readable", 0640, "SecretKeyFromFile"},
     {"other_readable", 0604, "SecretKeyFromFile"},
     {"group_writable", 0620, "SecretKeyFromFile"},
@@ -169,6 +171,8 @@ static void make_files(void) {
       size_t len = strlen(files[i].content);
       ck_assert_int_eq(write(fd, files[i].content, len), (ssize_t)len);
       ck_assert_int_eq(fchmod(fd, files[i].mode), 0);
+      if (geteuid() == 0 && strcmp(files[i].name, "group_readable") == 0)
+        ck_assert_int_eq(fchown(fd, 1, (gid_t)-1), 0);
       close(fd);
     }
   }

@@ -300,18 +300,75 @@ START_TEST(secret_key_and_file_replace_each_other) {
 }
 END_TEST
 
-/* The core's verdict (ef_account.h), which both front ends use. */
-START_TEST(private_modes) {
-  ck_assert_int_eq(ef_account_check_private("f", S_IFREG | 0600, err), 0);
-  ck_assert_int_eq(ef_account_check_private("f", S_IFREG | 0400, err), 0);
-  const mode_t open_modes[] = {0640, 0604, 0660, 0644, 0620, 0601, 0610};
-  for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
-    ck_assert_int_eq(
-        ef_account_check_private("/etc/e.conf", S_IFREG | open_modes[i], err),
-        -1);
-    ASSERT_ERROR_HAS("make it private: chmod 600 /etc/e.conf");
+/* A file's status with mode, owner and group. */
+static struct stat status_of(mode_t mode, uid_t uid, gid_t gid) {
+  struct stat st = {.st_mode = S_IFREG | mode, .st_uid = uid, .st_gid = gid};
+  return st;
+}
+
+/* A group this program is not in. */
+static gid_t foreign_group(void) {
+  gid_t groups[256];
+  int n = getgroups(256, groups);
+  for (gid_t gid = 60000;; gid--) {
+    int ours = gid == getegid();
+    for (int i = 0; i < n; i++)
+      ours |= groups[i] == gid;
+    if (!ours)
+      return gid;
   }
-  ef_account_check_private("/etc/my e.conf", S_IFREG | 0644, err);
+}
+
+/* The core's verdict (ef_account.h), which both front ends use: private,
+ * or root's and readable by this program's own group only. */
+START_TEST(private_modes) {
+  const gid_t own = getegid(), foreign = foreign_group();
+  const uid_t owners[] = {0, 1000};
+  for (size_t o = 0; o < 2; o++) {
+    struct stat st = status_of(0600, owners[o], foreign);
+    ck_assert_int_eq(ef_account_check_private("f", &st, err), 0);
+    st = status_of(0400, owners[o], foreign);
+    ck_assert_int_eq(ef_account_check_private("f", &st, err), 0);
+  }
+  /* Root hands a service user its secret: root:telegraf 0640. */
+  struct stat st = status_of(0640, 0, own);
+  ck_assert_int_eq(ef_account_check_private("f", &st, err), 0);
+  st = status_of(0440, 0, own);
+  ck_assert_int_eq(ef_account_check_private("f", &st, err), 0);
+
+  const struct {
+    mode_t mode;
+    uid_t uid;
+    int own_group;
+    const char *why;
+  } refused[] = {
+      {0604, 0, 1, "other users may use it (mode 0604)"},
+      {0644, 0, 1, "other users may use it (mode 0644)"},
+      {0601, 0, 1, "other users may use it (mode 0601)"},
+      {0660, 0, 1, ") may change it (mode 0660)"},
+      {0620, 0, 1, ") may change it (mode 0620)"},
+      {0610, 0, 1, ") may change it (mode 0610)"},
+      {0640, 1000, 1,
+       ") may read it, and only root may share a secret with a "
+       "group (mode 0640)"},
+      {0640, 0, 0,
+       ") may read it, and this program is not in it (mode "
+       "0640)"},
+  };
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    st = status_of(refused[i].mode, refused[i].uid,
+                   refused[i].own_group ? own : foreign);
+    ck_assert_int_eq(ef_account_check_private("/etc/e.conf", &st, err), -1);
+    ASSERT_ERROR_HAS(refused[i].why);
+    ASSERT_ERROR_HAS("; make it private: chmod 600 /etc/e.conf");
+    /* A service user is told how root hands it the file; root is not. */
+    if (geteuid() != 0)
+      ASSERT_ERROR_HAS(" /etc/e.conf && chmod 640 /etc/e.conf");
+    else
+      ck_assert_ptr_null(strstr(err, "chmod 640"));
+  }
+  st = status_of(0644, 0, own);
+  ef_account_check_private("/etc/my e.conf", &st, err);
   ASSERT_ERROR_HAS("may use it (mode 0644); make it private: chmod 600 "
                    "'/etc/my e.conf'");
 }
@@ -388,7 +445,7 @@ START_TEST(secret_file) {
 
   /* The secret file itself must be private. */
   fresh();
-  chmod(secret, 0640);
+  chmod(secret, 0604);
   ck_assert_int_eq(tg_config_load(&config, ARGC("--config", conf),
                                   ARGV("--config", conf), fake_lookup, err),
                    -1);
@@ -421,8 +478,8 @@ START_TEST(missing_files_named) {
       -1);
   ck_assert_str_eq(err, "/nonexistent/e.conf: cannot open it: No such file or "
                         "directory");
-  mode_t mode;
-  ck_assert_ptr_null(tg_config_read_file("/tmp", &mode, err));
+  struct stat st;
+  ck_assert_ptr_null(tg_config_read_file("/tmp", &st, err));
   ASSERT_ERROR_HAS("not a regular file");
   tg_config_free(&config);
 }
