@@ -204,7 +204,7 @@ static void on_list(const ef_answer *answer, void *ctx) {
 static int ask_list(check *c, ef_client *client, ef_device_list *list,
                     ef_error *err) {
   ef_request request = {0};
-  ef_discovery_request(&request);
+  ef_discovery_request(&request, list);
   list_answer l = {.list = list, .err = err};
   ef_error batch;
   memset(err, 0, sizeof(*err));
@@ -319,7 +319,13 @@ static void check_keys(check *c) {
   }
   char what[TEXT_LEN];
   describe(&err, what, sizeof(what));
-  if (is_api(&err, "8521"))
+  if (err.kind == EF_ERR_TOO_LARGE) /* not the keys: the list's size */
+    add(c, EF_CHECK_LIST, EF_CHECK_FAILED, NULL, &err,
+        "%s answered device/list with more than a run reads (%s): the keys "
+        "were not checked; an account this large is more than this version "
+        "lists (configured devices are still polled)",
+        endpoint, what);
+  else if (is_api(&err, "8521"))
     add(c, EF_CHECK_KEYS, EF_CHECK_FAILED, NULL, &err,
         "%s knows the access key but refuses the signature, also when "
         "asked again: the secret key does not belong to it (%s)",

@@ -27,7 +27,7 @@ struct ef_client {
   char *ca_file;
   long timeout_ms;
   unsigned max_concurrent;
-  size_t max_body;
+  ef_answer_cap cap; /* of requests without their own */
   CURLM *multi; /* owns the connection and DNS caches, kept across batches */
   int64_t clock_offset_ms;
   int clock_skewed; /* the last ef_client_clock_news said so */
@@ -46,8 +46,9 @@ typedef struct {
   struct curl_slist *headers;
   char *url;
   char *body;
+  const ef_answer_cap *cap; /* the request's, or the client's */
   char *answer;
-  size_t answer_len;
+  size_t answer_len, answer_room;
   int too_large;
   int64_t server_time_ms;
   long retry_after_s;
@@ -117,8 +118,11 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
   client->max_concurrent = options->max_concurrent > 0
                                ? options->max_concurrent
                                : EF_DEFAULT_MAX_CONCURRENT;
-  client->max_body =
-      options->max_body > 0 ? options->max_body : EF_DEFAULT_MAX_BODY;
+  client->cap = (ef_answer_cap){
+      .max_body =
+          options->max_body > 0 ? options->max_body : EF_DEFAULT_MAX_BODY,
+      .what = "one device's quotas or reports, or the certification "
+              "(answers that do not grow with the account)"};
   client->multi = curl_multi_init();
   if (client->endpoint == NULL || client->access_key == NULL ||
       client->secret_key == NULL ||
@@ -170,15 +174,24 @@ ef_clock_news ef_client_clock_news(ef_client *client, char *buf, size_t size) {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
   transfer *t = user;
   size_t len = size * nmemb;
-  if (t->answer_len + len > t->client->max_body) {
+  if (len > t->cap->max_body - t->answer_len) {
     t->too_large = 1;
     return 0; /* aborts the transfer: never buffer an oversized answer */
   }
-  char *grown = realloc(t->answer, t->answer_len + len + 1);
-  if (grown == NULL)
-    return 0;
-  memcpy(grown + t->answer_len, data, len);
-  t->answer = grown;
+  if (t->answer_len + len + 1 > t->answer_room) {
+    /* Doubling: a list of megabytes arrives in thousands of pieces. */
+    size_t room = t->answer_room ? 2 * t->answer_room : 16 * 1024;
+    while (room < t->answer_len + len + 1)
+      room *= 2;
+    if (room > t->cap->max_body + 1)
+      room = t->cap->max_body + 1;
+    char *grown = realloc(t->answer, room);
+    if (grown == NULL)
+      return 0;
+    t->answer = grown;
+    t->answer_room = room;
+  }
+  memcpy(t->answer + t->answer_len, data, len);
   t->answer_len += len;
   t->answer[t->answer_len] = '\0';
   return len;
@@ -336,6 +349,7 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
     return NULL;
   t->client = client;
   t->request = request;
+  t->cap = request->cap != NULL ? request->cap : &client->cap;
   t->easy = curl_easy_init();
   ef_params params = {0};
   int status =
@@ -409,12 +423,16 @@ static void answer_of(transfer *t, CURLcode result, ef_answer *answer,
     answer->error.http_status = status;
     if (t->too_large)
       ef_error_set(&answer->error, EF_ERR_TOO_LARGE,
-                   "answer larger than the %zu bytes allowed",
-                   t->client->max_body);
+                   "answer larger than the %zu bytes allowed for %s",
+                   t->cap->max_body, t->cap->what);
     else
       ef_error_set(&answer->error, EF_ERR_TRANSPORT, "%s%s%s",
                    curl_easy_strerror(result), t->curl_error[0] ? ": " : "",
                    t->curl_error);
+  } else if (t->request->items != NULL) {
+    ef_envelope_parse_items(t->answer ? t->answer : "", t->answer_len, status,
+                            t->request->items, t->request->items_ctx,
+                            &answer->error);
   } else {
     ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, root,
                       &answer->data, &answer->error);

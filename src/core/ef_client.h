@@ -5,7 +5,12 @@
  * request has a timeout, TLS is verified (optionally against ca_file), and
  * a body over max_body is cut off and reported, never buffered whole. Each
  * answer is handed to the caller as soon as it completes, in the calling
- * thread, then freed: a batch of N never holds N bodies. When most of a
+ * thread, then freed: a batch of N never holds N bodies. The cap follows
+ * what the answer is: a request may carry its own (a device list grows
+ * with the account, ef_discovery.h), else the client's max_body holds
+ * (one device's quotas or reports, the certification: answers that do not
+ * grow with the account); the error names the cap and what it was for.
+ * When most of a
  * batch fails the way an overloaded or blocking server fails (no answer,
  * HTTP 5xx or 429), the whole account cools down: the next batches are not
  * sent (each request is answered EF_ERR_PAUSED) for a pause that doubles
@@ -35,6 +40,7 @@
 #ifndef EF_CLIENT_H
 #define EF_CLIENT_H
 
+#include "ef_envelope.h"
 #include "ef_error.h"
 
 #include <stddef.h>
@@ -75,18 +81,33 @@ void ef_client_global_cleanup(void);
 
 typedef enum { EF_METHOD_GET, EF_METHOD_POST } ef_method;
 
+/* The largest answer a request takes, and what it is sized for, as an
+ * error says it: "answer larger than the 1048576 bytes allowed for ...". */
+typedef struct {
+  size_t max_body;
+  const char *what; /* "a device list of up to 100000 devices" */
+} ef_answer_cap;
+
 typedef struct {
   ef_method method;
   const char *path;         /* "/iot-open/sign/device/quota/all" */
   const char *sn;           /* GET: the sn= query parameter, or NULL */
   struct json_object *body; /* POST: the request body (borrowed) */
   void *user;               /* handed back with the answer */
+  const ef_answer_cap *cap; /* NULL: the client's max_body */
+  /* A list that grows with the account (device/list): its items go to
+   * items (ef_envelope_parse_items, with items_ctx) as they are parsed,
+   * before the answer, which then has no data. NULL: data whole. */
+  ef_envelope_item_cb items;
+  void *items_ctx;
 } ef_request;
 
 typedef struct {
   const ef_request *request;
-  /* kind EF_OK: data is the envelope's "data" (NULL when absent), valid
-   * only during the callback. Otherwise data is NULL and error says why;
+  /* kind EF_OK: data is the envelope's "data" (NULL when absent, or when
+   * the request took its items), valid only during the callback. Otherwise
+   * data is NULL, the items handed out are not the answer's, and error
+   * says why;
    * error.retry_after_s is what the server asked for, capped. */
   ef_error error;
   struct json_object *data;

@@ -44,9 +44,43 @@ static int online_member(struct json_object *object) {
   return json_object_get_int(value) != 0;
 }
 
-/* An entry without a valid serial number names nothing to poll: counted,
- * left out. */
-static int add_device(ef_device_list *list, struct json_object *entry) {
+static void free_entry(ef_listed_device *entry) {
+  free(entry->sn);
+  free(entry->name);
+  free(entry->product);
+}
+
+static void clear_entries(ef_device_list *list) {
+  for (size_t i = 0; i < list->len; i++)
+    free_entry(&list->items[i]);
+  free(list->items);
+  free(list->by_sn);
+  *list = (ef_device_list){.keep = list->keep, .keep_ctx = list->keep_ctx};
+}
+
+/* Room for one more entry: 0, or -1 when out of memory. */
+static int reserve_entry(ef_device_list *list) {
+  if (list->len < list->room)
+    return 0;
+  size_t room = list->room ? 2 * list->room : 64;
+  ef_listed_device *grown = realloc(list->items, room * sizeof(*grown));
+  if (grown == NULL)
+    return -1;
+  list->items = grown;
+  list->room = room;
+  return 0;
+}
+
+/* One entry of the answer, as it is parsed (ef_envelope_item_cb), or the
+ * list starting again. An entry without a valid serial number names
+ * nothing to poll: counted, left out; one keep does not want is counted
+ * as another's. Returns -1 when out of memory. */
+static int add_device(int restart, struct json_object *entry, void *ctx) {
+  ef_device_list *list = ctx;
+  if (restart) {
+    clear_entries(list);
+    return 0;
+  }
   const char *sn = json_object_is_type(entry, json_type_object)
                        ? serial_member(entry)
                        : NULL;
@@ -54,6 +88,12 @@ static int add_device(ef_device_list *list, struct json_object *entry) {
     list->skipped++;
     return 0;
   }
+  if (list->keep != NULL && !list->keep(sn, list->keep_ctx)) {
+    list->others++;
+    return 0;
+  }
+  if (reserve_entry(list) != 0)
+    return -1;
   ef_listed_device *device = &list->items[list->len];
   *device = (ef_listed_device){.sn = strdup(sn),
                                .name = string_member(entry, "deviceName"),
@@ -74,12 +114,6 @@ static int by_sn_then_position(const void *a, const void *b) {
   size_t i = *(const size_t *)a, j = *(const size_t *)b;
   int order = strcmp(sorting->items[i].sn, sorting->items[j].sn);
   return order != 0 ? order : (i > j) - (i < j);
-}
-
-static void free_entry(ef_listed_device *entry) {
-  free(entry->sn);
-  free(entry->name);
-  free(entry->product);
 }
 
 static void sort_by_sn(ef_device_list *list) {
@@ -126,34 +160,30 @@ static int index_by_sn(ef_device_list *list) {
   return 0;
 }
 
-void ef_discovery_request(ef_request *request) {
-  *request = (ef_request){
-      .method = EF_METHOD_GET, .path = PATH_DEVICE_LIST, .user = request->user};
+#define TEXT_OF(x) #x
+#define NUMBER_TEXT(x) TEXT_OF(x)
+
+static const ef_answer_cap list_cap = {
+    .max_body = EF_DEVICE_LIST_MAX_BODY,
+    .what = "a device list (room for " NUMBER_TEXT(EF_DEVICE_LIST_MAX_DEVICES) " devices of " NUMBER_TEXT(
+        EF_DEVICE_LIST_ENTRY_BYTES) " bytes each)"};
+
+void ef_discovery_request(ef_request *request, ef_device_list *list) {
+  *request = (ef_request){.method = EF_METHOD_GET,
+                          .path = PATH_DEVICE_LIST,
+                          .user = request->user,
+                          .cap = &list_cap,
+                          .items = add_device,
+                          .items_ctx = list};
 }
 
 int ef_discovery_parse(const ef_answer *answer, ef_device_list *list,
                        ef_error *err) {
-  ef_device_list_clear(list);
   *err = answer->error;
-  if (err->kind == EF_OK && answer->data != NULL &&
-      !json_object_is_type(answer->data, json_type_array)) {
-    ef_error_set(err, EF_ERR_PARSE, "device list \"data\" is %s, not a list",
-                 json_type_to_name(json_object_get_type(answer->data)));
-    err->http_status = 200;
-  }
-  if (err->kind != EF_OK)
-    return -1;
-  size_t n = answer->data ? json_object_array_length(answer->data) : 0;
-  list->len = 0;
-  list->items = calloc(n ? n : 1, sizeof(*list->items));
-  int status = list->items != NULL ? 0 : -1;
-  for (size_t i = 0; status == 0 && i < n; i++)
-    status = add_device(list, json_object_array_get_idx(answer->data, i));
-  if (status == 0)
-    status = index_by_sn(list);
-  if (status != 0) {
+  if (err->kind == EF_OK && index_by_sn(list) != 0)
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
-    ef_device_list_clear(list);
+  if (err->kind != EF_OK) {
+    clear_entries(list);
     return -1;
   }
   return 0;
@@ -168,7 +198,7 @@ int ef_discover(ef_client *client, ef_device_list *list, ef_error *err) {
   ef_device_list_clear(list);
   memset(err, 0, sizeof(*err));
   ef_request request = {0};
-  ef_discovery_request(&request);
+  ef_discovery_request(&request, list);
   discovery d = {.list = list, .err = err};
   ef_error batch_err;
   if (ef_client_run(client, &request, 1, on_answer, &d, &batch_err) != 0)
@@ -203,10 +233,4 @@ const ef_listed_device *ef_device_list_find(const ef_device_list *list,
   return NULL;
 }
 
-void ef_device_list_clear(ef_device_list *list) {
-  for (size_t i = 0; i < list->len; i++)
-    free_entry(&list->items[i]);
-  free(list->items);
-  free(list->by_sn);
-  *list = (ef_device_list){0};
-}
+void ef_device_list_clear(ef_device_list *list) { clear_entries(list); }

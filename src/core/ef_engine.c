@@ -254,6 +254,14 @@ static int merge_list(ef_engine *engine, const ef_device_list *list,
   return status;
 }
 
+/* The request for device/list; its entries go into the read's list, only
+ * those the roster takes (its devices, its shard's). */
+static void list_request(read_state *read, ef_request *request) {
+  read->list.keep = ef_roster_keeps;
+  read->list.keep_ctx = read->engine->roster;
+  ef_discovery_request(request, &read->list);
+}
+
 static void on_list_answer(const ef_answer *answer, void *ctx) {
   read_state *read = ctx;
   ef_discovery_parse(answer, &read->list, &read->list_error);
@@ -264,7 +272,7 @@ static void on_list_answer(const ef_answer *answer, void *ctx) {
 static int list_first(read_state *read, int64_t now_ms) {
   ef_engine *engine = read->engine;
   ef_request request = {0};
-  ef_discovery_request(&request);
+  list_request(read, &request);
   ef_error batch_error;
   read->list_answered = 0;
   read->sent++;
@@ -624,7 +632,7 @@ static int build_requests(read_state *read) {
     int status = 0;
     switch (p->kind) {
     case PENDING_LIST:
-      ef_discovery_request(request);
+      list_request(read, request);
       break;
     case PENDING_QUOTA:
       status = ef_poll_request(request, p->target);

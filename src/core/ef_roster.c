@@ -171,7 +171,48 @@ struct ef_roster {
   ef_poll_target *targets;
   ef_roster_device **offline;
   size_t round_cap;
+  /* The devices by serial number (open addressing, linear probing, at
+   * most half full): a list's entries and pushed messages find theirs
+   * without a search through thousands. */
+  ef_roster_device **by_sn;
+  size_t by_sn_cap; /* a power of two, or 0 */
 };
+
+/* ---- the devices by serial number --------------------------------------- */
+
+static ef_roster_device **sn_slot(ef_roster_device **slots, size_t cap,
+                                  const char *sn) {
+  size_t mask = cap - 1;
+  for (size_t i = (size_t)ef_fnv64_text(EF_FNV64_BASIS, sn) & mask;;
+       i = (i + 1) & mask)
+    if (slots[i] == NULL || strcmp(slots[i]->sn, sn) == 0)
+      return &slots[i];
+}
+
+/* Fills the table again from the devices (after some left). */
+static void index_rebuild(ef_roster *roster) {
+  if (roster->by_sn_cap == 0)
+    return;
+  memset(roster->by_sn, 0, roster->by_sn_cap * sizeof(*roster->by_sn));
+  for (size_t i = 0; i < roster->len; i++)
+    *sn_slot(roster->by_sn, roster->by_sn_cap, roster->devices[i]->sn) =
+        roster->devices[i];
+}
+
+/* Room in the table for one device more. Returns -1 when out of memory. */
+static int index_reserve(ef_roster *roster) {
+  if (2 * (roster->len + 1) <= roster->by_sn_cap)
+    return 0;
+  size_t cap = roster->by_sn_cap ? 2 * roster->by_sn_cap : 16;
+  ef_roster_device **slots = calloc(cap, sizeof(*slots));
+  if (slots == NULL)
+    return -1;
+  free(roster->by_sn);
+  roster->by_sn = slots;
+  roster->by_sn_cap = cap;
+  index_rebuild(roster);
+  return 0;
+}
 
 static void device_free(const ef_roster *roster, ef_roster_device *device) {
   if (device == NULL)
@@ -199,6 +240,8 @@ static ef_roster_device *device_add(ef_roster *roster, const char *sn,
     roster->devices = grown;
     roster->cap = cap;
   }
+  if (index_reserve(roster) != 0)
+    return NULL;
   ef_roster_device *device = calloc(1, sizeof(*device));
   if (device == NULL)
     return NULL;
@@ -217,6 +260,7 @@ static ef_roster_device *device_add(ef_roster *roster, const char *sn,
                     interval_ms ? interval_ms : roster->options.interval_ms,
                     now_ms);
   roster->devices[roster->len++] = device;
+  *sn_slot(roster->by_sn, roster->by_sn_cap, device->sn) = device;
   return device;
 }
 
@@ -265,6 +309,7 @@ void ef_roster_free(ef_roster *roster) {
   free(roster->devices);
   free(roster->targets);
   free(roster->offline);
+  free(roster->by_sn);
   ef_instances_free(roster->own_instances);
   free(roster);
 }
@@ -284,10 +329,9 @@ int ef_roster_list_failing(const ef_roster *roster) {
 }
 
 ef_roster_device *ef_roster_find(const ef_roster *roster, const char *sn) {
-  for (size_t i = 0; i < roster->len; i++)
-    if (strcmp(roster->devices[i]->sn, sn) == 0)
-      return roster->devices[i];
-  return NULL;
+  return roster->by_sn_cap == 0
+             ? NULL
+             : *sn_slot(roster->by_sn, roster->by_sn_cap, sn);
 }
 
 /* Replaces *field with a copy of text (NULL stays NULL); on a failed copy
@@ -355,6 +399,7 @@ static void drop_unlisted(ef_roster *roster, const ef_device_list *list,
     }
   }
   roster->len = kept;
+  index_rebuild(roster);
 }
 
 static void note_list_outcome(ef_roster *roster, const ef_error *err,
@@ -380,6 +425,12 @@ static void note_list_outcome(ef_roster *roster, const ef_error *err,
 static int in_shard(const ef_roster_options *options, const char *sn) {
   return options->shard_count == 0 ||
          ef_serial_shard(sn, options->shard_count) == options->shard_index;
+}
+
+int ef_roster_keeps(const char *sn, void *ctx) {
+  const ef_roster *roster = ctx;
+  return ef_roster_find(roster, sn) != NULL ||
+         (roster->options.discover && in_shard(&roster->options, sn));
 }
 
 int ef_roster_merge(ef_roster *roster, const ef_device_list *list,

@@ -145,6 +145,12 @@ int ef_roster_refresh_due(const ef_roster *roster, int64_t now_ms);
  * last good list said, and not news. */
 int ef_roster_list_failing(const ef_roster *roster);
 
+/* Whether roster (the ctx) takes the device list's entry for sn: one of
+ * its devices, or one its discovery adds (of its shard). An
+ * ef_device_list_keep, so that an agent copies only its part of a long
+ * list. */
+int ef_roster_keeps(const char *sn, void *ctx);
+
 /* Merges an answer of device/list taken at now_ms: list, or err when the
  * list failed (list then unused). cb (may be NULL) hears every change.
  * Returns 0, or -1 when out of memory (devices may then be missing until
@@ -178,7 +184,7 @@ int ef_roster_round_start(ef_roster *roster, int64_t now_ms,
 ef_health_event ef_roster_settle(ef_roster_device *device, const ef_error *err,
                                  int64_t now_ms);
 
-/* The device with serial number sn, or NULL. */
+/* The device with serial number sn, or NULL: a hash lookup. */
 ef_roster_device *ef_roster_find(const ef_roster *roster, const char *sn);
 
 /* The instance device would have had if it were free: its configured

@@ -50,6 +50,21 @@ DEFAULT_DEVICES = {
 _PR_SET_PDEATHSIG = 1
 
 
+def generated_serials(n):
+    """The serial numbers of the PowerOceans `ecoflow-sim --devices n`
+    generates: SIM000000, SIM000001, ..."""
+    return ["SIM%06d" % i for i in range(n)]
+
+
+def shard_of(sn, count):
+    """The part of count sn falls in with `--shard K/count` (ef_serial_shard:
+    FNV-1a, 32 bits, of the serial number, modulo count)."""
+    value = 2166136261
+    for byte in sn.encode():
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value % count
+
+
 class SimError(Exception):
     """The simulator could not start, or a control request failed."""
 

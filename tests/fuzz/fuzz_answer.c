@@ -2,7 +2,9 @@
  * core does with one (envelope, walk, catalog, metrics) straight from the
  * JSON as a poll does, and through kept samples as the pushed state does,
  * with an MQTT-style merge into a device state. Both ways must publish the
- * same metrics, and every metric must have its names. */
+ * same metrics, and every metric must have its names. Read as a list
+ * (device/list: its items one at a time), the answer must give what its
+ * whole tree gives: the same verdict and the same items. */
 #include "ef_envelope.h"
 #include "ef_metric.h"
 #include "ef_sample.h"
@@ -11,6 +13,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +36,68 @@ static void consume(const ef_metric *metric, void *ctx) {
         strlen(metric->tags[i].key) + strlen(metric->tags[i].value);
 }
 
+/* Items as json-c writes them, each ended by a newline. */
+typedef struct {
+  char *text;
+  size_t len;
+} joined;
+
+static void join(joined *j, struct json_object *item) {
+  const char *text =
+      json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN);
+  size_t len = strlen(text);
+  char *grown = realloc(j->text, j->len + len + 2);
+  if (grown == NULL)
+    abort();
+  memcpy(grown + j->len, text, len);
+  grown[j->len + len] = '\n';
+  grown[j->len + len + 1] = '\0';
+  j->text = grown;
+  j->len += len + 1;
+}
+
+static int gather(int restart, struct json_object *item, void *ctx) {
+  joined *j = ctx;
+  if (restart)
+    j->len = 0;
+  else
+    join(j, item);
+  return 0;
+}
+
+/* The verdict and items of the answer read as a list agree with its tree;
+ * the list may refuse what the tree takes only when data is no list, or a
+ * value is longer or deeper than a list's item may be. */
+static void list_agrees(const char *body, size_t size) {
+  struct json_object *root = NULL, *data = NULL;
+  ef_error tree_err, items_err;
+  int tree = ef_envelope_parse(body, size, 200, &root, &data, &tree_err);
+  joined items = {0}, whole = {0};
+  int listed =
+      ef_envelope_parse_items(body, size, 200, gather, &items, &items_err);
+  if (tree == 0 && data != NULL && json_object_is_type(data, json_type_array))
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+      join(&whole, json_object_array_get_idx(data, i));
+  int data_is_list =
+      tree == 0 && (data == NULL || json_object_is_type(data, json_type_array));
+  if (listed == 0 &&
+      (!data_is_list || items.len != whole.len ||
+       (items.len > 0 && memcmp(items.text, whole.text, items.len) != 0)))
+    abort();
+  if (listed != 0 && data_is_list && items_err.kind != EF_ERR_INTERNAL &&
+      strstr(items_err.message, "more than") == NULL &&
+      strstr(items_err.message, "too deep") == NULL)
+    abort();
+  if (tree != 0 && (listed == 0 || items_err.kind != tree_err.kind ||
+                    strcmp(items_err.api_code, tree_err.api_code) != 0))
+    abort();
+  free(items.text);
+  free(whole.text);
+  json_object_put(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  list_agrees((const char *)data, size);
   struct json_object *root = NULL, *payload = NULL;
   ef_error err;
   if (ef_envelope_parse((const char *)data, size, 200, &root, &payload, &err) !=

@@ -184,7 +184,7 @@ static void check_account(const ecoflow_account *account) {
   fuzz_require(account->account.timeout_ms >= 0 &&
                    account->account.timeout_ms <= 300 * 1000,
                "a timeout out of range");
-  fuzz_require(account->account.max_concurrent <= 64,
+  fuzz_require(account->account.max_concurrent <= EF_MAX_CONCURRENT_MAX,
                "max_concurrent out of range");
   fuzz_require(account->n_devices > 0 || account->discover,
                "an account with nothing to poll");

@@ -56,10 +56,15 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
     reply->body = strdup("{\"code\":\"8521\",\"message\":\"signature is "
                          "wrong\"}");
   } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
-    reply->body =
-        strdup("{\"code\":\"0\",\"data\":[{\"sn\":\"A\",\"online\":1,"
-               "\"productName\":\"PowerOcean\"},{\"sn\":\"B\",\"online\":0,"
-               "\"deviceName\":\"garage\"},{\"online\":1}]}");
+    char *pad = calloc(padding + 1, 1);
+    memset(pad, ' ', padding);
+    if (asprintf(&reply->body,
+                 "{\"code\":\"0\",\"data\":[{\"sn\":\"A\",\"online\":1,"
+                 "\"productName\":\"PowerOcean\"},%s{\"sn\":\"B\","
+                 "\"online\":0,\"deviceName\":\"garage\"},{\"online\":1}]}",
+                 pad) < 0)
+      reply->body = NULL;
+    free(pad);
   } else {
     char *pad = calloc(padding + 1, 1);
     memset(pad, ' ', padding);
@@ -224,7 +229,48 @@ START_TEST(oversized_answers_are_cut_off) {
   ef_client *client = new_client(0, 5000, 1024);
   tally t = poll_devices(client, 1);
   ck_assert_int_eq(t.failed, 1);
-  ck_assert_str_eq(t.last_error, "answer larger than the 1024 bytes allowed");
+  ck_assert_str_eq(t.last_error,
+                   "answer larger than the 1024 bytes allowed for one "
+                   "device's quotas or reports, or the certification "
+                   "(answers that do not grow with the account)");
+  ef_client_free(client);
+  stop_server();
+}
+END_TEST
+
+static void keep_answer_error(const ef_answer *answer, void *ctx) {
+  *(ef_error *)ctx = answer->error;
+}
+
+/* The cap follows what the answer is: a device list grows with the
+ * account and has its own, which the error names. */
+START_TEST(answer_caps_follow_the_answer) {
+  start_server();
+  server.answer_padding = 4096;
+  ef_client *client = new_client(0, 5000, 1024);
+  ef_device_list list = {0};
+  ef_error err;
+  ck_assert_int_eq(ef_discover(client, &list, &err), 0);
+  ck_assert_uint_eq(list.len, 2);
+  ef_device_list_clear(&list);
+
+  ef_request request = {0};
+  ef_discovery_request(&request, &list);
+  ck_assert_uint_eq(request.cap->max_body, 25600000);
+  ck_assert_str_eq(request.cap->what,
+                   "a device list (room for 100000 devices of 256 bytes "
+                   "each)");
+  ef_answer_cap small = {.max_body = 2048, .what = "a test's list"};
+  request.cap = &small;
+  ef_error batch;
+  ck_assert_int_eq(
+      ef_client_run(client, &request, 1, keep_answer_error, &err, &batch), 0);
+  ck_assert_int_eq(err.kind, EF_ERR_TOO_LARGE);
+  ck_assert_str_eq(err.message,
+                   "answer larger than the 2048 bytes allowed for a test's "
+                   "list");
+  ck_assert_uint_eq(list.len, 0);
+  ef_device_list_clear(&list);
   ef_client_free(client);
   stop_server();
 }
@@ -380,7 +426,8 @@ START_TEST(dead_host_after_a_quick_answer) {
   server.poll_delay_ms = 4 * timeout_ms;
   ef_client *client = new_client(2, timeout_ms, 0);
   ef_request requests[11] = {{0}};
-  ef_discovery_request(&requests[0]);
+  ef_device_list list = {0};
+  ef_discovery_request(&requests[0], &list);
   char names[10][8];
   for (int i = 0; i < 10; i++) {
     snprintf(names[i], sizeof(names[i]), "SN%02d", i);
@@ -404,6 +451,7 @@ START_TEST(dead_host_after_a_quick_answer) {
    * loops); without the rule the ten would time out two at a time, five
    * timeouts. */
   ck_assert_int_lt(took, 4 * timeout_ms);
+  ef_device_list_clear(&list);
   ef_client_free(client);
   stop_server();
 }
@@ -512,6 +560,7 @@ int main(void) {
                                 selected_quotas_are_posted_as_signed_json,
                                 transient_8521_is_retried_once,
                                 oversized_answers_are_cut_off,
+                                answer_caps_follow_the_answer,
                                 slow_answers_time_out,
                                 refused_connections_are_reported,
                                 server_clock_offset_is_measured,

@@ -508,6 +508,26 @@ START_TEST(shards_split_the_discovered_devices) {
         ck_assert_uint_eq(ef_serial_shard(serials[i], SHARDS), k);
       }
     ck_assert_uint_eq(ef_roster_size(roster), 2 + sizes[k]);
+    /* What a list refresh copies: the roster's devices and its shard's,
+     * found by serial number through the roster's index. */
+    ck_assert(ef_roster_keeps("HOUSE", roster));
+    ck_assert(ef_roster_keeps("GARAGE", roster));
+    for (int i = 0; i < LISTED; i++) {
+      ck_assert_int_eq(ef_roster_keeps(serials[i], roster),
+                       ef_serial_shard(serials[i], SHARDS) == k);
+      ck_assert_ptr_eq(ef_roster_find(roster, serials[i]),
+                       device(roster, serials[i]));
+    }
+    /* The first half leaves the list: the index forgets them only. */
+    list = list_of(ordered + LISTED / 2, LISTED - LISTED / 2);
+    ck_assert_int_eq(ef_roster_merge(roster, &list, NULL, 0, ignore, NULL), 0);
+    ef_device_list_clear(&list);
+    for (int i = 0; i < LISTED; i++) {
+      int gone = k % 2 ? i >= LISTED - LISTED / 2 : i < LISTED / 2;
+      ck_assert_ptr_eq(ef_roster_find(roster, serials[i]),
+                       gone ? NULL : device(roster, serials[i]));
+    }
+    ck_assert_ptr_nonnull(ef_roster_find(roster, "HOUSE"));
     ef_roster_free(roster);
   }
   for (int i = 0; i < LISTED; i++)

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,152 @@ START_TEST(envelope_unreadable_bodies) {
 }
 END_TEST
 
+/* A list's items one at a time (ef_envelope_parse_items), joined with '|'
+ * as json-c writes them; a restart starts them again. */
+typedef struct {
+  char text[1024];
+  int starts;
+} gathered;
+
+static int gather(int restart, struct json_object *item, void *ctx) {
+  gathered *g = ctx;
+  if (restart) {
+    g->text[0] = '\0';
+    g->starts++;
+    return 0;
+  }
+  size_t len = strlen(g->text);
+  snprintf(g->text + len, sizeof(g->text) - len, "%s|",
+           json_object_to_json_string_ext(item, JSON_C_TO_STRING_PLAIN));
+  return 0;
+}
+
+/* The same list's items from the whole tree (ef_envelope_parse). */
+static void tree_items(struct json_object *data, char *text, size_t size) {
+  text[0] = '\0';
+  for (size_t i = 0; data != NULL && i < json_object_array_length(data); i++) {
+    size_t len = strlen(text);
+    snprintf(text + len, size - len, "%s|",
+             json_object_to_json_string_ext(json_object_array_get_idx(data, i),
+                                            JSON_C_TO_STRING_PLAIN));
+  }
+}
+
+/* Item by item, an answer says what the whole tree says: the same items,
+ * the same verdict, the same code and message; data named twice is the
+ * last, code may follow data, json-c's leniencies (trailing commas) pass. */
+START_TEST(list_items_agree_with_the_tree) {
+  static const struct {
+    const char *body;
+    long status;
+  } answers[] = {
+      {"{\"code\":\"0\",\"message\":\"Success\",\"data\":[{\"sn\":\"A\","
+       "\"online\":1},{\"sn\":\"B\",\"x\":[1,{\"y\":null}]}],\"tid\":\"\"}",
+       200},
+      {" {\"data\" : [ {\"sn\":\"A\"} , 7 , \"s\" , null ] , \"code\" : 0 } \n",
+       200},
+      {"{\"code\":\"0\",\"data\":[]}", 200},
+      {"{\"code\":\"0\"}", 200},
+      {"{\"code\":\"0\",\"data\":null}", 200},
+      {"{\"code\":\"0\",\"data\":[1],\"data\":[2,3]}", 200},
+      {"{\"code\":\"0\",\"data\":[1],\"data\":null}", 200},
+      {"{\"code\":\"0\",\"data\":[{\"a\":1},],}", 200},
+      {"{\"code\":\"8521\",\"message\":\"signature is wrong\"}", 200},
+      {"{\"data\":[{\"sn\":\"A\"}],\"code\":\"8513\",\"message\":\"accessKey "
+       "is invalid\"}",
+       200},
+      {"{\"code\":\"405\",\"message\":\"Method Not Allowed\"}", 405},
+      {"{\"code\":\"0\",\"data\":[{\"sn\":\"A\"}]}", 502},
+      {"<html>bad gateway</html>", 502},
+      {"", 200},
+      {"nope", 200},
+      {"[1,2]", 200},
+      {"{\"message\":\"x\",\"data\":[1]}", 200},
+      {"{\"code\":\"0\",\"data\":[{\"sn\":\"A\"}", 200},
+      {"{\"code\":\"0\",\"data\":[1 2]}", 200},
+      {"{\"code\":\"0\",\"data\":[1,,2]}", 200},
+      {"{\"code\" \"0\"}", 200},
+      {"{\"code\":\"0\",3:4}", 200},
+      {"{\"code\":\"0\"} trailing", 200},
+      {"{\"code\":\"0\",\"data\":[1]", 200},
+  };
+  for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+    const char *body = answers[i].body;
+    ef_error tree_err, items_err;
+    struct json_object *root = NULL, *data = NULL;
+    int tree = ef_envelope_parse(body, strlen(body), answers[i].status, &root,
+                                 &data, &tree_err);
+    gathered g = {.text = "unset"};
+    int items = ef_envelope_parse_items(body, strlen(body), answers[i].status,
+                                        gather, &g, &items_err);
+    ck_assert_msg(items == tree, "%s: %d, the tree %d", body, items, tree);
+    ck_assert_int_ge(g.starts, 1);
+    ck_assert_int_eq(items_err.kind, tree_err.kind);
+    ck_assert_int_eq(items_err.http_status, tree_err.http_status);
+    ck_assert_str_eq(items_err.api_code, tree_err.api_code);
+    if (tree_err.kind != EF_ERR_PARSE)
+      ck_assert_str_eq(items_err.message, tree_err.message);
+    if (tree == 0) {
+      char expected[1024];
+      tree_items(data, expected, sizeof(expected));
+      ck_assert_str_eq(g.text, expected);
+    }
+    json_object_put(root);
+  }
+}
+END_TEST
+
+static int count_item(int restart, struct json_object *item, void *ctx) {
+  (void)item;
+  *(size_t *)ctx += !restart;
+  return 0;
+}
+
+/* What the tree would take whole but a list's items refuse: data that is
+ * no list, and a value longer than EF_ENVELOPE_VALUE_MAX (its tree could
+ * take hundreds of times its bytes). */
+START_TEST(list_items_refuse_what_is_no_list) {
+  ef_error err;
+  gathered g = {0};
+  const char *object = "{\"code\":\"0\",\"data\":{\"sn\":\"A\"}}";
+  ck_assert_int_eq(
+      ef_envelope_parse_items(object, strlen(object), 200, gather, &g, &err),
+      -1);
+  ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+  ck_assert_str_eq(err.message, "\"data\" is object, not a list");
+  /* An API error first, whatever data holds. */
+  const char *refused = "{\"data\":{},\"code\":\"8512\",\"message\":\"no\"}";
+  ck_assert_int_eq(
+      ef_envelope_parse_items(refused, strlen(refused), 200, gather, &g, &err),
+      -1);
+  ck_assert_int_eq(err.kind, EF_ERR_API);
+
+  size_t long_len = EF_ENVELOPE_VALUE_MAX + 64;
+  char *body = malloc(long_len + 64);
+  int n = snprintf(body, 64, "{\"code\":\"0\",\"data\":[{\"sn\":\"");
+  memset(body + n, 'x', long_len);
+  strcpy(body + n + long_len, "\"}]}");
+  ck_assert_int_eq(
+      ef_envelope_parse_items(body, strlen(body), 200, gather, &g, &err), -1);
+  ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+  ck_assert_str_eq(err.message, "a value of more than 65536 bytes in the "
+                                "answer");
+  /* Many small items pass: only one is held at a time. */
+  size_t items = 20000;
+  char *many = malloc(32 + items * 3);
+  char *end = many + sprintf(many, "{\"code\":\"0\",\"data\":[");
+  for (size_t i = 0; i < items; i++)
+    end += sprintf(end, i + 1 < items ? "{}," : "{}]}");
+  size_t count = 0;
+  ck_assert_int_eq(ef_envelope_parse_items(many, strlen(many), 200, count_item,
+                                           &count, &err),
+                   0);
+  ck_assert_uint_eq(count, items);
+  free(many);
+  free(body);
+}
+END_TEST
+
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
           lists_of_scalars_stay_lists, json_text_in_strings_expands,
@@ -270,4 +417,5 @@ UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           nulls_are_no_reading_and_keys_are_trimmed, put_merges_partial_updates,
           data_must_be_an_object, envelope_success_with_string_or_number_code,
           envelope_api_error_keeps_code_and_message,
-          envelope_http_error_keeps_body_code, envelope_unreadable_bodies)
+          envelope_http_error_keeps_body_code, envelope_unreadable_bodies,
+          list_items_agree_with_the_tree, list_items_refuse_what_is_no_list)
