@@ -4,11 +4,13 @@
  * ITERATIONS times with json_tokener_parse_ex and one reused tokener, and
  * walks each parse recursively, reading every value through its typed
  * getter, then frees it: the floor a poller that uses json-c cannot go
- * under. Prints one line of JSON: the answer's bytes, the values it holds,
- * and the CPU time per answer (the median of BATCHES batches, in ns), for
- * bench/bench.py. Under callgrind, the instructions of two runs with
- * different ITERATIONS give the instructions per answer without the
- * start-up. Exit status 0, or 1 with a message on stderr. */
+ * under. A string that holds JSON text (the cloud's per-pack
+ * "bp_addr.<packSN>") is parsed too, with a second reused tokener, and
+ * walked the same way, as the product must. Prints one line of JSON: the
+ * answer's bytes, the values it holds, and the CPU time per answer (the median
+ * of BATCHES batches, in ns), for bench/bench.py. Under callgrind, the
+ * instructions of two runs with different ITERATIONS give the instructions per
+ * answer without the start-up. Exit status 0, or 1 with a message on stderr. */
 #include <json-c/json.h>
 
 #include <errno.h>
@@ -21,9 +23,30 @@
 #define BATCHES 5
 
 typedef struct {
-  uint64_t values; /* every value, containers included */
-  uint64_t sum;    /* what the walk read, so that no read is optimised out */
+  uint64_t values;   /* every value, containers included */
+  uint64_t embedded; /* strings that held JSON text, parsed */
+  uint64_t sum;      /* what the walk read, so that no read is optimised out */
+  struct json_tokener *inner; /* for JSON text in strings */
 } walk_tally;
+
+static void walk(struct json_object *value, walk_tally *tally);
+
+/* A string holding a JSON object or array is parsed and walked. */
+static void walk_string(struct json_object *value, walk_tally *tally) {
+  const char *text = json_object_get_string(value);
+  int len = json_object_get_string_len(value);
+  tally->sum += (uint64_t)len + (unsigned char)text[0];
+  if (text[0] != '{' && text[0] != '[')
+    return;
+  json_tokener_reset(tally->inner);
+  struct json_object *inner = json_tokener_parse_ex(tally->inner, text, len);
+  if (inner != NULL &&
+      json_tokener_get_error(tally->inner) == json_tokener_success) {
+    tally->embedded++;
+    walk(inner, tally);
+  }
+  json_object_put(inner);
+}
 
 static void walk(struct json_object *value, walk_tally *tally) {
   tally->values++;
@@ -42,8 +65,7 @@ static void walk(struct json_object *value, walk_tally *tally) {
     break;
   }
   case json_type_string:
-    tally->sum += (uint64_t)json_object_get_string_len(value) +
-                  (unsigned char)json_object_get_string(value)[0];
+    walk_string(value, tally);
     break;
   case json_type_int:
     tally->sum += (uint64_t)json_object_get_int64(value);
@@ -127,7 +149,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct json_tokener *tokener = json_tokener_new();
-  walk_tally tally = {0, 0};
+  walk_tally tally = {0, 0, 0, json_tokener_new()};
   int64_t batch_ns[BATCHES];
   long done = 0;
   int status = 0;
@@ -139,15 +161,18 @@ int main(int argc, char **argv) {
     batch_ns[b] = (cpu_ns() - start) / (until - iterations * b / BATCHES);
   }
   json_tokener_free(tokener);
+  json_tokener_free(tally.inner);
   free(text);
   if (status != 0) {
     fprintf(stderr, "jsonc_floor: %s is not one JSON document\n", argv[1]);
     return 1;
   }
   qsort(batch_ns, BATCHES, sizeof batch_ns[0], compare_ns);
-  printf("{\"bytes\": %zu, \"values\": %llu, \"iterations\": %ld, "
-         "\"cpu_ns_per_answer\": %lld, \"checksum\": %llu}\n",
+  printf("{\"bytes\": %zu, \"values\": %llu, \"embedded\": %llu, "
+         "\"iterations\": %ld, \"cpu_ns_per_answer\": %lld, "
+         "\"checksum\": %llu}\n",
          len, (unsigned long long)(tally.values / (uint64_t)iterations),
+         (unsigned long long)(tally.embedded / (uint64_t)iterations),
          iterations, (long long)batch_ns[BATCHES / 2],
          (unsigned long long)tally.sum);
   return 0;
