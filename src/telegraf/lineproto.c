@@ -19,11 +19,10 @@ typedef struct {
   int failed; /* out of memory: what was asked since is lost */
 } buffer;
 
-static int reserve(buffer *b, size_t more) {
+/* Room for more bytes, the buffer grown. */
+static int grow(buffer *b, size_t more) {
   if (b->failed)
     return -1;
-  if (b->len + more <= b->cap)
-    return 0;
   size_t cap = b->cap ? 2 * b->cap : 4096;
   while (cap < b->len + more)
     cap *= 2;
@@ -35,6 +34,11 @@ static int reserve(buffer *b, size_t more) {
   b->data = data;
   b->cap = cap;
   return 0;
+}
+
+/* The common case, room already there, without a call. */
+static inline int reserve(buffer *b, size_t more) {
+  return b->len + more <= b->cap && !b->failed ? 0 : grow(b, more);
 }
 
 static void put(buffer *b, const void *bytes, size_t n) {
@@ -62,14 +66,15 @@ typedef struct {
   const char *specials; /* written with a backslash before them */
   int pairs; /* Telegraf reads it as backslash pairs (as InfluxDB 1.x does
                 field keys): `\\` is one unit, not an escaped backslash */
-  int quote_unescaped; /* Telegraf and InfluxDB read `\"` as `"` */
-  int id;              /* its row of plain_bytes */
+  int quote_unescaped;   /* Telegraf and InfluxDB read `\"` as `"` */
+  int id;                /* its row of plain_bytes */
+  int escapes_backslash; /* '\\' is one of specials */
 } element;
 
-static const element MEASUREMENT = {", ", 1, 0, 0};
-static const element TAG = {", =", 0, 1, 1}; /* keys and values */
-static const element FIELD_KEY = {", =", 1, 1, 2};
-static const element STRING_FIELD = {"\"\\", 0, 0, 3};
+static const element MEASUREMENT = {", ", 1, 0, 0, 0};
+static const element TAG = {", =", 0, 1, 1, 0}; /* keys and values */
+static const element FIELD_KEY = {", =", 1, 1, 2, 0};
+static const element STRING_FIELD = {"\"\\", 0, 0, 3, 1};
 #define N_ELEMENTS 4
 
 static int is_special(int c, const element *kind) {
@@ -155,7 +160,7 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
 static void put_escaped(buffer *b, const char *s, size_t len,
                         const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
-  int escapes_backslash = is_special('\\', kind);
+  int escapes_backslash = kind->escapes_backslash;
   for (size_t i = 0; i < len;) {
     size_t plain = i;
     while (plain < len && is_plain(bytes[plain], kind))
@@ -272,6 +277,10 @@ struct lp_writer {
   size_t n_at;   /* room in at */
   uint32_t *set; /* field keys written so far: index + 1, 0 empty */
   size_t set_cap;
+  /* The last timestamp written, as text: the points of a batch share one. */
+  int64_t stamp_ns;
+  char stamp[EF_NUMBER_TEXT_LEN];
+  size_t stamp_len; /* 0: none yet */
 };
 
 lp_writer *lp_writer_new(void) {
@@ -472,9 +481,12 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
     w->out.failed = 0;
     return failed ? -1 : 0;
   }
-  char stamp[EF_NUMBER_TEXT_LEN];
+  if (w->stamp_len == 0 || w->stamp_ns != point->time_ns) {
+    w->stamp_ns = point->time_ns;
+    w->stamp_len = (size_t)ef_int_text(point->time_ns, w->stamp);
+  }
   put_char(&w->out, ' ');
-  put(&w->out, stamp, (size_t)ef_int_text(point->time_ns, stamp));
+  put(&w->out, w->stamp, w->stamp_len);
   put_char(&w->out, '\n');
   if (w->out.failed) {
     w->out.len = start;
