@@ -270,12 +270,19 @@ int lp_format_float(double number, const char *text, char *out) {
 
 /* ---- points ----------------------------------------------------------- */
 
+/* Where a field's key is in the line being written. */
+typedef struct {
+  size_t at, len;
+} span;
+
 struct lp_writer {
-  buffer out;    /* the lines so far */
-  buffer keys;   /* the current point's keys as written, NUL-terminated */
-  size_t *at;    /* offsets into keys: the tags', then the fields' */
-  size_t n_at;   /* room in at */
-  uint32_t *set; /* field keys written so far: index + 1, 0 empty */
+  buffer out;   /* the lines so far */
+  buffer keys;  /* the current point's tag keys as written, NUL-terminated */
+  size_t *at;   /* offsets into keys, and the end */
+  size_t n_at;  /* room in at */
+  span *fields; /* the current point's field keys written, in out */
+  size_t n_fields_room;
+  uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
   size_t set_cap;
   /* The last timestamp written, as text: the points of a batch share one. */
   int64_t stamp_ns;
@@ -294,6 +301,7 @@ void lp_writer_free(lp_writer *w) {
   free(w->out.data);
   free(w->keys.data);
   free(w->at);
+  free(w->fields);
   free(w->set);
   free(w);
 }
@@ -308,10 +316,11 @@ int lp_writer_flush(lp_writer *w, FILE *out) {
 
 /* Keys as written: distinct keys can be written alike (control characters,
  * invalid UTF-8, dropped backslashes, "time"), so they are compared,
- * sorted and told apart in this form, never as given. Returns -1 when out
- * of memory. */
+ * sorted and told apart in this form, never as given: the tags' here, the
+ * fields' as they are written into the line. Returns -1 when out of
+ * memory. */
 static int write_keys(lp_writer *w, const lp_point *point) {
-  size_t n = point->n_tags + point->n_fields;
+  size_t n = point->n_tags;
   if (w->at == NULL || n + 1 > w->n_at) {
     size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
     if (at == NULL)
@@ -319,13 +328,17 @@ static int write_keys(lp_writer *w, const lp_point *point) {
     w->at = at;
     w->n_at = n + 1;
   }
+  if (point->n_fields > w->n_fields_room) {
+    span *fields = realloc(w->fields, point->n_fields * sizeof(*fields));
+    if (fields == NULL)
+      return -1;
+    w->fields = fields;
+    w->n_fields_room = point->n_fields;
+  }
   w->keys.len = 0;
   for (size_t i = 0; i < n; i++) {
     w->at[i] = w->keys.len;
-    if (i < point->n_tags)
-      put_key(&w->keys, point->tags[i].key, &TAG);
-    else
-      put_key(&w->keys, point->fields[i - point->n_tags].key, &FIELD_KEY);
+    put_key(&w->keys, point->tags[i].key, &TAG);
     put_char(&w->keys, '\0');
   }
   w->at[n] = w->keys.len;
@@ -336,12 +349,7 @@ static const char *tag_key(const lp_writer *w, size_t i) {
   return w->keys.data + w->at[i];
 }
 
-static const char *field_key(const lp_writer *w, const lp_point *point,
-                             size_t i) {
-  return w->keys.data + w->at[point->n_tags + i];
-}
-
-/* The length of key i (tags first) as written. */
+/* The length of tag key i as written. */
 static size_t key_len(const lp_writer *w, size_t i) {
   return w->at[i + 1] - w->at[i] - 1;
 }
@@ -376,18 +384,13 @@ static void put_tags(lp_writer *w, const lp_point *point) {
   }
 }
 
-static int field_writable(const lp_field *field, const char *written) {
-  if (written[0] == '\0')
-    return 0;
+/* Whether the value of field can be written (its key aside). */
+static int value_writable(const lp_field *field) {
   if (field->type == LP_FLOAT)
     return isfinite(field->number);
   if (field->type == LP_STRING)
     return field->text != NULL;
   return 1;
-}
-
-static uint32_t key_hash(const char *key) {
-  return ef_fnv32_text(EF_FNV32_BASIS, key);
 }
 
 /* A set of the written field keys, so that the first of each is told in
@@ -408,17 +411,21 @@ static size_t reset_set(lp_writer *w, size_t n_fields) {
   return cap;
 }
 
-/* 1 when field index is the first of its written key (and remembers it). */
-static int first_of_key(lp_writer *w, const lp_point *point, size_t index,
-                        size_t cap) {
-  const char *key = field_key(w, point, index);
+/* 1 when the key of fields[index], just written, is the first so written
+ * in the line (and remembers it). */
+static int first_of_key(lp_writer *w, size_t index, size_t cap) {
+  const span *key = &w->fields[index];
+  const char *text = w->out.data + key->at;
   size_t mask = cap - 1;
-  for (size_t at = key_hash(key) & mask;; at = (at + 1) & mask) {
+  for (size_t at = ef_fnv32_bytes(EF_FNV32_BASIS, text, key->len) & mask;;
+       at = (at + 1) & mask) {
     if (w->set[at] == 0) {
       w->set[at] = (uint32_t)index + 1;
       return 1;
     }
-    if (strcmp(field_key(w, point, w->set[at] - 1), key) == 0)
+    const span *other = &w->fields[w->set[at] - 1];
+    if (other->len == key->len &&
+        memcmp(w->out.data + other->at, text, key->len) == 0)
       return 0;
   }
 }
@@ -466,11 +473,21 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
   size_t written = 0;
   for (size_t i = 0; i < point->n_fields; i++) {
     const lp_field *field = &point->fields[i];
-    if (!field_writable(field, field_key(w, point, i)) ||
-        !first_of_key(w, point, i, cap))
+    if (!value_writable(field))
       continue;
-    put_char(&w->out, written++ == 0 ? ' ' : ',');
-    put(&w->out, field_key(w, point, i), key_len(w, point->n_tags + i));
+    /* The key straight into the line; taken back when it is empty or
+     * written before. */
+    size_t mark = w->out.len;
+    put_char(&w->out, written == 0 ? ' ' : ',');
+    span *key = &w->fields[written];
+    key->at = w->out.len;
+    put_key(&w->out, field->key, &FIELD_KEY);
+    key->len = w->out.len - key->at;
+    if (w->out.failed || key->len == 0 || !first_of_key(w, written, cap)) {
+      w->out.len = w->out.failed ? w->out.len : mark;
+      continue;
+    }
+    written++;
     put_char(&w->out, '=');
     put_value(&w->out, field);
   }
