@@ -101,6 +101,7 @@ MOSQUITTO = (shutil.which("mosquitto")
              or "/usr/sbin/mosquitto")
 CONFIG_H = os.path.join(TOP_BUILDDIR, "config.h")
 VALGRIND = shutil.which("valgrind") or "valgrind"
+CALLGRIND_ANNOTATE = shutil.which("callgrind_annotate")
 STOCK_PLUGINS = "/usr/lib/collectd"
 MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
 QUOTA_ALL = "/iot-open/sign/device/quota/all"
@@ -347,6 +348,7 @@ def callgrind_total(argv, env, work, name, timeout=1800):
         raise BenchError("%s under callgrind: exit status %d, no total\n%s"
                          % (name, child.rc, tail(child.stderr)))
     child.instructions = int(found[0])
+    child.callgrind = out
     return child
 
 
@@ -372,11 +374,54 @@ def values_per_device(path, n):
     return published / n, unknown / n
 
 
+# Where the instructions of a poll go, by the object file that runs them:
+# (what the report calls it, how object files' names start).
+OBJECT_GROUPS = (("json-c", ("libjson-c",)),
+                 ("libc (malloc, strtod, string functions)", ("libc.",)),
+                 ("libcurl, OpenSSL and the rest of HTTP",
+                  ("libcurl", "libssl", "libcrypto", "libnghttp", "libz",
+                   "libidn", "libpsl", "libssh", "librtmp", "libbrotli",
+                   "libzstd", "libgnutls", "libnettle", "libhogweed",
+                   "libgmp", "libp11", "libtasn1", "libunistring",
+                   "libffi", "libk5", "libkrb5", "libgssapi", "liblber",
+                   "libldap", "libsasl", "libcom_err", "libkeyutils",
+                   "libresolv")),
+                 ("ecoflow-telegraf's own code", ("ecoflow-telegraf",)))
+
+
+def object_group(name):
+    for label, starts in OBJECT_GROUPS:
+        if name.startswith(starts):
+            return label
+    return "other (the dynamic loader...)"
+
+
+def instructions_by_group(path):
+    """The instructions (self cost) of a callgrind output by OBJECT_GROUPS;
+    functions inlined from headers, which callgrind_annotate shows without
+    an object file, are the program's own."""
+    listing = subprocess.run([CALLGRIND_ANNOTATE, "--auto=no",
+                              "--threshold=100", path], capture_output=True,
+                             text=True).stdout
+    totals = {}
+    for line in listing.splitlines():
+        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(\S.*)$", line)
+        if found is None or "PROGRAM TOTALS" in line or ":" not in line:
+            continue
+        where = re.search(r"\[([^\]]+)\]$", found.group(2))
+        group = object_group(os.path.basename(where.group(1)) if where
+                             else "ecoflow-telegraf")
+        totals[group] = totals.get(group, 0) + int(
+            found.group(1).replace(",", ""))
+    return totals
+
+
 def telegraf_instructions(sim, sizes, work, name="telegraf"):
     """Instructions per device: the slope between polls of sizes[0] and
     sizes[1] devices under callgrind; the two totals; the values published
-    and unknown per device."""
-    totals = []
+    and unknown per device; the slope by OBJECT_GROUPS (empty without
+    callgrind_annotate)."""
+    totals, children = [], []
     for n in sizes:
         sim.set_clock(advance=60)
         child = callgrind_total(
@@ -388,8 +433,14 @@ def telegraf_instructions(sim, sizes, work, name="telegraf"):
             raise BenchError("callgrind poll of %d: exit status %d, %d read"
                              "\n%s" % (n, child.rc, read, tail(child.stderr)))
         totals.append(child.instructions)
+        children.append(child)
+    by_group = {}
+    if CALLGRIND_ANNOTATE is not None:
+        small, big = (instructions_by_group(c.callgrind) for c in children)
+        by_group = {group: (big.get(group, 0) - small.get(group, 0))
+                    / (sizes[1] - sizes[0]) for group in big}
     return ((totals[1] - totals[0]) / (sizes[1] - sizes[0]), totals,
-            values_per_device(child.stdout, n))
+            values_per_device(child.stdout, n), by_group)
 
 
 def floor_figures(answer, work, iterations, callgrind_iterations,
@@ -418,8 +469,9 @@ def answer_kind(sim, label, args, work, name, step):
          % (" and ".join(map(str, args.callgrind_sizes)), label))
     answer = os.path.join(work, name + ".json")
     kind = {"label": label, "answer": save_answer(sim, answer)}
-    kind["instructions"], kind["totals"], kind["values"] = \
-        telegraf_instructions(sim, args.callgrind_sizes, work, name)
+    (kind["instructions"], kind["totals"], kind["values"],
+     kind["by_group"]) = telegraf_instructions(sim, args.callgrind_sizes,
+                                               work, name)
     kind["floor_instructions"], kind["floor_seconds"], kind["floor_totals"] = \
         floor_figures(answer, work, args.floor_iterations,
                       args.floor_callgrind, "floor-" + name)
@@ -1260,8 +1312,21 @@ def render_poll(r, rep):
                 "within %gx" % GOAL_INSTRUCTION_RATIO,
                 verdict(instruction_ratio(k) <= GOAL_INSTRUCTION_RATIO))
                for k in r["kinds"]])
+    for k in r["kinds"]:
+        if k.get("by_group"):
+            rep.add("Where a device's instructions go, %s (callgrind's self "
+                    "cost by object file, the same slope): %s." % (
+                        k["label"], ", ".join(
+                            "%s %s" % (group, mega(count)) for group, count
+                            in sorted(k["by_group"].items(),
+                                      key=lambda item: -item[1]))), "")
     rep.add("CPU time per device, the first kind of answer (the load of "
-            "the machine moves it; see the note above):", "")
+            "the machine moves it; see the note above). Besides the "
+            "instructions above it holds the kernel's time (%.0f%% of the "
+            "CPU time of the run of median wall time was system time: "
+            "sockets, memory) and what the instructions cost on this busy "
+            "machine (cache misses, other processes):"
+            % (100 * big.sys_s / max(big.cpu_s, 1e-9)), "")
     rep.table(("figure", "ecoflow-telegraf per device", "json-c alone per "
                "answer", "ratio", "goal", "met"),
               [("CPU time (user+sys / N, N = %d)" % max(a.sizes),
