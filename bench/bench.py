@@ -454,9 +454,14 @@ def floor_figures(answer, work, iterations, callgrind_iterations,
                          % (child.rc, tail(child.stderr)))
     with open(child.stdout) as text:
         report = json.loads(text.read())
-    totals = [callgrind_total([FLOOR, answer, str(k)], dict(os.environ),
-                              work, "callgrind-%s-%d" % (name, k)).instructions
-              for k in callgrind_iterations]
+    totals = []
+    for k in callgrind_iterations:
+        run = callgrind_total([FLOOR, answer, str(k)], dict(os.environ), work,
+                              "callgrind-%s-%d" % (name, k))
+        if run.rc != 0:
+            raise BenchError("jsonc_floor %d under callgrind: exit status %d"
+                             "\n%s" % (k, run.rc, tail(run.stderr)))
+        totals.append(run.instructions)
     per_answer = (totals[1] - totals[0]) / (callgrind_iterations[1]
                                             - callgrind_iterations[0])
     return per_answer, report["cpu_ns_per_answer"] / 1e9, totals
@@ -1319,7 +1324,8 @@ def render_poll(r, rep):
                         k["label"], ", ".join(
                             "%s %s" % (group, mega(count)) for group, count
                             in sorted(k["by_group"].items(),
-                                      key=lambda item: -item[1]))), "")
+                                      key=lambda item: -item[1])
+                            if abs(count) >= 5000)), "")
     rep.add("CPU time per device, the first kind of answer (the load of "
             "the machine moves it; see the note above). Besides the "
             "instructions above it holds the kernel's time (%.0f%% of the "
