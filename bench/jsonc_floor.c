@@ -4,13 +4,13 @@
  * ITERATIONS times with json_tokener_parse_ex and one reused tokener, and
  * walks each parse recursively, reading every value through its typed
  * getter, then frees it: the floor a poller that uses json-c cannot go
- * under. A string that holds JSON text (the cloud's per-pack
- * "bp_addr.<packSN>") is parsed too, with a second reused tokener, and
- * walked the same way, as the product must. Prints one line of JSON: the
- * answer's bytes, the values it holds, and the CPU time per answer (the median
- * of BATCHES batches, in ns), for bench/bench.py. Under callgrind, the
- * instructions of two runs with different ITERATIONS give the instructions per
- * answer without the start-up. Exit status 0, or 1 with a message on stderr. */
+ * under. A string holding JSON text (a pack's "bp_addr.<SN>" holds its
+ * quotas so) is parsed and walked too, as a poller must to read them. Prints
+ * one line of JSON: the answer's bytes, the values it holds, and the CPU time
+ * per answer (the median of BATCHES batches, in ns), for bench/bench.py. Under
+ * callgrind, the instructions of two runs with different ITERATIONS give the
+ * instructions per answer without the start-up. Exit status 0, or 1 with a
+ * message on stderr. */
 #include <json-c/json.h>
 
 #include <errno.h>
@@ -24,28 +24,30 @@
 
 typedef struct {
   uint64_t values;   /* every value, containers included */
-  uint64_t embedded; /* strings that held JSON text, parsed */
+  uint64_t embedded; /* strings that held JSON text */
   uint64_t sum;      /* what the walk read, so that no read is optimised out */
-  struct json_tokener *inner; /* for JSON text in strings */
+  struct json_tokener *inner; /* for JSON text in strings, reused */
 } walk_tally;
 
 static void walk(struct json_object *value, walk_tally *tally);
 
-/* A string holding a JSON object or array is parsed and walked. */
-static void walk_string(struct json_object *value, walk_tally *tally) {
-  const char *text = json_object_get_string(value);
-  int len = json_object_get_string_len(value);
-  tally->sum += (uint64_t)len + (unsigned char)text[0];
-  if (text[0] != '{' && text[0] != '[')
-    return;
+/* A string's JSON text (an object or a list), parsed and walked: 1, or 0
+ * when the string holds none. */
+static int walk_embedded(const char *text, walk_tally *tally) {
+  while (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n')
+    text++;
+  if (*text != '{' && *text != '[')
+    return 0;
   json_tokener_reset(tally->inner);
-  struct json_object *inner = json_tokener_parse_ex(tally->inner, text, len);
-  if (inner != NULL &&
-      json_tokener_get_error(tally->inner) == json_tokener_success) {
+  struct json_object *inner = json_tokener_parse_ex(tally->inner, text, -1);
+  int parsed = inner != NULL &&
+               json_tokener_get_error(tally->inner) == json_tokener_success;
+  if (parsed) {
     tally->embedded++;
     walk(inner, tally);
   }
   json_object_put(inner);
+  return parsed;
 }
 
 static void walk(struct json_object *value, walk_tally *tally) {
@@ -65,7 +67,9 @@ static void walk(struct json_object *value, walk_tally *tally) {
     break;
   }
   case json_type_string:
-    walk_string(value, tally);
+    if (!walk_embedded(json_object_get_string(value), tally))
+      tally->sum += (uint64_t)json_object_get_string_len(value) +
+                    (unsigned char)json_object_get_string(value)[0];
     break;
   case json_type_int:
     tally->sum += (uint64_t)json_object_get_int64(value);
@@ -149,7 +153,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct json_tokener *tokener = json_tokener_new();
-  walk_tally tally = {0, 0, 0, json_tokener_new()};
+  walk_tally tally = {.inner = json_tokener_new()};
   int64_t batch_ns[BATCHES];
   long done = 0;
   int status = 0;
