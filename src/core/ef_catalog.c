@@ -386,28 +386,32 @@ int ef_catalog_keeps_list(const char *path) {
 /* ---- names ---------------------------------------------------------------
  */
 
-/* ASCII only, whatever the locale: names are the same everywhere. */
-static int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
-static int is_lower_or_digit(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+/* ASCII only, whatever the locale: names are the same everywhere. A
+ * table, as every unknown value of every reading is named by it. */
+enum { OTHER_CHAR, LOWER_OR_DIGIT, UPPER };
+static const unsigned char char_class[256] = {
+    ['0' ... '9'] = LOWER_OR_DIGIT,
+    ['a' ... 'z'] = LOWER_OR_DIGIT,
+    ['A' ... 'Z'] = UPPER,
+};
 
 size_t ef_catalog_generic_name(const char *path, size_t len, char *out,
                                size_t size) {
   size_t n = 0;
-  unsigned char previous = '\0';
+  unsigned char previous = OTHER_CHAR; /* the class of the character before */
   for (size_t i = 0; i < len && n + 1 < size; i++) {
     unsigned char c = (unsigned char)path[i];
-    if (is_upper(c)) {
-      if (n + 2 < size && is_lower_or_digit(previous))
+    unsigned char class = char_class[c];
+    if (class == LOWER_OR_DIGIT) {
+      out[n++] = (char)c;
+    } else if (class == UPPER) {
+      if (previous == LOWER_OR_DIGIT && n + 2 < size)
         out[n++] = '_';
       out[n++] = (char)(c - 'A' + 'a');
-    } else if (is_lower_or_digit(c)) {
-      out[n++] = (char)c;
     } else if (n > 0 && out[n - 1] != '_') {
       out[n++] = '_';
     }
-    previous = c;
+    previous = class;
   }
   while (n > 0 && out[n - 1] == '_')
     n--;

@@ -34,6 +34,14 @@ static inline uint32_t ef_fnv32_bytes(uint32_t hash, const void *data,
   return hash;
 }
 
+static inline uint64_t ef_fnv64_bytes(uint64_t hash, const void *data,
+                                      size_t len) {
+  const unsigned char *byte = data;
+  for (size_t i = 0; i < len; i++)
+    hash = ef_fnv64_byte(hash, byte[i]);
+  return hash;
+}
+
 /* hash continued over text, up to its NUL. */
 static inline uint32_t ef_fnv32_text(uint32_t hash, const char *text) {
   for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++)

@@ -40,10 +40,14 @@ typedef struct {
   char path[EF_PATH_MAX];
 } walk;
 
-static uint64_t path_hash64(const char *path) {
-  uint64_t hash = ef_fnv64_text(EF_FNV64_BASIS, path);
-  return hash != 0 ? hash : 1;
-}
+/* Where the walk is: the path's length, and the FNV-1a 64 of the path so
+ * far, carried down so that each value hashes its last segment only. */
+typedef struct {
+  size_t len;
+  uint64_t hash;
+} walk_at;
+
+#define TOP ((walk_at){.len = 0, .hash = EF_FNV64_BASIS})
 
 static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
   size_t mask = seen->cap - 1;
@@ -52,9 +56,10 @@ static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
       return &seen->slots[at];
 }
 
-/* 1 when the walk handed out path before; else remembers it. When memory
- * runs out, paths are no longer told apart (handed out as they come). */
-static int seen_before(seen_paths *seen, const char *path) {
+/* 1 when the walk handed out the path of hash (never 0) before; else
+ * remembers it. When memory runs out, paths are no longer told apart
+ * (handed out as they come). */
+static int seen_before(seen_paths *seen, uint64_t hash) {
   if (seen->used + 1 > seen->cap / 2) {
     size_t cap = seen->cap ? 2 * seen->cap : 1024;
     uint64_t *slots = calloc(cap, sizeof(*slots));
@@ -67,7 +72,6 @@ static int seen_before(seen_paths *seen, const char *path) {
     free(seen->slots);
     *seen = grown;
   }
-  uint64_t hash = path_hash64(path);
   uint64_t *slot = seen_slot(seen, hash);
   if (*slot == hash)
     return 1;
@@ -86,32 +90,47 @@ static int is_number(struct json_object *value) {
          json_object_is_type(value, json_type_double);
 }
 
+/* The path extended by the len bytes written at its end. */
+static walk_at extended(const walk *w, walk_at from, size_t len) {
+  return (walk_at){.len = from.len + len,
+                   .hash = ef_fnv64_bytes(from.hash, w->path + from.len, len)};
+}
+
 /* Appends ".key" (trimmed; without the dot at the top) or "[index]" to the
- * path at its length len; the new length, or 0 when it does not fit. */
-static size_t join_key(walk *w, size_t len, const char *key) {
+ * path at from; where it then ends (length 0 when it does not fit). */
+static walk_at join_key(walk *w, walk_at from, const char *key) {
   while (isspace((unsigned char)*key))
     key++;
   size_t key_len = strlen(key);
   while (key_len > 0 && isspace((unsigned char)key[key_len - 1]))
     key_len--;
-  size_t dot = len > 0;
-  if (len + dot + key_len + 1 > sizeof(w->path))
-    return 0;
+  size_t dot = from.len > 0;
+  if (from.len + dot + key_len + 1 > sizeof(w->path))
+    return TOP;
   if (dot)
-    w->path[len] = '.';
-  memcpy(w->path + len + dot, key, key_len);
-  w->path[len + dot + key_len] = '\0';
-  return len + dot + key_len;
+    w->path[from.len] = '.';
+  memcpy(w->path + from.len + dot, key, key_len);
+  w->path[from.len + dot + key_len] = '\0';
+  return extended(w, from, dot + key_len);
 }
 
-static size_t join_index(walk *w, size_t len, size_t index) {
-  int n = snprintf(w->path + len, sizeof(w->path) - len, "[%zu]", index);
-  return n > 0 && (size_t)n < sizeof(w->path) - len ? len + (size_t)n : 0;
+static walk_at join_index(walk *w, walk_at from, size_t index) {
+  char digits[EF_NUMBER_TEXT_LEN];
+  size_t n = (size_t)ef_int_text((int64_t)index, digits);
+  if (from.len + n + 3 > sizeof(w->path))
+    return TOP;
+  char *end = w->path + from.len;
+  *end = '[';
+  memcpy(end + 1, digits, n);
+  end[n + 1] = ']';
+  end[n + 2] = '\0';
+  return extended(w, from, n + 2);
 }
 
-static void emit(walk *w, ef_kind kind, double number, int64_t integer,
-                 const char *text) {
-  if (seen_before(&w->seen, w->path)) {
+static void emit(walk *w, walk_at path, ef_kind kind, double number,
+                 int64_t integer, const char *text) {
+  uint64_t hash = path.hash != 0 ? path.hash : 1;
+  if (seen_before(&w->seen, hash)) {
     w->cut++;
     return;
   }
@@ -120,24 +139,24 @@ static void emit(walk *w, ef_kind kind, double number, int64_t integer,
   w->cb(w->path, &leaf, w->ctx);
 }
 
-static void walk_value(walk *w, size_t len, struct json_object *value,
+static void walk_value(walk *w, walk_at path, struct json_object *value,
                        int depth);
 
-static void walk_object(walk *w, size_t len, struct json_object *object,
+static void walk_object(walk *w, walk_at path, struct json_object *object,
                         int depth) {
   json_object_object_foreach(object, key, child) {
-    size_t child_len = join_key(w, len, key);
-    if (child_len == 0) {
+    walk_at child_path = join_key(w, path, key);
+    if (child_path.len == 0) {
       w->cut++;
       continue;
     }
-    walk_value(w, child_len, child, depth);
-    w->path[len] = '\0';
+    walk_value(w, child_path, child, depth);
+    w->path[path.len] = '\0';
   }
 }
 
 /* A list kept whole: its items' text joined with ','. */
-static void emit_list(walk *w, struct json_object *list) {
+static void emit_list(walk *w, walk_at path, struct json_object *list) {
   size_t n = json_object_array_length(list);
   char text[MAX_LIST_TEXT + 8];
   size_t used = 0;
@@ -155,10 +174,10 @@ static void emit_list(walk *w, struct json_object *list) {
     memcpy(text + used, item_text, item_len + 1);
     used += item_len;
   }
-  emit(w, EF_KIND_LIST, (double)n, (int64_t)n, text);
+  emit(w, path, EF_KIND_LIST, (double)n, (int64_t)n, text);
 }
 
-static void walk_array(walk *w, size_t len, struct json_object *array,
+static void walk_array(walk *w, walk_at path, struct json_object *array,
                        int depth) {
   size_t n = json_object_array_length(array);
   int numbers = n > 0, scalars = 1;
@@ -169,7 +188,7 @@ static void walk_array(walk *w, size_t len, struct json_object *array,
   }
   /* Lists of codes, of words, and empty lists: one value. */
   if (scalars && (!numbers || ef_catalog_keeps_list(w->path))) {
-    emit_list(w, array);
+    emit_list(w, path, array);
     return;
   }
   /* Each item becomes a series of its own downstream (a collectd type
@@ -179,19 +198,19 @@ static void walk_array(walk *w, size_t len, struct json_object *array,
     n = EF_MAX_ARRAY_ITEMS;
   }
   for (size_t i = 0; i < n; i++) {
-    size_t item_len = join_index(w, len, i);
-    if (item_len == 0) {
+    walk_at item_path = join_index(w, path, i);
+    if (item_path.len == 0) {
       w->cut++;
       continue;
     }
-    walk_value(w, item_len, json_object_array_get_idx(array, i), depth);
-    w->path[len] = '\0';
+    walk_value(w, item_path, json_object_array_get_idx(array, i), depth);
+    w->path[path.len] = '\0';
   }
 }
 
 /* A string holding a JSON object or array is expanded below its key;
  * returns 0 when it was, 1 when the string is to be kept as it is. */
-static int walk_embedded(walk *w, size_t len, const char *text, int depth) {
+static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
   while (isspace((unsigned char)*text))
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
@@ -211,34 +230,34 @@ static int walk_embedded(walk *w, size_t len, const char *text, int depth) {
     return 1;
   }
   if (json_object_is_type(embedded, json_type_object))
-    walk_object(w, len, embedded, depth + 1);
+    walk_object(w, path, embedded, depth + 1);
   else
-    walk_array(w, len, embedded, depth + 1);
+    walk_array(w, path, embedded, depth + 1);
   json_object_put(embedded);
   return 0;
 }
 
-static void walk_value(walk *w, size_t len, struct json_object *value,
+static void walk_value(walk *w, walk_at path, struct json_object *value,
                        int depth) {
   switch (json_object_get_type(value)) {
   case json_type_null:
     return;
   case json_type_object:
-    walk_object(w, len, value, depth);
+    walk_object(w, path, value, depth);
     return;
   case json_type_array:
-    walk_array(w, len, value, depth);
+    walk_array(w, path, value, depth);
     return;
   case json_type_boolean: {
     int truth = json_object_get_boolean(value) ? 1 : 0;
-    emit(w, EF_KIND_BOOL, truth, truth, truth ? "true" : "false");
+    emit(w, path, EF_KIND_BOOL, truth, truth, truth ? "true" : "false");
     return;
   }
   case json_type_int: {
     /* Written here: json-c would format it with printf, and keep it. */
     int64_t integer = json_object_get_int64(value);
     ef_int_text(integer, w->number);
-    emit(w, EF_KIND_INTEGER, (double)integer, integer, w->number);
+    emit(w, path, EF_KIND_INTEGER, (double)integer, integer, w->number);
     return;
   }
   case json_type_double: {
@@ -246,14 +265,14 @@ static void walk_value(walk *w, size_t len, struct json_object *value,
      * (json_object_new_double_s); json_object_get_string would build a
      * copy of it for every value. */
     const char *text = json_object_get_userdata(value);
-    emit(w, EF_KIND_NUMBER, json_object_get_double(value), 0,
+    emit(w, path, EF_KIND_NUMBER, json_object_get_double(value), 0,
          text != NULL ? text : json_object_get_string(value));
     return;
   }
   case json_type_string: {
     const char *text = json_object_get_string(value);
-    if (walk_embedded(w, len, text, depth) != 0)
-      emit(w, EF_KIND_STRING, 0, 0, text);
+    if (walk_embedded(w, path, text, depth) != 0)
+      emit(w, path, EF_KIND_STRING, 0, 0, text);
     return;
   }
   }
@@ -271,7 +290,7 @@ int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
   w->seen = (seen_paths){0};
   w->tokener = NULL;
   w->path[0] = '\0';
-  walk_object(w, 0, data, 0);
+  walk_object(w, TOP, data, 0);
   if (cut != NULL)
     *cut += w->cut;
   free(w->seen.slots);

@@ -652,6 +652,17 @@ static const sim_family families[] = {
       PACK_TABLE("bms_bmsStatus", delta_battery, 1), TABLE(delta_power),
       TABLE(panel), PREFIXED("20_1", delta_inverter),
       PREFIXED("32_1", delta_inverter), TABLE(cloud_time)}},
+    /* The same PowerOcean without the numeric-group padding and the
+     * grid-code settings: the live shape (flat groups, packs as JSON text,
+     * lists of objects) with few values the catalog does not know, the
+     * other kind of answer `make bench` measures. */
+    {"poweroceanlean",
+     "PowerOcean",
+     "PowerOcean",
+     {TABLE(ocean_power), TABLE(ev_power), TABLE(ocean_reports),
+      TABLE(ocean_status), TABLE(ocean_packs), TABLE(heat_pump),
+      TABLE(heating_rod), TABLE(ocean_gateway), TABLE(ocean_errors),
+      TABLE(cloud_time)}},
 };
 
 const sim_family *sim_family_find(const char *name) {

@@ -19,11 +19,10 @@ typedef struct {
   int failed; /* out of memory: what was asked since is lost */
 } buffer;
 
-static int reserve(buffer *b, size_t more) {
+/* Room for more bytes, the buffer grown. */
+static int grow(buffer *b, size_t more) {
   if (b->failed)
     return -1;
-  if (b->len + more <= b->cap)
-    return 0;
   size_t cap = b->cap ? 2 * b->cap : 4096;
   while (cap < b->len + more)
     cap *= 2;
@@ -35,6 +34,11 @@ static int reserve(buffer *b, size_t more) {
   b->data = data;
   b->cap = cap;
   return 0;
+}
+
+/* The common case, room already there, without a call. */
+static inline int reserve(buffer *b, size_t more) {
+  return b->len + more <= b->cap && !b->failed ? 0 : grow(b, more);
 }
 
 static void put(buffer *b, const void *bytes, size_t n) {
@@ -62,14 +66,15 @@ typedef struct {
   const char *specials; /* written with a backslash before them */
   int pairs; /* Telegraf reads it as backslash pairs (as InfluxDB 1.x does
                 field keys): `\\` is one unit, not an escaped backslash */
-  int quote_unescaped; /* Telegraf and InfluxDB read `\"` as `"` */
-  int id;              /* its row of plain_bytes */
+  int quote_unescaped;   /* Telegraf and InfluxDB read `\"` as `"` */
+  int id;                /* its row of plain_bytes */
+  int escapes_backslash; /* '\\' is one of specials */
 } element;
 
-static const element MEASUREMENT = {", ", 1, 0, 0};
-static const element TAG = {", =", 0, 1, 1}; /* keys and values */
-static const element FIELD_KEY = {", =", 1, 1, 2};
-static const element STRING_FIELD = {"\"\\", 0, 0, 3};
+static const element MEASUREMENT = {", ", 1, 0, 0, 0};
+static const element TAG = {", =", 0, 1, 1, 0}; /* keys and values */
+static const element FIELD_KEY = {", =", 1, 1, 2, 0};
+static const element STRING_FIELD = {"\"\\", 0, 0, 3, 1};
 #define N_ELEMENTS 4
 
 static int is_special(int c, const element *kind) {
@@ -155,7 +160,7 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
 static void put_escaped(buffer *b, const char *s, size_t len,
                         const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
-  int escapes_backslash = is_special('\\', kind);
+  int escapes_backslash = kind->escapes_backslash;
   for (size_t i = 0; i < len;) {
     size_t plain = i;
     while (plain < len && is_plain(bytes[plain], kind))
@@ -265,13 +270,24 @@ int lp_format_float(double number, const char *text, char *out) {
 
 /* ---- points ----------------------------------------------------------- */
 
+/* Where a field's key is in the line being written. */
+typedef struct {
+  size_t at, len;
+} span;
+
 struct lp_writer {
-  buffer out;    /* the lines so far */
-  buffer keys;   /* the current point's keys as written, NUL-terminated */
-  size_t *at;    /* offsets into keys: the tags', then the fields' */
-  size_t n_at;   /* room in at */
-  uint32_t *set; /* field keys written so far: index + 1, 0 empty */
+  buffer out;   /* the lines so far */
+  buffer keys;  /* the current point's tag keys as written, NUL-terminated */
+  size_t *at;   /* offsets into keys, and the end */
+  size_t n_at;  /* room in at */
+  span *fields; /* the current point's field keys written, in out */
+  size_t n_fields_room;
+  uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
   size_t set_cap;
+  /* The last timestamp written, as text: the points of a batch share one. */
+  int64_t stamp_ns;
+  char stamp[EF_NUMBER_TEXT_LEN];
+  size_t stamp_len; /* 0: none yet */
 };
 
 lp_writer *lp_writer_new(void) {
@@ -285,6 +301,7 @@ void lp_writer_free(lp_writer *w) {
   free(w->out.data);
   free(w->keys.data);
   free(w->at);
+  free(w->fields);
   free(w->set);
   free(w);
 }
@@ -299,10 +316,11 @@ int lp_writer_flush(lp_writer *w, FILE *out) {
 
 /* Keys as written: distinct keys can be written alike (control characters,
  * invalid UTF-8, dropped backslashes, "time"), so they are compared,
- * sorted and told apart in this form, never as given. Returns -1 when out
- * of memory. */
+ * sorted and told apart in this form, never as given: the tags' here, the
+ * fields' as they are written into the line. Returns -1 when out of
+ * memory. */
 static int write_keys(lp_writer *w, const lp_point *point) {
-  size_t n = point->n_tags + point->n_fields;
+  size_t n = point->n_tags;
   if (w->at == NULL || n + 1 > w->n_at) {
     size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
     if (at == NULL)
@@ -310,13 +328,17 @@ static int write_keys(lp_writer *w, const lp_point *point) {
     w->at = at;
     w->n_at = n + 1;
   }
+  if (point->n_fields > w->n_fields_room) {
+    span *fields = realloc(w->fields, point->n_fields * sizeof(*fields));
+    if (fields == NULL)
+      return -1;
+    w->fields = fields;
+    w->n_fields_room = point->n_fields;
+  }
   w->keys.len = 0;
   for (size_t i = 0; i < n; i++) {
     w->at[i] = w->keys.len;
-    if (i < point->n_tags)
-      put_key(&w->keys, point->tags[i].key, &TAG);
-    else
-      put_key(&w->keys, point->fields[i - point->n_tags].key, &FIELD_KEY);
+    put_key(&w->keys, point->tags[i].key, &TAG);
     put_char(&w->keys, '\0');
   }
   w->at[n] = w->keys.len;
@@ -327,12 +349,7 @@ static const char *tag_key(const lp_writer *w, size_t i) {
   return w->keys.data + w->at[i];
 }
 
-static const char *field_key(const lp_writer *w, const lp_point *point,
-                             size_t i) {
-  return w->keys.data + w->at[point->n_tags + i];
-}
-
-/* The length of key i (tags first) as written. */
+/* The length of tag key i as written. */
 static size_t key_len(const lp_writer *w, size_t i) {
   return w->at[i + 1] - w->at[i] - 1;
 }
@@ -367,18 +384,13 @@ static void put_tags(lp_writer *w, const lp_point *point) {
   }
 }
 
-static int field_writable(const lp_field *field, const char *written) {
-  if (written[0] == '\0')
-    return 0;
+/* Whether the value of field can be written (its key aside). */
+static int value_writable(const lp_field *field) {
   if (field->type == LP_FLOAT)
     return isfinite(field->number);
   if (field->type == LP_STRING)
     return field->text != NULL;
   return 1;
-}
-
-static uint32_t key_hash(const char *key) {
-  return ef_fnv32_text(EF_FNV32_BASIS, key);
 }
 
 /* A set of the written field keys, so that the first of each is told in
@@ -399,17 +411,21 @@ static size_t reset_set(lp_writer *w, size_t n_fields) {
   return cap;
 }
 
-/* 1 when field index is the first of its written key (and remembers it). */
-static int first_of_key(lp_writer *w, const lp_point *point, size_t index,
-                        size_t cap) {
-  const char *key = field_key(w, point, index);
+/* 1 when the key of fields[index], just written, is the first so written
+ * in the line (and remembers it). */
+static int first_of_key(lp_writer *w, size_t index, size_t cap) {
+  const span *key = &w->fields[index];
+  const char *text = w->out.data + key->at;
   size_t mask = cap - 1;
-  for (size_t at = key_hash(key) & mask;; at = (at + 1) & mask) {
+  for (size_t at = ef_fnv32_bytes(EF_FNV32_BASIS, text, key->len) & mask;;
+       at = (at + 1) & mask) {
     if (w->set[at] == 0) {
       w->set[at] = (uint32_t)index + 1;
       return 1;
     }
-    if (strcmp(field_key(w, point, w->set[at] - 1), key) == 0)
+    const span *other = &w->fields[w->set[at] - 1];
+    if (other->len == key->len &&
+        memcmp(w->out.data + other->at, text, key->len) == 0)
       return 0;
   }
 }
@@ -457,11 +473,21 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
   size_t written = 0;
   for (size_t i = 0; i < point->n_fields; i++) {
     const lp_field *field = &point->fields[i];
-    if (!field_writable(field, field_key(w, point, i)) ||
-        !first_of_key(w, point, i, cap))
+    if (!value_writable(field))
       continue;
-    put_char(&w->out, written++ == 0 ? ' ' : ',');
-    put(&w->out, field_key(w, point, i), key_len(w, point->n_tags + i));
+    /* The key straight into the line; taken back when it is empty or
+     * written before. */
+    size_t mark = w->out.len;
+    put_char(&w->out, written == 0 ? ' ' : ',');
+    span *key = &w->fields[written];
+    key->at = w->out.len;
+    put_key(&w->out, field->key, &FIELD_KEY);
+    key->len = w->out.len - key->at;
+    if (w->out.failed || key->len == 0 || !first_of_key(w, written, cap)) {
+      w->out.len = w->out.failed ? w->out.len : mark;
+      continue;
+    }
+    written++;
     put_char(&w->out, '=');
     put_value(&w->out, field);
   }
@@ -472,9 +498,12 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
     w->out.failed = 0;
     return failed ? -1 : 0;
   }
-  char stamp[EF_NUMBER_TEXT_LEN];
+  if (w->stamp_len == 0 || w->stamp_ns != point->time_ns) {
+    w->stamp_ns = point->time_ns;
+    w->stamp_len = (size_t)ef_int_text(point->time_ns, w->stamp);
+  }
   put_char(&w->out, ' ');
-  put(&w->out, stamp, (size_t)ef_int_text(point->time_ns, stamp));
+  put(&w->out, w->stamp, w->stamp_len);
   put_char(&w->out, '\n');
   if (w->out.failed) {
     w->out.len = start;
