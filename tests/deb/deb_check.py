@@ -45,7 +45,6 @@ or a setting it could not put back as it was."""
 
 import argparse
 import glob
-import gzip
 import os
 import pty
 import re
@@ -206,8 +205,13 @@ def check_files():
         check("man %s renders without a warning" % name,
               rendered.returncode == 0 and rendered.stdout
               and not rendered.stderr.strip(), rendered.stderr[-300:])
-    page = gzip.open("/usr/share/man/man5/collectd-ecoflow.5.gz", "rt").read()
-    check("collectd-ecoflow(5) names the installed plugin", PLUGIN in page)
+    # The page's source has a break point after each '/' of a path: look
+    # for the plugin where a reader does, in the page as man renders it.
+    page = subprocess.run(
+        ["man", "collectd-ecoflow"], capture_output=True, text=True,
+        env=dict(os.environ, MANWIDTH="1000", LC_ALL="C.UTF-8")).stdout
+    check("collectd-ecoflow(5) names the installed plugin", PLUGIN in page,
+          page[-300:])
     conf = open(DEBIAN_CONF).read() if os.path.exists(DEBIAN_CONF) else ""
     check("Debian's collectd came with the packages: collectd-core, and "
           "%s, which reads collectd.conf.d" % DEBIAN_CONF,
