@@ -26,8 +26,8 @@ struct tg_output {
   char *data; /* waiting: data[head, head + len) */
   size_t head, len, cap;
   int stalled;
-  int failed;
-  int held; /* tg_output_hold */
+  int failed; /* 0, or the errno writing failed with, for good */
+  int held;   /* tg_output_hold */
   tg_output_dropped dropped, dropped_in_stall;
 };
 
@@ -65,11 +65,19 @@ static ssize_t put(tg_output *o, const char *data, size_t len) {
   return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
 }
 
+/* -1 with errno the failure's once writing failed for good, else 0. */
+static int failure(const tg_output *o) {
+  if (!o->failed)
+    return 0;
+  errno = o->failed;
+  return -1;
+}
+
 int tg_output_flush(tg_output *o) {
   while (o->len > 0 && !o->failed) {
     ssize_t written = put(o, o->data + o->head, o->len);
     if (written < 0)
-      o->failed = 1;
+      o->failed = errno ? errno : EIO;
     if (written <= 0)
       break;
     o->head += (size_t)written;
@@ -86,7 +94,7 @@ int tg_output_flush(tg_output *o) {
     fflush(o->log);
     o->dropped_in_stall = (tg_output_dropped){0};
   }
-  return o->failed ? -1 : 0;
+  return failure(o);
 }
 
 /* Room for len more bytes at the end of the queue; 0, or -1. */
@@ -155,7 +163,7 @@ static ssize_t queue_write(void *cookie, const char *data, size_t len) {
   if (writing)
     tg_output_flush(o);
   if (o->failed) {
-    errno = EPIPE;
+    errno = o->failed;
     return 0;
   }
   if (o->stalled ||
@@ -225,7 +233,7 @@ int tg_output_finish(tg_output *o, int wait_ms) {
             o->len);
     fflush(o->log);
   }
-  return o->failed ? -1 : 0;
+  return failure(o);
 }
 
 tg_output_dropped tg_output_dropped_get(const tg_output *o) {

@@ -44,8 +44,9 @@ int tg_output_stalled(const tg_output *output);
 /* The descriptor to poll for POLLOUT while something waits. */
 int tg_output_fd(const tg_output *output);
 
-/* Writes what the descriptor takes now. Returns 0, or -1 when writing
- * failed for good. */
+/* Writes what the descriptor takes now. Returns 0, or -1 (errno: the
+ * write's own error, EPIPE, ENOSPC ...) when writing failed for good; the
+ * stream's writes fail with the same errno from then on. */
 int tg_output_flush(tg_output *output);
 
 /* Holds the writes: they are queued, and written only once
@@ -56,11 +57,12 @@ int tg_output_flush(tg_output *output);
 void tg_output_hold(tg_output *output);
 
 /* Ends the hold, writing what the descriptor takes now. Returns 0, or -1
- * when writing failed for good. */
+ * (errno as tg_output_flush's) when writing failed for good. */
 int tg_output_release(tg_output *output);
 
 /* Writes what waits for at most wait_ms, then gives up on the rest
- * (said on log). Returns 0, or -1 when writing failed. */
+ * (said on log). Returns 0, or -1 (errno as tg_output_flush's) when
+ * writing failed. */
 int tg_output_finish(tg_output *output, int wait_ms);
 
 /* Asks every output to stop waiting for room: async-signal-safe, for a
