@@ -515,12 +515,16 @@ def retained(work, sim, broker, front_end):
 
 # ---- a reader that stops reading ------------------------------------------
 
+# Floods of blocked_stdout at most, until the program says stdout is full.
+FLOOD_ROUNDS = 5
+
+
 def blocked_stdout(work, sim, broker, how, messages=800, keys=2000,
                    watch_s=12):
-    """ecoflow-telegraf whose stdout nobody reads, flooded with messages
-    of far more line protocol than the pipe and its queue hold: whether it
-    said so, its RSS growth over watch_s, and how long how (SIGTERM or
-    "eof") takes to end it."""
+    """ecoflow-telegraf whose stdout nobody reads, flooded (in rounds, until
+    it says so) with messages of more line protocol than the pipe and its
+    queue hold: whether it said so, its RSS growth over watch_s, and how
+    long how (SIGTERM or "eof") takes to end it."""
     client = Telegraf(work, sim, broker.cafile, read_stdout=False)
     r = {"how": "SIGTERM" if how == signal.SIGTERM else "the end of stdin"}
     try:
@@ -530,9 +534,20 @@ def blocked_stdout(work, sim, broker, how, messages=800, keys=2000,
                 >= 2 * len(SNS), PATIENCE_S))
         time.sleep(1)
         before = peak = proc_rss_kb(client.pid)
-        flood = threading.Thread(target=broker.publish_lines, args=(
-            PUBLISHER, PUBLISHER_PASSWORD, QUOTA_TOPIC,
-            key_flood_payloads(messages, keys)), daemon=True)
+        payloads = key_flood_payloads(messages, keys)
+
+        def flood():
+            # Rounds until it says so: how much line protocol a round makes
+            # depends on how many messages the MQTT queue dropped while the
+            # main thread wrote (a loaded machine drops more), so one round
+            # may not fill the pipe and the stdout queue.
+            for _ in range(FLOOD_ROUNDS):
+                broker.publish_lines(PUBLISHER, PUBLISHER_PASSWORD,
+                                     QUOTA_TOPIC, payloads)
+                if client.logged("stdout is not being read"):
+                    return
+
+        flood = threading.Thread(target=flood, daemon=True)
         flood.start()
         for _ in range(watch_s):
             time.sleep(1)
