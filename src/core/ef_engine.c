@@ -1,5 +1,5 @@
-/* ef_engine.c: the read cycle: list, polls, reports, pushed values, and
- * what to tell. */
+/* ef_engine.c: the read cycle: list, polls, reports and pushed values
+ * handed to the sink (its tellers: ef_engine_tell.c). */
 #include "ef_engine.h"
 
 #include "ef_discovery.h"
@@ -12,7 +12,6 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,6 @@
 /* The cloud repeating a reading this often in a row means the device is
  * offline (it serves its cached copy); once could be a slow device. */
 #define STALE_READINGS_OFFLINE 3
-/* Room for an error and what to do about it (ef_roster_explain). */
-#define EXPLAINED_LEN (EF_ERROR_MESSAGE_LEN + 512)
 
 typedef struct {
   const ef_report_config *config;
@@ -78,55 +75,6 @@ typedef struct read_state {
   size_t sent; /* requests of every batch of the read */
 } read_state;
 
-/* ---- telling the front end -------------------------------------------- */
-
-void ef_engine_tell(const ef_engine *engine, const ef_news *news) {
-  engine->sink.news(engine->ctx, news);
-}
-
-void ef_engine_note(const ef_engine *engine, ef_level level,
-                    const ef_roster_device *device, const char *format, ...) {
-  char text[EXPLAINED_LEN];
-  va_list ap;
-  va_start(ap, format);
-  vsnprintf(text, sizeof(text), format, ap);
-  va_end(ap);
-  ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_NOTE,
-                                    .level = level,
-                                    .device = device,
-                                    .text = text});
-}
-
-/* A device's (or its report's) health changed: say so. */
-void ef_engine_tell_health(const ef_engine *engine,
-                           const ef_roster_device *device, const char *report,
-                           const ef_window *window, ef_health_event event,
-                           unsigned failures, const ef_error *error) {
-  char text[EXPLAINED_LEN] = "";
-  ef_news news = {.device = device,
-                  .report = report,
-                  .window = window,
-                  .error = error,
-                  .failures = failures,
-                  .text = text};
-  switch (event) {
-  case EF_HEALTH_UNCHANGED:
-    return;
-  case EF_HEALTH_FAILED:
-  case EF_HEALTH_CHANGED:
-    news.kind = event == EF_HEALTH_FAILED ? EF_NEWS_FAILING : EF_NEWS_CHANGED;
-    news.level = EF_LEVEL_ERROR;
-    ef_roster_explain(error, engine->options.daemon, text, sizeof(text));
-    break;
-  case EF_HEALTH_RECOVERED:
-    news.kind = EF_NEWS_RECOVERED;
-    news.level = EF_LEVEL_NOTICE;
-    news.error = NULL;
-    break;
-  }
-  ef_engine_tell(engine, &news);
-}
-
 /* ---- devices ---------------------------------------------------------- */
 
 static void device_state_free(void *user) {
@@ -177,44 +125,12 @@ static int attach_new_devices(const ef_engine *engine) {
 static void on_roster_event(ef_roster_event event, ef_roster_device *device,
                             const ef_error *error, void *ctx) {
   const ef_engine *engine = ctx;
-  char text[EXPLAINED_LEN] = "";
-  ef_news news = {.device = device, .level = EF_LEVEL_NOTICE, .text = text};
-  switch (event) {
-  case EF_ROSTER_ADDED:
-    if (engine->mqtt != NULL && ef_mqtt_watch(engine->mqtt, device->sn) != 0)
-      ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
-    news.kind = EF_NEWS_ADDED;
-    news.level = EF_LEVEL_INFO;
-    news.first_list = engine->lists == 0;
-    break;
-  case EF_ROSTER_REMOVED:
-    if (engine->mqtt != NULL)
-      ef_mqtt_unwatch(engine->mqtt, device->sn);
-    news.kind = EF_NEWS_REMOVED;
-    break;
-  case EF_ROSTER_OFFLINE:
-    news.kind = EF_NEWS_OFFLINE;
-    break;
-  case EF_ROSTER_ONLINE:
-    news.kind = EF_NEWS_ONLINE;
-    break;
-  case EF_ROSTER_LIST_FAILED:
-    news.kind = EF_NEWS_LIST_FAILING;
-    news.error = error;
-    /* Grave only when nothing is left to poll. */
-    news.level =
-        ef_roster_size(engine->roster) > 0 ? EF_LEVEL_WARNING : EF_LEVEL_ERROR;
-    ef_roster_explain(error, engine->options.daemon, text, sizeof(text));
-    break;
-  case EF_ROSTER_LIST_RECOVERED:
-    news.kind = EF_NEWS_LIST_RECOVERED;
-    break;
-  case EF_ROSTER_INSTANCE_TAKEN:
-    news.kind = EF_NEWS_INSTANCE_TAKEN;
-    news.level = EF_LEVEL_WARNING;
-    break;
-  }
-  ef_engine_tell(engine, &news);
+  if (engine->mqtt != NULL && event == EF_ROSTER_ADDED &&
+      ef_mqtt_watch(engine->mqtt, device->sn) != 0)
+    ef_engine_note(engine, EF_LEVEL_ERROR, device, "out of memory");
+  if (engine->mqtt != NULL && event == EF_ROSTER_REMOVED)
+    ef_mqtt_unwatch(engine->mqtt, device->sn);
+  ef_engine_tell_roster(engine, event, device, error);
 }
 
 /* Each listed device's online flag, valid until the next list. */

@@ -1,6 +1,7 @@
 /* ef_engine_private.h: what the engine's own files share (ef_engine.c,
- * the read cycle, and its side jobs beside it): the engine itself and the
- * way it tells the front end. Front ends see ef_engine.h only.
+ * the read cycle; its side jobs beside it; ef_engine_tell.c, its
+ * tellers): the engine itself and the way it tells the front end. Front ends
+ * see ef_engine.h only.
  *
  * Promises: news reaches the front end through the tellers below only,
  * each calling the sink in the calling thread. */
@@ -53,6 +54,12 @@ void ef_engine_tell_health(const ef_engine *engine,
                            const ef_roster_device *device, const char *report,
                            const ef_window *window, ef_health_event event,
                            unsigned failures, const ef_error *error);
+
+/* What the list changed in the roster, as news (ef_roster_merge's event;
+ * error: why the list failed, for EF_ROSTER_LIST_FAILED). */
+void ef_engine_tell_roster(const ef_engine *engine, ef_roster_event event,
+                           const ef_roster_device *device,
+                           const ef_error *error);
 
 /* The values of a report's result, fetched by the read at time_ms. */
 void ef_engine_tell_report(const ef_engine *engine,
