@@ -56,42 +56,36 @@ void ef_engine_tell_health(const ef_engine *engine,
   ef_engine_tell(engine, &news);
 }
 
+/* The news of each roster event, and its level (a failed list's is graver
+ * when nothing is left to poll). */
+static const struct {
+  ef_news_kind kind;
+  ef_level level;
+} roster_news[] = {
+    [EF_ROSTER_ADDED] = {EF_NEWS_ADDED, EF_LEVEL_INFO},
+    [EF_ROSTER_REMOVED] = {EF_NEWS_REMOVED, EF_LEVEL_NOTICE},
+    [EF_ROSTER_OFFLINE] = {EF_NEWS_OFFLINE, EF_LEVEL_NOTICE},
+    [EF_ROSTER_ONLINE] = {EF_NEWS_ONLINE, EF_LEVEL_NOTICE},
+    [EF_ROSTER_LIST_FAILED] = {EF_NEWS_LIST_FAILING, EF_LEVEL_WARNING},
+    [EF_ROSTER_LIST_RECOVERED] = {EF_NEWS_LIST_RECOVERED, EF_LEVEL_NOTICE},
+    [EF_ROSTER_INSTANCE_TAKEN] = {EF_NEWS_INSTANCE_TAKEN, EF_LEVEL_WARNING},
+};
+
 /* What the list changed in the roster (ef_roster_merge's events). */
 void ef_engine_tell_roster(const ef_engine *engine, ef_roster_event event,
                            const ef_roster_device *device,
                            const ef_error *error) {
   char text[EXPLAINED_LEN] = "";
-  ef_news news = {.device = device, .level = EF_LEVEL_NOTICE, .text = text};
-  switch (event) {
-  case EF_ROSTER_ADDED:
-    news.kind = EF_NEWS_ADDED;
-    news.level = EF_LEVEL_INFO;
-    news.first_list = engine->lists == 0;
-    break;
-  case EF_ROSTER_REMOVED:
-    news.kind = EF_NEWS_REMOVED;
-    break;
-  case EF_ROSTER_OFFLINE:
-    news.kind = EF_NEWS_OFFLINE;
-    break;
-  case EF_ROSTER_ONLINE:
-    news.kind = EF_NEWS_ONLINE;
-    break;
-  case EF_ROSTER_LIST_FAILED:
-    news.kind = EF_NEWS_LIST_FAILING;
+  ef_news news = {.kind = roster_news[event].kind,
+                  .level = roster_news[event].level,
+                  .device = device,
+                  .text = text,
+                  .first_list = event == EF_ROSTER_ADDED && engine->lists == 0};
+  if (event == EF_ROSTER_LIST_FAILED) {
     news.error = error;
-    /* Grave only when nothing is left to poll. */
-    news.level =
-        ef_roster_size(engine->roster) > 0 ? EF_LEVEL_WARNING : EF_LEVEL_ERROR;
+    if (ef_roster_size(engine->roster) == 0)
+      news.level = EF_LEVEL_ERROR;
     ef_roster_explain(error, engine->options.daemon, text, sizeof(text));
-    break;
-  case EF_ROSTER_LIST_RECOVERED:
-    news.kind = EF_NEWS_LIST_RECOVERED;
-    break;
-  case EF_ROSTER_INSTANCE_TAKEN:
-    news.kind = EF_NEWS_INSTANCE_TAKEN;
-    news.level = EF_LEVEL_WARNING;
-    break;
   }
   ef_engine_tell(engine, &news);
 }
