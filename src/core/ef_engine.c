@@ -54,6 +54,13 @@ typedef struct {
   ef_window window;             /* REPORT */
 } pending;
 
+/* A polled reading kept until the list gives its device's tags. */
+typedef struct held_reading {
+  ef_roster_device *device;
+  struct json_object *data; /* a reference of its own */
+  int64_t time_ms;
+} held_reading;
+
 /* One read (or backfill) of one engine. */
 typedef struct read_state {
   ef_engine *engine;
@@ -66,6 +73,12 @@ typedef struct read_state {
   ef_device_list list;
   ef_error list_error;
   int list_answered;
+  /* Readings that came before the list their tags wait for (the list
+   * travels with the read): handed out once it is merged. */
+  int hold_for_list;
+  int list_merged; /* as it was answered, for the readings held */
+  struct held_reading *held;
+  size_t n_held, held_cap;
   /* The running batch's answers, and those without an HTTP answer: when
    * every one of a batch had none, the host is down (host_error says how)
    * and the read's later batches are answered unsent. */
@@ -133,22 +146,6 @@ static void on_roster_event(ef_roster_event event, ef_roster_device *device,
   ef_engine_tell_roster(engine, event, device, error);
 }
 
-/* Each listed device's online flag, valid until the next list. */
-static void tell_online(const ef_engine *engine, int64_t now_ms) {
-  if (engine->sink.online == NULL)
-    return;
-  int64_t valid_ms = engine->options.refresh_ms > 0
-                         ? engine->options.refresh_ms
-                         : EF_ROSTER_DEFAULT_REFRESH_MS;
-  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
-    const ef_roster_device *device = ef_roster_device_at(engine->roster, i);
-    if (device->presence != EF_PRESENCE_UNKNOWN)
-      engine->sink.online(engine->ctx, device,
-                          device->presence == EF_PRESENCE_ONLINE, now_ms,
-                          valid_ms);
-  }
-}
-
 /* Merges what the list said (list, or error when it failed), tells what
  * changed and the online flags. Returns -1 when out of memory. */
 static int merge_list(ef_engine *engine, const ef_device_list *list,
@@ -165,7 +162,7 @@ static int merge_list(ef_engine *engine, const ef_device_list *list,
           "(or twice): not polled",
           list->skipped, list->skipped == 1 ? "" : "s");
     engine->lists++;
-    tell_online(engine, now_ms);
+    ef_engine_tell_online(engine, now_ms);
   }
   return status;
 }
@@ -263,22 +260,6 @@ int ef_engine_tags_pending(const ef_engine *engine) {
   return engine->options.tags_from_list && engine->lists == 0;
 }
 
-/* Says once that values wait for the list (and why), while they do. */
-static void note_tags_pending(ef_engine *engine) {
-  if (!ef_engine_tags_pending(engine)) {
-    engine->tags_said = 0;
-    return;
-  }
-  if (engine->tags_said)
-    return;
-  engine->tags_said = 1;
-  ef_engine_note(
-      engine, EF_LEVEL_WARNING, NULL,
-      "no device's values are written until device/list answers: each "
-      "point carries the name and product the list gives, and points "
-      "without them would make a second series of the device");
-}
-
 static size_t max_unknown(const ef_engine *engine) {
   size_t cap = engine->options.account->max_unknown;
   return cap > 0 ? cap : EF_DEFAULT_MAX_UNKNOWN;
@@ -373,6 +354,43 @@ static void settle(read_state *read, ef_roster_device *device,
                         error);
 }
 
+/* Keeps a reading until the list that travels with the read is merged
+ * (settle counted it as held). Out of memory, it stays held for good. */
+static void hold_reading(read_state *read, ef_roster_device *device,
+                         const ef_reading *reading) {
+  if (read->n_held == read->held_cap) {
+    size_t cap = read->held_cap ? 2 * read->held_cap : 8;
+    held_reading *held = realloc(read->held, cap * sizeof(*held));
+    if (held == NULL) {
+      ef_engine_note(read->engine, EF_LEVEL_ERROR, device, "out of memory");
+      return;
+    }
+    read->held = held;
+    read->held_cap = cap;
+  }
+  read->held[read->n_held++] =
+      (held_reading){.device = device,
+                     .data = json_object_get(reading->data),
+                     .time_ms = reading->time_ms};
+}
+
+/* Hands out the held readings once the list has given their tags, or
+ * drops them (still counted as held) when it failed. */
+static void release_held(read_state *read) {
+  int tagged = !ef_engine_tags_pending(read->engine);
+  for (size_t i = 0; i < read->n_held; i++) {
+    held_reading *h = &read->held[i];
+    if (tagged) {
+      read->summary.held--;
+      read->summary.read++;
+      deliver_reading(read->engine, h->device,
+                      &(reading_values){.data = h->data}, h->time_ms);
+    }
+    json_object_put(h->data);
+  }
+  read->n_held = 0;
+}
+
 static void on_reading(const ef_reading *reading, void *ctx) {
   read_state *read = ctx;
   const ef_engine *engine = read->engine;
@@ -387,6 +405,10 @@ static void on_reading(const ef_reading *reading, void *ctx) {
     return;
   if (engine->mqtt != NULL)
     ef_push_polled(engine, device, reading->data);
+  if (read->hold_for_list && ef_engine_tags_pending(engine)) {
+    hold_reading(read, device, reading);
+    return;
+  }
   reading_values values = {.data = reading->data};
   if (engine->mqtt == NULL || engine->options.push.stream)
     deliver_reading(engine, device, &values, reading->time_ms);
@@ -494,6 +516,14 @@ static void on_answer(const ef_answer *answer, void *ctx) {
   switch (p->kind) {
   case PENDING_LIST:
     on_list_answer(answer, p->read);
+    if (read->hold_for_list && read->list_error.kind != EF_ERR_ABORTED) {
+      if (merge_list(read->engine, &read->list, &read->list_error,
+                     read->started_ms) != 0)
+        ef_engine_note(read->engine, EF_LEVEL_ERROR, NULL, "out of memory");
+      read->list_merged = 1;
+      read->hold_for_list = 0;
+      release_held(read);
+    }
     break;
   case PENDING_QUOTA:
     ef_poll_deliver(answer, p->target, on_reading, p->read);
@@ -602,24 +632,6 @@ static int run_batch(read_state *read) {
   return 0;
 }
 
-static void tell_clock(const ef_engine *engine) {
-  char text[256];
-  switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
-  case EF_CLOCK_SKEWED:
-    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
-                                      .level = EF_LEVEL_WARNING,
-                                      .text = text});
-    break;
-  case EF_CLOCK_IN_STEP:
-    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
-                                      .level = EF_LEVEL_NOTICE,
-                                      .text = text});
-    break;
-  case EF_CLOCK_UNCHANGED:
-    break;
-  }
-}
-
 /* A read that outlasts the interval delays the next: said once, with what
  * would make it fit. Not for a host found down: more requests in flight
  * would only wait for it too. */
@@ -644,6 +656,8 @@ static void check_duration(ef_engine *engine, const read_state *read,
 }
 
 static void read_state_clear(read_state *read) {
+  release_held(read);
+  free(read->held);
   clear_requests(read);
   free(read->pendings);
   free(read->requests);
@@ -662,14 +676,14 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
    * does a daemon's first list: only it is then signed before the server's
    * clock is known, and the daemon has time. */
   /* While values wait for the list's tags, the list is asked at every
-   * read, not after its back-off: nothing is published until it answers. */
+   * read, not after its back-off: nothing is published until it answers.
+   * A one-shot run's list travels with its polls (one round trip, not
+   * two), and the readings that come before it are held until then. */
   int list_due = ef_roster_refresh_due(engine->roster, now_ms) ||
                  ef_engine_tags_pending(engine);
-  int list_alone =
-      list_due &&
-      (engine->options.discover || ef_roster_size(engine->roster) == 0 ||
-       (engine->options.daemon && engine->lists == 0) ||
-       ef_engine_tags_pending(engine));
+  int list_alone = list_due && (engine->options.discover ||
+                                ef_roster_size(engine->roster) == 0 ||
+                                (engine->options.daemon && engine->lists == 0));
   if (list_alone && list_first(&read, now_ms) != 0)
     status = -1;
   if (list_alone && host_failed(&read.list_error)) {
@@ -679,7 +693,6 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   if (ef_client_stopping(engine->client))
     goto done;
   /* Devices are polled all the same: their failures are told. */
-  note_tags_pending(engine);
   ef_roster_round round;
   if (status != 0 ||
       ef_roster_round_start(engine->roster, now_ms, &round) != 0) {
@@ -689,6 +702,8 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
   read.summary.skipped = round.n_offline;
   if (list_due && !list_alone && add_pending(&read, PENDING_LIST) == NULL)
     status = -1;
+  read.hold_for_list =
+      list_due && !list_alone && ef_engine_tags_pending(engine);
   for (size_t i = 0; status == 0 && i < round.n_targets; i++) {
     pending *p = add_pending(&read, PENDING_QUOTA);
     if (p == NULL)
@@ -709,13 +724,15 @@ int ef_engine_read(ef_engine *engine, int64_t now_ms,
     status = -1;
     goto done;
   }
-  if (list_due && !list_alone && !ef_client_stopping(engine->client)) {
+  if (list_due && !list_alone && !read.list_merged &&
+      !ef_client_stopping(engine->client)) {
     if (!read.list_answered)
       ef_error_set(&read.list_error, EF_ERR_INTERNAL, "device/list unanswered");
     status = merge_list(engine, &read.list, &read.list_error, now_ms);
   }
+  ef_engine_note_tags_pending(engine);
   ef_engine_take_pushed(engine, now_ms);
-  tell_clock(engine);
+  ef_engine_tell_clock(engine);
   check_duration(engine, &read, ef_now_ms() - began_ms);
 done:
   if (status != 0)
@@ -747,7 +764,7 @@ int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
   read_state read = {.engine = engine, .started_ms = now_ms};
   int status = list_first(&read, now_ms);
   read_state_clear(&read);
-  tell_clock(engine);
+  ef_engine_tell_clock(engine);
   return status;
 }
 

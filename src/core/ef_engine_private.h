@@ -61,6 +61,15 @@ void ef_engine_tell_roster(const ef_engine *engine, ef_roster_event event,
                            const ef_roster_device *device,
                            const ef_error *error);
 
+/* Each listed device's online flag, valid until the next list. */
+void ef_engine_tell_online(const ef_engine *engine, int64_t now_ms);
+
+/* Says once that values wait for the list (and why), while they do. */
+void ef_engine_note_tags_pending(ef_engine *engine);
+
+/* What the client learned of the server's clock, when it changed. */
+void ef_engine_tell_clock(const ef_engine *engine);
+
 /* The values of a report's result, fetched by the read at time_ms. */
 void ef_engine_tell_report(const ef_engine *engine,
                            const ef_roster_device *device,

@@ -56,6 +56,56 @@ void ef_engine_tell_health(const ef_engine *engine,
   ef_engine_tell(engine, &news);
 }
 
+/* Each listed device's online flag, valid until the next list. */
+void ef_engine_tell_online(const ef_engine *engine, int64_t now_ms) {
+  if (engine->sink.online == NULL)
+    return;
+  int64_t valid_ms = engine->options.refresh_ms > 0
+                         ? engine->options.refresh_ms
+                         : EF_ROSTER_DEFAULT_REFRESH_MS;
+  for (size_t i = 0; i < ef_roster_size(engine->roster); i++) {
+    const ef_roster_device *device = ef_roster_device_at(engine->roster, i);
+    if (device->presence != EF_PRESENCE_UNKNOWN)
+      engine->sink.online(engine->ctx, device,
+                          device->presence == EF_PRESENCE_ONLINE, now_ms,
+                          valid_ms);
+  }
+}
+
+/* Says once that values wait for the list (and why), while they do. */
+void ef_engine_note_tags_pending(ef_engine *engine) {
+  if (!ef_engine_tags_pending(engine)) {
+    engine->tags_said = 0;
+    return;
+  }
+  if (engine->tags_said)
+    return;
+  engine->tags_said = 1;
+  ef_engine_note(
+      engine, EF_LEVEL_WARNING, NULL,
+      "no device's values are written until device/list answers: each "
+      "point carries the name and product the list gives, and points "
+      "without them would make a second series of the device");
+}
+
+void ef_engine_tell_clock(const ef_engine *engine) {
+  char text[256];
+  switch (ef_client_clock_news(engine->client, text, sizeof(text))) {
+  case EF_CLOCK_SKEWED:
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_SKEWED,
+                                      .level = EF_LEVEL_WARNING,
+                                      .text = text});
+    break;
+  case EF_CLOCK_IN_STEP:
+    ef_engine_tell(engine, &(ef_news){.kind = EF_NEWS_CLOCK_IN_STEP,
+                                      .level = EF_LEVEL_NOTICE,
+                                      .text = text});
+    break;
+  case EF_CLOCK_UNCHANGED:
+    break;
+  }
+}
+
 /* The news of each roster event, and its level (a failed list's is graver
  * when nothing is left to poll). */
 static const struct {

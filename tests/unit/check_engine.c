@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define READ_GAP_MS 11000 /* devices are due again after 10 s */
 
@@ -26,6 +27,9 @@ static struct {
   const char *report_data; /* quota/data's data; NULL: one value, 1.5 kWh */
   size_t report_indexes;   /* else so many values, "Index <i>" */
   unsigned list_status;    /* device/list answers this HTTP status; 0: 200 */
+  int list_awaits_poll;    /* device/list answers once a poll has come */
+  int polls_seen;          /* quota/all requests so far */
+  int list_saw_poll;       /* a poll came while device/list waited */
   int reports_fail;        /* quota/data answers HTTP 500 ... */
   const char *late_begin;  /* ... 300 ms late for the window that begins so */
 } cloud;
@@ -51,12 +55,23 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
   pthread_mutex_lock(&unit_server.lock);
   if (strstr(request->path, "quota") != NULL)
     reply->delay_ms = cloud.hang_ms;
+  if (strstr(request->path, "quota/all") != NULL)
+    cloud.polls_seen++;
   if (strcmp(request->path, "/iot-open/sign/device/list") == 0 &&
       cloud.list_status != 0) {
     reply->status = cloud.list_status;
     reply->body = strdup("busy");
   } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
+    /* At most 5 s: a list asked before the polls waits for nothing. */
+    for (int waited = 0;
+         cloud.list_awaits_poll && !cloud.list_saw_poll && waited < 5000;
+         waited += 10) {
+      pthread_mutex_unlock(&unit_server.lock);
+      usleep(10 * 1000);
+      pthread_mutex_lock(&unit_server.lock);
+      cloud.list_saw_poll = cloud.polls_seen > 0;
+    }
   } else if (strstr(request->path, "quota/data") != NULL &&
              cloud.reports_fail) {
     reply->status = 500;
@@ -103,6 +118,7 @@ static void set_cloud(const char *stamp, const char *failing_sn,
   cloud.late_begin = NULL;
   cloud.report_indexes = 0;
   cloud.list_status = 0;
+  cloud.list_awaits_poll = cloud.polls_seen = cloud.list_saw_poll = 0;
   pthread_mutex_unlock(&unit_server.lock);
 }
 
@@ -435,7 +451,7 @@ START_TEST(values_wait_for_the_lists_tags) {
   ck_assert_int_eq(count(&heard, "begin SN1"), 0);
   ck_assert_int_eq(count(&heard, "news list failing"), 1);
   ck_assert_int_eq(count(&heard, "news note -"), 1);
-  ck_assert_int_eq(unit_server.requests, 2); /* the list first, alone */
+  ck_assert_int_eq(unit_server.requests, 2); /* the list and the poll */
   int64_t now = 1000 + EF_ROSTER_LIST_RETRY_MS;
   ef_engine_read(engine, now, &summary);
   ck_assert_int_eq(count(&heard, "begin SN1"), 0);
@@ -453,6 +469,33 @@ START_TEST(values_wait_for_the_lists_tags) {
   ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
   ck_assert_str_eq(ef_roster_device_name(ef_engine_device(engine, 0)), "house");
   cloud.list_status = 0;
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
+/* A one-shot run asks the list with its polls, not before them: the
+ * readings answered before the list are held, then handed out with its
+ * tags, and nothing is said about values waiting. */
+START_TEST(a_one_shot_runs_list_travels_with_its_polls) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0,
+            "[{\"sn\":\"SN1\",\"deviceName\":\"house\",\"online\":1,"
+            "\"productName\":\"PowerOcean\"}]");
+  cloud.list_awaits_poll = 1; /* so the poll's answer comes first */
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  tags_from_list = 1;
+  ef_engine *engine = engine_for(two, 1, 0, 0);
+  tags_from_list = 0;
+  ef_read_summary summary;
+  ck_assert_int_eq(ef_engine_read(engine, 1000, &summary), 0);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_uint_eq(summary.held, 0);
+  ck_assert_int_eq(unit_server.requests, 2);
+  ck_assert_int_eq(cloud.list_saw_poll, 1); /* in one batch */
+  ck_assert_int_eq(count(&heard, "begin SN1"), 1);
+  ck_assert_int_eq(count(&heard, "metric SN1 battery_soc"), 1);
+  ck_assert_int_eq(count(&heard, "news note -"), 0);
+  ck_assert_str_eq(ef_engine_device(engine, 0)->product, "PowerOcean");
   ef_engine_free(engine);
   unit_server_stop();
 }
@@ -572,6 +615,7 @@ int main(void) {
                                 report_values_that_are_no_numbers_are_said_once,
                                 report_indexes_are_capped,
                                 values_wait_for_the_lists_tags,
+                                a_one_shot_runs_list_travels_with_its_polls,
 
                                 skipped_windows_are_told_as_one_range};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
