@@ -1,9 +1,10 @@
 /* telegraf_config.h: the settings of one ecoflow-telegraf run.
  *
- * Promises: one table of settings serves the config file (`key = value`),
- * the environment (ECOFLOW_*) and the command line (--key-with-dashes),
- * and the help text. Later sources win: defaults, then the file, then the
- * environment, then the command line (where --sn replaces the file's
+ * Promises: the core's settings table (ef_settings.h) serves the config
+ * file (`key = value`), the environment (ECOFLOW_*) and the command line
+ * (--key-with-dashes), and the help text; this file only says where each
+ * setting lands in tg_config. Later sources win: defaults, then the file, then
+ * the environment, then the command line (where --sn replaces the file's
  * devices). Credentials are refused on the command line, where every user
  * can read them (ps); a config file that holds a secret is refused while
  * others than its owner may use it (but for a file root hands to this
@@ -20,6 +21,7 @@
 #define EF_TELEGRAF_CONFIG_H
 
 #include "ef_account.h"
+#include "ef_settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,9 +76,9 @@ typedef struct {
 
 /* Where a setting comes from: decides which settings it may carry. */
 typedef enum {
-  TG_FROM_FILE = 1,
-  TG_FROM_ENV = 2,
-  TG_FROM_ARGV = 4,
+  TG_FROM_FILE = EF_SETTING_FROM_FILE,
+  TG_FROM_ENV = EF_SETTING_FROM_ENV,
+  TG_FROM_ARGV = EF_SETTING_FROM_ARGV,
 } tg_origin;
 
 /* A config with its defaults. */
