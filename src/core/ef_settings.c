@@ -75,6 +75,10 @@ const ef_setting *ef_setting_by_telegraf(const char *key, size_t len) {
   return NULL;
 }
 
+int ef_setting_collectd_block(const ef_setting *s) {
+  return s->kind == EF_SETTING_BLOCK || s->kind == EF_SETTING_DEVICE;
+}
+
 /* Long enough for every option of the table, each with ", <...>". */
 #define LIST_MAX (EF_SETTINGS_N * (EF_SETTING_NAME_QUOTABLE_MAX + 4) + 1)
 
@@ -84,7 +88,7 @@ static void build_list(unsigned blocks, char list[LIST_MAX]) {
     const ef_setting *s = &settings[i];
     if (s->collectd == NULL || !(s->blocks & blocks))
       continue;
-    int block = s->kind == EF_SETTING_BLOCK;
+    int block = ef_setting_collectd_block(s);
     used += (size_t)snprintf(list + used, LIST_MAX - used, "%s%s%s%s",
                              used ? ", " : "", block ? "<" : "", s->collectd,
                              block ? ">" : "");

@@ -94,6 +94,10 @@ const ef_setting *ef_setting_by_collectd(const char *key, unsigned blocks);
 /* The ecoflow-telegraf setting of the file key key (len bytes), or NULL. */
 const ef_setting *ef_setting_by_telegraf(const char *key, size_t len);
 
+/* 1 when collectd takes s as a block, <Key "..."> ... </Key>: BLOCK, and
+ * DEVICE (<Device "SERIAL">). */
+int ef_setting_collectd_block(const ef_setting *s);
+
 /* The collectd options a block takes, as its refusal of an unknown one
  * names them ("AccessKey, SecretKey, ..., <Device>, <Report>"): those
  * that stand in one of blocks, in the table's order. Built once; never

@@ -12,6 +12,7 @@
 #include "ef_client.h"
 #include "ef_engine.h"
 #include "ef_schedule.h"
+#include "ef_settings.h"
 #include "first_run.h"
 #include "loop.h"
 #include "output.h"
@@ -215,13 +216,9 @@ static int run_execd(run *r, const tg_config *config) {
             "W! ecoflow: polling every %ld s, not faster: the cloud "
             "blocks accounts that poll a device more often\n",
             interval_ms / 1000);
-  if (ef_schedule_min_interval_ms() < EF_MIN_INTERVAL_MS)
-    fprintf(stderr,
-            "W! ecoflow: %s is set: devices may be polled every %g s. It is "
-            "a test hook for ecoflow-sim only: the EcoFlow cloud blocks "
-            "accounts that poll faster than every %g s\n",
-            EF_TEST_MIN_INTERVAL_ENV, ef_schedule_min_interval_ms() / 1000.0,
-            EF_MIN_INTERVAL_MS / 1000.0);
+  char hook[EF_PROBLEM_LEN];
+  if (ef_settings_hook_warning(hook))
+    fprintf(stderr, "W! ecoflow: %s\n", hook);
   const char *when = interval_ms ? "on the interval and on each line of stdin"
                                  : "on each line of stdin";
   size_t n = config->n_devices;
