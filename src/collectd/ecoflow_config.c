@@ -26,8 +26,7 @@
 /* An option's name in an error when it could be a secret pasted into the
  * wrong place (ef_setting_name_quoted). */
 #define UNQUOTABLE_OPTION "(an option)"
-/* The collectd name of a setting (ef_settings.def). */
-#define NAME(id) (ef_setting_get(EF_SET_##id)->collectd)
+#define NAME EF_SETTING_COLLECTD
 
 /* Where each block's options may stand in the settings table: beside the
  * <Account> blocks, an account's options and <Account> itself. */

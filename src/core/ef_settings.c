@@ -75,6 +75,14 @@ const ef_setting *ef_setting_by_telegraf(const char *key, size_t len) {
   return NULL;
 }
 
+const char *ef_setting_flag(const ef_setting *s,
+                            char out[EF_SETTING_FLAG_LEN]) {
+  int n = snprintf(out, EF_SETTING_FLAG_LEN, "--%s", s->telegraf);
+  for (int c = 2; c < n && c < EF_SETTING_FLAG_LEN; c++)
+    out[c] = out[c] == '_' ? '-' : out[c];
+  return out;
+}
+
 int ef_setting_collectd_block(const ef_setting *s) {
   return s->kind == EF_SETTING_BLOCK || s->kind == EF_SETTING_DEVICE;
 }

@@ -87,6 +87,14 @@ typedef struct {
 /* The row of id (id < EF_SETTINGS_N). */
 const ef_setting *ef_setting_get(ef_setting_id id);
 
+/* The collectd name of setting ID (EF_SET_ID without its prefix). */
+#define EF_SETTING_COLLECTD(ID) (ef_setting_get(EF_SET_##ID)->collectd)
+
+/* --key-with-dashes of an ecoflow-telegraf setting, as the command line
+ * takes it, into out; returns out. */
+#define EF_SETTING_FLAG_LEN 64
+const char *ef_setting_flag(const ef_setting *s, char out[EF_SETTING_FLAG_LEN]);
+
 /* The collectd option key (any case) that may stand in one of blocks, or
  * NULL. */
 const ef_setting *ef_setting_by_collectd(const char *key, unsigned blocks);

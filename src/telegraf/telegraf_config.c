@@ -89,14 +89,9 @@ static void fail(char *err, const char *origin, const char *fmt, ...) {
  * call returns the next of a few buffers, so that one message may name
  * several settings. */
 static const char *flag(ef_setting_id id) {
-  static char names[4][EF_SETTING_NAME_QUOTABLE_MAX + 8];
+  static char names[4][EF_SETTING_FLAG_LEN];
   static unsigned next;
-  char *name = names[next++ % 4];
-  int n =
-      snprintf(name, sizeof(names[0]), "--%s", ef_setting_get(id)->telegraf);
-  for (int c = 2; c < n && c < (int)sizeof(names[0]); c++)
-    name[c] = name[c] == '_' ? '-' : name[c];
-  return name;
+  return ef_setting_flag(ef_setting_get(id), names[next++ % 4]);
 }
 
 /* apply_args keeps one bit per setting. */
@@ -595,7 +590,7 @@ static ef_settings_rule rule_broken(const tg_config *config) {
 /* The settings that only mean something with others. */
 static int check_together(const tg_config *config, char *err) {
   ef_settings_rule rule = rule_broken(config);
-  char push_options[EF_SETTING_NAME_QUOTABLE_MAX + 8];
+  char push_options[EF_SETTING_FLAG_LEN + 8];
   snprintf(push_options, sizeof(push_options), "%s-...", flag(EF_SET_MQTT));
   if (config->quotas.len > 0 && config->n_devices == 0)
     fail(err, flag(EF_SET_QUOTA),
