@@ -248,21 +248,25 @@ static int run_execd(run *r, const tg_config *config) {
 static int run_backfill(run *r, const tg_config *config) {
   time_t end = config->end.set ? config->end.t : (time_t)(ef_now_ms() / 1000);
   char problem[EF_PROBLEM_LEN];
+  char range[3][EF_SETTING_FLAG_LEN];
+  ef_setting_flag(ef_setting_get(EF_SET_BEGIN), range[0]);
+  ef_setting_flag(ef_setting_get(EF_SET_END), range[1]);
+  ef_setting_flag(ef_setting_get(EF_SET_HISTORY_MAX_WINDOWS), range[2]);
   int printed = ef_engine_backfill(
       r->engine, ef_now_ms(), config->history, config->begin.t, end,
       (size_t)config->history_max_windows, problem);
   if (printed == EF_BACKFILL_TOO_MANY) {
     fprintf(stderr,
-            "E! ecoflow: --begin to --end: %s: narrow the range, or raise "
-            "--history-max-windows (now %ld)\n",
-            problem,
+            "E! ecoflow: %s to %s: %s: narrow the range, or raise %s (now "
+            "%ld)\n",
+            range[0], range[1], problem, range[2],
             config->history_max_windows
                 ? config->history_max_windows
                 : (long)EF_BACKFILL_DEFAULT_MAX_WINDOWS);
     return EXIT_USAGE;
   }
   if (printed < 0)
-    fprintf(stderr, "E! ecoflow: --begin to --end: %s\n", problem);
+    fprintf(stderr, "E! ecoflow: %s to %s: %s\n", range[0], range[1], problem);
   else if (printed == 0)
     fprintf(stderr, "E! ecoflow: no window of report %s could be read\n",
             config->history);

@@ -319,8 +319,8 @@ static void refuse(const setting *s, tg_origin from, char *problem) {
     snprintf(problem, EF_PROBLEM_LEN,
              "credentials are not accepted on the command line, where every "
              "user of this machine can read them (ps): set %s in the "
-             "environment, or %s in a --config file only you can read",
-             s->env, s->telegraf);
+             "environment, or %s in a %s file only you can read",
+             s->env, s->telegraf, flag(EF_SET_CONFIG));
   else
     snprintf(problem, EF_PROBLEM_LEN, "%s is a command-line option only",
              s->telegraf);
@@ -349,8 +349,8 @@ int tg_config_set(tg_config *config, tg_origin from, const char *origin,
                   const char *key, const char *value, char *err) {
   const setting *s = find_setting(key, strlen(key));
   if (s == NULL) {
-    fail(err, origin, "unknown setting \"%s\" (see --help)",
-         ef_setting_name_quoted(key, "(not a setting)"));
+    fail(err, origin, "unknown setting \"%s\" (see %s)",
+         ef_setting_name_quoted(key, "(not a setting)"), flag(EF_SET_HELP));
     return -1;
   }
   /* A file's line is named with the setting it sets. */
@@ -436,7 +436,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
       arg = "--help";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
       fail(err, ef_setting_name_quoted(arg, "an argument"),
-           "unexpected (see --help)");
+           "unexpected (see %s)", flag(EF_SET_HELP));
       return -1;
     }
     char key[64];
@@ -449,7 +449,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     if (s != NULL || ef_setting_name_quotable(key))
       snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
     if (s == NULL) {
-      fail(err, origin, "unknown option (see --help)");
+      fail(err, origin, "unknown option (see %s)", flag(EF_SET_HELP));
       return -1;
     }
     const char *value = arg[2 + len] == '=' ? arg + 3 + len : NULL;
@@ -481,7 +481,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
   }
   if ((interval_given || refresh_given) && !config->execd) {
     fail(err, flag(interval_given ? EF_SET_INTERVAL : EF_SET_DISCOVER_REFRESH),
-         "only applies with --execd");
+         "only applies with %s", flag(EF_SET_EXECD));
     return -1;
   }
   return 0;
@@ -647,10 +647,11 @@ int tg_config_finish(tg_config *config, char *err) {
     const setting *key =
         ef_setting_get(access ? EF_SET_ACCESS_KEY : EF_SET_SECRET_KEY);
     fail(err, "configuration",
-         "no %s: set %s in the environment, or %s%s%s in the --config file",
+         "no %s: set %s in the environment, or %s%s%s in the %s file",
          access ? "access key" : "secret key", key->env, key->telegraf,
          access ? "" : " or ",
-         access ? "" : ef_setting_get(EF_SET_SECRET_KEY_FILE)->telegraf);
+         access ? "" : ef_setting_get(EF_SET_SECRET_KEY_FILE)->telegraf,
+         flag(EF_SET_CONFIG));
     return -1;
   }
   if (config->shard != NULL) {
