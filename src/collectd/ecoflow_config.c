@@ -188,14 +188,11 @@ static int unknown(const parser *p, const oconfig_item_t *item,
  * warning. */
 static void raise_interval(const parser *p, double *interval_s,
                            const char *where) {
-  if (*interval_s >= ECOFLOW_MIN_INTERVAL_S)
-    return;
-  warn(p,
-       "`%s' %g in %s is below %g s: polling every %g s instead "
-       "(the EcoFlow cloud blocks accounts that poll faster)",
-       NAME(INTERVAL), *interval_s, where, ECOFLOW_MIN_INTERVAL_S,
-       ECOFLOW_MIN_INTERVAL_S);
-  *interval_s = ECOFLOW_MIN_INTERVAL_S;
+  double asked_s = *interval_s;
+  char problem[EF_PROBLEM_LEN];
+  if (ef_settings_interval_floor(interval_s, problem))
+    warn(p, "`%s' %g in %s is below %g s: %s", NAME(INTERVAL), asked_s, where,
+         *interval_s, problem);
 }
 
 /* Names become plugin instances and read-callback names (ef_account.h):
@@ -248,13 +245,14 @@ static int report_parse(parser *p, ecoflow_report *report,
                         const oconfig_item_t *block, const char *outer) {
   if (get_string(p, block, outer, &report->code) != 0)
     return -1;
+  char where[2 * ECOFLOW_NAME_MAX + 96];
+  snprintf(where, sizeof(where), "<%s \"%s\"> in %s", NAME(REPORT),
+           report->code, outer);
   if (!ef_report_code_valid(report->code))
     return fail(p,
-                "<Report \"%s\"> in %s: a report code has at most %d "
-                "letters, digits, '_' and '-'",
-                report->code, outer, EF_REPORT_CODE_MAX);
-  char where[2 * ECOFLOW_NAME_MAX + 64];
-  snprintf(where, sizeof(where), "<Report \"%s\"> in %s", report->code, outer);
+                "%s: a report code has at most %d letters, digits, '_' and "
+                "'-'",
+                where, EF_REPORT_CODE_MAX);
   for (int i = 0; i < block->children_num; i++) {
     const oconfig_item_t *child = block->children + i;
     const ef_setting *s =
@@ -296,8 +294,8 @@ static int add_report(parser *p, ecoflow_report **reports, size_t *n,
   ecoflow_report report = {0};
   int status = report_parse(p, &report, block, where);
   if (status == 0 && find_report(*reports, *n, report.code) != NULL)
-    status =
-        fail(p, "<Report \"%s\"> is given twice in %s", report.code, where);
+    status = fail(p, "<%s \"%s\"> is given twice in %s", NAME(REPORT),
+                  report.code, where);
   if (status == 0)
     status = APPEND(p, *reports, *n, report);
   if (status != 0) {

@@ -135,31 +135,19 @@ int ef_setting_shard(const char *raw, char **out, char *problem) {
   return 0;
 }
 
-int ef_setting_timeout(double seconds, void *timeout_ms, char *problem) {
-  return ef_account_timeout(seconds, timeout_ms, problem);
-}
-
-int ef_setting_max_concurrent(double count, void *max_concurrent,
-                              char *problem) {
-  return ef_account_max_concurrent(count, max_concurrent, problem);
-}
-
-int ef_setting_push_refresh(double seconds, void *ms, char *problem) {
-  return ef_account_push_refresh(seconds, ms, problem);
-}
-
-int ef_setting_push_silence(double seconds, void *ms, char *problem) {
-  return ef_account_push_silence(seconds, ms, problem);
-}
-
-int ef_setting_max_unknown(double count, void *max_unknown, char *problem) {
-  return ef_account_max_unknown(count, max_unknown, problem);
-}
-
-int ef_setting_counter_glitch(double share, void *counter_glitch,
-                              char *problem) {
-  return ef_account_counter_glitch(share, counter_glitch, problem);
-}
+/* The account's number verdicts (ef_account.h) with the table's
+ * signature: the member's type is named once, and checked. */
+#define NUMBER_VERDICT_OF(name, verdict, type)                                 \
+  int name(double value, void *out, char *problem) {                           \
+    return verdict(value, (type *)out, problem);                               \
+  }
+NUMBER_VERDICT_OF(ef_setting_timeout, ef_account_timeout, long)
+NUMBER_VERDICT_OF(ef_setting_max_concurrent, ef_account_max_concurrent,
+                  unsigned)
+NUMBER_VERDICT_OF(ef_setting_push_refresh, ef_account_push_refresh, int64_t)
+NUMBER_VERDICT_OF(ef_setting_push_silence, ef_account_push_silence, int64_t)
+NUMBER_VERDICT_OF(ef_setting_max_unknown, ef_account_max_unknown, size_t)
+NUMBER_VERDICT_OF(ef_setting_counter_glitch, ef_account_counter_glitch, double)
 
 int ef_setting_max_windows(double count, void *windows, char *problem) {
   if (!(count >= 1 && count <= EF_BACKFILL_MAX_WINDOWS) ||
@@ -184,6 +172,18 @@ ef_settings_rule ef_settings_together(const ef_settings_given *given) {
   if (given->shard && !given->discover)
     return EF_SETTINGS_SHARD_WITHOUT_DISCOVERY;
   return EF_SETTINGS_FINE;
+}
+
+int ef_settings_interval_floor(double *interval_s, char *problem) {
+  double least_s = ef_schedule_min_interval_ms() / 1000.0;
+  if (*interval_s >= least_s)
+    return 0;
+  snprintf(problem, EF_PROBLEM_LEN,
+           "polling every %g s instead (the EcoFlow cloud blocks accounts "
+           "that poll faster)",
+           least_s);
+  *interval_s = least_s;
+  return 1;
 }
 
 int ef_settings_hook_warning(char *problem) {

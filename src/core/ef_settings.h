@@ -153,6 +153,12 @@ typedef enum {
  * the refusal in its own names (ef_setting_get(id)->collectd, ...). */
 ef_settings_rule ef_settings_together(const ef_settings_given *given);
 
+/* The interval floor (ef_schedule_min_interval_ms, 10 s; the cloud blocks
+ * accounts that poll faster): 1 when *interval_s is below it, raised to
+ * it, with problem (EF_PROBLEM_LEN) saying what happens instead ("polling
+ * every 10 s instead (...)"), for the front end to say where; else 0. */
+int ef_settings_interval_floor(double *interval_s, char *problem);
+
 /* When the test hook EF_TEST_MIN_INTERVAL_ENV lowers the interval floor:
  * 1, with the warning in problem (EF_PROBLEM_LEN); else 0. */
 int ef_settings_hook_warning(char *problem);

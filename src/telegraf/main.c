@@ -20,6 +20,7 @@
 #include "telegraf_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,13 +210,14 @@ static void stop_requests(void) {
 }
 
 static int run_execd(run *r, const tg_config *config) {
-  long interval_ms =
-      config->interval_ms ? (long)ef_schedule_interval(config->interval_ms) : 0;
-  if (interval_ms > config->interval_ms && config->interval_ms > 0)
-    fprintf(stderr,
-            "W! ecoflow: polling every %ld s, not faster: the cloud "
-            "blocks accounts that poll a device more often\n",
-            interval_ms / 1000);
+  double interval_s = config->interval_ms / 1000.0;
+  char problem[EF_PROBLEM_LEN], name[EF_SETTING_FLAG_LEN];
+  if (config->interval_ms > 0 &&
+      ef_settings_interval_floor(&interval_s, problem))
+    fprintf(stderr, "W! ecoflow: %s, not every %g s (%s)\n", problem,
+            config->interval_ms / 1000.0,
+            ef_setting_flag(ef_setting_get(EF_SET_INTERVAL), name));
+  long interval_ms = config->interval_ms ? lround(interval_s * 1000) : 0;
   char hook[EF_PROBLEM_LEN];
   if (ef_settings_hook_warning(hook))
     fprintf(stderr, "W! ecoflow: %s\n", hook);
