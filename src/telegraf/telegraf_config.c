@@ -261,8 +261,12 @@ static int apply_text(tg_config *config, const setting *s, const char *value,
 /* Sets s from value (already trimmed); problem says why not. */
 static int apply(tg_config *config, const setting *s, const char *value,
                  char *problem) {
-  if (members[s->id].at == 0)
-    return 0; /* --config: read before everything else */
+  if (s->kind == EF_SETTING_CONFIG)
+    return 0;                   /* --config: read before everything else */
+  if (members[s->id].at == 0) { /* a row added to the table, not here */
+    snprintf(problem, EF_PROBLEM_LEN, "not taken by this program yet");
+    return -1;
+  }
   void *member = member_at(config, members[s->id].at);
   double number;
   switch (s->kind) {
