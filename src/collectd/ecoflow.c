@@ -498,11 +498,7 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
         .catalog_only = !config->raw_quotas,
         .skip_detail = !config->cell_values,
         .instances = instances,
-        .push = {.enabled = config->mqtt,
-                 .client_id_suffix =
-                     config->mqtt_suffix ? config->mqtt_suffix : "collectd",
-                 .refresh_ms = config->mqtt_refresh_ms,
-                 .silence_ms = config->mqtt_silence_ms}};
+        .push = ef_push_settings_options(&config->push, "collectd", 0)};
     account->engine = ef_engine_new(&options, &collectd_sink, account, problem);
   }
   if (account->engine == NULL) {

@@ -53,10 +53,10 @@ static const size_t account_members[EF_SETTINGS_N] = {
     [EF_SET_CA_FILE] = AT(account.ca_file),
     [EF_SET_DISCOVER] = AT(discover),
     [EF_SET_DISCOVER_REFRESH] = AT(discover_refresh_s),
-    [EF_SET_MQTT] = AT(mqtt),
-    [EF_SET_MQTT_SUFFIX] = AT(mqtt_suffix),
-    [EF_SET_MQTT_REFRESH] = AT(mqtt_refresh_ms),
-    [EF_SET_MQTT_SILENCE] = AT(mqtt_silence_ms),
+    [EF_SET_MQTT] = AT(push.enabled),
+    [EF_SET_MQTT_SUFFIX] = AT(push.client_id_suffix),
+    [EF_SET_MQTT_REFRESH] = AT(push.refresh_ms),
+    [EF_SET_MQTT_SILENCE] = AT(push.silence_ms),
     [EF_SET_CELL_VALUES] = AT(cell_values),
     [EF_SET_MAX_UNKNOWN] = AT(account.max_unknown),
     [EF_SET_COUNTER_GLITCH] = AT(account.counter_glitch),
@@ -559,10 +559,8 @@ static int account_check(const parser *p, const ecoflow_account *account,
       .secret_key = account->account.secret_key != NULL,
       .devices = account->n_devices > 0,
       .discover = account->discover,
-      .mqtt = account->mqtt,
-      .mqtt_options = account->mqtt_suffix != NULL ||
-                      account->mqtt_refresh_ms != 0 ||
-                      account->mqtt_silence_ms != 0,
+      .mqtt = account->push.enabled,
+      .mqtt_options = ef_push_settings_extra(&account->push),
       .shard = account->account.shard_count != 0,
   };
   ef_settings_rule rule = ef_settings_together(&given);
@@ -582,7 +580,7 @@ static int account_check(const parser *p, const ecoflow_account *account,
   if (rule == EF_SETTINGS_PUSH_WITHOUT_MQTT)
     return fail(p, "the `%s...' options of %s only apply with `%s true'",
                 NAME(MQTT), where, NAME(MQTT));
-  if (account->mqtt && !ef_engine_can_push())
+  if (account->push.enabled && !ef_engine_can_push())
     return fail(p,
                 "`%s true' in %s: push mode needs libmosquitto, which this "
                 "build of the plugin has not (install libmosquitto-dev and "
@@ -738,7 +736,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   free(account->devices);
   reports_free(account->reports, account->n_reports);
   free(account->name);
-  free(account->mqtt_suffix);
+  ef_push_settings_clear(&account->push);
   free(account->secret_key_file);
   ef_account_clear(&account->account);
   free(account);

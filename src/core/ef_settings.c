@@ -174,6 +174,27 @@ ef_settings_rule ef_settings_together(const ef_settings_given *given) {
   return EF_SETTINGS_FINE;
 }
 
+int ef_push_settings_extra(const ef_push_settings *push) {
+  return push->client_id_suffix != NULL || push->refresh_ms != 0 ||
+         push->silence_ms != 0;
+}
+
+ef_push_options ef_push_settings_options(const ef_push_settings *push,
+                                         const char *program, int stream) {
+  return (ef_push_options){.enabled = push->enabled,
+                           .client_id_suffix = push->client_id_suffix
+                                                   ? push->client_id_suffix
+                                                   : program,
+                           .refresh_ms = push->refresh_ms,
+                           .silence_ms = push->silence_ms,
+                           .stream = stream};
+}
+
+void ef_push_settings_clear(ef_push_settings *push) {
+  free(push->client_id_suffix);
+  *push = (ef_push_settings){0};
+}
+
 int ef_settings_interval_floor(double *interval_s, char *problem) {
   double least_s = ef_schedule_min_interval_ms() / 1000.0;
   if (*interval_s >= least_s)

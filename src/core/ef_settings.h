@@ -18,7 +18,10 @@
 #ifndef EF_SETTINGS_H
 #define EF_SETTINGS_H
 
+#include "ef_engine.h"
+
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
 #define SETTING(id, ...) EF_SET_##id,
@@ -152,6 +155,27 @@ typedef enum {
 /* The first rule given breaks, or EF_SETTINGS_FINE. The front end words
  * the refusal in its own names (ef_setting_get(id)->collectd, ...). */
 ef_settings_rule ef_settings_together(const ef_settings_given *given);
+
+/* Push mode's settings as both front ends hold them: the engine's
+ * ef_push_options are made of them. */
+typedef struct {
+  int enabled;            /* push mode */
+  char *client_id_suffix; /* NULL: the program's name */
+  int64_t refresh_ms;     /* 0: EF_PUSH_DEFAULT_REFRESH_MS */
+  int64_t silence_ms;     /* 0: EF_PUSH_DEFAULT_SILENCE_MS */
+} ef_push_settings;
+
+/* 1 when a push setting other than push mode itself is given. */
+int ef_push_settings_extra(const ef_push_settings *push);
+
+/* The engine's push options of push, which they borrow the suffix of;
+ * program is the suffix when none is given ("collectd"), stream as
+ * ef_push_options says. */
+ef_push_options ef_push_settings_options(const ef_push_settings *push,
+                                         const char *program, int stream);
+
+/* Frees what push holds and zeroes it. */
+void ef_push_settings_clear(ef_push_settings *push);
 
 /* The interval floor (ef_schedule_min_interval_ms, 10 s; the cloud blocks
  * accounts that poll faster): 1 when *interval_s is below it, raised to

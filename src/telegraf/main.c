@@ -327,12 +327,7 @@ static int run_with_engine(const tg_config *config) {
         .interval_ms = config->interval_ms,
         .read_interval_ms = config->execd ? config->interval_ms : 0,
         .daemon = config->execd,
-        .push = {.enabled = config->mqtt,
-                 .client_id_suffix =
-                     config->mqtt_suffix ? config->mqtt_suffix : "telegraf",
-                 .refresh_ms = config->mqtt_refresh_ms,
-                 .silence_ms = config->mqtt_silence_ms,
-                 .stream = 1}};
+        .push = ef_push_settings_options(&config->push, "telegraf", 1)};
     r.engine = ef_engine_new(&options, &tg_sink, &r.printer, problem);
     if (r.engine == NULL) {
       fprintf(stderr, "E! ecoflow: configuration: %s\n", problem);

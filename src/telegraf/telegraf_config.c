@@ -41,10 +41,10 @@ static const struct {
     [EF_SET_CA_FILE] = {AT(account.ca_file), 0},
     [EF_SET_DISCOVER] = {AT(discover), 0},
     [EF_SET_DISCOVER_REFRESH] = {AT(discover_refresh_ms), 0},
-    [EF_SET_MQTT] = {AT(mqtt), 0},
-    [EF_SET_MQTT_SUFFIX] = {AT(mqtt_suffix), 0},
-    [EF_SET_MQTT_REFRESH] = {AT(mqtt_refresh_ms), 0},
-    [EF_SET_MQTT_SILENCE] = {AT(mqtt_silence_ms), 0},
+    [EF_SET_MQTT] = {AT(push.enabled), 0},
+    [EF_SET_MQTT_SUFFIX] = {AT(push.client_id_suffix), 0},
+    [EF_SET_MQTT_REFRESH] = {AT(push.refresh_ms), 0},
+    [EF_SET_MQTT_SILENCE] = {AT(push.silence_ms), 0},
     [EF_SET_INTERVAL] = {AT(interval_ms), 0},
     [EF_SET_QUOTA] = {AT(quotas), 0},
     [EF_SET_MAX_UNKNOWN] = {AT(account.max_unknown), 0},
@@ -135,7 +135,7 @@ void tg_config_free(tg_config *config) {
   ef_account_clear(&config->account);
   ef_secret_free(config->secret_key_file);
   free(config->history);
-  free(config->mqtt_suffix);
+  ef_push_settings_clear(&config->push);
   free(config->shard);
   free_devices(config);
   free_list(&config->quotas);
@@ -583,9 +583,8 @@ static ef_settings_rule rule_broken(const tg_config *config) {
       .secret_key = config->account.secret_key != NULL,
       .devices = config->n_devices > 0,
       .discover = config->discover || config->n_devices == 0,
-      .mqtt = config->mqtt,
-      .mqtt_options = config->mqtt_suffix || config->mqtt_refresh_ms ||
-                      config->mqtt_silence_ms,
+      .mqtt = config->push.enabled,
+      .mqtt_options = ef_push_settings_extra(&config->push),
       .shard = config->shard != NULL,
   };
   return ef_settings_together(&given);
@@ -611,7 +610,7 @@ static int check_together(const tg_config *config, char *err) {
     fail(err, flag(EF_SET_CHECK),
          "checks the settings and exits: not with %s or %s", flag(EF_SET_EXECD),
          flag(EF_SET_HISTORY));
-  else if (config->mqtt && !config->execd)
+  else if (config->push.enabled && !config->execd)
     fail(err, flag(EF_SET_MQTT), "streams values as they arrive: only with %s",
          flag(EF_SET_EXECD));
   else if (rule == EF_SETTINGS_PUSH_WITHOUT_MQTT)

@@ -63,10 +63,7 @@ typedef struct {
   tg_time end; /* --end: where it stops (not included); unset: now */
   long history_max_windows; /* --history-max-windows; 0: the engine's */
   int execd;
-  int mqtt;                /* --mqtt: push mode (execd only) */
-  char *mqtt_suffix;       /* --mqtt-client-id-suffix; NULL: "telegraf" */
-  int64_t mqtt_refresh_ms; /* 0: the engine's default */
-  int64_t mqtt_silence_ms; /* 0: the engine's default */
+  ef_push_settings push; /* push mode (execd only) and its options */
   char *shard; /* --shard K/N, as given; parsed into account by finish */
   int check;   /* --check: the first-run check (ef_check.h), then exit */
   int list_metrics;
