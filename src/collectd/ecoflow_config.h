@@ -98,8 +98,8 @@ void ecoflow_account_free(ecoflow_account *account);
 void ecoflow_config_free(ecoflow_config *config);
 
 /* The options each block takes, as its refusal of an unknown one names
- * them ("AccessKey, SecretKey, ..., <Device>, <Report>"), for the
- * documentation's tests (src/tools/ef_options.c); NULL for no block. */
+ * them ("AccessKey, SecretKey, ..., <Device>, <Report>"): the settings
+ * table's (ef_settings.h) that stand in that block; NULL for no block. */
 typedef enum {
   ECOFLOW_BLOCK_PLUGIN, /* <Plugin ecoflow>, beside any <Account> */
   ECOFLOW_BLOCK_ACCOUNT,

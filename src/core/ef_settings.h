@@ -11,10 +11,13 @@
  * (ef_check.c) and the documentation's tests (src/tools/ef_options.c) are
  * read from the table. The rules between settings (keys that are
  * missing, push options without push mode, a shard without discovery) are
- * one function, ef_settings_together. A SECRET setting is never quoted:
- * a verdict's problem text never holds the value it refused (ef_account.h).
- * Adding a setting is one row and, when it needs one, its verdict here.
- * Nothing here prints. */
+ * one function, ef_settings_together; so are the interval floor's words,
+ * the test hook's warning and push mode's settings (ef_push_settings). A
+ * SECRET setting is never quoted and never taken from the command line: a
+ * verdict's problem text never holds the value it refused (ef_account.h),
+ * and only a FILE's refusal names the path. Adding a setting is one row
+ * and, when it needs one, its verdict here; each front end then says
+ * where the value lands. Nothing here prints. */
 #ifndef EF_SETTINGS_H
 #define EF_SETTINGS_H
 

@@ -698,17 +698,3 @@ void tg_config_usage(FILE *out) {
     }
   }
 }
-
-int tg_config_setting(size_t i, const char **key, const char **env,
-                      unsigned *from) {
-  for (size_t id = 0; id < EF_SETTINGS_N; id++) {
-    const setting *s = ef_setting_get(id);
-    if (s->telegraf != NULL && i-- == 0) {
-      *key = s->telegraf;
-      *env = s->env;
-      *from = s->from;
-      return 0;
-    }
-  }
-  return -1;
-}

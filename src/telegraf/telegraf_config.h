@@ -124,11 +124,4 @@ int tg_config_finish(tg_config *config, char *err);
 /* The options part of --help, from the settings table. */
 void tg_config_usage(FILE *out);
 
-/* The settings table, one setting at a time, for the documentation's
- * tests (src/tools/ef_options.c): the i-th setting's key (in a file; on
- * the command line with dashes), environment variable (or NULL) and the
- * tg_origin values that may set it. Returns 0, or -1 past the last. */
-int tg_config_setting(size_t i, const char **key, const char **env,
-                      unsigned *from);
-
 #endif
