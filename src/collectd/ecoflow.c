@@ -362,16 +362,18 @@ static int account_check(const account_t *account) /* {{{ */
             device->interval_s != global_interval_s ? device->interval_s : 0};
   }
   bool named = strcmp(config->name, ECOFLOW_DEFAULT_ACCOUNT) != 0;
-  ef_check_options options = {
-      .account = &config->account,
-      .account_name = named ? config->name : NULL,
-      .devices = devices,
-      .n_devices = config->n_devices,
-      .discover = config->discover,
-      .secret_key_file = config->secret_key_file,
-      .unknown_fate = config->raw_quotas
-                          ? "dispatched too: RawQuotas is true"
-                          : "not dispatched: RawQuotas true adds the numbers"};
+  char unknown_fate[64];
+  ssnprintf(unknown_fate, sizeof(unknown_fate),
+            config->raw_quotas ? "dispatched too: %s is true"
+                               : "not dispatched: %s true adds the numbers",
+            EF_SETTING_COLLECTD(RAW_QUOTAS));
+  ef_check_options options = {.account = &config->account,
+                              .account_name = named ? config->name : NULL,
+                              .devices = devices,
+                              .n_devices = config->n_devices,
+                              .discover = config->discover,
+                              .secret_key_file = config->secret_key_file,
+                              .unknown_fate = unknown_fate};
   /* "check: " or "check of account "NAME": " before each line. */
   char check[ECOFLOW_NAME_MAX + 32] = "check: ";
   if (named)
@@ -498,11 +500,7 @@ static account_t *account_new(ecoflow_account *config) /* {{{ */
         .catalog_only = !config->raw_quotas,
         .skip_detail = !config->cell_values,
         .instances = instances,
-        .push = {.enabled = config->mqtt,
-                 .client_id_suffix =
-                     config->mqtt_suffix ? config->mqtt_suffix : "collectd",
-                 .refresh_ms = config->mqtt_refresh_ms,
-                 .silence_ms = config->mqtt_silence_ms}};
+        .push = ef_push_settings_options(&config->push, "collectd", 0)};
     account->engine = ef_engine_new(&options, &collectd_sink, account, problem);
   }
   if (account->engine == NULL) {

@@ -3,6 +3,7 @@
 #include "ecoflow_config.h"
 #include "ef_engine.h"
 #include "ef_roster.h"
+#include "ef_settings.h"
 #include "ef_text.h"
 
 #include <ctype.h>
@@ -18,36 +19,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DISCOVER_REFRESH_MAX_S 86400.0
 #define REPORT_INTERVAL_MAX_S (7 * 86400.0)
 /* Leaves room in the type instance for the index name after it. */
 #define INSTANCE_PREFIX_MAX 32
 
-/* What each block takes: its refusal of an unknown option names them, and
- * so does ecoflow_config_options (the documentation's tests). Beside the
- * <Account> blocks, an account's options and <Account> itself. */
-#define ACCOUNT_OPTIONS                                                        \
-  "AccessKey, SecretKey, SecretKeyFile, Endpoint, Timeout, MaxConcurrent, "    \
-  "CAFile, Discover, DiscoverRefresh, MQTT, MQTTClientIdSuffix, "              \
-  "MQTTRefresh, MQTTSilence, RawQuotas, CellValues, MaxUnknownQuotas, "        \
-  "CounterGlitchShare, Shard, <Device>, <Report>"
-#define PLUGIN_OPTIONS ACCOUNT_OPTIONS ", <Account>"
-#define DEVICE_OPTIONS "Name, Interval, Quota, RawQuotas, <Report>"
-#define REPORT_OPTIONS "Interval, InstancePrefix"
 /* An option's name in an error when it could be a secret pasted into the
  * wrong place (ef_setting_name_quoted). */
 #define UNQUOTABLE_OPTION "(an option)"
+#define NAME EF_SETTING_COLLECTD
+
+/* Where each block's options may stand in the settings table: beside the
+ * <Account> blocks, an account's options and <Account> itself. */
+static const unsigned block_places[] = {
+    [ECOFLOW_BLOCK_PLUGIN] = EF_SETTING_IN_PLUGIN | EF_SETTING_IN_ACCOUNT,
+    [ECOFLOW_BLOCK_ACCOUNT] = EF_SETTING_IN_ACCOUNT,
+    [ECOFLOW_BLOCK_DEVICE] = EF_SETTING_IN_DEVICE,
+    [ECOFLOW_BLOCK_REPORT] = EF_SETTING_IN_REPORT,
+};
 
 const char *ecoflow_config_options(ecoflow_block block) {
-  static const char *const options[] = {
-      [ECOFLOW_BLOCK_PLUGIN] = PLUGIN_OPTIONS,
-      [ECOFLOW_BLOCK_ACCOUNT] = ACCOUNT_OPTIONS,
-      [ECOFLOW_BLOCK_DEVICE] = DEVICE_OPTIONS,
-      [ECOFLOW_BLOCK_REPORT] = REPORT_OPTIONS,
-  };
-  return (size_t)block < sizeof(options) / sizeof(options[0]) ? options[block]
-                                                              : NULL;
+  return (size_t)block < sizeof(block_places) / sizeof(block_places[0])
+             ? ef_settings_collectd_list(block_places[block])
+             : NULL;
 }
+
+/* Where each account setting lands in ecoflow_account: offsets plus one,
+ * so that 0 is nowhere (the settings with their own code below). */
+#define AT(member) (offsetof(ecoflow_account, member) + 1)
+static const size_t account_members[EF_SETTINGS_N] = {
+    [EF_SET_ENDPOINT] = AT(account.endpoint),
+    [EF_SET_TIMEOUT] = AT(account.timeout_ms),
+    [EF_SET_MAX_CONCURRENT] = AT(account.max_concurrent),
+    [EF_SET_CA_FILE] = AT(account.ca_file),
+    [EF_SET_DISCOVER] = AT(discover),
+    [EF_SET_DISCOVER_REFRESH] = AT(discover_refresh_s),
+    [EF_SET_MQTT] = AT(push.enabled),
+    [EF_SET_MQTT_SUFFIX] = AT(push.client_id_suffix),
+    [EF_SET_MQTT_REFRESH] = AT(push.refresh_ms),
+    [EF_SET_MQTT_SILENCE] = AT(push.silence_ms),
+    [EF_SET_CELL_VALUES] = AT(cell_values),
+    [EF_SET_MAX_UNKNOWN] = AT(account.max_unknown),
+    [EF_SET_COUNTER_GLITCH] = AT(account.counter_glitch),
+};
 
 typedef struct {
   ecoflow_report_fn report;
@@ -55,10 +68,8 @@ typedef struct {
   ecoflow_config *config;
   double default_interval_s;
   bool default_interval_used;
-  bool discover_seen; /* in the account being parsed */
-  bool mqtt_seen;
-  bool cell_values_seen;
-  int plugin_raw_quotas; /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
+  bool seen[EF_SETTINGS_N]; /* in the account being parsed */
+  int plugin_raw_quotas;    /* `RawQuotas' beside <Account> blocks: 1, -1, 0 */
 } parser;
 
 __attribute__((format(printf, 3, 0))) static void
@@ -152,8 +163,14 @@ static int get_setting(const parser *p, const oconfig_item_t *item,
   return 0;
 }
 
-/* Appends a copy of the size bytes at item to the array at *array, which
- * holds *n of them. */
+/* The refusal of an option no setting of block has. */
+static int unknown(const parser *p, const oconfig_item_t *item,
+                   ecoflow_block block, const char *where) {
+  return fail(p, "unknown option `%s' in %s (known: %s)",
+              ef_setting_name_quoted(item->key, UNQUOTABLE_OPTION), where,
+              ecoflow_config_options(block));
+}
+
 /* Appends value to array, which holds n items: 0, or -1 after saying that
  * memory ran out. Typed, so that what the array holds is plain to see (and
  * to the static analyzer). */
@@ -171,21 +188,23 @@ static int get_setting(const parser *p, const oconfig_item_t *item,
  * warning. */
 static void raise_interval(const parser *p, double *interval_s,
                            const char *where) {
-  if (*interval_s >= ECOFLOW_MIN_INTERVAL_S)
-    return;
-  warn(p,
-       "`Interval' %g in %s is below %g s: polling every %g s instead "
-       "(the EcoFlow cloud blocks accounts that poll faster)",
-       *interval_s, where, ECOFLOW_MIN_INTERVAL_S, ECOFLOW_MIN_INTERVAL_S);
-  *interval_s = ECOFLOW_MIN_INTERVAL_S;
+  double asked_s = *interval_s;
+  char problem[EF_PROBLEM_LEN];
+  if (ef_settings_interval_floor(interval_s, problem))
+    warn(p, "`%s' %g in %s is below %g s: %s", NAME(INTERVAL), asked_s, where,
+         *interval_s, problem);
 }
 
-/* Names become plugin instances and read-callback names (ef_account.h). */
-static int check_name(const parser *p, const char *option, const char *what,
+/* Names become plugin instances and read-callback names (ef_account.h):
+ * the name given to setting id, a block's or an option's. */
+static int check_name(const parser *p, ef_setting_id id, const char *what,
                       const char *name, const char *where) {
+  const ef_setting *s = ef_setting_get(id);
   char problem[EF_PROBLEM_LEN];
   if (ef_account_name(name, what, problem) != 0)
-    return fail(p, "%s in %s: %s", option, where, problem);
+    return ef_setting_collectd_block(s)
+               ? fail(p, "<%s> in %s: %s", s->collectd, where, problem)
+               : fail(p, "`%s' in %s: %s", s->collectd, where, problem);
   return 0;
 }
 
@@ -226,34 +245,39 @@ static int report_parse(parser *p, ecoflow_report *report,
                         const oconfig_item_t *block, const char *outer) {
   if (get_string(p, block, outer, &report->code) != 0)
     return -1;
+  char where[2 * ECOFLOW_NAME_MAX + 96];
+  snprintf(where, sizeof(where), "<%s \"%s\"> in %s", NAME(REPORT),
+           report->code, outer);
   if (!ef_report_code_valid(report->code))
     return fail(p,
-                "<Report \"%s\"> in %s: a report code has at most %d "
-                "letters, digits, '_' and '-'",
-                report->code, outer, EF_REPORT_CODE_MAX);
-  char where[2 * ECOFLOW_NAME_MAX + 64];
-  snprintf(where, sizeof(where), "<Report \"%s\"> in %s", report->code, outer);
+                "%s: a report code has at most %d letters, digits, '_' and "
+                "'-'",
+                where, EF_REPORT_CODE_MAX);
   for (int i = 0; i < block->children_num; i++) {
     const oconfig_item_t *child = block->children + i;
+    const ef_setting *s =
+        ef_setting_by_collectd(child->key, EF_SETTING_IN_REPORT);
     int status;
-    if (strcasecmp(child->key, "Interval") == 0)
-      status = get_number(p, child, where, 0.001, REPORT_INTERVAL_MAX_S,
+    switch (s ? s->id : EF_SETTINGS_N) {
+    case EF_SET_INTERVAL: /* a report's own bounds: a week at most */
+      status = get_number(p, child, where, s->min, REPORT_INTERVAL_MAX_S,
                           &report->interval_s);
-    else if (strcasecmp(child->key, "InstancePrefix") == 0)
+      break;
+    case EF_SET_INSTANCE_PREFIX:
       status = get_string(p, child, where, &report->instance_prefix) ||
-               check_name(p, "`InstancePrefix'", "an instance prefix",
+               check_name(p, s->id, "an instance prefix",
                           report->instance_prefix, where);
-    else
-      status =
-          fail(p, "unknown option `%s' in %s (known: " REPORT_OPTIONS ")",
-               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
+      break;
+    default:
+      status = unknown(p, child, ECOFLOW_BLOCK_REPORT, where);
+    }
     if (status != 0)
       return -1;
   }
   if (report->instance_prefix != NULL &&
       strlen(report->instance_prefix) > INSTANCE_PREFIX_MAX)
-    return fail(p, "`InstancePrefix' in %s is longer than %d characters", where,
-                INSTANCE_PREFIX_MAX);
+    return fail(p, "`%s' in %s is longer than %d characters",
+                NAME(INSTANCE_PREFIX), where, INSTANCE_PREFIX_MAX);
   if (report->instance_prefix == NULL &&
       (report->instance_prefix = strdup("")) == NULL)
     return fail(p, "out of memory");
@@ -270,8 +294,8 @@ static int add_report(parser *p, ecoflow_report **reports, size_t *n,
   ecoflow_report report = {0};
   int status = report_parse(p, &report, block, where);
   if (status == 0 && find_report(*reports, *n, report.code) != NULL)
-    status =
-        fail(p, "<Report \"%s\"> is given twice in %s", report.code, where);
+    status = fail(p, "<%s \"%s\"> is given twice in %s", NAME(REPORT),
+                  report.code, where);
   if (status == 0)
     status = APPEND(p, *reports, *n, report);
   if (status != 0) {
@@ -336,29 +360,37 @@ static int device_parse(parser *p, ecoflow_device *device,
   if (get_string(p, block, account_where, &device->serial) != 0)
     return -1;
   if (ef_account_serial(device->serial, problem) != 0)
-    return fail(p, "a <Device> block in %s: %s", account_where, problem);
-  char where[ECOFLOW_NAME_MAX + 16];
-  snprintf(where, sizeof(where), "<Device \"%s\">", device->serial);
+    return fail(p, "a <%s> block in %s: %s", NAME(DEVICE), account_where,
+                problem);
+  char where[ECOFLOW_NAME_MAX + 32];
+  snprintf(where, sizeof(where), "<%s \"%s\">", NAME(DEVICE), device->serial);
 
   for (int i = 0; i < block->children_num; i++) {
     const oconfig_item_t *child = block->children + i;
+    const ef_setting *s =
+        ef_setting_by_collectd(child->key, EF_SETTING_IN_DEVICE);
     int status;
-    if (strcasecmp(child->key, "Name") == 0)
+    switch (s ? s->id : EF_SETTINGS_N) {
+    case EF_SET_DEVICE_NAME:
       status = get_string(p, child, where, &device->name) ||
-               check_name(p, "`Name'", "a device name", device->name, where);
-    else if (strcasecmp(child->key, "Interval") == 0)
-      status = get_number(p, child, where, 0.001, 86400, &device->interval_s);
-    else if (strcasecmp(child->key, "Quota") == 0)
+               check_name(p, s->id, "a device name", device->name, where);
+      break;
+    case EF_SET_INTERVAL:
+      status = get_number(p, child, where, s->min, s->max, &device->interval_s);
+      break;
+    case EF_SET_QUOTA:
       status = add_quotas(p, device, child, where);
-    else if (strcasecmp(child->key, "RawQuotas") == 0)
+      break;
+    case EF_SET_RAW_QUOTAS:
       status = get_setting(p, child, where, &device->raw_quotas);
-    else if (strcasecmp(child->key, "Report") == 0)
+      break;
+    case EF_SET_REPORT:
       status =
           add_report(p, &device->reports, &device->n_reports, child, where);
-    else
-      status =
-          fail(p, "unknown option `%s' in %s (known: " DEVICE_OPTIONS ")",
-               ef_setting_name_quoted(child->key, UNQUOTABLE_OPTION), where);
+      break;
+    default:
+      status = unknown(p, child, ECOFLOW_BLOCK_DEVICE, where);
+    }
     if (status != 0)
       return -1;
   }
@@ -371,9 +403,10 @@ static int device_parse(parser *p, ecoflow_device *device,
     return fail(p, "%s is configured twice", where);
   if (twin != NULL)
     return fail(p,
-                "%s and <Device \"%s\"> are both named \"%s\": each device "
-                "needs its own `Name' (it is the plugin instance)",
-                where, twin->serial, device->name);
+                "%s and <%s \"%s\"> are both named \"%s\": each device "
+                "needs its own `%s' (it is the plugin instance)",
+                where, NAME(DEVICE), twin->serial, device->name,
+                NAME(DEVICE_NAME));
 
   if (device->interval_s == 0) {
     device->interval_s = p->default_interval_s;
@@ -401,197 +434,176 @@ static int account_add_device(parser *p, ecoflow_account *account,
   return 0;
 }
 
-/* `AccessKey', `SecretKey' and `SecretKeyFile': one secret, checked by
- * the core. */
-static int key_option(parser *p, ecoflow_account *account,
+/* The keys: one secret, from its option or its file, checked by the
+ * core, never quoted. */
+static int key_option(parser *p, ecoflow_account *account, const ef_setting *s,
                       const oconfig_item_t *child, const char *where) {
   const char *key = child->key;
   char problem[EF_PROBLEM_LEN];
-  char *raw = NULL;
-  int access = strcasecmp(key, "AccessKey") == 0;
+  int access = s->id == EF_SET_ACCESS_KEY;
   char **out =
       access ? &account->account.access_key : &account->account.secret_key;
   if (*out != NULL)
     return access ? fail(p, "`%s' is given twice in %s", key, where)
                   : fail(p,
-                         "%s gives the secret key twice: use one `SecretKey' "
-                         "or one `SecretKeyFile'",
-                         where);
+                         "%s gives the secret key twice: use one `%s' "
+                         "or one `%s'",
+                         where, NAME(SECRET_KEY), NAME(SECRET_KEY_FILE));
   if (child->values_num != 1 || child->values[0].type != OCONFIG_TYPE_STRING)
     return fail(p, "`%s' in %s needs exactly one argument, in double quotes",
                 key, where);
-  raw = child->values[0].value.string;
-  if (strcasecmp(key, "SecretKeyFile") != 0)
-    return verdict(
-        p,
-        ef_account_key(raw, access ? "access key" : "secret key", out, problem),
-        key, where, problem);
+  const char *raw = child->values[0].value.string;
+  if (s->id != EF_SET_SECRET_KEY_FILE)
+    return verdict(p, s->text(raw, out, problem), key, where, problem);
+  /* A path is no secret: the refusal names it. */
   if (ef_account_secret_file(raw, out, problem) != 0)
-    return fail(p, "`SecretKeyFile' \"%s\" in %s: %s", raw, where, problem);
+    return fail(p, "`%s' \"%s\" in %s: %s", s->collectd, raw, where, problem);
   if ((account->secret_key_file = strdup(raw)) == NULL)
     return fail(p, "out of memory");
   return 0;
 }
 
-static int account_option(parser *p, ecoflow_account *account,
-                          const oconfig_item_t *child, const char *where) {
-  const char *key = child->key;
-  ef_account *settings = &account->account;
+/* A text setting: one string, held to its verdict; a path (FILE) is named
+ * in the refusal. */
+static int text_option(parser *p, const ef_setting *s,
+                       const oconfig_item_t *child, const char *where,
+                       char **out) {
   char problem[EF_PROBLEM_LEN];
-  if (strcasecmp(key, "AccessKey") == 0 || strcasecmp(key, "SecretKey") == 0 ||
-      strcasecmp(key, "SecretKeyFile") == 0)
-    return key_option(p, account, child, where);
-  if (strcasecmp(key, "Endpoint") == 0 || strcasecmp(key, "CAFile") == 0) {
-    int endpoint = strcasecmp(key, "Endpoint") == 0;
-    char **out = endpoint ? &settings->endpoint : &settings->ca_file;
-    char *text = NULL;
-    if (*out != NULL)
-      return fail(p, "`%s' is given twice in %s", key, where);
-    if (get_string(p, child, where, &text) != 0) {
-      free(text);
-      return -1;
-    }
-    int status = endpoint ? ef_account_endpoint(text, out, problem)
-                          : ef_account_ca_file(text, out, problem);
-    if (status != 0 && !endpoint)
-      status = fail(p, "`CAFile' \"%s\" in %s: %s", text, where, problem);
-    else
-      status = verdict(p, status, key, where, problem);
-    free(text);
-    return status;
-  }
-  if (strcasecmp(key, "Timeout") == 0) {
-    double seconds = settings->timeout_ms / 1000.0;
-    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &seconds) ||
-           verdict(p,
-                   ef_account_timeout(seconds, &settings->timeout_ms, problem),
-                   key, where, problem);
-  }
-  if (strcasecmp(key, "MaxConcurrent") == 0) {
-    double count = settings->max_concurrent;
-    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &count) ||
-           verdict(p,
-                   ef_account_max_concurrent(count, &settings->max_concurrent,
-                                             problem),
-                   key, where, problem);
-  }
-  if (strcasecmp(key, "Device") == 0)
-    return account_add_device(p, account, child, where);
-  if (strcasecmp(key, "Report") == 0)
-    return add_report(p, &account->reports, &account->n_reports, child, where);
-  if (strcasecmp(key, "Discover") == 0)
-    return get_boolean(p, child, where, &p->discover_seen, &account->discover);
-  if (strcasecmp(key, "DiscoverRefresh") == 0)
-    return get_number(p, child, where, 1, DISCOVER_REFRESH_MAX_S,
-                      &account->discover_refresh_s);
-  if (strcasecmp(key, "MQTT") == 0)
-    return get_boolean(p, child, where, &p->mqtt_seen, &account->mqtt);
-  if (strcasecmp(key, "MQTTClientIdSuffix") == 0) {
-    char *text = NULL;
-    if (account->mqtt_suffix != NULL)
-      return fail(p, "`%s' is given twice in %s", key, where);
-    int status =
-        get_string(p, child, where, &text) ||
-        verdict(p, ef_account_push_suffix(text, &account->mqtt_suffix, problem),
-                key, where, problem);
-    free(text);
-    return status;
-  }
-  if (strcasecmp(key, "MQTTRefresh") == 0 ||
-      strcasecmp(key, "MQTTSilence") == 0) {
-    int refresh = strcasecmp(key, "MQTTRefresh") == 0;
-    int64_t *ms =
-        refresh ? &account->mqtt_refresh_ms : &account->mqtt_silence_ms;
-    double seconds = *ms / 1000.0;
-    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &seconds) ||
-           verdict(p,
-                   refresh ? ef_account_push_refresh(seconds, ms, problem)
-                           : ef_account_push_silence(seconds, ms, problem),
-                   key, where, problem);
-  }
-  if (strcasecmp(key, "RawQuotas") == 0)
-    return get_setting(p, child, where, &account->raw_quotas);
-  if (strcasecmp(key, "CellValues") == 0)
-    return get_boolean(p, child, where, &p->cell_values_seen,
-                       &account->cell_values);
-  if (strcasecmp(key, "MaxUnknownQuotas") == 0) {
-    double count = (double)settings->max_unknown;
-    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &count) ||
-           verdict(
-               p,
-               ef_account_max_unknown(count, &settings->max_unknown, problem),
-               key, where, problem);
-  }
-  if (strcasecmp(key, "CounterGlitchShare") == 0) {
-    double share = settings->counter_glitch;
-    return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &share) ||
-           verdict(p,
-                   ef_account_counter_glitch(share, &settings->counter_glitch,
-                                             problem),
-                   key, where, problem);
-  }
-  if (strcasecmp(key, "Shard") == 0) {
-    char *text = NULL;
-    if (settings->shard_count != 0)
-      return fail(p, "`%s' is given twice in %s", key, where);
-    int status = get_string(p, child, where, &text) ||
-                 verdict(p,
-                         ef_account_shard(text, &settings->shard_index,
-                                          &settings->shard_count, problem),
-                         key, where, problem);
-    free(text);
-    return status;
-  }
-  if (strcasecmp(key, "Account") == 0)
-    return fail(p, "<Account> blocks cannot be nested (found in %s)", where);
-  return fail(p, "unknown option `%s' in %s (known: " ACCOUNT_OPTIONS ")",
-              ef_setting_name_quoted(key, UNQUOTABLE_OPTION), where);
+  char *text = NULL;
+  int status = get_string(p, child, where, &text);
+  if (status == 0 && s->text(text, out, problem) != 0)
+    status = s->kind == EF_SETTING_FILE
+                 ? fail(p, "`%s' \"%s\" in %s: %s", s->collectd, text, where,
+                        problem)
+                 : verdict(p, -1, child->key, where, problem);
+  free(text);
+  return status;
 }
 
-/* Everything an account needs that has no default. */
+/* A number setting: one decimal number, held to its verdict. */
+static int number_option(parser *p, const ef_setting *s,
+                         const oconfig_item_t *child, const char *where,
+                         void *out) {
+  char problem[EF_PROBLEM_LEN];
+  double value = 0;
+  return get_number(p, child, where, -HUGE_VAL, HUGE_VAL, &value) ||
+         verdict(p, s->number(value, out, problem), child->key, where, problem);
+}
+
+/* `Shard "K/N"': kept as its two numbers. */
+static int shard_option(parser *p, ef_account *settings,
+                        const oconfig_item_t *child, const char *where) {
+  char problem[EF_PROBLEM_LEN];
+  char *text = NULL;
+  int status = get_string(p, child, where, &text) ||
+               verdict(p,
+                       ef_account_shard(text, &settings->shard_index,
+                                        &settings->shard_count, problem),
+                       child->key, where, problem);
+  free(text);
+  return status;
+}
+
+/* One option of an account: the settings table says which setting it is
+ * and its kind; account_members, where it lands. */
+static int account_option(parser *p, ecoflow_account *account,
+                          const oconfig_item_t *child, const char *where) {
+  const ef_setting *s = ef_setting_by_collectd(
+      child->key, EF_SETTING_IN_ACCOUNT | EF_SETTING_IN_PLUGIN);
+  if (s == NULL)
+    return unknown(p, child, ECOFLOW_BLOCK_ACCOUNT, where);
+  switch (s->id) {
+  case EF_SET_ACCESS_KEY:
+  case EF_SET_SECRET_KEY:
+  case EF_SET_SECRET_KEY_FILE:
+    return key_option(p, account, s, child, where);
+  case EF_SET_DEVICE:
+    return account_add_device(p, account, child, where);
+  case EF_SET_REPORT:
+    return add_report(p, &account->reports, &account->n_reports, child, where);
+  case EF_SET_RAW_QUOTAS:
+    return get_setting(p, child, where, &account->raw_quotas);
+  case EF_SET_ACCOUNT:
+    return fail(p, "<%s> blocks cannot be nested (found in %s)", s->collectd,
+                where);
+  default:
+    break;
+  }
+  bool *seen = &p->seen[s->id];
+  if (*seen && s->kind != EF_SETTING_BOOL)
+    return fail(p, "`%s' is given twice in %s", child->key, where);
+  if (s->id == EF_SET_SHARD) {
+    *seen = true;
+    return shard_option(p, &account->account, child, where);
+  }
+  void *member = (char *)account + account_members[s->id] - 1;
+  int status;
+  if (s->kind == EF_SETTING_BOOL)
+    return get_boolean(p, child, where, seen, member);
+  else if (s->kind == EF_SETTING_SECONDS)
+    status = get_number(p, child, where, s->min, s->max, member);
+  else if (s->kind == EF_SETTING_NUMBER)
+    status = number_option(p, s, child, where, member);
+  else
+    status = text_option(p, s, child, where, member);
+  *seen = true;
+  return status;
+}
+
+/* Everything an account needs that has no default, and the settings that
+ * only mean something with others (ef_settings_together). */
 static int account_check(const parser *p, const ecoflow_account *account,
                          const char *where) {
-  if (account->account.access_key == NULL)
+  ef_settings_given given = {
+      .access_key = account->account.access_key != NULL,
+      .secret_key = account->account.secret_key != NULL,
+      .devices = account->n_devices > 0,
+      .discover = account->discover,
+      .mqtt = account->push.enabled,
+      .mqtt_options = ef_push_settings_extra(&account->push),
+      .shard = account->account.shard_count != 0,
+  };
+  ef_settings_rule rule = ef_settings_together(&given);
+  if (rule == EF_SETTINGS_NO_ACCESS_KEY)
     return fail(p,
-                "%s has no `AccessKey': create a key pair on the EcoFlow "
+                "%s has no `%s': create a key pair on the EcoFlow "
                 "developer portal",
-                where);
-  if (account->account.secret_key == NULL)
-    return fail(p, "%s has no `SecretKey' or `SecretKeyFile'", where);
-  if (account->n_devices == 0 && !account->discover)
+                where, NAME(ACCESS_KEY));
+  if (rule == EF_SETTINGS_NO_SECRET_KEY)
+    return fail(p, "%s has no `%s' or `%s'", where, NAME(SECRET_KEY),
+                NAME(SECRET_KEY_FILE));
+  if (rule == EF_SETTINGS_NOTHING_TO_READ)
     return fail(p,
-                "%s has no <Device \"SERIAL\"> block: nothing to poll (or "
-                "set `Discover true' to poll every device of the account)",
-                where);
-  if ((account->mqtt_suffix != NULL || account->mqtt_refresh_ms != 0 ||
-       account->mqtt_silence_ms != 0) &&
-      !account->mqtt)
-    return fail(p, "the `MQTT...' options of %s only apply with `MQTT true'",
-                where);
-  if (account->mqtt && !ef_engine_can_push())
+                "%s has no <%s \"SERIAL\"> block: nothing to poll (or "
+                "set `%s true' to poll every device of the account)",
+                where, NAME(DEVICE), NAME(DISCOVER));
+  if (rule == EF_SETTINGS_PUSH_WITHOUT_MQTT)
+    return fail(p, "the `%s...' options of %s only apply with `%s true'",
+                NAME(MQTT), where, NAME(MQTT));
+  if (account->push.enabled && !ef_engine_can_push())
     return fail(p,
-                "`MQTT true' in %s: push mode needs libmosquitto, which this "
+                "`%s true' in %s: push mode needs libmosquitto, which this "
                 "build of the plugin has not (install libmosquitto-dev and "
                 "build again)",
-                where);
+                NAME(MQTT), where);
   if (account->discover_refresh_s != 0 && !account->discover)
-    return fail(p, "`DiscoverRefresh' in %s only applies with `Discover true'",
-                where);
-  if (account->account.shard_count != 0 && !account->discover)
+    return fail(p, "`%s' in %s only applies with `%s true'",
+                NAME(DISCOVER_REFRESH), where, NAME(DISCOVER));
+  if (rule == EF_SETTINGS_SHARD_WITHOUT_DISCOVERY)
     return fail(p,
-                "`Shard' in %s splits the discovered devices: it only "
-                "applies with `Discover true' (configured devices are "
+                "`%s' in %s splits the discovered devices: it only "
+                "applies with `%s true' (configured devices are "
                 "always polled)",
-                where);
+                NAME(SHARD), where, NAME(DISCOVER));
   for (size_t d = 0; d < account->n_devices; d++)
     for (size_t r = 0; r < account->devices[d].n_reports; r++)
       if (find_report(account->reports, account->n_reports,
                       account->devices[d].reports[r].code) != NULL)
         return fail(p,
-                    "<Report \"%s\"> is given for all devices of %s and "
-                    "again in <Device \"%s\">",
-                    account->devices[d].reports[r].code, where,
-                    account->devices[d].serial);
+                    "<%s \"%s\"> is given for all devices of %s and "
+                    "again in <%s \"%s\">",
+                    NAME(REPORT), account->devices[d].reports[r].code, where,
+                    NAME(DEVICE), account->devices[d].serial);
   return 0;
 }
 
@@ -623,8 +635,8 @@ static int account_parse(parser *p, const oconfig_item_t *block,
     if (strcmp(p->config->accounts[a]->name, name) == 0)
       return fail(p,
                   "account \"%s\" is configured twice: give each account "
-                  "its own <Account \"name\"> block",
-                  name);
+                  "its own <%s \"name\"> block",
+                  name, NAME(ACCOUNT));
 
   ecoflow_account *account = calloc(1, sizeof(*account));
   if (account == NULL || (account->name = strdup(name)) == NULL) {
@@ -632,7 +644,7 @@ static int account_parse(parser *p, const oconfig_item_t *block,
     return fail(p, "out of memory");
   }
   int status = 0;
-  p->discover_seen = p->mqtt_seen = p->cell_values_seen = false;
+  memset(p->seen, 0, sizeof(p->seen));
   for (int i = 0; status == 0 && i < block->children_num; i++)
     status = account_option(p, account, block->children + i, where);
   if (status == 0)
@@ -648,13 +660,13 @@ static int account_parse(parser *p, const oconfig_item_t *block,
 static int account_block_parse(parser *p, const oconfig_item_t *block) {
   char *name = NULL;
   if (get_string(p, block, "<Plugin ecoflow>", &name) != 0 ||
-      check_name(p, "<Account>", "an account name", name, "<Plugin ecoflow>") !=
-          0) {
+      check_name(p, EF_SET_ACCOUNT, "an account name", name,
+                 "<Plugin ecoflow>") != 0) {
     free(name);
     return -1;
   }
-  char where[ECOFLOW_NAME_MAX + 16];
-  snprintf(where, sizeof(where), "<Account \"%s\">", name);
+  char where[ECOFLOW_NAME_MAX + 32];
+  snprintf(where, sizeof(where), "<%s \"%s\">", NAME(ACCOUNT), name);
   int status = account_parse(p, block, name, where);
   free(name);
   return status;
@@ -673,10 +685,11 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
   const oconfig_item_t *outside = NULL, *raw_quotas = NULL;
   int n_account_blocks = 0;
   for (int i = 0; i < ci->children_num; i++) {
-    if (strcasecmp(ci->children[i].key, "Account") == 0)
+    const ef_setting *s =
+        ef_setting_by_collectd(ci->children[i].key, EF_SETTING_IN_PLUGIN);
+    if (s != NULL && s->id == EF_SET_ACCOUNT)
       n_account_blocks++;
-    else if (strcasecmp(ci->children[i].key, "RawQuotas") == 0 &&
-             raw_quotas == NULL)
+    else if (s != NULL && s->id == EF_SET_RAW_QUOTAS && raw_quotas == NULL)
       raw_quotas = ci->children + i;
     else if (outside == NULL)
       outside = ci->children + i;
@@ -688,9 +701,9 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
     return -1;
   if (n_account_blocks > 0 && outside != NULL)
     return fail(&p,
-                "`%s' is outside any <Account> block: once <Account> blocks "
-                "are used, every option and <Device> goes inside one",
-                outside->key);
+                "`%s' is outside any <%s> block: once <%s> blocks "
+                "are used, every option and <%s> goes inside one",
+                outside->key, NAME(ACCOUNT), NAME(ACCOUNT), NAME(DEVICE));
 
   int status = 0;
   if (n_account_blocks == 0)
@@ -705,16 +718,13 @@ int ecoflow_config_parse(ecoflow_config *config, const oconfig_item_t *ci,
   if (p.default_interval_used && default_interval_s < ECOFLOW_MIN_INTERVAL_S)
     warn(&p,
          "the plugin's interval (%g s) is below %g s: devices without "
-         "`Interval' are polled every %g s (the EcoFlow cloud blocks "
+         "`%s' are polled every %g s (the EcoFlow cloud blocks "
          "accounts that poll faster)",
-         default_interval_s, ECOFLOW_MIN_INTERVAL_S, ECOFLOW_MIN_INTERVAL_S);
-  if (ef_schedule_min_interval_ms() < EF_MIN_INTERVAL_MS)
-    warn(&p,
-         "%s is set: devices may be polled every %g s. It is a test hook "
-         "for ecoflow-sim only: the EcoFlow cloud blocks accounts that poll "
-         "faster than every %g s",
-         EF_TEST_MIN_INTERVAL_ENV, ECOFLOW_MIN_INTERVAL_S,
-         EF_MIN_INTERVAL_MS / 1000.0);
+         default_interval_s, ECOFLOW_MIN_INTERVAL_S, NAME(INTERVAL),
+         ECOFLOW_MIN_INTERVAL_S);
+  char hook[EF_PROBLEM_LEN];
+  if (ef_settings_hook_warning(hook))
+    warn(&p, "%s", hook);
   return 0;
 }
 
@@ -726,7 +736,7 @@ void ecoflow_account_free(ecoflow_account *account) {
   free(account->devices);
   reports_free(account->reports, account->n_reports);
   free(account->name);
-  free(account->mqtt_suffix);
+  ef_push_settings_clear(&account->push);
   free(account->secret_key_file);
   ef_account_clear(&account->account);
   free(account);

@@ -14,6 +14,7 @@
 #include "ef_account.h"
 #include "ef_report.h"
 #include "ef_schedule.h"
+#include "ef_settings.h"
 #include "liboconfig/oconfig.h"
 
 #include <stddef.h>
@@ -60,10 +61,7 @@ typedef struct {
   double discovered_interval_s; /* of discovered devices: the plugin's */
   ecoflow_report *reports;      /* account-level: for every device */
   size_t n_reports;
-  int mqtt;                /* `MQTT true': push mode (ef_engine.h) */
-  char *mqtt_suffix;       /* `MQTTClientIdSuffix'; NULL: "collectd" */
-  int64_t mqtt_refresh_ms; /* `MQTTRefresh'; 0: the engine's default */
-  int64_t mqtt_silence_ms; /* `MQTTSilence'; 0: the engine's default */
+  ef_push_settings push; /* push mode and its options */
   /* `RawQuotas' of the account, else of the plugin block, else false:
    * also dispatch the quotas the catalog does not know of devices whose
    * family it knows. */
@@ -100,8 +98,8 @@ void ecoflow_account_free(ecoflow_account *account);
 void ecoflow_config_free(ecoflow_config *config);
 
 /* The options each block takes, as its refusal of an unknown one names
- * them ("AccessKey, SecretKey, ..., <Device>, <Report>"), for the
- * documentation's tests (src/tools/ef_options.c); NULL for no block. */
+ * them ("AccessKey, SecretKey, ..., <Device>, <Report>"): the settings
+ * table's (ef_settings.h) that stand in that block; NULL for no block. */
 typedef enum {
   ECOFLOW_BLOCK_PLUGIN, /* <Plugin ecoflow>, beside any <Account> */
   ECOFLOW_BLOCK_ACCOUNT,

@@ -7,6 +7,7 @@
 #include "ef_metric.h"
 #include "ef_number.h"
 #include "ef_poll.h"
+#include "ef_settings.h"
 #include "ef_text.h"
 
 #include <inttypes.h>
@@ -720,16 +721,24 @@ static int shard_text(const ef_account *a, char *out) {
                                     a->shard_index, a->shard_count) > 0;
 }
 
+/* The names the snippets give settings: the settings table's. */
+#define NAME EF_SETTING_COLLECTD
+
+static const char *flag(ef_setting_id id, char out[EF_SETTING_FLAG_LEN]) {
+  return ef_setting_flag(ef_setting_get(id), out);
+}
+
+/* Their names and kinds (a text is quoted in collectd's configuration)
+ * are the settings table's. */
 static const struct {
-  const char *collectd, *telegraf;
-  int quoted; /* a string, in collectd's configuration */
+  ef_setting_id id;
   int (*text)(const ef_account *account, char out[EF_NUMBER_TEXT_LEN]);
 } kept_settings[] = {
-    {"Timeout", "--timeout", 0, timeout_text},
-    {"MaxConcurrent", "--max-concurrent", 0, max_concurrent_text},
-    {"MaxUnknownQuotas", "--max-unknown-quotas", 0, max_unknown_text},
-    {"CounterGlitchShare", "--counter-glitch-share", 0, counter_glitch_text},
-    {"Shard", "--shard", 1, shard_text},
+    {EF_SET_TIMEOUT, timeout_text},
+    {EF_SET_MAX_CONCURRENT, max_concurrent_text},
+    {EF_SET_MAX_UNKNOWN, max_unknown_text},
+    {EF_SET_COUNTER_GLITCH, counter_glitch_text},
+    {EF_SET_SHARD, shard_text},
 };
 #define N_KEPT_SETTINGS (sizeof(kept_settings) / sizeof(kept_settings[0]))
 
@@ -809,25 +818,25 @@ static void put_device_block(check *c, FILE *out, const target *t) {
             "check it\n",
             in);
   }
-  fprintf(out, "%s<Device ", in);
+  fprintf(out, "%s<%s ", in, NAME(DEVICE));
   put_quoted(out, t->sn);
   fputs(">\n", out);
   const char *listed_name = t->listed ? t->listed->name : NULL;
   char problem[EF_PROBLEM_LEN];
   if (t->name != NULL) {
-    fprintf(out, "%s  Name ", in);
+    fprintf(out, "%s  %s ", in, NAME(DEVICE_NAME));
     put_quoted(out, t->name);
     fputc('\n', out);
   } else if (listed_name != NULL &&
              ef_account_name(listed_name, "a name", problem) == 0) {
-    fprintf(out, "%s  #Name ", in);
+    fprintf(out, "%s  #%s ", in, NAME(DEVICE_NAME));
     put_quoted(out, listed_name);
     fputs("  # default: the serial number\n", out);
   }
   char interval[EF_NUMBER_TEXT_LEN];
   if (t->interval_s > 0 && ef_number_text(t->interval_s, interval) == 0)
-    fprintf(out, "%s  Interval %s\n", in, interval);
-  fprintf(out, "%s</Device>\n", in);
+    fprintf(out, "%s  %s %s\n", in, NAME(INTERVAL), interval);
+  fprintf(out, "%s</%s>\n", in, NAME(DEVICE));
 }
 
 static void write_collectd_block(check *c, FILE *out) {
@@ -835,20 +844,20 @@ static void write_collectd_block(check *c, FILE *out) {
   const char *in = o->account_name ? "    " : "  ";
   fputs("LoadPlugin ecoflow\n<Plugin ecoflow>\n", out);
   if (o->account_name) {
-    fputs("  <Account ", out);
+    fprintf(out, "  <%s ", NAME(ACCOUNT));
     put_quoted(out, o->account_name);
     fputs(">\n", out);
   }
-  fprintf(out, "%sAccessKey ", in);
+  fprintf(out, "%s%s ", in, NAME(ACCESS_KEY));
   put_quoted(out, o->account->access_key);
-  fprintf(out, "\n%sSecretKeyFile ", in);
+  fprintf(out, "\n%s%s ", in, NAME(SECRET_KEY_FILE));
   put_quoted(out,
              c->secret_path ? c->secret_path : "/etc/collectd/ecoflow.secret");
   fputs(c->secret_path ? "\n" : "  # the secret key alone, chmod 600\n", out);
-  fprintf(out, "%sEndpoint ", in);
+  fprintf(out, "%s%s ", in, NAME(ENDPOINT));
   put_quoted(out, c->report->endpoint);
   if (c->ca_path != NULL) {
-    fprintf(out, "\n%sCAFile ", in);
+    fprintf(out, "\n%s%s ", in, NAME(CA_FILE));
     put_quoted(out, c->ca_path);
   }
   fputc('\n', out);
@@ -856,24 +865,27 @@ static void write_collectd_block(check *c, FILE *out) {
     char value[EF_NUMBER_TEXT_LEN];
     if (!kept_settings[i].text(o->account, value))
       continue;
-    fprintf(out, "%s%s ", in, kept_settings[i].collectd);
-    if (kept_settings[i].quoted)
+    const ef_setting *s = ef_setting_get(kept_settings[i].id);
+    fprintf(out, "%s%s ", in, s->collectd);
+    if (s->kind == EF_SETTING_TEXT)
       put_quoted(out, value);
     else
       fputs(value, out);
     fputc('\n', out);
   }
-  put_left_out(c, out, in, "Discover true");
+  char discover[EF_SETTING_FLAG_LEN];
+  snprintf(discover, sizeof(discover), "%s true", NAME(DISCOVER));
+  put_left_out(c, out, in, discover);
   if (pasted_discover(c))
-    fprintf(out, "%sDiscover true\n", in);
+    fprintf(out, "%s%s\n", in, discover);
   size_t more = each_pasted(c, out, put_device_block);
   if (more > 0)
     fprintf(out,
-            "%s# and %zu more <Device> blocks of this configuration, not "
+            "%s# and %zu more <%s> blocks of this configuration, not "
             "repeated here: keep them\n",
-            in, more);
+            in, more, NAME(DEVICE));
   if (o->account_name)
-    fputs("  </Account>\n", out);
+    fprintf(out, "  </%s>\n", NAME(ACCOUNT));
   fputs("</Plugin>\n", out);
 }
 
@@ -899,8 +911,18 @@ static void put_word(check *c, FILE *out, const char *sep, const char *word) {
   free(quoted);
 }
 
+/* " --option word", the word quoted as put_word does. */
+static void put_option(check *c, FILE *out, ef_setting_id id,
+                       const char *word) {
+  char name[EF_SETTING_FLAG_LEN];
+  fprintf(out, " %s", flag(id, name));
+  put_word(c, out, " ", word);
+}
+
 static void put_sn(check *c, FILE *out, const target *t) {
-  fprintf(out, " --sn %s%s", t->sn, t->name ? "=" : "");
+  char name[EF_SETTING_FLAG_LEN];
+  fprintf(out, " %s %s%s", flag(EF_SET_DEVICE, name), t->sn,
+          t->name ? "=" : "");
   if (t->name)
     put_word(c, out, "", t->name);
 }
@@ -911,32 +933,34 @@ static void write_telegraf_snippet(check *c, FILE *out) {
                                             : EF_DEFAULT_TIMEOUT_MS) +
                     999) /
                    1000;
+  char name[EF_SETTING_FLAG_LEN];
   fprintf(out,
           "# Telegraf's environment (e.g. /etc/default/telegraf, mode 600) "
-          "needs\n# ECOFLOW_ACCESS_KEY%s.\n",
-          c->secret_path ? "" : " and ECOFLOW_SECRET_KEY");
-  put_left_out(c, out, "", "--discover");
+          "needs\n# %s%s%s.\n",
+          ef_setting_get(EF_SET_ACCESS_KEY)->env, c->secret_path ? "" : " and ",
+          c->secret_path ? "" : ef_setting_get(EF_SET_SECRET_KEY)->env);
+  put_left_out(c, out, "", flag(EF_SET_DISCOVER, name));
   size_t pasted_devices = n_pasted(c);
   if (pasted_devices > PASTED_DEVICES_MAX)
     fprintf(out,
-            "# and %zu more --sn of these settings, not repeated here: add "
+            "# and %zu more %s of these settings, not repeated here: add "
             "them\n",
-            pasted_devices - PASTED_DEVICES_MAX);
+            pasted_devices - PASTED_DEVICES_MAX, flag(EF_SET_DEVICE, name));
   fputs("[[inputs.exec]]\n  commands = [\"", out);
   put_word(c, out, "",
            o->telegraf_program ? o->telegraf_program : "ecoflow-telegraf");
-  put_word(c, out, " --endpoint ", c->report->endpoint);
+  put_option(c, out, EF_SET_ENDPOINT, c->report->endpoint);
   if (c->secret_path)
-    put_word(c, out, " --secret-key-file ", c->secret_path);
+    put_option(c, out, EF_SET_SECRET_KEY_FILE, c->secret_path);
   if (c->ca_path)
-    put_word(c, out, " --ca-file ", c->ca_path);
+    put_option(c, out, EF_SET_CA_FILE, c->ca_path);
   for (size_t i = 0; i < N_KEPT_SETTINGS; i++) {
     char value[EF_NUMBER_TEXT_LEN];
     if (kept_settings[i].text(o->account, value))
-      fprintf(out, " %s %s", kept_settings[i].telegraf, value);
+      fprintf(out, " %s %s", flag(kept_settings[i].id, name), value);
   }
   if (pasted_discover(c))
-    fputs(" --discover", out);
+    fprintf(out, " %s", flag(EF_SET_DISCOVER, name));
   each_pasted(c, out, put_sn);
   /* Telegraf's timeout covers one request's; the interval, that. */
   long interval_s = timeout_s + 15 > 30 ? timeout_s + 15 : 30;

@@ -12,6 +12,7 @@
 #include "ef_client.h"
 #include "ef_engine.h"
 #include "ef_schedule.h"
+#include "ef_settings.h"
 #include "first_run.h"
 #include "loop.h"
 #include "output.h"
@@ -19,6 +20,7 @@
 #include "telegraf_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,20 +210,17 @@ static void stop_requests(void) {
 }
 
 static int run_execd(run *r, const tg_config *config) {
-  long interval_ms =
-      config->interval_ms ? (long)ef_schedule_interval(config->interval_ms) : 0;
-  if (interval_ms > config->interval_ms && config->interval_ms > 0)
-    fprintf(stderr,
-            "W! ecoflow: polling every %ld s, not faster: the cloud "
-            "blocks accounts that poll a device more often\n",
-            interval_ms / 1000);
-  if (ef_schedule_min_interval_ms() < EF_MIN_INTERVAL_MS)
-    fprintf(stderr,
-            "W! ecoflow: %s is set: devices may be polled every %g s. It is "
-            "a test hook for ecoflow-sim only: the EcoFlow cloud blocks "
-            "accounts that poll faster than every %g s\n",
-            EF_TEST_MIN_INTERVAL_ENV, ef_schedule_min_interval_ms() / 1000.0,
-            EF_MIN_INTERVAL_MS / 1000.0);
+  double interval_s = config->interval_ms / 1000.0;
+  char problem[EF_PROBLEM_LEN], name[EF_SETTING_FLAG_LEN];
+  if (config->interval_ms > 0 &&
+      ef_settings_interval_floor(&interval_s, problem))
+    fprintf(stderr, "W! ecoflow: %s, not every %g s (%s)\n", problem,
+            config->interval_ms / 1000.0,
+            ef_setting_flag(ef_setting_get(EF_SET_INTERVAL), name));
+  long interval_ms = config->interval_ms ? lround(interval_s * 1000) : 0;
+  char hook[EF_PROBLEM_LEN];
+  if (ef_settings_hook_warning(hook))
+    fprintf(stderr, "W! ecoflow: %s\n", hook);
   const char *when = interval_ms ? "on the interval and on each line of stdin"
                                  : "on each line of stdin";
   size_t n = config->n_devices;
@@ -251,21 +250,25 @@ static int run_execd(run *r, const tg_config *config) {
 static int run_backfill(run *r, const tg_config *config) {
   time_t end = config->end.set ? config->end.t : (time_t)(ef_now_ms() / 1000);
   char problem[EF_PROBLEM_LEN];
+  char range[3][EF_SETTING_FLAG_LEN];
+  ef_setting_flag(ef_setting_get(EF_SET_BEGIN), range[0]);
+  ef_setting_flag(ef_setting_get(EF_SET_END), range[1]);
+  ef_setting_flag(ef_setting_get(EF_SET_HISTORY_MAX_WINDOWS), range[2]);
   int printed = ef_engine_backfill(
       r->engine, ef_now_ms(), config->history, config->begin.t, end,
       (size_t)config->history_max_windows, problem);
   if (printed == EF_BACKFILL_TOO_MANY) {
     fprintf(stderr,
-            "E! ecoflow: --begin to --end: %s: narrow the range, or raise "
-            "--history-max-windows (now %ld)\n",
-            problem,
+            "E! ecoflow: %s to %s: %s: narrow the range, or raise %s (now "
+            "%ld)\n",
+            range[0], range[1], problem, range[2],
             config->history_max_windows
                 ? config->history_max_windows
                 : (long)EF_BACKFILL_DEFAULT_MAX_WINDOWS);
     return EXIT_USAGE;
   }
   if (printed < 0)
-    fprintf(stderr, "E! ecoflow: --begin to --end: %s\n", problem);
+    fprintf(stderr, "E! ecoflow: %s to %s: %s\n", range[0], range[1], problem);
   else if (printed == 0)
     fprintf(stderr, "E! ecoflow: no window of report %s could be read\n",
             config->history);
@@ -324,12 +327,7 @@ static int run_with_engine(const tg_config *config) {
         .interval_ms = config->interval_ms,
         .read_interval_ms = config->execd ? config->interval_ms : 0,
         .daemon = config->execd,
-        .push = {.enabled = config->mqtt,
-                 .client_id_suffix =
-                     config->mqtt_suffix ? config->mqtt_suffix : "telegraf",
-                 .refresh_ms = config->mqtt_refresh_ms,
-                 .silence_ms = config->mqtt_silence_ms,
-                 .stream = 1}};
+        .push = ef_push_settings_options(&config->push, "telegraf", 1)};
     r.engine = ef_engine_new(&options, &tg_sink, &r.printer, problem);
     if (r.engine == NULL) {
       fprintf(stderr, "E! ecoflow: configuration: %s\n", problem);

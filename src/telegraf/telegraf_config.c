@@ -6,6 +6,7 @@
 #include "ef_number.h"
 #include "ef_report.h"
 #include "ef_roster.h"
+#include "ef_settings.h"
 #include "ef_text.h"
 
 #include <ctype.h>
@@ -20,230 +21,56 @@
 #include <unistd.h>
 
 #define MAX_FILE_SIZE (64 * 1024)
-#define ALL (TG_FROM_FILE | TG_FROM_ENV | TG_FROM_ARGV)
-#define NOT_ARGV (TG_FROM_FILE | TG_FROM_ENV)
-#define NO_OFFSET ((size_t)-1)
 
-typedef enum {
-  KIND_TEXT,    /* a string; secret_key and secret_key_file clear each other */
-  KIND_SECONDS, /* a number of seconds, kept in ms */
-  KIND_NUMBER,  /* a number the setting's check keeps */
-  KIND_DEVICE,  /* SN[=NAME], appended */
-  KIND_LIST,    /* a word, appended to a tg_list */
-  KIND_TIME,    /* a time (ef_history.h), into a tg_time */
-  KIND_FLAG,    /* an int: 1 without a value (command line), else a
-                   boolean word (file) */
-  KIND_CONFIG,  /* --config FILE: read before everything else */
-} setting_kind;
+typedef ef_setting setting;
 
-/* The verdict on a text value: 0 with the kept value in *out (malloc'ed),
- * or -1 with problem filled (EF_PROBLEM_LEN). */
-typedef int (*text_check)(const char *value, char **out, char *problem);
-/* The verdict on a number: 0 with it kept at member, or -1. */
-typedef int (*number_check)(double value, void *member, char *problem);
-/* 1 when a word can go into a request as it is. */
-typedef int (*word_check)(const char *value);
-
-typedef struct {
-  const char *key; /* in the file; on the command line with dashes */
-  const char *env; /* environment variable, or NULL */
-  unsigned from;   /* the tg_origin values that may set it */
-  setting_kind kind;
-  size_t offset;       /* of the member in tg_config */
-  size_t clears;       /* of a member this one replaces, or NO_OFFSET */
-  double min, max;     /* KIND_SECONDS */
-  text_check text;     /* KIND_TEXT: NULL keeps the text as it is */
-  number_check number; /* KIND_NUMBER */
-  word_check word;     /* KIND_TEXT, KIND_LIST: what requests accept */
-  const char *what;    /* what the word must be, in a refusal */
-  const char *metavar; /* in --help */
-  const char *help;
-} setting;
-
-#define AT(member) offsetof(tg_config, member)
-
-static int check_access_key(const char *value, char **out, char *problem) {
-  return ef_account_key(value, "access key", out, problem);
-}
-
-static int check_secret_key(const char *value, char **out, char *problem) {
-  return ef_account_key(value, "secret key", out, problem);
-}
-
-static int check_timeout(double value, void *member, char *problem) {
-  return ef_account_timeout(value, member, problem);
-}
-
-static int check_max_concurrent(double value, void *member, char *problem) {
-  return ef_account_max_concurrent(value, member, problem);
-}
-
-static int check_push_refresh(double value, void *member, char *problem) {
-  return ef_account_push_refresh(value, member, problem);
-}
-
-static int check_push_silence(double value, void *member, char *problem) {
-  return ef_account_push_silence(value, member, problem);
-}
-
-static int check_max_unknown(double value, void *member, char *problem) {
-  return ef_account_max_unknown(value, member, problem);
-}
-
-static int check_counter_glitch(double value, void *member, char *problem) {
-  return ef_account_counter_glitch(value, member, problem);
-}
-
-/* Kept as text; tg_config_finish puts it into the account. */
-static int check_shard(const char *value, char **out, char *problem) {
-  unsigned index, count;
-  if (ef_account_shard(value, &index, &count, problem) != 0)
-    return -1;
-  if ((*out = strdup(value)) == NULL) {
-    snprintf(problem, EF_PROBLEM_LEN, "out of memory");
-    return -1;
-  }
-  return 0;
-}
-
-static int check_max_windows(double value, void *member, char *problem) {
-  if (!(value >= 1 && value <= EF_BACKFILL_MAX_WINDOWS) ||
-      value != (long)value) {
-    snprintf(problem, EF_PROBLEM_LEN, "not a whole number from 1 to %d",
-             EF_BACKFILL_MAX_WINDOWS);
-    return -1;
-  }
-  *(long *)member = (long)value;
-  return 0;
-}
-
-static const setting settings[] = {
-    {"sn", NULL, TG_FROM_FILE | TG_FROM_ARGV, KIND_DEVICE, AT(devices),
-     NO_OFFSET, 0, 0, NULL, NULL, NULL, NULL, "SN[=NAME]",
-     "a device's serial number, and the name to tag it with; repeat for "
-     "more devices (on the command line, replaces the file's)"},
-    {"quota", NULL, ALL & ~TG_FROM_ENV, KIND_LIST, AT(quotas), NO_OFFSET, 0, 0,
-     NULL, NULL, ef_roster_quota_valid,
-     "a quota name (letters, digits and _.-[])", "QUOTA",
-     "read only this quota or group (bpSoc, pcsAPhase, ...) of the --sn "
-     "devices, through POST quota: smaller answers; repeatable"},
-    {"discover", NULL, ALL & ~TG_FROM_ENV, KIND_FLAG, AT(discover), NO_OFFSET,
-     0, 0, NULL, NULL, NULL, NULL, NULL,
-     "also read every other device of the account (device/list): the "
-     "default without --sn; offline devices are skipped"},
-    {"discover_refresh", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS,
-     AT(discover_refresh_ms), NO_OFFSET, 1, 86400, NULL, NULL, NULL, NULL, "S",
-     "with --execd, ask the account's device list again every S seconds "
-     "(default 600): names, products, online flags, new devices"},
-    {"endpoint", "ECOFLOW_ENDPOINT", ALL, KIND_TEXT, AT(account.endpoint),
-     NO_OFFSET, 0, 0, ef_account_endpoint, NULL, NULL, NULL, "URL",
-     "the API host: " TG_DEFAULT_ENDPOINT " (Europe, the default), "
-     "https://api-a.ecoflow.com (Americas)"},
-    {"access_key", "ECOFLOW_ACCESS_KEY", NOT_ARGV, KIND_TEXT,
-     AT(account.access_key), NO_OFFSET, 0, 0, check_access_key, NULL, NULL,
-     NULL, "KEY", "the access key of the EcoFlow developer account"},
-    {"secret_key", "ECOFLOW_SECRET_KEY", NOT_ARGV, KIND_TEXT,
-     AT(account.secret_key), AT(secret_key_file), 0, 0, check_secret_key, NULL,
-     NULL, NULL, "KEY", "the secret key of that account"},
-    {"secret_key_file", "ECOFLOW_SECRET_KEY_FILE", ALL, KIND_TEXT,
-     AT(secret_key_file), AT(account.secret_key), 0, 0, NULL, NULL, NULL, NULL,
-     "FILE",
-     "a file holding the secret key: mode 600, or 640 when root owns it and "
-     "its group is this program's"},
-    {"config", NULL, TG_FROM_ARGV, KIND_CONFIG, NO_OFFSET, NO_OFFSET, 0, 0,
-     NULL, NULL, NULL, NULL, "FILE",
-     "read `key = value` settings (the long option names with _) "
-     "from FILE"},
-    {"timeout", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(account.timeout_ms),
-     NO_OFFSET, 0, 0, NULL, check_timeout, NULL, NULL, "S",
-     "give up on a request after S seconds (default 10, at most 300)"},
-    {"max_concurrent", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
-     AT(account.max_concurrent), NO_OFFSET, 0, 0, NULL, check_max_concurrent,
-     NULL, NULL, "N", "at most N requests in flight (default 8, at most 256)"},
-    {"ca_file", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(account.ca_file),
-     NO_OFFSET, 0, 0, ef_account_ca_file, NULL, NULL, NULL, "FILE",
-     "verify the API's certificate against the CAs in FILE"},
-    {"execd", NULL, TG_FROM_ARGV, KIND_FLAG, AT(execd), NO_OFFSET, 0, 0, NULL,
-     NULL, NULL, NULL, NULL,
-     "run under inputs.execd: poll whenever a line arrives on stdin, exit at "
-     "its end"},
-    {"mqtt", NULL, ALL & ~TG_FROM_ENV, KIND_FLAG, AT(mqtt), NO_OFFSET, 0, 0,
-     NULL, NULL, NULL, NULL, NULL,
-     "with --execd, push mode: subscribe to the devices' MQTT messages and "
-     "print their values as they arrive (stamped with their arrival); each "
-     "device is read over HTTP once, then every --mqtt-refresh"},
-    {"mqtt_client_id_suffix", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT,
-     AT(mqtt_suffix), NO_OFFSET, 0, 0, ef_account_push_suffix, NULL, NULL, NULL,
-     "SUFFIX",
-     "the end of the MQTT client id, after the certificate account (default "
-     "telegraf); each program of an account needs its own"},
-    {"mqtt_refresh", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(mqtt_refresh_ms),
-     NO_OFFSET, 0, 0, NULL, check_push_refresh, NULL, NULL, "S",
-     "with --mqtt, read each device over HTTP every S seconds to heal "
-     "missed messages (default 600)"},
-    {"mqtt_silence", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER, AT(mqtt_silence_ms),
-     NO_OFFSET, 0, 0, NULL, check_push_silence, NULL, NULL, "S",
-     "with --mqtt, a device without a message for S seconds is said to be "
-     "silent (default 300)"},
-    {"max_unknown_quotas", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
-     AT(account.max_unknown), NO_OFFSET, 0, 0, NULL, check_max_unknown, NULL,
-     NULL, "N",
-     "take at most N values the catalog does not know (ecoflow_raw) from one "
-     "reading (default 1000; the live PowerOcean sends about 350 values in "
-     "all); what is cut is counted and said once per device"},
-    {"counter_glitch_share", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
-     AT(account.counter_glitch), NO_OFFSET, 0, 0, NULL, check_counter_glitch,
-     NULL, NULL, "X",
-     "a lifetime energy counter that steps back by less than this share of "
-     "its value is a glitch, held out of that reading (default 0.01; a "
-     "bigger step is a reset)"},
-    {"shard", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(shard), NO_OFFSET, 0, 0,
-     check_shard, NULL, NULL, NULL, "K/N",
-     "with discovery, read only the devices whose serial number hashes to "
-     "part K (0 to N-1) of N: agents sharing an account split it without "
-     "talking to each other"},
-    {"interval", NULL, ALL & ~TG_FROM_ENV, KIND_SECONDS, AT(interval_ms),
-     NO_OFFSET, 0.001, 86400, NULL, NULL, NULL, NULL, "S",
-     "with --execd, also poll on its own every S seconds (signal = \"none\")"},
-    {"history", NULL, ALL & ~TG_FROM_ENV, KIND_TEXT, AT(history), NO_OFFSET, 0,
-     0, NULL, NULL, ef_report_code_valid,
-     "a report code (letters, digits, _ and -)", "CODE",
-     "print report CODE (e.g. JT303_Dashboard_Overview_Summary_Week) from "
-     "--begin to --end as " EF_REPORT_MEASUREMENT " points, one per window "
-     "of less than a week, stamped with its start, and exit. Windows are "
-     "asked --max-concurrent at a time, a group a second at most; a long "
-     "backfill says on stderr where it is, once a second, and what it "
-     "skipped"},
-    {"history_max_windows", NULL, ALL & ~TG_FROM_ENV, KIND_NUMBER,
-     AT(history_max_windows), NO_OFFSET, 0, 0, NULL, check_max_windows, NULL,
-     NULL, "N",
-     "with --history, refuse a range of more than N windows per device "
-     "(default 520, about ten years)"},
-    {"begin", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(begin), NO_OFFSET, 0, 0,
-     NULL, NULL, NULL, NULL, "TIME",
-     "with --history: the first second, UTC \"YYYY-MM-DD HH:MM:SS\" or ISO "
-     "8601 (2024-06-17T00:00:00+02:00)"},
-    {"end", NULL, ALL & ~TG_FROM_ENV, KIND_TIME, AT(end), NO_OFFSET, 0, 0, NULL,
-     NULL, NULL, NULL, "TIME",
-     "with --history: where the backfill stops, not included (default: "
-     "now); 2024-06-17 to 2024-06-24 is one week"},
-    {"check", NULL, TG_FROM_ARGV, KIND_FLAG, AT(check), NO_OFFSET, 0, 0, NULL,
-     NULL, NULL, NULL, NULL,
-     "check the settings against the cloud and exit: which host (region) "
-     "takes the keys, whether the clock agrees, the account's devices and "
-     "what each one's quota/all gives; then the Telegraf and collectd "
-     "configuration to paste. Exit status 0 when everything a run needs "
-     "works"},
-    {"list_metrics", NULL, TG_FROM_ARGV, KIND_FLAG, AT(list_metrics), NO_OFFSET,
-     0, 0, NULL, NULL, NULL, NULL, NULL,
-     "print the catalog of metrics and exit"},
-    {"help", NULL, TG_FROM_ARGV, KIND_FLAG, AT(help), NO_OFFSET, 0, 0, NULL,
-     NULL, NULL, NULL, NULL, "print this help and exit"},
-    {"version", NULL, TG_FROM_ARGV, KIND_FLAG, AT(version), NO_OFFSET, 0, 0,
-     NULL, NULL, NULL, NULL, NULL, "print the version and exit"},
+/* Where each setting lands in tg_config, and the member a text setting
+ * replaces (the secret key and its file, whichever came last): offsets
+ * plus one, so that 0 is nowhere. The names, kinds and verdicts are the
+ * core's (ef_settings.def). */
+#define AT(member) (offsetof(tg_config, member) + 1)
+static const struct {
+  size_t at, clears;
+} members[EF_SETTINGS_N] = {
+    [EF_SET_ACCESS_KEY] = {AT(account.access_key), 0},
+    [EF_SET_SECRET_KEY] = {AT(account.secret_key), AT(secret_key_file)},
+    [EF_SET_SECRET_KEY_FILE] = {AT(secret_key_file), AT(account.secret_key)},
+    [EF_SET_ENDPOINT] = {AT(account.endpoint), 0},
+    [EF_SET_TIMEOUT] = {AT(account.timeout_ms), 0},
+    [EF_SET_MAX_CONCURRENT] = {AT(account.max_concurrent), 0},
+    [EF_SET_CA_FILE] = {AT(account.ca_file), 0},
+    [EF_SET_DISCOVER] = {AT(discover), 0},
+    [EF_SET_DISCOVER_REFRESH] = {AT(discover_refresh_ms), 0},
+    [EF_SET_MQTT] = {AT(push.enabled), 0},
+    [EF_SET_MQTT_SUFFIX] = {AT(push.client_id_suffix), 0},
+    [EF_SET_MQTT_REFRESH] = {AT(push.refresh_ms), 0},
+    [EF_SET_MQTT_SILENCE] = {AT(push.silence_ms), 0},
+    [EF_SET_INTERVAL] = {AT(interval_ms), 0},
+    [EF_SET_QUOTA] = {AT(quotas), 0},
+    [EF_SET_MAX_UNKNOWN] = {AT(account.max_unknown), 0},
+    [EF_SET_COUNTER_GLITCH] = {AT(account.counter_glitch), 0},
+    [EF_SET_SHARD] = {AT(shard), 0},
+    [EF_SET_DEVICE] = {AT(devices), 0},
+    [EF_SET_EXECD] = {AT(execd), 0},
+    [EF_SET_HISTORY] = {AT(history), 0},
+    [EF_SET_HISTORY_MAX_WINDOWS] = {AT(history_max_windows), 0},
+    [EF_SET_BEGIN] = {AT(begin), 0},
+    [EF_SET_END] = {AT(end), 0},
+    [EF_SET_CHECK] = {AT(check), 0},
+    [EF_SET_LIST_METRICS] = {AT(list_metrics), 0},
+    [EF_SET_HELP] = {AT(help), 0},
+    [EF_SET_VERSION] = {AT(version), 0},
 };
 
-#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+/* The member at (an offset plus one) of config. */
+static void *member_at(tg_config *config, size_t at) {
+  return (char *)config + at - 1;
+}
+
+/* A setting given by its name alone on the command line. */
+static int is_flag(const setting *s) {
+  return s->kind == EF_SETTING_BOOL || s->kind == EF_SETTING_ACTION;
+}
 
 static void fail(char *err, const char *origin, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -258,16 +85,20 @@ static void fail(char *err, const char *origin, const char *fmt, ...) {
   va_end(ap);
 }
 
-static char **text_at(tg_config *config, size_t offset) {
-  return (char **)((char *)config + offset);
+/* --name-with-dashes of setting id, as the command line takes it. Each
+ * call returns the next of a few buffers, so that one message may name
+ * several settings. */
+static const char *flag(ef_setting_id id) {
+  static char names[4][EF_SETTING_FLAG_LEN];
+  static unsigned next;
+  return ef_setting_flag(ef_setting_get(id), names[next++ % 4]);
 }
 
+/* apply_args keeps one bit per setting. */
+_Static_assert(EF_SETTINGS_N <= 64, "more settings than bits");
+
 static const setting *find_setting(const char *key, size_t len) {
-  for (size_t i = 0; i < N_SETTINGS; i++)
-    if (strlen(settings[i].key) == len &&
-        strncmp(settings[i].key, key, len) == 0)
-      return &settings[i];
-  return NULL;
+  return ef_setting_by_telegraf(key, len);
 }
 
 void tg_config_init(tg_config *config) {
@@ -294,17 +125,17 @@ static void free_list(tg_list *list) {
 
 /* Empties a repeatable setting: the command line replaces the file's. */
 static void clear_repeated(tg_config *config, const setting *s) {
-  if (s->kind == KIND_DEVICE)
+  if (s->kind == EF_SETTING_DEVICE)
     free_devices(config);
-  else if (s->kind == KIND_LIST)
-    free_list((tg_list *)((char *)config + s->offset));
+  else if (s->kind == EF_SETTING_LIST)
+    free_list(member_at(config, members[s->id].at));
 }
 
 void tg_config_free(tg_config *config) {
   ef_account_clear(&config->account);
   ef_secret_free(config->secret_key_file);
   free(config->history);
-  free(config->mqtt_suffix);
+  ef_push_settings_clear(&config->push);
   free(config->shard);
   free_devices(config);
   free_list(&config->quotas);
@@ -395,12 +226,13 @@ static int parse_flag(const char *value, int *out, char *problem) {
 /* Keeps kept (already checked) as the text of s, dropping what it
  * replaces. */
 static void keep_text(tg_config *config, const setting *s, char *kept) {
-  char **member = text_at(config, s->offset);
+  char **member = member_at(config, members[s->id].at);
   ef_secret_free(*member);
   *member = kept;
-  if (s->clears != NO_OFFSET) {
-    ef_secret_free(*text_at(config, s->clears));
-    *text_at(config, s->clears) = NULL;
+  if (members[s->id].clears != 0) {
+    char **cleared = member_at(config, members[s->id].clears);
+    ef_secret_free(*cleared);
+    *cleared = NULL;
   }
 }
 
@@ -412,7 +244,7 @@ static int apply_text(tg_config *config, const setting *s, const char *value,
     return -1;
   }
   if (s->word != NULL && !s->word(value)) {
-    snprintf(problem, EF_PROBLEM_LEN, "not %s", s->what);
+    snprintf(problem, EF_PROBLEM_LEN, "not %s", s->word_what);
     return -1;
   }
   if (s->text != NULL) {
@@ -429,14 +261,20 @@ static int apply_text(tg_config *config, const setting *s, const char *value,
 /* Sets s from value (already trimmed); problem says why not. */
 static int apply(tg_config *config, const setting *s, const char *value,
                  char *problem) {
-  if (s->kind == KIND_CONFIG || s->offset == NO_OFFSET)
-    return 0; /* --config: read before everything else */
-  void *member = (char *)config + s->offset;
+  if (s->kind == EF_SETTING_CONFIG)
+    return 0;                   /* --config: read before everything else */
+  if (members[s->id].at == 0) { /* a row added to the table, not here */
+    snprintf(problem, EF_PROBLEM_LEN, "not taken by this program yet");
+    return -1;
+  }
+  void *member = member_at(config, members[s->id].at);
   double number;
   switch (s->kind) {
-  case KIND_TEXT:
+  case EF_SETTING_TEXT:
+  case EF_SETTING_SECRET:
+  case EF_SETTING_FILE:
     return apply_text(config, s, value, problem);
-  case KIND_SECONDS:
+  case EF_SETTING_SECONDS:
     if (parse_number(value, &number, problem) != 0)
       return -1;
     if (number < s->min || number > s->max) {
@@ -446,18 +284,18 @@ static int apply(tg_config *config, const setting *s, const char *value,
     }
     *(long *)member = lround(number * 1000);
     return 0;
-  case KIND_NUMBER:
+  case EF_SETTING_NUMBER:
     return parse_number(value, &number, problem) ||
            s->number(number, member, problem);
-  case KIND_DEVICE:
+  case EF_SETTING_DEVICE:
     return add_device(config, value, problem);
-  case KIND_LIST:
+  case EF_SETTING_LIST:
     if (value[0] == '\0' || !s->word(value)) {
-      snprintf(problem, EF_PROBLEM_LEN, "not %s", s->what);
+      snprintf(problem, EF_PROBLEM_LEN, "not %s", s->word_what);
       return -1;
     }
     return add_to_list(member, value, problem);
-  case KIND_TIME: {
+  case EF_SETTING_TIME: {
     tg_time *time = member;
     if (ef_time_parse(value, &time->t) != 0) {
       snprintf(problem, EF_PROBLEM_LEN,
@@ -468,9 +306,11 @@ static int apply(tg_config *config, const setting *s, const char *value,
     time->set = 1;
     return 0;
   }
-  case KIND_FLAG:
+  case EF_SETTING_BOOL:
+  case EF_SETTING_ACTION:
     return parse_flag(value, member, problem);
-  case KIND_CONFIG:
+  case EF_SETTING_CONFIG:
+  case EF_SETTING_BLOCK:
     break;
   }
   return 0;
@@ -483,11 +323,11 @@ static void refuse(const setting *s, tg_origin from, char *problem) {
     snprintf(problem, EF_PROBLEM_LEN,
              "credentials are not accepted on the command line, where every "
              "user of this machine can read them (ps): set %s in the "
-             "environment, or %s in a --config file only you can read",
-             s->env, s->key);
+             "environment, or %s in a %s file only you can read",
+             s->env, s->telegraf, flag(EF_SET_CONFIG));
   else
     snprintf(problem, EF_PROBLEM_LEN, "%s is a command-line option only",
-             s->key);
+             s->telegraf);
 }
 
 static int set_found(tg_config *config, const setting *s, tg_origin from,
@@ -513,13 +353,13 @@ int tg_config_set(tg_config *config, tg_origin from, const char *origin,
                   const char *key, const char *value, char *err) {
   const setting *s = find_setting(key, strlen(key));
   if (s == NULL) {
-    fail(err, origin, "unknown setting \"%s\" (see --help)",
-         ef_setting_name_quoted(key, "(not a setting)"));
+    fail(err, origin, "unknown setting \"%s\" (see %s)",
+         ef_setting_name_quoted(key, "(not a setting)"), flag(EF_SET_HELP));
     return -1;
   }
   /* A file's line is named with the setting it sets. */
   char named[TG_ERROR_LEN];
-  snprintf(named, sizeof(named), "%s: %s", origin, s->key);
+  snprintf(named, sizeof(named), "%s: %s", origin, s->telegraf);
   return set_found(config, s, from, from == TG_FROM_FILE ? named : origin,
                    value, err);
 }
@@ -548,7 +388,8 @@ static int apply_line(tg_config *config, char *line, const char *where,
       memmove(value, value + 1, len - 1);
     }
     status = tg_config_set(config, TG_FROM_FILE, where, name, value, err);
-    *has_secret |= status == 0 && strcmp(name, "secret_key") == 0;
+    const setting *s = find_setting(name, strlen(name));
+    *has_secret |= status == 0 && s->id == EF_SET_SECRET_KEY;
   }
   ef_secret_free(name);
   ef_secret_free(value);
@@ -577,8 +418,8 @@ int tg_config_apply_text(tg_config *config, const char *text,
 
 int tg_config_apply_env(tg_config *config,
                         const char *(*lookup)(const char *name), char *err) {
-  for (size_t i = 0; i < N_SETTINGS; i++) {
-    const setting *s = &settings[i];
+  for (size_t i = 0; i < EF_SETTINGS_N; i++) {
+    const setting *s = ef_setting_get(i);
     const char *value = s->env ? lookup(s->env) : NULL;
     if (value != NULL && value[0] != '\0' &&
         set_found(config, s, TG_FROM_ENV, s->env, value, err) != 0)
@@ -590,7 +431,7 @@ int tg_config_apply_env(tg_config *config,
 int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          int apply_settings, const char **config_path,
                          char *err) {
-  unsigned long replaced = 0; /* bit i: settings[i]'s file values dropped */
+  unsigned long long replaced = 0; /* bit id: its file values dropped */
   int interval_given = 0, refresh_given = 0;
   *config_path = NULL;
   for (int i = 1; i < argc; i++) {
@@ -599,7 +440,7 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
       arg = "--help";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
       fail(err, ef_setting_name_quoted(arg, "an argument"),
-           "unexpected (see --help)");
+           "unexpected (see %s)", flag(EF_SET_HELP));
       return -1;
     }
     char key[64];
@@ -612,38 +453,39 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     if (s != NULL || ef_setting_name_quotable(key))
       snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
     if (s == NULL) {
-      fail(err, origin, "unknown option (see --help)");
+      fail(err, origin, "unknown option (see %s)", flag(EF_SET_HELP));
       return -1;
     }
     const char *value = arg[2 + len] == '=' ? arg + 3 + len : NULL;
-    if (s->kind == KIND_FLAG && value != NULL) {
+    if (is_flag(s) && value != NULL) {
       fail(err, origin, "takes no value");
       return -1;
     }
-    if (s->kind != KIND_FLAG && value == NULL && (s->from & TG_FROM_ARGV)) {
+    if (!is_flag(s) && value == NULL && (s->from & TG_FROM_ARGV)) {
       if (i + 1 == argc) {
         fail(err, origin, "needs a value: %s %s", origin, s->metavar);
         return -1;
       }
       value = argv[++i];
     }
-    if (s->kind == KIND_CONFIG)
+    if (s->kind == EF_SETTING_CONFIG)
       *config_path = value;
     if (!apply_settings && (s->from & TG_FROM_ARGV))
       continue;
-    unsigned long bit = 1UL << (s - settings);
-    if ((s->kind == KIND_DEVICE || s->kind == KIND_LIST) && !(replaced & bit)) {
+    unsigned long long bit = 1ULL << s->id;
+    if ((s->kind == EF_SETTING_DEVICE || s->kind == EF_SETTING_LIST) &&
+        !(replaced & bit)) {
       clear_repeated(config, s);
       replaced |= bit;
     }
-    interval_given |= s->offset == AT(interval_ms);
-    refresh_given |= s->offset == AT(discover_refresh_ms);
+    interval_given |= s->id == EF_SET_INTERVAL;
+    refresh_given |= s->id == EF_SET_DISCOVER_REFRESH;
     if (set_found(config, s, TG_FROM_ARGV, origin, value, err) != 0)
       return -1;
   }
   if ((interval_given || refresh_given) && !config->execd) {
-    fail(err, interval_given ? "--interval" : "--discover-refresh",
-         "only applies with --execd");
+    fail(err, flag(interval_given ? EF_SET_INTERVAL : EF_SET_DISCOVER_REFRESH),
+         "only applies with %s", flag(EF_SET_EXECD));
     return -1;
   }
   return 0;
@@ -717,7 +559,7 @@ static int check_duplicates(const tg_config *config, char *err) {
     return 0;
   const tg_device **sorted = calloc(config->n_devices, sizeof(*sorted));
   if (sorted == NULL) {
-    fail(err, "--sn", "out of memory");
+    fail(err, flag(EF_SET_DEVICE), "out of memory");
     return -1;
   }
   for (size_t i = 0; i < config->n_devices; i++)
@@ -726,41 +568,63 @@ static int check_duplicates(const tg_config *config, char *err) {
   int status = 0;
   for (size_t i = 1; status == 0 && i < config->n_devices; i++)
     if (strcmp(sorted[i]->sn, sorted[i - 1]->sn) == 0) {
-      fail(err, "--sn", "device %s is given twice", sorted[i]->sn);
+      fail(err, flag(EF_SET_DEVICE), "device %s is given twice", sorted[i]->sn);
       status = -1;
     }
   free(sorted);
   return status;
 }
 
+/* The rules between settings (ef_settings_together), this program's way:
+ * without --sn, every device of the account is read. */
+static ef_settings_rule rule_broken(const tg_config *config) {
+  ef_settings_given given = {
+      .access_key = config->account.access_key != NULL,
+      .secret_key = config->account.secret_key != NULL,
+      .devices = config->n_devices > 0,
+      .discover = config->discover || config->n_devices == 0,
+      .mqtt = config->push.enabled,
+      .mqtt_options = ef_push_settings_extra(&config->push),
+      .shard = config->shard != NULL,
+  };
+  return ef_settings_together(&given);
+}
+
 /* The settings that only mean something with others. */
 static int check_together(const tg_config *config, char *err) {
+  ef_settings_rule rule = rule_broken(config);
+  char push_options[EF_SETTING_FLAG_LEN + 8];
+  snprintf(push_options, sizeof(push_options), "%s-...", flag(EF_SET_MQTT));
   if (config->quotas.len > 0 && config->n_devices == 0)
-    fail(err, "--quota",
-         "applies to the devices named with --sn (other models have other "
-         "quotas): name them");
+    fail(err, flag(EF_SET_QUOTA),
+         "applies to the devices named with %s (other models have other "
+         "quotas): name them",
+         flag(EF_SET_DEVICE));
   else if ((config->begin.set || config->end.set) && config->history == NULL)
-    fail(err, config->begin.set ? "--begin" : "--end",
-         "only applies with --history");
+    fail(err, flag(config->begin.set ? EF_SET_BEGIN : EF_SET_END),
+         "only applies with %s", flag(EF_SET_HISTORY));
   else if (config->history != NULL && config->execd)
-    fail(err, "--history", "prints a backfill and exits: not with --execd");
+    fail(err, flag(EF_SET_HISTORY), "prints a backfill and exits: not with %s",
+         flag(EF_SET_EXECD));
   else if (config->check && (config->execd || config->history != NULL))
-    fail(err, "--check",
-         "checks the settings and exits: not with --execd or --history");
-  else if (config->mqtt && !config->execd)
-    fail(err, "--mqtt", "streams values as they arrive: only with --execd");
-  else if ((config->mqtt_suffix || config->mqtt_refresh_ms ||
-            config->mqtt_silence_ms) &&
-           !config->mqtt)
-    fail(err, "--mqtt-...", "only applies with --mqtt");
-  else if (config->shard != NULL && config->n_devices > 0 && !config->discover)
-    fail(err, "--shard",
-         "splits the discovered devices: with --sn, add --discover (the "
-         "--sn devices are always read)");
+    fail(err, flag(EF_SET_CHECK),
+         "checks the settings and exits: not with %s or %s", flag(EF_SET_EXECD),
+         flag(EF_SET_HISTORY));
+  else if (config->push.enabled && !config->execd)
+    fail(err, flag(EF_SET_MQTT), "streams values as they arrive: only with %s",
+         flag(EF_SET_EXECD));
+  else if (rule == EF_SETTINGS_PUSH_WITHOUT_MQTT)
+    fail(err, push_options, "only applies with %s", flag(EF_SET_MQTT));
+  else if (rule == EF_SETTINGS_SHARD_WITHOUT_DISCOVERY)
+    fail(err, flag(EF_SET_SHARD),
+         "splits the discovered devices: with %s, add %s (the %s devices are "
+         "always read)",
+         flag(EF_SET_DEVICE), flag(EF_SET_DISCOVER), flag(EF_SET_DEVICE));
   else if (config->history != NULL && !config->begin.set)
-    fail(err, "--history", "needs --begin TIME (and --end TIME, or now)");
+    fail(err, flag(EF_SET_HISTORY), "needs %s TIME (and %s TIME, or now)",
+         flag(EF_SET_BEGIN), flag(EF_SET_END));
   else if (config->end.set && config->end.t <= config->begin.t)
-    fail(err, "--end", "is not after --begin");
+    fail(err, flag(EF_SET_END), "is not after %s", flag(EF_SET_BEGIN));
   else
     return check_duplicates(config, err);
   return -1;
@@ -780,21 +644,24 @@ int tg_config_finish(tg_config *config, char *err) {
     ef_secret_free(config->account.secret_key);
     config->account.secret_key = secret;
   }
-  if (config->account.access_key == NULL ||
-      config->account.secret_key == NULL) {
-    int access = config->account.access_key == NULL;
+  ef_settings_rule rule = rule_broken(config);
+  if (rule == EF_SETTINGS_NO_ACCESS_KEY || rule == EF_SETTINGS_NO_SECRET_KEY) {
+    int access = rule == EF_SETTINGS_NO_ACCESS_KEY;
+    const setting *key =
+        ef_setting_get(access ? EF_SET_ACCESS_KEY : EF_SET_SECRET_KEY);
     fail(err, "configuration",
-         "no %s: set %s in the environment, or %s in the --config file",
-         access ? "access key" : "secret key",
-         access ? "ECOFLOW_ACCESS_KEY" : "ECOFLOW_SECRET_KEY",
-         access ? "access_key" : "secret_key or secret_key_file");
+         "no %s: set %s in the environment, or %s%s%s in the %s file",
+         access ? "access key" : "secret key", key->env, key->telegraf,
+         access ? "" : " or ",
+         access ? "" : ef_setting_get(EF_SET_SECRET_KEY_FILE)->telegraf,
+         flag(EF_SET_CONFIG));
     return -1;
   }
   if (config->shard != NULL) {
     char problem[EF_PROBLEM_LEN];
     if (ef_account_shard(config->shard, &config->account.shard_index,
                          &config->account.shard_count, problem) != 0) {
-      fail(err, "--shard", "%s", problem);
+      fail(err, flag(EF_SET_SHARD), "%s", problem);
       return -1;
     }
   }
@@ -809,35 +676,25 @@ static void print_item(FILE *out, const char *lead, const char *text) {
 }
 
 void tg_config_usage(FILE *out) {
-  for (size_t i = 0; i < N_SETTINGS; i++) {
-    const setting *s = &settings[i];
+  for (size_t i = 0; i < EF_SETTINGS_N; i++) {
+    const setting *s = ef_setting_get(i);
     if ((s->from & TG_FROM_ARGV) == 0)
       continue;
     char option[64];
-    int n = snprintf(option, sizeof(option), "--%s%s%s", s->key,
-                     s->metavar ? " " : "", s->metavar ? s->metavar : "");
-    for (int c = 2; c < n && option[c] != ' '; c++)
-      option[c] = option[c] == '_' ? '-' : option[c];
+    snprintf(option, sizeof(option), "%s%s%s", flag(s->id),
+             s->metavar ? " " : "", s->metavar ? s->metavar : "");
     print_item(out, option, s->help);
   }
   fputs("\nFrom the environment, or as `key = value` in the --config file "
         "(credentials\nonly there: on the command line every user could read "
         "them):\n",
         out);
-  for (size_t i = 0; i < N_SETTINGS; i++)
-    if (settings[i].env != NULL) {
+  for (size_t i = 0; i < EF_SETTINGS_N; i++) {
+    const setting *s = ef_setting_get(i);
+    if (s->env != NULL) {
       char text[TG_ERROR_LEN];
-      snprintf(text, sizeof(text), "%s: %s", settings[i].key, settings[i].help);
-      print_item(out, settings[i].env, text);
+      snprintf(text, sizeof(text), "%s: %s", s->telegraf, s->help);
+      print_item(out, s->env, text);
     }
-}
-
-int tg_config_setting(size_t i, const char **key, const char **env,
-                      unsigned *from) {
-  if (i >= N_SETTINGS)
-    return -1;
-  *key = settings[i].key;
-  *env = settings[i].env;
-  *from = settings[i].from;
-  return 0;
+  }
 }

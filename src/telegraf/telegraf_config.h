@@ -1,9 +1,10 @@
 /* telegraf_config.h: the settings of one ecoflow-telegraf run.
  *
- * Promises: one table of settings serves the config file (`key = value`),
- * the environment (ECOFLOW_*) and the command line (--key-with-dashes),
- * and the help text. Later sources win: defaults, then the file, then the
- * environment, then the command line (where --sn replaces the file's
+ * Promises: the core's settings table (ef_settings.h) serves the config
+ * file (`key = value`), the environment (ECOFLOW_*) and the command line
+ * (--key-with-dashes), and the help text; this file only says where each
+ * setting lands in tg_config. Later sources win: defaults, then the file, then
+ * the environment, then the command line (where --sn replaces the file's
  * devices). Credentials are refused on the command line, where every user
  * can read them (ps); a config file that holds a secret is refused while
  * others than its owner may use it (but for a file root hands to this
@@ -20,6 +21,7 @@
 #define EF_TELEGRAF_CONFIG_H
 
 #include "ef_account.h"
+#include "ef_settings.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,10 +63,7 @@ typedef struct {
   tg_time end; /* --end: where it stops (not included); unset: now */
   long history_max_windows; /* --history-max-windows; 0: the engine's */
   int execd;
-  int mqtt;                /* --mqtt: push mode (execd only) */
-  char *mqtt_suffix;       /* --mqtt-client-id-suffix; NULL: "telegraf" */
-  int64_t mqtt_refresh_ms; /* 0: the engine's default */
-  int64_t mqtt_silence_ms; /* 0: the engine's default */
+  ef_push_settings push; /* push mode (execd only) and its options */
   char *shard; /* --shard K/N, as given; parsed into account by finish */
   int check;   /* --check: the first-run check (ef_check.h), then exit */
   int list_metrics;
@@ -74,9 +73,9 @@ typedef struct {
 
 /* Where a setting comes from: decides which settings it may carry. */
 typedef enum {
-  TG_FROM_FILE = 1,
-  TG_FROM_ENV = 2,
-  TG_FROM_ARGV = 4,
+  TG_FROM_FILE = EF_SETTING_FROM_FILE,
+  TG_FROM_ENV = EF_SETTING_FROM_ENV,
+  TG_FROM_ARGV = EF_SETTING_FROM_ARGV,
 } tg_origin;
 
 /* A config with its defaults. */
@@ -124,12 +123,5 @@ int tg_config_finish(tg_config *config, char *err);
 
 /* The options part of --help, from the settings table. */
 void tg_config_usage(FILE *out);
-
-/* The settings table, one setting at a time, for the documentation's
- * tests (src/tools/ef_options.c): the i-th setting's key (in a file; on
- * the command line with dashes), environment variable (or NULL) and the
- * tg_origin values that may set it. Returns 0, or -1 past the last. */
-int tg_config_setting(size_t i, const char **key, const char **env,
-                      unsigned *from);
 
 #endif

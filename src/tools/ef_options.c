@@ -1,9 +1,8 @@
-/* ef_options: the options the front ends take, read from their own
- * tables, for the documentation's tests (tests/doc/test_docs.py), which
- * hold every example configuration, man page and README to them and them
- * to the docs. This is the one place the lists are taken from: when the
- * settings table (ef_settings.def) replaces the parsers, only this file
- * changes.
+/* ef_options: the options the front ends take, read from the settings
+ * table (src/core/ef_settings.def), for the documentation's tests
+ * (tests/doc/test_docs.py), which hold every example configuration, man
+ * page and README to them and them to the docs. The parsers look every
+ * name up in the same table, so what is printed here is what they take.
  *
  * `ef_options` prints one line per option:
  *   collectd BLOCK NAME       BLOCK plugin, account, device or report;
@@ -15,47 +14,50 @@
  *                             variable or "-"; FROM where it may be set:
  *                             argv, file, env, comma separated
  * for the front ends this build has. */
+#include "ef_settings.h"
+
 #include <stdio.h>
-#include <string.h>
 
 #ifdef EF_OPTIONS_COLLECTD
-#include "ecoflow_config.h"
-
 static void print_collectd(void) {
+  /* Beside the <Account> blocks, an account's options and <Account>. */
   static const struct {
-    ecoflow_block block;
+    unsigned places;
     const char *name;
-  } blocks[] = {{ECOFLOW_BLOCK_PLUGIN, "plugin"},
-                {ECOFLOW_BLOCK_ACCOUNT, "account"},
-                {ECOFLOW_BLOCK_DEVICE, "device"},
-                {ECOFLOW_BLOCK_REPORT, "report"}};
+  } blocks[] = {
+      {EF_SETTING_IN_PLUGIN | EF_SETTING_IN_ACCOUNT, "plugin"},
+      {EF_SETTING_IN_ACCOUNT, "account"},
+      {EF_SETTING_IN_DEVICE, "device"},
+      {EF_SETTING_IN_REPORT, "report"},
+  };
   for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++)
-    for (const char *name = ecoflow_config_options(blocks[b].block);
-         *name != '\0';) {
-      size_t len = strcspn(name, ",");
-      printf("collectd %s %.*s\n", blocks[b].name, (int)len, name);
-      name += len;
-      name += strspn(name, ", ");
+    for (size_t id = 0; id < EF_SETTINGS_N; id++) {
+      const ef_setting *s = ef_setting_get(id);
+      if (s->collectd == NULL || !(s->blocks & blocks[b].places))
+        continue;
+      int block = ef_setting_collectd_block(s);
+      printf("collectd %s %s%s%s\n", blocks[b].name, block ? "<" : "",
+             s->collectd, block ? ">" : "");
     }
 }
 #endif
 
 #ifdef EF_OPTIONS_TELEGRAF
-#include "telegraf_config.h"
-
 static void print_telegraf(void) {
   static const struct {
     unsigned origin;
     const char *name;
-  } origins[] = {
-      {TG_FROM_ARGV, "argv"}, {TG_FROM_FILE, "file"}, {TG_FROM_ENV, "env"}};
-  const char *key, *env;
-  unsigned from;
-  for (size_t i = 0; tg_config_setting(i, &key, &env, &from) == 0; i++) {
-    printf("telegraf %s %s ", key, env ? env : "-");
+  } origins[] = {{EF_SETTING_FROM_ARGV, "argv"},
+                 {EF_SETTING_FROM_FILE, "file"},
+                 {EF_SETTING_FROM_ENV, "env"}};
+  for (size_t id = 0; id < EF_SETTINGS_N; id++) {
+    const ef_setting *s = ef_setting_get(id);
+    if (s->telegraf == NULL)
+      continue;
+    printf("telegraf %s %s ", s->telegraf, s->env ? s->env : "-");
     const char *sep = "";
     for (size_t o = 0; o < sizeof(origins) / sizeof(origins[0]); o++)
-      if (from & origins[o].origin) {
+      if (s->from & origins[o].origin) {
         printf("%s%s", sep, origins[o].name);
         sep = ",";
       }

@@ -12,10 +12,11 @@ What it shows:
   beside its quota and tags; in ecoflow-sim(1) its quota beside its unit.
   The rows come from `ef_catalog_doc rows`, which lists as many as
   `ecoflow-telegraf --list-metrics` and the same quotas;
-- the options, one source: `ef_options' prints them from the code's own
-  tables (each block's options of the collectd plugin, which its parser
-  is held to by check_collectd_config; ecoflow-telegraf's settings table:
-  flags, file keys, environment variables). Each of them is in
+- the options, one source: `ef_options' prints them from the settings
+  table both parsers look names up in (src/core/ef_settings.def: each
+  block's options of the collectd plugin, which check_collectd_config
+  also holds its parser to; ecoflow-telegraf's flags, file keys and
+  environment variables). Each of them is in
   collectd-ecoflow(5) or ecoflow-telegraf(1) (an entry; a plugin option
   that is not a block says its default, or that it is required), in its
   example configuration (contrib/collectd.conf: each option, commented
