@@ -32,40 +32,52 @@ static const char *const regions[] = {EF_ENDPOINT_EUROPE, EF_ENDPOINT_AMERICAS};
 /* What a first run does about the failures the core's advice
  * (ef_error_advice) leaves open: libcurl's own words (curl_easy_strerror)
  * tell the transport failures apart. */
+#define NO_SETTING EF_SETTINGS_N
 static const struct {
   ef_error_kind kind;
   long status_min, status_max; /* EF_ERR_HTTP */
   const char *words;           /* EF_ERR_TRANSPORT: in libcurl's message */
   const char *advice;
+  ef_setting_id setting; /* the one to change, named after the advice */
 } troubles[] = {
     {EF_ERR_HTTP, 429, 429, NULL,
      "the cloud rate-limits this account: wait some minutes, then check "
-     "again (runs poll each device at most every 10 s)"},
+     "again (runs poll each device at most every 10 s)",
+     NO_SETTING},
     {EF_ERR_HTTP, 500, 599, NULL,
      "the EcoFlow cloud failed (on its side, not in this configuration): "
-     "check again later"},
+     "check again later",
+     NO_SETTING},
     {EF_ERR_TRANSPORT, 0, 0, "resolve host",
      "the host name cannot be resolved: check the endpoint's spelling, and "
-     "this machine's DNS"},
+     "this machine's DNS",
+     NO_SETTING},
     {EF_ERR_TRANSPORT, 0, 0, "Couldn't connect",
      "nothing answers at that address: check the endpoint (host and port), "
-     "and any firewall or proxy on the way"},
+     "and any firewall or proxy on the way",
+     NO_SETTING},
     {EF_ERR_TRANSPORT, 0, 0, "Timeout was reached",
      "no answer in time: check this machine's network, or allow more time "
-     "per request (collectd: Timeout, ecoflow-telegraf: --timeout)"},
+     "per request",
+     EF_SET_TIMEOUT},
 };
 
-static const char *what_to_do(const ef_error *err) {
+static const char *what_to_do(const ef_error *err, ef_setting_id *setting) {
+  *setting = NO_SETTING;
   for (size_t i = 0; i < sizeof(troubles) / sizeof(troubles[0]); i++) {
     if (troubles[i].kind != err->kind)
       continue;
     if (err->kind == EF_ERR_HTTP &&
         err->http_status >= troubles[i].status_min &&
-        err->http_status <= troubles[i].status_max)
+        err->http_status <= troubles[i].status_max) {
+      *setting = troubles[i].setting;
       return troubles[i].advice;
+    }
     if (err->kind == EF_ERR_TRANSPORT &&
-        strstr(err->message, troubles[i].words) != NULL)
+        strstr(err->message, troubles[i].words) != NULL) {
+      *setting = troubles[i].setting;
       return troubles[i].advice;
+    }
   }
   return ef_error_advice(err);
 }
@@ -74,8 +86,12 @@ static const char *what_to_do(const ef_error *err) {
 static void describe(const ef_error *err, char *out, size_t size) {
   char text[EF_ERROR_MESSAGE_LEN + 64];
   ef_error_format(err, text, sizeof(text));
-  const char *advice = what_to_do(err);
-  snprintf(out, size, "%s%s%s", text, advice ? "; " : "", advice ? advice : "");
+  ef_setting_id setting;
+  const char *advice = what_to_do(err, &setting);
+  int named = setting != NO_SETTING;
+  snprintf(out, size, "%s%s%s%s%s%s", text, advice ? "; " : "",
+           advice ? advice : "", named ? " (" : "",
+           named ? ef_setting_where(setting) : "", named ? ")" : "");
 }
 
 /* Adds to the text in buf, cutting it at size. */

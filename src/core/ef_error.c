@@ -1,6 +1,10 @@
 /* ef_error.c: formatting and advice for request errors. */
 #include "ef_error.h"
 
+#include "ef_setting_id.h"
+
+#include <pthread.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +65,18 @@ static const struct {
     {"1008", "the request's parameters were refused"},
 };
 
+/* Names the setting through the table, so built once. */
+static char certificate_advice[256];
+static pthread_once_t certificate_once = PTHREAD_ONCE_INIT;
+
+static void build_certificate_advice(void) {
+  snprintf(certificate_advice, sizeof(certificate_advice),
+           "the server's certificate could not be verified: install the "
+           "system's CA certificates (ca-certificates), or name the CA "
+           "bundle that signed it (%s)",
+           ef_setting_where(EF_SET_CA_FILE));
+}
+
 const char *ef_error_advice(const ef_error *err) {
   if (err->api_code[0] != '\0')
     for (size_t i = 0; i < sizeof(api_advice) / sizeof(api_advice[0]); i++)
@@ -71,11 +87,10 @@ const char *ef_error_advice(const ef_error *err) {
   /* libcurl names certificate trouble in its message ("SSL certificate
    * problem: unable to get local issuer certificate"). */
   if (err->kind == EF_ERR_TRANSPORT &&
-      (strstr(err->message, "certificate") || strstr(err->message, "SSL")))
-    return "the server's certificate could not be verified: install the "
-           "system's CA certificates (ca-certificates), or name the CA "
-           "bundle that signed it (collectd: CAFile, ecoflow-telegraf: "
-           "--ca-file)";
+      (strstr(err->message, "certificate") || strstr(err->message, "SSL"))) {
+    pthread_once(&certificate_once, build_certificate_advice);
+    return certificate_advice;
+  }
   return NULL;
 }
 

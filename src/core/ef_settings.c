@@ -7,6 +7,7 @@
 #include "ef_roster.h"
 #include "ef_schedule.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,28 @@ const char *ef_settings_collectd_list(unsigned blocks) {
     built[blocks] = 1;
   }
   return lists[blocks];
+}
+
+#define WHERE_LEN (2 * EF_SETTING_FLAG_LEN + 48)
+static char wheres[EF_SETTINGS_N][WHERE_LEN];
+static pthread_once_t wheres_once = PTHREAD_ONCE_INIT;
+
+static void build_wheres(void) {
+  for (size_t i = 0; i < EF_SETTINGS_N; i++) {
+    const ef_setting *s = &settings[i];
+    char flag[EF_SETTING_FLAG_LEN] = "";
+    if (s->telegraf != NULL)
+      ef_setting_flag(s, flag);
+    snprintf(wheres[i], WHERE_LEN, "%s%s%s%s%s",
+             s->collectd ? "collectd: " : "", s->collectd ? s->collectd : "",
+             s->collectd && s->telegraf ? ", " : "",
+             s->telegraf ? "ecoflow-telegraf: " : "", flag);
+  }
+}
+
+const char *ef_setting_where(ef_setting_id id) {
+  pthread_once(&wheres_once, build_wheres);
+  return id < EF_SETTINGS_N ? wheres[id] : "";
 }
 
 int ef_setting_access_key(const char *raw, char **out, char *problem) {

@@ -22,16 +22,10 @@
 #define EF_SETTINGS_H
 
 #include "ef_engine.h"
+#include "ef_setting_id.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum {
-#define SETTING(id, ...) EF_SET_##id,
-#include "ef_settings.def"
-#undef SETTING
-  EF_SETTINGS_N
-} ef_setting_id;
 
 typedef enum {
   EF_SETTING_TEXT,

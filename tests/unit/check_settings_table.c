@@ -104,6 +104,22 @@ START_TEST(test_flags_have_dashes) {
 }
 END_TEST
 
+/* Advice names the setting to change as each front end spells it, from
+ * the table: the certificate advice of an error, for one. */
+START_TEST(test_advice_names_settings_through_the_table) {
+  ck_assert_str_eq(ef_setting_where(EF_SET_CA_FILE),
+                   "collectd: CAFile, ecoflow-telegraf: --ca-file");
+  ck_assert_str_eq(ef_setting_where(EF_SET_DEVICE),
+                   "collectd: Device, ecoflow-telegraf: --sn");
+  ef_error err = {0};
+  ef_error_set(&err, EF_ERR_TRANSPORT,
+               "SSL certificate problem: unable to get local issuer");
+  const char *advice = ef_error_advice(&err);
+  ck_assert_ptr_nonnull(advice);
+  ck_assert_ptr_nonnull(strstr(advice, ef_setting_where(EF_SET_CA_FILE)));
+}
+END_TEST
+
 START_TEST(test_rules_between_settings) {
   const ef_settings_given fine = {.access_key = 1,
                                   .secret_key = 1,
@@ -146,5 +162,5 @@ END_TEST
 UNIT_MAIN("settings table", test_each_name_finds_its_setting,
           test_credentials_stay_off_the_command_line,
           test_each_kind_has_what_it_needs, test_refusals_list_each_block,
-          test_flags_have_dashes, test_rules_between_settings,
-          test_interval_floor)
+          test_flags_have_dashes, test_advice_names_settings_through_the_table,
+          test_rules_between_settings, test_interval_floor)
