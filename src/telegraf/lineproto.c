@@ -98,10 +98,6 @@ static void fill_plain_bytes(void) {
       plain_bytes[k][c] = c != '\\' && !is_special(c, kinds[k]);
 }
 
-static int is_plain(unsigned char c, const element *kind) {
-  return plain_bytes[kind->id][c];
-}
-
 /* The length of the valid UTF-8 sequence at s, or 0 when s does not start
  * one (overlong forms, surrogates and code points past U+10FFFF included).
  * A NUL fails every continuation test, so s is never read past its end. */
@@ -156,20 +152,26 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
 
 /* Writes the first len bytes of s with the kind's specials escaped,
  * control characters as spaces and invalid UTF-8 as '?'. Runs of plain
- * bytes, nearly all of any name, are copied at once. */
+ * bytes, nearly all of any name, are copied in the one pass that finds
+ * them. */
 static void put_escaped(buffer *b, const char *s, size_t len,
                         const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
+  const unsigned char *plain = plain_bytes[kind->id];
   int escapes_backslash = kind->escapes_backslash;
   for (size_t i = 0; i < len;) {
-    size_t plain = i;
-    while (plain < len && is_plain(bytes[plain], kind))
-      plain++;
-    if (plain > i) {
-      put(b, s + i, plain - i);
-      i = plain;
-      continue;
+    /* Plain bytes copied as they are scanned, room made for all the rest. */
+    if (reserve(b, len - i) != 0)
+      return;
+    char *out = b->data + b->len;
+    size_t start = i;
+    while (i < len && plain[bytes[i]]) {
+      out[i - start] = s[i];
+      i++;
     }
+    b->len += i - start;
+    if (i == len)
+      break;
     if (bytes[i] == '\\' && !escapes_backslash) {
       size_t run = 0;
       while (i + run < len && bytes[i + run] == '\\')
