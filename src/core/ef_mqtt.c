@@ -206,8 +206,11 @@ static void drain(int fd) {
  */
 
 /* What an event holds, as the queue's bound counts it. */
-static size_t event_bytes(const ef_mqtt_event *event) {
-  size_t bytes = sizeof(queued) + event->samples.cap * sizeof(ef_sample);
+static size_t event_bytes(const ef_mqtt_event *event, size_t text_bytes) {
+  /* json-c's objects, keys and tables take a few times the text they
+   * were parsed from. */
+  size_t bytes = sizeof(queued) + event->samples.cap * sizeof(ef_sample) +
+                 (event->object != NULL ? 4 * text_bytes : 0);
   for (size_t i = 0; i < event->samples.len; i++)
     bytes +=
         strlen(event->samples.items[i].path) + 1 +
@@ -218,19 +221,27 @@ static size_t event_bytes(const ef_mqtt_event *event) {
 
 static void note_drop_locked(ef_mqtt *m);
 
-/* Queues event (taking its samples), within the bounds; the caller holds
- * the lock. */
-static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
+/* Frees what an event owns. */
+static void event_clear(ef_mqtt_event *event) {
+  ef_samples_clear(&event->samples);
+  json_object_put(event->object);
+  event->object = NULL;
+}
+
+/* Queues event (taking its samples or object, parsed from text_bytes of
+ * text), within the bounds; the caller holds the lock. */
+static void queue_text_locked(ef_mqtt *m, const ef_mqtt_event *event,
+                              size_t text_bytes) {
   int message = event->kind == EF_MQTT_MESSAGE;
-  size_t bytes = event_bytes(event);
+  size_t bytes = event_bytes(event, text_bytes);
   queued *item = NULL;
   if (message ? m->n_queued - m->n_notes < EF_MQTT_MAX_QUEUED &&
                     m->queued_bytes + bytes <= EF_MQTT_MAX_QUEUED_BYTES
               : m->n_notes < EF_MQTT_MAX_NOTES)
     item = calloc(1, sizeof(*item));
   if (item == NULL) {
-    ef_samples samples = event->samples;
-    ef_samples_clear(&samples);
+    ef_mqtt_event dropped = *event;
+    event_clear(&dropped);
     m->stats.dropped++;
     note_drop_locked(m);
     return;
@@ -249,6 +260,10 @@ static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
     else
       poke(m->pipe_fds[1]);
   }
+}
+
+static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
+  queue_text_locked(m, event, 0);
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -356,7 +371,7 @@ size_t ef_mqtt_take(ef_mqtt *m,
     queued *next = list->next;
     if (cb != NULL)
       cb(&list->event, ctx);
-    ef_samples_clear(&list->event.samples);
+    event_clear(&list->event);
     free(list);
     list = next;
     n++;
@@ -573,10 +588,13 @@ static void on_message(struct mosquitto *mosq, void *obj,
   ef_mqtt *m = obj;
   int64_t now = ef_now_ms();
   ef_push_message parsed;
-  ef_push_verdict verdict = ef_push_message_parse(
-      m->credentials.account, message->topic, message->payload,
-      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, m->tokener,
-      &parsed);
+  size_t size = message->payloadlen > 0 ? (size_t)message->payloadlen : 0;
+  /* Stream mode hands a message's values on once: as JSON, walked by the
+   * engine, not copied value by value into samples first. */
+  ef_push_verdict verdict =
+      (m->stream ? ef_push_message_parse_json : ef_push_message_parse)(
+          m->credentials.account, message->topic, message->payload, size,
+          m->tokener, &parsed);
   ef_samples samples = parsed.values;
   pthread_mutex_lock(&m->lock);
   pushed_device *device =
@@ -602,15 +620,16 @@ static void on_message(struct mosquitto *mosq, void *obj,
       note_status_locked(m, device, parsed.online, now);
     } else if (m->stream) {
       event.kind = EF_MQTT_MESSAGE;
-      event.samples = samples; /* the queue's now */
-      samples = (ef_samples){0};
-      queue_locked(m, &event);
+      event.object = parsed.object; /* the queue's now */
+      parsed.object = NULL;
+      queue_text_locked(m, &event, size);
     } else {
       merge_locked(m, device, &samples);
     }
   }
   pthread_mutex_unlock(&m->lock);
   ef_samples_clear(&samples);
+  json_object_put(parsed.object);
 }
 
 /* Devices that have sent nothing for the silence limit: told once. */

@@ -124,6 +124,8 @@ typedef struct {
   char sn[EF_SERIAL_MAX + 1]; /* MESSAGE, STATUS, SILENT, HEARD; NEWS: "" */
   int64_t time_ms;            /* when it arrived */
   ef_samples samples;         /* MESSAGE; owned by the event */
+  struct json_object *object; /* MESSAGE in stream mode: the values as
+                                 JSON instead (ef_walk's); owned too */
   int online;                 /* STATUS: the latest */
   unsigned changes;           /* STATUS: how often it changed since */
   int64_t quiet_ms;           /* SILENT */

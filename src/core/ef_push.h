@@ -59,5 +59,8 @@ void ef_engine_hand_out_samples(const ef_engine *engine,
                                 ef_roster_device *device,
                                 const ef_samples *samples,
                                 ef_reading_view *view);
+/* The same for values still in JSON (an API answer's data's shape). */
+void ef_engine_hand_out_json(const ef_engine *engine, ef_roster_device *device,
+                             struct json_object *data, ef_reading_view *view);
 
 #endif
