@@ -106,6 +106,7 @@ static uint16_t group_rows[MAX_CAPTURING]; /* rows with more to match */
 static struct {
   uint16_t row; /* + 1; 0: empty */
   uint16_t group;
+  uint16_t tail_at, tail_len; /* where TAIL is in the row's pattern */
 } tails[TAIL_SLOTS];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
@@ -141,10 +142,12 @@ static uint32_t hash_of(const char *text, size_t len) {
   return ef_fnv32_bytes(EF_FNV32_BASIS, text, len);
 }
 
-/* A capture takes one path segment or list index: it never crosses these. */
-static int ends_capture(char c) {
-  return c == '\0' || c == '.' || c == '[' || c == ']';
-}
+/* A capture takes one path segment or list index: it never crosses these.
+ * A table: every pack value's path is scanned by it. */
+static const unsigned char capture_ends[256] = {
+    ['\0'] = 1, ['.'] = 1, ['['] = 1, [']'] = 1};
+
+static int ends_capture(char c) { return capture_ends[(unsigned char)c]; }
 
 static uint32_t tail_hash(size_t group, const char *tail, size_t len) {
   return hash_of(tail, len) ^ (uint32_t)(group * 2654435761u);
@@ -156,9 +159,8 @@ static size_t tail_slot(size_t group, const char *tail, size_t len) {
        at = (at + 1) & (TAIL_SLOTS - 1)) {
     if (tails[at].row == 0)
       return at;
-    const char *pattern = catalog[tails[at].row - 1].pattern;
-    const char *own = strchr(pattern, '}') + 1;
-    if (tails[at].group == group && strlen(own) == len &&
+    const char *own = catalog[tails[at].row - 1].pattern + tails[at].tail_at;
+    if (tails[at].group == group && tails[at].tail_len == len &&
         memcmp(own, tail, len) == 0)
       return at;
   }
@@ -192,9 +194,13 @@ static void add_capturing(uint16_t row, const char *pattern,
     return;
   const char *tail = strchr(pattern + prefix_len, '}') + 1;
   if (ends_capture(*tail) && strchr(tail, '{') == NULL) {
-    size_t at = tail_slot(g, tail, strlen(tail));
+    size_t len = strlen(tail);
+    size_t at = tail_slot(g, tail, len);
     if (tails[at].row == 0) /* the first row of a pattern wins */
-      tails[at] = (__typeof__(tails[0])){.row = row + 1, .group = (uint16_t)g};
+      tails[at] = (__typeof__(tails[0])){.row = row + 1,
+                                         .group = (uint16_t)g,
+                                         .tail_at = (uint16_t)(tail - pattern),
+                                         .tail_len = (uint16_t)len};
     return;
   }
   size_t total = 0;
@@ -353,11 +359,12 @@ const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps) {
       if (tails[at].row != 0 &&
           (best == NULL || &catalog[tails[at].row - 1] < best)) {
         best = &catalog[tails[at].row - 1];
-        const char *pattern = best->pattern + groups[g].prefix_len + 1;
+        /* PREFIX{name}TAIL */
+        size_t name_at = groups[g].prefix_len + 1;
         *caps = (ef_captures){
             .n = 1,
-            .items = {{.name = pattern,
-                       .name_len = (size_t)(strchr(pattern, '}') - pattern),
+            .items = {{.name = best->pattern + name_at,
+                       .name_len = tails[at].tail_at - 1 - name_at,
                        .value = value,
                        .value_len = (size_t)(tail - value)}}};
       }

@@ -98,10 +98,6 @@ static void fill_plain_bytes(void) {
       plain_bytes[k][c] = c != '\\' && !is_special(c, kinds[k]);
 }
 
-static int is_plain(unsigned char c, const element *kind) {
-  return plain_bytes[kind->id][c];
-}
-
 /* The length of the valid UTF-8 sequence at s, or 0 when s does not start
  * one (overlong forms, surrogates and code points past U+10FFFF included).
  * A NUL fails every continuation test, so s is never read past its end. */
@@ -156,20 +152,26 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
 
 /* Writes the first len bytes of s with the kind's specials escaped,
  * control characters as spaces and invalid UTF-8 as '?'. Runs of plain
- * bytes, nearly all of any name, are copied at once. */
+ * bytes, nearly all of any name, are copied in the one pass that finds
+ * them. */
 static void put_escaped(buffer *b, const char *s, size_t len,
                         const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
+  const unsigned char *plain = plain_bytes[kind->id];
   int escapes_backslash = kind->escapes_backslash;
   for (size_t i = 0; i < len;) {
-    size_t plain = i;
-    while (plain < len && is_plain(bytes[plain], kind))
-      plain++;
-    if (plain > i) {
-      put(b, s + i, plain - i);
-      i = plain;
-      continue;
+    /* Plain bytes copied as they are scanned, room made for all the rest. */
+    if (reserve(b, len - i) != 0)
+      return;
+    char *out = b->data + b->len;
+    size_t start = i;
+    while (i < len && plain[bytes[i]]) {
+      out[i - start] = s[i];
+      i++;
     }
+    b->len += i - start;
+    if (i == len)
+      break;
     if (bytes[i] == '\\' && !escapes_backslash) {
       size_t run = 0;
       while (i + run < len && bytes[i + run] == '\\')
@@ -270,16 +272,29 @@ int lp_format_float(double number, const char *text, char *out) {
 
 /* ---- points ----------------------------------------------------------- */
 
+/* A tag in key order: its index in the point, and whether its key is
+ * written as the key before it in that order is. */
+typedef struct {
+  size_t index;
+  int repeats;
+} ranked;
+
 /* Where a field's key is in the line being written. */
 typedef struct {
   size_t at, len;
 } span;
 
 struct lp_writer {
-  buffer out;   /* the lines so far */
-  buffer keys;  /* the current point's tag keys as written, NUL-terminated */
-  size_t *at;   /* offsets into keys, and the end */
-  size_t n_at;  /* room in at */
+  buffer out;    /* the lines so far */
+  buffer keys;   /* the current point's tag keys as written, NUL-terminated */
+  size_t *at;    /* offsets into keys, and the end */
+  ranked *order; /* the tags by key as written, ties in the order given */
+  size_t n_at;   /* room in at and order */
+  /* The tag keys as given that keys, at and order were made of: the points
+   * of a batch mostly share them, so they are escaped and sorted once. */
+  buffer given;
+  size_t n_given;
+  int given_valid;
   span *fields; /* the current point's field keys written, in out */
   size_t n_fields_room;
   uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
@@ -300,7 +315,9 @@ void lp_writer_free(lp_writer *w) {
     return;
   free(w->out.data);
   free(w->keys.data);
+  free(w->given.data);
   free(w->at);
+  free(w->order);
   free(w->fields);
   free(w->set);
   free(w);
@@ -314,37 +331,6 @@ int lp_writer_flush(lp_writer *w, FILE *out) {
   return status;
 }
 
-/* Keys as written: distinct keys can be written alike (control characters,
- * invalid UTF-8, dropped backslashes, "time"), so they are compared,
- * sorted and told apart in this form, never as given: the tags' here, the
- * fields' as they are written into the line. Returns -1 when out of
- * memory. */
-static int write_keys(lp_writer *w, const lp_point *point) {
-  size_t n = point->n_tags;
-  if (w->at == NULL || n + 1 > w->n_at) {
-    size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
-    if (at == NULL)
-      return -1;
-    w->at = at;
-    w->n_at = n + 1;
-  }
-  if (point->n_fields > w->n_fields_room) {
-    span *fields = realloc(w->fields, point->n_fields * sizeof(*fields));
-    if (fields == NULL)
-      return -1;
-    w->fields = fields;
-    w->n_fields_room = point->n_fields;
-  }
-  w->keys.len = 0;
-  for (size_t i = 0; i < n; i++) {
-    w->at[i] = w->keys.len;
-    put_key(&w->keys, point->tags[i].key, &TAG);
-    put_char(&w->keys, '\0');
-  }
-  w->at[n] = w->keys.len;
-  return w->keys.failed ? -1 : 0;
-}
-
 static const char *tag_key(const lp_writer *w, size_t i) {
   return w->keys.data + w->at[i];
 }
@@ -354,33 +340,111 @@ static size_t key_len(const lp_writer *w, size_t i) {
   return w->at[i + 1] - w->at[i] - 1;
 }
 
-static int tag_writable(const lp_tag *tag, const char *written) {
-  return written[0] != '\0' && name_len(tag->value) > 0;
+/* Whether the point's tag keys are the ones keys and order were made of
+ * (NULL being ""). */
+static int same_tag_keys(const lp_writer *w, const lp_point *point) {
+  if (!w->given_valid || point->n_tags != w->n_given)
+    return 0;
+  const char *given = w->given.data;
+  for (size_t i = 0; i < point->n_tags; i++) {
+    const char *key = point->tags[i].key ? point->tags[i].key : "";
+    while (*key != '\0' && *key == *given) {
+      key++;
+      given++;
+    }
+    if (*key != *given)
+      return 0;
+    given++;
+  }
+  return 1;
 }
 
-/* Writes the tags in key order, each key once (the first given wins), by
- * repeatedly picking the least key above the last one written: tag sets
- * are small, and this needs no copy of them. */
+/* Sorts the tags by key as written, stably (the first of keys written
+ * alike comes first), and marks the keys that repeat the one before. */
+static void rank_tags(lp_writer *w, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t k = i;
+    for (;
+         k > 0 && strcmp(tag_key(w, w->order[k - 1].index), tag_key(w, i)) > 0;
+         k--)
+      w->order[k] = w->order[k - 1];
+    w->order[k].index = i;
+  }
+  for (size_t k = 0; k < n; k++)
+    w->order[k].repeats =
+        k > 0 && strcmp(tag_key(w, w->order[k].index),
+                        tag_key(w, w->order[k - 1].index)) == 0;
+}
+
+/* Keys as written: distinct keys can be written alike (control characters,
+ * invalid UTF-8, dropped backslashes, "time"), so they are compared,
+ * sorted and told apart in this form, never as given: the tags' here, the
+ * fields' as they are written into the line. Returns -1 when out of
+ * memory. */
+static int write_keys(lp_writer *w, const lp_point *point) {
+  size_t n = point->n_tags;
+  if (point->n_fields > w->n_fields_room) {
+    span *fields = realloc(w->fields, point->n_fields * sizeof(*fields));
+    if (fields == NULL)
+      return -1;
+    w->fields = fields;
+    w->n_fields_room = point->n_fields;
+  }
+  if (same_tag_keys(w, point))
+    return 0;
+  w->given_valid = 0;
+  if (w->at == NULL || n + 1 > w->n_at) {
+    size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
+    if (at == NULL)
+      return -1;
+    w->at = at;
+    ranked *order = realloc(w->order, (n + 1) * sizeof(*order));
+    if (order == NULL)
+      return -1;
+    w->order = order;
+    w->n_at = n + 1;
+  }
+  w->keys.len = 0;
+  w->given.len = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *key = point->tags[i].key;
+    w->at[i] = w->keys.len;
+    put_key(&w->keys, key, &TAG);
+    put_char(&w->keys, '\0');
+    if (key != NULL)
+      put_text(&w->given, key);
+    put_char(&w->given, '\0');
+  }
+  w->at[n] = w->keys.len;
+  if (w->keys.failed || w->given.failed) {
+    w->keys.failed = w->given.failed = 0;
+    return -1;
+  }
+  rank_tags(w, n);
+  w->n_given = n;
+  w->given_valid = 1;
+  return 0;
+}
+
+/* Writes the tags in key order, each key once (the first given whose
+ * key and value are not empty wins). */
 static void put_tags(lp_writer *w, const lp_point *point) {
-  const char *last = NULL;
-  for (;;) {
-    size_t next = point->n_tags;
-    for (size_t i = 0; i < point->n_tags; i++) {
-      const char *key = tag_key(w, i);
-      if (!tag_writable(&point->tags[i], key) ||
-          (last != NULL && strcmp(key, last) <= 0))
-        continue;
-      if (next == point->n_tags || strcmp(key, tag_key(w, next)) < 0)
-        next = i;
-    }
-    if (next == point->n_tags)
-      return;
-    const lp_tag *tag = &point->tags[next];
+  int run_written = 0; /* a tag of the current key was written */
+  for (size_t k = 0; k < point->n_tags; k++) {
+    size_t i = w->order[k].index;
+    if (!w->order[k].repeats)
+      run_written = 0;
+    if (run_written || key_len(w, i) == 0)
+      continue;
+    const char *value = point->tags[i].value;
+    size_t value_len = name_len(value);
+    if (value_len == 0)
+      continue;
     put_char(&w->out, ',');
-    put(&w->out, tag_key(w, next), key_len(w, next));
+    put(&w->out, tag_key(w, i), key_len(w, i));
     put_char(&w->out, '=');
-    put_escaped(&w->out, tag->value, name_len(tag->value), &TAG);
-    last = tag_key(w, next);
+    put_escaped(&w->out, value, value_len, &TAG);
+    run_written = 1;
   }
 }
 

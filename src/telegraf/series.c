@@ -115,6 +115,15 @@ static const char *copy_text(tg_series *series, const char *text, int *failed) {
   return copy;
 }
 
+/* A copy of text, or the earlier copy kept when it is the same text: the
+ * points of a reading share most of their tags (the device's). */
+static const char *share_text(tg_series *series, const char *text,
+                              const char *earlier, int *failed) {
+  if (text != NULL && earlier != NULL && strcmp(text, earlier) == 0)
+    return earlier;
+  return copy_text(series, text, failed);
+}
+
 /* NULL and "" both mean "no value": the encoder leaves such tags out. */
 static const char *or_empty(const char *text) { return text ? text : ""; }
 
@@ -189,20 +198,30 @@ static int reserve_point(tg_series *series) {
   return 0;
 }
 
-/* A new, empty point for the series; NULL when out of memory. */
+/* A new, empty point for the series; NULL when out of memory. Its texts
+ * are shared with the point added to last where they are the same. */
 static point *new_point(tg_series *series, uint32_t hash,
                         const char *measurement, const lp_tag *tags,
                         size_t n_tags) {
   if (reserve_point(series) != 0)
     return NULL;
+  const point *last =
+      series->last != 0 ? &series->points[series->last - 1] : NULL;
   point *p = &series->points[series->n_points];
   int failed = 0;
   lp_tag *copies = arena_alloc(series, (n_tags ? n_tags : 1) * sizeof(lp_tag));
   failed |= copies == NULL;
-  for (size_t i = 0; !failed && i < n_tags; i++)
-    copies[i] = (lp_tag){.key = copy_text(series, tags[i].key, &failed),
-                         .value = copy_text(series, tags[i].value, &failed)};
-  const char *name = copy_text(series, measurement, &failed);
+  for (size_t i = 0; !failed && i < n_tags; i++) {
+    const lp_tag *earlier =
+        last != NULL && i < last->n_tags ? &last->tags[i] : NULL;
+    copies[i] =
+        (lp_tag){.key = share_text(series, tags[i].key,
+                                   earlier ? earlier->key : NULL, &failed),
+                 .value = share_text(series, tags[i].value,
+                                     earlier ? earlier->value : NULL, &failed)};
+  }
+  const char *name =
+      share_text(series, measurement, last ? last->measurement : NULL, &failed);
   if (failed)
     return NULL;
   p->measurement = name;
