@@ -60,9 +60,9 @@ prints a markdown table (also written to --output, bench/RESULTS.md under
    shard, the second only reads it. Wall time and CPU of each poll and of
    its list part (until the first quota/all request), memory after each.
 
---only mqtt (sections 8 and 9), faults (9 alone), fleet (10) or poll run
-only those sections; a partial report goes to
-stdout, never to --output (make bench: bench/RESULTS.md), e.g. from the
+--only mqtt (sections 8 and 9), burst (section 8's bursts side by side
+alone), faults (9 alone), fleet (10) or poll run only those sections; a
+partial report goes to stdout, never to --output (make bench: bench/RESULTS.md), e.g. from the
 build directory:
 
     top_builddir=$PWD top_srcdir=$PWD/.. python3 ../bench/bench.py --only mqtt
@@ -139,6 +139,8 @@ class BenchError(Exception):
 # mode's faults; mqtt includes it), 10 (a fleet: one account, 8 agents).
 SECTIONS = {"poll": "the HTTP poller (sections 1-7)",
             "mqtt": "MQTT push mode (sections 8 and 9)",
+            "burst": "MQTT push mode's bursts side by side (section 8's "
+                     "last table)",
             "faults": "MQTT push mode's faults (section 9)",
             "fleet": "one account of 100,000 devices in 8 shards "
                      "(section 10)"}
@@ -1971,6 +1973,8 @@ def render_mqtt(r, rep):
         rep.add("**Skipped, nothing measured**: %s." % x["skipped"], "")
         return [], [("MQTT push mode (section 8)", "**not measured**: %s"
                      % x["skipped"], "-", "**skipped**")]
+    if "latency" not in x:  # --only burst
+        return [], [render_burst(x["burst"], rep)]
     lat, cpu, nagle = x["latency"], x["cpu"], x["nagle"]
     rep.add(
         "mosquitto %s on loopback as `tests/e2e/mqttharness.py` starts it "
@@ -2264,7 +2268,7 @@ def render(r):
             " and ".join(SECTIONS[k] for k in sorted(a.only)),
             ",".join(sorted(a.only))), "")
     for keys, render_section in ((("poll",), render_poll),
-                                 (("mqtt",), render_mqtt),
+                                 (("mqtt", "burst"), render_mqtt),
                                  (("mqtt", "faults"), render_faults),
                                  (("fleet",), render_fleet)):
         if a.only & set(keys):
@@ -2393,6 +2397,10 @@ def measure(args, work):
         measure_poll(args, work, step, r)
     if "mqtt" in args.only:
         r["mqtt"] = measure_mqtt(args, work, step)
+    elif "burst" in args.only:
+        reason = mqtt_skip_reason()
+        r["mqtt"] = ({"skipped": reason} if reason is not None
+                     else {"burst": mqtt_burst(args, work, step)})
     if "mqtt" in args.only or "faults" in args.only:
         r["faults"] = measure_mqtt_faults(args, work, step)
     if "fleet" in args.only:
@@ -2434,9 +2442,9 @@ def main():
                             help="%s (default %g)" % (text, default))
     parser.add_argument("--only", type=only_sections, default=set(SECTIONS),
                         help="run only these sections, comma-separated: "
-                        "poll (1-7), mqtt (8 and 9), faults (9), fleet "
-                        "(10); a partial report goes to stdout only, never "
-                        "to --output")
+                        "poll (1-7), mqtt (8 and 9), burst (8's bursts), "
+                        "faults (9), fleet (10); a partial report goes to "
+                        "stdout only, never to --output")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (outputs, logs)")
     args = parser.parse_args()

@@ -757,6 +757,11 @@ void ef_engine_hand_out_samples(const ef_engine *engine,
   hand_out(engine, device, &(reading_values){.samples = samples}, view);
 }
 
+void ef_engine_hand_out_json(const ef_engine *engine, ef_roster_device *device,
+                             struct json_object *data, ef_reading_view *view) {
+  hand_out(engine, device, &(reading_values){.data = data}, view);
+}
+
 int ef_engine_list_now(ef_engine *engine, int64_t now_ms) {
   if (!ef_roster_refresh_due(engine->roster, now_ms) ||
       ef_client_stopping(engine->client))

@@ -140,6 +140,10 @@ struct ef_mqtt {
   int subscriptions_dirty;
   queued *head, *tail;
   size_t n_queued, queued_bytes, n_notes;
+  /* Events the engine has taken, freed by this thread, where their many
+   * small blocks (json-c's) came from: freeing them in the engine's
+   * thread costs the allocator more than the copy it saves. */
+  queued *spent;
   /* While the thread reads a run of packets, the engine is woken once,
    * at its end, not for each message. */
   int holding_wake, wake_held;
@@ -206,8 +210,11 @@ static void drain(int fd) {
  */
 
 /* What an event holds, as the queue's bound counts it. */
-static size_t event_bytes(const ef_mqtt_event *event) {
-  size_t bytes = sizeof(queued) + event->samples.cap * sizeof(ef_sample);
+static size_t event_bytes(const ef_mqtt_event *event, size_t text_bytes) {
+  /* json-c's objects, keys and tables take a few times the text they
+   * were parsed from. */
+  size_t bytes = sizeof(queued) + event->samples.cap * sizeof(ef_sample) +
+                 (event->object != NULL ? 4 * text_bytes : 0);
   for (size_t i = 0; i < event->samples.len; i++)
     bytes +=
         strlen(event->samples.items[i].path) + 1 +
@@ -218,19 +225,27 @@ static size_t event_bytes(const ef_mqtt_event *event) {
 
 static void note_drop_locked(ef_mqtt *m);
 
-/* Queues event (taking its samples), within the bounds; the caller holds
- * the lock. */
-static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
+/* Frees what an event owns. */
+static void event_clear(ef_mqtt_event *event) {
+  ef_samples_clear(&event->samples);
+  json_object_put(event->object);
+  event->object = NULL;
+}
+
+/* Queues event (taking its samples or object, parsed from text_bytes of
+ * text), within the bounds; the caller holds the lock. */
+static void queue_text_locked(ef_mqtt *m, const ef_mqtt_event *event,
+                              size_t text_bytes) {
   int message = event->kind == EF_MQTT_MESSAGE;
-  size_t bytes = event_bytes(event);
+  size_t bytes = event_bytes(event, text_bytes);
   queued *item = NULL;
   if (message ? m->n_queued - m->n_notes < EF_MQTT_MAX_QUEUED &&
                     m->queued_bytes + bytes <= EF_MQTT_MAX_QUEUED_BYTES
               : m->n_notes < EF_MQTT_MAX_NOTES)
     item = calloc(1, sizeof(*item));
   if (item == NULL) {
-    ef_samples samples = event->samples;
-    ef_samples_clear(&samples);
+    ef_mqtt_event dropped = *event;
+    event_clear(&dropped);
     m->stats.dropped++;
     note_drop_locked(m);
     return;
@@ -249,6 +264,10 @@ static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
     else
       poke(m->pipe_fds[1]);
   }
+}
+
+static void queue_locked(ef_mqtt *m, const ef_mqtt_event *event) {
+  queue_text_locked(m, event, 0);
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -352,16 +371,38 @@ size_t ef_mqtt_take(ef_mqtt *m,
   drain(m->pipe_fds[0]);
   pthread_mutex_unlock(&m->lock);
   size_t n = 0;
-  while (list != NULL) {
-    queued *next = list->next;
+  queued *last = NULL;
+  for (queued *item = list; item != NULL; item = item->next, n++) {
     if (cb != NULL)
-      cb(&list->event, ctx);
-    ef_samples_clear(&list->event.samples);
-    free(list);
-    list = next;
-    n++;
+      cb(&item->event, ctx);
+    last = item;
+  }
+  if (last != NULL) {
+    pthread_mutex_lock(&m->lock);
+    last->next = m->spent;
+    m->spent = list;
+    pthread_mutex_unlock(&m->lock);
   }
   return n;
+}
+
+static void free_events(queued *list) {
+  while (list != NULL) {
+    queued *next = list->next;
+    event_clear(&list->event);
+    free(list);
+    list = next;
+  }
+}
+
+/* Frees the events the engine has taken since the last time; the
+ * thread's. */
+static void free_spent(ef_mqtt *m) {
+  pthread_mutex_lock(&m->lock);
+  queued *spent = m->spent;
+  m->spent = NULL;
+  pthread_mutex_unlock(&m->lock);
+  free_events(spent);
 }
 
 int ef_mqtt_fd(const ef_mqtt *m) { return m->pipe_fds[0]; }
@@ -573,10 +614,13 @@ static void on_message(struct mosquitto *mosq, void *obj,
   ef_mqtt *m = obj;
   int64_t now = ef_now_ms();
   ef_push_message parsed;
-  ef_push_verdict verdict = ef_push_message_parse(
-      m->credentials.account, message->topic, message->payload,
-      message->payloadlen > 0 ? (size_t)message->payloadlen : 0, m->tokener,
-      &parsed);
+  size_t size = message->payloadlen > 0 ? (size_t)message->payloadlen : 0;
+  /* Stream mode hands a message's values on once: as JSON, walked by the
+   * engine, not copied value by value into samples first. */
+  ef_push_verdict verdict =
+      (m->stream ? ef_push_message_parse_json : ef_push_message_parse)(
+          m->credentials.account, message->topic, message->payload, size,
+          m->tokener, &parsed);
   ef_samples samples = parsed.values;
   pthread_mutex_lock(&m->lock);
   pushed_device *device =
@@ -602,15 +646,19 @@ static void on_message(struct mosquitto *mosq, void *obj,
       note_status_locked(m, device, parsed.online, now);
     } else if (m->stream) {
       event.kind = EF_MQTT_MESSAGE;
-      event.samples = samples; /* the queue's now */
-      samples = (ef_samples){0};
-      queue_locked(m, &event);
+      event.object = parsed.object; /* the queue's now */
+      parsed.object = NULL;
+      queue_text_locked(m, &event, size);
     } else {
       merge_locked(m, device, &samples);
     }
   }
+  queued *spent = m->spent;
+  m->spent = NULL;
   pthread_mutex_unlock(&m->lock);
   ef_samples_clear(&samples);
+  json_object_put(parsed.object);
+  free_events(spent);
 }
 
 /* Devices that have sent nothing for the silence limit: told once. */
@@ -638,6 +686,7 @@ static void periodic(ef_mqtt *m) {
   if (now - m->tick_ms < TICK_MS)
     return;
   m->tick_ms = now;
+  free_spent(m);
   note_silence(m);
   note_drops_over(m, now);
   pthread_mutex_lock(&m->lock);
@@ -1427,6 +1476,7 @@ void ef_mqtt_free(ef_mqtt *m) {
   ef_client_free(m->client);
   if (m->pipe_fds[0] >= 0)
     ef_mqtt_take(m, NULL, NULL);
+  free_events(m->spent);
   for (size_t i = 0; i < m->n_devices; i++)
     device_clear(&m->devices[i]);
   free(m->devices);

@@ -26,7 +26,9 @@
  * when it changed. Stream mode keeps no state: each message is queued
  * whole for the engine, up to EF_MQTT_MAX_QUEUED messages and
  * EF_MQTT_MAX_QUEUED_BYTES (the rest is dropped, counted, and said once
- * per episode), and a descriptor is readable while anything waits.
+ * per episode; a message's JSON counts four times its text), and a
+ * descriptor is readable while anything waits. Taken events are freed
+ * by the source's thread (at its next message, or within a second).
  * Status messages are coalesced per device: the latest status and how
  * many times it changed, handed out at each take (state mode) or at most
  * once a second (stream mode). Retained messages are the broker's old
@@ -124,6 +126,8 @@ typedef struct {
   char sn[EF_SERIAL_MAX + 1]; /* MESSAGE, STATUS, SILENT, HEARD; NEWS: "" */
   int64_t time_ms;            /* when it arrived */
   ef_samples samples;         /* MESSAGE; owned by the event */
+  struct json_object *object; /* MESSAGE in stream mode: the values as
+                                 JSON instead (ef_walk's); owned too */
   int online;                 /* STATUS: the latest */
   unsigned changes;           /* STATUS: how often it changed since */
   int64_t quiet_ms;           /* SILENT */

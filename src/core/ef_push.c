@@ -140,7 +140,10 @@ static void on_pushed(const ef_mqtt_event *event, void *ctx) {
                           .time_ms = event->time_ms,
                           .interval_ms = device->schedule.interval_ms,
                           .pushed = 1};
-  ef_engine_hand_out_samples(engine, device, &event->samples, &view);
+  if (event->object != NULL)
+    ef_engine_hand_out_json(engine, device, event->object, &view);
+  else
+    ef_engine_hand_out_samples(engine, device, &event->samples, &view);
 }
 
 /* State mode: every device's merged state, stamped with the read's time,

@@ -4,8 +4,9 @@
  *
  * Promises: ef_push_start gives the engine its MQTT source (ef_mqtt.h),
  * watching every device of the roster. What the source hands out comes
- * through the engine's one reading path (ef_engine_hand_out_samples):
- * messages as they arrive in stream mode; in state mode, at each read,
+ * through the engine's one reading path (ef_engine_hand_out_json, or
+ * _samples): messages as they arrive in stream mode, their values still
+ * json-c's objects (walked once, not copied); in state mode, at each read,
  * every device's merged state, copied from the source only when it
  * changed. A device's statuses come coalesced (the latest, and how often
  * it changed since the last take): each batch is its online flag; its
@@ -59,5 +60,8 @@ void ef_engine_hand_out_samples(const ef_engine *engine,
                                 ef_roster_device *device,
                                 const ef_samples *samples,
                                 ef_reading_view *view);
+/* The same for values still in JSON (an API answer's data's shape). */
+void ef_engine_hand_out_json(const ef_engine *engine, ef_roster_device *device,
+                             struct json_object *data, ef_reading_view *view);
 
 #endif

@@ -79,21 +79,27 @@ static int status_of(struct json_object *root) {
   return -1;
 }
 
-/* The values: params (typeCode's shape), else param (cmdFunc's). */
-static ef_push_verdict values_of(struct json_object *root, ef_samples *values) {
+/* The values: params (typeCode's shape), else param (cmdFunc's); kept
+ * as JSON, or flattened into message->values. */
+static ef_push_verdict values_of(struct json_object *root, int flatten,
+                                 ef_push_message *message) {
   struct json_object *object = member(root, "params");
   if (!json_object_is_type(object, json_type_object))
     object = member(root, "param");
   if (!json_object_is_type(object, json_type_object))
     return EF_PUSH_NO_VALUES;
-  return ef_samples_add_json(values, object) == 0 ? EF_PUSH_OK
-                                                  : EF_PUSH_NO_MEMORY;
+  if (!flatten) {
+    message->object = json_object_get(object);
+    return EF_PUSH_OK;
+  }
+  return ef_samples_add_json(&message->values, object) == 0 ? EF_PUSH_OK
+                                                            : EF_PUSH_NO_MEMORY;
 }
 
-ef_push_verdict ef_push_message_parse(const char *account, const char *topic,
-                                      const void *payload, size_t size,
-                                      struct json_tokener *tokener,
-                                      ef_push_message *message) {
+static ef_push_verdict parse(const char *account, const char *topic,
+                             const void *payload, size_t size,
+                             struct json_tokener *tokener, int flatten,
+                             ef_push_message *message) {
   *message = (ef_push_message){.kind = EF_PUSH_QUOTA};
   ef_push_verdict verdict = split_topic(account, topic, message);
   if (verdict != EF_PUSH_OK)
@@ -119,7 +125,22 @@ ef_push_verdict ef_push_message_parse(const char *account, const char *topic,
     verdict = (message->online = status_of(root)) >= 0 ? EF_PUSH_OK
                                                        : EF_PUSH_NO_STATUS;
   else
-    verdict = values_of(root, &message->values);
+    verdict = values_of(root, flatten, message);
   json_object_put(root);
   return verdict;
+}
+
+ef_push_verdict ef_push_message_parse(const char *account, const char *topic,
+                                      const void *payload, size_t size,
+                                      struct json_tokener *tokener,
+                                      ef_push_message *message) {
+  return parse(account, topic, payload, size, tokener, 1, message);
+}
+
+ef_push_verdict ef_push_message_parse_json(const char *account,
+                                           const char *topic,
+                                           const void *payload, size_t size,
+                                           struct json_tokener *tokener,
+                                           ef_push_message *message) {
+  return parse(account, topic, payload, size, tokener, 0, message);
 }

@@ -45,6 +45,10 @@ typedef struct {
   char sn[EF_SERIAL_MAX + 1];
   int online;        /* STATUS: 0 or 1 */
   ef_samples values; /* QUOTA; the caller clears them, whatever the verdict */
+  /* QUOTA from ef_push_message_parse_json: the values' object itself,
+   * not flattened; the caller puts it (json_object_put), whatever the
+   * verdict. */
+  struct json_object *object;
 } ef_push_message;
 
 /* Takes the message of topic and payload (size bytes, not NUL-terminated)
@@ -55,6 +59,15 @@ ef_push_verdict ef_push_message_parse(const char *account, const char *topic,
                                       const void *payload, size_t size,
                                       struct json_tokener *tokener,
                                       ef_push_message *message);
+
+/* The same, but a quota message's values stay JSON (message->object,
+ * for ef_walk): nothing is copied for a caller that hands them on once.
+ * The verdict is the same as ef_push_message_parse's. */
+ef_push_verdict ef_push_message_parse_json(const char *account,
+                                           const char *topic,
+                                           const void *payload, size_t size,
+                                           struct json_tokener *tokener,
+                                           ef_push_message *message);
 
 /* What a verdict means, in a few words ("not a JSON object"). */
 const char *ef_push_verdict_text(ef_push_verdict verdict);

@@ -61,7 +61,7 @@ static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
  * (handed out as they come). */
 static int seen_before(seen_paths *seen, uint64_t hash) {
   if (seen->used + 1 > seen->cap / 2) {
-    size_t cap = seen->cap ? 2 * seen->cap : 1024;
+    size_t cap = seen->cap ? 2 * seen->cap : 64;
     uint64_t *slots = calloc(cap, sizeof(*slots));
     if (slots == NULL)
       return 0;

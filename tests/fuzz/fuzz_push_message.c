@@ -7,7 +7,7 @@
  * undefined behaviour, abort() when a message is taken for a serial number
  * that is not one or not the topic's, when a status is other than 0 or 1,
  * when a refused message keeps values, or when parsing the same message
- * twice gives another verdict. */
+ * twice (or into the JSON form) gives another verdict. */
 #include "ef_metric.h"
 #include "ef_push_message.h"
 #include "fuzz_support.h"
@@ -46,6 +46,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                      kept, &again) == verdict,
                "the same message judged twice differently");
   ef_samples_clear(&again.values);
+  /* Stream mode's form: the same verdict, and its JSON walks to the
+   * values the flattened form holds. */
+  ef_push_message json;
+  fuzz_require(ef_push_message_parse_json(ACCOUNT, topic, payload, payload_size,
+                                          kept, &json) == verdict,
+               "the JSON form judged differently");
+  fuzz_require((json.object != NULL) ==
+                   (verdict == EF_PUSH_OK && json.kind == EF_PUSH_QUOTA),
+               "the JSON form kept values it should not, or lost them");
+  ef_samples walked = {0};
+  if (json.object != NULL && ef_samples_add_json(&walked, json.object) == 0 &&
+      verdict == EF_PUSH_OK)
+    fuzz_require(walked.len == message.values.len,
+                 "the JSON form walks to other values");
+  ef_samples_clear(&walked);
+  json_object_put(json.object);
   if (verdict == EF_PUSH_OK) {
     fuzz_require(ef_serial_valid(message.sn), "an invalid serial taken");
     fuzz_require(strstr(topic, message.sn) != NULL,

@@ -183,15 +183,48 @@ END_TEST
 /* A tokener kept over many messages (as the MQTT thread keeps one) judges
  * each as a new one would, whatever the message before left in it: a
  * text cut short, garbage, another shape. */
+/* The same values, in the same order. */
+static void assert_same_samples(const ef_samples *got_all,
+                                const ef_samples *want_all) {
+  ck_assert_uint_eq(got_all->len, want_all->len);
+  for (size_t k = 0; k < want_all->len; k++) {
+    const ef_sample *want = &want_all->items[k];
+    const ef_sample *got = &got_all->items[k];
+    ck_assert_str_eq(got->path, want->path);
+    ck_assert_int_eq(got->kind, want->kind);
+    ck_assert_int_eq(got->integer, want->integer);
+    ck_assert_double_eq(got->number, want->number);
+    ck_assert_str_eq(got->text ? got->text : "", want->text ? want->text : "");
+  }
+}
+
+static const char *const payloads[] = {
+    "{\"params\":{\"a\":",
+    "{\"typeCode\":\"pdStatus\",\"params\":{\"pcsAPhase\":{\"vol\":229.7}}}",
+    "not json",
+    "{\"cmdFunc\":96,\"param\":{\"bpSoc\":87}}",
+    "[1,",
+    "{\"params\":{\"bpSoc\":88,\"b\":\"x\",\"c\":[1,2],\"d\":null}}",
+    "{\"params\":7,\"param\":{\"a.b\":1,\"a\":{\"b\":2}}}",
+    "{\"id\":1}",
+};
+
+/* Stream mode's form of a status message keeps no values. */
+START_TEST(json_form_of_a_status) {
+  ef_push_message status;
+  ck_assert_int_eq(ef_push_message_parse_json(ACCOUNT, STATUS_TOPIC,
+                                              "{\"params\":{\"status\":1}}", 23,
+                                              NULL, &status),
+                   EF_PUSH_OK);
+  ck_assert_int_eq(status.online, 1);
+  ck_assert_ptr_null(status.object);
+}
+END_TEST
+
+/* A kept tokener judges as a new one; so does stream mode's form (the
+ * values kept as JSON), whose JSON walks to the flattened values, and
+ * which keeps nothing when refused. */
 START_TEST(kept_tokener_judges_as_a_new_one) {
-  static const char *const payloads[] = {
-      "{\"params\":{\"a\":",
-      "{\"typeCode\":\"pdStatus\",\"params\":{\"pcsAPhase\":{\"vol\":229.7}}}",
-      "not json",
-      "{\"cmdFunc\":96,\"param\":{\"bpSoc\":87}}",
-      "[1,",
-      "{\"params\":{\"bpSoc\":88,\"b\":\"x\"}}",
-  };
   struct json_tokener *kept = json_tokener_new();
   ck_assert_ptr_nonnull(kept);
   for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
@@ -202,17 +235,20 @@ START_TEST(kept_tokener_judges_as_a_new_one) {
     ck_assert_msg(ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, payloads[i], size,
                                         kept, &reused) == verdict,
                   "payload %zu", i);
-    ck_assert_uint_eq(reused.values.len, fresh.values.len);
-    for (size_t k = 0; k < fresh.values.len; k++) {
-      const ef_sample *want = &fresh.values.items[k];
-      const ef_sample *got = ef_samples_find(&reused.values, want->path);
-      ck_assert_ptr_nonnull(got);
-      ck_assert_int_eq(got->kind, want->kind);
-      ck_assert_int_eq(got->integer, want->integer);
-      ck_assert_double_eq(got->number, want->number);
-      ck_assert_str_eq(got->text ? got->text : "",
-                       want->text ? want->text : "");
-    }
+    assert_same_samples(&reused.values, &fresh.values);
+    ef_push_message json;
+    ck_assert_msg(ef_push_message_parse_json(ACCOUNT, QUOTA_TOPIC, payloads[i],
+                                             size, kept, &json) == verdict,
+                  "payload %zu", i);
+    ck_assert_uint_eq(json.values.len, 0);
+    ck_assert_msg((json.object != NULL) == (verdict == EF_PUSH_OK),
+                  "payload %zu", i);
+    ef_samples walked = {0};
+    if (json.object != NULL)
+      ck_assert_int_eq(ef_samples_add_json(&walked, json.object), 0);
+    assert_same_samples(&walked, &fresh.values);
+    ef_samples_clear(&walked);
+    json_object_put(json.object);
     ef_samples_clear(&fresh.values);
     ef_samples_clear(&reused.values);
   }
@@ -223,4 +259,5 @@ END_TEST
 UNIT_MAIN("push_message", typecode_shape_is_flattened, cmdfunc_shape_uses_param,
           params_before_param, status_as_number_or_string,
           topics_of_others_are_refused, broken_payloads_get_their_verdict,
-          payload_length_is_honoured, kept_tokener_judges_as_a_new_one)
+          payload_length_is_honoured, kept_tokener_judges_as_a_new_one,
+          json_form_of_a_status)
