@@ -24,13 +24,14 @@ import time
 import mqttharness
 import simharness
 from checks import wait_until
-from test_collectd import Collectd, account_block, device_block
+from harness.collectd import Collectd, account_block, device_block
+from harness.lineproto import fields, tag_of
 # broker_for and sim_for: the broker (users, ACL) and the publishing
 # simulator that the scenarios on the real broker expect.
-from test_mqtt import (ACCOUNT, HEAT, OCEAN, PASSWORD, PUBLISHER,  # noqa
-                       PUBLISHER_PASSWORD, SNS, T0, broker_for, client_id,
-                       fields_of, sim_for)
-from test_telegraf import TELEGRAF, environment, tag_of
+from harness.pushrig import (ACCOUNT, HEAT, OCEAN, PASSWORD,  # noqa: F401
+                             PUBLISHER, PUBLISHER_PASSWORD, SNS, T0,
+                             broker_for, client_id, sim_for)
+from harness.telegraf import TELEGRAF, environment
 
 SILENCE_S = 60
 STABLE_S = 11  # ef_mqtt_rules.h: EF_MQTT_STABLE_S and a margin
@@ -130,7 +131,7 @@ class Telegraf:
             if (line.startswith("ecoflow_phase,")
                     and tag_of(line, "sn") == OCEAN
                     and tag_of(line, "phase") == "a"
-                    and _float(fields_of(line).get("voltage"))
+                    and _float(fields(line).get("voltage"))
                     == float(number)):
                 return at
         return None

@@ -52,10 +52,11 @@ import checks  # noqa: E402
 import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, PULSE, check, skip_unless,  # noqa
                     summary, wait_until)
-from test_collectd import (COLLECTD, PLUGIN, TOP_SRCDIR, Collectd,  # noqa
-                           account_block, device_block)
-from test_telegraf import (INFLUXD, TELEGRAF, Execd, Influx,  # noqa
-                           free_port, run_exec)
+from harness import TOP_SRCDIR, free_port  # noqa: E402
+from harness.collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
+                              account_block, device_block)
+from harness.influx import INFLUXD, Influx  # noqa: E402
+from harness.telegraf import TELEGRAF, Execd, run_exec  # noqa: E402
 
 try:
     import yaml

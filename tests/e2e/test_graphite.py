@@ -31,10 +31,10 @@ import checks  # noqa: E402
 import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, PULSE, check, skip_unless,  # noqa
                     summary, wait_until)
-from test_collectd import (COLLECTD, ORACLE, PLUGIN, TOP_SRCDIR,  # noqa
-                           Collectd, account_block, device_block,
-                           expected_values, gauge)
-from test_telegraf import free_port  # noqa: E402
+from harness import TOP_SRCDIR, free_port  # noqa: E402
+from harness.collectd import (COLLECTD, ORACLE, PLUGIN,  # noqa: E402
+                              Collectd, account_block, device_block,
+                              expected_values, gauge)
 
 CARBON = shutil.which("carbon-cache") or "/usr/bin/carbon-cache"
 WHISPER = "/usr/lib/python3/dist-packages/whisper.py"
