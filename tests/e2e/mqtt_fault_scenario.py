@@ -275,9 +275,12 @@ def _running(broker):
     return broker._process is not None and broker._process.poll() is None
 
 
-def _client_running(client):
-    process = getattr(client, "process", None) or client.daemon.process
-    return process.poll() is None
+def _stop_keeping_log(client, r):
+    """Stops client by SIGTERM and keeps in r its status, how long the
+    stop took and the end of its log: what a check of how it stops (while
+    it waits for a peer that never answers) looks at."""
+    r["rc"], r["stop_s"] = client.stop()
+    r["log"] = client.log_text()[-2000:]
 
 
 # ---- outages ---------------------------------------------------------------
@@ -383,11 +386,8 @@ def silent_broker(work, broker, front_end, mode, timeout_s=2):
             r["cpu_share"] = window.share()
             wait_until(lambda: fake.connections() > first + r["attempts_10s"],
                        PATIENCE_S)
-            r["rc"], r["stop_s"] = client.stop()
-            r["log"] = client.log_text()[-2000:]
         finally:
-            if _client_running(client):
-                client.stop()
+            _stop_keeping_log(client, r)
     return r
 
 
@@ -664,9 +664,6 @@ def silent_resolver(work, broker, front_end, resolver, timeout_s=2):
                                          PATIENCE_S))
             r["said"] = wait_until(lambda: client.logged(
                 "did not resolve within %g s" % timeout_s), PATIENCE_S)
-            r["rc"], r["stop_s"] = client.stop()
-            r["log"] = client.log_text()[-2000:]
         finally:
-            if _client_running(client):
-                client.stop()
+            _stop_keeping_log(client, r)
     return r
