@@ -19,6 +19,22 @@ STOCK_PLUGINS = "/usr/lib/collectd"
 HOST = "testhost"
 
 
+def conf_head(hostname, interval_s, log, print_severity=False):
+    """The head of a collectd.conf: the host, the interval, the stock
+    plugins' directory, and logfile at info into log."""
+    return f"""Hostname "{hostname}"
+FQDNLookup false
+Interval {interval_s:g}
+PluginDir "{STOCK_PLUGINS}"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File "{log}"
+  PrintSeverity {"true" if print_severity else "false"}
+</Plugin>
+"""
+
+
 def flatten(value, path, out):
     """The simulator's JSON as flat quota paths, the way sample.h names
     them: objects joined with '.', lists of objects indexed."""
@@ -71,17 +87,8 @@ class Collectd:
         self.conf = os.path.join(directory, "collectd.conf")
         self.prefix = list(prefix)
         with open(self.conf, "w") as f:
-            f.write(f"""Hostname "{HOST}"
-FQDNLookup false
-Interval {interval}
-PluginDir "{STOCK_PLUGINS}"
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{self.log}"
-  PrintSeverity {"true" if print_severity else "false"}
-</Plugin>
-LoadPlugin write_log
+            f.write(conf_head(HOST, interval, self.log, print_severity)
+                    + f"""LoadPlugin write_log
 <Plugin write_log>
   Format JSON
 </Plugin>
