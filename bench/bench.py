@@ -98,7 +98,8 @@ sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "e2e"))
 import mqtt_fault_scenario  # noqa: E402
 import mqttharness  # noqa: E402
 import simharness  # noqa: E402
-from soak import write_private  # noqa: E402
+from harness.collectd import STOCK_PLUGINS, conf_head  # noqa: E402
+from soakkit import write_private  # noqa: E402
 
 SIM = os.path.join(TOP_BUILDDIR, "src", "ecoflow-sim")
 TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
@@ -113,7 +114,6 @@ MOSQUITTO = (shutil.which("mosquitto")
 CONFIG_H = os.path.join(TOP_BUILDDIR, "config.h")
 VALGRIND = shutil.which("valgrind") or "valgrind"
 CALLGRIND_ANNOTATE = shutil.which("callgrind_annotate")
-STOCK_PLUGINS = "/usr/lib/collectd"
 MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
 QUOTA_ALL = "/iot-open/sign/device/quota/all"
 DEVICE_LIST = "/iot-open/sign/device/list"
@@ -618,17 +618,10 @@ LoadPlugin ecoflow
 {more}</Plugin>
 """
     conf = os.path.join(directory, "collectd.conf")
-    write_private(conf, f"""Hostname "bench"
-FQDNLookup false
-Interval {interval_s:g}
-PluginDir "{STOCK_PLUGINS}"
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{directory}/collectd.log"
-  PrintSeverity true
-</Plugin>
-LoadPlugin unixsock
+    write_private(conf, conf_head("bench", interval_s,
+                                  os.path.join(directory, "collectd.log"),
+                                  print_severity=True)
+                  + f"""LoadPlugin unixsock
 <Plugin unixsock>
   SocketFile "{directory}/collectd.sock"
   SocketPerms "0600"

@@ -59,12 +59,11 @@ import simharness  # noqa: E402
 from checks import memcheck_prefix, skip_unless  # noqa: E402
 import soak_push  # noqa: E402
 from soakkit import (memory_kb, processes_showing, report_valgrind,  # noqa
-                     slope_kb_per_1000)
+                     slope_kb_per_1000, write_collectd_conf)
 
 PLUGIN = os.path.join(TOP_BUILDDIR, "src", ".libs", "ecoflow.so")
 TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
-STOCK_PLUGINS = "/usr/lib/collectd"
 MIN_INTERVAL_HOOK = "ECOFLOW_TEST_MIN_INTERVAL_MS"
 
 # What the faulted devices go through, in turn: every failure mode of the
@@ -77,48 +76,14 @@ FAULTS = ["http500", "http405", "http429:1", "delay:1500", "stall",
           "offline", "huge:%d" % (3 * 1024 * 1024), "unlisted"]
 
 
-def write_private(path, text):
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "w") as out:
-        out.write(text)
-
-
 def write_config(directory, sim, interval_s):
     """collectd.conf for one account of every device of sim, polled every
-    interval_s. Values stop after collectd's cache (a write plugin would
-    fill the disk or the log; without one and without the chain, collectd
-    logs every value as undeliverable); the log is at info, so that each
-    state change shows."""
-    shutil.copy(PLUGIN, os.path.join(directory, "ecoflow.so"))
-    secret = os.path.join(directory, "ecoflow.secret")
-    write_private(secret, sim.secret_key + "\n")
+    interval_s."""
     devices = "".join('  <Device "%s">\n    Interval %g\n  </Device>\n'
                       % (sn, interval_s)
                       for sn in simharness.DEFAULT_DEVICES.values())
-    conf = os.path.join(directory, "collectd.conf")
-    write_private(conf, f"""Hostname "soak"
-FQDNLookup false
-Interval {interval_s:g}
-PluginDir "{STOCK_PLUGINS}"
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{directory}/collectd.log"
-</Plugin>
-PostCacheChain "Soak"
-<Chain "Soak">
-  Target "stop"
-</Chain>
-PluginDir "{directory}"
-LoadPlugin ecoflow
-<Plugin ecoflow>
-  AccessKey "{sim.access_key}"
-  SecretKeyFile "{secret}"
-  Endpoint "{sim.base_url}"
-  Timeout 1
-{devices}</Plugin>
-""")
-    return conf
+    return write_collectd_conf(directory, PLUGIN, sim, interval_s,
+                               "  Timeout 1\n" + devices)
 
 
 class FaultRotation:

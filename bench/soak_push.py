@@ -50,7 +50,8 @@ import mqttharness
 import simharness
 from checks import memcheck_prefix
 from soakkit import (cpu_seconds, memory_kb, processes_showing,
-                     report_valgrind, slope_kb_per_1000)
+                     report_valgrind, slope_kb_per_1000,
+                     write_collectd_conf)
 
 ACCOUNT = "open-soak0123456789"
 PASSWORD = "cert-pass-soak-71c3"
@@ -58,7 +59,6 @@ REFUSED_PASSWORD = "cert-pass-changed-0000"
 PUBLISHER = "sim-publisher"
 PUBLISHER_PASSWORD = "pub-pass-soak-4a2e"
 SNS = list(simharness.DEFAULT_DEVICES.values())
-STOCK_PLUGINS = "/usr/lib/collectd"
 
 
 def add_arguments(parser):
@@ -82,12 +82,6 @@ def add_arguments(parser):
     group.add_argument("--push-max-stop-seconds", type=float, default=2.0)
     group.add_argument("--push-valgrind-messages", type=int, default=500)
     group.add_argument("--skip-push", action="store_true")
-
-
-def write_private(path, text):
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "w") as out:
-        out.write(text)
 
 
 class Schedule:
@@ -218,38 +212,13 @@ class Daemon:
 
 
 def start_collectd(directory, sim, broker, prefix):
-    shutil.copy(os.path.join(os.environ.get("top_builddir", "."), "src",
-                             ".libs", "ecoflow.so"),
-                os.path.join(directory, "ecoflow.so"))
-    secret = os.path.join(directory, "ecoflow.secret")
-    write_private(secret, sim.secret_key + "\n")
-    log = os.path.join(directory, "collectd.log")
+    plugin = os.path.join(os.environ.get("top_builddir", "."), "src",
+                          ".libs", "ecoflow.so")
     devices = "".join('  <Device "%s">\n  </Device>\n' % sn for sn in SNS)
-    conf = os.path.join(directory, "collectd.conf")
-    write_private(conf, f"""Hostname "soak"
-FQDNLookup false
-Interval 1
-PluginDir "{STOCK_PLUGINS}"
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{log}"
-</Plugin>
-PostCacheChain "Soak"
-<Chain "Soak">
-  Target "stop"
-</Chain>
-PluginDir "{directory}"
-LoadPlugin ecoflow
-<Plugin ecoflow>
-  AccessKey "{sim.access_key}"
-  SecretKeyFile "{secret}"
-  Endpoint "{sim.base_url}"
-  Timeout 5
-  MQTT true
-  CAFile "{broker.cafile}"
-{devices}</Plugin>
-""")
+    conf = write_collectd_conf(directory, plugin, sim, 1, (
+        '  Timeout 5\n  MQTT true\n  CAFile "%s"\n' % broker.cafile)
+        + devices)
+    log = os.path.join(directory, "collectd.log")
     env = {k: v for k, v in os.environ.items()
            if k not in ("ECOFLOW_ACCESS_KEY", "ECOFLOW_SECRET_KEY")}
     collectd = shutil.which("collectd") or "/usr/sbin/collectd"

@@ -1,13 +1,53 @@
 """soakkit.py: what both legs of the soak share (soak.py: the HTTP path,
-soak_push.py: push mode): a process's memory and CPU from /proc, the
-command lines that show a key, a growth slope, and valgrind's verdict.
+soak_push.py: push mode): collectd's configuration, a process's memory
+and CPU from /proc, the command lines that show a key, a growth slope, and
+valgrind's verdict.
 
-Python 3 standard library only."""
+Python 3 standard library only, and tests/e2e (on sys.path) for the head
+of collectd.conf."""
 
 import os
 import re
+import shutil
+
+from harness.collectd import conf_head
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def write_private(path, text):
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "w") as out:
+        out.write(text)
+
+
+def write_collectd_conf(directory, plugin, sim, interval_s, account):
+    """collectd.conf in directory, with plugin (ecoflow.so) copied beside
+    it and sim's secret key in a file only we read, for one account of sim
+    whose lines after Endpoint are account (its Timeout, options and
+    <Device> blocks). Values stop after collectd's cache (a write plugin
+    would fill the disk or the log; without one and without the chain,
+    collectd logs every value as undeliverable); the log, collectd.log,
+    is at info, so that each state change shows. Returns the path."""
+    shutil.copy(plugin, os.path.join(directory, "ecoflow.so"))
+    secret = os.path.join(directory, "ecoflow.secret")
+    write_private(secret, sim.secret_key + "\n")
+    conf = os.path.join(directory, "collectd.conf")
+    write_private(conf, conf_head("soak", interval_s,
+                                  os.path.join(directory, "collectd.log"))
+                  + f"""PostCacheChain "Soak"
+<Chain "Soak">
+  Target "stop"
+</Chain>
+PluginDir "{directory}"
+LoadPlugin ecoflow
+<Plugin ecoflow>
+  AccessKey "{sim.access_key}"
+  SecretKeyFile "{secret}"
+  Endpoint "{sim.base_url}"
+{account}</Plugin>
+""")
+    return conf
 
 
 def memory_kb(pid):

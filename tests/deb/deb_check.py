@@ -52,15 +52,14 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import simharness  # noqa: E402
-from checks import (GLOW, HEAT, OCEAN, check, clean_up, summary,  # noqa: E402
-                    wait_until)
-from test_collectd import flatten  # noqa: E402
+from checks import (GLOW, HEAT, OCEAN, check, summary,  # noqa: E402
+                    wait_until, work_dir)
+from harness.collectd import flatten  # noqa: E402
 
 PACKAGES = ("collectd-ecoflow", "ecoflow-telegraf", "ecoflow-sim")
 COLLECTD = "/usr/sbin/collectd"
@@ -580,37 +579,36 @@ def main():
     initial = before = installed_packages()
     auto = auto_installed()
     rrd_existed = os.path.exists(RRD_DIR)
-    work = tempfile.mkdtemp(prefix="ecoflow-deb-check.")
-    os.chmod(work, 0o755)
-    removed = set()
-    try:
-        removed = take_away_collectd()
-        before = installed_packages()
-        check_deps_asks()
-        out = run(APT + ["install", "--no-install-recommends"] + debs,
-                  env=APT_ENV)
-        print(apt_output(out.stdout, 20))
-        check("apt-get install ./*.deb installs the packages where collectd "
-              "is not", out.returncode == 0 and not {"collectd-core",
-                                                    "collectd"} & before
-              and all(installed(p) for p in PACKAGES), out.stderr[-500:])
-        if all(installed(p) for p in PACKAGES):
-            check_files()
-            os.environ["ECOFLOW_SIM"] = SIM
-            with simharness.Sim(clock=CLOCK) as sim:
-                write_drop_in(work, sim)
-                check_test_mode(work, sim)
-                check_service(work, sim)
-                check_telegraf(work, sim)
-                check_service_user(work, sim)
-    finally:
-        remove_all(before, rrd_existed)
-        put_back(removed, auto)
-        now = installed_packages()
-        check("the machine has the packages it had before", now == initial,
-              "added %s, gone %s" % (sorted(now - initial),
-                                     sorted(initial - now)))
-    clean_up(work)
+    with work_dir("ecoflow-deb-check.") as work:
+        os.chmod(work, 0o755)
+        removed = set()
+        try:
+            removed = take_away_collectd()
+            before = installed_packages()
+            check_deps_asks()
+            out = run(APT + ["install", "--no-install-recommends"] + debs,
+                      env=APT_ENV)
+            print(apt_output(out.stdout, 20))
+            check("apt-get install ./*.deb installs the packages where "
+                  "collectd is not", out.returncode == 0
+                  and not {"collectd-core", "collectd"} & before
+                  and all(installed(p) for p in PACKAGES), out.stderr[-500:])
+            if all(installed(p) for p in PACKAGES):
+                check_files()
+                os.environ["ECOFLOW_SIM"] = SIM
+                with simharness.Sim(clock=CLOCK) as sim:
+                    write_drop_in(work, sim)
+                    check_test_mode(work, sim)
+                    check_service(work, sim)
+                    check_telegraf(work, sim)
+                    check_service_user(work, sim)
+        finally:
+            remove_all(before, rrd_existed)
+            put_back(removed, auto)
+            now = installed_packages()
+            check("the machine has the packages it had before", now == initial,
+                  "added %s, gone %s" % (sorted(now - initial),
+                                         sorted(initial - now)))
     return summary()
 
 

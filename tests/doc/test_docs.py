@@ -38,13 +38,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from checks import check, clean_up, summary  # noqa: E402
+from checks import check, summary  # noqa: E402
 
 DOC = os.path.join(TOP_BUILDDIR, "src", "tools", "ef_catalog_doc")
 OPTIONS = os.path.join(TOP_BUILDDIR, "src", "tools", "ef_options")
@@ -485,7 +484,6 @@ def check_readme():
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="ecoflow-docs.")
     status, rows = catalog_rows()
     check("ef_catalog_doc rows lists the catalog", status == 0 and rows)
     if os.path.exists(TELEGRAF):
@@ -511,7 +509,6 @@ def main():
     check_options()
     check_versions()
     check_readme()
-    clean_up(work)
     return summary()
 
 

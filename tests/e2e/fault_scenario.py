@@ -28,12 +28,11 @@ time; TLS is verified by default; no log of the run holds a secret key.
 """
 
 import re
-import tempfile
 import time
 
 import faultkit
 import simharness
-from checks import check, clean_up, summary, wait_until
+from checks import check, summary, wait_until, work_dir
 from faultkit import (DEVICE_FAULTS, HEALTHY, HEALTHY_BEHIND_PROXY, REFUSED,
                       SHAPE_FAULTS, SKEWED, STORM, TRUSTED, UNRESOLVED,
                       UNTRUSTED, WRONG_SECRET, Endpoint, Proxy, serial)
@@ -305,31 +304,30 @@ def check_clock(fe, setup):
 def run(fe, extra_checks=None):
     """The whole scenario against fe; the exit status for the test.
     extra_checks(fe, setup), if given, runs after the last read."""
-    work = tempfile.mkdtemp(prefix="test_faults_%s." % fe.name)
-    setup = None
-    try:
-        with simharness.Sim(devices=faultkit.sim_devices(),
-                            faults=faultkit.sim_faults(), verbose=True,
-                            threads=4) as cloud, \
-                simharness.Sim(devices=[faultkit.SKEWED_DEVICE],
-                               access_key="skewedAccessKey01",
-                               secret_key="skewedSecretKey0123456789",
-                               verbose=True) as skewed_sim:
-            skewed_sim.set_clock(advance=faultkit.SKEW_S)
-            setup = Setup(work, cloud, skewed_sim)
-            started = time.monotonic()
-            fe.start(setup, work)
-            check_first_read(fe, setup, started)
-            check_second_read(fe, setup, started)
-            check_recovery(fe, setup, started)
-            check_clock(fe, setup)
-            if extra_checks is not None:
-                extra_checks(fe, setup)
-            check("%s stops cleanly" % fe.name, fe.stop())
-        faultkit.check_no_secrets(fe.name, dict(setup.logs(), **fe.logs()),
-                                  setup.secrets())
-    finally:
-        if setup is not None:
-            setup.close()
-        clean_up(work)
+    with work_dir("test_faults_%s." % fe.name) as work:
+        setup = None
+        try:
+            with simharness.Sim(devices=faultkit.sim_devices(),
+                                faults=faultkit.sim_faults(), verbose=True,
+                                threads=4) as cloud, \
+                    simharness.Sim(devices=[faultkit.SKEWED_DEVICE],
+                                   access_key="skewedAccessKey01",
+                                   secret_key="skewedSecretKey0123456789",
+                                   verbose=True) as skewed_sim:
+                skewed_sim.set_clock(advance=faultkit.SKEW_S)
+                setup = Setup(work, cloud, skewed_sim)
+                started = time.monotonic()
+                fe.start(setup, work)
+                check_first_read(fe, setup, started)
+                check_second_read(fe, setup, started)
+                check_recovery(fe, setup, started)
+                check_clock(fe, setup)
+                if extra_checks is not None:
+                    extra_checks(fe, setup)
+                check("%s stops cleanly" % fe.name, fe.stop())
+            faultkit.check_no_secrets(fe.name, dict(setup.logs(), **fe.logs()),
+                                      setup.secrets())
+        finally:
+            if setup is not None:
+                setup.close()
     return summary()

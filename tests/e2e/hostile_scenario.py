@@ -57,14 +57,13 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 
 import faultkit
 import hangdns
 import simharness
-from checks import check, clean_up, summary, wait_until
+from checks import check, summary, wait_until, work_dir
 
 TIMEOUT_S = 2
 INTERVAL_S = 10
@@ -764,13 +763,10 @@ def check_not_printed(what, status, text, secret, refused=(2,)):
 def run(fe, check_input):
     """Every run against fe, then check_input(work), the front end's own
     checks of the user's input; the exit status for the test."""
-    work = tempfile.mkdtemp(prefix="test_hostile_%s." % fe.name)
-    try:
+    with work_dir("test_hostile_%s." % fe.name) as work:
         check_hang(fe, work)
         check_resolver(fe, work)
         check_huge_report(fe, work)
         run_live(fe, work)
         check_input(work)
-    finally:
-        clean_up(work)
     return summary()

@@ -24,13 +24,14 @@ import time
 import mqttharness
 import simharness
 from checks import wait_until
-from test_collectd import Collectd, account_block, device_block
+from harness.collectd import Collectd, account_block, device_block
+from harness.lineproto import fields, tag_of
 # broker_for and sim_for: the broker (users, ACL) and the publishing
 # simulator that the scenarios on the real broker expect.
-from test_mqtt import (ACCOUNT, HEAT, OCEAN, PASSWORD, PUBLISHER,  # noqa
-                       PUBLISHER_PASSWORD, SNS, T0, broker_for, client_id,
-                       fields_of, sim_for)
-from test_telegraf import TELEGRAF, environment, tag_of
+from harness.pushrig import (ACCOUNT, HEAT, OCEAN, PASSWORD,  # noqa: F401
+                             PUBLISHER, PUBLISHER_PASSWORD, SNS, T0,
+                             broker_for, client_id, sim_for)
+from harness.telegraf import TELEGRAF, environment
 
 SILENCE_S = 60
 STABLE_S = 11  # ef_mqtt_rules.h: EF_MQTT_STABLE_S and a margin
@@ -130,7 +131,7 @@ class Telegraf:
             if (line.startswith("ecoflow_phase,")
                     and tag_of(line, "sn") == OCEAN
                     and tag_of(line, "phase") == "a"
-                    and _float(fields_of(line).get("voltage"))
+                    and _float(fields(line).get("voltage"))
                     == float(number)):
                 return at
         return None
@@ -274,9 +275,12 @@ def _running(broker):
     return broker._process is not None and broker._process.poll() is None
 
 
-def _client_running(client):
-    process = getattr(client, "process", None) or client.daemon.process
-    return process.poll() is None
+def _stop_keeping_log(client, r):
+    """Stops client by SIGTERM and keeps in r its status, how long the
+    stop took and the end of its log: what a check of how it stops (while
+    it waits for a peer that never answers) looks at."""
+    r["rc"], r["stop_s"] = client.stop()
+    r["log"] = client.log_text()[-2000:]
 
 
 # ---- outages ---------------------------------------------------------------
@@ -382,11 +386,8 @@ def silent_broker(work, broker, front_end, mode, timeout_s=2):
             r["cpu_share"] = window.share()
             wait_until(lambda: fake.connections() > first + r["attempts_10s"],
                        PATIENCE_S)
-            r["rc"], r["stop_s"] = client.stop()
-            r["log"] = client.log_text()[-2000:]
         finally:
-            if _client_running(client):
-                client.stop()
+            _stop_keeping_log(client, r)
     return r
 
 
@@ -663,9 +664,6 @@ def silent_resolver(work, broker, front_end, resolver, timeout_s=2):
                                          PATIENCE_S))
             r["said"] = wait_until(lambda: client.logged(
                 "did not resolve within %g s" % timeout_s), PATIENCE_S)
-            r["rc"], r["stop_s"] = client.stop()
-            r["log"] = client.log_text()[-2000:]
         finally:
-            if _client_running(client):
-                client.stop()
+            _stop_keeping_log(client, r)
     return r

@@ -39,10 +39,8 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,10 +48,10 @@ TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import faultkit  # noqa: E402
 import simharness  # noqa: E402
-from checks import (GLOW, HEAT, OCEAN, PULSE, check, clean_up,  # noqa: E402
-                    skip_unless, summary)
-from test_collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
-from test_telegraf import TELEGRAF  # noqa: E402
+from checks import (GLOW, HEAT, OCEAN, PULSE, check,  # noqa: E402
+                    skip_unless, summary, work_dir)
+from harness.collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
+from harness.telegraf import TELEGRAF  # noqa: E402
 
 MEMCHECK = os.path.join(TOP_SRCDIR, "tests", "memcheck")
 HOOK = "ECOFLOW_TEST_OTHER_REGION"
@@ -563,31 +561,30 @@ def main():
                           (PLUGIN, "the plugin"), (COLLECTD, "collectd"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_check.")
-    outputs = {}
-    with simharness.Sim(faults=["%s:1006" % GLOW]) as home, \
-            simharness.Sim(**OTHER_KEYS) as other, \
-            simharness.Sim(**NOWHERE_KEYS) as nowhere, \
-            simharness.Sim(clock=int(time.time()) + SKEW_S) as skewed:
-        servers = Servers(work, home, other, nowhere, skewed)
-        try:
-            for row in ROWS:
-                out, log = check_row(work, servers, row, outputs)
-                if row is ROWS[0]:
-                    check_all_well(work, servers, out, log)
-                if row.name == "8513: the other region's key":
-                    check_other_region(servers, log)
-                check_pasted(work, servers, row, out, log)
-            check_debian_logging(work, servers)
-            check_reordering_names(work, servers)
-        finally:
-            servers.close()
-        outputs.update({name: sim.log() for name, sim in
-                        servers.sims.items()})
-        faultkit.check_no_secrets("every output of the check", outputs,
-                                  servers.secrets())
-    check_fleet(work)
-    clean_up(work)
+    with work_dir("test_check.") as work:
+        outputs = {}
+        with simharness.Sim(faults=["%s:1006" % GLOW]) as home, \
+                simharness.Sim(**OTHER_KEYS) as other, \
+                simharness.Sim(**NOWHERE_KEYS) as nowhere, \
+                simharness.Sim(clock=int(time.time()) + SKEW_S) as skewed:
+            servers = Servers(work, home, other, nowhere, skewed)
+            try:
+                for row in ROWS:
+                    out, log = check_row(work, servers, row, outputs)
+                    if row is ROWS[0]:
+                        check_all_well(work, servers, out, log)
+                    if row.name == "8513: the other region's key":
+                        check_other_region(servers, log)
+                    check_pasted(work, servers, row, out, log)
+                check_debian_logging(work, servers)
+                check_reordering_names(work, servers)
+            finally:
+                servers.close()
+            outputs.update({name: sim.log() for name, sim in
+                            servers.sims.items()})
+            faultkit.check_no_secrets("every output of the check", outputs,
+                                      servers.secrets())
+        check_fleet(work)
     return summary()
 
 

@@ -33,18 +33,19 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import simharness  # noqa: E402
-import test_sim  # noqa: E402  (its signed client asks quota/data itself)
-from checks import (GLOW, HEAT, OCEAN, PULSE, check, clean_up,  # noqa: E402
-                    memcheck_prefix, skip_unless, summary, wait_until)
-from test_collectd import (COLLECTD, ORACLE, PLUGIN, Collectd,  # noqa: E402
-                           account_block, expected_values, gauge)
+from checks import (GLOW, HEAT, OCEAN, PULSE, check,  # noqa: E402
+                    memcheck_prefix, skip_unless, summary, wait_until,
+                    work_dir)
+from harness.collectd import (COLLECTD, ORACLE, PLUGIN,  # noqa: E402
+                              Collectd, account_block, expected_values,
+                              gauge)
+from harness.signed import quota_data  # noqa: E402
 
 REPORT = "JT303_Dashboard_Overview_Summary_Week"
 WEEK_S = 7 * 86400
@@ -199,7 +200,7 @@ def check_week_report(daemon, sim):
           time.gmtime(begin).tm_wday == 0 and begin % 86400 == 0
           and 0 < end - begin < WEEK_S and abs(end - time.time()) < 60,
           repr(last))
-    answer = test_sim.quota_data(sim, OCEAN, last["begin"], last["end"],
+    answer = quota_data(sim, OCEAN, last["begin"], last["end"],
                                  REPORT)
     indexes = json.loads(answer.body, parse_float=decimal.Decimal)
     expected = {}
@@ -292,17 +293,16 @@ def main():
     fleet = ["%s:%s" % (sn, family) for sn, family in (
         (OCEAN, "powerocean"), (HEAT, "powerheat"), (GLOW, "powerglow"),
         (PULSE, "powerpulse"))]
-    work = tempfile.mkdtemp(prefix="test_collectd_discovery.")
-    # The clock runs with ours, so that readings are new at each read and
-    # the report's week is this week.
-    with simharness.Sim(devices=fleet, faults=[
-            "%s:1006" % GLOW, "%s:unlisted" % PULSE]) as sim:
-        check_discovery(work, sim)
-    # It stands still here, so that two reads can be compared.
-    with simharness.Sim(devices=fleet, clock=int(time.time())) as sim:
-        check_selected_quotas(work, sim)
-        check_valgrind(work, sim)
-    clean_up(work)
+    with work_dir("test_collectd_discovery.") as work:
+        # The clock runs with ours, so that readings are new at each read and
+        # the report's week is this week.
+        with simharness.Sim(devices=fleet, faults=[
+                "%s:1006" % GLOW, "%s:unlisted" % PULSE]) as sim:
+            check_discovery(work, sim)
+        # It stands still here, so that two reads can be compared.
+        with simharness.Sim(devices=fleet, clock=int(time.time())) as sim:
+            check_selected_quotas(work, sim)
+            check_valgrind(work, sim)
     return summary()
 
 

@@ -43,19 +43,18 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import checks  # noqa: E402
 import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, PULSE, check, skip_unless,  # noqa
-                    summary, wait_until)
-from test_collectd import (COLLECTD, PLUGIN, TOP_SRCDIR, Collectd,  # noqa
-                           account_block, device_block)
-from test_telegraf import (INFLUXD, TELEGRAF, Execd, Influx,  # noqa
-                           free_port, run_exec)
+                    summary, wait_until, work_dir)
+from harness import TOP_SRCDIR, free_port  # noqa: E402
+from harness.collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
+                              account_block, device_block)
+from harness.influx import INFLUXD, Influx  # noqa: E402
+from harness.telegraf import TELEGRAF, Execd, run_exec  # noqa: E402
 
 try:
     import yaml
@@ -505,11 +504,11 @@ def main():
     if yaml is None:
         print("# python3-yaml is missing: skipped")
         return 77
-    work = tempfile.mkdtemp(prefix="test_dashboards.")
-    influx = None
-    try:
-        collectd_port = free_port()
-        influx = Influx(work, extra=f"""[[collectd]]
+    with work_dir("test_dashboards.") as work:
+        influx = None
+        try:
+            collectd_port = free_port()
+            influx = Influx(work, extra=f"""[[collectd]]
   enabled = true
   bind-address = "127.0.0.1:{collectd_port}"
   database = "collectd"
@@ -517,24 +516,24 @@ def main():
   batch-size = 1000
   batch-timeout = "200ms"
 """)
-        with simharness.Sim(clock=DAY) as sim:
-            written = fill(influx, sim, work, collectd_port)
-            check("every Telegraf batch comes and is written whole",
-                  written)
-            soc = sim.sim_quota(OCEAN)["bpSoc"]
-        sources = datasources()
-        now_ms = int(time.time() * 1000)
-        dashboards = {}
-        for filename in DASHBOARDS:
-            dashboard = check_dashboard(influx, sources, filename, now_ms)
-            if dashboard:
-                dashboards[dashboard["uid"]] = dashboard
-        for filename in ALERTS:
-            check_alerts(influx, sources, dashboards, filename, now_ms, soc)
-    finally:
-        if influx is not None:
-            influx.stop()
-        checks.clean_up(work)
+            with simharness.Sim(clock=DAY) as sim:
+                written = fill(influx, sim, work, collectd_port)
+                check("every Telegraf batch comes and is written whole",
+                      written)
+                soc = sim.sim_quota(OCEAN)["bpSoc"]
+            sources = datasources()
+            now_ms = int(time.time() * 1000)
+            dashboards = {}
+            for filename in DASHBOARDS:
+                dashboard = check_dashboard(influx, sources, filename, now_ms)
+                if dashboard:
+                    dashboards[dashboard["uid"]] = dashboard
+            for filename in ALERTS:
+                check_alerts(influx, sources, dashboards, filename, now_ms,
+                             soc)
+        finally:
+            if influx is not None:
+                influx.stop()
     return summary()
 
 

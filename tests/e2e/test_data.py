@@ -34,7 +34,6 @@ flattening and snake_case rules of the README.
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -44,10 +43,11 @@ sys.path.insert(0, HERE)
 import simharness  # noqa: E402
 from checks import (OCEAN, check, skip_unless, summary, wait_until,  # noqa
                     work_dir)
-from test_collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
-                           account_block, device_block)
-from test_telegraf import (INFLUXD, TELEGRAF, Execd, Influx,  # noqa: E402
-                           environment, run_exec)
+from harness.collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
+                              account_block, device_block)
+from harness.influx import INFLUXD, Influx  # noqa: E402
+from harness.lineproto import MARKERS, fields, markers_in  # noqa: E402
+from harness.telegraf import TELEGRAF, Execd, run_exec  # noqa: E402
 
 DELTA = "HJ31SIMDELTA0001"
 CLOCK = 1718625600  # 2024-06-17 12:00:00 UTC
@@ -106,17 +106,6 @@ NUMBER_LIST = re.compile(r"^-?[0-9.]+(,-?[0-9.]+)+$")
 
 
 # ---- ecoflow-telegraf ------------------------------------------------------
-
-
-FIELD = re.compile(r'(?:^|,)([A-Za-z0-9_]+)=("(?:[^"\\]|\\.)*"|[^,]*)')
-
-
-def fields(line):
-    """{key: text} of one line-protocol line's fields (the keys this test
-    looks at have no escapes)."""
-    head = re.match(r"(?:[^ \\]|\\.)*", line).group(0)
-    body = line[len(head) + 1:].rstrip("\n").rsplit(" ", 1)[0]
-    return dict(FIELD.findall(body))
 
 
 def tag(line, key):
@@ -311,12 +300,6 @@ def published_lines(execd):
 # ---- every value honest (issue 18) -----------------------------------------
 
 
-# EcoFlow's "no reading" markers and their scaled forms
-# (ef_value_rules.h); none may be published.
-MARKERS = {65535.0, 6553.5, 655.35, 65.535, 4294967295.0, 429496729.5,
-           42949672.95, 4294967.295, -3270.0, -327.0}
-
-
 def first_pack(data):
     return sorted(k for k in packs_of(data))[0]
 
@@ -359,21 +342,6 @@ DEVICE_TAGS = ("sn", "name", "product")
 def device_tag_sets(lines, sn):
     return {tuple(line_tags(line).get(k) for k in DEVICE_TAGS)
             for line in lines if line_tags(line).get("sn") == sn}
-
-
-def markers_in(lines):
-    found = []
-    for line in lines:
-        for key, value in fields(line).items():
-            if value.startswith('"'):
-                continue
-            try:
-                number = float(value.rstrip("i"))
-            except ValueError:
-                continue
-            if number in MARKERS:
-                found.append("%s %s=%s" % (line.split(",")[0], key, value))
-    return found
 
 
 def field_of(lines, measurement, field):

@@ -28,7 +28,8 @@ sys.path.insert(0, HERE)
 import simharness  # noqa: E402
 from checks import (FAMILIES, check, skip_unless, summary,  # noqa: E402
                     wait_until)
-from test_telegraf import TELEGRAF, Execd, tag_of  # noqa: E402
+from harness.lineproto import tag_of  # noqa: E402
+from harness.telegraf import TELEGRAF, Execd  # noqa: E402
 
 MIN_INTERVAL_S = 10  # schedule.h: no device is polled faster
 QUIET_S = 1.5  # how long "nothing more" is watched for

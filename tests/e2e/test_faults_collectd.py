@@ -12,8 +12,8 @@ sys.path.insert(0, HERE)
 import fault_scenario  # noqa: E402
 import faultkit  # noqa: E402
 from checks import skip_unless  # noqa: E402
-from test_collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
-                           account_block, device_block)
+from harness.collectd import (COLLECTD, PLUGIN, Collectd,  # noqa: E402
+                              account_block, device_block)
 
 
 class CollectdFrontEnd(fault_scenario.FrontEnd):

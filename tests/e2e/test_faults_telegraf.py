@@ -15,7 +15,8 @@ sys.path.insert(0, HERE)
 import fault_scenario  # noqa: E402
 import faultkit  # noqa: E402
 from checks import check, skip_unless  # noqa: E402
-from test_telegraf import TELEGRAF, Execd, tag_of  # noqa: E402
+from harness.lineproto import tag_of  # noqa: E402
+from harness.telegraf import TELEGRAF, Execd  # noqa: E402
 
 
 class TelegrafFrontEnd(fault_scenario.FrontEnd):

@@ -23,9 +23,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import faultkit  # noqa: E402
 import simharness  # noqa: E402
-import test_sim  # noqa: E402  (its signed client)
 from checks import check, skip_unless, summary  # noqa: E402
-from test_telegraf import TELEGRAF, environment, run_exec  # noqa: E402
+from harness.signed import API, call  # noqa: E402
+from harness.telegraf import TELEGRAF, environment, run_exec  # noqa: E402
 
 DEVICES = 12000
 SHARDS = 8
@@ -43,7 +43,7 @@ def read_serials(stdout):
 
 
 def check_shards(sim):
-    listed = test_sim.call(sim, "GET", test_sim.API + "device/list")
+    listed = call(sim, "GET", API + "device/list")
     check("the account's device/list answer is larger than a device's "
           "answer may be", len(listed.body) > DEVICE_CAP and
           len(listed.data) == DEVICES, "%d bytes" % len(listed.body))

@@ -22,19 +22,17 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import checks  # noqa: E402
 import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, PULSE, check, skip_unless,  # noqa
-                    summary, wait_until)
-from test_collectd import (COLLECTD, ORACLE, PLUGIN, TOP_SRCDIR,  # noqa
-                           Collectd, account_block, device_block,
-                           expected_values, gauge)
-from test_telegraf import free_port  # noqa: E402
+                    summary, wait_until, work_dir)
+from harness import TOP_SRCDIR, free_port  # noqa: E402
+from harness.collectd import (COLLECTD, ORACLE, PLUGIN,  # noqa: E402
+                              Collectd, account_block, device_block,
+                              expected_values, gauge)
 
 CARBON = shutil.which("carbon-cache") or "/usr/bin/carbon-cache"
 WHISPER = "/usr/lib/python3/dist-packages/whisper.py"
@@ -185,50 +183,50 @@ def main():
                           (WHISPER, "python3-whisper"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_graphite.")
-    carbon = daemon = None
-    try:
-        carbon = Carbon(os.path.join(work, "carbon"))
-        with simharness.Sim(clock=CLOCK) as sim:
-            devices = "\n".join(device_block(sn, name)
-                                for sn, name in NAMES.items())
-            # Every quota, as a user who wants them all: RawQuotas true.
-            block = account_block(None, sim, devices,
-                                  options=["Discover true", "RawQuotas true"])
-            # The last Hostname wins: one with dots, which write_graphite
-            # escapes.
-            daemon = Collectd(os.path.join(work, "collectd"),
-                              "%s\n%s\nHostname \"%s\"" % (
-                                  block, graphite_block(carbon), HOST),
-                              interval=1)
-            expected = {}
-            for sn, name in NAMES.items():
-                values, _ = expected_values(sim.sim_quota(sn), True)
-                values[("duration", "data_age")] = (None, None)
-                values[("bool", "online")] = (1.0, None)
-                expected[name] = values
-            daemon.start()
-            dispatched = wait_until(lambda: all(
-                len({(v["type"], v["type_instance"])
-                     for v in daemon.values_of(name)}) >= len(values)
-                for name, values in expected.items()), 30)
-            check("collectd dispatched every value", dispatched,
-                  daemon.log_text()[-2000:])
-            rc = daemon.stop()  # write_graphite sends what it holds
-            check("collectd stops cleanly", rc == 0, "status %r" % rc)
-            wanted = {metric(naming, name, t, i): (name, value)
-                      for naming in PREFIXES
-                      for name, values in expected.items()
-                      for (t, i), (value, _) in values.items()}
-            wait_until(lambda: set(wanted) <= set(carbon.metrics()), 30)
-            check_metrics(carbon, wanted, expected)
-    finally:
-        if daemon is not None and daemon.process is not None and \
-                daemon.process.poll() is None:
-            daemon.stop()
-        if carbon is not None:
-            carbon.stop()
-        checks.clean_up(work)
+    with work_dir("test_graphite.") as work:
+        carbon = daemon = None
+        try:
+            carbon = Carbon(os.path.join(work, "carbon"))
+            with simharness.Sim(clock=CLOCK) as sim:
+                devices = "\n".join(device_block(sn, name)
+                                    for sn, name in NAMES.items())
+                # Every quota, as a user who wants them all: RawQuotas true.
+                block = account_block(
+                    None, sim, devices,
+                    options=["Discover true", "RawQuotas true"])
+                # The last Hostname wins: one with dots, which write_graphite
+                # escapes.
+                daemon = Collectd(os.path.join(work, "collectd"),
+                                  "%s\n%s\nHostname \"%s\"" % (
+                                      block, graphite_block(carbon), HOST),
+                                  interval=1)
+                expected = {}
+                for sn, name in NAMES.items():
+                    values, _ = expected_values(sim.sim_quota(sn), True)
+                    values[("duration", "data_age")] = (None, None)
+                    values[("bool", "online")] = (1.0, None)
+                    expected[name] = values
+                daemon.start()
+                dispatched = wait_until(lambda: all(
+                    len({(v["type"], v["type_instance"])
+                         for v in daemon.values_of(name)}) >= len(values)
+                    for name, values in expected.items()), 30)
+                check("collectd dispatched every value", dispatched,
+                      daemon.log_text()[-2000:])
+                rc = daemon.stop()  # write_graphite sends what it holds
+                check("collectd stops cleanly", rc == 0, "status %r" % rc)
+                wanted = {metric(naming, name, t, i): (name, value)
+                          for naming in PREFIXES
+                          for name, values in expected.items()
+                          for (t, i), (value, _) in values.items()}
+                wait_until(lambda: set(wanted) <= set(carbon.metrics()), 30)
+                check_metrics(carbon, wanted, expected)
+        finally:
+            if daemon is not None and daemon.process is not None and \
+                    daemon.process.poll() is None:
+                daemon.stop()
+            if carbon is not None:
+                carbon.stop()
     return summary()
 
 

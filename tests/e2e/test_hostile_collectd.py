@@ -31,7 +31,7 @@ import faultkit  # noqa: E402
 import hostile_scenario as hs  # noqa: E402
 import simharness  # noqa: E402
 from checks import check, skip_unless, wait_until  # noqa: E402
-from test_collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
+from harness.collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
 
 # The plugin's own lines, and the notifications it raises as logfile
 # writes them.

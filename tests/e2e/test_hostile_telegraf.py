@@ -34,8 +34,8 @@ import faultkit  # noqa: E402
 import hostile_scenario as hs  # noqa: E402
 import simharness  # noqa: E402
 from checks import check, skip_unless, wait_until  # noqa: E402
-from test_telegraf import TELEGRAF  # noqa: E402
-from test_telegraf_discovery import parse  # noqa: E402
+from harness.lineproto import parse  # noqa: E402
+from harness.telegraf import TELEGRAF  # noqa: E402
 
 OWN_LINE = re.compile(r"^[EWI]! ecoflow: ")
 

@@ -24,37 +24,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
-import mqttharness  # noqa: E402
 import simharness  # noqa: E402
 from checks import check, summary, wait_until, work_dir  # noqa: E402
-from test_collectd import Collectd, account_block, device_block  # noqa: E402
-from test_telegraf import Execd as TelegrafExecd  # noqa: E402
-from test_data import markers_in  # noqa: E402
-from test_telegraf import expected, tag_of  # noqa: E402
+from harness.collectd import Collectd, account_block, device_block  # noqa
+from harness.lineproto import fields, markers_in, tag_of  # noqa: E402
+from harness.pushrig import (ACCOUNT, HEAT, OCEAN, PASSWORD,  # noqa: E402
+                             SNS, broker_for, client_id, sim_for)
+from harness.telegraf import Execd as TelegrafExecd  # noqa: E402
+from harness.telegraf import expected  # noqa: E402
 
-T0 = 1718625600
-ACCOUNT = "open-0123456789abcdef"
-PASSWORD = "cert-pass-5e1f0a"
-PUBLISHER = "sim-publisher"
-PUBLISHER_PASSWORD = "pub-pass-c81d2b"
-OCEAN = simharness.DEFAULT_DEVICES["powerocean"]
-HEAT = simharness.DEFAULT_DEVICES["powerheat"]
-SNS = [OCEAN, HEAT]
 SILENCE_S = 10  # the least --mqtt-silence / MQTTSilence
-
-
-def broker_for():
-    return mqttharness.Broker(users=[
-        (ACCOUNT, PASSWORD, mqttharness.device_topics(ACCOUNT, SNS)),
-        (PUBLISHER, PUBLISHER_PASSWORD,
-         mqttharness.device_topics(ACCOUNT, SNS, access="write"))])
-
-
-def sim_for(broker):
-    return simharness.Sim(
-        devices=[OCEAN + ":powerocean", HEAT + ":powerheat"], clock=T0,
-        extra_args=broker.sim_options(ACCOUNT, PASSWORD, PUBLISHER,
-                                      PUBLISHER_PASSWORD))
 
 
 def publish(sim, sn, shape, **params):
@@ -70,20 +49,6 @@ def message_values(payload):
     return {(r["measurement"], r["field"], tuple(sorted(r["tags"].items()))):
             r["text"] for r in expected(values)
             if r["kind"] == "published" and r["type"] != "string"}
-
-
-def fields_of(line):
-    """{field: text} of one line of line protocol: the part between the
-    first unescaped space and the timestamp (no string fields here)."""
-    i = 0
-    while i < len(line) and line[i] != " ":
-        i += 2 if line[i] == "\\" else 1
-    body = line[i + 1:].rsplit(" ", 1)[0]
-    return dict(pair.split("=", 1) for pair in body.split(","))
-
-
-def client_id(suffix):
-    return "%s-%s" % (ACCOUNT, suffix)
 
 
 def subscribed(sim, broker, suffix, online_seen):
@@ -144,12 +109,12 @@ def wait_for_message_lines(execd, start, values, sn, timeout=10):
             if at < start or tag_of(line, "sn") != sn:
                 continue
             measurement = line.split(",", 1)[0]
-            fields = fields_of(line)
+            found_fields = fields(line)
             for key in values:
                 m, field, tags = key
-                if m == measurement and field in fields and all(
+                if m == measurement and field in found_fields and all(
                         tag_of(line, k) == v for k, v in tags):
-                    latest[key] = (fields[field], at)
+                    latest[key] = (found_fields[field], at)
         if not values or any(latest.get(key, (None,))[0] != text
                              for key, text in values.items()):
             return None

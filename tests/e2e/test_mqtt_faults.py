@@ -37,7 +37,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import mqtt_fault_scenario as scenario  # noqa: E402
 from checks import check, summary, wait_until, work_dir  # noqa: E402
-from test_mqtt import broker_for, sim_for  # noqa: E402
+from harness.pushrig import broker_for, sim_for  # noqa: E402
 
 CPU_SHARE = 0.1   # of a core, while the broker is away or silent
 RETURN_S = 15     # from the broker's return to the next message

@@ -10,25 +10,22 @@ ends with "N passed, M failed"; exits non-zero when anything failed.
 import base64
 import concurrent.futures
 import datetime
-import hashlib
-import hmac
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.parse
-import urllib.request
 
 # The source tree may be read-only (make distcheck): no bytecode cache.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simharness  # noqa: E402
+from harness.signed import (API, JSON_TYPE, call, canonical,  # noqa: E402
+                            flatten, quota, quota_all, quota_data,
+                            signature)
 
 OCEAN = simharness.DEFAULT_DEVICES["powerocean"]
 HEAT = simharness.DEFAULT_DEVICES["powerheat"]
@@ -36,121 +33,12 @@ GLOW = simharness.DEFAULT_DEVICES["powerglow"]
 PULSE = simharness.DEFAULT_DEVICES["powerpulse"]
 # 2024-06-17 12:00:00 UTC: midday, PV producing.
 T0 = 1718625600
-API = "/iot-open/sign/"
-JSON_TYPE = "application/json;charset=UTF-8"
-AUTO = object()
 
 # The reference's quota/data index names, in its order.
 SUMMARY_INDEXES = ["pv_to_powerglow", "From Solar", "Self-sufficiency",
                    "pv_to_powerplus", "pv_to_heatpump", "pv_to_powerplus_pct",
                    "To Battery", "From Battery", "From Grid", "To Grid",
                    "To Home"]
-
-
-# -- signing, from signing.md ------------------------------------------------
-
-def json_text(value):
-    """A value as the signature writes it: JSON text, strings raw."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-def flatten(value, prefix=""):
-    if isinstance(value, dict):
-        pairs = []
-        for key, child in value.items():
-            pairs += flatten(child, prefix + "." + key if prefix else key)
-        return pairs
-    if isinstance(value, list):
-        pairs = []
-        for index, child in enumerate(value):
-            pairs += flatten(child, "%s[%d]" % (prefix, index))
-        return pairs
-    return [(prefix, json_text(value))]
-
-
-def canonical(pairs, access_key, nonce, timestamp):
-    ordered = sorted(pairs, key=lambda pair: pair[0].encode())
-    tail = "accessKey=%s&nonce=%s&timestamp=%s" % (access_key, nonce,
-                                                   timestamp)
-    return "&".join(["%s=%s" % pair for pair in ordered] + [tail])
-
-
-def signature(secret, text):
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        try:
-            self.json = json.loads(body)
-        except ValueError:
-            self.json = None
-
-    @property
-    def code(self):
-        return self.json.get("code") if isinstance(self.json, dict) else None
-
-    @property
-    def data(self):
-        return self.json.get("data") if isinstance(self.json, dict) else None
-
-    def __repr__(self):
-        return "HTTP %d %r" % (self.status, self.body[:300])
-
-
-def call(sim, method, path, query=None, body=None, secret=None,
-         access_key=None, content_type=AUTO, signed_pairs=None, timeout=10):
-    """A signed API request. The signed parameters follow the rule of
-    docs/wire-facts.md unless signed_pairs says otherwise: the JSON body when
-    there is one, else the query."""
-    access_key = access_key or sim.access_key
-    secret = secret or sim.secret_key
-    nonce = "%06d" % random.randrange(1000000)
-    timestamp = str(int(time.time() * 1000))
-    if signed_pairs is None:
-        signed_pairs = flatten(body) if body is not None else \
-            list((query or {}).items())
-    headers = {
-        "accessKey": access_key,
-        "nonce": nonce,
-        "timestamp": timestamp,
-        "sign": signature(secret, canonical(signed_pairs, access_key, nonce,
-                                            timestamp)),
-    }
-    if content_type is AUTO:
-        content_type = JSON_TYPE if body is not None else None
-    if content_type is not None:
-        headers["Content-Type"] = content_type
-    data = json.dumps(body, separators=(",", ":")).encode() \
-        if body is not None else None
-    url = sim.url(path, query)
-    request = urllib.request.Request(url, data=data, headers=headers,
-                                     method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return Answer(answer.status, answer.headers, answer.read())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.headers, error.read())
-
-
-def quota_all(sim, sn, **kwargs):
-    return call(sim, "GET", API + "device/quota/all", {"sn": sn}, **kwargs)
-
-
-def quota(sim, sn, quotas):
-    return call(sim, "POST", API + "device/quota",
-                body={"sn": sn, "params": {"quotas": quotas}})
-
-
-def quota_data(sim, sn, begin, end, code="JT303_Dashboard_Overview_Summary_Week"):
-    return call(sim, "POST", API + "device/quota/data",
-                body={"sn": sn, "params": {"code": code, "beginTime": begin,
-                                           "endTime": end}})
 
 
 def utc_text(t):

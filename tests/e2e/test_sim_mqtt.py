@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,8 +22,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import mqttharness  # noqa: E402
 import simharness  # noqa: E402
-from checks import check, summary, wait_until  # noqa: E402
-from test_sim import API, call  # noqa: E402
+from checks import check, summary, wait_until, work_dir  # noqa: E402
+from harness.signed import API, call  # noqa: E402
 
 T0 = 1718625600
 ACCOUNT = "open-0123456789abcdef"
@@ -626,16 +625,13 @@ def main():
         if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin")):
             print("# %s is missing: skipped" % tool)
             return 77
-    work = tempfile.mkdtemp(prefix="test-sim-mqtt-")
-    try:
+    with work_dir("test-sim-mqtt-") as work:
         default_sim_checks(work)
         check_refused_publisher()
         check_command_line()
         check_thousand_devices()
         check_no_nagle(work)
         check_clean_stop_under_valgrind()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return summary()
 
 

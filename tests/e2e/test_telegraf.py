@@ -27,32 +27,23 @@ What it shows:
   is said as it is (never "out of memory").
 """
 
-import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP_SRCDIR = os.environ.get("top_srcdir", os.path.join(HERE, "..", ".."))
-TOP_BUILDDIR = os.environ.get("top_builddir", TOP_SRCDIR)
 sys.path.insert(0, HERE)
 import simharness  # noqa: E402
 from checks import (FAMILIES, GLOW, HEAT, OCEAN, PULSE, REFERENCE,  # noqa: E402
-                    check, skip_unless, summary, wait_until, work_dir)
-
-TELEGRAF = os.path.join(TOP_BUILDDIR, "src", "ecoflow-telegraf")
-ORACLE = os.path.join(TOP_BUILDDIR, "tests", "e2e", "telegraf_expected")
-INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
-MEMCHECK = os.path.join(TOP_SRCDIR, "tests", "memcheck")
+                    check, skip_unless, summary, work_dir)
+from harness.influx import INFLUXD, Influx  # noqa: E402
+from harness.lineproto import tag_of  # noqa: E402
+from harness.telegraf import (MEMCHECK, ORACLE, TELEGRAF,  # noqa: E402
+                              Execd, environment, expected, run_exec,
+                              telegraf_args)
 
 # A frozen simulated time at which the PowerOcean's heat pump has no ambient
 # reading (-3270): the sentinel must stay out of InfluxDB.
@@ -67,170 +58,6 @@ FAULT_LOG = ("E! ecoflow: device %s" % PULSE, "HTTP 200, API code 8521: "
 MIN_INTERVAL_S = 10  # schedule.h: no device is polled faster
 INFLUX_TYPES = {"float": "float", "int": "integer", "bool": "boolean",
                 "string": "string"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Influx:
-    """influxd 1.6.7 on loopback, all its state in directory; extra is
-    appended to its configuration."""
-
-    def __init__(self, directory, extra=""):
-        self.port = free_port()
-        conf = os.path.join(directory, "influxdb.conf")
-        with open(conf, "w") as f:
-            f.write(f"""reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
-[meta]
-  dir = "{directory}/meta"
-[data]
-  dir = "{directory}/data"
-  wal-dir = "{directory}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:{self.port}"
-  log-enabled = false
-[logging]
-  level = "error"
-[monitor]
-  store-enabled = false
-""" + extra)
-        self.log = open(os.path.join(directory, "influxd.log"), "w")
-        self.process = subprocess.Popen([INFLUXD, "-config", conf],
-                                        stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        if not wait_until(self.ping, 30):
-            raise RuntimeError("influxd did not start")
-
-    def request(self, path, params, body=None):
-        url = "http://127.0.0.1:%d%s?%s" % (self.port, path,
-                                            urllib.parse.urlencode(params))
-        try:
-            with urllib.request.urlopen(url, data=body, timeout=30) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError as e:
-            return 0, str(e)
-
-    def ping(self):
-        return self.request("/ping", {})[0] == 204
-
-    def write(self, db, lines):
-        """(HTTP status, body) of writing lines to a new database db."""
-        self.query(db, "CREATE DATABASE \"%s\"" % db)
-        return self.request("/write", {"db": db, "precision": "ns"},
-                            lines.encode())
-
-    def query(self, db, q):
-        status, body = self.request("/query", {"db": db, "q": q,
-                                               "epoch": "ns"}, b"")
-        return json.loads(body)["results"][0] if status == 200 else {}
-
-    def series(self, db):
-        """{(measurement, frozenset of tags): [row, ...]}, a row being
-        {column: value} without the empty ones."""
-        out = {}
-        for s in self.query(db, "SELECT * FROM /.*/ GROUP BY *").get(
-                "series", []):
-            tags = frozenset((k, v) for k, v in s.get("tags", {}).items()
-                             if v != "")
-            out[(s["name"], tags)] = [
-                {c: v for c, v in zip(s["columns"], row) if v is not None}
-                for row in s["values"]]
-        return out
-
-    def field_types(self, db):
-        out = {}
-        for s in self.query(db, "SHOW FIELD KEYS").get("series", []):
-            for field, type_ in s["values"]:
-                out[(s["name"], field)] = type_
-        return out
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
-
-
-def environment(sim, **extra):
-    env = dict(os.environ, ECOFLOW_ACCESS_KEY=sim.access_key,
-               ECOFLOW_SECRET_KEY=sim.secret_key)
-    env.update(extra)
-    return env
-
-
-def telegraf_args(sim, *args):
-    return [TELEGRAF, "--endpoint", sim.base_url, "--timeout", "5"] + list(args)
-
-
-def run_exec(sim, *args, env=None):
-    return subprocess.run(telegraf_args(sim, *args), capture_output=True,
-                          text=True, timeout=60,
-                          env=env if env is not None else environment(sim),
-                          stdin=subprocess.DEVNULL)
-
-
-class Execd:
-    """ecoflow-telegraf --execd as inputs.execd runs it: stdin a pipe that
-    gets a newline per gather; stdout and stderr read as they come."""
-
-    def __init__(self, sim, *args):
-        self.process = subprocess.Popen(
-            telegraf_args(sim, "--execd", *args), env=environment(sim),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.out, self.err = [], []
-        for stream, lines in ((self.process.stdout, self.out),
-                              (self.process.stderr, self.err)):
-            threading.Thread(target=self.collect, args=(stream, lines),
-                             daemon=True).start()
-
-    @staticmethod
-    def collect(stream, lines):
-        for line in stream:
-            lines.append(line)
-
-    def gather(self):
-        self.process.stdin.write("\n")
-        self.process.stdin.flush()
-
-    def reads(self):
-        """The ecoflow_read lines so far: one per device reading."""
-        return [line for line in self.out if line.startswith("ecoflow_read,")]
-
-    def wait_reads(self, count, timeout=30):
-        return wait_until(lambda: len(self.reads()) >= count, timeout)
-
-    def finish(self, how):
-        """Ends the process by closing stdin or by a signal; its status."""
-        if how == "eof":
-            self.process.stdin.close()
-        else:
-            self.process.send_signal(how)
-        try:
-            return self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return "hung"
-
-
-def expected(data):
-    """The oracle's records for one device's quota/all data."""
-    out = subprocess.run([ORACLE], input=json.dumps(data), text=True,
-                         capture_output=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
-
-
-def tag_of(line, key):
-    """A tag's value in a line of line protocol, unescaped."""
-    series = re.match(r"(?:[^\\ ]|\\.)*", line).group(0)
-    match = re.search(r",%s=((?:[^\\,]|\\.)+)" % key, series)
-    return match and re.sub(r"\\(.)", r"\1", match.group(1))
 
 
 def readings(lines):

@@ -33,7 +33,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -41,12 +40,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import simharness  # noqa: E402
-import test_sim  # noqa: E402  (its signed client asks quota/data itself)
-from checks import (GLOW, HEAT, OCEAN, PULSE, check, clean_up,  # noqa
-                    skip_unless, summary, wait_until)
-from test_telegraf import (INFLUXD, MEMCHECK, ORACLE, TELEGRAF,  # noqa: E402
-                           Execd, Influx, environment, expected, run_exec,
-                           telegraf_args)
+from checks import (GLOW, HEAT, OCEAN, PULSE, check,  # noqa: E402
+                    skip_unless, summary, wait_until, work_dir)
+from harness.influx import INFLUXD, Influx  # noqa: E402
+from harness.lineproto import parse  # noqa: E402
+from harness.signed import quota_data  # noqa: E402
+from harness.telegraf import (MEMCHECK, ORACLE, TELEGRAF,  # noqa: E402
+                              Execd, environment, expected, run_exec,
+                              telegraf_args)
 
 REPORT = "JT303_Dashboard_Overview_Summary_Week"
 WEEK_S = 7 * 86400
@@ -60,40 +61,6 @@ WINDOW_LOG = re.compile(r"quota/data sn=(\S+) code=(\S+) window "
 
 
 # ---- line protocol, read back -------------------------------------------
-
-
-def split_unescaped(text, separator):
-    """text split at separator outside backslash escapes and quotes."""
-    parts, current, quoted, i = [], "", False, 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            current += text[i:i + 2]
-            i += 2
-            continue
-        if c == '"':
-            quoted = not quoted
-        if c == separator and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += c
-        i += 1
-    return parts + [current]
-
-
-def unescape(text):
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def parse(line):
-    """(measurement, {tag: value}, {field: text}, timestamp) of a line."""
-    series, fields, stamp = split_unescaped(line.rstrip("\n"), " ")
-    measurement, *tags = split_unescaped(series, ",")
-    return (unescape(measurement),
-            dict(unescape(t).split("=", 1) for t in tags),
-            dict(f.split("=", 1) for f in split_unescaped(fields, ",")),
-            int(stamp))
 
 
 def points(text, measurement):
@@ -122,7 +89,7 @@ def refusals(sim, since):
 def sim_indexes(sim, sn, begin, end):
     """The simulator's own answer for one window: {clean name: Wh or %}
     as the points must carry it."""
-    answer = test_sim.quota_data(sim, sn, begin, end, REPORT)
+    answer = quota_data(sim, sn, begin, end, REPORT)
     data = json.loads(answer.body, parse_float=decimal.Decimal)["data"]
     out = {}
     for index in data["data"]:
@@ -499,27 +466,27 @@ def main():
                           (ORACLE, "the oracle"))
     if skipped:
         return skipped
-    work = tempfile.mkdtemp(prefix="test_telegraf_discovery.")
-    influx = Influx(work) if os.path.exists(INFLUXD) else None
-    if influx is None:
-        print("# influxd is missing: its check is skipped")
-    try:
-        # A standing clock for comparisons; our time, so that no clock
-        # skew is reported.
-        with simharness.Sim(devices=FLEET, clock=int(time.time()),
-                            verbose=True, faults=["%s:1006" % GLOW]) as sim:
-            check_history(sim, influx)
-            check_history_bounds(sim)
-            check_selected_quotas(sim)
-            check_exec_lists(sim)
-            check_valgrind(sim)
-        with simharness.Sim(devices=FLEET, faults=[
-                "%s:1006" % GLOW, "%s:unlisted" % PULSE]) as sim:
-            check_discovery(sim)
-    finally:
-        if influx is not None:
-            influx.stop()
-    clean_up(work)
+    with work_dir("test_telegraf_discovery.") as work:
+        influx = Influx(work) if os.path.exists(INFLUXD) else None
+        if influx is None:
+            print("# influxd is missing: its check is skipped")
+        try:
+            # A standing clock for comparisons; our time, so that no clock
+            # skew is reported.
+            with simharness.Sim(devices=FLEET, clock=int(time.time()),
+                                verbose=True,
+                                faults=["%s:1006" % GLOW]) as sim:
+                check_history(sim, influx)
+                check_history_bounds(sim)
+                check_selected_quotas(sim)
+                check_exec_lists(sim)
+                check_valgrind(sim)
+            with simharness.Sim(devices=FLEET, faults=[
+                    "%s:1006" % GLOW, "%s:unlisted" % PULSE]) as sim:
+                check_discovery(sim)
+        finally:
+            if influx is not None:
+                influx.stop()
     return summary()
 
 
