@@ -10,15 +10,10 @@ import os
 import re
 import shutil
 
+from harness import write_private
 from harness.collectd import conf_head
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def write_private(path, text):
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "w") as out:
-        out.write(text)
 
 
 def write_collectd_conf(directory, plugin, sim, interval_s, account):

@@ -29,10 +29,12 @@ static const char *const regions[] = {EF_ENDPOINT_EUROPE, EF_ENDPOINT_AMERICAS};
   "https://developer-eu.ecoflow.com for Europe, "                              \
   "https://developer.ecoflow.com elsewhere"
 
+/* A trouble whose advice names no setting. */
+#define NO_SETTING EF_SETTINGS_N
+
 /* What a first run does about the failures the core's advice
  * (ef_error_advice) leaves open: libcurl's own words (curl_easy_strerror)
  * tell the transport failures apart. */
-#define NO_SETTING EF_SETTINGS_N
 static const struct {
   ef_error_kind kind;
   long status_min, status_max; /* EF_ERR_HTTP */

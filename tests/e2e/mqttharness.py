@@ -55,6 +55,8 @@ import subprocess
 import tempfile
 import time
 
+from harness import free_port, write_private
+
 _PR_SET_PDEATHSIG = 1
 # What mosquitto_passwd uses.
 _PBKDF2_ITERATIONS = 101
@@ -100,9 +102,8 @@ def write_sim_passwords(path, certificate_password, publisher_password):
     certificate_password again at each certification call, so rewriting it
     changes what the cloud hands out from then on (an expired password)."""
     temporary = path + ".tmp"
-    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                      0o600), "w") as out:
-        out.write("certificate_password = %s\npublisher_password = %s\n"
+    write_private(temporary,
+                  "certificate_password = %s\npublisher_password = %s\n"
                   % (certificate_password, publisher_password))
     os.rename(temporary, path)
 
@@ -137,10 +138,9 @@ def _dynamic_security_plugin():
 
 
 def _free_port():
+    """A free port that is not the system broker's."""
     while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((HOST, 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         if port != SYSTEM_PORT:
             return port
 
@@ -341,9 +341,8 @@ class Broker:
                                        "subscribe": False,
                                        "unsubscribe": True},
                   "clients": clients, "groups": [], "roles": roles}
-        with open(os.open(self._path("dynamic-security.json"),
-                          os.O_WRONLY | os.O_CREAT, 0o600), "w") as out:
-            json.dump(config, out, indent=1)
+        write_private(self._path("dynamic-security.json"),
+                      json.dumps(config, indent=1))
 
     def _write_config(self):
         lines = []
@@ -469,10 +468,10 @@ class Broker:
         """An options file for mosquitto_sub/pub in its own config directory,
         so that the password is never on a command line."""
         home = tempfile.mkdtemp(prefix="client-", dir=self.dir)
-        with open(os.open(os.path.join(home, name),
-                          os.O_WRONLY | os.O_CREAT, 0o600), "w") as out:
-            out.write("-h %s\n-p %d\n--cafile %s\n-u %s\n-P %s\n" % (
-                HOST, self.port, cafile or self.cafile, user, password))
+        write_private(os.path.join(home, name),
+                      "-h %s\n-p %d\n--cafile %s\n-u %s\n-P %s\n" % (
+                          HOST, self.port, cafile or self.cafile, user,
+                          password))
         return home
 
     def subscribe(self, user, password, topics, client_id=None, cafile=None):

@@ -36,6 +36,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from harness import write_private
+
 ACCESS_KEY = "Fp4SvIprYSDPXtYJidEtUsim"
 SECRET_KEY = "WIbFEKre0s6sLnh4ei7SPUeYnptHGsim"
 
@@ -148,11 +150,9 @@ class Sim:
         args = [binary, "--port", "0", "--port-file", port_file]
         if self._keys_file:
             keys = os.path.join(self._dir, "keys")
-            with open(os.open(keys, os.O_WRONLY | os.O_CREAT, 0o600),
-                      "w") as out:
-                out.write("# ecoflow-sim test account\naccess_key = %s\n"
-                          "secret_key = %s\n" % (self.access_key,
-                                                 self.secret_key))
+            write_private(keys, "# ecoflow-sim test account\n"
+                          "access_key = %s\nsecret_key = %s\n"
+                          % (self.access_key, self.secret_key))
             args += ["--keys-file", keys]
             env.pop("ECOFLOW_ACCESS_KEY", None)
             env.pop("ECOFLOW_SECRET_KEY", None)

@@ -51,6 +51,7 @@ import simharness  # noqa: E402
 from checks import (GLOW, HEAT, OCEAN, PULSE, check,  # noqa: E402
                     skip_unless, summary, work_dir)
 from harness.collectd import COLLECTD, PLUGIN, Collectd  # noqa: E402
+from harness import write_private  # noqa: E402
 from harness.telegraf import TELEGRAF  # noqa: E402
 
 MEMCHECK = os.path.join(TOP_SRCDIR, "tests", "memcheck")
@@ -254,9 +255,7 @@ def collectd_block(servers, row, secret_file):
 
 def secret_file(work, name, secret):
     path = os.path.join(work, name)
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-              "w") as out:
-        out.write(secret + "\n")
+    write_private(path, secret + "\n")
     return path
 
 

@@ -5,7 +5,8 @@ no test imports another test. The tests put tests/e2e on sys.path; these
 modules import checks from there.
 
 Here: where the source and build trees are (automake's top_srcdir and
-top_builddir, exported by `make check'), and a free loopback port."""
+top_builddir, exported by `make check'), a free loopback port, and a
+file only this user may read (keys and passwords)."""
 
 import os
 import socket
@@ -19,3 +20,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def write_private(path, text):
+    """text into path, created mode 0600 (never readable by others, not
+    even for a moment)."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+              "w") as out:
+        out.write(text)
