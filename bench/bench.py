@@ -767,6 +767,10 @@ MQTT_PERIOD_MS = 1000  # every device publishes once a second
 GOAL_MQTT_LATENCY_S = 1.0  # issue 11: values within a second
 COLLECTD_PUSH_INTERVAL_S = 10
 GOAL_BURST_RATIO = 2.0  # issue 22: x mosquitto_sub's CPU per message
+# json-c alone on one burst message: the parses timed, and the two counts
+# whose callgrind slope gives its instructions.
+BURST_FLOOR_ITERATIONS = 200000
+BURST_FLOOR_CALLGRIND = (1000, 3000)
 SN_TAG = re.compile(rb",sn=([^, ]+)")
 
 
@@ -1283,6 +1287,12 @@ def mqtt_burst(args, work, step, timeout=600):
                     stop_process(child)
                 err.close()
                 sub_err.close()
+    step("MQTT: json-c alone on one burst message")
+    message = os.path.join(work, "burst-message.json")
+    with open(message, "w") as text:
+        text.write(payloads[count // 2])
+    instructions, cpu, _ = floor_figures(message, work, BURST_FLOOR_ITERATIONS,
+                                         BURST_FLOOR_CALLGRIND, "floor-burst")
     ends = [b["offsets"] for b in bursts[1:]] + [(None, None)]
     for b, end in zip(bursts, ends):
         numbers, lines = burst_numbers(ours, b["offsets"][0], end[0])
@@ -1298,6 +1308,8 @@ def mqtt_burst(args, work, step, timeout=600):
             "delivered": burst_sent(log, sub_id, topic),
             "broker_dropped": (BURST_DROPPED % sub_id) in log})
     return {"messages": count, "bursts": bursts,
+            "jsonc": {"instructions": instructions, "cpu": cpu,
+                      "bytes": len(payloads[count // 2])},
             "bytes": sum(len(p) for p in payloads) / count,
             "warnings": count_lines(err.name, b"W!"),
             "errors": count_lines(err.name, b"E!"), "rc": process.returncode}
@@ -1940,6 +1952,26 @@ def render_burst(x, rep):
               rows)
     ratios = [burst_ratio(b) for b in bursts]
     ratio = (statistics.median(ratios) if None not in ratios else None)
+    if "jsonc" in x:
+        jsonc = x["jsonc"]
+        subs = [burst_cpu(b["sub"]) for b in bursts]
+        sub = statistics.median(subs) if None not in subs else None
+        rep.add(
+            "**json-c alone** (`bench/jsonc_floor` on one burst message of "
+            "%d bytes: parsed with a reused tokener, every value read, "
+            "freed; nothing else): %s of CPU a message (median of 5 batches "
+            "of %d) and %.1f K instructions (callgrind, %d against %d "
+            "parses). %s" % (
+                jsonc["bytes"], us(jsonc["cpu"]), BURST_FLOOR_ITERATIONS // 5,
+                jsonc["instructions"] / 1e3, BURST_FLOOR_CALLGRIND[1],
+                BURST_FLOOR_CALLGRIND[0],
+                "ecoflow-telegraf parses each message with json-c too, so "
+                "%gx of mosquitto_sub's median (%s) leaves it %s a message "
+                "for everything else: TLS, libmosquitto, the walk, the "
+                "catalog, line protocol and the write." % (
+                    GOAL_BURST_RATIO, us(sub),
+                    us(max(0.0, GOAL_BURST_RATIO * sub - jsonc["cpu"])))
+                if sub else ""), "")
     lost = [sum(count - b[who]["received"] for b in bursts)
             for who in ("telegraf", "sub")]
     return ("MQTT push, %d bursts of %d messages side by side: "
