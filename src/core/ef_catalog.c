@@ -142,6 +142,12 @@ static uint32_t hash_of(const char *text, size_t len) {
   return ef_fnv32_bytes(EF_FNV32_BASIS, text, len);
 }
 
+/* The exact index's slot of a path: its FNV-1a 64, which a walk finds as it
+ * builds the path, so that a lookup need not hash it again. */
+static uint32_t exact_start(uint64_t fnv64) {
+  return (uint32_t)(fnv64 ^ (fnv64 >> 32)) & (EXACT_SLOTS - 1);
+}
+
 /* A capture takes one path segment or list index: it never crosses these.
  * A table: every pack value's path is scanned by it. */
 static const unsigned char capture_ends[256] = {
@@ -265,8 +271,7 @@ static void build_index(void) {
       add_capturing((uint16_t)i, pattern, (size_t)(brace - pattern));
       continue;
     }
-    size_t len = strlen(pattern);
-    for (uint32_t at = hash_of(pattern, len) & (EXACT_SLOTS - 1);;
+    for (uint32_t at = exact_start(ef_fnv64_text(EF_FNV64_BASIS, pattern));;
          at = (at + 1) & (EXACT_SLOTS - 1)) {
       if (exact[at] == 0) {
         exact[at] = (uint16_t)(i + 1);
@@ -332,13 +337,19 @@ static int match(const char *pattern, const char *path, ef_captures *caps) {
 }
 
 const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps) {
+  size_t len = strlen(path);
+  return ef_catalog_lookup_hashed(
+      path, len, ef_fnv64_bytes(EF_FNV64_BASIS, path, len), caps);
+}
+
+const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
+                                         uint64_t fnv64, ef_captures *caps) {
   ef_captures scratch;
   if (caps == NULL)
     caps = &scratch;
   caps->n = 0;
   ef_catalog_init();
-  size_t len = strlen(path);
-  for (uint32_t at = hash_of(path, len) & (EXACT_SLOTS - 1); exact[at] != 0;
+  for (uint32_t at = exact_start(fnv64); exact[at] != 0;
        at = (at + 1) & (EXACT_SLOTS - 1))
     if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
       return &catalog[exact[at] - 1];

@@ -17,6 +17,7 @@
 #define EF_CATALOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
   EF_FAMILY_ANY,
@@ -89,6 +90,11 @@ void ef_catalog_init(void);
 /* The entry whose pattern matches path, filling caps (may be NULL), or
  * NULL when the catalog does not know the quota. */
 const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps);
+
+/* The same for a path whose length and FNV-1a 64 (ef_hash.h, from
+ * EF_FNV64_BASIS) the caller has found already: a walk building the path. */
+const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
+                                         uint64_t fnv64, ef_captures *caps);
 
 /* 1 when the catalog keeps the list at path whole (codes), not item by
  * item. */

@@ -478,7 +478,11 @@ static void publish_fallbacks(run *r) {
 static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   run *r = ctx;
   ef_captures caps;
-  const ef_quota *quota = ef_catalog_lookup(path, &caps);
+  const ef_quota *quota =
+      leaf->path_hash != 0
+          ? ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
+                                     &caps)
+          : ef_catalog_lookup(path, &caps);
   /* A value the catalog does not know, or one a row of ANY only places
    * (under its pack): not the catalog's own, so it counts against the cap
    * and is left out when only the catalog's are wanted. */

@@ -134,8 +134,12 @@ static void emit(walk *w, walk_at path, ef_kind kind, double number,
     w->cut++;
     return;
   }
-  ef_leaf leaf = {
-      .kind = kind, .number = number, .integer = integer, .text = text};
+  ef_leaf leaf = {.kind = kind,
+                  .number = number,
+                  .integer = integer,
+                  .text = text,
+                  .path_len = path.len,
+                  .path_hash = path.hash};
   w->cb(w->path, &leaf, w->ctx);
 }
 

@@ -48,6 +48,11 @@ typedef struct {
   double number;
   int64_t integer;
   const char *text;
+  /* The path's length, and its FNV-1a 64 (ef_hash.h, from EF_FNV64_BASIS):
+   * what a lookup by path needs, found as the walk builds the path; a
+   * path_hash of 0 means neither is known. */
+  size_t path_len;
+  uint64_t path_hash;
 } ef_leaf;
 
 typedef void (*ef_leaf_cb)(const char *path, const ef_leaf *leaf, void *ctx);
