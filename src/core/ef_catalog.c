@@ -241,6 +241,49 @@ static double divisor_of(const ef_quota *row) {
   return 0;
 }
 
+/* Per row, its names split (ef_row_names), their text in row_names_text:
+ * no row's tags come near it (check_catalog asserts every row's are
+ * valid). */
+#define ROW_NAMES_TEXT 96
+static ef_row_names row_names[N_ROWS];
+static char row_names_text[N_ROWS][ROW_NAMES_TEXT];
+
+/* Splits "key=template,..." into the row's keys and templates. */
+static void split_names(size_t i) {
+  const ef_quota *row = &catalog[i];
+  ef_row_names *names = &row_names[i];
+  char *text = row_names_text[i];
+  size_t used = 0;
+  names->field_captures = strchr(row->field, '{') != NULL;
+  names->instance_captures =
+      row->collectd_instance != NULL && strchr(row->collectd_instance, '{');
+  for (const char *pair = row->tags; *pair != '\0';) {
+    const char *equals = strchr(pair, '=');
+    const char *end = strchr(pair, ',');
+    if (end == NULL)
+      end = pair + strlen(pair);
+    if (equals == NULL || equals > end || names->n_tags == EF_CATALOG_MAX_TAGS)
+      return;
+    size_t key_len = (size_t)(equals - pair);
+    size_t value_len = (size_t)(end - equals - 1);
+    if (used + key_len + value_len + 2 > ROW_NAMES_TEXT)
+      return;
+    char *key = text + used;
+    memcpy(key, pair, key_len);
+    key[key_len] = '\0';
+    char *value = key + key_len + 1;
+    memcpy(value, equals + 1, value_len);
+    value[value_len] = '\0';
+    used += key_len + value_len + 2;
+    names->tags[names->n_tags].key = key;
+    names->tags[names->n_tags].value = value;
+    names->tags[names->n_tags].captures = strchr(value, '{') != NULL;
+    names->n_tags++;
+    pair = *end == ',' ? end + 1 : end;
+  }
+  names->valid = 1;
+}
+
 /* Numbers the fallback rows and the rows they stand in for. */
 static void number_fallbacks(void) {
   memset(fallback_bits, -1, sizeof(fallback_bits));
@@ -260,8 +303,10 @@ static void number_fallbacks(void) {
 
 static void build_index(void) {
   number_fallbacks();
-  for (size_t i = 0; i < N_ROWS; i++)
+  for (size_t i = 0; i < N_ROWS; i++) {
     divisors[i] = divisor_of(&catalog[i]);
+    split_names(i);
+  }
   for (size_t i = 0; i < N_ROWS; i++) {
     const char *pattern = catalog[i].pattern;
     if (is_derived(&catalog[i]))
@@ -293,6 +338,11 @@ int ef_catalog_fallback_bit(const ef_quota *row) {
 int ef_catalog_primary_bit(const ef_quota *row) {
   ef_catalog_init();
   return primary_bits[row - catalog];
+}
+
+const ef_row_names *ef_catalog_names(const ef_quota *row) {
+  ef_catalog_init();
+  return &row_names[row - catalog];
 }
 
 double ef_catalog_collectd_divisor(const ef_quota *row) {

@@ -67,6 +67,22 @@ typedef struct {
                           that never sent primary's quota; else NULL */
 } ef_quota;
 
+/* Tags a row names ("key=template,..."), at most. */
+#define EF_CATALOG_MAX_TAGS 3
+
+/* A row's names, split once: its tags' keys and value templates, and which
+ * of its templates capture ("{pack}": expanded for each value; the others
+ * are the names as they are). */
+typedef struct {
+  int valid; /* the row's tags are well formed and fit */
+  int field_captures, instance_captures;
+  size_t n_tags;
+  struct {
+    const char *key, *value; /* value: a template when it captures */
+    int captures;
+  } tags[EF_CATALOG_MAX_TAGS];
+} ef_row_names;
+
 /* Fallback rows, and the rows they stand in for, are numbered below this
  * (a bit each in ef_value_memory.sent). */
 #define EF_MAX_FALLBACKS 8
@@ -99,6 +115,9 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
 /* 1 when the catalog keeps the list at path whole (codes), not item by
  * item. */
 int ef_catalog_keeps_list(const char *path);
+
+/* row's names, split (valid for the life of the program). */
+const ef_row_names *ef_catalog_names(const ef_quota *row);
 
 /* The rows derived from row (those after it that name it as source), as
  * the range [*first, *first + return value). */

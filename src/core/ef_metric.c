@@ -52,12 +52,12 @@ static void publish(run *r, ef_metric *metric) {
   r->cb(metric, r->ctx);
 }
 
-/* A name of the current metric: template expanded into the run's buffer,
- * or the template itself when it captures nothing. NULL when it does not
- * fit. */
-static const char *expand(run *r, const char *template_,
+/* A name of the current metric: the template expanded into the run's
+ * buffer when it captures, else the template itself. NULL when it does
+ * not fit. */
+static const char *expand(run *r, const char *template_, int captures,
                           const ef_captures *caps) {
-  if (strchr(template_, '{') == NULL)
+  if (!captures)
     return template_;
   char *out = r->names + r->names_used;
   int len = ef_catalog_expand(template_, caps, out, NAMES_LEN - r->names_used);
@@ -72,17 +72,21 @@ static const char *expand(run *r, const char *template_,
 static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
                              const ef_captures *caps, const char *field_suffix,
                              int with_collectd) {
+  const ef_row_names *names = ef_catalog_names(quota);
+  if (!names->valid)
+    return -1;
   r->names_used = 0;
   metric->collectd_type = "";
   metric->collectd_instance = "";
   if (with_collectd && quota->collectd_type != NULL) {
     metric->collectd_type = quota->collectd_type;
     if ((metric->collectd_instance =
-             expand(r, quota->collectd_instance, caps)) == NULL)
+             expand(r, quota->collectd_instance, names->instance_captures,
+                    caps)) == NULL)
       return -1;
   }
   metric->measurement = quota->measurement;
-  metric->field = expand(r, quota->field, caps);
+  metric->field = expand(r, quota->field, names->field_captures, caps);
   if (metric->field != NULL && field_suffix[0] != '\0') {
     char *out = r->names + r->names_used;
     int n = snprintf(out, NAMES_LEN - r->names_used, "%s%s", metric->field,
@@ -100,40 +104,13 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
   }
   if (metric->field == NULL)
     return -1;
-  metric->n_tags = 0;
-  /* "key=template,...": keys end at '=', templates at ','. */
-  for (const char *pair = quota->tags; *pair != '\0';) {
-    const char *equals = strchr(pair, '=');
-    const char *end = strchr(pair, ',');
-    if (end == NULL)
-      end = pair + strlen(pair);
-    if (equals == NULL || equals > end || metric->n_tags == EF_MAX_TAGS)
-      return -1;
-    char *key = r->names + r->names_used;
-    size_t key_len = (size_t)(equals - pair);
-    size_t template_len = (size_t)(end - equals - 1);
-    char template_[EF_NAME_LEN];
-    if (r->names_used + key_len + 1 >= NAMES_LEN ||
-        template_len >= sizeof(template_))
-      return -1;
-    memcpy(key, pair, key_len);
-    key[key_len] = '\0';
-    r->names_used += key_len + 1;
-    memcpy(template_, equals + 1, template_len);
-    template_[template_len] = '\0';
-    const char *value = expand(r, template_, caps);
+  metric->n_tags = names->n_tags;
+  for (size_t i = 0; i < names->n_tags; i++) {
+    const char *value =
+        expand(r, names->tags[i].value, names->tags[i].captures, caps);
     if (value == NULL)
       return -1;
-    if (value == template_) { /* no capture: keep a copy, not the stack's */
-      char *copy = r->names + r->names_used;
-      if (r->names_used + template_len + 1 >= NAMES_LEN)
-        return -1;
-      memcpy(copy, template_, template_len + 1);
-      r->names_used += template_len + 1;
-      value = copy;
-    }
-    metric->tags[metric->n_tags++] = (ef_tag){.key = key, .value = value};
-    pair = *end == ',' ? end + 1 : end;
+    metric->tags[i] = (ef_tag){.key = names->tags[i].key, .value = value};
   }
   return 0;
 }

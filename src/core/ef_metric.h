@@ -42,7 +42,7 @@
 struct json_object;
 
 #define EF_NAME_LEN 128
-#define EF_MAX_TAGS 3
+#define EF_MAX_TAGS EF_CATALOG_MAX_TAGS
 #define EF_TEXT_LEN 512
 /* Unknown values taken from one reading unless the policy says: the live
  * PowerOcean sends about 350 values in all. */

@@ -446,6 +446,16 @@ START_TEST(catalog_rows_are_consistent) {
                   "%s: type", q->pattern);
     ck_assert_msg((q->decode == EF_DECODE_STATE) == (q->collectd_type == NULL),
                   "%s: only states lack a collectd type", q->pattern);
+    /* Its names split once, as they are written in the table. */
+    const ef_row_names *names = ef_catalog_names(q);
+    ck_assert_msg(names->valid, "%s: tags \"%s\" malformed or too long",
+                  q->pattern, q->tags);
+    char tags[256] = "";
+    for (size_t t = 0; t < names->n_tags; t++)
+      snprintf(tags + strlen(tags), sizeof(tags) - strlen(tags), "%s%s=%s",
+               t ? "," : "", names->tags[t].key, names->tags[t].value);
+    ck_assert_str_eq(tags, q->tags);
+    ck_assert_int_eq(names->field_captures, strchr(q->field, '{') != NULL);
     if (ef_catalog_rule(q) != NULL) {
       /* A derived row follows its source, which has its pattern. */
       const ef_quota *source = ef_catalog_lookup(q->pattern, NULL);
