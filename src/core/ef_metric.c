@@ -80,9 +80,9 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
   metric->collectd_instance = "";
   if (with_collectd && quota->collectd_type != NULL) {
     metric->collectd_type = quota->collectd_type;
-    if ((metric->collectd_instance =
-             expand(r, quota->collectd_instance, names->instance_captures,
-                    caps)) == NULL)
+    if ((metric->collectd_instance = expand(r, quota->collectd_instance,
+                                            names->instance_captures, caps)) ==
+        NULL)
       return -1;
   }
   metric->measurement = quota->measurement;
@@ -455,11 +455,10 @@ static void publish_fallbacks(run *r) {
 static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   run *r = ctx;
   ef_captures caps;
-  const ef_quota *quota =
-      leaf->path_hash != 0
-          ? ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
-                                     &caps)
-          : ef_catalog_lookup(path, &caps);
+  const ef_quota *quota = leaf->path_hash != 0
+                              ? ef_catalog_lookup_hashed(path, leaf->path_len,
+                                                         leaf->path_hash, &caps)
+                              : ef_catalog_lookup(path, &caps);
   /* A value the catalog does not know, or one a row of ANY only places
    * (under its pack): not the catalog's own, so it counts against the cap
    * and is left out when only the catalog's are wanted. */
