@@ -23,7 +23,7 @@
 struct ef_client {
   char *endpoint;
   char *access_key;
-  char *secret_key;
+  ef_signer *signer; /* the secret key, ready to sign */
   char *ca_file;
   long timeout_ms;
   unsigned max_concurrent;
@@ -72,12 +72,6 @@ int ef_client_global_init(void) {
 
 void ef_client_global_cleanup(void) { curl_global_cleanup(); }
 
-static void free_secret(char *secret) {
-  if (secret != NULL)
-    OPENSSL_cleanse(secret, strlen(secret));
-  free(secret);
-}
-
 void ef_client_free(ef_client *client) {
   if (client == NULL)
     return;
@@ -85,7 +79,7 @@ void ef_client_free(ef_client *client) {
     curl_multi_cleanup(client->multi);
   free(client->endpoint);
   free(client->access_key);
-  free_secret(client->secret_key);
+  ef_signer_free(client->signer);
   free(client->ca_file);
   free(client);
 }
@@ -111,7 +105,7 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
     endpoint_len--;
   client->endpoint = strndup(options->endpoint, endpoint_len);
   client->access_key = strdup(options->access_key);
-  client->secret_key = strdup(options->secret_key);
+  client->signer = ef_signer_new(options->secret_key);
   client->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
   client->timeout_ms =
       options->timeout_ms > 0 ? options->timeout_ms : EF_DEFAULT_TIMEOUT_MS;
@@ -125,7 +119,7 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
               "(answers that do not grow with the account)"};
   client->multi = curl_multi_init();
   if (client->endpoint == NULL || client->access_key == NULL ||
-      client->secret_key == NULL ||
+      client->signer == NULL ||
       (options->ca_file != NULL && client->ca_file == NULL) ||
       client->multi == NULL) {
     ef_client_free(client);
@@ -298,7 +292,7 @@ static int sign_request(transfer *t, ef_params *params) {
       ef_sign_canonical(params, t->client->access_key, nonce, timestamp);
   if (canonical == NULL)
     return -1;
-  int status = ef_sign_hmac(t->client->secret_key, canonical, signature);
+  int status = ef_signer_sign(t->client->signer, canonical, signature);
   OPENSSL_cleanse(canonical, strlen(canonical));
   free(canonical);
   if (status != 0)

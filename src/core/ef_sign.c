@@ -1,9 +1,10 @@
 /* ef_sign.c: canonical string, HMAC-SHA256 and nonce for the open API. */
 #include "ef_sign.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,19 +29,62 @@ char *ef_sign_canonical(ef_params *params, const char *access_key,
   return text;
 }
 
-int ef_sign_hmac(const char *secret_key, const char *canonical,
-                 char out[EF_SIGN_HEX_LEN + 1]) {
+struct ef_signer {
+  EVP_MAC_CTX *keyed; /* HMAC-SHA256 with the key set: reset per signature */
+};
+
+ef_signer *ef_signer_new(const char *secret_key) {
+  ef_signer *signer = calloc(1, sizeof(*signer));
+  EVP_MAC *hmac = signer != NULL ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
+  if (hmac != NULL)
+    signer->keyed = EVP_MAC_CTX_new(hmac);
+  EVP_MAC_free(hmac); /* the context holds its own reference */
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+      OSSL_PARAM_construct_end()};
+  if (signer == NULL || signer->keyed == NULL ||
+      EVP_MAC_init(signer->keyed, (const unsigned char *)secret_key,
+                   strlen(secret_key), params) != 1) {
+    ef_signer_free(signer);
+    return NULL;
+  }
+  return signer;
+}
+
+void ef_signer_free(ef_signer *signer) {
+  if (signer == NULL)
+    return;
+  EVP_MAC_CTX_free(signer->keyed); /* cleanses the key */
+  free(signer);
+}
+
+int ef_signer_sign(ef_signer *signer, const char *canonical,
+                   char out[EF_SIGN_HEX_LEN + 1]) {
+  static const char hex[] = "0123456789abcdef";
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (HMAC(EVP_sha256(), secret_key, (int)strlen(secret_key),
-           (const unsigned char *)canonical, strlen(canonical), digest,
-           &digest_len) == NULL ||
+  size_t digest_len = 0;
+  /* No key: HMAC starts again from the key it was given. */
+  if (EVP_MAC_init(signer->keyed, NULL, 0, NULL) != 1 ||
+      EVP_MAC_update(signer->keyed, (const unsigned char *)canonical,
+                     strlen(canonical)) != 1 ||
+      EVP_MAC_final(signer->keyed, digest, &digest_len, sizeof(digest)) != 1 ||
       digest_len * 2 != EF_SIGN_HEX_LEN)
     return -1;
-  for (unsigned int i = 0; i < digest_len; i++)
-    snprintf(out + 2 * i, 3, "%02x", digest[i]);
+  for (size_t i = 0; i < digest_len; i++) {
+    out[2 * i] = hex[digest[i] >> 4];
+    out[2 * i + 1] = hex[digest[i] & 0xF];
+  }
+  out[EF_SIGN_HEX_LEN] = '\0';
   OPENSSL_cleanse(digest, sizeof(digest));
   return 0;
+}
+
+int ef_sign_hmac(const char *secret_key, const char *canonical,
+                 char out[EF_SIGN_HEX_LEN + 1]) {
+  ef_signer *signer = ef_signer_new(secret_key);
+  int status = signer != NULL ? ef_signer_sign(signer, canonical, out) : -1;
+  ef_signer_free(signer);
+  return status;
 }
 
 int ef_sign_nonce(char out[EF_NONCE_LEN + 1]) {

@@ -25,6 +25,16 @@ char *ef_sign_canonical(ef_params *params, const char *access_key,
 int ef_sign_hmac(const char *secret_key, const char *canonical,
                  char out[EF_SIGN_HEX_LEN + 1]);
 
+/* The same for many requests: the key is made ready once (HMAC's padded
+ * key schedule), not for every signature. Used by one thread at a time;
+ * the key is cleansed when it is freed. NULL when out of memory or the
+ * crypto library fails. */
+typedef struct ef_signer ef_signer;
+ef_signer *ef_signer_new(const char *secret_key);
+int ef_signer_sign(ef_signer *signer, const char *canonical,
+                   char out[EF_SIGN_HEX_LEN + 1]);
+void ef_signer_free(ef_signer *signer);
+
 /* EF_NONCE_LEN random decimal digits into out[EF_NONCE_LEN + 1].
  * Returns 0, or -1 when the CSPRNG fails. */
 int ef_sign_nonce(char out[EF_NONCE_LEN + 1]);

@@ -72,6 +72,30 @@ START_TEST(get_query_sn) {
 }
 END_TEST
 
+/* One signer for many requests gives each the signature of its own text,
+ * whatever it signed before: the official vector after another text, and
+ * again after it. */
+START_TEST(signer_is_reset_between_signatures) {
+  static const char vector[] =
+      "params.cmdSet=11&params.eps=0&params.id=24&sn=123456789&"
+      "accessKey=" ACCESS_KEY "&nonce=" NONCE "&timestamp=" TIMESTAMP;
+  static const char expected[] =
+      "07c13b65e037faf3b153d51613638fa80003c4c38d2407379a7f52851af1473e";
+  ef_signer *signer = ef_signer_new(SECRET_KEY);
+  ck_assert_ptr_nonnull(signer);
+  char signature[EF_SIGN_HEX_LEN + 1], other[EF_SIGN_HEX_LEN + 1];
+  ck_assert_int_eq(ef_signer_sign(signer, "accessKey=x", other), 0);
+  ck_assert_int_eq(ef_signer_sign(signer, vector, signature), 0);
+  ck_assert_str_eq(signature, expected);
+  ck_assert_str_ne(other, expected);
+  ck_assert_int_eq(ef_signer_sign(signer, vector, signature), 0);
+  ck_assert_str_eq(signature, expected);
+  ck_assert_int_eq(ef_sign_hmac(SECRET_KEY, "accessKey=x", signature), 0);
+  ck_assert_str_eq(signature, other);
+  ef_signer_free(signer);
+}
+END_TEST
+
 START_TEST(lists_take_an_index) {
   char *canonical;
   char signature[EF_SIGN_HEX_LEN + 1];
@@ -144,6 +168,7 @@ START_TEST(body_must_be_an_object) {
 }
 END_TEST
 
-UNIT_MAIN("sign", official_vector, no_parameters, get_query_sn,
-          lists_take_an_index, values_as_json_text, sorted_in_byte_order,
-          nonce_is_six_fresh_digits, signatures_compare, body_must_be_an_object)
+UNIT_MAIN("sign", official_vector, signer_is_reset_between_signatures,
+          no_parameters, get_query_sn, lists_take_an_index, values_as_json_text,
+          sorted_in_byte_order, nonce_is_six_fresh_digits, signatures_compare,
+          body_must_be_an_object)
