@@ -130,6 +130,16 @@ static int wait_for(const tg_loop *loop, int events, int64_t due_ms,
   }
 }
 
+/* Whether events wait that may be taken now (the output's reader is not
+ * stalled). */
+static int events_wait(const tg_loop *loop) {
+  if (loop->event_fd < 0 ||
+      (loop->output != NULL && tg_output_stalled(loop->output)))
+    return 0;
+  struct pollfd pfd = {.fd = loop->event_fd, .events = POLLIN};
+  return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 /* Reads what input holds: 1 when it held a line end, 0 when not, -1 at its
  * end (errno 0) or on an error. */
 static int take_lines(int input_fd) {
@@ -197,6 +207,10 @@ int tg_loop_run(const tg_loop *loop) {
         failed = stopping = 1;
       stopping |= stop_requested;
     }
+    /* At the end of input, what was pushed before it is still written. */
+    if (stopping && !failed && !stop_requested && events_wait(loop) &&
+        run_unblocked(loop->event, loop->ctx, &waiting))
+      failed = 1;
     if (stopping) {
       status = failed ? -1 : 0;
       break;

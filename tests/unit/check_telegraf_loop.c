@@ -2,6 +2,7 @@
 #include "loop.h"
 #include "unit.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@ typedef struct {
   int signal_at;  /* tick number during which signals arrive, 0: never */
   int signals[2]; /* those signals, 0: none */
   int write_fd;
+  int event_fd; /* events: a byte each */
+  int events;   /* taken */
 } ticker;
 
 static int count_tick(void *ctx) {
@@ -133,6 +136,38 @@ START_TEST(life_cycle) {
 }
 END_TEST
 
+static int count_event(void *ctx) {
+  ticker *t = ctx;
+  char byte;
+  while (read(t->event_fd, &byte, 1) == 1)
+    t->events++;
+  return 0;
+}
+
+/* Events that wait when input ends (they came with its end, in the same
+ * wait) are taken before the loop returns: nothing pushed before the end
+ * is lost. */
+START_TEST(events_before_the_end_are_taken) {
+  int input[2], events[2];
+  ck_assert_int_eq(pipe(input), 0);
+  ck_assert_int_eq(pipe2(events, O_NONBLOCK), 0);
+  ck_assert_int_eq(write(events[1], "ab", 2), 2);
+  close(input[1]);
+  ticker t = {.event_fd = events[0]};
+  tg_loop loop = {.input_fd = input[0],
+                  .tick = count_tick,
+                  .event_fd = events[0],
+                  .event = count_event,
+                  .ctx = &t};
+  ck_assert_int_eq(tg_loop_run(&loop), 0);
+  ck_assert_int_eq(t.events, 2);
+  ck_assert_int_eq(t.ticks, 0);
+  close(input[0]);
+  close(events[0]);
+  close(events[1]);
+}
+END_TEST
+
 /* A request that comes after the loop returned, while the process exits,
  * does not kill it: the handlers stay. */
 START_TEST(late_requests_are_harmless) {
@@ -144,4 +179,5 @@ START_TEST(late_requests_are_harmless) {
 }
 END_TEST
 
-UNIT_MAIN("telegraf_loop", life_cycle, late_requests_are_harmless)
+UNIT_MAIN("telegraf_loop", life_cycle, events_before_the_end_are_taken,
+          late_requests_are_harmless)
