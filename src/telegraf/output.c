@@ -15,6 +15,11 @@
 
 /* How often a wait for room looks at the stop flag. */
 #define WAIT_SLICE_MS 100
+/* The queue's first size, and what an empty queue keeps: a backlog (a
+ * reader that lagged for a while) grows it, and it is given back once
+ * written, so that a process that runs for months holds no more than
+ * this between backlogs, whatever its worst one was. */
+#define KEPT_BYTES (64 * 1024)
 
 typedef enum { KIND_PIPE, KIND_SOCKET, KIND_OTHER } fd_kind;
 
@@ -83,8 +88,14 @@ int tg_output_flush(tg_output *o) {
     o->head += (size_t)written;
     o->len -= (size_t)written;
   }
-  if (o->len == 0)
+  if (o->len == 0) {
     o->head = 0;
+    if (o->cap > KEPT_BYTES) {
+      free(o->data);
+      o->data = NULL;
+      o->cap = 0;
+    }
+  }
   if (o->stalled && o->len <= TG_OUTPUT_MAX_BYTES / 2) {
     o->stalled = 0;
     fprintf(o->log,
@@ -105,7 +116,7 @@ static int make_room(tg_output *o, size_t len) {
   }
   if (o->len + len <= o->cap)
     return 0;
-  size_t cap = o->cap ? o->cap : 64 * 1024;
+  size_t cap = o->cap ? o->cap : KEPT_BYTES;
   while (cap < o->len + len)
     cap *= 2;
   char *grown = realloc(o->data, cap);
@@ -221,6 +232,8 @@ FILE *tg_output_stream(tg_output *o) { return o->stream; }
 size_t tg_output_pending(const tg_output *o) { return o->len; }
 
 int tg_output_stalled(const tg_output *o) { return o->stalled; }
+
+size_t tg_output_capacity(const tg_output *o) { return o->cap; }
 
 int tg_output_fd(const tg_output *o) { return o->fd; }
 

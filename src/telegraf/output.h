@@ -41,6 +41,10 @@ size_t tg_output_pending(const tg_output *output);
 /* 1 while the reader is stalled (writes are dropped). */
 int tg_output_stalled(const tg_output *output);
 
+/* The bytes the queue holds room for: what waits, or more once a backlog
+ * grew it, until it is written. For tests. */
+size_t tg_output_capacity(const tg_output *output);
+
 /* The descriptor to poll for POLLOUT while something waits. */
 int tg_output_fd(const tg_output *output);
 

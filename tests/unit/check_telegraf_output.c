@@ -135,9 +135,12 @@ START_TEST(stalled_reader_is_bounded) {
   ck_assert(!tg_output_stalled(r.output));
   fflush(r.log);
   ck_assert_ptr_nonnull(strstr(r.log_text, "stdout is read again"));
+  /* The backlog's room is given back once it is written. */
+  ck_assert_uint_le(tg_output_capacity(r.output), 64 * 1024);
   write_chunk(&r, ++n);
   ck_assert_uint_eq(tg_output_dropped_get(r.output).writes, dropped.writes);
   ck_assert_uint_eq(read + dropped.writes, 1000);
+  ck_assert_uint_le(tg_output_capacity(r.output), 64 * 1024);
   rig_down(&r);
 }
 END_TEST
