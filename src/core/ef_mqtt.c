@@ -636,7 +636,8 @@ static void on_message(struct mosquitto *mosq, void *obj,
     m->stats.messages++;
     device->last_ms = now;
     ef_mqtt_event event = {.time_ms = now};
-    snprintf(event.sn, sizeof(event.sn), "%s", parsed.sn);
+    _Static_assert(sizeof(event.sn) == sizeof(parsed.sn), "one serial size");
+    memcpy(event.sn, parsed.sn, sizeof(event.sn));
     if (device->silent) {
       device->silent = 0;
       event.kind = EF_MQTT_HEARD;
