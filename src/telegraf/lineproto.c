@@ -13,11 +13,7 @@
 
 /* ---- the buffer ------------------------------------------------------- */
 
-typedef struct {
-  char *data;
-  size_t len, cap;
-  int failed; /* out of memory: what was asked since is lost */
-} buffer;
+typedef lp_buffer buffer;
 
 /* Room for more bytes, the buffer grown. */
 static int grow(buffer *b, size_t more) {
@@ -279,11 +275,6 @@ typedef struct {
   int repeats;
 } ranked;
 
-/* Where a field's key is in the line being written. */
-typedef struct {
-  size_t at, len;
-} span;
-
 struct lp_writer {
   buffer out;    /* the lines so far */
   buffer keys;   /* the current point's tag keys as written, NUL-terminated */
@@ -295,8 +286,7 @@ struct lp_writer {
   buffer given;
   size_t n_given;
   int given_valid;
-  span *fields; /* the current point's field keys written, in out */
-  size_t n_fields_room;
+  lp_fields scratch; /* lp_writer_add's fields */
   uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
   size_t set_cap;
   /* The last timestamp written, as text: the points of a batch share one. */
@@ -318,7 +308,7 @@ void lp_writer_free(lp_writer *w) {
   free(w->given.data);
   free(w->at);
   free(w->order);
-  free(w->fields);
+  lp_fields_free(&w->scratch);
   free(w->set);
   free(w);
 }
@@ -342,12 +332,13 @@ static size_t key_len(const lp_writer *w, size_t i) {
 
 /* Whether the point's tag keys are the ones keys and order were made of
  * (NULL being ""). */
-static int same_tag_keys(const lp_writer *w, const lp_point *point) {
-  if (!w->given_valid || point->n_tags != w->n_given)
+static int same_tag_keys(const lp_writer *w, const lp_tag *tags,
+                         size_t n_tags) {
+  if (!w->given_valid || n_tags != w->n_given)
     return 0;
   const char *given = w->given.data;
-  for (size_t i = 0; i < point->n_tags; i++) {
-    const char *key = point->tags[i].key ? point->tags[i].key : "";
+  for (size_t i = 0; i < n_tags; i++) {
+    const char *key = tags[i].key ? tags[i].key : "";
     while (*key != '\0' && *key == *given) {
       key++;
       given++;
@@ -381,16 +372,8 @@ static void rank_tags(lp_writer *w, size_t n) {
  * sorted and told apart in this form, never as given: the tags' here, the
  * fields' as they are written into the line. Returns -1 when out of
  * memory. */
-static int write_keys(lp_writer *w, const lp_point *point) {
-  size_t n = point->n_tags;
-  if (point->n_fields > w->n_fields_room) {
-    span *fields = realloc(w->fields, point->n_fields * sizeof(*fields));
-    if (fields == NULL)
-      return -1;
-    w->fields = fields;
-    w->n_fields_room = point->n_fields;
-  }
-  if (same_tag_keys(w, point))
+static int write_keys(lp_writer *w, const lp_tag *tags, size_t n) {
+  if (same_tag_keys(w, tags, n))
     return 0;
   w->given_valid = 0;
   if (w->at == NULL || n + 1 > w->n_at) {
@@ -407,7 +390,7 @@ static int write_keys(lp_writer *w, const lp_point *point) {
   w->keys.len = 0;
   w->given.len = 0;
   for (size_t i = 0; i < n; i++) {
-    const char *key = point->tags[i].key;
+    const char *key = tags[i].key;
     w->at[i] = w->keys.len;
     put_key(&w->keys, key, &TAG);
     put_char(&w->keys, '\0');
@@ -428,15 +411,15 @@ static int write_keys(lp_writer *w, const lp_point *point) {
 
 /* Writes the tags in key order, each key once (the first given whose
  * key and value are not empty wins). */
-static void put_tags(lp_writer *w, const lp_point *point) {
+static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags) {
   int run_written = 0; /* a tag of the current key was written */
-  for (size_t k = 0; k < point->n_tags; k++) {
+  for (size_t k = 0; k < n_tags; k++) {
     size_t i = w->order[k].index;
     if (!w->order[k].repeats)
       run_written = 0;
     if (run_written || key_len(w, i) == 0)
       continue;
-    const char *value = point->tags[i].value;
+    const char *value = tags[i].value;
     size_t value_len = name_len(value);
     if (value_len == 0)
       continue;
@@ -475,11 +458,12 @@ static size_t reset_set(lp_writer *w, size_t n_fields) {
   return cap;
 }
 
-/* 1 when the key of fields[index], just written, is the first so written
- * in the line (and remembers it). */
-static int first_of_key(lp_writer *w, size_t index, size_t cap) {
-  const span *key = &w->fields[index];
-  const char *text = w->out.data + key->at;
+/* 1 when the key of field index is the first so written in the point's
+ * fields (and remembers it). */
+static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
+                        size_t cap) {
+  const lp_span *key = &fields->keys[index];
+  const char *text = fields->text.data + key->at;
   size_t mask = cap - 1;
   for (size_t at = ef_fnv32_bytes(EF_FNV32_BASIS, text, key->len) & mask;;
        at = (at + 1) & mask) {
@@ -487,9 +471,9 @@ static int first_of_key(lp_writer *w, size_t index, size_t cap) {
       w->set[at] = (uint32_t)index + 1;
       return 1;
     }
-    const span *other = &w->fields[w->set[at] - 1];
+    const lp_span *other = &fields->keys[w->set[at] - 1];
     if (other->len == key->len &&
-        memcmp(w->out.data + other->at, text, key->len) == 0)
+        memcmp(fields->text.data + other->at, text, key->len) == 0)
       return 0;
   }
 }
@@ -524,57 +508,121 @@ static void put_value(buffer *b, const lp_field *field) {
   }
 }
 
-int lp_writer_add(lp_writer *w, const lp_point *point) {
-  size_t cap = reset_set(w, point->n_fields);
-  if (cap == 0 || write_keys(w, point) != 0)
-    return -1;
-  size_t start = w->out.len;
-  /* A measurement of only "#" would leave a lone "_": still a name. */
-  if (name_len(point->measurement) == 0)
+/* ---- fields ------------------------------------------------------------ */
+
+void lp_fields_clear(lp_fields *f) {
+  f->text.len = 0;
+  f->text.failed = 0;
+  f->n = 0;
+}
+
+void lp_fields_free(lp_fields *f) {
+  free(f->text.data);
+  free(f->keys);
+  *f = (lp_fields){0};
+}
+
+int lp_fields_add(lp_fields *f, const lp_field *field) {
+  if (!value_writable(field))
     return 0;
-  put_measurement(&w->out, point->measurement);
-  put_tags(w, point);
-  size_t written = 0;
-  for (size_t i = 0; i < point->n_fields; i++) {
-    const lp_field *field = &point->fields[i];
-    if (!value_writable(field))
-      continue;
-    /* The key straight into the line; taken back when it is empty or
-     * written before. */
-    size_t mark = w->out.len;
-    put_char(&w->out, written == 0 ? ' ' : ',');
-    span *key = &w->fields[written];
-    key->at = w->out.len;
-    put_key(&w->out, field->key, &FIELD_KEY);
-    key->len = w->out.len - key->at;
-    if (w->out.failed || key->len == 0 || !first_of_key(w, written, cap)) {
-      w->out.len = w->out.failed ? w->out.len : mark;
-      continue;
-    }
-    written++;
-    put_char(&w->out, '=');
-    put_value(&w->out, field);
+  if (f->n == f->room) {
+    size_t room = f->room ? 2 * f->room : 16;
+    lp_span *keys = realloc(f->keys, room * sizeof(*keys));
+    if (keys == NULL)
+      return -1;
+    f->keys = keys;
+    f->room = room;
   }
-  if (written == 0 || w->out.failed) {
-    /* Nothing of it was writable, or memory ran out: no line at all. */
-    int failed = w->out.failed;
-    w->out.len = start;
-    w->out.failed = 0;
+  pthread_once(&plain_once, fill_plain_bytes);
+  size_t mark = f->text.len;
+  put_char(&f->text, ',');
+  lp_span key = {.at = f->text.len};
+  put_key(&f->text, field->key, &FIELD_KEY);
+  key.len = f->text.len - key.at;
+  if (key.len > 0) {
+    put_char(&f->text, '=');
+    put_value(&f->text, field);
+  }
+  if (key.len == 0 || f->text.failed) {
+    int failed = f->text.failed;
+    f->text.len = mark;
+    f->text.failed = 0;
     return failed ? -1 : 0;
   }
-  if (w->stamp_len == 0 || w->stamp_ns != point->time_ns) {
-    w->stamp_ns = point->time_ns;
-    w->stamp_len = (size_t)ef_int_text(point->time_ns, w->stamp);
+  f->keys[f->n++] = key;
+  return 1;
+}
+
+/* Field index's ",key=value" in the text of fields. */
+static lp_span field_bytes(const lp_fields *fields, size_t index) {
+  size_t from = fields->keys[index].at - 1;
+  size_t to =
+      index + 1 < fields->n ? fields->keys[index + 1].at - 1 : fields->text.len;
+  return (lp_span){.at = from, .len = to - from};
+}
+
+/* Writes the fields, the first of each key as written, runs of them at
+ * once; how many were written. */
+static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
+  size_t written = 0;
+  lp_span run = {0}; /* kept fields not yet put, one after another */
+  for (size_t i = 0; i < fields->n; i++) {
+    if (fields->n > 1 && !first_of_key(w, fields, i, cap)) {
+      put(&w->out, fields->text.data + run.at, run.len);
+      run.len = 0;
+      continue;
+    }
+    lp_span bytes = field_bytes(fields, i);
+    if (written++ == 0) { /* ' ' before the first field, not ',' */
+      put_char(&w->out, ' ');
+      bytes.at++;
+      bytes.len--;
+    }
+    if (run.len == 0)
+      run = bytes;
+    else
+      run.len += bytes.len;
+  }
+  put(&w->out, fields->text.data + run.at, run.len);
+  return written;
+}
+
+int lp_writer_add_fields(lp_writer *w, const char *measurement,
+                         const lp_tag *tags, size_t n_tags,
+                         const lp_fields *fields, int64_t time_ns) {
+  size_t cap = fields->n > 1 ? reset_set(w, fields->n) : 1;
+  if (cap == 0 || write_keys(w, tags, n_tags) != 0)
+    return -1;
+  /* A measurement of only "#" would leave a lone "_": still a name. */
+  if (fields->n == 0 || name_len(measurement) == 0)
+    return 0;
+  size_t start = w->out.len;
+  put_measurement(&w->out, measurement);
+  put_tags(w, tags, n_tags);
+  put_fields(w, fields, cap);
+  if (w->stamp_len == 0 || w->stamp_ns != time_ns) {
+    w->stamp_ns = time_ns;
+    w->stamp_len = (size_t)ef_int_text(time_ns, w->stamp);
   }
   put_char(&w->out, ' ');
   put(&w->out, w->stamp, w->stamp_len);
   put_char(&w->out, '\n');
   if (w->out.failed) {
+    /* Memory ran out: no line at all. */
     w->out.len = start;
     w->out.failed = 0;
     return -1;
   }
   return 1;
+}
+
+int lp_writer_add(lp_writer *w, const lp_point *point) {
+  lp_fields_clear(&w->scratch);
+  for (size_t i = 0; i < point->n_fields; i++)
+    if (lp_fields_add(&w->scratch, &point->fields[i]) < 0)
+      return -1;
+  return lp_writer_add_fields(w, point->measurement, point->tags,
+                              point->n_tags, &w->scratch, point->time_ns);
 }
 
 int lp_write_point(FILE *out, const lp_point *point) {

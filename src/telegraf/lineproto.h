@@ -63,6 +63,36 @@ typedef struct {
   int64_t time_ns;
 } lp_point;
 
+/* Bytes being written. Zeroed: empty. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+  int failed; /* out of memory: what was asked since is lost */
+} lp_buffer;
+
+/* Where a field's key is in the text of its point's fields. */
+typedef struct {
+  size_t at, len;
+} lp_span;
+
+/* The fields of one point, written as they are added (",key=value" each:
+ * key escaped, value formatted), so that nothing of them is copied or
+ * escaped again when the line is written. Keys written alike are told
+ * apart then, the first kept. Zeroed: no field; reused after
+ * lp_fields_clear, freed by lp_fields_free. */
+typedef struct {
+  lp_buffer text;
+  lp_span *keys;
+  size_t n, room;
+} lp_fields;
+
+/* Adds field. Returns 1 when it was written, 0 when it cannot be (its key
+ * empty as written, its value not writable), -1 when out of memory (then
+ * nothing of it is added). */
+int lp_fields_add(lp_fields *fields, const lp_field *field);
+void lp_fields_clear(lp_fields *fields);
+void lp_fields_free(lp_fields *fields);
+
 /* Lines gathered in one buffer, written at once: no allocation per key or
  * per value once the buffers have grown to a batch's size. */
 typedef struct lp_writer lp_writer;
@@ -74,6 +104,11 @@ void lp_writer_free(lp_writer *writer);
  * nothing of it was writable, -1 when out of memory (then nothing of it
  * is added). */
 int lp_writer_add(lp_writer *writer, const lp_point *point);
+
+/* The same for a point whose fields are written already. */
+int lp_writer_add_fields(lp_writer *writer, const char *measurement,
+                         const lp_tag *tags, size_t n_tags,
+                         const lp_fields *fields, int64_t time_ns);
 
 /* Writes the lines added so far to out and forgets them. Returns 0, or -1
  * on an output error. */

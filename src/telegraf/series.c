@@ -22,8 +22,7 @@ typedef struct {
   lp_tag *tags; /* n_tags, in the arena */
   size_t n_tags;
   uint32_t hash;
-  lp_field *fields;
-  size_t n_fields, cap_fields;
+  lp_fields fields; /* written as they come; kept across readings */
 } point;
 
 struct tg_series {
@@ -58,7 +57,7 @@ void tg_series_free(tg_series *series) {
   if (series == NULL)
     return;
   for (size_t i = 0; i < series->cap_points; i++)
-    free(series->points[i].fields);
+    lp_fields_free(&series->points[i].fields);
   free(series->points);
   free(series->index);
   free_blocks(series->blocks);
@@ -228,29 +227,14 @@ static point *new_point(tg_series *series, uint32_t hash,
   p->tags = copies;
   p->n_tags = n_tags;
   p->hash = hash;
-  p->n_fields = 0; /* its fields array is kept from an earlier reading */
+  lp_fields_clear(&p->fields); /* its room kept from an earlier reading */
   *index_slot(series, hash, measurement, tags, n_tags) =
       (uint32_t)++series->n_points;
   return p;
 }
 
-static int add_field(tg_series *series, point *p, const lp_field *field) {
-  if (p->n_fields == p->cap_fields) {
-    size_t cap = p->cap_fields ? 2 * p->cap_fields : 8;
-    lp_field *fields = realloc(p->fields, cap * sizeof(*fields));
-    if (fields == NULL)
-      return -1;
-    p->fields = fields;
-    p->cap_fields = cap;
-  }
-  int failed = 0;
-  lp_field copy = *field;
-  copy.key = copy_text(series, field->key, &failed);
-  copy.text = copy_text(series, field->text, &failed);
-  if (failed)
-    return -1;
-  p->fields[p->n_fields++] = copy;
-  return 0;
+static int add_field(point *p, const lp_field *field) {
+  return lp_fields_add(&p->fields, field) < 0 ? -1 : 0;
 }
 
 /* The fields of a series mostly come one after another: the series of the
@@ -272,7 +256,7 @@ static int is_last_series(const tg_series *series, const char *measurement,
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
   if (is_last_series(series, measurement, tags, n_tags))
-    return add_field(series, &series->points[series->last - 1], field);
+    return add_field(&series->points[series->last - 1], field);
   uint32_t hash = series_hash(measurement, tags, n_tags);
   point *p = NULL;
   if (series->index_cap > 0) {
@@ -285,20 +269,15 @@ int tg_series_add(tg_series *series, const char *measurement,
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;
-  return add_field(series, p, field);
+  return add_field(p, field);
 }
 
 int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
   int lines = 0;
   for (size_t i = 0; i < series->n_points && lines >= 0; i++) {
     const point *p = &series->points[i];
-    lp_point line = {.measurement = p->measurement,
-                     .tags = p->tags,
-                     .n_tags = p->n_tags,
-                     .fields = p->fields,
-                     .n_fields = p->n_fields,
-                     .time_ns = time_ns};
-    int status = lp_writer_add(series->writer, &line);
+    int status = lp_writer_add_fields(series->writer, p->measurement, p->tags,
+                                      p->n_tags, &p->fields, time_ns);
     lines = status < 0 ? -1 : lines + status;
   }
   if (lp_writer_flush(series->writer, out) != 0)
