@@ -19,8 +19,10 @@ typedef struct block {
 
 typedef struct {
   const char *measurement;
-  lp_tag *tags; /* n_tags, in the arena */
+  lp_tag *tags; /* n_tags, in the arena: the shared ones, then its own */
   size_t n_tags;
+  const lp_tag *shared; /* the shared tags it was added with, or NULL */
+  size_t n_shared;
   uint32_t hash;
   lp_fields fields; /* written as they come; kept across readings */
 } point;
@@ -33,6 +35,8 @@ struct tg_series {
   uint32_t *index; /* point + 1 by hash of its series; 0 empty */
   size_t index_cap;
   size_t last; /* the point added to last, + 1; 0: none */
+  const lp_tag *shared; /* tg_series_share's copies, in the arena */
+  size_t n_shared;
   lp_writer *writer;
 };
 
@@ -68,6 +72,8 @@ void tg_series_free(tg_series *series) {
 void tg_series_clear(tg_series *series) {
   series->n_points = 0;
   series->last = 0;
+  series->shared = NULL;
+  series->n_shared = 0;
   if (series->index != NULL)
     memset(series->index, 0, series->index_cap * sizeof(*series->index));
   if (series->blocks != NULL) {
@@ -131,39 +137,51 @@ static uint32_t mix(uint32_t hash, const char *text) {
   return ef_fnv32_byte(ef_fnv32_text(hash, or_empty(text)), 0xFF);
 }
 
-static uint32_t series_hash(const char *measurement, const lp_tag *tags,
-                            size_t n_tags) {
-  uint32_t hash = mix(EF_FNV32_BASIS, measurement);
-  for (size_t i = 0; i < n_tags; i++)
-    hash = mix(mix(hash, tags[i].key), tags[i].value);
-  return hash;
+/* A point's own tags: those after the shared ones. */
+static const lp_tag *own_tags(const point *p) { return p->tags + p->n_shared; }
+
+/* The series of a field: its measurement and own tags, and the shared tags
+ * (told by identity: one copy is made of them per tg_series_share). */
+typedef struct {
+  const char *measurement;
+  const lp_tag *tags;
+  size_t n_tags;
+  const lp_tag *shared;
+  uint32_t hash;
+} series_key;
+
+static uint32_t series_hash(const series_key *key) {
+  uint32_t hash = mix(EF_FNV32_BASIS, key->measurement);
+  for (size_t i = 0; i < key->n_tags; i++)
+    hash = mix(mix(hash, key->tags[i].key), key->tags[i].value);
+  return hash ^ (uint32_t)((uintptr_t)key->shared >> 3);
 }
 
 static int same_text(const char *a, const char *b) {
   return strcmp(or_empty(a), or_empty(b)) == 0;
 }
 
-static int is_series(const point *p, uint32_t hash, const char *measurement,
-                     const lp_tag *tags, size_t n_tags) {
-  if (p->hash != hash || p->n_tags != n_tags ||
-      !same_text(p->measurement, measurement))
+/* Whether p is the point of key, the hash aside; the series' own tags
+ * compared first, as they tell points apart. */
+static int is_series(const point *p, const series_key *key) {
+  if (p->shared != key->shared || p->n_tags - p->n_shared != key->n_tags ||
+      !same_text(p->measurement, key->measurement))
     return 0;
-  for (size_t i = 0; i < n_tags; i++)
-    if (!same_text(p->tags[i].key, tags[i].key) ||
-        !same_text(p->tags[i].value, tags[i].value))
+  const lp_tag *own = own_tags(p);
+  for (size_t i = key->n_tags; i-- > 0;)
+    if (!same_text(own[i].value, key->tags[i].value) ||
+        !same_text(own[i].key, key->tags[i].key))
       return 0;
   return 1;
 }
 
 /* The index slot of the series, empty when it has no point yet. */
-static uint32_t *index_slot(const tg_series *series, uint32_t hash,
-                            const char *measurement, const lp_tag *tags,
-                            size_t n_tags) {
+static uint32_t *index_slot(const tg_series *series, const series_key *key) {
   size_t mask = series->index_cap - 1;
-  for (size_t at = hash & mask;; at = (at + 1) & mask) {
+  for (size_t at = key->hash & mask;; at = (at + 1) & mask) {
     uint32_t *slot = &series->index[at];
-    if (*slot == 0 ||
-        is_series(&series->points[*slot - 1], hash, measurement, tags, n_tags))
+    if (*slot == 0 || (series->points[*slot - 1].hash == key->hash &&
+                       is_series(&series->points[*slot - 1], key)))
       return slot;
   }
 }
@@ -190,8 +208,12 @@ static int reserve_point(tg_series *series) {
     series->index_cap = cap;
     for (size_t i = 0; series->points != NULL && i < series->n_points; i++) {
       const point *p = &series->points[i];
-      *index_slot(series, p->hash, p->measurement, p->tags, p->n_tags) =
-          (uint32_t)i + 1;
+      series_key key = {.measurement = p->measurement,
+                        .tags = own_tags(p),
+                        .n_tags = p->n_tags - p->n_shared,
+                        .shared = p->shared,
+                        .hash = p->hash};
+      *index_slot(series, &key) = (uint32_t)i + 1;
     }
   }
   return 0;
@@ -199,37 +221,40 @@ static int reserve_point(tg_series *series) {
 
 /* A new, empty point for the series; NULL when out of memory. Its texts
  * are shared with the point added to last where they are the same. */
-static point *new_point(tg_series *series, uint32_t hash,
-                        const char *measurement, const lp_tag *tags,
-                        size_t n_tags) {
+static point *new_point(tg_series *series, const series_key *key) {
   if (reserve_point(series) != 0)
     return NULL;
   const point *last =
       series->last != 0 ? &series->points[series->last - 1] : NULL;
+  size_t last_own = last != NULL ? last->n_tags - last->n_shared : 0;
   point *p = &series->points[series->n_points];
   int failed = 0;
+  size_t n_tags = series->n_shared + key->n_tags;
   lp_tag *copies = arena_alloc(series, (n_tags ? n_tags : 1) * sizeof(lp_tag));
   failed |= copies == NULL;
-  for (size_t i = 0; !failed && i < n_tags; i++) {
-    const lp_tag *earlier =
-        last != NULL && i < last->n_tags ? &last->tags[i] : NULL;
-    copies[i] =
-        (lp_tag){.key = share_text(series, tags[i].key,
+  for (size_t i = 0; !failed && i < series->n_shared; i++)
+    copies[i] = series->shared[i];
+  for (size_t i = 0; !failed && i < key->n_tags; i++) {
+    const lp_tag *given = &key->tags[i];
+    const lp_tag *earlier = i < last_own ? &own_tags(last)[i] : NULL;
+    copies[series->n_shared + i] =
+        (lp_tag){.key = share_text(series, given->key,
                                    earlier ? earlier->key : NULL, &failed),
-                 .value = share_text(series, tags[i].value,
+                 .value = share_text(series, given->value,
                                      earlier ? earlier->value : NULL, &failed)};
   }
-  const char *name =
-      share_text(series, measurement, last ? last->measurement : NULL, &failed);
+  const char *name = share_text(series, key->measurement,
+                                last ? last->measurement : NULL, &failed);
   if (failed)
     return NULL;
   p->measurement = name;
   p->tags = copies;
   p->n_tags = n_tags;
-  p->hash = hash;
+  p->shared = series->shared;
+  p->n_shared = series->n_shared;
+  p->hash = key->hash;
   lp_fields_clear(&p->fields); /* its room kept from an earlier reading */
-  *index_slot(series, hash, measurement, tags, n_tags) =
-      (uint32_t)++series->n_points;
+  *index_slot(series, key) = (uint32_t)++series->n_points;
   return p;
 }
 
@@ -237,35 +262,43 @@ static int add_field(point *p, const lp_field *field) {
   return lp_fields_add(&p->fields, field) < 0 ? -1 : 0;
 }
 
-/* The fields of a series mostly come one after another: the series of the
- * last field is compared before anything is hashed. */
-static int is_last_series(const tg_series *series, const char *measurement,
-                          const lp_tag *tags, size_t n_tags) {
-  if (series->last == 0)
-    return 0;
-  const point *p = &series->points[series->last - 1];
-  if (p->n_tags != n_tags || !same_text(p->measurement, measurement))
-    return 0;
-  for (size_t i = n_tags; i-- > 0;) /* the series' own tags come last */
-    if (!same_text(p->tags[i].value, tags[i].value) ||
-        !same_text(p->tags[i].key, tags[i].key))
-      return 0;
-  return 1;
+int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
+  int failed = 0;
+  lp_tag *copies = NULL;
+  if (n_tags > 0) {
+    copies = arena_alloc(series, n_tags * sizeof(lp_tag));
+    failed |= copies == NULL;
+    for (size_t i = 0; !failed && i < n_tags; i++)
+      copies[i] = (lp_tag){.key = copy_text(series, tags[i].key, &failed),
+                           .value = copy_text(series, tags[i].value, &failed)};
+  }
+  if (failed)
+    return -1;
+  series->shared = copies;
+  series->n_shared = n_tags;
+  series->last = 0; /* the next field's point is found by its key */
+  return 0;
 }
 
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
-  if (is_last_series(series, measurement, tags, n_tags))
+  series_key key = {.measurement = measurement,
+                    .tags = tags,
+                    .n_tags = n_tags,
+                    .shared = series->shared};
+  /* The fields of a series mostly come one after another: the series of
+   * the last field is compared before anything is hashed. */
+  if (series->last != 0 && is_series(&series->points[series->last - 1], &key))
     return add_field(&series->points[series->last - 1], field);
-  uint32_t hash = series_hash(measurement, tags, n_tags);
+  key.hash = series_hash(&key);
   point *p = NULL;
   if (series->index_cap > 0) {
-    uint32_t slot = *index_slot(series, hash, measurement, tags, n_tags);
+    uint32_t slot = *index_slot(series, &key);
     if (slot != 0)
       p = &series->points[slot - 1];
   }
   if (p == NULL)
-    p = new_point(series, hash, measurement, tags, n_tags);
+    p = new_point(series, &key);
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;

@@ -18,17 +18,26 @@ typedef struct tg_series tg_series;
 tg_series *tg_series_new(void);
 void tg_series_free(tg_series *series);
 
-/* Adds field to the point of measurement and tags (in the order given:
- * the same tags in another order make another series). Returns 0, or -1
- * when out of memory. */
+/* The tags every point added from now on starts with, until the next call
+ * or the flush (a device's sn, name and product, for the points of one
+ * reading): copied here once, so that adding a field compares only the
+ * point's own tags. Points added under another call are other points,
+ * whatever their tags. Returns 0, or -1 when out of memory (then the shared
+ * tags are unchanged). */
+int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags);
+
+/* Adds field to the point of measurement and tags (the shared ones, then
+ * these in the order given: the same tags in another order make another
+ * series). Returns 0, or -1 when out of memory. */
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field);
 
-/* Writes every point with time_ns, then forgets them all. Returns the
+/* Writes every point with time_ns, then forgets them all (and the shared
+ * tags). Returns the
  * number of lines written, or -1 on an output error. */
 int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns);
 
-/* Forgets every point without writing it. */
+/* Forgets every point (and the shared tags) without writing it. */
 void tg_series_clear(tg_series *series);
 
 #endif

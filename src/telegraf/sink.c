@@ -27,6 +27,24 @@ static void device_tags(const ef_roster_device *device,
   tags[2] = (lp_tag){.key = "product", .value = device->product};
 }
 
+/* The points added next start with device's tags. */
+static void share_device_tags(tg_printer *printer,
+                              const ef_roster_device *device) {
+  lp_tag tags[DEVICE_TAGS];
+  device_tags(device, tags);
+  if (tg_series_share(printer->series, tags, DEVICE_TAGS) != 0)
+    printer->output_error = ENOMEM;
+}
+
+/* The device tags of reading shared, once per reading. */
+static void share_reading_tags(tg_printer *printer,
+                               const ef_reading_view *reading) {
+  if (printer->shared_for == reading)
+    return;
+  share_device_tags(printer, reading->device);
+  printer->shared_for = reading;
+}
+
 static void add_field(tg_printer *printer, const char *measurement,
                       const lp_tag *tags, size_t n_tags,
                       const lp_field *field) {
@@ -35,6 +53,7 @@ static void add_field(tg_printer *printer, const char *measurement,
 }
 
 static void flush_at(tg_printer *printer, int64_t time_ns) {
+  printer->shared_for = NULL; /* the series forgets its shared tags */
   errno = 0;
   if (tg_series_flush(printer->series, printer->out, time_ns) < 0 ||
       fflush(printer->out) != 0)
@@ -51,10 +70,10 @@ void tg_output_failed(int err) {
 static void on_metric(void *ctx, const ef_reading_view *reading,
                       const ef_metric *metric) {
   tg_printer *printer = ctx;
-  lp_tag tags[DEVICE_TAGS + EF_MAX_TAGS];
-  device_tags(reading->device, tags);
+  share_reading_tags(printer, reading);
+  lp_tag tags[EF_MAX_TAGS];
   for (size_t i = 0; i < metric->n_tags; i++)
-    tags[DEVICE_TAGS + i] =
+    tags[i] =
         (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
   lp_field field = {.key = metric->field,
                     .type = lp_types[metric->type],
@@ -63,8 +82,7 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                     .text = metric->text,
                     /* The core's promise: the text denotes the number. */
                     .text_exact = 1};
-  add_field(printer, metric->measurement, tags, DEVICE_TAGS + metric->n_tags,
-            &field);
+  add_field(printer, metric->measurement, tags, metric->n_tags, &field);
 }
 
 static void on_reading_end(void *ctx, const ef_reading_view *reading) {
@@ -91,27 +109,25 @@ static void on_reading_end(void *ctx, const ef_reading_view *reading) {
        .type = LP_INT,
        .integer = (int64_t)reading->stats.implausible},
   };
-  lp_tag tags[DEVICE_TAGS];
-  device_tags(reading->device, tags);
+  share_reading_tags(printer, reading);
   size_t n =
       reading->stale ? READ_FIELDS_WHEN_STALE : sizeof(read) / sizeof(read[0]);
   for (size_t i = 0; i < n; i++)
-    add_field(printer, TG_READ_MEASUREMENT, tags, DEVICE_TAGS, &read[i]);
+    add_field(printer, TG_READ_MEASUREMENT, NULL, 0, &read[i]);
   flush_at(printer, reading->time_ms * INT64_C(1000000));
 }
 
 static void on_report(void *ctx, const ef_report_view *report) {
   tg_printer *printer = ctx;
-  lp_tag tags[DEVICE_TAGS + 1];
-  device_tags(report->device, tags);
-  tags[DEVICE_TAGS] = (lp_tag){.key = "code", .value = report->config->code};
+  share_device_tags(printer, report->device);
+  const lp_tag code = {.key = "code", .value = report->config->code};
   for (size_t i = 0; i < report->n_values; i++) {
     const ef_report_value *value = &report->values[i];
     lp_field field = {.key = value->name,
                       .type = LP_FLOAT,
                       .number = value->number,
                       .text = value->text[0] ? value->text : NULL};
-    add_field(printer, EF_REPORT_MEASUREMENT, tags, DEVICE_TAGS + 1, &field);
+    add_field(printer, EF_REPORT_MEASUREMENT, &code, 1, &field);
   }
   flush_at(printer, (int64_t)report->window->begin * INT64_C(1000000000));
 }
@@ -122,10 +138,9 @@ static void on_online(void *ctx, const ef_roster_device *device, int online,
   tg_printer *printer = ctx;
   if (!printer->print_online)
     return;
-  lp_tag tags[DEVICE_TAGS];
-  device_tags(device, tags);
+  share_device_tags(printer, device);
   lp_field field = {.key = "online", .type = LP_BOOL, .integer = online};
-  add_field(printer, TG_DEVICE_MEASUREMENT, tags, DEVICE_TAGS, &field);
+  add_field(printer, TG_DEVICE_MEASUREMENT, NULL, 0, &field);
   flush_at(printer, time_ms * INT64_C(1000000));
 }
 

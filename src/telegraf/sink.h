@@ -32,6 +32,8 @@ typedef struct {
   FILE *out;
   FILE *log;
   tg_series *series; /* scratch space, reused across readings */
+  /* The reading whose device tags the series shares, until its flush. */
+  const ef_reading_view *shared_for;
   int print_online;  /* the online flags of each list */
   int output_error;  /* 0, or why writing to out failed: an errno (ENOMEM
                         when out of memory, EPIPE when its reader left) */

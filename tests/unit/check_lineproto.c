@@ -412,6 +412,40 @@ START_TEST(series_group_fields) {
 }
 END_TEST
 
+START_TEST(series_shared_tags) {
+  tg_series *series = tg_series_new();
+  char sn[16] = "HJ31";
+  const lp_tag device[] = {{"sn", sn}, {"product", "PowerOcean"}};
+  const lp_tag pack[] = {{"pack", "A"}};
+  lp_field soc = {.key = "soc", .type = LP_INT, .integer = 87};
+  lp_field power = {.key = "power", .type = LP_INT, .integer = -120};
+  ck_assert_int_eq(tg_series_share(series, device, 2), 0);
+  strcpy(sn, "XXXX"); /* copied: the caller's strings may change at once */
+  ck_assert_int_eq(tg_series_add(series, "ecoflow_pack", pack, 1, &soc), 0);
+  ck_assert_int_eq(tg_series_add(series, "ecoflow", NULL, 0, &power), 0);
+  ck_assert_int_eq(tg_series_add(series, "ecoflow_pack", pack, 1, &power), 0);
+  /* Another device's points, whatever their own tags. */
+  strcpy(sn, "HJ32");
+  ck_assert_int_eq(tg_series_share(series, device, 2), 0);
+  ck_assert_int_eq(tg_series_add(series, "ecoflow_pack", pack, 1, &soc), 0);
+  int lines;
+  char *out = flushed(series, 7, &lines);
+  ck_assert_int_eq(lines, 3);
+  ck_assert_str_eq(out,
+                   "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ31 "
+                   "soc=87i,power=-120i 7\n"
+                   "ecoflow,product=PowerOcean,sn=HJ31 power=-120i 7\n"
+                   "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ32 soc=87i 7\n");
+  free(out);
+  /* The flush forgets the shared tags too. */
+  ck_assert_int_eq(tg_series_add(series, "ecoflow", NULL, 0, &power), 0);
+  out = flushed(series, 8, &lines);
+  ck_assert_str_eq(out, "ecoflow power=-120i 8\n");
+  free(out);
+  tg_series_free(series);
+}
+END_TEST
+
 START_TEST(series_missing_tag_same_as_empty) {
   tg_series *series = tg_series_new();
   const lp_tag with_null[] = {{"name", NULL}};
@@ -449,5 +483,5 @@ END_TEST
 
 UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
-          long_exact_text_reformatted, series_group_fields,
+          long_exact_text_reformatted, series_group_fields, series_shared_tags,
           series_missing_tag_same_as_empty, series_clear_and_errors)
