@@ -15,11 +15,12 @@
 
 typedef lp_buffer buffer;
 
-/* Room for more bytes, the buffer grown. */
+/* Room for more bytes, the buffer grown. Small to start with: every point
+ * of a series keeps its fields' buffer from one reading to the next. */
 static int grow(buffer *b, size_t more) {
   if (b->failed)
     return -1;
-  size_t cap = b->cap ? 2 * b->cap : 4096;
+  size_t cap = b->cap ? 2 * b->cap : 64;
   while (cap < b->len + more)
     cap *= 2;
   char *data = realloc(b->data, cap);
@@ -526,7 +527,7 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
   if (!value_writable(field))
     return 0;
   if (f->n == f->room) {
-    size_t room = f->room ? 2 * f->room : 16;
+    size_t room = f->room ? 2 * f->room : 4;
     lp_span *keys = realloc(f->keys, room * sizeof(*keys));
     if (keys == NULL)
       return -1;
