@@ -622,8 +622,8 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
   for (size_t i = 0; i < point->n_fields; i++)
     if (lp_fields_add(&w->scratch, &point->fields[i]) < 0)
       return -1;
-  return lp_writer_add_fields(w, point->measurement, point->tags,
-                              point->n_tags, &w->scratch, point->time_ns);
+  return lp_writer_add_fields(w, point->measurement, point->tags, point->n_tags,
+                              &w->scratch, point->time_ns);
 }
 
 int lp_write_point(FILE *out, const lp_point *point) {

@@ -34,9 +34,11 @@ struct tg_series {
   size_t n_points, cap_points;
   uint32_t *index; /* point + 1 by hash of its series; 0 empty */
   size_t index_cap;
-  size_t last; /* the point added to last, + 1; 0: none */
+  size_t last;          /* the point added to last, + 1; 0: none */
   const lp_tag *shared; /* tg_series_share's copies, in the arena */
   size_t n_shared;
+  int share_failed; /* the last share ran out of memory: no add until the
+                       next share or flush, never a point without them */
   lp_writer *writer;
 };
 
@@ -74,6 +76,7 @@ void tg_series_clear(tg_series *series) {
   series->last = 0;
   series->shared = NULL;
   series->n_shared = 0;
+  series->share_failed = 0;
   if (series->index != NULL)
     memset(series->index, 0, series->index_cap * sizeof(*series->index));
   if (series->blocks != NULL) {
@@ -272,6 +275,7 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
       copies[i] = (lp_tag){.key = copy_text(series, tags[i].key, &failed),
                            .value = copy_text(series, tags[i].value, &failed)};
   }
+  series->share_failed = failed;
   if (failed)
     return -1;
   series->shared = copies;
@@ -282,6 +286,8 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
 
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
+  if (series->share_failed)
+    return -1;
   series_key key = {.measurement = measurement,
                     .tags = tags,
                     .n_tags = n_tags,

@@ -22,8 +22,8 @@ void tg_series_free(tg_series *series);
  * or the flush (a device's sn, name and product, for the points of one
  * reading): copied here once, so that adding a field compares only the
  * point's own tags. Points added under another call are other points,
- * whatever their tags. Returns 0, or -1 when out of memory (then the shared
- * tags are unchanged). */
+ * whatever their tags. Returns 0, or -1 when out of memory (then every add
+ * fails until the next share or flush: no point goes without them). */
 int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags);
 
 /* Adds field to the point of measurement and tags (the shared ones, then

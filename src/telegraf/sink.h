@@ -34,9 +34,9 @@ typedef struct {
   tg_series *series; /* scratch space, reused across readings */
   /* The reading whose device tags the series shares, until its flush. */
   const ef_reading_view *shared_for;
-  int print_online;  /* the online flags of each list */
-  int output_error;  /* 0, or why writing to out failed: an errno (ENOMEM
-                        when out of memory, EPIPE when its reader left) */
+  int print_online; /* the online flags of each list */
+  int output_error; /* 0, or why writing to out failed: an errno (ENOMEM
+                       when out of memory, EPIPE when its reader left) */
 } tg_printer;
 
 /* The engine's sink; its ctx is a tg_printer. */
