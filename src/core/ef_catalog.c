@@ -446,8 +446,8 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
   return best;
 }
 
-int ef_catalog_keeps_list(const char *path) {
-  const ef_quota *row = ef_catalog_lookup(path, NULL);
+int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64) {
+  const ef_quota *row = ef_catalog_lookup_hashed(path, len, fnv64, NULL);
   return row != NULL && row->decode == EF_DECODE_ERROR_LIST;
 }
 

@@ -112,9 +112,9 @@ const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps);
 const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
                                          uint64_t fnv64, ef_captures *caps);
 
-/* 1 when the catalog keeps the list at path whole (codes), not item by
- * item. */
-int ef_catalog_keeps_list(const char *path);
+/* 1 when the catalog keeps the list at path (len bytes, its FNV-1a 64 as
+ * for ef_catalog_lookup_hashed) whole (codes), not item by item. */
+int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64);
 
 /* row's names, split (valid for the life of the program). */
 const ef_row_names *ef_catalog_names(const ef_quota *row);

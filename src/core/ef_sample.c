@@ -191,7 +191,8 @@ static void walk_array(walk *w, walk_at path, struct json_object *array,
     scalars = scalars && is_scalar(item);
   }
   /* Lists of codes, of words, and empty lists: one value. */
-  if (scalars && (!numbers || ef_catalog_keeps_list(w->path))) {
+  if (scalars &&
+      (!numbers || ef_catalog_keeps_list(w->path, path.len, path.hash))) {
     emit_list(w, path, array);
     return;
   }

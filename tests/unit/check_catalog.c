@@ -456,6 +456,12 @@ START_TEST(catalog_rows_are_consistent) {
                t ? "," : "", names->tags[t].key, names->tags[t].value);
     ck_assert_str_eq(tags, q->tags);
     ck_assert_int_eq(names->field_captures, strchr(q->field, '{') != NULL);
+    ck_assert_int_eq(names->instance_captures,
+                     q->collectd_instance != NULL &&
+                         strchr(q->collectd_instance, '{') != NULL);
+    for (size_t t = 0; t < names->n_tags; t++)
+      ck_assert_int_eq(names->tags[t].captures,
+                       strchr(names->tags[t].value, '{') != NULL);
     if (ef_catalog_rule(q) != NULL) {
       /* A derived row follows its source, which has its pattern. */
       const ef_quota *source = ef_catalog_lookup(q->pattern, NULL);
