@@ -280,7 +280,8 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
         .skip_detail = engine->options.skip_detail,
         .max_unknown = max_unknown(engine),
         .memory = &state->values,
-        .counter_glitch = engine->options.account->counter_glitch};
+        .counter_glitch = engine->options.account->counter_glitch,
+        .without_collectd_names = engine->sink.without_collectd_names};
     metric_pass pass = {.engine = engine, .view = view};
     if (values->data != NULL)
       ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);

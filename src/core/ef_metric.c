@@ -44,8 +44,9 @@ typedef struct {
 } run;
 
 static void publish(run *r, ef_metric *metric) {
-  double divisor =
-      metric->quota != NULL ? ef_catalog_collectd_divisor(metric->quota) : 1;
+  double divisor = metric->quota != NULL && !r->policy.without_collectd_names
+                       ? ef_catalog_collectd_divisor(metric->quota)
+                       : 1;
   metric->collectd_value =
       divisor > 0 && divisor != 1 ? metric->number / divisor : metric->number;
   r->stats->published++;
@@ -78,7 +79,8 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
   r->names_used = 0;
   metric->collectd_type = "";
   metric->collectd_instance = "";
-  if (with_collectd && quota->collectd_type != NULL) {
+  if (with_collectd && quota->collectd_type != NULL &&
+      !r->policy.without_collectd_names) {
     metric->collectd_type = quota->collectd_type;
     if ((metric->collectd_instance = expand(r, quota->collectd_instance,
                                             names->instance_captures, caps)) ==

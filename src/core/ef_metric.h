@@ -113,6 +113,9 @@ typedef struct {
    * quotas it sent that fallback rows stand in for; NULL: none. */
   ef_value_memory *memory;
   double counter_glitch; /* 0: EF_DEFAULT_COUNTER_GLITCH */
+  /* 1: the metrics' collectd type and instance are left empty and their
+   * collectd value is the number (for a caller that reads none of them). */
+  int without_collectd_names;
 } ef_metric_policy;
 
 typedef void (*ef_metric_cb)(const ef_metric *metric, void *ctx);

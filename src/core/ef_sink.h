@@ -52,6 +52,9 @@ typedef struct {
   void (*online)(void *ctx, const ef_roster_device *device, int online,
                  int64_t time_ms, int64_t valid_ms);
   void (*news)(void *ctx, const ef_news *news);
+  /* 1: metric reads no collectd type, instance or value (line protocol's
+   * names only), so they are not made. */
+  int without_collectd_names;
 } ef_sink;
 
 #endif

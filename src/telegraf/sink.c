@@ -183,4 +183,5 @@ const ef_sink tg_sink = {
     .report = on_report,
     .online = on_online,
     .news = on_news,
+    .without_collectd_names = 1,
 };

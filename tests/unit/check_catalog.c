@@ -686,6 +686,46 @@ START_TEST(signed_flows_are_split) {
 }
 END_TEST
 
+/* A caller that reads no collectd names gets the same metrics otherwise:
+ * the same line-protocol names, numbers and texts, with no collectd type
+ * or instance and the number itself as collectd's value. */
+START_TEST(collectd_names_only_when_wanted) {
+  static const char json[] =
+      "{\"bpSoc\":42,\"pcsAPhase.vol\":229.7,\"sysLoadPwr\":\"x\","
+      "\"ems_change_report.emsWorkMode\":\"WORKMODE_SELFUSE\","
+      "\"bp_addr.HJ32A\":\"{\\\"bpCellVol\\\":[3330,3340],"
+      "\\\"bpEnvTemp\\\":21,\\\"fanLevel\\\":2}\",\"newQuota\":7}";
+  captured *all = calloc(1, sizeof(*all)), *lean = calloc(1, sizeof(*lean));
+  ck_assert_ptr_nonnull(all);
+  ck_assert_ptr_nonnull(lean);
+  metrics_of(json, all);
+  metrics_under(json, &(ef_metric_policy){.without_collectd_names = 1}, lean);
+  ck_assert_uint_eq(lean->n, all->n);
+  int converted = 0;
+  for (size_t i = 0; i < all->n; i++) {
+    const ef_metric *a = &all->metrics[i], *l = &lean->metrics[i];
+    ck_assert_str_eq(l->measurement, a->measurement);
+    ck_assert_str_eq(l->field, a->field);
+    ck_assert_uint_eq(l->n_tags, a->n_tags);
+    for (size_t t = 0; t < a->n_tags; t++) {
+      ck_assert_str_eq(l->tags[t].key, a->tags[t].key);
+      ck_assert_str_eq(l->tags[t].value, a->tags[t].value);
+    }
+    ck_assert_double_eq(l->number, a->number);
+    ck_assert_str_eq(l->text ? l->text : "", a->text ? a->text : "");
+    if (a->quota != NULL) {
+      ck_assert_str_eq(l->collectd_type, "");
+      ck_assert_str_eq(l->collectd_instance, "");
+      ck_assert_double_eq(l->collectd_value, l->number);
+    }
+    converted += a->collectd_value != a->number;
+  }
+  ck_assert_int_gt(converted, 0); /* the cells' mV, in V for collectd */
+  free(all);
+  free(lean);
+}
+END_TEST
+
 /* Every value of a pack lands under its pack: the named ones with their
  * names, cells and sensors as tagged series, the rest named after their
  * keys, never with the pack's serial number in a field name. */
@@ -806,5 +846,6 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           unknown_quotas_are_kept, generic_names, catalog_rows_are_consistent,
           captures_stop_at_segments, numeric_lists_become_numbers,
           energy_counters_are_named_and_guarded, signed_flows_are_split,
-          pack_values_carry_the_pack, numbers_stay_honest,
-          unknown_values_are_capped, a_path_twice_is_published_once)
+          pack_values_carry_the_pack, collectd_names_only_when_wanted,
+          numbers_stay_honest, unknown_values_are_capped,
+          a_path_twice_is_published_once)
