@@ -23,7 +23,8 @@
 struct ef_client {
   char *endpoint;
   char *access_key;
-  ef_signer *signer; /* the secret key, ready to sign */
+  ef_signer *signer;            /* the secret key, ready to sign */
+  struct json_tokener *tokener; /* every answer's, reset each time */
   char *ca_file;
   long timeout_ms;
   unsigned max_concurrent;
@@ -51,6 +52,9 @@ typedef struct {
   size_t answer_len, answer_room;
   int too_large;
   int64_t server_time_ms;
+  /* The Date header, read only when no x-timestamp came: a date takes
+   * far longer to parse than a number. */
+  char date[64];
   long retry_after_s;
   char curl_error[CURL_ERROR_SIZE];
 } transfer;
@@ -80,6 +84,8 @@ void ef_client_free(ef_client *client) {
   free(client->endpoint);
   free(client->access_key);
   ef_signer_free(client->signer);
+  if (client->tokener != NULL)
+    json_tokener_free(client->tokener); /* json-c 0.16's takes no NULL */
   free(client->ca_file);
   free(client);
 }
@@ -106,6 +112,7 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
   client->endpoint = strndup(options->endpoint, endpoint_len);
   client->access_key = strdup(options->access_key);
   client->signer = ef_signer_new(options->secret_key);
+  client->tokener = json_tokener_new();
   client->ca_file = options->ca_file ? strdup(options->ca_file) : NULL;
   client->timeout_ms =
       options->timeout_ms > 0 ? options->timeout_ms : EF_DEFAULT_TIMEOUT_MS;
@@ -119,7 +126,7 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
               "(answers that do not grow with the account)"};
   client->multi = curl_multi_init();
   if (client->endpoint == NULL || client->access_key == NULL ||
-      client->signer == NULL ||
+      client->signer == NULL || client->tokener == NULL ||
       (options->ca_file != NULL && client->ca_file == NULL) ||
       client->multi == NULL) {
     ef_client_free(client);
@@ -248,10 +255,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
     long long ms = strtoll(value, &end, 10);
     if (end != value && *end == '\0' && errno == 0)
       note_server_time(t, ms);
-  } else if (header_value(line, len, "Date", value, sizeof(value))) {
-    time_t date = curl_getdate(value, NULL);
-    if (date > 0 && t->server_time_ms == 0)
-      note_server_time(t, (long long)date * 1000);
+  } else if (header_value(line, len, "Date", t->date, sizeof(t->date))) {
+    /* read at the end of the answer, if it is needed */
   } else if (header_value(line, len, "Retry-After", value, sizeof(value))) {
     long seconds = retry_after_seconds(value);
     if (seconds >= 0)
@@ -428,13 +433,18 @@ static void answer_of(transfer *t, CURLcode result, ef_answer *answer,
                             t->request->items, t->request->items_ctx,
                             &answer->error);
   } else {
-    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status, root,
-                      &answer->data, &answer->error);
+    ef_envelope_parse(t->answer ? t->answer : "", t->answer_len, status,
+                      t->client->tokener, root, &answer->data, &answer->error);
   }
   answer->error.retry_after_asked_s = t->retry_after_s;
   answer->error.retry_after_s = t->retry_after_s > EF_MAX_RETRY_AFTER_S
                                     ? EF_MAX_RETRY_AFTER_S
                                     : t->retry_after_s;
+  if (t->server_time_ms == 0 && t->date[0] != '\0') {
+    time_t date = curl_getdate(t->date, NULL);
+    if (date > 0)
+      note_server_time(t, (long long)date * 1000);
+  }
   answer->server_time_ms = t->server_time_ms;
   if (t->server_time_ms > 0)
     t->client->clock_offset_ms = t->server_time_ms - answer->received_ms;

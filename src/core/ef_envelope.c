@@ -75,12 +75,14 @@ static void not_json(const char *body, size_t len, ef_error *err) {
                start);
 }
 
-static struct json_object *parse(const char *body, size_t len, ef_error *err) {
-  struct json_tokener *tokener = json_tokener_new();
+static struct json_object *parse(const char *body, size_t len,
+                                 struct json_tokener *kept, ef_error *err) {
+  struct json_tokener *tokener = kept ? kept : json_tokener_new();
   if (tokener == NULL) {
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
     return NULL;
   }
+  json_tokener_reset(tokener);
   struct json_object *root = json_tokener_parse_ex(tokener, body, (int)len);
   enum json_tokener_error status = json_tokener_get_error(tokener);
   if (root != NULL && (size_t)json_tokener_get_parse_end(tokener) < len) {
@@ -94,7 +96,8 @@ static struct json_object *parse(const char *body, size_t len, ef_error *err) {
       status = json_tokener_error_parse_unexpected;
     }
   }
-  json_tokener_free(tokener);
+  if (kept == NULL)
+    json_tokener_free(tokener);
   if (root == NULL) {
     if (status == json_tokener_continue || status == json_tokener_success)
       ef_error_set(err, EF_ERR_PARSE, "truncated JSON (%zu bytes)", len);
@@ -108,6 +111,7 @@ static struct json_object *parse(const char *body, size_t len, ef_error *err) {
 }
 
 int ef_envelope_parse(const char *body, size_t len, long http_status,
+                      struct json_tokener *tokener,
                       struct json_object **root_out,
                       struct json_object **data_out, ef_error *err) {
   *root_out = NULL;
@@ -115,7 +119,7 @@ int ef_envelope_parse(const char *body, size_t len, long http_status,
   memset(err, 0, sizeof(*err));
   err->http_status = http_status;
 
-  struct json_object *root = len > 0 ? parse(body, len, err) : NULL;
+  struct json_object *root = len > 0 ? parse(body, len, tokener, err) : NULL;
   if (len == 0)
     ef_error_set(err, EF_ERR_PARSE, "empty body");
   if (root != NULL && !json_object_is_type(root, json_type_object)) {

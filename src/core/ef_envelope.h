@@ -12,15 +12,18 @@
 #include <stddef.h>
 
 struct json_object;
+struct json_tokener;
 
 /* Parses body (len bytes, need not be NUL-terminated) received with
  * http_status. On success returns 0 and sets *root to the parsed answer
  * (the caller puts it with json_object_put) and *data to its "data" member
  * (NULL when absent; borrowed from *root). Otherwise returns -1 and fills
- * err. */
+ * err. tokener: json-c's, kept by a caller that parses many answers
+ * (reset here before each), or NULL for one of its own; the outcome is
+ * the same either way. */
 int ef_envelope_parse(const char *body, size_t len, long http_status,
-                      struct json_object **root, struct json_object **data,
-                      ef_error *err);
+                      struct json_tokener *tokener, struct json_object **root,
+                      struct json_object **data, ef_error *err);
 
 /* Takes one item of a list answer's data (NULL for a JSON null),
  * borrowed for the call (the callee takes a reference to keep it); or,

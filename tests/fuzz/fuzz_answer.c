@@ -71,7 +71,7 @@ static int gather(int restart, struct json_object *item, void *ctx) {
 static void list_agrees(const char *body, size_t size) {
   struct json_object *root = NULL, *data = NULL;
   ef_error tree_err, items_err;
-  int tree = ef_envelope_parse(body, size, 200, &root, &data, &tree_err);
+  int tree = ef_envelope_parse(body, size, 200, NULL, &root, &data, &tree_err);
   joined items = {0}, whole = {0};
   int listed =
       ef_envelope_parse_items(body, size, 200, gather, &items, &items_err);
@@ -98,10 +98,23 @@ static void list_agrees(const char *body, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   list_agrees((const char *)data, size);
+  /* Kept over every input, as a client keeps one: it must judge each as
+   * the fresh one of list_agrees did. */
+  static struct json_tokener *kept_tokener;
+  if (kept_tokener == NULL && (kept_tokener = json_tokener_new()) == NULL)
+    abort();
   struct json_object *root = NULL, *payload = NULL;
   ef_error err;
-  if (ef_envelope_parse((const char *)data, size, 200, &root, &payload, &err) !=
-      0)
+  int verdict = ef_envelope_parse((const char *)data, size, 200, kept_tokener,
+                                  &root, &payload, &err);
+  struct json_object *fresh_root = NULL, *fresh_payload = NULL;
+  ef_error fresh_err;
+  if (ef_envelope_parse((const char *)data, size, 200, NULL, &fresh_root,
+                        &fresh_payload, &fresh_err) != verdict ||
+      fresh_err.kind != err.kind || strcmp(fresh_err.message, err.message) != 0)
+    abort();
+  json_object_put(fresh_root);
+  if (verdict != 0)
     return 0;
   /* Each pass with a memory of its own: the counters' guard is taken and
    * judges both passes alike. */

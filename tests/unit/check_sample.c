@@ -174,7 +174,8 @@ END_TEST
 static int parse(const char *body, long status, ef_error *err,
                  struct json_object **data) {
   struct json_object *root = NULL;
-  int result = ef_envelope_parse(body, strlen(body), status, &root, data, err);
+  int result =
+      ef_envelope_parse(body, strlen(body), status, NULL, &root, data, err);
   if (result == 0) {
     ck_assert_ptr_nonnull(root);
     json_object_put(root);
@@ -333,12 +334,26 @@ START_TEST(list_items_agree_with_the_tree) {
       {"{\"code\":\"0\"} trailing", 200},
       {"{\"code\":\"0\",\"data\":[1]", 200},
   };
+  struct json_tokener *kept = json_tokener_new();
+  ck_assert_ptr_nonnull(kept);
   for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
     const char *body = answers[i].body;
     ef_error tree_err, items_err;
     struct json_object *root = NULL, *data = NULL;
-    int tree = ef_envelope_parse(body, strlen(body), answers[i].status, &root,
-                                 &data, &tree_err);
+    int tree = ef_envelope_parse(body, strlen(body), answers[i].status, NULL,
+                                 &root, &data, &tree_err);
+    /* A tokener kept over every answer (as a client keeps one) judges
+     * each as a new one, whatever the answer before left in it. */
+    ef_error kept_err;
+    struct json_object *kept_root = NULL, *kept_data = NULL;
+    ck_assert_int_eq(ef_envelope_parse(body, strlen(body), answers[i].status,
+                                       kept, &kept_root, &kept_data, &kept_err),
+                     tree);
+    ck_assert_int_eq(kept_err.kind, tree_err.kind);
+    ck_assert_str_eq(kept_err.message, tree_err.message);
+    ck_assert_str_eq(kept_data ? json_object_to_json_string(kept_data) : "",
+                     data ? json_object_to_json_string(data) : "");
+    json_object_put(kept_root);
     gathered g = {.text = "unset"};
     int items = ef_envelope_parse_items(body, strlen(body), answers[i].status,
                                         gather, &g, &items_err);
@@ -356,6 +371,7 @@ START_TEST(list_items_agree_with_the_tree) {
     }
     json_object_put(root);
   }
+  json_tokener_free(kept);
 }
 END_TEST
 
