@@ -431,11 +431,11 @@ START_TEST(series_shared_tags) {
   int lines;
   char *out = flushed(series, 7, &lines);
   ck_assert_int_eq(lines, 3);
-  ck_assert_str_eq(out,
-                   "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ31 "
-                   "soc=87i,power=-120i 7\n"
-                   "ecoflow,product=PowerOcean,sn=HJ31 power=-120i 7\n"
-                   "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ32 soc=87i 7\n");
+  ck_assert_str_eq(
+      out, "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ31 "
+           "soc=87i,power=-120i 7\n"
+           "ecoflow,product=PowerOcean,sn=HJ31 power=-120i 7\n"
+           "ecoflow_pack,pack=A,product=PowerOcean,sn=HJ32 soc=87i 7\n");
   free(out);
   /* The flush forgets the shared tags too. */
   ck_assert_int_eq(tg_series_add(series, "ecoflow", NULL, 0, &power), 0);
