@@ -129,8 +129,12 @@ ef_client *ef_client_new(const ef_client_options *options, ef_error *err) {
       client->signer == NULL || client->tokener == NULL ||
       (options->ca_file != NULL && client->ca_file == NULL) ||
       client->multi == NULL) {
+    ef_error_set(err, EF_ERR_INTERNAL,
+                 client->signer == NULL
+                     ? "cannot sign requests: OpenSSL's HMAC-SHA256 is "
+                       "unavailable, or memory ran out"
+                     : "out of memory");
     ef_client_free(client);
-    ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
     return NULL;
   }
   /* Keep idle connections for the next batch (one per parallel slot). */

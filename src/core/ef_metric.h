@@ -113,8 +113,9 @@ typedef struct {
    * quotas it sent that fallback rows stand in for; NULL: none. */
   ef_value_memory *memory;
   double counter_glitch; /* 0: EF_DEFAULT_COUNTER_GLITCH */
-  /* 1: the metrics' collectd type and instance are left empty and their
-   * collectd value is the number (for a caller that reads none of them). */
+  /* 1: the catalog's metrics get no collectd type or instance (empty) and
+   * their collectd value is the number, for a caller that reads none of
+   * them (values the catalog does not know keep their generic names). */
   int without_collectd_names;
 } ef_metric_policy;
 

@@ -3,6 +3,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -30,7 +31,11 @@ char *ef_sign_canonical(ef_params *params, const char *access_key,
 }
 
 struct ef_signer {
-  EVP_MAC_CTX *keyed; /* HMAC-SHA256 with the key set: reset per signature */
+  /* HMAC-SHA256 with the key set, never used itself: each signature is
+   * made with a copy. (Restarting it with EVP_MAC_init and no key does
+   * nothing in OpenSSL 3.0.0 to 3.0.2, openssl/openssl#17811: every
+   * signature after the first would be wrong.) */
+  EVP_MAC_CTX *keyed;
 };
 
 ef_signer *ef_signer_new(const char *secret_key) {
@@ -46,6 +51,7 @@ ef_signer *ef_signer_new(const char *secret_key) {
       EVP_MAC_init(signer->keyed, (const unsigned char *)secret_key,
                    strlen(secret_key), params) != 1) {
     ef_signer_free(signer);
+    ERR_clear_error();
     return NULL;
   }
   return signer;
@@ -63,13 +69,17 @@ int ef_signer_sign(ef_signer *signer, const char *canonical,
   static const char hex[] = "0123456789abcdef";
   unsigned char digest[EVP_MAX_MD_SIZE];
   size_t digest_len = 0;
-  /* No key: HMAC starts again from the key it was given. */
-  if (EVP_MAC_init(signer->keyed, NULL, 0, NULL) != 1 ||
-      EVP_MAC_update(signer->keyed, (const unsigned char *)canonical,
-                     strlen(canonical)) != 1 ||
-      EVP_MAC_final(signer->keyed, digest, &digest_len, sizeof(digest)) != 1 ||
-      digest_len * 2 != EF_SIGN_HEX_LEN)
+  EVP_MAC_CTX *mac = EVP_MAC_CTX_dup(signer->keyed);
+  int ok = mac != NULL &&
+           EVP_MAC_update(mac, (const unsigned char *)canonical,
+                          strlen(canonical)) == 1 &&
+           EVP_MAC_final(mac, digest, &digest_len, sizeof(digest)) == 1 &&
+           digest_len * 2 == EF_SIGN_HEX_LEN;
+  EVP_MAC_CTX_free(mac); /* cleanses its copy of the key */
+  if (!ok) {
+    ERR_clear_error(); /* nothing of it is left for the next caller */
     return -1;
+  }
   for (size_t i = 0; i < digest_len; i++) {
     out[2 * i] = hex[digest[i] >> 4];
     out[2 * i + 1] = hex[digest[i] & 0xF];

@@ -191,6 +191,8 @@ static uint32_t *index_slot(const tg_series *series, const series_key *key) {
 
 /* Room for one more point, the index at most half full. */
 static int reserve_point(tg_series *series) {
+  if (series->points == NULL)
+    series->cap_points = 0; /* no room without an array */
   if (series->points == NULL || series->n_points == series->cap_points) {
     size_t cap = series->cap_points ? 2 * series->cap_points : 16;
     point *points = realloc(series->points, cap * sizeof(*points));
