@@ -526,11 +526,17 @@ def proc_status_kb(pid, keys=("VmRSS", "VmHWM", "RssAnon")):
                 (line.partition(":") for line in status) if key in keys}
 
 
-def cpu_seconds(pid):
-    """user+sys of pid (every thread) so far, from /proc/PID/stat."""
+def cpu_times(pid):
+    """(user, sys) of pid (every thread) so far, from /proc/PID/stat."""
     with open("/proc/%d/stat" % pid) as text:
         fields = text.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid):
+    """user+sys of pid (every thread) so far."""
+    return sum(cpu_times(pid))
 
 
 class LineCounter(threading.Thread):
@@ -1204,6 +1210,7 @@ def one_burst(broker, topic, payloads, pids, outputs, timeout):
     """One burst through broker; the CPU of pids over it, and where in the
     outputs and the broker's log it began and ended."""
     begin = ([file_size(path) for path in outputs], len(broker.log()))
+    sys_before = {k: cpu_times(pid)[1] for k, pid in pids.items()}
     before, started = cpu_of(pids), time.monotonic()
     published = broker.publish_lines(MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD,
                                      topic, payloads)
@@ -1219,8 +1226,10 @@ def one_burst(broker, topic, payloads, pids, outputs, timeout):
         sizes = now
         time.sleep(1.5)
     after, settled = cpu_of(pids), time.monotonic()
+    sys_after = {k: cpu_times(pid)[1] for k, pid in pids.items()}
     return {"publish_s": publish_s, "seconds": settled - started,
             "cpu": {k: after[k] - before[k] for k in pids},
+            "sys": {k: sys_after[k] - sys_before[k] for k in pids},
             "offsets": begin[0], "log": broker.log()[begin[1]:]}
 
 
@@ -1298,11 +1307,11 @@ def mqtt_burst(args, work, step, timeout=600):
         numbers, lines = burst_numbers(ours, b["offsets"][0], end[0])
         log = b.pop("log")
         b.update(broker_received=burst_sent(log, None, topic), telegraf={
-            "cpu": b["cpu"]["telegraf"],
+            "cpu": b["cpu"]["telegraf"], "sys": b["sys"]["telegraf"],
             "received": len(numbers & set(range(count))), "lines": lines,
             "delivered": burst_sent(log, telegraf_id, topic),
             "broker_dropped": (BURST_DROPPED % telegraf_id) in log}, sub={
-            "cpu": b["cpu"]["sub"],
+            "cpu": b["cpu"]["sub"], "sys": b["sys"]["sub"],
             "received": sum(1 for line in lines_between(
                 theirs, b["offsets"][1], end[1]) if line.startswith(b"{")),
             "delivered": burst_sent(log, sub_id, topic),
@@ -1899,6 +1908,13 @@ def burst_lost(side, messages):
         if side["broker_dropped"] else "", at_client)
 
 
+def burst_in_all(side):
+    """A subscriber's CPU over a burst, and the kernel's share of it."""
+    share = ", %.0f%% sys" % (100 * side["sys"] / side["cpu"]) \
+        if "sys" in side and side["cpu"] > 0 else ""
+    return ms(side["cpu"]) + share
+
+
 def burst_ratio(burst):
     ours, theirs = burst_cpu(burst["telegraf"]), burst_cpu(burst["sub"])
     return ours / theirs if ours and theirs else None
@@ -1926,7 +1942,8 @@ def render_burst(x, rep):
         "being dropped for client ID\"), else in the client. CPU is "
         "utime+stime (`/proc/PID/stat`, 10 ms ticks) from before a burst "
         "until both outputs stopped growing for 1.5 s, divided by the "
-        "messages each received; both programs' figures come from the same "
+        "messages each received (in all: with the share of stime, the "
+        "kernel's work for the process, which machines differ in most); both programs' figures come from the same "
         "bursts, on a machine shared with other work. ecoflow-telegraf: "
         "exit status %d, %d E! and %d W! lines in its log." % (
             len(bursts), count, x["bytes"], publish_s, count / publish_s,
@@ -1938,9 +1955,9 @@ def render_burst(x, rep):
         rows.append((
             str(i + 1), "%.2f s" % b["publish_s"],
             "%s (%s)" % (us(burst_cpu(t)) if t["received"] else "-",
-                         ms(t["cpu"])),
+                         burst_in_all(t)),
             "%s (%s)" % (us(burst_cpu(s)) if s["received"] else "-",
-                         ms(s["cpu"])),
+                         burst_in_all(s)),
             "%.2fx" % ratio if ratio else "-",
             "%d; %d" % (t["received"], s["received"]),
             "%s; %s" % (burst_lost(t, count), burst_lost(s, count)),
