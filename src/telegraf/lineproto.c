@@ -282,10 +282,11 @@ struct lp_writer {
   size_t *at;    /* offsets into keys, and the end */
   ranked *order; /* the tags by key as written, ties in the order given */
   size_t n_at;   /* room in at and order */
-  /* The tag keys as given that keys, at and order were made of: the points
-   * of a batch mostly share them, so they are escaped and sorted once. */
+  /* The tag keys as given that keys, at and order were made of (the first
+   * n_given_written as written already): the points of a batch mostly
+   * share them, so they are escaped and sorted once. */
   buffer given;
-  size_t n_given;
+  size_t n_given, n_given_written;
   int given_valid;
   lp_fields scratch; /* lp_writer_add's fields */
   uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
@@ -333,9 +334,10 @@ static size_t key_len(const lp_writer *w, size_t i) {
 
 /* Whether the point's tag keys are the ones keys and order were made of
  * (NULL being ""). */
-static int same_tag_keys(const lp_writer *w, const lp_tag *tags,
-                         size_t n_tags) {
-  if (!w->given_valid || n_tags != w->n_given)
+static int same_tag_keys(const lp_writer *w, const lp_tag *tags, size_t n_tags,
+                         size_t n_written) {
+  if (!w->given_valid || n_tags != w->n_given ||
+      n_written != w->n_given_written)
     return 0;
   const char *given = w->given.data;
   for (size_t i = 0; i < n_tags; i++) {
@@ -373,8 +375,9 @@ static void rank_tags(lp_writer *w, size_t n) {
  * sorted and told apart in this form, never as given: the tags' here, the
  * fields' as they are written into the line. Returns -1 when out of
  * memory. */
-static int write_keys(lp_writer *w, const lp_tag *tags, size_t n) {
-  if (same_tag_keys(w, tags, n))
+static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
+                      size_t n_written) {
+  if (same_tag_keys(w, tags, n, n_written))
     return 0;
   w->given_valid = 0;
   if (w->at == NULL || n + 1 > w->n_at) {
@@ -393,7 +396,10 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const char *key = tags[i].key;
     w->at[i] = w->keys.len;
-    put_key(&w->keys, key, &TAG);
+    if (i < n_written)
+      put_text(&w->keys, key ? key : "");
+    else
+      put_key(&w->keys, key, &TAG);
     put_char(&w->keys, '\0');
     if (key != NULL)
       put_text(&w->given, key);
@@ -406,13 +412,15 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n) {
   }
   rank_tags(w, n);
   w->n_given = n;
+  w->n_given_written = n_written;
   w->given_valid = 1;
   return 0;
 }
 
 /* Writes the tags in key order, each key once (the first given whose
  * key and value are not empty wins). */
-static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags) {
+static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
+                     size_t n_written) {
   int run_written = 0; /* a tag of the current key was written */
   for (size_t k = 0; k < n_tags; k++) {
     size_t i = w->order[k].index;
@@ -421,15 +429,35 @@ static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags) {
     if (run_written || key_len(w, i) == 0)
       continue;
     const char *value = tags[i].value;
-    size_t value_len = name_len(value);
+    int written = i < n_written;
+    size_t value_len = !written        ? name_len(value)
+                       : value != NULL ? strlen(value)
+                                       : 0;
     if (value_len == 0)
       continue;
     put_char(&w->out, ',');
     put(&w->out, tag_key(w, i), key_len(w, i));
     put_char(&w->out, '=');
-    put_escaped(&w->out, value, value_len, &TAG);
+    if (written)
+      put(&w->out, value, value_len);
+    else
+      put_escaped(&w->out, value, value_len, &TAG);
     run_written = 1;
   }
+}
+
+int lp_tag_written(const lp_tag *tag, lp_buffer *key, lp_buffer *value) {
+  pthread_once(&plain_once, fill_plain_bytes);
+  key->len = value->len = 0;
+  put_key(key, tag->key, &TAG);
+  put_escaped(value, tag->value, name_len(tag->value), &TAG);
+  put_char(key, '\0');
+  put_char(value, '\0');
+  if (key->failed || value->failed) {
+    key->failed = value->failed = 0;
+    return -1;
+  }
+  return 0;
 }
 
 /* Whether the value of field can be written (its key aside). */
@@ -512,6 +540,18 @@ static void put_value(buffer *b, const lp_field *field) {
 /* ---- fields ------------------------------------------------------------ */
 
 void lp_fields_clear(lp_fields *f) {
+  /* What was added becomes the earlier fields; the earlier ones' room is
+   * reused. */
+  lp_buffer text = f->earlier_text;
+  lp_span *keys = f->earlier_keys;
+  size_t room = f->earlier_room;
+  f->earlier_text = f->text;
+  f->earlier_keys = f->keys;
+  f->earlier_room = f->room;
+  f->n_earlier = f->text.failed ? 0 : f->n;
+  f->text = text;
+  f->keys = keys;
+  f->room = room;
   f->text.len = 0;
   f->text.failed = 0;
   f->n = 0;
@@ -520,7 +560,30 @@ void lp_fields_clear(lp_fields *f) {
 void lp_fields_free(lp_fields *f) {
   free(f->text.data);
   free(f->keys);
+  free(f->earlier_text.data);
+  free(f->earlier_keys);
   *f = (lp_fields){0};
+}
+
+/* Writes key when it is the key added at the same place before the last
+ * clear, written as given then (so it is now); 1 when it did. */
+static int put_earlier_key(lp_fields *f, const char *key) {
+  if (f->n >= f->n_earlier || key == NULL)
+    return 0;
+  const lp_span *earlier = &f->earlier_keys[f->n];
+  if (!earlier->as_given ||
+      strncmp(f->earlier_text.data + earlier->at, key, earlier->len) != 0 ||
+      key[earlier->len] != '\0')
+    return 0;
+  put(&f->text, key, earlier->len);
+  return 1;
+}
+
+/* 1 when the key just written at span is key as given. */
+static int written_as_given(const lp_fields *f, const lp_span *span,
+                            const char *key) {
+  return key != NULL && strncmp(f->text.data + span->at, key, span->len) == 0 &&
+         key[span->len] == '\0';
 }
 
 int lp_fields_add(lp_fields *f, const lp_field *field) {
@@ -537,9 +600,13 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
   pthread_once(&plain_once, fill_plain_bytes);
   size_t mark = f->text.len;
   put_char(&f->text, ',');
-  lp_span key = {.at = f->text.len};
-  put_key(&f->text, field->key, &FIELD_KEY);
+  lp_span key = {.at = f->text.len, .as_given = 1};
+  int copied = put_earlier_key(f, field->key);
+  if (!copied)
+    put_key(&f->text, field->key, &FIELD_KEY);
   key.len = f->text.len - key.at;
+  if (!copied && !f->text.failed)
+    key.as_given = written_as_given(f, &key, field->key);
   if (key.len > 0) {
     put_char(&f->text, '=');
     put_value(&f->text, field);
@@ -589,17 +656,17 @@ static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
 }
 
 int lp_writer_add_fields(lp_writer *w, const char *measurement,
-                         const lp_tag *tags, size_t n_tags,
+                         const lp_tag *tags, size_t n_tags, size_t n_written,
                          const lp_fields *fields, int64_t time_ns) {
   size_t cap = fields->n > 1 ? reset_set(w, fields->n) : 1;
-  if (cap == 0 || write_keys(w, tags, n_tags) != 0)
+  if (cap == 0 || write_keys(w, tags, n_tags, n_written) != 0)
     return -1;
   /* A measurement of only "#" would leave a lone "_": still a name. */
   if (fields->n == 0 || name_len(measurement) == 0)
     return 0;
   size_t start = w->out.len;
   put_measurement(&w->out, measurement);
-  put_tags(w, tags, n_tags);
+  put_tags(w, tags, n_tags, n_written);
   put_fields(w, fields, cap);
   if (w->stamp_len == 0 || w->stamp_ns != time_ns) {
     w->stamp_ns = time_ns;
@@ -623,7 +690,7 @@ int lp_writer_add(lp_writer *w, const lp_point *point) {
     if (lp_fields_add(&w->scratch, &point->fields[i]) < 0)
       return -1;
   return lp_writer_add_fields(w, point->measurement, point->tags, point->n_tags,
-                              &w->scratch, point->time_ns);
+                              0, &w->scratch, point->time_ns);
 }
 
 int lp_write_point(FILE *out, const lp_point *point) {

@@ -73,17 +73,24 @@ typedef struct {
 /* Where a field's key is in the text of its point's fields. */
 typedef struct {
   size_t at, len;
+  int as_given; /* the key is written as it was given */
 } lp_span;
 
 /* The fields of one point, written as they are added (",key=value" each:
  * key escaped, value formatted), so that nothing of them is copied or
  * escaped again when the line is written. Keys written alike are told
  * apart then, the first kept. Zeroed: no field; reused after
- * lp_fields_clear, freed by lp_fields_free. */
+ * lp_fields_clear, freed by lp_fields_free. The fields added before the
+ * last clear are kept too: the next reading of a series mostly adds the
+ * same keys in the same order, and a key that is the one added at its
+ * place then, written as given, is copied, not escaped again. */
 typedef struct {
   lp_buffer text;
   lp_span *keys;
   size_t n, room;
+  lp_buffer earlier_text; /* before the last clear */
+  lp_span *earlier_keys;
+  size_t n_earlier, earlier_room;
 } lp_fields;
 
 /* Adds field. Returns 1 when it was written, 0 when it cannot be (its key
@@ -92,6 +99,13 @@ typedef struct {
 int lp_fields_add(lp_fields *fields, const lp_field *field);
 void lp_fields_clear(lp_fields *fields);
 void lp_fields_free(lp_fields *fields);
+
+/* tag's key and value as a line writes them, each NUL-terminated, into
+ * key and value (emptied first): for a tag that many lines carry, which
+ * then need not escape it again (lp_writer_add_fields' n_written). A tag
+ * a line would leave out is written as an empty key or value. Returns -1
+ * when out of memory. */
+int lp_tag_written(const lp_tag *tag, lp_buffer *key, lp_buffer *value);
 
 /* Lines gathered in one buffer, written at once: no allocation per key or
  * per value once the buffers have grown to a batch's size. */
@@ -105,9 +119,10 @@ void lp_writer_free(lp_writer *writer);
  * is added). */
 int lp_writer_add(lp_writer *writer, const lp_point *point);
 
-/* The same for a point whose fields are written already. */
+/* The same for a point whose fields are written already, and whose first
+ * n_written tags are too (lp_tag_written; copied as they are). */
 int lp_writer_add_fields(lp_writer *writer, const char *measurement,
-                         const lp_tag *tags, size_t n_tags,
+                         const lp_tag *tags, size_t n_tags, size_t n_written,
                          const lp_fields *fields, int64_t time_ns);
 
 /* Writes the lines added so far to out and forgets them. Returns 0, or -1

@@ -39,6 +39,7 @@ struct tg_series {
   size_t n_shared;
   int share_failed; /* the last share ran out of memory: no add until the
                        next share or flush, never a point without them */
+  lp_buffer written_key, written_value; /* a shared tag as lines write it */
   lp_writer *writer;
 };
 
@@ -67,6 +68,8 @@ void tg_series_free(tg_series *series) {
   free(series->points);
   free(series->index);
   free_blocks(series->blocks);
+  free(series->written_key.data);
+  free(series->written_value.data);
   lp_writer_free(series->writer);
   free(series);
 }
@@ -267,6 +270,18 @@ static int add_field(point *p, const lp_field *field) {
   return lp_fields_add(&p->fields, field) < 0 ? -1 : 0;
 }
 
+/* A copy of tag as lines write it: the lines of a reading all carry the
+ * shared tags, which are so escaped once, not once a line. */
+static lp_tag written_copy(tg_series *series, const lp_tag *tag, int *failed) {
+  if (lp_tag_written(tag, &series->written_key, &series->written_value) != 0) {
+    *failed = 1;
+    return (lp_tag){0};
+  }
+  return (lp_tag){.key = copy_text(series, series->written_key.data, failed),
+                  .value =
+                      copy_text(series, series->written_value.data, failed)};
+}
+
 int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
   int failed = 0;
   lp_tag *copies = NULL;
@@ -274,8 +289,7 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
     copies = arena_alloc(series, n_tags * sizeof(lp_tag));
     failed |= copies == NULL;
     for (size_t i = 0; !failed && i < n_tags; i++)
-      copies[i] = (lp_tag){.key = copy_text(series, tags[i].key, &failed),
-                           .value = copy_text(series, tags[i].value, &failed)};
+      copies[i] = written_copy(series, &tags[i], &failed);
   }
   series->share_failed = failed;
   if (failed)
@@ -317,8 +331,9 @@ int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
   int lines = 0;
   for (size_t i = 0; i < series->n_points && lines >= 0; i++) {
     const point *p = &series->points[i];
-    int status = lp_writer_add_fields(series->writer, p->measurement, p->tags,
-                                      p->n_tags, &p->fields, time_ns);
+    int status =
+        lp_writer_add_fields(series->writer, p->measurement, p->tags, p->n_tags,
+                             p->n_shared, &p->fields, time_ns);
     lines = status < 0 ? -1 : lines + status;
   }
   if (lp_writer_flush(series->writer, out) != 0)

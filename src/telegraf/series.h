@@ -20,10 +20,11 @@ void tg_series_free(tg_series *series);
 
 /* The tags every point added from now on starts with, until the next call
  * or the flush (a device's sn, name and product, for the points of one
- * reading): copied here once, so that adding a field compares only the
- * point's own tags. Points added under another call are other points,
- * whatever their tags. Returns 0, or -1 when out of memory (then every add
- * fails until the next share or flush: no point goes without them). */
+ * reading): copied here once, as lines write them (escaped once, not once
+ * a line), so that adding a field compares only the point's own tags.
+ * Points added under another call are other points, whatever their tags.
+ * Returns 0, or -1 when out of memory (then every add fails until the
+ * next share or flush: no point goes without them). */
 int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags);
 
 /* Adds field to the point of measurement and tags (the shared ones, then

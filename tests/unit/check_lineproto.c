@@ -446,6 +446,108 @@ START_TEST(series_shared_tags) {
 }
 END_TEST
 
+/* Every rule's point again, its tags first written (lp_tag_written) and
+ * added as such, then shared by a series (which writes them once for all
+ * its lines): the same line as with the tags as given. */
+static char *written_ahead(const lp_point *given, int *status) {
+  lp_writer *w = lp_writer_new();
+  lp_fields fields = {0};
+  lp_buffer keys[8] = {0}, values[8] = {0};
+  lp_tag tags[8];
+  ck_assert_ptr_nonnull(w);
+  ck_assert_uint_le(given->n_tags, 8);
+  for (size_t t = 0; t < given->n_tags; t++) {
+    ck_assert_int_eq(lp_tag_written(&given->tags[t], &keys[t], &values[t]), 0);
+    tags[t] = (lp_tag){.key = keys[t].data, .value = values[t].data};
+  }
+  for (size_t f = 0; f < given->n_fields; f++)
+    ck_assert_int_ge(lp_fields_add(&fields, &given->fields[f]), 0);
+  *status = lp_writer_add_fields(w, given->measurement, tags, given->n_tags,
+                                 given->n_tags, &fields, given->time_ns);
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_int_eq(lp_writer_flush(w, out), 0);
+  ck_assert_int_eq(fclose(out), 0);
+  for (size_t t = 0; t < given->n_tags; t++) {
+    free(keys[t].data);
+    free(values[t].data);
+  }
+  lp_fields_free(&fields);
+  lp_writer_free(w);
+  return text;
+}
+
+START_TEST(written_tags_same_line) {
+  size_t checked = 0;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const line_case *c = &cases[i];
+    const lp_point *given = &c->point;
+    const char *want = c->line ? c->line : "";
+    if (given->n_tags == 0)
+      continue;
+    int status;
+    char *text = written_ahead(given, &status);
+    ck_assert_msg(strcmp(text, want) == 0,
+                  "%s, tags written:\n got  [%s]\n want [%s]", c->rule, text,
+                  want);
+    ck_assert_int_eq(status, c->line != NULL);
+    free(text);
+
+    tg_series *series = tg_series_new();
+    ck_assert_int_eq(tg_series_share(series, given->tags, given->n_tags), 0);
+    for (size_t f = 0; f < given->n_fields; f++)
+      ck_assert_int_eq(
+          tg_series_add(series, given->measurement, NULL, 0, &given->fields[f]),
+          0);
+    int lines;
+    text = flushed(series, given->time_ns, &lines);
+    ck_assert_msg(strcmp(text, want) == 0,
+                  "%s, tags shared:\n got  [%s]\n want [%s]", c->rule, text,
+                  want);
+    ck_assert_int_eq(lines, c->line != NULL);
+    free(text);
+    tg_series_free(series);
+    checked++;
+  }
+  ck_assert_uint_ge(checked, 20);
+}
+END_TEST
+
+/* A point's fields after a clear are written as by fresh fields, whatever
+ * the keys before the clear: the same keys (copied then), keys that are
+ * the text others were written as, and keys in another order. */
+START_TEST(fields_after_clear_as_fresh) {
+  static const char *const readings[][4] = {
+      {"soc", "a b", "time", "x\\"},
+      {"soc", "a\\ b", "time_", "x"},         /* the texts written before */
+      {"soc", "a b", "time", "x\\"},          /* back again */
+      {"a b", "soc", "x", "time"},            /* another order */
+      {"soc", "soc", "caf\xc3\xa9", "\x01k"}, /* a repeat, UTF-8, control */
+      {"soc", "soc", "caf\xc3\xa9", "\x01k"},
+  };
+  lp_fields reused = {0};
+  for (size_t r = 0; r < sizeof(readings) / sizeof(readings[0]); r++) {
+    lp_fields fresh = {0};
+    lp_fields_clear(&reused);
+    for (size_t k = 0; k < 4; k++) {
+      lp_field field = {.key = readings[r][k], .type = LP_INT, .integer = 1};
+      ck_assert_int_eq(lp_fields_add(&reused, &field),
+                       lp_fields_add(&fresh, &field));
+    }
+    ck_assert_uint_eq(reused.n, fresh.n);
+    ck_assert_uint_eq(reused.text.len, fresh.text.len);
+    ck_assert_msg(memcmp(reused.text.data, fresh.text.data, fresh.text.len) ==
+                      0,
+                  "reading %zu: [%.*s] against [%.*s]", r, (int)reused.text.len,
+                  reused.text.data, (int)fresh.text.len, fresh.text.data);
+    lp_fields_free(&fresh);
+  }
+  lp_fields_free(&reused);
+}
+END_TEST
+
 START_TEST(series_missing_tag_same_as_empty) {
   tg_series *series = tg_series_new();
   const lp_tag with_null[] = {{"name", NULL}};
@@ -484,4 +586,5 @@ END_TEST
 UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
           long_exact_text_reformatted, series_group_fields, series_shared_tags,
+          written_tags_same_line, fields_after_clear_as_fresh,
           series_missing_tag_same_as_empty, series_clear_and_errors)
