@@ -183,7 +183,8 @@ int ef_engine_backfill(ef_engine *engine, int64_t now_ms, const char *code,
                        time_t begin, time_t end, size_t max_windows,
                        char *problem);
 
-/* Stream mode: readable when pushed values wait (-1 otherwise); then
+/* Stream mode: readable when pushed values wait (-1 otherwise), from at
+ * most EF_MQTT_WAKE_GAP_US after they came (ef_mqtt_fd); then
  * ef_engine_take_pushed hands them out. Returns -1 when out of memory. */
 int ef_engine_push_fd(const ef_engine *engine);
 int ef_engine_take_pushed(ef_engine *engine, int64_t now_ms);

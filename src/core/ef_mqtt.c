@@ -147,6 +147,8 @@ struct ef_mqtt {
   /* While the thread reads a run of packets, the engine is woken once,
    * at its end, not for each message. */
   int holding_wake, wake_held;
+  int64_t woken_us; /* monotonic: when the engine was last woken */
+  int wake_due;     /* events wait that woke it not, within the gap */
   size_t statuses_pending;
   int64_t statuses_handed_ms; /* monotonic */
   int dropping;               /* an episode of drops, said */
@@ -180,11 +182,13 @@ struct ef_mqtt {
   int64_t tick_ms; /* monotonic: the last periodic checks */
 };
 
-static int64_t monotonic_ms(void) {
+static int64_t monotonic_us(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
+
+static int64_t monotonic_ms(void) { return monotonic_us() / 1000; }
 
 static int stopping(const ef_mqtt *m) { return atomic_load(&m->stop); }
 
@@ -192,6 +196,20 @@ static void poke(int fd) {
   char byte = 1;
   ssize_t written = write(fd, &byte, 1);
   (void)written; /* full: it is readable already */
+}
+
+/* Wakes the engine for the events that wait, or leaves that to the
+ * thread's next wait when it was woken less than EF_MQTT_WAKE_GAP_US ago
+ * (under lock). */
+static void wake_engine_locked(ef_mqtt *m) {
+  int64_t now = monotonic_us();
+  if (now - m->woken_us < EF_MQTT_WAKE_GAP_US) {
+    m->wake_due = 1;
+    return;
+  }
+  m->wake_due = 0;
+  m->woken_us = now;
+  poke(m->pipe_fds[1]);
 }
 
 static void close_pair(int fds[2]) {
@@ -262,7 +280,7 @@ static void queue_text_locked(ef_mqtt *m, const ef_mqtt_event *event,
     if (m->holding_wake)
       m->wake_held = 1;
     else
-      poke(m->pipe_fds[1]);
+      wake_engine_locked(m);
   }
 }
 
@@ -368,6 +386,7 @@ size_t ef_mqtt_take(ef_mqtt *m,
   queued *list = m->head;
   m->head = m->tail = NULL;
   m->n_queued = m->queued_bytes = m->n_notes = 0;
+  m->wake_due = 0; /* all of it taken */
   drain(m->pipe_fds[0]);
   pthread_mutex_unlock(&m->lock);
   size_t n = 0;
@@ -703,11 +722,21 @@ static void periodic(ef_mqtt *m) {
  * deadline_ms (monotonic) passes, at most TICK_MS. Returns fd's revents
  * (0: none), or -1 when the source stops. */
 static int wait_on(ef_mqtt *m, int fd, short events, int64_t deadline_ms) {
-  int64_t left = deadline_ms - monotonic_ms();
-  left = left < 0 ? 0 : left > TICK_MS ? TICK_MS : left;
+  int64_t now = monotonic_us();
+  int64_t left = deadline_ms * 1000 - now;
+  /* The engine not woken for what waits is woken when its gap is over. */
+  pthread_mutex_lock(&m->lock);
+  if (m->wake_due && now - m->woken_us >= EF_MQTT_WAKE_GAP_US)
+    wake_engine_locked(m);
+  if (m->wake_due && m->woken_us + EF_MQTT_WAKE_GAP_US - now < left)
+    left = m->woken_us + EF_MQTT_WAKE_GAP_US - now;
+  pthread_mutex_unlock(&m->lock);
+  left = left < 0 ? 0 : left > TICK_MS * 1000 ? TICK_MS * 1000 : left;
   struct pollfd pfd[2] = {{.fd = m->wake_fds[0], .events = POLLIN},
                           {.fd = fd, .events = events}};
-  int ready = poll(pfd, fd >= 0 ? 2 : 1, (int)left);
+  struct timespec timeout = {.tv_sec = left / 1000000,
+                             .tv_nsec = (left % 1000000) * 1000};
+  int ready = ppoll(pfd, fd >= 0 ? 2 : 1, &timeout, NULL);
   if (ready > 0 && pfd[0].revents != 0)
     drain(m->wake_fds[0]);
   periodic(m);
@@ -1378,7 +1407,7 @@ static int read_packets(ef_mqtt *m, int *buffered) {
   m->holding_wake = 0;
   if (m->wake_held) {
     m->wake_held = 0;
-    poke(m->pipe_fds[1]);
+    wake_engine_locked(m);
   }
   pthread_mutex_unlock(&m->lock);
   return rc;

@@ -74,6 +74,11 @@
 #define EF_MQTT_STATE_MAX_BYTES (1024 * 1024)
 /* Stream mode: statuses are handed out at most this often. */
 #define EF_MQTT_STATUS_EVERY_MS 1000
+/* The engine is woken for what waits at most once in this long (us): in a
+ * burst it takes the messages in batches, not each with a wake of its
+ * thread (a switch of threads costs more than a message's own work); the
+ * first message after a quiet spell wakes it at once. */
+#define EF_MQTT_WAKE_GAP_US 250
 
 typedef struct ef_mqtt ef_mqtt;
 
@@ -141,8 +146,10 @@ size_t ef_mqtt_take(ef_mqtt *mqtt,
                     void (*cb)(const ef_mqtt_event *event, void *ctx),
                     void *ctx);
 
-/* Readable while events wait; the caller polls it, ef_mqtt_take empties
- * it. */
+/* Readable while events wait, from at most EF_MQTT_WAKE_GAP_US after they
+ * came (in a burst the reader is woken for a batch of them, not each);
+ * the caller polls it, ef_mqtt_take empties it. A caller that must not
+ * leave any behind (at its end) takes without waiting for it. */
 int ef_mqtt_fd(const ef_mqtt *mqtt);
 
 /* When sn's last message (or merged reading) arrived; 0: none yet. */

@@ -130,14 +130,11 @@ static int wait_for(const tg_loop *loop, int events, int64_t due_ms,
   }
 }
 
-/* Whether events wait that may be taken now (the output's reader is not
- * stalled). */
-static int events_wait(const tg_loop *loop) {
-  if (loop->event_fd < 0 ||
-      (loop->output != NULL && tg_output_stalled(loop->output)))
-    return 0;
-  struct pollfd pfd = {.fd = loop->event_fd, .events = POLLIN};
-  return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+/* Whether events may wait that can be taken now (the output's reader is
+ * not stalled): looked for whether or not the descriptor says so yet. */
+static int events_may_wait(const tg_loop *loop) {
+  return loop->event_fd >= 0 &&
+         (loop->output == NULL || !tg_output_stalled(loop->output));
 }
 
 /* Reads what input holds: 1 when it held a line end, 0 when not, -1 at its
@@ -208,7 +205,7 @@ int tg_loop_run(const tg_loop *loop) {
       stopping |= stop_requested;
     }
     /* At the end of input, what was pushed before it is still written. */
-    if (stopping && !failed && !stop_requested && events_wait(loop) &&
+    if (stopping && !failed && !stop_requested && events_may_wait(loop) &&
         run_unblocked(loop->event, loop->ctx, &waiting))
       failed = 1;
     if (stopping) {

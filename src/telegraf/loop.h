@@ -8,7 +8,9 @@
  * skipped, not caught up). It returns at the end of input (Telegraf stops a
  * plugin by closing its stdin) or on SIGTERM/SIGINT, after the tick that
  * runs then, which is told to stop. Besides, whenever event_fd becomes
- * readable, event runs (pushed values that wait), between ticks. With an
+ * readable, event runs (pushed values that wait), between ticks, and once
+ * more at the end of input, readable or not (a source may wake its reader
+ * a little after events came: ef_mqtt.h). With an
  * output, what it queued is written whenever the descriptor takes it,
  * and events wait while its reader is stalled (so that they are dropped,
  * counted, where they come from instead of growing here); nothing the
