@@ -724,9 +724,10 @@ static void periodic(ef_mqtt *m) {
 static int wait_on(ef_mqtt *m, int fd, short events, int64_t deadline_ms) {
   int64_t now = monotonic_us();
   int64_t left = deadline_ms * 1000 - now;
-  /* The engine not woken for what waits is woken when its gap is over. */
+  /* The engine not woken for what waits is woken when its gap is over;
+   * until then the wait ends with the gap. */
   pthread_mutex_lock(&m->lock);
-  if (m->wake_due && now - m->woken_us >= EF_MQTT_WAKE_GAP_US)
+  if (m->wake_due)
     wake_engine_locked(m);
   if (m->wake_due && m->woken_us + EF_MQTT_WAKE_GAP_US - now < left)
     left = m->woken_us + EF_MQTT_WAKE_GAP_US - now;

@@ -565,25 +565,22 @@ void lp_fields_free(lp_fields *f) {
   *f = (lp_fields){0};
 }
 
+/* 1 when the bytes of text at span are key, whole. */
+static int span_is(const char *text, const lp_span *span, const char *key) {
+  return key != NULL && strncmp(text + span->at, key, span->len) == 0 &&
+         key[span->len] == '\0';
+}
+
 /* Writes key when it is the key added at the same place before the last
  * clear, written as given then (so it is now); 1 when it did. */
 static int put_earlier_key(lp_fields *f, const char *key) {
-  if (f->n >= f->n_earlier || key == NULL)
+  if (f->n >= f->n_earlier)
     return 0;
   const lp_span *earlier = &f->earlier_keys[f->n];
-  if (!earlier->as_given ||
-      strncmp(f->earlier_text.data + earlier->at, key, earlier->len) != 0 ||
-      key[earlier->len] != '\0')
+  if (!earlier->as_given || !span_is(f->earlier_text.data, earlier, key))
     return 0;
   put(&f->text, key, earlier->len);
   return 1;
-}
-
-/* 1 when the key just written at span is key as given. */
-static int written_as_given(const lp_fields *f, const lp_span *span,
-                            const char *key) {
-  return key != NULL && strncmp(f->text.data + span->at, key, span->len) == 0 &&
-         key[span->len] == '\0';
 }
 
 int lp_fields_add(lp_fields *f, const lp_field *field) {
@@ -606,7 +603,7 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
     put_key(&f->text, field->key, &FIELD_KEY);
   key.len = f->text.len - key.at;
   if (!copied && !f->text.failed)
-    key.as_given = written_as_given(f, &key, field->key);
+    key.as_given = span_is(f->text.data, &key, field->key);
   if (key.len > 0) {
     put_char(&f->text, '=');
     put_value(&f->text, field);
