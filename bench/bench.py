@@ -1210,8 +1210,8 @@ def one_burst(broker, topic, payloads, pids, outputs, timeout):
     """One burst through broker; the CPU of pids over it, and where in the
     outputs and the broker's log it began and ended."""
     begin = ([file_size(path) for path in outputs], len(broker.log()))
-    sys_before = {k: cpu_times(pid)[1] for k, pid in pids.items()}
-    before, started = cpu_of(pids), time.monotonic()
+    before = {k: cpu_times(pid) for k, pid in pids.items()}
+    started = time.monotonic()
     published = broker.publish_lines(MQTT_PUBLISHER, MQTT_PUBLISHER_PASSWORD,
                                      topic, payloads)
     publish_s = time.monotonic() - started
@@ -1225,11 +1225,11 @@ def one_burst(broker, topic, payloads, pids, outputs, timeout):
             break
         sizes = now
         time.sleep(1.5)
-    after, settled = cpu_of(pids), time.monotonic()
-    sys_after = {k: cpu_times(pid)[1] for k, pid in pids.items()}
+    after = {k: cpu_times(pid) for k, pid in pids.items()}
+    settled = time.monotonic()
     return {"publish_s": publish_s, "seconds": settled - started,
-            "cpu": {k: after[k] - before[k] for k in pids},
-            "sys": {k: sys_after[k] - sys_before[k] for k in pids},
+            "cpu": {k: sum(after[k]) - sum(before[k]) for k in pids},
+            "sys": {k: after[k][1] - before[k][1] for k in pids},
             "offsets": begin[0], "log": broker.log()[begin[1]:]}
 
 
@@ -1943,8 +1943,8 @@ def render_burst(x, rep):
         "utime+stime (`/proc/PID/stat`, 10 ms ticks) from before a burst "
         "until both outputs stopped growing for 1.5 s, divided by the "
         "messages each received (in all: with the share of stime, the "
-        "kernel's work for the process, which machines differ in most); both programs' figures come from the same "
-        "bursts, on a machine shared with other work. ecoflow-telegraf: "
+        "kernel's work for the process, which machines differ in most); "
+        "both programs' figures come from the same bursts, on a machine shared with other work. ecoflow-telegraf: "
         "exit status %d, %d E! and %d W! lines in its log." % (
             len(bursts), count, x["bytes"], publish_s, count / publish_s,
             x["rc"], x["errors"], x["warnings"]), "")
