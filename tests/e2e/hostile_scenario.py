@@ -71,6 +71,10 @@ HANG_MS = 60000
 HANG_DEVICES = 1000
 EXECD_HANG_DEVICES = 50
 DEFAULT_IN_FLIGHT = 8  # client.h: EF_DEFAULT_MAX_CONCURRENT
+# "About one Timeout": a read that took less than two. A second wave of
+# requests (the bugs these runs are for) would take two Timeouts or more;
+# the rest is the slack a busy machine needs.
+ONE_TIMEOUT_BOUND_S = 2 * TIMEOUT_S
 # A stop within this, after SIGTERM (the issue asks for about a second).
 STOP_S = 1.2
 REPORT = "JT303_Dashboard_Overview_Summary_Week"
@@ -286,7 +290,7 @@ def check_hang(fe, work):
                   fe.name, HANG_DEVICES, TIMEOUT_S, took,
                   HANG_DEVICES // DEFAULT_IN_FLIGHT * TIMEOUT_S, told,
                   asked),
-              took is not None and took < TIMEOUT_S + 1.5 and
+              took is not None and took < ONE_TIMEOUT_BOUND_S and
               told == HANG_DEVICES and asked <= 2 * DEFAULT_IN_FLIGHT)
     with simharness.Sim(generated=HANG_DEVICES,
                         faults=["*:delay:%d" % HANG_MS]) as sim:
@@ -305,7 +309,7 @@ def check_hang(fe, work):
               "answers, Timeout %d: one poll takes %.2f s (about one "
               "Timeout), every device told (%d), %d requests sent" % (
                   fe.name, HANG_DEVICES, TIMEOUT_S, took, told, asked),
-              took is not None and took < TIMEOUT_S + 1.5 and
+              took is not None and took < ONE_TIMEOUT_BOUND_S and
               told == HANG_DEVICES and asked <= 2 * DEFAULT_IN_FLIGHT + 1)
         sim.reset_stats()
         check_stop(fe, fe.hang_stop(sim, serials[:EXECD_HANG_DEVICES], work),
@@ -362,7 +366,7 @@ def check_resolver(fe, work):
                   fe.name, RESOLVER_DEVICES, TIMEOUT_S,
                   "%.2f" % took if took is not None else "?", told,
                   stub.count()),
-              took is not None and took < TIMEOUT_S + 1.5 and
+              took is not None and took < ONE_TIMEOUT_BOUND_S and
               told == RESOLVER_DEVICES)
         host.reset_stats()
         check_stop(fe, fe.hang_stop(host, serials, work, prefix),
@@ -641,7 +645,7 @@ def check_reports(fe, setup):
                   "reporthang" else "the list answers, the device's "
                   "requests hang", "%.2f" % took if took else "?",
                   endpoints["device/quota/data"]),
-              took is not None and took < TIMEOUT_S + 1 and
+              took is not None and took < ONE_TIMEOUT_BOUND_S and
               endpoints["device/quota/data"] == 0,
               "seen: %r" % watch.seen)
 
