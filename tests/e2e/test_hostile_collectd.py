@@ -111,12 +111,12 @@ class CollectdFrontEnd(hs.FrontEnd):
         daemon.stop()
         return (done - watch.first if watch.first else None), len(told())
 
-    def hang_stop(self, sim, serials, work, prefix=()):
+    def hang_stop(self, sim, serials, work, wave, prefix=()):
         daemon = Collectd(fresh(work, "hang-stop"),
                           plugin_block([hang_account(sim, serials)]),
                           interval=hs.INTERVAL_S, prefix=prefix)
         daemon.start()
-        wait_until(lambda: hs.requests(sim) >= hs.DEFAULT_IN_FLIGHT, 30)
+        wait_until(lambda: hs.requests(sim) >= wave, 30)
         outcome = hs.stop_by_signal(daemon.process, sim)
         daemon.output.close()
         return outcome

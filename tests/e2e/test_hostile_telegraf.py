@@ -122,6 +122,7 @@ def told_timeouts(text):
 
 class TelegrafFrontEnd(hs.FrontEnd):
     name = "telegraf"
+    lists_first = True  # --execd lists the account's devices, then polls
 
     def __init__(self):
         self.execds = {}
@@ -154,12 +155,11 @@ class TelegrafFrontEnd(hs.FrontEnd):
         execd.finish()
         return (done - watch.first if watch.first else None), len(told)
 
-    def hang_stop(self, sim, serials, work, prefix=()):
+    def hang_stop(self, sim, serials, work, wave, prefix=()):
         account = hs.Account("hang", sim, serials, timeout=30)
         execd = Execd("hang", account, prefix)
         execd.gather()
-        wait_until(lambda: hs.requests(sim) > 0, 30)
-        time.sleep(0.3)  # the wave in flight
+        wait_until(lambda: hs.requests(sim) >= wave, 30)
         return hs.stop_by_signal(execd.process, sim)
 
     def report_once(self, endpoint, sn, code, work):
