@@ -11,6 +11,8 @@
  * blocks in a name lookup (a thread of ours does that). The TLS context is
  * ours too: the library would check the certificate against the address
  * it connects to, and this one checks it against the broker's name. */
+#include <config.h>
+
 #include "ef_mqtt.h"
 
 #include "ef_catalog.h"
@@ -24,6 +26,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <mosquitto.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
@@ -140,6 +145,8 @@ struct ef_mqtt {
   int subscriptions_dirty;
   queued *head, *tail;
   size_t n_queued, queued_bytes, n_notes;
+  /* The most the queue held since the allocator was last trimmed. */
+  size_t backlog_bytes;
   /* Events the engine has taken, freed by this thread, where their many
    * small blocks (json-c's) came from: freeing them in the engine's
    * thread costs the allocator more than the copy it saves. */
@@ -275,6 +282,8 @@ static void queue_text_locked(ef_mqtt *m, const ef_mqtt_event *event,
     m->head = item;
   m->tail = item;
   m->queued_bytes += bytes;
+  if (m->queued_bytes > m->backlog_bytes)
+    m->backlog_bytes = m->queued_bytes;
   m->n_notes += !message;
   if (m->n_queued++ == 0) {
     if (m->holding_wake)
@@ -420,8 +429,19 @@ static void free_spent(ef_mqtt *m) {
   pthread_mutex_lock(&m->lock);
   queued *spent = m->spent;
   m->spent = NULL;
+  int drained =
+      m->n_queued == 0 && m->backlog_bytes >= EF_MQTT_TRIM_BACKLOG_BYTES;
+  if (drained)
+    m->backlog_bytes = 0;
   pthread_mutex_unlock(&m->lock);
   free_events(spent);
+#ifdef HAVE_MALLOC_TRIM
+  /* What a flood parsed is free again, but the allocator keeps the pages
+   * of this thread's arena: a plugin that runs for months gives them
+   * back once the backlog is gone. */
+  if (drained)
+    malloc_trim(0);
+#endif
 }
 
 int ef_mqtt_fd(const ef_mqtt *m) { return m->pipe_fds[0]; }

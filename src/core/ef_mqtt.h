@@ -66,6 +66,9 @@
  * process grow. */
 #define EF_MQTT_MAX_QUEUED 100000
 #define EF_MQTT_MAX_QUEUED_BYTES (8 * 1024 * 1024)
+/* A queue that held this much and is empty again: the process gives the
+ * memory back to the system (where the C library can). */
+#define EF_MQTT_TRIM_BACKLOG_BYTES (1024 * 1024)
 /* News, silences and returns waiting: a bound that only a front end that
  * never takes them reaches. */
 #define EF_MQTT_MAX_NOTES 1000

@@ -454,10 +454,13 @@ def status_flood(work, sim, broker, front_end, flips):
     return r
 
 
-def key_flood(work, sim, broker, front_end, messages=200, keys=5000):
-    """messages of keys never-seen keys each: the client's RSS growth; for
-    collectd the share of a core its reads take afterwards, and whether
-    the capped state was said once."""
+def key_flood(work, sim, broker, front_end, messages=200, keys=5000,
+              settle_kb=None):
+    """messages of keys never-seen keys each: the client's RSS growth (2 s
+    after the flood went through; with settle_kb, once it is below that, or
+    PATIENCE_S later: what the process gives back once its queue drained);
+    for collectd the share of a core its reads take afterwards, and
+    whether the capped state was said once."""
     client = front_end(work, sim, broker.cafile, tag="-keys")
     r = {"name": client.name, "messages": messages, "keys": keys}
     try:
@@ -473,7 +476,11 @@ def key_flood(work, sim, broker, front_end, messages=200, keys=5000):
         r["published"] = flood.returncode == 0
         r["marker"] = bool(delivered(broker, client, 2 * PATIENCE_S))
         r["through_s"] = time.monotonic() - began
-        time.sleep(2)
+        if settle_kb is None:
+            time.sleep(2)
+        else:
+            wait_until(lambda: proc_rss_kb(client.pid) - before < settle_kb,
+                       PATIENCE_S)
         r["rss_before_kb"] = before
         r["growth_kb"] = proc_rss_kb(client.pid) - before
         if client.name == "collectd":
