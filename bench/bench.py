@@ -894,7 +894,7 @@ def publishing_window(sim, pids, seconds, warmup_s, settled):
 
 def published_quota_messages(path):
     """ecoflow-sim's --mqtt-publish-log: its quota messages, oldest first,
-    as (wall time in ns, serial number, group)."""
+    as (wall time in ns, serial number, group, shape)."""
     found = []
     with open(path) as text:
         for line in text:
@@ -904,7 +904,7 @@ def published_quota_messages(path):
             whole, _, fraction = fields[0].partition(".")
             found.append((int(whole) * 1000000
                           + int((fraction + "000")[:3]) * 1000,
-                          fields[2].split("/")[3], fields[4]))
+                          fields[2].split("/")[3], fields[4], fields[3]))
     return found
 
 
@@ -924,7 +924,7 @@ def match_messages(published, kept, since_ns):
     (ns), how many different stamps (more than one: lines of two messages,
     a mismatch)], and the lines that match no message."""
     times = {}
-    for index, (at, sn, _) in enumerate(published):
+    for index, (at, sn, _, _) in enumerate(published):
         times.setdefault(sn, ([], []))
         times[sn][0].append(at)
         times[sn][1].append(index)
@@ -959,7 +959,8 @@ def percentile(values, fraction):
 def push_figures(published, got, window):
     """Messages, losses, rates and latencies of one run."""
     w0, w1 = window["window_ns"]
-    inside = [i for i, (at, _, _) in enumerate(published) if w0 <= at < w1]
+    inside = [i for i, (at, _, _, _) in enumerate(published)
+              if w0 <= at < w1]
     arrived = [i for i in inside if got[i] is not None]
     figures = {"published": len(published),
                "received": sum(1 for g in got if g is not None),
@@ -967,7 +968,9 @@ def push_figures(published, got, window):
                "mismatched": sum(1 for g in got if g and g[3] > 1),
                "window_published": len(inside),
                "window_received": len(arrived),
-               "groups": len({published[i][2] for i in inside})}
+               "groups": len({published[i][2] for i in inside}),
+               "lost_messages": [published[i] for i, g in enumerate(got)
+                                 if g is None]}
     for key, slot in (("out", 1), ("stamp", 2)):
         delays = [(got[i][slot] - published[i][0]) / 1e9 for i in arrived]
         figures[key] = ((statistics.median(delays), percentile(delays, 0.99),
@@ -1074,7 +1077,7 @@ def collectd_push(broker, n, seconds, warmup_s, work, timeout=900):
     w0, w1 = window["window_ns"]
     window.update(quiet=quiet, rc=rc, published=len(published),
                   delivered=delivered(broker, suffix),
-                  window_published=sum(1 for at, _, _ in published
+                  window_published=sum(1 for at, _, _, _ in published
                                        if w0 <= at < w1))
     with open(os.path.join(directory, "collectd.log"),
               errors="replace") as text:
@@ -1834,6 +1837,15 @@ def delays(figures, key):
     return "%s / %s / %s" % tuple(ms(x) for x in found) if found else "-"
 
 
+def lost_messages(f, shown=3):
+    lost = f["lost_messages"]
+    said = ["%s %s %s %.3f s" % (sn, group, shape,
+                                 (at - f["started_ns"]) / 1e9)
+            for at, sn, group, shape in lost[:shown]]
+    return "; ".join(said + (["and %d more" % (len(lost) - shown)]
+                             if len(lost) > shown else [])) or "-"
+
+
 def push_losses(f):
     """Messages lost over the whole run."""
     return f["published"] - f["received"]
@@ -1865,6 +1877,8 @@ PUSH_ROWS = (
          push_losses(f) if push_losses(f) == 0
          else "**%d**" % push_losses(f), f["published"], f["delivered"],
          f["received"])),
+    ("the messages that became no line (at most 3): device, group, shape, "
+     "seconds after the run began", lambda f: lost_messages(f)),
     ("lines of line protocol per message",
      lambda f: "%.2f" % (f["lines"] / max(f["received"], 1))),
     ("**latency, publish to the line read from stdout: median / p99 / "
