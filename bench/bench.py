@@ -956,6 +956,19 @@ def percentile(values, fraction):
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+LOST_SHOWN = 3  # messages without a line named in section 8
+
+
+def nearest_sibling_ns(published, index):
+    """How far (ns) the message at index is from the nearest other message
+    of its device: under MATCH_SLACK_NS, lines of one stamp may have been
+    matched to the other; None when the device sent no other."""
+    at, sn = published[index][:2]
+    gaps = [abs(other[0] - at) for k, other in enumerate(published)
+            if other[1] == sn and k != index]
+    return min(gaps) if gaps else None
+
+
 def push_figures(published, got, window):
     """Messages, losses, rates and latencies of one run."""
     w0, w1 = window["window_ns"]
@@ -969,8 +982,11 @@ def push_figures(published, got, window):
                "window_published": len(inside),
                "window_received": len(arrived),
                "groups": len({published[i][2] for i in inside}),
-               "lost_messages": [published[i] for i, g in enumerate(got)
-                                 if g is None]}
+               "lost_messages": [
+                   published[i] + (nearest_sibling_ns(published, i)
+                                   if k < LOST_SHOWN else None,)
+                   for k, i in enumerate(i for i, g in enumerate(got)
+                                         if g is None)]}
     for key, slot in (("out", 1), ("stamp", 2)):
         delays = [(got[i][slot] - published[i][0]) / 1e9 for i in arrived]
         figures[key] = ((statistics.median(delays), percentile(delays, 0.99),
@@ -1837,11 +1853,13 @@ def delays(figures, key):
     return "%s / %s / %s" % tuple(ms(x) for x in found) if found else "-"
 
 
-def lost_messages(f, shown=3):
+def lost_messages(f, shown=LOST_SHOWN):
     lost = f["lost_messages"]
-    said = ["%s %s %s %.3f s" % (sn, group, shape,
-                                 (at - f["started_ns"]) / 1e9)
-            for at, sn, group, shape in lost[:shown]]
+    said = ["%s %s %s %.3f s (%s)"
+            % (sn, group, shape, (at - f["started_ns"]) / 1e9,
+               "its device sent no other" if gap is None else
+               "its device's nearest other message %s away" % ms(gap / 1e9))
+            for at, sn, group, shape, gap in lost[:shown]]
     return "; ".join(said + (["and %d more" % (len(lost) - shown)]
                              if len(lost) > shown else [])) or "-"
 
@@ -1878,7 +1896,9 @@ PUSH_ROWS = (
          else "**%d**" % push_losses(f), f["published"], f["delivered"],
          f["received"])),
     ("the messages that became no line (at most 3): device, group, shape, "
-     "seconds after the run began", lambda f: lost_messages(f)),
+     "seconds after the run began; a message of the same device less than "
+     "%d ms away may have taken its lines in the matching"
+     % (MATCH_SLACK_NS // 1000000), lambda f: lost_messages(f)),
     ("lines of line protocol per message",
      lambda f: "%.2f" % (f["lines"] / max(f["received"], 1))),
     ("**latency, publish to the line read from stdout: median / p99 / "
