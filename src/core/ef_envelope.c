@@ -170,6 +170,24 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* How many bytes of text (len of them) json-c lets pass after a whole
+ * value: one of whitespace or a NUL, or a comment (// to the end of the
+ * line, or up to its closing star and slash); 0 for anything else or an
+ * unclosed comment. */
+static size_t trailing_skip(const char *text, size_t len) {
+  if (is_space(text[0]) || text[0] == '\0')
+    return 1;
+  if (len < 2 || text[0] != '/' || (text[1] != '/' && text[1] != '*'))
+    return 0;
+  for (size_t at = 2; at < len; at++) {
+    if (text[1] == '/' && text[at] == '\n')
+      return at + 1;
+    if (text[1] == '*' && text[at] == '/' && text[at - 1] == '*' && at > 2)
+      return at + 1;
+  }
+  return 0;
+}
+
 /* The next byte after whitespace (left in place), or -1 at the end. */
 static int peek(scan *s) {
   while (s->at < s->len && is_space(s->body[s->at]))
@@ -307,10 +325,14 @@ static int read_envelope(scan *s, envelope_said *said) {
     if (expect(s, ",") < 0)
       return -1;
   }
-  /* After it, whitespace and NULs, as ef_envelope_parse lets pass. */
-  for (s->at++; s->at < s->len; s->at++)
-    if (!is_space(s->body[s->at]) && s->body[s->at] != '\0')
+  /* After it, what ef_envelope_parse lets pass: whitespace, NULs and
+   * json-c's comments. */
+  for (s->at++; s->at < s->len;) {
+    size_t skip = trailing_skip(s->body + s->at, s->len - s->at);
+    if (skip == 0)
       return unreadable(s, json_tokener_error_parse_unexpected);
+    s->at += skip;
+  }
   return 0;
 }
 
