@@ -88,7 +88,7 @@ static struct json_object *parse(const char *body, size_t len,
   if (root != NULL && (size_t)json_tokener_get_parse_end(tokener) < len) {
     /* Trailing garbage after a complete value is not the API's JSON. */
     size_t end = json_tokener_get_parse_end(tokener);
-    while (end < len && strchr(" \t\r\n", body[end]) != NULL)
+    while (end < len && memchr(" \t\r\n", body[end], 4) != NULL)
       end++;
     if (end < len) {
       json_object_put(root);
@@ -171,15 +171,15 @@ static int is_space(char c) {
 }
 
 /* How many bytes of text (len of them) json-c lets pass after a whole
- * value: one of whitespace or a NUL, or a comment (// to the end of the
- * line, or up to its closing star and slash); 0 for anything else or an
- * unclosed comment. */
+ * value: one of whitespace, or a comment (// to the end of the line, or up
+ * to its closing star and slash); 0 for anything else, an unclosed
+ * comment, or a NUL outside a // comment (where json-c stops reading). */
 static size_t trailing_skip(const char *text, size_t len) {
-  if (is_space(text[0]) || text[0] == '\0')
+  if (is_space(text[0]))
     return 1;
   if (len < 2 || text[0] != '/' || (text[1] != '/' && text[1] != '*'))
     return 0;
-  for (size_t at = 2; at < len; at++) {
+  for (size_t at = 2; at < len && (text[1] == '/' || text[at] != '\0'); at++) {
     if (text[1] == '/' && text[at] == '\n')
       return at + 1;
     if (text[1] == '*' && text[at] == '/' && text[at - 1] == '*' && at > 2)
@@ -325,8 +325,8 @@ static int read_envelope(scan *s, envelope_said *said) {
     if (expect(s, ",") < 0)
       return -1;
   }
-  /* After it, what ef_envelope_parse lets pass: whitespace, NULs and
-   * json-c's comments. */
+  /* After it, what ef_envelope_parse lets pass: whitespace and json-c's
+   * comments. */
   for (s->at++; s->at < s->len;) {
     size_t skip = trailing_skip(s->body + s->at, s->len - s->at);
     if (skip == 0)
