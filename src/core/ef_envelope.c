@@ -75,6 +75,11 @@ static void not_json(const char *body, size_t len, ef_error *err) {
                start);
 }
 
+/* JSON's whitespace; a NUL is none. */
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static struct json_object *parse(const char *body, size_t len,
                                  struct json_tokener *kept, ef_error *err) {
   struct json_tokener *tokener = kept ? kept : json_tokener_new();
@@ -88,7 +93,7 @@ static struct json_object *parse(const char *body, size_t len,
   if (root != NULL && (size_t)json_tokener_get_parse_end(tokener) < len) {
     /* Trailing garbage after a complete value is not the API's JSON. */
     size_t end = json_tokener_get_parse_end(tokener);
-    while (end < len && memchr(" \t\r\n", body[end], 4) != NULL)
+    while (end < len && is_space(body[end]))
       end++;
     if (end < len) {
       json_object_put(root);
@@ -166,10 +171,6 @@ typedef struct {
   int out_of_memory;
 } scan;
 
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* How many bytes of text (len of them) json-c lets pass after a whole
  * value: one of whitespace, or a comment (// to the end of the line, or up
  * to its closing star and slash); 0 for anything else, an unclosed
@@ -177,14 +178,17 @@ static int is_space(char c) {
 static size_t trailing_skip(const char *text, size_t len) {
   if (is_space(text[0]))
     return 1;
-  if (len < 2 || text[0] != '/' || (text[1] != '/' && text[1] != '*'))
+  if (len < 2 || text[0] != '/')
     return 0;
-  for (size_t at = 2; at < len && (text[1] == '/' || text[at] != '\0'); at++) {
-    if (text[1] == '/' && text[at] == '\n')
-      return at + 1;
-    if (text[1] == '*' && text[at] == '/' && text[at - 1] == '*' && at > 2)
-      return at + 1;
+  if (text[1] == '/') {
+    const char *line_end = memchr(text + 2, '\n', len - 2);
+    return line_end != NULL ? (size_t)(line_end - text) + 1 : 0;
   }
+  if (text[1] != '*')
+    return 0;
+  for (size_t at = 2; at < len && text[at] != '\0'; at++)
+    if (at > 2 && text[at] == '/' && text[at - 1] == '*')
+      return at + 1;
   return 0;
 }
 
