@@ -1895,10 +1895,10 @@ PUSH_ROWS = (
          push_losses(f) if push_losses(f) == 0
          else "**%d**" % push_losses(f), f["published"], f["delivered"],
          f["received"])),
-    ("the messages that became no line (at most 3): device, group, shape, "
+    ("the messages that became no line (at most %d): device, group, shape, "
      "seconds after the run began; a message of the same device less than "
      "%d ms away may have taken its lines in the matching"
-     % (MATCH_SLACK_NS // 1000000), lambda f: lost_messages(f)),
+     % (LOST_SHOWN, MATCH_SLACK_NS // 1000000), lambda f: lost_messages(f)),
     ("lines of line protocol per message",
      lambda f: "%.2f" % (f["lines"] / max(f["received"], 1))),
     ("**latency, publish to the line read from stdout: median / p99 / "

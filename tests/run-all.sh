@@ -6,8 +6,9 @@
 # build runs the quick tests), and prints each runner's summary line.
 #
 # Usage: tests/run-all.sh [STAGE ...], stages in this order: tests, static,
-# fuzz, distcheck (default: all four). A stage after a failed one does not
-# run; the exit status is 0 when every stage that ran passed.
+# fuzz, distcheck (default: all four). Fuzzing and distcheck do not run
+# after a failed stage; the exit status is 0 when every stage that ran
+# passed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
