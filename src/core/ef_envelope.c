@@ -80,8 +80,22 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* JSON has no NUL byte, and json-c stops at one in ways of its own (in a
+ * comment inside an object it hands back the inner object as the whole
+ * text): an answer holding one is refused before json-c reads it. 1 when
+ * it does, with the error set. */
+static int holds_nul(const char *body, size_t len, ef_error *err) {
+  const char *nul = memchr(body, '\0', len);
+  if (nul != NULL)
+    ef_error_set(err, EF_ERR_PARSE, "invalid JSON: a NUL byte at byte %zu",
+                 (size_t)(nul - body));
+  return nul != NULL;
+}
+
 static struct json_object *parse(const char *body, size_t len,
                                  struct json_tokener *kept, ef_error *err) {
+  if (holds_nul(body, len, err))
+    return NULL;
   struct json_tokener *tokener = kept ? kept : json_tokener_new();
   if (tokener == NULL) {
     ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
@@ -90,7 +104,7 @@ static struct json_object *parse(const char *body, size_t len,
   json_tokener_reset(tokener);
   struct json_object *root = json_tokener_parse_ex(tokener, body, (int)len);
   enum json_tokener_error status = json_tokener_get_error(tokener);
-  if (root != NULL && (size_t)json_tokener_get_parse_end(tokener) < len) {
+  if (root != NULL) {
     /* Trailing garbage after a complete value is not the API's JSON. */
     size_t end = json_tokener_get_parse_end(tokener);
     while (end < len && is_space(body[end]))
@@ -162,41 +176,53 @@ int ef_envelope_parse(const char *body, size_t len, long http_status,
 typedef struct {
   const char *body;
   size_t len, at;
-  struct json_tokener *tokener;
+  /* Each as deep as its values may nest in ef_envelope_parse's tree: a
+   * member's value sits one level below the envelope, an item two. */
+  struct json_tokener *member_tokener, *item_tokener;
   ef_error *err;
   ef_envelope_item_cb cb; /* NULL: items are read and dropped */
   void *ctx;
   int data_seen;
   const char *data_type; /* the last data's type when it is no list */
   int out_of_memory;
+  /* Why the last peek found no next byte: success at the end of the body,
+   * else json-c's verdict on a comment. */
+  enum json_tokener_error gap;
 } scan;
 
-/* How many bytes of text (len of them) json-c lets pass after a whole
- * value: one of whitespace, or a comment (// to the end of the line, or up
- * to its closing star and slash); 0 for anything else, an unclosed
- * comment, or a NUL outside a // comment (where json-c stops reading). */
-static size_t trailing_skip(const char *text, size_t len) {
-  if (is_space(text[0]))
-    return 1;
-  if (len < 2 || text[0] != '/')
+/* Comments at the scan's place (and the whitespace between them), stepped
+ * over by json-c itself, so that which comments pass stays its rule: it
+ * reads them after a number of its own, "0", which they end. 1 when
+ * stepped over; 0, with s->gap set, where json-c refuses them. */
+static int skip_comments(scan *s) {
+  struct json_tokener *tokener = s->member_tokener;
+  json_tokener_reset(tokener);
+  json_object_put(json_tokener_parse_ex(tokener, "0", 1));
+  json_object_put(
+      json_tokener_parse_ex(tokener, s->body + s->at, (int)(s->len - s->at)));
+  s->gap = json_tokener_get_error(tokener);
+  if (s->gap != json_tokener_success)
     return 0;
-  if (text[1] == '/') {
-    const char *line_end = memchr(text + 2, '\n', len - 2);
-    return line_end != NULL ? (size_t)(line_end - text) + 1 : 0;
-  }
-  if (text[1] != '*')
-    return 0;
-  for (size_t at = 2; at < len && text[at] != '\0'; at++)
-    if (at > 2 && text[at] == '/' && text[at - 1] == '*')
-      return at + 1;
-  return 0;
+  s->at += json_tokener_get_parse_end(tokener);
+  return 1;
 }
 
-/* The next byte after whitespace (left in place), or -1 at the end. */
+/* The next byte after what json-c lets stand between two tokens
+ * (whitespace, comments), left in place; -1 at the end of the body or at a
+ * comment json-c refuses (s->gap says which). */
 static int peek(scan *s) {
   while (s->at < s->len && is_space(s->body[s->at]))
     s->at++;
+  if (s->at < s->len && s->body[s->at] == '/' && !skip_comments(s))
+    return -1;
+  s->gap = json_tokener_success;
   return s->at < s->len ? (unsigned char)s->body[s->at] : -1;
+}
+
+/* Why a peek that found no next byte found none, as json-c would say it:
+ * more was to come, or the comment's fault. */
+static enum json_tokener_error no_next(const scan *s) {
+  return s->gap != json_tokener_success ? s->gap : json_tokener_continue;
 }
 
 static int unreadable(scan *s, enum json_tokener_error why) {
@@ -213,8 +239,8 @@ static int unreadable(scan *s, enum json_tokener_error why) {
 static int expect(scan *s, const char *expected) {
   int c = peek(s);
   if (c <= 0 || strchr(expected, c) == NULL)
-    return unreadable(s, c < 0 ? json_tokener_continue
-                               : json_tokener_error_parse_unexpected);
+    return unreadable(s,
+                      c < 0 ? no_next(s) : json_tokener_error_parse_unexpected);
   s->at++;
   return c;
 }
@@ -222,14 +248,15 @@ static int expect(scan *s, const char *expected) {
 /* The JSON value at the scan's place, by json-c, into *value (NULL for
  * null): 0, or -1 with the error set. json-c never sees more than
  * EF_ENVELOPE_VALUE_MAX bytes of it, so that its tree stays small. */
-static int next_value(scan *s, struct json_object **value) {
+static int next_value(scan *s, struct json_tokener *tokener,
+                      struct json_object **value) {
   size_t room = s->len - s->at;
   size_t take = room < EF_ENVELOPE_VALUE_MAX ? room : EF_ENVELOPE_VALUE_MAX;
-  json_tokener_reset(s->tokener);
-  *value = json_tokener_parse_ex(s->tokener, s->body + s->at, (int)take);
-  enum json_tokener_error status = json_tokener_get_error(s->tokener);
+  json_tokener_reset(tokener);
+  *value = json_tokener_parse_ex(tokener, s->body + s->at, (int)take);
+  enum json_tokener_error status = json_tokener_get_error(tokener);
   if (status == json_tokener_success) {
-    s->at += json_tokener_get_parse_end(s->tokener);
+    s->at += json_tokener_get_parse_end(tokener);
     return 0;
   }
   json_object_put(*value);
@@ -253,7 +280,7 @@ static int read_items(scan *s) {
       return 0;
     }
     struct json_object *item = NULL;
-    if (next_value(s, &item) != 0)
+    if (next_value(s, s->item_tokener, &item) != 0)
       return -1;
     int status = s->cb != NULL ? s->cb(0, item, s->ctx) : 0;
     json_object_put(item);
@@ -283,7 +310,7 @@ static int read_member(scan *s, const char *name, envelope_said *said) {
       return read_items(s);
   }
   struct json_object *value = NULL;
-  if (next_value(s, &value) != 0)
+  if (next_value(s, s->member_tokener, &value) != 0)
     return -1;
   if (is_data && value != NULL)
     s->data_type = json_type_to_name(json_object_get_type(value));
@@ -295,24 +322,29 @@ static int read_member(scan *s, const char *name, envelope_said *said) {
   return 0;
 }
 
-/* The envelope: one object, then nothing but whitespace. 0 when read. */
+/* The envelope: one object, then what json-c lets follow it. 0 when read. */
 static int read_envelope(scan *s, envelope_said *said) {
+  if (holds_nul(s->body, s->len, s->err))
+    return -1;
   int c = peek(s);
   if (c != '{') {
+    /* In the order ef_envelope_parse tells what it found. */
+    enum json_tokener_error why =
+        c < 0 ? no_next(s) : json_tokener_error_parse_unexpected;
     if (c == '[')
       ef_error_set(s->err, EF_ERR_PARSE, "the answer is not a JSON object");
-    else if (s->body[0] != '{' && s->body[0] != '[')
+    else if (why != json_tokener_continue && s->body[0] != '{' &&
+             s->body[0] != '[')
       not_json(s->body, s->len, s->err);
     else
-      return unreadable(s, c < 0 ? json_tokener_continue
-                                 : json_tokener_error_parse_unexpected);
+      return unreadable(s, why);
     return -1;
   }
   s->at++;
   /* Members until the '}'; a trailing comma passes, as json-c lets it. */
   while (peek(s) != '}') {
     struct json_object *key = NULL;
-    if (next_value(s, &key) != 0)
+    if (next_value(s, s->member_tokener, &key) != 0)
       return -1;
     if (!json_object_is_type(key, json_type_string)) {
       json_object_put(key);
@@ -329,15 +361,11 @@ static int read_envelope(scan *s, envelope_said *said) {
     if (expect(s, ",") < 0)
       return -1;
   }
-  /* After it, what ef_envelope_parse lets pass: whitespace and json-c's
-   * comments. */
-  for (s->at++; s->at < s->len;) {
-    size_t skip = trailing_skip(s->body + s->at, s->len - s->at);
-    if (skip == 0)
-      return unreadable(s, json_tokener_error_parse_unexpected);
-    s->at += skip;
-  }
-  return 0;
+  s->at++;
+  c = peek(s);
+  if (c >= 0)
+    return unreadable(s, json_tokener_error_parse_unexpected);
+  return s->gap != json_tokener_success ? unreadable(s, s->gap) : 0;
 }
 
 int ef_envelope_parse_items(const char *body, size_t len, long http_status,
@@ -359,14 +387,19 @@ int ef_envelope_parse_items(const char *body, size_t len, long http_status,
   if (len == 0) {
     ef_error_set(err, EF_ERR_PARSE, "empty body");
   } else {
-    /* As deep as the whole answer may nest in ef_envelope_parse. */
-    s.tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH - 2);
-    if (s.tokener == NULL) {
+    s.member_tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH - 1);
+    s.item_tokener = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH - 2);
+    if (s.member_tokener != NULL && s.item_tokener != NULL)
+      said.read = read_envelope(&s, &said) == 0;
+    else
+      s.out_of_memory = 1;
+    /* json-c 0.16's json_tokener_free takes no NULL. */
+    if (s.member_tokener != NULL)
+      json_tokener_free(s.member_tokener);
+    if (s.item_tokener != NULL)
+      json_tokener_free(s.item_tokener);
+    if (s.out_of_memory && err->kind == EF_OK)
       ef_error_set(err, EF_ERR_INTERNAL, "out of memory");
-      return -1;
-    }
-    said.read = read_envelope(&s, &said) == 0;
-    json_tokener_free(s.tokener);
   }
   if (s.out_of_memory || judge(&said, http_status, err) != 0)
     return -1;

@@ -3,7 +3,9 @@
  * Promises: an answer becomes either its data (whole, or a list's items
  * one at a time) or an ef_error naming what was wrong: HTTP status, API
  * code (a string on the wire; a number is accepted too) and message, or
- * why the body could not be read. Never trusts the body's shape. */
+ * why the body could not be read. Never trusts the body's shape. What
+ * json-c lets pass (comments, trailing commas) passes; a NUL byte, which
+ * JSON never holds, does not. */
 #ifndef EF_ENVELOPE_H
 #define EF_ENVELOPE_H
 

@@ -332,6 +332,17 @@ START_TEST(list_items_agree_with_the_tree) {
       {"{\"code\" \"0\"}", 200},
       {"{\"code\":\"0\",3:4}", 200},
       {"{\"code\":\"0\"} trailing", 200},
+      {"{\"code\":\"8521\",\"message\":\"x\"} // a note\n", 200},
+      {"{\"code\":\"0\",\"data\":[1]}/* a note */ \n", 200},
+      {"{\"code\":\"0\",\"data\":[1]}/* a note */ /", 200},
+      {"{\"code\":\"0\",\"data\":[1]}// no end of line", 200},
+      {"{\"code\":\"0\",\"data\":[1]}/* never closed", 200},
+      {"// a note\n{\"code\":\"0\",\"data\":[1]}", 200},
+      {"/x{\"code\":\"0\",\"data\":[1]}", 200},
+      {"{ /* a */ \"code\" // b\n : \"1001\" /**/ , \"message\":\"m\" }", 200},
+      {"{\"code\":\"0\",\"data\":[1 /* one */, 2]}", 200},
+      {"{\"code\":\"0\"/", 200},
+      {"{\"code\":\"0\"/x}", 200},
       {"{\"code\":\"0\",\"data\":[1]", 200},
   };
   struct json_tokener *kept = json_tokener_new();
@@ -372,6 +383,85 @@ START_TEST(list_items_agree_with_the_tree) {
     json_object_put(root);
   }
   json_tokener_free(kept);
+}
+END_TEST
+
+/* JSON holds no NUL byte, and json-c reads one in a comment inside an
+ * object as the end of the text, handing back the inner object: both
+ * readers refuse a body holding one, and say where it is. */
+START_TEST(a_nul_byte_is_refused_by_both_readers) {
+  static const struct {
+    const char *body;
+    size_t len, at;
+  } answers[] = {
+#define WITH_NUL(text, at) {text, sizeof(text) - 1, at}
+      WITH_NUL("{\"code\":\"0\",\"data\":{\"p\":{\"code\":\"1001\",\"message\":"
+               "\"x\"}// a\0",
+               57),
+      WITH_NUL("{\"code\":\"0\",\"data\":[1]}\0", 23),
+      WITH_NUL("{\"code\":\"0\",\"data\":[1]}// a\0\n", 27),
+      WITH_NUL("{\"code\":\"0\",\"data\":[\"a\0b\"]}", 22),
+#undef WITH_NUL
+  };
+  for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+    char expected[64];
+    snprintf(expected, sizeof(expected), "invalid JSON: a NUL byte at byte %zu",
+             answers[i].at);
+    ef_error err;
+    struct json_object *root = NULL, *data = NULL;
+    ck_assert_int_eq(ef_envelope_parse(answers[i].body, answers[i].len, 200,
+                                       NULL, &root, &data, &err),
+                     -1);
+    ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+    ck_assert_str_eq(err.message, expected);
+    gathered g = {.text = "unset"};
+    ck_assert_int_eq(ef_envelope_parse_items(answers[i].body, answers[i].len,
+                                             200, gather, &g, &err),
+                     -1);
+    ck_assert_int_eq(err.kind, EF_ERR_PARSE);
+    ck_assert_str_eq(err.message, expected);
+  }
+}
+END_TEST
+
+/* Values nested near json-c's depth limit get the same verdict from both
+ * readers, whether data is a list of them or one of them, with or without
+ * an API error. */
+START_TEST(nesting_limits_agree) {
+  static const char *const heads[] = {
+      "{\"code\":\"0\",\"data\":[", "{\"code\":\"1001\",\"data\":[",
+      "{\"code\":\"0\",\"data\":",  "{\"code\":\"1001\",\"data\":",
+      "{\"code\":\"1001\",\"x\":",  "{\"code\":\"0\",\"x\":",
+  };
+  for (size_t h = 0; h < sizeof(heads) / sizeof(heads[0]); h++)
+    for (int depth = JSON_TOKENER_DEFAULT_DEPTH - 4;
+         depth <= JSON_TOKENER_DEFAULT_DEPTH + 1; depth++) {
+      char body[256];
+      size_t len = strlen(heads[h]);
+      memcpy(body, heads[h], len);
+      memset(body + len, '[', (size_t)depth);
+      memset(body + len + depth, ']', (size_t)depth);
+      len += 2 * (size_t)depth;
+      if (heads[h][strlen(heads[h]) - 1] == '[')
+        body[len++] = ']';
+      body[len++] = '}';
+      ef_error tree_err, items_err;
+      struct json_object *root = NULL, *data = NULL;
+      int tree =
+          ef_envelope_parse(body, len, 200, NULL, &root, &data, &tree_err);
+      int data_is_list =
+          tree == 0 &&
+          (data == NULL || json_object_is_type(data, json_type_array));
+      json_object_put(root);
+      gathered g = {.text = "unset"};
+      int items =
+          ef_envelope_parse_items(body, len, 200, gather, &g, &items_err);
+      ck_assert_msg(items == (data_is_list ? tree : -1) &&
+                        (tree == 0 || items_err.kind == tree_err.kind),
+                    "%s with %d levels: the tree %d (%s), the list %d (%s)",
+                    heads[h], depth, tree, tree_err.message, items,
+                    items_err.message);
+    }
 }
 END_TEST
 
@@ -434,4 +524,5 @@ UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           data_must_be_an_object, envelope_success_with_string_or_number_code,
           envelope_api_error_keeps_code_and_message,
           envelope_http_error_keeps_body_code, envelope_unreadable_bodies,
-          list_items_agree_with_the_tree, list_items_refuse_what_is_no_list)
+          list_items_agree_with_the_tree, list_items_refuse_what_is_no_list,
+          a_nul_byte_is_refused_by_both_readers, nesting_limits_agree)
