@@ -6,6 +6,7 @@
 #include "ef_engine_private.h"
 #include "ef_freshness.h"
 #include "ef_health.h"
+#include "ef_metric_memo.h"
 #include "ef_poll.h"
 #include "ef_push.h"
 #include "ef_schedule.h"
@@ -281,7 +282,8 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
         .max_unknown = max_unknown(engine),
         .memory = &state->values,
         .counter_glitch = engine->options.account->counter_glitch,
-        .without_collectd_names = engine->sink.without_collectd_names};
+        .without_collectd_names = engine->sink.without_collectd_names,
+        .memo = engine->memo};
     metric_pass pass = {.engine = engine, .view = view};
     if (values->data != NULL)
       ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);
@@ -837,7 +839,9 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
   }
   /* Due at once: the first read lists and polls every device. */
   engine->roster = roster_new(options, 0);
-  if (engine->roster == NULL || attach_new_devices(engine) != 0) {
+  engine->memo = ef_metric_memo_new();
+  if (engine->roster == NULL || engine->memo == NULL ||
+      attach_new_devices(engine) != 0) {
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
     ef_engine_free(engine);
     return NULL;
@@ -860,6 +864,7 @@ void ef_engine_free(ef_engine *engine) {
   ef_mqtt_free(engine->mqtt);
   ef_roster_free(engine->roster);
   ef_client_free(engine->client);
+  ef_metric_memo_free(engine->memo);
   free(engine);
 }
 

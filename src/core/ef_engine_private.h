@@ -29,6 +29,8 @@ struct ef_engine {
   size_t flapping;     /* devices whose pushed status may flap (ef_push.c) */
   int slow_said;       /* a read outlasted the interval, and it was said */
   int tags_said;       /* values waited for the list's tags, and it was said */
+  /* Paths' rows and names: readings are handed out on one thread. */
+  ef_metric_memo *memo;
 };
 
 /* 1 while a device's series would lack the tags the list gives: no list

@@ -2,6 +2,8 @@
  * metrics. */
 #include "ef_metric.h"
 
+#include "ef_metric_memo.h"
+
 #include <json-c/json.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -41,6 +43,7 @@ typedef struct {
   size_t n_fallbacks;
   char names[NAMES_LEN]; /* the current metric's names */
   size_t names_used;
+  ef_memo_path *path; /* the current value's path in the memo, or NULL */
 } run;
 
 static void publish(run *r, ef_metric *metric) {
@@ -68,11 +71,10 @@ static const char *expand(run *r, const char *template_, int captures,
   return out;
 }
 
-/* The names of a catalog metric; field_suffix tells the two metrics of an
- * error row apart. Returns -1 when a name does not fit. */
-static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
-                             const ef_captures *caps, const char *field_suffix,
-                             int with_collectd) {
+/* The names of a catalog metric, made. */
+static int make_quota_names(run *r, ef_metric *metric, const ef_quota *quota,
+                            const ef_captures *caps, const char *field_suffix,
+                            int with_collectd) {
   const ef_row_names *names = ef_catalog_names(quota);
   if (!names->valid)
     return -1;
@@ -114,6 +116,41 @@ static int name_quota_metric(run *r, ef_metric *metric, const ef_quota *quota,
       return -1;
     metric->tags[i] = (ef_tag){.key = names->tags[i].key, .value = value};
   }
+  return 0;
+}
+
+/* The names of a metric the catalog does not know: its path's. */
+static void make_generic_names(run *r, ef_metric *metric, const char *path,
+                               const char *suffix) {
+  r->names_used = 0;
+  size_t len = ef_catalog_generic_name(path, strlen(path), r->names,
+                                       EF_NAME_LEN - sizeof(EF_TEXT_SUFFIX));
+  memcpy(r->names + len, suffix, strlen(suffix) + 1);
+  metric->field = metric->collectd_instance = r->names;
+  metric->measurement = GENERIC_MEASUREMENT;
+  metric->collectd_type = GENERIC_COLLECTD_TYPE;
+  metric->n_tags = 0;
+}
+
+/* The names of a metric of row quota (NULL: one the catalog does not
+ * know, named after its path); field_suffix tells the two metrics of an
+ * error row apart, and text from numbers. From the memo when the value's
+ * path has them, else made (and kept there). Returns -1 when a name does
+ * not fit. */
+static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
+                       const ef_captures *caps, const char *field_suffix,
+                       int with_collectd) {
+  ef_names_key key = {
+      .row = quota, .suffix = field_suffix, .with_collectd = with_collectd};
+  if (r->path != NULL && ef_metric_memo_names(r->path, &key, metric))
+    return 0;
+  if (quota == NULL)
+    make_generic_names(r, metric, metric->path, field_suffix);
+  else if (make_quota_names(r, metric, quota, caps, field_suffix,
+                            with_collectd) != 0)
+    return -1;
+  if (r->path != NULL)
+    ef_metric_memo_keep(r->policy.memo, r->path, &key, metric);
   return 0;
 }
 
@@ -198,19 +235,9 @@ static int publish_any(run *r, const char *path, const ef_leaf *leaf,
     return 0;
   }
   const char *suffix = metric.type == EF_VALUE_STRING ? EF_TEXT_SUFFIX : "";
-  if (quota != NULL) {
-    if (name_quota_metric(r, &metric, quota, caps, suffix, 1) != 0) {
-      r->stats->implausible++;
-      return 0;
-    }
-  } else {
-    r->names_used = 0;
-    size_t len = ef_catalog_generic_name(path, strlen(path), r->names,
-                                         EF_NAME_LEN - sizeof(EF_TEXT_SUFFIX));
-    memcpy(r->names + len, suffix, strlen(suffix) + 1);
-    metric.field = metric.collectd_instance = r->names;
-    metric.measurement = GENERIC_MEASUREMENT;
-    metric.collectd_type = GENERIC_COLLECTD_TYPE;
+  if (name_metric(r, &metric, quota, caps, suffix, 1) != 0) {
+    r->stats->implausible++;
+    return 0;
   }
   if (metric.type == EF_VALUE_STRING)
     metric.collectd_type = "";
@@ -240,7 +267,7 @@ static void publish_derived(run *r, const char *path, const ef_quota *quota,
                                 : positive || text == NULL ? text
                                 : text[0] == '-'           ? text + 1
                                                            : NULL};
-    if (name_quota_metric(r, &metric, row, caps, "", 1) == 0)
+    if (name_metric(r, &metric, row, caps, "", 1) == 0)
       publish(r, &metric);
   }
 }
@@ -303,7 +330,7 @@ static void publish_value(run *r, const char *path, const ef_leaf *leaf,
                       .type = EF_VALUE_FLOAT,
                       .number = value,
                       .text = leaf->text};
-  if (name_quota_metric(r, &metric, quota, caps, "", 1) != 0) {
+  if (name_metric(r, &metric, quota, caps, "", 1) != 0) {
     r->stats->implausible++;
     return;
   }
@@ -327,7 +354,7 @@ static void publish_state(run *r, const char *path, const ef_leaf *leaf,
                       .path = path,
                       .type = EF_VALUE_STRING,
                       .text = leaf->text};
-  if (name_quota_metric(r, &metric, quota, caps, "", 0) != 0) {
+  if (name_metric(r, &metric, quota, caps, "", 0) != 0) {
     r->stats->implausible++;
     return;
   }
@@ -392,15 +419,14 @@ static void publish_errors(run *r, const char *path, const ef_leaf *leaf,
                       .type = EF_VALUE_INT,
                       .number = (double)count,
                       .integer = count};
-  if (name_quota_metric(r, &metric, quota, caps, EF_ERROR_COUNT_SUFFIX, 1) !=
-      0) {
+  if (name_metric(r, &metric, quota, caps, EF_ERROR_COUNT_SUFFIX, 1) != 0) {
     r->stats->implausible++;
     return;
   }
   publish(r, &metric);
   ef_metric text = {
       .quota = quota, .path = path, .type = EF_VALUE_STRING, .text = codes};
-  if (name_quota_metric(r, &text, quota, caps, EF_ERROR_CODES_SUFFIX, 0) == 0)
+  if (name_metric(r, &text, quota, caps, EF_ERROR_CODES_SUFFIX, 0) == 0)
     publish(r, &text);
 }
 
@@ -444,6 +470,7 @@ static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota) {
 
 /* The fallback rows' values whose quota the device did not send. */
 static void publish_fallbacks(run *r) {
+  r->path = NULL; /* named by their pattern, not by a value's path */
   uint32_t sent = r->seen | (r->policy.memory ? r->policy.memory->sent : 0);
   for (size_t i = 0; i < r->n_fallbacks; i++) {
     const deferred *d = &r->fallbacks[i];
@@ -457,10 +484,14 @@ static void publish_fallbacks(run *r) {
 static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   run *r = ctx;
   ef_captures caps;
-  const ef_quota *quota = leaf->path_hash != 0
-                              ? ef_catalog_lookup_hashed(path, leaf->path_len,
-                                                         leaf->path_hash, &caps)
-                              : ef_catalog_lookup(path, &caps);
+  r->path = NULL;
+  const ef_quota *quota =
+      leaf->path_hash == 0 ? ef_catalog_lookup(path, &caps)
+      : r->policy.memo != NULL
+          ? ef_metric_memo_lookup(r->policy.memo, path, leaf->path_len,
+                                  leaf->path_hash, &caps, &r->path)
+          : ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
+                                     &caps);
   /* A value the catalog does not know, or one a row of ANY only places
    * (under its pack): not the catalog's own, so it counts against the cap
    * and is left out when only the catalog's are wanted. */
@@ -506,6 +537,7 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->seen = 0;
   r->n_fallbacks = 0;
   r->names_used = 0;
+  r->path = NULL;
 }
 
 int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,

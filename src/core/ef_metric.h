@@ -25,9 +25,9 @@
  * is no value. collectd gets every number as its row's type (in the unit
  * the type holds: collectd_value), or as "gauge".
  *
- * Nothing is allocated per value: names are built in the run's own buffer
- * and valid during the callback. The front ends only translate these into
- * collectd values or line protocol. */
+ * Nothing is allocated per value: names are built in the run's own buffer,
+ * or kept in the policy's memo, and valid during the callback. The front ends
+ * only translate these into collectd values or line protocol. */
 #ifndef EF_METRIC_H
 #define EF_METRIC_H
 
@@ -40,6 +40,8 @@
 #include <stdint.h>
 
 struct json_object;
+/* ef_metric_memo.h */
+typedef struct ef_metric_memo ef_metric_memo;
 
 #define EF_NAME_LEN 128
 #define EF_MAX_TAGS EF_CATALOG_MAX_TAGS
@@ -117,6 +119,9 @@ typedef struct {
    * their collectd value is the number, for a caller that reads none of
    * them (values the catalog does not know keep their generic names). */
   int without_collectd_names;
+  /* Rows and names of paths seen before (ef_metric_memo.h), made with the
+   * same without_collectd_names; NULL: each value is looked up. */
+  ef_metric_memo *memo;
 } ef_metric_policy;
 
 typedef void (*ef_metric_cb)(const ef_metric *metric, void *ctx);

@@ -1,6 +1,7 @@
 /* Unit tests of ef_catalog.c and ef_metric.c: what each quota becomes. */
 #include "ef_catalog.h"
 #include "ef_metric.h"
+#include "ef_metric_memo.h"
 #include "unit.h"
 
 #include <json-c/json.h>
@@ -53,6 +54,11 @@ static void capture(const ef_metric *metric, void *ctx) {
   out->n++;
 }
 
+static void drop_metric(const ef_metric *metric, void *ctx) {
+  (void)metric;
+  (void)ctx;
+}
+
 /* A copy of memory, as it is now. */
 static ef_value_memory memory_copy(const ef_value_memory *memory) {
   ef_value_memory copy = *memory;
@@ -65,15 +71,93 @@ static ef_value_memory memory_copy(const ef_value_memory *memory) {
   return copy;
 }
 
+static void same_text_or_null(const char *a, const char *b) {
+  ck_assert_msg((a == NULL) == (b == NULL), "%s against %s", a ? a : "NULL",
+                b ? b : "NULL");
+  if (a != NULL)
+    ck_assert_str_eq(a, b);
+}
+
+/* Every metric of b is that of a, in every part. */
+static void same_metrics(const captured *a, const captured *b) {
+  ck_assert_uint_eq(b->n, a->n);
+  for (size_t i = 0; i < a->n; i++) {
+    const ef_metric *x = &a->metrics[i], *y = &b->metrics[i];
+    ck_assert_ptr_eq(y->quota, x->quota);
+    ck_assert_str_eq(y->path, x->path);
+    ck_assert_uint_eq(y->type, x->type);
+    ck_assert(memcmp(&y->number, &x->number, sizeof(double)) == 0);
+    ck_assert(y->integer == x->integer);
+    same_text_or_null(y->text, x->text);
+    same_text_or_null(y->collectd_type, x->collectd_type);
+    same_text_or_null(y->collectd_instance, x->collectd_instance);
+    ck_assert(memcmp(&y->collectd_value, &x->collectd_value, sizeof(double)) ==
+              0);
+    ck_assert_str_eq(y->measurement, x->measurement);
+    ck_assert_str_eq(y->field, x->field);
+    ck_assert_uint_eq(y->n_tags, x->n_tags);
+    for (size_t t = 0; t < x->n_tags; t++) {
+      ck_assert_str_eq(y->tags[t].key, x->tags[t].key);
+      ck_assert_str_eq(y->tags[t].value, x->tags[t].value);
+    }
+  }
+}
+
+/* The metrics of data under policy, with a memo (ef_metric_memo.h) that
+ * sees its paths first, then again, then after filling up with other
+ * paths: each time what out holds, made without one. memory: the device's
+ * memory as it was before out was made. */
+static void memo_changes_nothing(struct json_object *data,
+                                 const ef_metric_policy *policy,
+                                 const ef_value_memory *memory,
+                                 const captured *out) {
+  ef_metric_memo *memo = ef_metric_memo_new();
+  ck_assert_ptr_nonnull(memo);
+  captured *with_memo = calloc(1, sizeof(*with_memo));
+  ck_assert_ptr_nonnull(with_memo);
+  for (int round = 0; round < 3; round++) {
+    if (round == 2) {
+      /* Paths enough to fill it: it begins again, and still gives the
+       * same. */
+      struct json_object *others = json_object_new_object();
+      char key[32];
+      for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++) {
+        snprintf(key, sizeof(key), "other%d", i);
+        json_object_object_add(others, key, json_object_new_int(i + 1));
+      }
+      ef_metric_policy fill = {.memo = memo};
+      ck_assert_int_eq(
+          ef_metrics_of_json(others, &fill, drop_metric, NULL, NULL), 0);
+      json_object_put(others);
+    }
+    ef_metric_policy with = policy ? *policy : (ef_metric_policy){0};
+    ef_value_memory copy = {0};
+    if (policy != NULL && policy->memory != NULL) {
+      copy = memory_copy(memory);
+      with.memory = &copy;
+    }
+    with.memo = memo;
+    memset(with_memo, 0, sizeof(*with_memo));
+    ck_assert_int_eq(ef_metrics_of_json(data, &with, capture, with_memo, NULL),
+                     0);
+    ef_value_memory_clear(&copy);
+    same_metrics(out, with_memo);
+  }
+  free(with_memo);
+  ef_metric_memo_free(memo);
+}
+
 /* The metrics of json under policy, walked straight from the parsed JSON
  * (every poll's path); the same from kept samples (the pushed state's)
- * must give the same, from the device's memory as it was before. */
+ * must give the same, from the device's memory as it was before; and so
+ * must a memo of paths. */
 static ef_metric_stats
 metrics_under(const char *json, const ef_metric_policy *policy, captured *out) {
-  ef_value_memory before = {0};
+  ef_value_memory before = {0}, pristine = {0};
   ef_metric_policy again_policy = policy ? *policy : (ef_metric_policy){0};
   if (policy != NULL && policy->memory != NULL) {
     before = memory_copy(policy->memory);
+    pristine = memory_copy(policy->memory);
     again_policy.memory = &before;
   }
   struct json_object *data = json_tokener_parse(json);
@@ -81,6 +165,8 @@ metrics_under(const char *json, const ef_metric_policy *policy, captured *out) {
   memset(out, 0, sizeof(*out));
   ef_metric_stats stats = {0};
   ck_assert_int_eq(ef_metrics_of_json(data, policy, capture, out, &stats), 0);
+  memo_changes_nothing(data, policy, &pristine, out);
+  ef_value_memory_clear(&pristine);
   json_object_put(data);
 
   ef_samples samples = {0};

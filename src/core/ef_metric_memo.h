@@ -1,0 +1,65 @@
+/* ef_metric_memo.h: what the catalog says of each quota path, and the
+ * names its metrics get, remembered. A device sends the same paths every
+ * reading, and so do all devices of a family: each is looked up and named
+ * once, not once per value.
+ *
+ * Promises: a memo changes no metric: its row, captures and names are the
+ * ones the catalog and the naming give. Bounded: at most
+ * EF_METRIC_MEMO_PATHS paths and EF_METRIC_MEMO_BYTES of copies; when
+ * either is reached it forgets every path and begins again, so that a
+ * cloud sending ever new keys costs lookups, never memory. One thread at
+ * a time: an engine keeps one, and hands its readings out on one. */
+#ifndef EF_METRIC_MEMO_H
+#define EF_METRIC_MEMO_H
+
+#include "ef_catalog.h"
+#include "ef_metric.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EF_METRIC_MEMO_PATHS 2048
+#define EF_METRIC_MEMO_BYTES (256 * 1024)
+
+/* What a metric's names are made from, besides its path: its row (NULL: a
+ * path no row names, named after itself), its field's suffix, and whether
+ * it gets collectd's type and instance. */
+typedef struct {
+  const ef_quota *row;
+  const char *suffix;
+  int with_collectd;
+} ef_names_key;
+
+typedef struct ef_memo_names ef_memo_names;
+
+/* A path as the catalog found it: one no row captures from. */
+typedef struct {
+  const ef_quota *quota; /* NULL: no row names it */
+  const char *path;      /* the memo's copy */
+  size_t len;
+  uint64_t fnv64;
+  ef_memo_names *names; /* the names kept for it */
+} ef_memo_path;
+
+ef_metric_memo *ef_metric_memo_new(void);
+void ef_metric_memo_free(ef_metric_memo *memo);
+
+/* As ef_catalog_lookup_hashed (path: len bytes, its FNV-1a 64), from the
+ * memo when the path was seen before; *entry is the path's entry, or NULL
+ * when it is not kept (a row captures part of it: a pack's serial number,
+ * one device's own; it is too long; no room). Valid until the next call. */
+const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
+                                      size_t len, uint64_t fnv64,
+                                      ef_captures *caps, ef_memo_path **entry);
+
+/* Sets metric's names (collectd type and instance, measurement, field,
+ * tags) to those kept for key under entry: 1, or 0 when none are kept. */
+int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
+                         ef_metric *metric);
+
+/* Keeps a copy of metric's names for key under entry; nothing when there
+ * is no room left until the memo begins again. */
+void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
+                         const ef_names_key *key, const ef_metric *metric);
+
+#endif
