@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,21 +81,30 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* JSON has no NUL byte, and json-c stops at one in ways of its own (in a
- * comment inside an object it hands back the inner object as the whole
- * text): an answer holding one is refused before json-c reads it. 1 when
- * it does, with the error set. */
-static int holds_nul(const char *body, size_t len, ef_error *err) {
+/* Bytes json-c is not given: more than it reads (its lengths are ints),
+ * or a NUL, which JSON never holds and at which json-c stops in ways of
+ * its own (in a comment inside an object it hands back the inner object
+ * as the whole text). 1 when body holds them, with the error set. */
+static int unreadable_bytes(const char *body, size_t len, ef_error *err) {
+  if (len > INT_MAX) {
+    ef_error_set(err, EF_ERR_TOO_LARGE,
+                 "an answer of %zu bytes, more than json-c reads", len);
+    return 1;
+  }
   const char *nul = memchr(body, '\0', len);
-  if (nul != NULL)
+  if (nul == NULL)
+    return 0;
+  if (body[0] != '{' && body[0] != '[')
+    not_json(body, len, err);
+  else
     ef_error_set(err, EF_ERR_PARSE, "invalid JSON: a NUL byte at byte %zu",
                  (size_t)(nul - body));
-  return nul != NULL;
+  return 1;
 }
 
 static struct json_object *parse(const char *body, size_t len,
                                  struct json_tokener *kept, ef_error *err) {
-  if (holds_nul(body, len, err))
+  if (unreadable_bytes(body, len, err))
     return NULL;
   struct json_tokener *tokener = kept ? kept : json_tokener_new();
   if (tokener == NULL) {
@@ -306,9 +316,11 @@ static int read_member(scan *s, const char *name, envelope_said *said) {
     }
     s->data_seen = 1;
     s->data_type = NULL;
-    if (peek(s) == '[')
-      return read_items(s);
   }
+  /* The blanks before a value are not its bytes (EF_ENVELOPE_VALUE_MAX). */
+  int c = peek(s);
+  if (is_data && c == '[')
+    return read_items(s);
   struct json_object *value = NULL;
   if (next_value(s, s->member_tokener, &value) != 0)
     return -1;
@@ -324,7 +336,7 @@ static int read_member(scan *s, const char *name, envelope_said *said) {
 
 /* The envelope: one object, then what json-c lets follow it. 0 when read. */
 static int read_envelope(scan *s, envelope_said *said) {
-  if (holds_nul(s->body, s->len, s->err))
+  if (unreadable_bytes(s->body, s->len, s->err))
     return -1;
   int c = peek(s);
   if (c != '{') {

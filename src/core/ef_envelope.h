@@ -35,7 +35,8 @@ int ef_envelope_parse(const char *body, size_t len, long http_status,
 typedef int (*ef_envelope_item_cb)(int restart, struct json_object *item,
                                    void *ctx);
 
-/* No item of a list, and no other value of its envelope, may be longer. */
+/* No item of a list, and no other value of its envelope, may be longer,
+ * counting the blanks and comments that follow it. */
 #define EF_ENVELOPE_VALUE_MAX (64 * 1024)
 
 /* As ef_envelope_parse, for an answer whose data is a list that grows with
@@ -45,7 +46,8 @@ typedef int (*ef_envelope_item_cb)(int restart, struct json_object *item,
  * of their text: a list of 100,000 devices would be 120 MB, a hostile one
  * of empty objects gigabytes). Data absent or null is an empty list; data
  * that is not a list, or a value longer than EF_ENVELOPE_VALUE_MAX, is an
- * unreadable answer (EF_ERR_PARSE). The verdict is ef_envelope_parse's;
+ * unreadable answer (EF_ERR_PARSE), even one that also holds an API error.
+ * Otherwise the verdict is ef_envelope_parse's;
  * on -1 the items handed out are not the answer (an API error may follow
  * its data), and the caller drops them. */
 int ef_envelope_parse_items(const char *body, size_t len, long http_status,

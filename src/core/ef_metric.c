@@ -140,8 +140,11 @@ static void make_generic_names(run *r, ef_metric *metric, const char *path,
 static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                        const ef_captures *caps, const char *field_suffix,
                        int with_collectd) {
-  ef_names_key key = {
-      .row = quota, .suffix = field_suffix, .with_collectd = with_collectd};
+  ef_names_key key = {.row = quota,
+                      .suffix = field_suffix,
+                      .with_collectd = with_collectd,
+                      .without_collectd_names =
+                          r->policy.without_collectd_names};
   if (r->path != NULL && ef_metric_memo_names(r->path, &key, metric))
     return 0;
   if (quota == NULL)

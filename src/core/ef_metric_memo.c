@@ -7,6 +7,9 @@
 
 /* The index is at most half full. */
 #define INDEX_SLOTS (2 * EF_METRIC_MEMO_PATHS)
+/* A path is kept this near its hash's slot, or not at all: keys made to
+ * share a slot cost a cloud's flood a few probes each, not thousands. */
+#define MAX_PROBES 16
 /* Longer paths are looked up each time: none of the API's is near it, and
  * a cloud's long keys must not make the memo begin again. */
 #define PATH_MAX_KEPT 256
@@ -72,8 +75,9 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
                                       size_t len, uint64_t fnv64,
                                       ef_captures *caps, ef_memo_path **entry) {
   size_t mask = INDEX_SLOTS - 1;
-  size_t at = (size_t)fnv64 & mask;
-  for (; memo->index[at] != 0; at = (at + 1) & mask) {
+  size_t home = (size_t)fnv64 & mask, at = home, probes = 0;
+  for (; memo->index[at] != 0 && probes < MAX_PROBES;
+       at = (at + 1) & mask, probes++) {
     ef_memo_path *kept = &memo->paths[memo->index[at] - 1];
     if (kept->fnv64 == fnv64 && kept->len == len &&
         memcmp(kept->path, path, len) == 0) {
@@ -86,13 +90,13 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
   /* A path whose row captures part of it (a pack's serial number) is one
    * device's own: kept, it would be found by no other. */
-  if (caps->n > 0 || len > PATH_MAX_KEPT)
+  if (caps->n > 0 || len > PATH_MAX_KEPT || probes == MAX_PROBES)
     return quota;
   /* Room for the path and a few names, or the memo begins again. */
   if (memo->n_paths == EF_METRIC_MEMO_PATHS ||
       memo->used + len + 1 + 4 * sizeof(ef_memo_names) > EF_METRIC_MEMO_BYTES) {
     forget_all(memo);
-    at = (size_t)fnv64 & mask;
+    at = home;
   }
   char *copy = take(memo, len + 1);
   if (copy == NULL)
@@ -109,6 +113,7 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
 
 static int same_key(const ef_names_key *a, const ef_names_key *b) {
   return a->row == b->row && a->with_collectd == b->with_collectd &&
+         a->without_collectd_names == b->without_collectd_names &&
          (a->suffix == b->suffix || strcmp(a->suffix, b->suffix) == 0);
 }
 

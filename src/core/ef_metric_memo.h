@@ -22,12 +22,13 @@
 #define EF_METRIC_MEMO_BYTES (256 * 1024)
 
 /* What a metric's names are made from, besides its path: its row (NULL: a
- * path no row names, named after itself), its field's suffix, and whether
- * it gets collectd's type and instance. */
+ * path no row names, named after itself), its field's suffix, whether it
+ * gets collectd's type and instance, and whether the reader wants any. */
 typedef struct {
   const ef_quota *row;
   const char *suffix;
   int with_collectd;
+  int without_collectd_names; /* the policy's (ef_metric.h) */
 } ef_names_key;
 
 typedef struct ef_memo_names ef_memo_names;

@@ -1,5 +1,6 @@
 /* Unit tests of ef_catalog.c and ef_metric.c: what each quota becomes. */
 #include "ef_catalog.h"
+#include "ef_hash.h"
 #include "ef_metric.h"
 #include "ef_metric_memo.h"
 #include "unit.h"
@@ -923,6 +924,33 @@ START_TEST(a_path_twice_is_published_once) {
 }
 END_TEST
 
+/* Paths whose hashes share the memo's slot (as a cloud could make them):
+ * each is still named as without a memo, those past the memo's probes
+ * included. */
+START_TEST(paths_sharing_a_slot_are_named_alike) {
+  char json[4096] = "{";
+  size_t used = 1;
+  int found = 0;
+  for (unsigned i = 0; found < 40; i++) {
+    char key[16];
+    snprintf(key, sizeof(key), "k%u", i);
+    /* The memo's index has twice as many slots as it keeps paths. */
+    if ((ef_fnv64_text(EF_FNV64_BASIS, key) & (2 * EF_METRIC_MEMO_PATHS - 1)) !=
+        7)
+      continue;
+    used += (size_t)snprintf(json + used, sizeof(json) - used, "%s\"%s\":%d",
+                             found ? "," : "", key, found + 1);
+    found++;
+  }
+  snprintf(json + used, sizeof(json) - used, "}");
+  captured *out = calloc(1, sizeof(*out));
+  ck_assert_ptr_nonnull(out);
+  ef_metric_stats stats = metrics_of(json, out);
+  ck_assert_uint_eq(stats.published, 40);
+  free(out);
+}
+END_TEST
+
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
@@ -934,4 +962,4 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           energy_counters_are_named_and_guarded, signed_flows_are_split,
           pack_values_carry_the_pack, collectd_names_only_when_wanted,
           numbers_stay_honest, unknown_values_are_capped,
-          a_path_twice_is_published_once)
+          a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike)

@@ -421,6 +421,20 @@ START_TEST(a_nul_byte_is_refused_by_both_readers) {
     ck_assert_int_eq(err.kind, EF_ERR_PARSE);
     ck_assert_str_eq(err.message, expected);
   }
+  /* A body that is no JSON at all (gzip here) is said to be none. */
+  static const char gzip[] = "\x1f\x8b\x08\0\0\0\0\0";
+  ef_error tree_err, items_err;
+  struct json_object *root = NULL, *data = NULL;
+  ck_assert_int_eq(ef_envelope_parse(gzip, sizeof(gzip) - 1, 200, NULL, &root,
+                                     &data, &tree_err),
+                   -1);
+  gathered g = {.text = "unset"};
+  ck_assert_int_eq(ef_envelope_parse_items(gzip, sizeof(gzip) - 1, 200, gather,
+                                           &g, &items_err),
+                   -1);
+  ck_assert_msg(strncmp(tree_err.message, "not JSON", 8) == 0, "%s",
+                tree_err.message);
+  ck_assert_str_eq(items_err.message, tree_err.message);
 }
 END_TEST
 
@@ -462,6 +476,42 @@ START_TEST(nesting_limits_agree) {
                     heads[h], depth, tree, tree_err.message, items,
                     items_err.message);
     }
+}
+END_TEST
+
+/* Blanks and comments before a value are not counted against the length
+ * a value of a list answer may have: an answer whose members stand after
+ * more than EF_ENVELOPE_VALUE_MAX blank bytes is read as the tree reads
+ * it. */
+START_TEST(blanks_before_a_value_are_not_its_bytes) {
+  static const char *const parts[][2] = {
+      {"{\"code\":\"1001\",\"message\":", "\"x\"}"},
+      {"{\"code\":\"0\",\"data\":", "[1,2]}"},
+      {"{\"code\":\"0\",\"data\":[", "1,2]}"},
+      {"{\"code\":", "\"8521\"}"},
+  };
+  size_t blanks = EF_ENVELOPE_VALUE_MAX + 100;
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    size_t head = strlen(parts[i][0]), tail = strlen(parts[i][1]);
+    size_t len = head + blanks + tail;
+    char *body = malloc(len);
+    ck_assert_ptr_nonnull(body);
+    memcpy(body, parts[i][0], head);
+    memset(body + head, ' ', blanks);
+    memcpy(body + head + 2, "/* a comment */", 15);
+    memcpy(body + head + blanks, parts[i][1], tail);
+    ef_error tree_err, items_err;
+    struct json_object *root = NULL, *data = NULL;
+    int tree = ef_envelope_parse(body, len, 200, NULL, &root, &data, &tree_err);
+    json_object_put(root);
+    gathered g = {.text = "unset"};
+    int items = ef_envelope_parse_items(body, len, 200, gather, &g, &items_err);
+    ck_assert_msg(items == tree && items_err.kind == tree_err.kind,
+                  "%s: the tree %d (%s), the list %d (%s)", parts[i][0], tree,
+                  tree_err.message, items, items_err.message);
+    ck_assert_str_eq(items_err.api_code, tree_err.api_code);
+    free(body);
+  }
 }
 END_TEST
 
@@ -525,4 +575,5 @@ UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           envelope_api_error_keeps_code_and_message,
           envelope_http_error_keeps_body_code, envelope_unreadable_bodies,
           list_items_agree_with_the_tree, list_items_refuse_what_is_no_list,
-          a_nul_byte_is_refused_by_both_readers, nesting_limits_agree)
+          a_nul_byte_is_refused_by_both_readers, nesting_limits_agree,
+          blanks_before_a_value_are_not_its_bytes)
