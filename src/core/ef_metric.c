@@ -153,7 +153,8 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                             with_collectd) != 0)
     return -1;
   if (r->path != NULL)
-    ef_metric_memo_keep(r->policy.memo, r->path, &key, metric);
+    ef_metric_memo_keep(r->policy.memo, r->path, &key, metric, r->names,
+                        sizeof(r->names));
   return 0;
 }
 

@@ -16,12 +16,12 @@
 
 struct ef_memo_names {
   ef_names_key key;
-  /* The measurement, collectd type and tag keys are the catalog's or
-   * ef_metric.c's constants: kept as they are; the rest are copies. */
+  /* Copies of the texts the naming made; the others (the catalog's, the
+   * measurement, collectd type and tag keys) kept as they are. */
   const char *collectd_type, *collectd_instance, *measurement, *field;
-  size_t n_tags;
-  ef_tag tags[EF_MAX_TAGS];
   ef_memo_names *next;
+  size_t n_tags;
+  ef_tag tags[]; /* n_tags */
 };
 
 struct ef_metric_memo {
@@ -94,7 +94,8 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
     return quota;
   /* Room for the path and a few names, or the memo begins again. */
   if (memo->n_paths == EF_METRIC_MEMO_PATHS ||
-      memo->used + len + 1 + 4 * sizeof(ef_memo_names) > EF_METRIC_MEMO_BYTES) {
+      memo->used + len + 1 + 4 * (sizeof(ef_memo_names) + EF_NAME_LEN) >
+          EF_METRIC_MEMO_BYTES) {
     forget_all(memo);
     at = home;
   }
@@ -133,10 +134,14 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
   return 0;
 }
 
-/* A copy of text in the arena; NULL, with *failed set, when there is no
- * room. */
-static const char *copy_text(ef_metric_memo *memo, const char *text,
-                             int *failed) {
+/* text as kept: a copy in the arena when it lies in made (the naming's
+ * buffer, made_len bytes: the next metric's names overwrite it), else
+ * itself; NULL, with *failed set, when there is no room. */
+static const char *keep_text(ef_metric_memo *memo, const char *text,
+                             const char *made, size_t made_len, int *failed) {
+  uintptr_t at = (uintptr_t)text, start = (uintptr_t)made;
+  if (at < start || at - start >= made_len)
+    return text;
   size_t size = strlen(text) + 1;
   char *copy = take(memo, size);
   if (copy == NULL) {
@@ -148,23 +153,28 @@ static const char *copy_text(ef_metric_memo *memo, const char *text,
 }
 
 void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
-                         const ef_names_key *key, const ef_metric *metric) {
+                         const ef_names_key *key, const ef_metric *metric,
+                         const char *made, size_t made_len) {
   size_t mark = memo->used;
-  ef_memo_names *kept = take(memo, sizeof(*kept));
+  ef_memo_names *kept =
+      take(memo, sizeof(*kept) + metric->n_tags * sizeof(ef_tag));
   int failed = kept == NULL;
   if (!failed) {
     *kept = (ef_memo_names){.key = *key,
                             .collectd_type = metric->collectd_type,
                             .measurement = metric->measurement,
-                            .n_tags = metric->n_tags,
-                            .next = entry->names};
-    kept->collectd_instance =
-        copy_text(memo, metric->collectd_instance, &failed);
-    kept->field = copy_text(memo, metric->field, &failed);
+                            .next = entry->names,
+                            .n_tags = metric->n_tags};
+    kept->field = keep_text(memo, metric->field, made, made_len, &failed);
+    /* A name the catalog does not know is its field and instance both. */
+    kept->collectd_instance = metric->collectd_instance == metric->field
+                                  ? kept->field
+                                  : keep_text(memo, metric->collectd_instance,
+                                              made, made_len, &failed);
     for (size_t i = 0; i < metric->n_tags && !failed; i++)
-      kept->tags[i] =
-          (ef_tag){.key = metric->tags[i].key,
-                   .value = copy_text(memo, metric->tags[i].value, &failed)};
+      kept->tags[i] = (ef_tag){.key = metric->tags[i].key,
+                               .value = keep_text(memo, metric->tags[i].value,
+                                                  made, made_len, &failed)};
   }
   if (failed) {
     memo->used = mark;

@@ -58,9 +58,13 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
                          ef_metric *metric);
 
-/* Keeps a copy of metric's names for key under entry; nothing when there
- * is no room left until the memo begins again. */
+/* Keeps metric's names for key under entry: copies of those that lie in
+ * made (made_len bytes: the buffer they were made in, which the next
+ * metric's overwrite), the others as they are (constants: the catalog's
+ * own, literals); nothing when there is no room left until the memo begins
+ * again. */
 void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
-                         const ef_names_key *key, const ef_metric *metric);
+                         const ef_names_key *key, const ef_metric *metric,
+                         const char *made, size_t made_len);
 
 #endif
