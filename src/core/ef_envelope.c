@@ -76,6 +76,12 @@ static void not_json(const char *body, size_t len, ef_error *err) {
                start);
 }
 
+/* Whether body starts as JSON the API sends does (an object or a list):
+ * else it is told as no JSON at all (not_json). */
+static int starts_as_json(const char *body) {
+  return body[0] == '{' || body[0] == '[';
+}
+
 /* JSON's whitespace; a NUL is none. */
 static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -94,7 +100,7 @@ static int unreadable_bytes(const char *body, size_t len, ef_error *err) {
   const char *nul = memchr(body, '\0', len);
   if (nul == NULL)
     return 0;
-  if (body[0] != '{' && body[0] != '[')
+  if (!starts_as_json(body))
     not_json(body, len, err);
   else
     ef_error_set(err, EF_ERR_PARSE, "invalid JSON: a NUL byte at byte %zu",
@@ -130,7 +136,7 @@ static struct json_object *parse(const char *body, size_t len,
   if (root == NULL) {
     if (status == json_tokener_continue || status == json_tokener_success)
       ef_error_set(err, EF_ERR_PARSE, "truncated JSON (%zu bytes)", len);
-    else if (body[0] != '{' && body[0] != '[')
+    else if (!starts_as_json(body))
       not_json(body, len, err);
     else
       ef_error_set(err, EF_ERR_PARSE, "invalid JSON: %s",
@@ -345,8 +351,7 @@ static int read_envelope(scan *s, envelope_said *said) {
         c < 0 ? no_next(s) : json_tokener_error_parse_unexpected;
     if (c == '[')
       ef_error_set(s->err, EF_ERR_PARSE, "the answer is not a JSON object");
-    else if (why != json_tokener_continue && s->body[0] != '{' &&
-             s->body[0] != '[')
+    else if (why != json_tokener_continue && !starts_as_json(s->body))
       not_json(s->body, s->len, s->err);
     else
       return unreadable(s, why);

@@ -120,11 +120,11 @@ static int make_quota_names(run *r, ef_metric *metric, const ef_quota *quota,
 }
 
 /* The names of a metric the catalog does not know: its path's. */
-static void make_generic_names(run *r, ef_metric *metric, const char *path,
-                               const char *suffix) {
+static void make_generic_names(run *r, ef_metric *metric, const char *suffix) {
   r->names_used = 0;
-  size_t len = ef_catalog_generic_name(path, strlen(path), r->names,
-                                       EF_NAME_LEN - sizeof(EF_TEXT_SUFFIX));
+  size_t len =
+      ef_catalog_generic_name(metric->path, strlen(metric->path), r->names,
+                              EF_NAME_LEN - sizeof(EF_TEXT_SUFFIX));
   memcpy(r->names + len, suffix, strlen(suffix) + 1);
   metric->field = metric->collectd_instance = r->names;
   metric->measurement = GENERIC_MEASUREMENT;
@@ -148,7 +148,7 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
   if (r->path != NULL && ef_metric_memo_names(r->path, &key, metric))
     return 0;
   if (quota == NULL)
-    make_generic_names(r, metric, metric->path, field_suffix);
+    make_generic_names(r, metric, field_suffix);
   else if (make_quota_names(r, metric, quota, caps, field_suffix,
                             with_collectd) != 0)
     return -1;

@@ -14,6 +14,16 @@
  * a cloud's long keys must not make the memo begin again. */
 #define PATH_MAX_KEPT 256
 
+typedef struct ef_memo_names ef_memo_names;
+
+struct ef_memo_path {
+  const ef_quota *quota; /* NULL: no row names it */
+  const char *path;      /* the memo's copy */
+  size_t len;
+  uint64_t fnv64;
+  ef_memo_names *names; /* the names kept for it */
+};
+
 struct ef_memo_names {
   ef_names_key key;
   /* Copies of the texts the naming made; the others (the catalog's, the
@@ -105,8 +115,8 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   memcpy(copy, path, len);
   copy[len] = '\0';
   ef_memo_path *kept = &memo->paths[memo->n_paths];
-  *kept =
-      (ef_memo_path){.quota = quota, .path = copy, .len = len, .fnv64 = fnv64};
+  *kept = (struct ef_memo_path){
+      .quota = quota, .path = copy, .len = len, .fnv64 = fnv64};
   memo->index[at] = (uint16_t)++memo->n_paths;
   *entry = kept;
   return quota;

@@ -31,16 +31,8 @@ typedef struct {
   int without_collectd_names; /* the policy's (ef_metric.h) */
 } ef_names_key;
 
-typedef struct ef_memo_names ef_memo_names;
-
-/* A path as the catalog found it: one no row captures from. */
-typedef struct {
-  const ef_quota *quota; /* NULL: no row names it */
-  const char *path;      /* the memo's copy */
-  size_t len;
-  uint64_t fnv64;
-  ef_memo_names *names; /* the names kept for it */
-} ef_memo_path;
+/* A path the memo keeps: one no row captures from. */
+typedef struct ef_memo_path ef_memo_path;
 
 ef_metric_memo *ef_metric_memo_new(void);
 void ef_metric_memo_free(ef_metric_memo *memo);
