@@ -79,6 +79,17 @@ static void same_text_or_null(const char *a, const char *b) {
     ck_assert_str_eq(a, b);
 }
 
+/* y has x's line-protocol names: measurement, field and tags. */
+static void same_names(const ef_metric *x, const ef_metric *y) {
+  ck_assert_str_eq(y->measurement, x->measurement);
+  ck_assert_str_eq(y->field, x->field);
+  ck_assert_uint_eq(y->n_tags, x->n_tags);
+  for (size_t t = 0; t < x->n_tags; t++) {
+    ck_assert_str_eq(y->tags[t].key, x->tags[t].key);
+    ck_assert_str_eq(y->tags[t].value, x->tags[t].value);
+  }
+}
+
 /* Every metric of b is that of a, in every part. */
 static void same_metrics(const captured *a, const captured *b) {
   ck_assert_uint_eq(b->n, a->n);
@@ -94,13 +105,7 @@ static void same_metrics(const captured *a, const captured *b) {
     same_text_or_null(y->collectd_instance, x->collectd_instance);
     ck_assert(memcmp(&y->collectd_value, &x->collectd_value, sizeof(double)) ==
               0);
-    ck_assert_str_eq(y->measurement, x->measurement);
-    ck_assert_str_eq(y->field, x->field);
-    ck_assert_uint_eq(y->n_tags, x->n_tags);
-    for (size_t t = 0; t < x->n_tags; t++) {
-      ck_assert_str_eq(y->tags[t].key, x->tags[t].key);
-      ck_assert_str_eq(y->tags[t].value, x->tags[t].value);
-    }
+    same_names(x, y);
   }
 }
 
@@ -791,13 +796,7 @@ START_TEST(collectd_names_only_when_wanted) {
   int converted = 0;
   for (size_t i = 0; i < all->n; i++) {
     const ef_metric *a = &all->metrics[i], *l = &lean->metrics[i];
-    ck_assert_str_eq(l->measurement, a->measurement);
-    ck_assert_str_eq(l->field, a->field);
-    ck_assert_uint_eq(l->n_tags, a->n_tags);
-    for (size_t t = 0; t < a->n_tags; t++) {
-      ck_assert_str_eq(l->tags[t].key, a->tags[t].key);
-      ck_assert_str_eq(l->tags[t].value, a->tags[t].value);
-    }
+    same_names(a, l);
     ck_assert_double_eq(l->number, a->number);
     ck_assert_str_eq(l->text ? l->text : "", a->text ? a->text : "");
     if (a->quota != NULL) {

@@ -386,6 +386,28 @@ START_TEST(list_items_agree_with_the_tree) {
 }
 END_TEST
 
+/* One body through both readers. */
+typedef struct {
+  int tree, items; /* their verdicts */
+  ef_error tree_err, items_err;
+  int data_is_list; /* the tree read data as a list, or found none */
+} both_readers;
+
+static both_readers read_both(const char *body, size_t len) {
+  both_readers both;
+  struct json_object *root = NULL, *data = NULL;
+  both.tree =
+      ef_envelope_parse(body, len, 200, NULL, &root, &data, &both.tree_err);
+  both.data_is_list =
+      both.tree == 0 &&
+      (data == NULL || json_object_is_type(data, json_type_array));
+  json_object_put(root);
+  gathered g = {.text = "unset"};
+  both.items =
+      ef_envelope_parse_items(body, len, 200, gather, &g, &both.items_err);
+  return both;
+}
+
 /* JSON holds no NUL byte, and json-c reads one in a comment inside an
  * object as the end of the text, handing back the inner object: both
  * readers refuse a body holding one, and say where it is. */
@@ -407,34 +429,22 @@ START_TEST(a_nul_byte_is_refused_by_both_readers) {
     char expected[64];
     snprintf(expected, sizeof(expected), "invalid JSON: a NUL byte at byte %zu",
              answers[i].at);
-    ef_error err;
-    struct json_object *root = NULL, *data = NULL;
-    ck_assert_int_eq(ef_envelope_parse(answers[i].body, answers[i].len, 200,
-                                       NULL, &root, &data, &err),
-                     -1);
-    ck_assert_int_eq(err.kind, EF_ERR_PARSE);
-    ck_assert_str_eq(err.message, expected);
-    gathered g = {.text = "unset"};
-    ck_assert_int_eq(ef_envelope_parse_items(answers[i].body, answers[i].len,
-                                             200, gather, &g, &err),
-                     -1);
-    ck_assert_int_eq(err.kind, EF_ERR_PARSE);
-    ck_assert_str_eq(err.message, expected);
+    both_readers both = read_both(answers[i].body, answers[i].len);
+    ck_assert_int_eq(both.tree, -1);
+    ck_assert_int_eq(both.tree_err.kind, EF_ERR_PARSE);
+    ck_assert_str_eq(both.tree_err.message, expected);
+    ck_assert_int_eq(both.items, -1);
+    ck_assert_int_eq(both.items_err.kind, EF_ERR_PARSE);
+    ck_assert_str_eq(both.items_err.message, expected);
   }
   /* A body that is no JSON at all (gzip here) is said to be none. */
   static const char gzip[] = "\x1f\x8b\x08\0\0\0\0\0";
-  ef_error tree_err, items_err;
-  struct json_object *root = NULL, *data = NULL;
-  ck_assert_int_eq(ef_envelope_parse(gzip, sizeof(gzip) - 1, 200, NULL, &root,
-                                     &data, &tree_err),
-                   -1);
-  gathered g = {.text = "unset"};
-  ck_assert_int_eq(ef_envelope_parse_items(gzip, sizeof(gzip) - 1, 200, gather,
-                                           &g, &items_err),
-                   -1);
-  ck_assert_msg(strncmp(tree_err.message, "not JSON", 8) == 0, "%s",
-                tree_err.message);
-  ck_assert_str_eq(items_err.message, tree_err.message);
+  both_readers both = read_both(gzip, sizeof(gzip) - 1);
+  ck_assert_int_eq(both.tree, -1);
+  ck_assert_int_eq(both.items, -1);
+  ck_assert_msg(strncmp(both.tree_err.message, "not JSON", 8) == 0, "%s",
+                both.tree_err.message);
+  ck_assert_str_eq(both.items_err.message, both.tree_err.message);
 }
 END_TEST
 
@@ -459,22 +469,13 @@ START_TEST(nesting_limits_agree) {
       if (heads[h][strlen(heads[h]) - 1] == '[')
         body[len++] = ']';
       body[len++] = '}';
-      ef_error tree_err, items_err;
-      struct json_object *root = NULL, *data = NULL;
-      int tree =
-          ef_envelope_parse(body, len, 200, NULL, &root, &data, &tree_err);
-      int data_is_list =
-          tree == 0 &&
-          (data == NULL || json_object_is_type(data, json_type_array));
-      json_object_put(root);
-      gathered g = {.text = "unset"};
-      int items =
-          ef_envelope_parse_items(body, len, 200, gather, &g, &items_err);
-      ck_assert_msg(items == (data_is_list ? tree : -1) &&
-                        (tree == 0 || items_err.kind == tree_err.kind),
-                    "%s with %d levels: the tree %d (%s), the list %d (%s)",
-                    heads[h], depth, tree, tree_err.message, items,
-                    items_err.message);
+      both_readers both = read_both(body, len);
+      ck_assert_msg(
+          both.items == (both.data_is_list ? both.tree : -1) &&
+              (both.tree == 0 || both.items_err.kind == both.tree_err.kind),
+          "%s with %d levels: the tree %d (%s), the list %d (%s)", heads[h],
+          depth, both.tree, both.tree_err.message, both.items,
+          both.items_err.message);
     }
 }
 END_TEST
@@ -500,16 +501,12 @@ START_TEST(blanks_before_a_value_are_not_its_bytes) {
     memset(body + head, ' ', blanks);
     memcpy(body + head + 2, "/* a comment */", 15);
     memcpy(body + head + blanks, parts[i][1], tail);
-    ef_error tree_err, items_err;
-    struct json_object *root = NULL, *data = NULL;
-    int tree = ef_envelope_parse(body, len, 200, NULL, &root, &data, &tree_err);
-    json_object_put(root);
-    gathered g = {.text = "unset"};
-    int items = ef_envelope_parse_items(body, len, 200, gather, &g, &items_err);
-    ck_assert_msg(items == tree && items_err.kind == tree_err.kind,
-                  "%s: the tree %d (%s), the list %d (%s)", parts[i][0], tree,
-                  tree_err.message, items, items_err.message);
-    ck_assert_str_eq(items_err.api_code, tree_err.api_code);
+    both_readers both = read_both(body, len);
+    ck_assert_msg(
+        both.items == both.tree && both.items_err.kind == both.tree_err.kind,
+        "%s: the tree %d (%s), the list %d (%s)", parts[i][0], both.tree,
+        both.tree_err.message, both.items, both.items_err.message);
+    ck_assert_str_eq(both.items_err.api_code, both.tree_err.api_code);
     free(body);
   }
 }
