@@ -432,6 +432,54 @@ def instructions_by_group(path):
     return totals
 
 
+# Where a device's instructions go, by stage of a poll: the functions whose
+# inclusive cost a stage is, (source file, function) as callgrind_annotate
+# names them.
+STAGE_FUNCTIONS = {
+    "parse": ("ef_envelope.c", "ef_envelope_parse"),
+    "walk": ("ef_sample.c", "ef_walk"),
+    "values": ("ef_metric.c", "on_leaf"),
+    "fields": ("sink.c", "on_metric"),
+    "lines": ("sink.c", "on_reading_end"),
+}
+
+
+def instructions_by_function(path):
+    """The inclusive cost of each of STAGE_FUNCTIONS in a callgrind output
+    (0 for one that never ran)."""
+    listing = subprocess.run([CALLGRIND_ANNOTATE, "--auto=no",
+                              "--inclusive=yes", "--threshold=100", path],
+                             capture_output=True, text=True).stdout
+    totals = dict.fromkeys(STAGE_FUNCTIONS, 0)
+    for line in listing.splitlines():
+        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(\S+):(\w+)(?=\s|$)", line)
+        if found is None:
+            continue
+        where = (os.path.basename(found.group(2)), found.group(3))
+        for stage, function in STAGE_FUNCTIONS.items():
+            if where == function and totals[stage] == 0:
+                totals[stage] = int(found.group(1).replace(",", ""))
+    return totals
+
+
+def instructions_by_stage(per_device, inclusive):
+    """A device's instructions by stage, from the slope of STAGE_FUNCTIONS'
+    inclusive costs: each stage's own share, so that they add up to
+    per_device."""
+    walk_values = inclusive["values"] - inclusive["fields"]
+    return {
+        "the answer's JSON tree (json-c)": inclusive["parse"],
+        "the walk: paths, and the packs' JSON parsed by json-c":
+            inclusive["walk"] - inclusive["values"],
+        "the catalog: lookups, checks, names": walk_values,
+        "line protocol: fields into their series": inclusive["fields"],
+        "line protocol: the lines written": inclusive["lines"],
+        "the rest: HTTP (libcurl, signing), the engine, freeing the answer":
+            per_device - inclusive["parse"] - inclusive["walk"]
+            - inclusive["lines"],
+    }
+
+
 def telegraf_instructions(sim, sizes, work, name="telegraf"):
     """Instructions per device: the slope between polls of sizes[0] and
     sizes[1] devices under callgrind; the two totals; the values published
@@ -450,13 +498,19 @@ def telegraf_instructions(sim, sizes, work, name="telegraf"):
                              "\n%s" % (n, child.rc, read, tail(child.stderr)))
         totals.append(child.instructions)
         children.append(child)
-    by_group = {}
+    per_device = (totals[1] - totals[0]) / (sizes[1] - sizes[0])
+    by_group, by_stage = {}, {}
     if CALLGRIND_ANNOTATE is not None:
         small, big = (instructions_by_group(c.callgrind) for c in children)
         by_group = {group: (big.get(group, 0) - small.get(group, 0))
                     / (sizes[1] - sizes[0]) for group in big}
-    return ((totals[1] - totals[0]) / (sizes[1] - sizes[0]), totals,
-            values_per_device(child.stdout, n), by_group)
+        small, big = (instructions_by_function(c.callgrind)
+                      for c in children)
+        by_stage = instructions_by_stage(per_device, {
+            stage: (big[stage] - small[stage]) / (sizes[1] - sizes[0])
+            for stage in big})
+    return (per_device, totals, values_per_device(child.stdout, n),
+            by_group, by_stage)
 
 
 def floor_figures(answer, work, iterations, callgrind_iterations,
@@ -496,8 +550,8 @@ def answer_kind(sim, label, args, work, name, step):
          % (" and ".join(map(str, args.callgrind_sizes)), label))
     answer = os.path.join(work, name + ".json")
     kind = {"label": label, "answer": save_answer(sim, answer)}
-    (kind["instructions"], kind["totals"], kind["values"],
-     kind["by_group"]) = telegraf_instructions(sim, args.callgrind_sizes,
+    (kind["instructions"], kind["totals"], kind["values"], kind["by_group"],
+     kind["by_stage"]) = telegraf_instructions(sim, args.callgrind_sizes,
                                                work, name)
     kind["floor_instructions"], kind["floor_seconds"], kind["floor_totals"] = \
         floor_figures(answer, work, args.floor_iterations,
@@ -1708,6 +1762,21 @@ def render_poll(r, rep):
                             in sorted(k["by_group"].items(),
                                       key=lambda item: -item[1])
                             if abs(count) >= 5000)), "")
+        if k.get("by_stage"):
+            stages = k["by_stage"]
+            output = (stages["line protocol: fields into their series"]
+                      + stages["line protocol: the lines written"])
+            bare = k["instructions"] - output
+            rep.add("The same by stage (callgrind's inclusive cost of each "
+                    "stage's functions, the same slope): %s. Without line "
+                    "protocol at all, a device would cost %s: %.2fx json-c "
+                    "alone%s." % (
+                        "; ".join("%s %s" % (stage, mega(count))
+                                  for stage, count in stages.items()),
+                        mega(bare), bare / k["floor_instructions"],
+                        ", past the goal: a cheaper output alone cannot "
+                        "reach it" if bare / k["floor_instructions"]
+                        > GOAL_INSTRUCTIONS_RATIO else ""), "")
     rep.add("CPU time per device, the first kind of answer (the load of "
             "the machine moves it; see the note above). Besides the "
             "instructions above it holds the kernel's time (%.0f%% of the "

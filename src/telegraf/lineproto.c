@@ -224,18 +224,29 @@ static void put_measurement(buffer *b, const char *name) {
 
 /* ---- numbers ---------------------------------------------------------- */
 
-/* The JSON number grammar: a subset of what every line-protocol reader
- * takes as a float, so an API number's own text can be passed through. */
-static int is_json_number(const char *s) {
+/* Digits from s on: how many. A loop, not strspn: a number's runs of
+ * digits are short, and every float field of every line is scanned. */
+static size_t digits_at(const char *s) {
+  size_t n = 0;
+  while (s[n] >= '0' && s[n] <= '9')
+    n++;
+  return n;
+}
+
+/* The length of s when it is a number in the JSON grammar (a subset of
+ * what every line-protocol reader takes as a float, so an API number's own
+ * text can be passed through) shorter than LP_FLOAT_LEN; else 0. */
+static size_t json_number_len(const char *s) {
+  const char *start = s;
   s += *s == '-';
   if (*s == '0')
     s++;
   else if (*s >= '1' && *s <= '9')
-    s += strspn(s, "0123456789");
+    s += digits_at(s);
   else
     return 0;
   if (*s == '.') {
-    size_t digits = strspn(++s, "0123456789");
+    size_t digits = digits_at(++s);
     if (digits == 0)
       return 0;
     s += digits;
@@ -243,21 +254,22 @@ static int is_json_number(const char *s) {
   if (*s == 'e' || *s == 'E') {
     s++;
     s += *s == '+' || *s == '-';
-    size_t digits = strspn(s, "0123456789");
+    size_t digits = digits_at(s);
     if (digits == 0)
       return 0;
     s += digits;
   }
-  return *s == '\0';
+  size_t len = (size_t)(s - start);
+  return *s == '\0' && len < LP_FLOAT_LEN ? len : 0;
 }
 
 static int format_float(double number, const char *text, int text_exact,
                         char *out) {
   if (!isfinite(number))
     return -1;
-  if (text != NULL && strlen(text) < LP_FLOAT_LEN && is_json_number(text) &&
-      (text_exact || strtod(text, NULL) == number)) {
-    strcpy(out, text);
+  size_t len = text != NULL ? json_number_len(text) : 0;
+  if (len > 0 && (text_exact || strtod(text, NULL) == number)) {
+    memcpy(out, text, len + 1);
     return 0;
   }
   return ef_number_text(number, out);
@@ -469,9 +481,9 @@ static int value_writable(const lp_field *field) {
   return 1;
 }
 
-/* A set of the written field keys, so that the first of each is told in
- * one probe, not by comparing with every field before it. Returns its
- * size, or 0 when out of memory. */
+/* A set of the written field keys of a point with many, so that the first
+ * of each is told in one probe, not by comparing with every field before
+ * it. Returns its size, or 0 when out of memory. */
 static size_t reset_set(lp_writer *w, size_t n_fields) {
   size_t cap = 16;
   while (cap < 2 * n_fields)
@@ -487,11 +499,29 @@ static size_t reset_set(lp_writer *w, size_t n_fields) {
   return cap;
 }
 
+/* Points of at most this many fields (nearly all: a cell's, a phase's)
+ * tell repeated keys by comparing with the fields before, without the
+ * set. */
+#define FIELDS_WITHOUT_SET 8
+
+/* Whether fields a and b have keys written alike. */
+static int same_key(const lp_fields *fields, const lp_span *a,
+                    const lp_span *b) {
+  return a->len == b->len && memcmp(fields->text.data + a->at,
+                                    fields->text.data + b->at, a->len) == 0;
+}
+
 /* 1 when the key of field index is the first so written in the point's
- * fields (and remembers it). */
+ * fields (and remembers it in the set, of size cap, when there is one). */
 static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
                         size_t cap) {
   const lp_span *key = &fields->keys[index];
+  if (fields->n <= FIELDS_WITHOUT_SET) {
+    for (size_t before = 0; before < index; before++)
+      if (same_key(fields, &fields->keys[before], key))
+        return 0;
+    return 1;
+  }
   const char *text = fields->text.data + key->at;
   size_t mask = cap - 1;
   for (size_t at = ef_fnv32_bytes(EF_FNV32_BASIS, text, key->len) & mask;;
@@ -500,9 +530,7 @@ static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
       w->set[at] = (uint32_t)index + 1;
       return 1;
     }
-    const lp_span *other = &fields->keys[w->set[at] - 1];
-    if (other->len == key->len &&
-        memcmp(fields->text.data + other->at, text, key->len) == 0)
+    if (same_key(fields, &fields->keys[w->set[at] - 1], key))
       return 0;
   }
 }
@@ -511,10 +539,9 @@ static void put_value(buffer *b, const lp_field *field) {
   char number[LP_FLOAT_LEN];
   switch (field->type) {
   case LP_FLOAT:
-    if (field->text_exact && field->text != NULL &&
-        is_json_number(field->text)) {
-      size_t len = strlen(field->text);
-      if (len < LP_FLOAT_LEN && isfinite(field->number)) {
+    if (field->text_exact && field->text != NULL && isfinite(field->number)) {
+      size_t len = json_number_len(field->text);
+      if (len > 0) {
         put(b, field->text, len);
         break;
       }
@@ -655,7 +682,7 @@ static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
 int lp_writer_add_fields(lp_writer *w, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
                          const lp_fields *fields, int64_t time_ns) {
-  size_t cap = fields->n > 1 ? reset_set(w, fields->n) : 1;
+  size_t cap = fields->n > FIELDS_WITHOUT_SET ? reset_set(w, fields->n) : 1;
   if (cap == 0 || write_keys(w, tags, n_tags, n_written) != 0)
     return -1;
   /* A measurement of only "#" would leave a lone "_": still a name. */

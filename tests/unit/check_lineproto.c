@@ -166,6 +166,12 @@ static const line_case cases[] = {
                  INT("k\\=x", 4), INT("k=x", 5), INT("time", 6),
                  INT("time_", 7), INT("\"q", 8), INT("\\\"q", 9)),
      "m a\\ =1i,k\\=x=4i,time_=6i,\"q=8i" TS},
+    /* The same with few fields: a point of up to 8 compares its keys
+     * without a set. */
+    {"field keys equal as written count as one, few fields",
+     WITH_FIELDS("m", INT("a\x01", 1), INT("a\x02", 2), INT("k\\=x", 4),
+                 INT("k=x", 5)),
+     "m a\\ =1i,k\\=x=4i" TS},
     {"a dropped field does not hide a later one of its key",
      WITH_FIELDS("m", FLOAT("f", NAN), FLOAT("f", 2)), "m f=2" TS},
     {"fields keep their order", WITH_FIELDS("m", FLOAT("z", 1), FLOAT("a", 2)),
