@@ -447,13 +447,21 @@ static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
                                        : 0;
     if (value_len == 0)
       continue;
-    put_char(&w->out, ',');
-    put(&w->out, tag_key(w, i), key_len(w, i));
-    put_char(&w->out, '=');
-    if (written)
-      put(&w->out, value, value_len);
-    else
+    /* ",key=" and a written value at once, room made for both. */
+    size_t key_length = key_len(w, i);
+    if (reserve(&w->out, 2 + key_length + value_len) != 0)
+      return;
+    char *out = w->out.data + w->out.len;
+    out[0] = ',';
+    memcpy(out + 1, tag_key(w, i), key_length);
+    out[1 + key_length] = '=';
+    w->out.len += 2 + key_length;
+    if (written) {
+      memcpy(out + 2 + key_length, value, value_len);
+      w->out.len += value_len;
+    } else {
       put_escaped(&w->out, value, value_len, &TAG);
+    }
     run_written = 1;
   }
 }
@@ -522,10 +530,8 @@ static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
         return 0;
     return 1;
   }
-  const char *text = fields->text.data + key->at;
   size_t mask = cap - 1;
-  for (size_t at = ef_fnv32_bytes(EF_FNV32_BASIS, text, key->len) & mask;;
-       at = (at + 1) & mask) {
+  for (size_t at = key->hash & mask;; at = (at + 1) & mask) {
     if (w->set[at] == 0) {
       w->set[at] = (uint32_t)index + 1;
       return 1;
@@ -598,15 +604,42 @@ static int span_is(const char *text, const lp_span *span, const char *key) {
          key[span->len] == '\0';
 }
 
-/* Writes key when it is the key added at the same place before the last
- * clear, written as given then (so it is now); 1 when it did. */
-static int put_earlier_key(lp_fields *f, const char *key) {
+/* The key added at the same place before the last clear, when it is key
+ * and was written as given (so it would be now); else NULL. */
+static const lp_span *earlier_key(const lp_fields *f, const char *key) {
   if (f->n >= f->n_earlier)
-    return 0;
+    return NULL;
   const lp_span *earlier = &f->earlier_keys[f->n];
-  if (!earlier->as_given || !span_is(f->earlier_text.data, earlier, key))
+  return earlier->as_given && span_is(f->earlier_text.data, earlier, key)
+             ? earlier
+             : NULL;
+}
+
+/* The common field, ",key=value" at once: a float whose exact text is
+ * written as it is, under the key of the earlier reading. 1 when it was
+ * written, 0 when the field is not such a one, -1 when out of memory. */
+static int add_known_float(lp_fields *f, const lp_field *field) {
+  if (field->type != LP_FLOAT || !field->text_exact || field->text == NULL)
     return 0;
-  put(&f->text, key, earlier->len);
+  const lp_span *earlier = earlier_key(f, field->key);
+  size_t value_len = earlier ? json_number_len(field->text) : 0;
+  if (value_len == 0)
+    return 0;
+  size_t need = 1 + earlier->len + 1 + value_len;
+  if (reserve(&f->text, need) != 0) {
+    f->text.failed = 0; /* nothing of it added */
+    return -1;
+  }
+  char *out = f->text.data + f->text.len;
+  out[0] = ',';
+  memcpy(out + 1, field->key, earlier->len);
+  out[1 + earlier->len] = '=';
+  memcpy(out + 2 + earlier->len, field->text, value_len);
+  f->keys[f->n++] = (lp_span){.at = f->text.len + 1,
+                              .len = earlier->len,
+                              .as_given = 1,
+                              .hash = earlier->hash};
+  f->text.len += need;
   return 1;
 }
 
@@ -621,16 +654,25 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
     f->keys = keys;
     f->room = room;
   }
+  int known = add_known_float(f, field);
+  if (known != 0)
+    return known;
   pthread_once(&plain_once, fill_plain_bytes);
   size_t mark = f->text.len;
   put_char(&f->text, ',');
   lp_span key = {.at = f->text.len, .as_given = 1};
-  int copied = put_earlier_key(f, field->key);
-  if (!copied)
+  const lp_span *earlier = earlier_key(f, field->key);
+  if (earlier != NULL)
+    put(&f->text, field->key, earlier->len);
+  else
     put_key(&f->text, field->key, &FIELD_KEY);
   key.len = f->text.len - key.at;
-  if (!copied && !f->text.failed)
+  if (earlier == NULL && !f->text.failed) {
     key.as_given = span_is(f->text.data, &key, field->key);
+    key.hash = ef_fnv32_bytes(EF_FNV32_BASIS, f->text.data + key.at, key.len);
+  } else if (earlier != NULL) {
+    key.hash = earlier->hash;
+  }
   if (key.len > 0) {
     put_char(&f->text, '=');
     put_value(&f->text, field);
@@ -696,9 +738,13 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
     w->stamp_ns = time_ns;
     w->stamp_len = (size_t)ef_int_text(time_ns, w->stamp);
   }
-  put_char(&w->out, ' ');
-  put(&w->out, w->stamp, w->stamp_len);
-  put_char(&w->out, '\n');
+  if (reserve(&w->out, w->stamp_len + 2) == 0) {
+    char *out = w->out.data + w->out.len;
+    out[0] = ' ';
+    memcpy(out + 1, w->stamp, w->stamp_len);
+    out[1 + w->stamp_len] = '\n';
+    w->out.len += w->stamp_len + 2;
+  }
   if (w->out.failed) {
     /* Memory ran out: no line at all. */
     w->out.len = start;

@@ -73,7 +73,8 @@ typedef struct {
 /* Where a field's key is in the text of its point's fields. */
 typedef struct {
   size_t at, len;
-  int as_given; /* the key is written as it was given */
+  int as_given;  /* the key is written as it was given */
+  uint32_t hash; /* of the key as written: made once, copied with it */
 } lp_span;
 
 /* The fields of one point, written as they are added (",key=value" each:

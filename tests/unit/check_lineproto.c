@@ -523,7 +523,14 @@ END_TEST
 
 /* A point's fields after a clear are written as by fresh fields, whatever
  * the keys before the clear: the same keys (copied then), keys that are
- * the text others were written as, and keys in another order. */
+ * the text others were written as, and keys in another order; their
+ * spans alike too (the hash a copied key carries is the fresh one's).
+ * Integers, and floats with their exact text (written at once). */
+static const lp_field clear_fields[] = {
+    {.type = LP_INT, .integer = 1},
+    {.type = LP_FLOAT, .number = 1.5, .text = "1.5", .text_exact = 1},
+};
+
 START_TEST(fields_after_clear_as_fresh) {
   static const char *const readings[][4] = {
       {"soc", "a b", "time", "x\\"},
@@ -533,24 +540,34 @@ START_TEST(fields_after_clear_as_fresh) {
       {"soc", "soc", "caf\xc3\xa9", "\x01k"}, /* a repeat, UTF-8, control */
       {"soc", "soc", "caf\xc3\xa9", "\x01k"},
   };
-  lp_fields reused = {0};
-  for (size_t r = 0; r < sizeof(readings) / sizeof(readings[0]); r++) {
-    lp_fields fresh = {0};
-    lp_fields_clear(&reused);
-    for (size_t k = 0; k < 4; k++) {
-      lp_field field = {.key = readings[r][k], .type = LP_INT, .integer = 1};
-      ck_assert_int_eq(lp_fields_add(&reused, &field),
-                       lp_fields_add(&fresh, &field));
+  for (size_t kind = 0; kind < sizeof(clear_fields) / sizeof(clear_fields[0]);
+       kind++) {
+    lp_fields reused = {0};
+    for (size_t r = 0; r < sizeof(readings) / sizeof(readings[0]); r++) {
+      lp_fields fresh = {0};
+      lp_fields_clear(&reused);
+      for (size_t k = 0; k < 4; k++) {
+        lp_field field = clear_fields[kind];
+        field.key = readings[r][k];
+        ck_assert_int_eq(lp_fields_add(&reused, &field),
+                         lp_fields_add(&fresh, &field));
+      }
+      ck_assert_uint_eq(reused.n, fresh.n);
+      for (size_t k = 0; k < fresh.n; k++) {
+        ck_assert_uint_eq(reused.keys[k].len, fresh.keys[k].len);
+        ck_assert_int_eq(reused.keys[k].as_given, fresh.keys[k].as_given);
+        ck_assert_uint_eq(reused.keys[k].hash, fresh.keys[k].hash);
+      }
+      ck_assert_uint_eq(reused.text.len, fresh.text.len);
+      ck_assert_msg(memcmp(reused.text.data, fresh.text.data, fresh.text.len) ==
+                        0,
+                    "kind %zu, reading %zu: [%.*s] against [%.*s]", kind, r,
+                    (int)reused.text.len, reused.text.data, (int)fresh.text.len,
+                    fresh.text.data);
+      lp_fields_free(&fresh);
     }
-    ck_assert_uint_eq(reused.n, fresh.n);
-    ck_assert_uint_eq(reused.text.len, fresh.text.len);
-    ck_assert_msg(memcmp(reused.text.data, fresh.text.data, fresh.text.len) ==
-                      0,
-                  "reading %zu: [%.*s] against [%.*s]", r, (int)reused.text.len,
-                  reused.text.data, (int)fresh.text.len, fresh.text.data);
-    lp_fields_free(&fresh);
+    lp_fields_free(&reused);
   }
-  lp_fields_free(&reused);
 }
 END_TEST
 
