@@ -359,7 +359,12 @@ const char *ef_catalog_collectd_unit(const ef_quota *row) {
   return NULL;
 }
 
-static int match(const char *pattern, const char *path, ef_captures *caps) {
+/* Whether pattern, from its first capture on, matches path, from the
+ * segment that capture takes on, its captures into caps. first_end: where
+ * that segment ends (a lookup's group found it already), which is where
+ * the capture ends when a segment's end follows it in pattern. */
+static int match_from(const char *pattern, const char *path,
+                      const char *first_end, ef_captures *caps) {
   caps->n = 0;
   while (*pattern != '\0') {
     if (*pattern != '{') {
@@ -372,8 +377,11 @@ static int match(const char *pattern, const char *path, ef_captures *caps) {
     if (close == NULL || caps->n == EF_MAX_CAPTURES)
       return 0;
     const char *value = path;
-    while (!ends_capture(*path) && *path != close[1])
-      path++;
+    if (caps->n == 0 && ends_capture(close[1]))
+      path = first_end;
+    else
+      while (!ends_capture(*path) && *path != close[1])
+        path++;
     if (path == value)
       return 0;
     caps->items[caps->n].name = name;
@@ -434,7 +442,10 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
       const ef_quota *row = &catalog[group_rows[groups[g].first + k]];
       if (best != NULL && row > best)
         break;
-      if (match(row->pattern, path, &found)) {
+      /* The prefix is the path's, and so is where the first capture
+       * ends: only the rest is compared. */
+      if (match_from(row->pattern + groups[g].prefix_len, value, tail,
+                     &found)) {
         best = row;
         *caps = found;
         break;
