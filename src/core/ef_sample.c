@@ -30,6 +30,10 @@ typedef struct {
   size_t cap, used;
 } seen_paths;
 
+/* A walk's table of paths starts with at most this many slots, however
+ * many values the top level holds (a cloud's flood of keys). */
+#define EF_WALK_SEEN_START_MAX 4096
+
 typedef struct {
   ef_leaf_cb cb;
   void *ctx;
@@ -56,22 +60,28 @@ static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
       return &seen->slots[at];
 }
 
+/* Gives seen cap slots (a power of two, more than it holds): 0, or -1
+ * when memory runs out (seen is then as it was). */
+static int seen_resize(seen_paths *seen, size_t cap) {
+  uint64_t *slots = calloc(cap, sizeof(*slots));
+  if (slots == NULL)
+    return -1;
+  seen_paths grown = {.slots = slots, .cap = cap, .used = seen->used};
+  for (size_t i = 0; i < seen->cap; i++)
+    if (seen->slots[i] != 0)
+      *seen_slot(&grown, seen->slots[i]) = seen->slots[i];
+  free(seen->slots);
+  *seen = grown;
+  return 0;
+}
+
 /* 1 when the walk handed out the path of hash (never 0) before; else
  * remembers it. When memory runs out, paths are no longer told apart
  * (handed out as they come). */
 static int seen_before(seen_paths *seen, uint64_t hash) {
-  if (seen->used + 1 > seen->cap / 2) {
-    size_t cap = seen->cap ? 2 * seen->cap : 64;
-    uint64_t *slots = calloc(cap, sizeof(*slots));
-    if (slots == NULL)
-      return 0;
-    seen_paths grown = {.slots = slots, .cap = cap, .used = seen->used};
-    for (size_t i = 0; i < seen->cap; i++)
-      if (seen->slots[i] != 0)
-        *seen_slot(&grown, seen->slots[i]) = seen->slots[i];
-    free(seen->slots);
-    *seen = grown;
-  }
+  if (seen->used + 1 > seen->cap / 2 &&
+      seen_resize(seen, seen->cap ? 2 * seen->cap : 64) != 0)
+    return 0;
   uint64_t *slot = seen_slot(seen, hash);
   if (*slot == hash)
     return 1;
@@ -293,6 +303,13 @@ int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
   w->ctx = ctx;
   w->cut = 0;
   w->seen = (seen_paths){0};
+  /* Room for twice the top level's values at once (a PowerOcean's packs
+   * add more than one for each of theirs): the table seldom grows. */
+  size_t room = 64;
+  while (room < 4 * (size_t)json_object_object_length(data) &&
+         room < EF_WALK_SEEN_START_MAX)
+    room *= 2;
+  seen_resize(&w->seen, room); /* without room, it grows as it fills */
   w->tokener = NULL;
   w->path[0] = '\0';
   walk_object(w, TOP, data, 0);
