@@ -172,6 +172,15 @@ static const line_case cases[] = {
      WITH_FIELDS("m", INT("a\x01", 1), INT("a\x02", 2), INT("k\\=x", 4),
                  INT("k=x", 5)),
      "m a\\ =1i,k\\=x=4i" TS},
+    {"a repeated key among 8 fields, not next to its first",
+     WITH_FIELDS("m", INT("a\x01", 1), INT("b", 2), INT("c", 3), INT("d", 4),
+                 INT("e", 5), INT("f", 6), INT("g", 7), INT("a\x02", 8)),
+     "m a\\ =1i,b=2i,c=3i,d=4i,e=5i,f=6i,g=7i" TS},
+    {"a repeated key among 9 fields, not next to its first",
+     WITH_FIELDS("m", INT("a\x01", 1), INT("b", 2), INT("c", 3), INT("d", 4),
+                 INT("e", 5), INT("f", 6), INT("g", 7), INT("h", 8),
+                 INT("a\x02", 9)),
+     "m a\\ =1i,b=2i,c=3i,d=4i,e=5i,f=6i,g=7i,h=8i" TS},
     {"a dropped field does not hide a later one of its key",
      WITH_FIELDS("m", FLOAT("f", NAN), FLOAT("f", 2)), "m f=2" TS},
     {"fields keep their order", WITH_FIELDS("m", FLOAT("z", 1), FLOAT("a", 2)),
@@ -529,6 +538,14 @@ END_TEST
 static const lp_field clear_fields[] = {
     {.type = LP_INT, .integer = 1},
     {.type = LP_FLOAT, .number = 1.5, .text = "1.5", .text_exact = 1},
+    /* Texts that are no JSON number, or too long: the number formatted. */
+    {.type = LP_FLOAT, .number = 1, .text = "01", .text_exact = 1},
+    {.type = LP_FLOAT, .number = 1, .text = "1i", .text_exact = 1},
+    {.type = LP_FLOAT, .number = 16, .text = "0x10", .text_exact = 1},
+    {.type = LP_FLOAT,
+     .number = 1e39,
+     .text = "1000000000000000000000000000000000000000",
+     .text_exact = 1},
 };
 
 START_TEST(fields_after_clear_as_fresh) {
