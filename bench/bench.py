@@ -1777,16 +1777,17 @@ def render_poll(r, rep):
             stages = k["by_stage"]
             output = sum(count for stage, count in stages.items()
                          if stage.startswith("line protocol"))
-            bare = k["instructions"] - output
+            without_output = k["instructions"] - output
             rep.add("The same by stage (callgrind's inclusive cost of each "
                     "stage's functions, the same slope): %s. Without line "
                     "protocol at all, a device would cost %s: %.2fx json-c "
                     "alone%s." % (
                         "; ".join("%s %s" % (stage, mega(count))
                                   for stage, count in stages.items()),
-                        mega(bare), bare / k["floor_instructions"],
+                        mega(without_output),
+                        without_output / k["floor_instructions"],
                         ", past the goal: a cheaper output alone cannot "
-                        "reach it" if bare / k["floor_instructions"]
+                        "reach it" if without_output / k["floor_instructions"]
                         > GOAL_INSTRUCTIONS_RATIO else ""), "")
     rep.add("CPU time per device, the first kind of answer (the load of "
             "the machine moves it; see the note above). Besides the "
