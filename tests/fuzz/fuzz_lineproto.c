@@ -10,12 +10,17 @@
  *   t KEY, VALUE   a tag for later fields
  *   c              drops the tags so far
  *   f KEY, TEXT    a float, strtod(TEXT), with TEXT as its exact text
+ *   x KEY, TEXT    the same, TEXT known to denote the number when strtod
+ *                  reads all of it (text_exact: the core's promise)
  *   d KEY, TEXT    a float, strtod(TEXT), without a text (formatted)
  *   i KEY, TEXT    an integer, strtoll(TEXT)
  *   b KEY, TEXT    a boolean: the first byte of TEXT is odd
  *   s KEY, TEXT    a string
  *   T TEXT         the timestamp, strtoll(TEXT)
- * A missing value is NULL, which the encoder must take too. */
+ * A missing value is NULL, which the encoder must take too. The points
+ * are added and written twice, as two readings of one series: the second
+ * (which copies the keys of the first) must be written byte for byte as
+ * the first. */
 #include "fuzz_support.h"
 #include "lineproto_check.h"
 #include "series.h"
@@ -37,12 +42,15 @@ typedef struct {
 static lp_field field_of(char kind, const char *key, const char *text) {
   lp_field field = {.key = key, .text = text};
   const char *number = text ? text : "";
+  char *end = NULL;
   switch (kind) {
   case 'f':
+  case 'x':
   case 'd':
     field.type = LP_FLOAT;
-    field.number = strtod(number, NULL);
-    field.text = kind == 'f' ? text : NULL;
+    field.number = strtod(number, &end);
+    field.text = kind != 'd' ? text : NULL;
+    field.text_exact = kind == 'x' && text != NULL && *end == '\0';
     break;
   case 'i':
     field.type = LP_INT;
@@ -79,6 +87,7 @@ static int apply_token(fuzz_input *input, tg_series *series, point_state *state,
     state->n_tags = 0;
     return 0;
   case 'f':
+  case 'x':
   case 'd':
   case 'i':
   case 'b':
@@ -107,28 +116,49 @@ static void check_output(const char *text, size_t len, int written) {
   abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+/* Adds the input's points to series and writes them to out: the lines
+ * written, or -1. */
+static int one_reading(const uint8_t *data, size_t size, tg_series *series,
+                       FILE *out) {
   fuzz_input input;
   fuzz_input_init(&input, data, size);
-  tg_series *series = tg_series_new();
-  char *text = NULL;
-  size_t len = 0;
-  FILE *out = open_memstream(&text, &len);
-  if (input.text != NULL && series != NULL && out != NULL) {
+  int written = -1;
+  if (input.text != NULL) {
     point_state state = {.measurement = fuzz_input_token(&input),
                          .time_ns = 1718582400000000000};
     const char *token;
     int status = 0;
     while (status == 0 && (token = fuzz_input_token(&input)) != NULL)
       status = apply_token(&input, series, &state, token);
-    int written = tg_series_flush(series, out, state.time_ns);
-    if (fflush(out) == 0)
+    written = tg_series_flush(series, out, state.time_ns);
+  }
+  fuzz_input_free(&input);
+  return written;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  tg_series *series = tg_series_new();
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  if (series != NULL && out != NULL) {
+    int written = one_reading(data, size, series, out);
+    if (fflush(out) == 0) {
       check_output(text, len, written);
+      size_t first = len;
+      int again = one_reading(data, size, series, out);
+      if (fflush(out) == 0 && written >= 0 && again >= 0 &&
+          (again != written || len != 2 * first ||
+           memcmp(text, text + first, first) != 0)) {
+        fprintf(stderr, "a second reading written otherwise:\n%.*s\n%.*s\n",
+                (int)first, text, (int)(len - first), text + first);
+        abort();
+      }
+    }
   }
   if (out != NULL)
     fclose(out);
   free(text);
   tg_series_free(series);
-  fuzz_input_free(&input);
   return 0;
 }
