@@ -412,23 +412,30 @@ def object_group(name):
     return "other (the dynamic loader...)"
 
 
+def annotated_functions(path, inclusive=False):
+    """(cost, "file:function [object]") for each function callgrind_annotate
+    lists in a callgrind output: its self cost, or its inclusive one."""
+    listing = subprocess.run(
+        [CALLGRIND_ANNOTATE, "--auto=no", "--threshold=100"]
+        + (["--inclusive=yes"] if inclusive else []) + [path],
+        capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(\S.*)$", line)
+        if found is not None and "PROGRAM TOTALS" not in line and \
+                ":" in found.group(2):
+            yield int(found.group(1).replace(",", "")), found.group(2)
+
+
 def instructions_by_group(path):
     """The instructions (self cost) of a callgrind output by OBJECT_GROUPS;
     functions inlined from headers, which callgrind_annotate shows without
     an object file, are the program's own."""
-    listing = subprocess.run([CALLGRIND_ANNOTATE, "--auto=no",
-                              "--threshold=100", path], capture_output=True,
-                             text=True).stdout
     totals = {}
-    for line in listing.splitlines():
-        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(\S.*)$", line)
-        if found is None or "PROGRAM TOTALS" in line or ":" not in line:
-            continue
-        where = re.search(r"\[([^\]]+)\]$", found.group(2))
+    for cost, function in annotated_functions(path):
+        where = re.search(r"\[([^\]]+)\]$", function)
         group = object_group(os.path.basename(where.group(1)) if where
                              else "ecoflow-telegraf")
-        totals[group] = totals.get(group, 0) + int(
-            found.group(1).replace(",", ""))
+        totals[group] = totals.get(group, 0) + cost
     return totals
 
 
@@ -448,19 +455,15 @@ STAGE_FUNCTIONS = {
 def instructions_by_function(path):
     """The inclusive cost of each of STAGE_FUNCTIONS in a callgrind output;
     None for one that is not in it (renamed, or never run)."""
-    listing = subprocess.run([CALLGRIND_ANNOTATE, "--auto=no",
-                              "--inclusive=yes", "--threshold=100", path],
-                             capture_output=True, text=True).stdout
     totals = dict.fromkeys(STAGE_FUNCTIONS)
-    for line in listing.splitlines():
-        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(\S+):(\w+)(?=\s|$)",
-                         line)
+    for cost, function in annotated_functions(path, inclusive=True):
+        found = re.match(r"(\S+):(\w+)(?=\s|$)", function)
         if found is None:
             continue
-        where = (os.path.basename(found.group(2)), found.group(3))
-        for stage, function in STAGE_FUNCTIONS.items():
-            if where == function and totals[stage] is None:
-                totals[stage] = int(found.group(1).replace(",", ""))
+        where = (os.path.basename(found.group(1)), found.group(2))
+        for stage, stage_function in STAGE_FUNCTIONS.items():
+            if where == stage_function and totals[stage] is None:
+                totals[stage] = cost
     return totals
 
 

@@ -541,20 +541,28 @@ static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
   }
 }
 
+/* The length of field's text when it is written as it is: a float's text
+ * known to denote its number, in the JSON grammar; else 0. */
+static size_t exact_text_len(const lp_field *field) {
+  return field->type == LP_FLOAT && field->text_exact && field->text != NULL &&
+                 isfinite(field->number)
+             ? json_number_len(field->text)
+             : 0;
+}
+
 static void put_value(buffer *b, const lp_field *field) {
   char number[LP_FLOAT_LEN];
   switch (field->type) {
-  case LP_FLOAT:
-    if (field->text_exact && field->text != NULL && isfinite(field->number)) {
-      size_t len = json_number_len(field->text);
-      if (len > 0) {
-        put(b, field->text, len);
-        break;
-      }
+  case LP_FLOAT: {
+    size_t exact_len = exact_text_len(field);
+    if (exact_len > 0) {
+      put(b, field->text, exact_len);
+      break;
     }
     format_float(field->number, field->text, field->text_exact, number);
     put_text(b, number);
     break;
+  }
   case LP_INT:
     put(b, number, (size_t)ef_int_text(field->integer, number));
     put_char(b, 'i');
@@ -616,13 +624,12 @@ static const lp_span *earlier_key(const lp_fields *f, const char *key) {
 }
 
 /* The common field, ",key=value" at once: a float whose exact text is
- * written as it is, under the key of the earlier reading. 1 when it was
- * written, 0 when the field is not such a one, -1 when out of memory. */
-static int add_known_float(lp_fields *f, const lp_field *field) {
-  if (field->type != LP_FLOAT || !field->text_exact || field->text == NULL)
-    return 0;
-  const lp_span *earlier = earlier_key(f, field->key);
-  size_t value_len = earlier ? json_number_len(field->text) : 0;
+ * written as it is, under earlier, the key of the earlier reading. 1 when
+ * it was written, 0 when the field is not such a one, -1 when out of
+ * memory. */
+static int add_known_float(lp_fields *f, const lp_field *field,
+                           const lp_span *earlier) {
+  size_t value_len = exact_text_len(field);
   if (value_len == 0)
     return 0;
   size_t need = 1 + earlier->len + 1 + value_len;
@@ -654,14 +661,14 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
     f->keys = keys;
     f->room = room;
   }
-  int known = add_known_float(f, field);
+  const lp_span *earlier = earlier_key(f, field->key);
+  int known = earlier != NULL ? add_known_float(f, field, earlier) : 0;
   if (known != 0)
     return known;
   pthread_once(&plain_once, fill_plain_bytes);
   size_t mark = f->text.len;
   put_char(&f->text, ',');
   lp_span key = {.at = f->text.len, .as_given = 1};
-  const lp_span *earlier = earlier_key(f, field->key);
   if (earlier != NULL)
     put(&f->text, field->key, earlier->len);
   else
