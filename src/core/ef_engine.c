@@ -283,7 +283,8 @@ static void hand_out(const ef_engine *engine, ef_roster_device *device,
         .memory = &state->values,
         .counter_glitch = engine->options.account->counter_glitch,
         .without_collectd_names = engine->sink.without_collectd_names,
-        .memo = engine->memo};
+        .memo = engine->memo,
+        .walker = engine->walker};
     metric_pass pass = {.engine = engine, .view = view};
     if (values->data != NULL)
       ef_metrics_of_json(values->data, &policy, on_metric, &pass, &view->stats);
@@ -840,8 +841,9 @@ ef_engine *ef_engine_new(const ef_engine_options *options, const ef_sink *sink,
   /* Due at once: the first read lists and polls every device. */
   engine->roster = roster_new(options, 0);
   engine->memo = ef_metric_memo_new();
+  engine->walker = ef_walker_new();
   if (engine->roster == NULL || engine->memo == NULL ||
-      attach_new_devices(engine) != 0) {
+      engine->walker == NULL || attach_new_devices(engine) != 0) {
     snprintf(problem, EF_PROBLEM_LEN, "out of memory");
     ef_engine_free(engine);
     return NULL;
@@ -865,6 +867,7 @@ void ef_engine_free(ef_engine *engine) {
   ef_roster_free(engine->roster);
   ef_client_free(engine->client);
   ef_metric_memo_free(engine->memo);
+  ef_walker_free(engine->walker);
   free(engine);
 }
 

@@ -31,6 +31,7 @@ struct ef_engine {
   int tags_said;       /* values waited for the list's tags, and it was said */
   /* Paths' rows and names: readings are handed out on one thread. */
   ef_metric_memo *memo;
+  ef_walker *walker; /* the walks of its readings' data */
 };
 
 /* 1 while a device's series would lack the tags the list gives: no list

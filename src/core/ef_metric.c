@@ -549,7 +549,8 @@ int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,
   ef_metric_stats scratch = {0};
   run r;
   run_init(&r, policy, cb, ctx, stats, &scratch);
-  int status = ef_walk(data, on_leaf, &r, &r.stats->cut);
+  int status =
+      ef_walker_walk(r.policy.walker, data, on_leaf, &r, &r.stats->cut);
   publish_fallbacks(&r);
   return status;
 }

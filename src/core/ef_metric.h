@@ -122,6 +122,9 @@ typedef struct {
   /* Rows and names of paths seen before (ef_metric_memo.h), made with the
    * same without_collectd_names; NULL: each value is looked up. */
   ef_metric_memo *memo;
+  /* Room for the walk of the answer's data (ef_sample.h), kept from one
+   * reading to the next; NULL: a walk's own. */
+  ef_walker *walker;
 } ef_metric_policy;
 
 typedef void (*ef_metric_cb)(const ef_metric *metric, void *ctx);

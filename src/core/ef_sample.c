@@ -21,13 +21,20 @@
 /* ---- the walk ------------------------------------------------------------
  */
 
-/* The paths a walk handed out, by 64-bit hash (open addressing; 0 is an
- * empty slot): a path the answer holds twice (flat "a.b" next to nested
- * {"a":{"b"}}) is handed out once, the first time, so that no front end
- * gets two values of one name in one reading. */
+/* The paths a walk handed out, by 64-bit hash (open addressing): a path
+ * the answer holds twice (flat "a.b" next to nested {"a":{"b"}}) is handed
+ * out once, the first time, so that no front end gets two values of one
+ * name in one reading. A slot belongs to the walk of its number; any other
+ * is empty: the table is kept from walk to walk and never cleared. */
 typedef struct {
-  uint64_t *slots;
+  uint64_t hash;
+  uint32_t walk;
+} seen_path;
+
+typedef struct {
+  seen_path *slots;
   size_t cap, used;
+  uint32_t walk; /* this walk's number, never 0 */
 } seen_paths;
 
 /* A walk's table of paths starts with at most this many slots, however
@@ -38,11 +45,18 @@ typedef struct {
   ef_leaf_cb cb;
   void *ctx;
   size_t cut;
-  seen_paths seen;
-  struct json_tokener *tokener;    /* for JSON text in strings, once needed */
+  seen_paths *seen;
+  struct json_tokener **tokener;   /* for JSON text in strings, once needed */
   char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
   char path[EF_PATH_MAX];
 } walk;
+
+struct ef_walker {
+  seen_paths seen;
+  struct json_tokener *tokener;
+  int walking;
+  walk w;
+};
 
 /* Where the walk is: the path's length, and the FNV-1a 64 of the path so
  * far, carried down so that each value hashes its last segment only. */
@@ -53,39 +67,53 @@ typedef struct {
 
 #define TOP ((walk_at){.len = 0, .hash = EF_FNV64_BASIS})
 
-static uint64_t *seen_slot(const seen_paths *seen, uint64_t hash) {
+static seen_path *seen_slot(const seen_paths *seen, uint64_t hash) {
   size_t mask = seen->cap - 1;
   for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask)
-    if (seen->slots[at] == 0 || seen->slots[at] == hash)
+    if (seen->slots[at].walk != seen->walk || seen->slots[at].hash == hash)
       return &seen->slots[at];
 }
 
 /* Gives seen cap slots (a power of two, more than it holds): 0, or -1
  * when memory runs out (seen is then as it was). */
 static int seen_resize(seen_paths *seen, size_t cap) {
-  uint64_t *slots = calloc(cap, sizeof(*slots));
+  seen_path *slots = calloc(cap, sizeof(*slots));
   if (slots == NULL)
     return -1;
-  seen_paths grown = {.slots = slots, .cap = cap, .used = seen->used};
+  seen_paths grown = {
+      .slots = slots, .cap = cap, .used = seen->used, .walk = seen->walk};
   for (size_t i = 0; i < seen->cap; i++)
-    if (seen->slots[i] != 0)
-      *seen_slot(&grown, seen->slots[i]) = seen->slots[i];
+    if (seen->slots[i].walk == seen->walk)
+      *seen_slot(&grown, seen->slots[i].hash) = seen->slots[i];
   free(seen->slots);
   *seen = grown;
   return 0;
 }
 
-/* 1 when the walk handed out the path of hash (never 0) before; else
- * remembers it. When memory runs out, paths are no longer told apart
- * (handed out as they come). */
+/* An empty table for the next walk, with room for room paths when memory
+ * allows (it grows as it fills). */
+static void seen_begin(seen_paths *seen, size_t room) {
+  seen->used = 0;
+  if (++seen->walk == 0) { /* numbers run out: every slot made empty */
+    if (seen->slots != NULL)
+      memset(seen->slots, 0, seen->cap * sizeof(*seen->slots));
+    seen->walk = 1;
+  }
+  if (seen->cap < room)
+    seen_resize(seen, room);
+}
+
+/* 1 when the walk handed out the path of hash before; else remembers it.
+ * When memory runs out, paths are no longer told apart (handed out as
+ * they come). */
 static int seen_before(seen_paths *seen, uint64_t hash) {
   if (seen->used + 1 > seen->cap / 2 &&
       seen_resize(seen, seen->cap ? 2 * seen->cap : 64) != 0)
     return 0;
-  uint64_t *slot = seen_slot(seen, hash);
-  if (*slot == hash)
+  seen_path *slot = seen_slot(seen, hash);
+  if (slot->walk == seen->walk)
     return 1;
-  *slot = hash;
+  *slot = (seen_path){.hash = hash, .walk = seen->walk};
   seen->used++;
   return 0;
 }
@@ -139,8 +167,7 @@ static walk_at join_index(walk *w, walk_at from, size_t index) {
 
 static void emit(walk *w, walk_at path, ef_kind kind, double number,
                  int64_t integer, const char *text) {
-  uint64_t hash = path.hash != 0 ? path.hash : 1;
-  if (seen_before(&w->seen, hash)) {
+  if (seen_before(w->seen, path.hash)) {
     w->cut++;
     return;
   }
@@ -230,13 +257,13 @@ static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
     return 1;
-  /* As json_tokener_parse, with one tokener for the walk. */
-  if (w->tokener == NULL && (w->tokener = json_tokener_new()) == NULL)
+  /* As json_tokener_parse, with the walker's tokener. */
+  if (*w->tokener == NULL && (*w->tokener = json_tokener_new()) == NULL)
     return 1;
-  json_tokener_reset(w->tokener);
-  struct json_object *embedded = json_tokener_parse_ex(w->tokener, text, -1);
+  json_tokener_reset(*w->tokener);
+  struct json_object *embedded = json_tokener_parse_ex(*w->tokener, text, -1);
   if (embedded != NULL &&
-      json_tokener_get_error(w->tokener) != json_tokener_success) {
+      json_tokener_get_error(*w->tokener) != json_tokener_success) {
     json_object_put(embedded);
     embedded = NULL;
   }
@@ -293,33 +320,53 @@ static void walk_value(walk *w, walk_at path, struct json_object *value,
   }
 }
 
-int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
+ef_walker *ef_walker_new(void) { return calloc(1, sizeof(ef_walker)); }
+
+void ef_walker_free(ef_walker *walker) {
+  if (walker == NULL)
+    return;
+  free(walker->seen.slots);
+  if (walker->tokener != NULL)
+    json_tokener_free(walker->tokener);
+  free(walker);
+}
+
+int ef_walker_walk(ef_walker *walker, struct json_object *data, ef_leaf_cb cb,
+                   void *ctx, size_t *cut) {
+  if (walker == NULL || walker->walking)
+    return ef_walk(data, cb, ctx, cut);
   if (!json_object_is_type(data, json_type_object))
     return -1;
-  walk *w = malloc(sizeof(*w));
-  if (w == NULL)
-    return -1;
-  w->cb = cb;
-  w->ctx = ctx;
-  w->cut = 0;
-  w->seen = (seen_paths){0};
   /* Room for twice the top level's values at once (a PowerOcean's packs
    * add more than one for each of theirs): the table seldom grows. */
   size_t room = 64;
   while (room < 4 * (size_t)json_object_object_length(data) &&
          room < EF_WALK_SEEN_START_MAX)
     room *= 2;
-  seen_resize(&w->seen, room); /* without room, it grows as it fills */
-  w->tokener = NULL;
-  w->path[0] = '\0';
+  seen_begin(&walker->seen, room);
+  walk *w = &walker->w;
+  *w = (walk){
+      .cb = cb, .ctx = ctx, .seen = &walker->seen, .tokener = &walker->tokener};
+  walker->walking = 1;
   walk_object(w, TOP, data, 0);
+  walker->walking = 0;
   if (cut != NULL)
     *cut += w->cut;
-  free(w->seen.slots);
-  if (w->tokener != NULL)
-    json_tokener_free(w->tokener);
-  free(w);
+  /* A flood's room is not kept for months. */
+  if (walker->seen.cap > 2 * EF_WALKER_KEPT_PATHS) {
+    free(walker->seen.slots);
+    walker->seen = (seen_paths){.walk = walker->seen.walk};
+  }
   return 0;
+}
+
+int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {
+  ef_walker *walker = ef_walker_new();
+  if (walker == NULL)
+    return -1;
+  int status = ef_walker_walk(walker, data, cb, ctx, cut);
+  ef_walker_free(walker);
+  return status;
 }
 
 /* ---- kept samples --------------------------------------------------------

@@ -63,6 +63,23 @@ typedef void (*ef_leaf_cb)(const char *path, const ef_leaf *leaf, void *ctx);
  * an object. */
 int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut);
 
+/* What a walk needs besides the answer (its table of paths, its parser of
+ * JSON text in strings, its path), kept from one walk to the next: the
+ * hot path of a poll allocates none of it per reading. A walker holds at
+ * most EF_WALKER_KEPT_PATHS paths' room between walks; a larger answer's
+ * room is given back after it. Not for two threads at once. */
+typedef struct ef_walker ef_walker;
+#define EF_WALKER_KEPT_PATHS 2048
+
+/* NULL when out of memory. */
+ef_walker *ef_walker_new(void);
+void ef_walker_free(ef_walker *walker); /* NULL is fine */
+
+/* As ef_walk, with walker's room (NULL, or a walker already walking, as
+ * from a callback: room of its own for this walk). */
+int ef_walker_walk(ef_walker *walker, struct json_object *data, ef_leaf_cb cb,
+                   void *ctx, size_t *cut);
+
 typedef struct {
   char *path;
   ef_kind kind;

@@ -563,6 +563,102 @@ START_TEST(list_items_refuse_what_is_no_list) {
 }
 END_TEST
 
+static void count_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
+  (void)path;
+  (void)leaf;
+  (*(size_t *)ctx)++;
+}
+
+/* What one walk handed out, as "path=text;" in order. */
+typedef struct {
+  char text[8192];
+  size_t len;
+  ef_walker *nested; /* walked again from inside the callback, once */
+  struct json_object *nested_data;
+} walk_log;
+
+static void log_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
+  walk_log *log = ctx;
+  int n = snprintf(log->text + log->len, sizeof(log->text) - log->len, "%s=%s;",
+                   path, leaf->text);
+  ck_assert(n > 0 && (size_t)n < sizeof(log->text) - log->len);
+  log->len += (size_t)n;
+  if (log->nested_data != NULL) {
+    struct json_object *data = log->nested_data;
+    log->nested_data = NULL;
+    walk_log inner = {0};
+    size_t cut = 0;
+    ck_assert_int_eq(ef_walker_walk(log->nested, data, log_leaf, &inner, &cut),
+                     0);
+    ck_assert_str_eq(inner.text, "a.b=1;");
+    ck_assert_uint_eq(cut, 1);
+  }
+}
+
+static void walk_logged(ef_walker *walker, struct json_object *data,
+                        walk_log *log, size_t *cut) {
+  *log = (walk_log){0};
+  *cut = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, data, log_leaf, log, cut), 0);
+}
+
+/* A walker kept from walk to walk (the engine's) hands out what a fresh
+ * walk does: no path seen in one walk counts as seen in the next, the
+ * packs' JSON text is parsed with the same result, a flood's room is given
+ * back, and a walk started from a callback has room of its own. */
+START_TEST(a_kept_walker_walks_as_a_fresh_one) {
+  const char *texts[] = {
+      "{\"a.b\":1,\"a\":{\"b\":2},\"bp_addr.P1\":\"{\\\"bpSoc\\\":7}\"}",
+      "{\"a\":{\"b\":3},\"c\":[1,2],\"bp_addr.P1\":\"{\\\"bpSoc\\\":8}\"}",
+      "{\"a.b\":1,\"a\":{\"b\":2},\"bp_addr.P1\":\"{\\\"bpSoc\\\":7}\"}",
+  };
+  ef_walker *walker = ef_walker_new();
+  ck_assert_ptr_nonnull(walker);
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+      struct json_object *data = json_tokener_parse(texts[i]);
+      walk_log kept, fresh;
+      size_t kept_cut, fresh_cut;
+      walk_logged(walker, data, &kept, &kept_cut);
+      walk_logged(NULL, data, &fresh, &fresh_cut);
+      ck_assert_str_eq(kept.text, fresh.text);
+      ck_assert_uint_eq(kept_cut, fresh_cut);
+      ck_assert_uint_eq(kept_cut, i == 1 ? 0 : 1);
+      json_object_put(data);
+    }
+    /* A flood between the rounds: more paths than a walker keeps room
+     * for, every one handed out. */
+    struct json_object *flood = json_object_new_object();
+    size_t n = 4 * EF_WALKER_KEPT_PATHS;
+    for (size_t k = 0; k < n; k++) {
+      char key[32];
+      snprintf(key, sizeof(key), "k%zu", k);
+      json_object_object_add(flood, key, json_object_new_int((int)k));
+    }
+    size_t handed = 0, cut = 0;
+    ck_assert_int_eq(ef_walker_walk(walker, flood, count_leaf, &handed, &cut),
+                     0);
+    ck_assert_uint_eq(handed, n);
+    ck_assert_uint_eq(cut, 0);
+    json_object_put(flood);
+  }
+  /* From a callback: the walker is busy, the inner walk has its own room
+   * and the outer one goes on as before. */
+  struct json_object *outer = json_tokener_parse("{\"x\":1,\"y\":2,\"x \":3}");
+  walk_log log = {.nested = walker,
+                  .nested_data =
+                      json_tokener_parse("{\"a.b\":1,\"a\":{\"b\":2}}")};
+  struct json_object *inner = log.nested_data;
+  size_t cut = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, outer, log_leaf, &log, &cut), 0);
+  ck_assert_str_eq(log.text, "x=1;y=2;");
+  ck_assert_uint_eq(cut, 1);
+  json_object_put(inner);
+  json_object_put(outer);
+  ef_walker_free(walker);
+}
+END_TEST
+
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
           lists_of_scalars_stay_lists, json_text_in_strings_expands,
@@ -573,4 +669,5 @@ UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           envelope_http_error_keeps_body_code, envelope_unreadable_bodies,
           list_items_agree_with_the_tree, list_items_refuse_what_is_no_list,
           a_nul_byte_is_refused_by_both_readers, nesting_limits_agree,
-          blanks_before_a_value_are_not_its_bytes)
+          blanks_before_a_value_are_not_its_bytes,
+          a_kept_walker_walks_as_a_fresh_one)
