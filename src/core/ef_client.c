@@ -20,6 +20,9 @@
 #include <strings.h>
 #include <time.h>
 
+/* At most this many idle easy handles are kept between transfers. */
+#define IDLE_HANDLES_KEPT 16
+
 struct ef_client {
   char *endpoint;
   char *access_key;
@@ -30,6 +33,10 @@ struct ef_client {
   unsigned max_concurrent;
   ef_answer_cap cap; /* of requests without their own */
   CURLM *multi; /* owns the connection and DNS caches, kept across batches */
+  /* Easy handles of transfers that went well, reset, for the next ones:
+   * a handle is costly to make, a reset one is not. */
+  CURL *idle[IDLE_HANDLES_KEPT];
+  size_t n_idle;
   int64_t clock_offset_ms;
   int clock_skewed; /* the last ef_client_clock_news said so */
   int64_t cooldown_until_ms;
@@ -79,6 +86,8 @@ void ef_client_global_cleanup(void) { curl_global_cleanup(); }
 void ef_client_free(ef_client *client) {
   if (client == NULL)
     return;
+  while (client->n_idle > 0)
+    curl_easy_cleanup(client->idle[--client->n_idle]);
   if (client->multi != NULL)
     curl_multi_cleanup(client->multi);
   free(client->endpoint);
@@ -332,12 +341,27 @@ static int build_url(transfer *t) {
                                                                            : 0;
 }
 
-static void transfer_free(transfer *t) {
+/* An easy handle for a transfer: an idle one, or a new one (NULL when
+ * out of memory). */
+static CURL *take_handle(ef_client *client) {
+  return client->n_idle > 0 ? client->idle[--client->n_idle] : curl_easy_init();
+}
+
+/* Frees t; its easy handle is kept for the next transfer when
+ * handle_reusable (its transfer completed without an error of libcurl's:
+ * a handle cut off mid-way, a resolver left behind, is not reused). */
+static void transfer_end(transfer *t, int handle_reusable) {
   if (t == NULL)
     return;
   if (t->easy != NULL) {
-    curl_multi_remove_handle(t->client->multi, t->easy);
-    curl_easy_cleanup(t->easy);
+    ef_client *client = t->client;
+    curl_multi_remove_handle(client->multi, t->easy);
+    if (handle_reusable && client->n_idle < IDLE_HANDLES_KEPT) {
+      curl_easy_reset(t->easy); /* nothing of t is left in it */
+      client->idle[client->n_idle++] = t->easy;
+    } else {
+      curl_easy_cleanup(t->easy);
+    }
   }
   curl_slist_free_all(t->headers);
   free(t->url);
@@ -346,6 +370,8 @@ static void transfer_free(transfer *t) {
   free(t);
 }
 
+static void transfer_free(transfer *t) { transfer_end(t, 0); }
+
 static transfer *transfer_new(ef_client *client, const ef_request *request) {
   transfer *t = calloc(1, sizeof(*t));
   if (t == NULL)
@@ -353,7 +379,7 @@ static transfer *transfer_new(ef_client *client, const ef_request *request) {
   t->client = client;
   t->request = request;
   t->cap = request->cap != NULL ? request->cap : &client->cap;
-  t->easy = curl_easy_init();
+  t->easy = take_handle(client);
   ef_params params = {0};
   int status =
       t->easy == NULL || build_url(t) != 0 || sign_request(t, &params) != 0;
@@ -609,7 +635,7 @@ static void collect_finished(batch *b) {
       b->slots[i] = NULL;
       b->in_flight--;
       complete(b, t, result);
-      transfer_free(t);
+      transfer_end(t, result == CURLE_OK);
       break;
     }
   }
