@@ -95,6 +95,10 @@ static struct {
   const char *prefix;
   uint16_t prefix_len;
   uint16_t first, n; /* into group_rows */
+  /* Its paths' rows do not depend on the segment after the prefix
+   * (ef_catalog_shape_group): every row of it captures that segment
+   * whole, and no other group's prefix begins or ends its own. */
+  int shape_safe;
 } groups[MAX_CAPTURING];
 static size_t n_groups;
 static uint16_t group_rows[MAX_CAPTURING]; /* rows with more to match */
@@ -301,7 +305,7 @@ static void number_fallbacks(void) {
   }
 }
 
-static void build_index(void) {
+static void build_rows(void) {
   number_fallbacks();
   for (size_t i = 0; i < N_ROWS; i++) {
     divisors[i] = divisor_of(&catalog[i]);
@@ -328,7 +332,65 @@ static void build_index(void) {
   }
 }
 
+/* Whether every capturing row of prefix group g captures the whole segment
+ * after the prefix (its first capture followed by a segment's end), and
+ * no other group's prefix is a prefix of g's or has g's as its own. */
+static int shape_safe(size_t g) {
+  const char *prefix = groups[g].prefix;
+  size_t len = groups[g].prefix_len;
+  if (len == 0 || !ends_capture(prefix[len - 1]))
+    return 0;
+  for (size_t other = 0; other < n_groups; other++) {
+    size_t shorter =
+        groups[other].prefix_len < len ? groups[other].prefix_len : len;
+    if (other != g && memcmp(groups[other].prefix, prefix, shorter) == 0)
+      return 0;
+  }
+  for (size_t i = 0; i < N_ROWS; i++) {
+    const char *pattern = catalog[i].pattern;
+    if (is_derived(&catalog[i]) || strncmp(pattern, prefix, len) != 0 ||
+        pattern[len] != '{')
+      continue;
+    const char *close = strchr(pattern + len, '}');
+    if (close == NULL || !ends_capture(close[1]))
+      return 0;
+  }
+  return 1;
+}
+
+static void build_index(void) {
+  build_rows();
+  for (size_t g = 0; g < n_groups; g++)
+    groups[g].shape_safe = shape_safe(g);
+}
+
 void ef_catalog_init(void) { pthread_once(&index_once, build_index); }
+
+int ef_catalog_shape_group(const char *path, size_t parent_len,
+                           size_t *value_at) {
+  ef_catalog_init();
+  size_t at = parent_len;
+  while (at > 0 && !ends_capture(path[at - 1]))
+    at--;
+  if (at == 0 || at == parent_len)
+    return -1;
+  for (size_t g = 0; g < n_groups; g++)
+    if (groups[g].shape_safe && groups[g].prefix_len == at &&
+        memcmp(groups[g].prefix, path, at) == 0) {
+      *value_at = at;
+      return (int)g;
+    }
+  return -1;
+}
+
+int ef_catalog_exact_row(const char *path, uint64_t fnv64) {
+  ef_catalog_init();
+  for (uint32_t at = exact_start(fnv64); exact[at] != 0;
+       at = (at + 1) & (EXACT_SLOTS - 1))
+    if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
+      return 1;
+  return 0;
+}
 
 int ef_catalog_fallback_bit(const ef_quota *row) {
   ef_catalog_init();

@@ -112,6 +112,24 @@ const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps);
 const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
                                          uint64_t fnv64, ef_captures *caps);
 
+/* Shapes. A pack's values lie below its path P ("bp_addr.<packSN>"),
+ * which ends in the segment V that the rows of P's prefix group capture
+ * whole ("bp_addr.{pack}"). When that group is shape-safe (every row of
+ * its prefix captures V whole, and no other group's prefix begins or ends
+ * its own), the row of any path P + T, and every capture but the first
+ * (which is V), depend on T alone, not on V: unless an exact row names
+ * the path (ef_catalog_exact_row).
+ *
+ * The group of the path's first parent_len bytes (P), when those end in a
+ * segment a shape-safe group's prefix comes before: its index, with
+ * *value_at where V begins; else -1. */
+int ef_catalog_shape_group(const char *path, size_t parent_len,
+                           size_t *value_at);
+
+/* 1 when a row without captures names path (its FNV-1a 64 as for
+ * ef_catalog_lookup_hashed). */
+int ef_catalog_exact_row(const char *path, uint64_t fnv64);
+
 /* 1 when the catalog keeps the list at path (len bytes, its FNV-1a 64 as
  * for ef_catalog_lookup_hashed) whole (codes), not item by item. */
 int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64);

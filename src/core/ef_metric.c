@@ -43,6 +43,10 @@ typedef struct {
   size_t n_fallbacks;
   char names[NAMES_LEN]; /* the current metric's names */
   size_t names_used;
+  /* The text of the last first capture asked for (a pack's serial number,
+   * the same for all its values), and its length; first_len 0: none. */
+  char first[EF_NAME_LEN];
+  size_t first_len;
   ef_memo_path *path; /* the current value's path in the memo, or NULL */
 } run;
 
@@ -132,6 +136,21 @@ static void make_generic_names(run *r, ef_metric *metric, const char *suffix) {
   metric->n_tags = 0;
 }
 
+/* caps's first capture as text (the run's copy, made when it changed), or
+ * NULL when there is none or it is too long. */
+static const char *first_capture_text(run *r, const ef_captures *caps) {
+  if (caps == NULL || caps->n == 0 ||
+      caps->items[0].value_len >= sizeof(r->first))
+    return NULL;
+  size_t len = caps->items[0].value_len;
+  if (len != r->first_len || memcmp(r->first, caps->items[0].value, len) != 0) {
+    memcpy(r->first, caps->items[0].value, len);
+    r->first[len] = '\0';
+    r->first_len = len;
+  }
+  return r->first;
+}
+
 /* The names of a metric of row quota (NULL: one the catalog does not
  * know, named after its path); field_suffix tells the two metrics of an
  * error row apart, and text from numbers. From the memo when the value's
@@ -145,14 +164,18 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                       .with_collectd = with_collectd,
                       .without_collectd_names =
                           r->policy.without_collectd_names};
-  if (r->path != NULL && ef_metric_memo_names(r->path, &key, metric))
+  int kept = r->path != NULL
+                 ? ef_metric_memo_names(r->path, &key,
+                                        first_capture_text(r, caps), metric)
+                 : 0;
+  if (kept > 0)
     return 0;
   if (quota == NULL)
     make_generic_names(r, metric, field_suffix);
   else if (make_quota_names(r, metric, quota, caps, field_suffix,
                             with_collectd) != 0)
     return -1;
-  if (r->path != NULL)
+  if (r->path != NULL && kept == 0)
     ef_metric_memo_keep(r->policy.memo, r->path, &key, metric, r->names,
                         sizeof(r->names));
   return 0;
@@ -493,7 +516,8 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
       leaf->path_hash == 0 ? ef_catalog_lookup(path, &caps)
       : r->policy.memo != NULL
           ? ef_metric_memo_lookup(r->policy.memo, path, leaf->path_len,
-                                  leaf->path_hash, &caps, &r->path)
+                                  leaf->path_hash, leaf->parent_len, &caps,
+                                  &r->path)
           : ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
                                      &caps);
   /* A value the catalog does not know, or one a row of ANY only places
@@ -542,6 +566,7 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->n_fallbacks = 0;
   r->names_used = 0;
   r->path = NULL;
+  r->first_len = 0;
 }
 
 int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,

@@ -2,6 +2,8 @@
  * hash, their copies and names in one arena. */
 #include "ef_metric_memo.h"
 
+#include "ef_hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +18,35 @@
 
 typedef struct ef_memo_names ef_memo_names;
 
+/* A capture of a shape after its first: where it lies in the shape's
+ * tail. */
+typedef struct {
+  const char *name; /* the catalog's */
+  size_t name_len;
+  size_t at, len;
+} tail_capture;
+
 struct ef_memo_path {
   const ef_quota *quota; /* NULL: no row names it */
-  const char *path;      /* the memo's copy */
+  /* The memo's copy of the path, or of a shape's tail (T: what follows
+   * the pack's path). */
+  const char *path;
   size_t len;
-  uint64_t fnv64;
+  uint64_t fnv64; /* of the path; a shape's: of its tail and group */
+  int group;      /* a shape's group + 1 (ef_catalog_shape_group); 0: a
+                     whole path */
+  /* A shape's captures: the first (V, the pack's serial number) by name,
+   * the others in the tail. */
+  const char *first_name;
+  size_t first_name_len;
+  size_t n_tail_captures;
+  tail_capture *tail_captures;
   ef_memo_names *names; /* the names kept for it */
 };
+
+/* A kept tag value that is the first capture of a shape, whole ("pack"'s
+ * "{pack}"): each value's own is put in its place. */
+static const char first_capture[] = "";
 
 struct ef_memo_names {
   ef_names_key key;
@@ -34,7 +58,15 @@ struct ef_memo_names {
   ef_tag tags[]; /* n_tags */
 };
 
+/* Pack paths at most this long have their shape group remembered. */
+#define PARENT_KEPT 64
+
 struct ef_metric_memo {
+  /* The last pack's path (the values of a pack come one after another) and
+   * its shape group (ef_catalog_shape_group: -1 none) and value_at. */
+  char parent[PARENT_KEPT];
+  size_t parent_len, value_at;
+  int parent_group;
   ef_memo_path *paths; /* EF_METRIC_MEMO_PATHS; n_paths of them in use */
   size_t n_paths;
   uint16_t *index; /* INDEX_SLOTS: a path's place + 1, by hash; 0 empty */
@@ -81,44 +113,165 @@ static void forget_all(ef_metric_memo *memo) {
   memset(memo->index, 0, INDEX_SLOTS * sizeof(*memo->index));
 }
 
-const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
-                                      size_t len, uint64_t fnv64,
-                                      ef_captures *caps, ef_memo_path **entry) {
+/* The entry of (fnv64, key: len bytes, group), or NULL with *slot where
+ * it would go (SIZE_MAX: too far from its hash's slot to be kept). */
+static ef_memo_path *find(const ef_metric_memo *memo, uint64_t fnv64,
+                          const char *key, size_t len, int group,
+                          size_t *slot) {
   size_t mask = INDEX_SLOTS - 1;
-  size_t home = (size_t)fnv64 & mask, at = home, probes = 0;
-  for (; memo->index[at] != 0 && probes < MAX_PROBES;
-       at = (at + 1) & mask, probes++) {
-    ef_memo_path *kept = &memo->paths[memo->index[at] - 1];
-    if (kept->fnv64 == fnv64 && kept->len == len &&
-        memcmp(kept->path, path, len) == 0) {
-      caps->n = 0;
-      *entry = kept;
-      return kept->quota;
+  size_t at = (size_t)fnv64 & mask;
+  for (size_t probes = 0; probes < MAX_PROBES; at = (at + 1) & mask, probes++) {
+    if (memo->index[at] == 0) {
+      *slot = at;
+      return NULL;
     }
+    ef_memo_path *kept = &memo->paths[memo->index[at] - 1];
+    if (kept->fnv64 == fnv64 && kept->len == len && kept->group == group &&
+        memcmp(kept->path, key, len) == 0)
+      return kept;
   }
-  *entry = NULL;
-  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
-  /* A path whose row captures part of it (a pack's serial number) is one
-   * device's own: kept, it would be found by no other. */
-  if (caps->n > 0 || len > PATH_MAX_KEPT || probes == MAX_PROBES)
-    return quota;
-  /* Room for the path and a few names, or the memo begins again. */
+  *slot = SIZE_MAX;
+  return NULL;
+}
+
+/* A new entry for key (len bytes) at slot, its copy and room for
+ * n_tail_captures made; NULL when it is not kept (no slot, too long, no
+ * room left after the memo began again). */
+static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
+                         uint64_t fnv64, size_t slot, size_t n_tail_captures) {
+  if (slot == SIZE_MAX || len > PATH_MAX_KEPT)
+    return NULL;
+  size_t captures_size = n_tail_captures * sizeof(tail_capture);
+  /* Room for the key and a few names, or the memo begins again. */
   if (memo->n_paths == EF_METRIC_MEMO_PATHS ||
-      memo->used + len + 1 + 4 * (sizeof(ef_memo_names) + EF_NAME_LEN) >
+      memo->used + len + 1 + captures_size + 8 +
+              4 * (sizeof(ef_memo_names) + EF_NAME_LEN) >
           EF_METRIC_MEMO_BYTES) {
     forget_all(memo);
-    at = home;
+    slot = (size_t)fnv64 & (INDEX_SLOTS - 1);
   }
+  tail_capture *captures =
+      n_tail_captures > 0 ? take(memo, captures_size) : NULL;
   char *copy = take(memo, len + 1);
-  if (copy == NULL)
-    return quota;
-  memcpy(copy, path, len);
+  if (copy == NULL || (n_tail_captures > 0 && captures == NULL))
+    return NULL;
+  memcpy(copy, key, len);
   copy[len] = '\0';
   ef_memo_path *kept = &memo->paths[memo->n_paths];
-  *kept = (struct ef_memo_path){
-      .quota = quota, .path = copy, .len = len, .fnv64 = fnv64};
-  memo->index[at] = (uint16_t)++memo->n_paths;
+  *kept = (struct ef_memo_path){.path = copy,
+                                .len = len,
+                                .fnv64 = fnv64,
+                                .n_tail_captures = n_tail_captures,
+                                .tail_captures = captures};
+  memo->index[slot] = (uint16_t)++memo->n_paths;
+  return kept;
+}
+
+/* The shape group of the pack's path (path's first parent_len bytes), as
+ * ef_catalog_shape_group, remembered for the pack's next values. */
+static int shape_group(ef_metric_memo *memo, const char *path,
+                       size_t parent_len, size_t *value_at) {
+  if (parent_len != memo->parent_len ||
+      memcmp(memo->parent, path, parent_len) != 0) {
+    memo->parent_group = ef_catalog_shape_group(path, parent_len, value_at);
+    memo->value_at = *value_at;
+    /* A longer one is looked up each time. */
+    memo->parent_len = parent_len <= PARENT_KEPT ? parent_len : 0;
+    memcpy(memo->parent, path, memo->parent_len);
+  }
+  *value_at = memo->value_at;
+  return memo->parent_group;
+}
+
+/* As ef_metric_memo_lookup, for a value below a pack's path (parent_len
+ * bytes of path) whose row, by the catalog's promise, its tail alone
+ * decides (group: the path's shape group, value_at: where its pack's
+ * serial number begins): kept by shape (group and tail), for every pack
+ * of every device. */
+static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
+                                    size_t len, uint64_t fnv64,
+                                    size_t parent_len, int group,
+                                    size_t value_at, ef_captures *caps,
+                                    ef_memo_path **entry) {
+  const char *tail = path + parent_len, *value = path + value_at;
+  size_t tail_len = len - parent_len, value_len = parent_len - value_at;
+  uint64_t shape = ef_fnv64_bytes(
+      ef_fnv64_byte(EF_FNV64_BASIS, (unsigned char)group), tail, tail_len);
+  size_t slot;
+  ef_memo_path *kept = find(memo, shape, tail, tail_len, group + 1, &slot);
+  if (kept != NULL) {
+    caps->n = 1 + kept->n_tail_captures;
+    caps->items[0].name = kept->first_name;
+    caps->items[0].name_len = kept->first_name_len;
+    caps->items[0].value = value;
+    caps->items[0].value_len = value_len;
+    for (size_t i = 0; i < kept->n_tail_captures; i++) {
+      const tail_capture *c = &kept->tail_captures[i];
+      caps->items[1 + i].name = c->name;
+      caps->items[1 + i].name_len = c->name_len;
+      caps->items[1 + i].value = tail + c->at;
+      caps->items[1 + i].value_len = c->len;
+    }
+    *entry = kept;
+    return kept->quota;
+  }
+  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
+  /* Kept when the row captures V first, whole, and the rest in the tail
+   * (a row without one names its value after the whole path). */
+  if (quota == NULL || caps->n == 0 || caps->items[0].value != value ||
+      caps->items[0].value_len != value_len)
+    return quota;
+  for (size_t i = 1; i < caps->n; i++)
+    if (caps->items[i].value < tail)
+      return quota;
+  kept = add(memo, tail, tail_len, shape, slot, caps->n - 1);
+  if (kept == NULL)
+    return quota;
+  kept->quota = quota;
+  kept->group = group + 1;
+  kept->first_name = caps->items[0].name;
+  kept->first_name_len = caps->items[0].name_len;
+  for (size_t i = 1; i < caps->n; i++)
+    kept->tail_captures[i - 1] =
+        (tail_capture){.name = caps->items[i].name,
+                       .name_len = caps->items[i].name_len,
+                       .at = (size_t)(caps->items[i].value - tail),
+                       .len = caps->items[i].value_len};
   *entry = kept;
+  return quota;
+}
+
+const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
+                                      size_t len, uint64_t fnv64,
+                                      size_t parent_len, ef_captures *caps,
+                                      ef_memo_path **entry) {
+  *entry = NULL;
+  size_t value_at = 0;
+  int group = parent_len > 0 && parent_len < len &&
+                      (path[parent_len] == '.' || path[parent_len] == '[')
+                  ? shape_group(memo, path, parent_len, &value_at)
+                  : -1;
+  /* An exact row wins over a shape's. */
+  if (group >= 0 && !ef_catalog_exact_row(path, fnv64))
+    return lookup_shape(memo, path, len, fnv64, parent_len, group, value_at,
+                        caps, entry);
+  size_t slot;
+  ef_memo_path *kept = find(memo, fnv64, path, len, 0, &slot);
+  if (kept != NULL) {
+    caps->n = 0;
+    *entry = kept;
+    return kept->quota;
+  }
+  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
+  /* A path whose row captures part of it is one device's own: kept, it
+   * would be found by no other (a pack's are kept by shape, above). */
+  if (caps->n > 0)
+    return quota;
+  kept = add(memo, path, len, fnv64, slot, 0);
+  if (kept != NULL) {
+    kept->quota = quota;
+    *entry = kept;
+  }
   return quota;
 }
 
@@ -129,7 +282,7 @@ static int same_key(const ef_names_key *a, const ef_names_key *b) {
 }
 
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
-                         ef_metric *metric) {
+                         const char *first_text, ef_metric *metric) {
   for (const ef_memo_names *kept = entry->names; kept != NULL;
        kept = kept->next)
     if (same_key(&kept->key, key)) {
@@ -138,10 +291,63 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
       metric->measurement = kept->measurement;
       metric->field = kept->field;
       metric->n_tags = kept->n_tags;
-      memcpy(metric->tags, kept->tags, kept->n_tags * sizeof(ef_tag));
+      for (size_t i = 0; i < kept->n_tags; i++) {
+        metric->tags[i] = kept->tags[i];
+        if (kept->tags[i].value == first_capture) {
+          if (first_text == NULL)
+            return -1;
+          metric->tags[i].value = first_text;
+        }
+      }
       return 1;
     }
   return 0;
+}
+
+/* Whether template names the capture name (name_len bytes), as
+ * "{name}" or "{name:g}". */
+static int names_capture(const char *template_, const char *name,
+                         size_t name_len) {
+  if (template_ == NULL)
+    return 0;
+  for (const char *at = strchr(template_, '{'); at != NULL;
+       at = strchr(at + 1, '{'))
+    if (strncmp(at + 1, name, name_len) == 0 &&
+        (at[1 + name_len] == '}' || at[1 + name_len] == ':'))
+      return 1;
+  return 0;
+}
+
+/* Whether template is the capture name, whole: "{name}". */
+static int is_capture(const char *template_, const char *name,
+                      size_t name_len) {
+  return template_[0] == '{' && strncmp(template_ + 1, name, name_len) == 0 &&
+         template_[1 + name_len] == '}' && template_[2 + name_len] == '\0';
+}
+
+/* Whether the names of a shape's metric can be kept: its row's names use
+ * the first capture (V) only as a tag's whole value, which each value's
+ * own then takes (ef_metric_memo_names); else they differ from pack to
+ * pack. */
+static int shape_names_keepable(const ef_memo_path *entry,
+                                const ef_names_key *key) {
+  const ef_quota *row = key->row;
+  if (row == NULL)
+    return 0; /* named after its whole path */
+  const char *name = entry->first_name;
+  size_t len = entry->first_name_len;
+  /* The instance as ef_metric.c makes it: only for collectd's names. */
+  int instance_made = key->with_collectd && !key->without_collectd_names &&
+                      row->collectd_type != NULL;
+  if (names_capture(row->field, name, len) ||
+      (instance_made && names_capture(row->collectd_instance, name, len)))
+    return 0;
+  const ef_row_names *names = ef_catalog_names(row);
+  for (size_t i = 0; i < names->n_tags; i++)
+    if (names_capture(names->tags[i].value, name, len) &&
+        !is_capture(names->tags[i].value, name, len))
+      return 0;
+  return 1;
 }
 
 /* text as kept: a copy in the arena when it lies in made (the naming's
@@ -165,6 +371,10 @@ static const char *keep_text(ef_metric_memo *memo, const char *text,
 void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
                          const ef_names_key *key, const ef_metric *metric,
                          const char *made, size_t made_len) {
+  if (entry->group != 0 && !shape_names_keepable(entry, key))
+    return;
+  const ef_row_names *row_names =
+      entry->group != 0 ? ef_catalog_names(key->row) : NULL;
   size_t mark = memo->used;
   ef_memo_names *kept =
       take(memo, sizeof(*kept) + metric->n_tags * sizeof(ef_tag));
@@ -182,9 +392,14 @@ void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
                                   : keep_text(memo, metric->collectd_instance,
                                               made, made_len, &failed);
     for (size_t i = 0; i < metric->n_tags && !failed; i++)
-      kept->tags[i] = (ef_tag){.key = metric->tags[i].key,
-                               .value = keep_text(memo, metric->tags[i].value,
-                                                  made, made_len, &failed)};
+      kept->tags[i] = (ef_tag){
+          .key = metric->tags[i].key,
+          .value = row_names != NULL &&
+                           is_capture(row_names->tags[i].value,
+                                      entry->first_name, entry->first_name_len)
+                       ? first_capture
+                       : keep_text(memo, metric->tags[i].value, made, made_len,
+                                   &failed)};
   }
   if (failed) {
     memo->used = mark;

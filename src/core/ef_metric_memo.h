@@ -1,7 +1,10 @@
 /* ef_metric_memo.h: what the catalog says of each quota path, and the
  * names its metrics get, remembered. A device sends the same paths every
  * reading, and so do all devices of a family: each is looked up and named
- * once, not once per value.
+ * once, not once per value. A pack's values differ from pack to pack only
+ * in its serial number: they are kept by shape (what follows the pack's
+ * path), once for every pack of every device, the serial number put in
+ * its place.
  *
  * Promises: a memo changes no metric: its row, captures and names are the
  * ones the catalog and the naming give. Bounded: at most
@@ -31,30 +34,39 @@ typedef struct {
   int without_collectd_names; /* the policy's (ef_metric.h) */
 } ef_names_key;
 
-/* A path the memo keeps: one no row captures from. */
+/* A path the memo keeps: one no row captures from; or a pack's value's
+ * shape (ef_catalog_shape_group): the group of its pack's path and what
+ * follows that path, the same for every pack of every device. */
 typedef struct ef_memo_path ef_memo_path;
 
 ef_metric_memo *ef_metric_memo_new(void);
 void ef_metric_memo_free(ef_metric_memo *memo);
 
 /* As ef_catalog_lookup_hashed (path: len bytes, its FNV-1a 64), from the
- * memo when the path was seen before; *entry is the path's entry, or NULL
- * when it is not kept (a row captures part of it: a pack's serial number,
- * one device's own; it is too long; no room). Valid until the next call. */
+ * memo when the path, or its shape, was seen before; parent_len: the
+ * leaf's (ef_sample.h), 0 for a value not below a pack's path. *entry is
+ * the path's entry or its shape's, or NULL when neither is kept (a row
+ * captures part of it outside a shape: one device's own; it is too long;
+ * no room). Valid until the next call. */
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
                                       size_t len, uint64_t fnv64,
-                                      ef_captures *caps, ef_memo_path **entry);
+                                      size_t parent_len, ef_captures *caps,
+                                      ef_memo_path **entry);
 
 /* Sets metric's names (collectd type and instance, measurement, field,
- * tags) to those kept for key under entry: 1, or 0 when none are kept. */
+ * tags) to those kept for key under entry: 1, or 0 when none are kept. A
+ * shape's tag whose value is its first capture takes first_text (the
+ * value's own: its pack's serial number); without it (NULL), -1: names are
+ * kept that cannot be used, and are not to be kept again. */
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
-                         ef_metric *metric);
+                         const char *first_text, ef_metric *metric);
 
 /* Keeps metric's names for key under entry: copies of those that lie in
  * made (made_len bytes: the buffer they were made in, which the next
  * metric's overwrite), the others as they are (constants: the catalog's
  * own, literals); nothing when there is no room left until the memo begins
- * again. */
+ * again, nor for a shape whose names use its first capture other than as
+ * a tag's whole value (they differ from pack to pack). */
 void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
                          const ef_names_key *key, const ef_metric *metric,
                          const char *made, size_t made_len);

@@ -45,6 +45,7 @@ typedef struct {
   ef_leaf_cb cb;
   void *ctx;
   size_t cut;
+  size_t parent_len; /* of the string whose JSON text is walked, or 0 */
   seen_paths *seen;
   struct json_tokener **tokener;   /* for JSON text in strings, once needed */
   char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
@@ -176,7 +177,8 @@ static void emit(walk *w, walk_at path, ef_kind kind, double number,
                   .integer = integer,
                   .text = text,
                   .path_len = path.len,
-                  .path_hash = path.hash};
+                  .path_hash = path.hash,
+                  .parent_len = w->parent_len};
   w->cb(w->path, &leaf, w->ctx);
 }
 
@@ -271,10 +273,13 @@ static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
     json_object_put(embedded);
     return 1;
   }
+  size_t outer_parent = w->parent_len;
+  w->parent_len = path.len;
   if (json_object_is_type(embedded, json_type_object))
     walk_object(w, path, embedded, depth + 1);
   else
     walk_array(w, path, embedded, depth + 1);
+  w->parent_len = outer_parent;
   json_object_put(embedded);
   return 0;
 }

@@ -53,6 +53,10 @@ typedef struct {
    * path_hash of 0 means neither is known. */
   size_t path_len;
   uint64_t path_hash;
+  /* Below JSON text in a string (a pack's values): the length of that
+   * string's path, which the rest of the path follows from a '.' or '[';
+   * else 0. */
+  size_t parent_len;
 } ef_leaf;
 
 typedef void (*ef_leaf_cb)(const char *path, const ef_leaf *leaf, void *ctx);

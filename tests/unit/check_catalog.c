@@ -950,6 +950,110 @@ START_TEST(paths_sharing_a_slot_are_named_alike) {
 }
 END_TEST
 
+/* Every metric of a reading in one text: its path, names, tags, type and
+ * value, whatever their length. */
+typedef struct {
+  char text[32768];
+  size_t len;
+  size_t packs; /* pack tags that were the reading's serial number */
+  const char *serial;
+} fingerprint;
+
+static void print_metric(const ef_metric *metric, void *ctx) {
+  fingerprint *f = ctx;
+  int n = snprintf(
+      f->text + f->len, sizeof(f->text) - f->len, "%s|%s|%s|%s|%s|%d|%.17g|%s",
+      metric->path, metric->collectd_type ? metric->collectd_type : "(null)",
+      metric->collectd_instance ? metric->collectd_instance : "(null)",
+      metric->measurement, metric->field, (int)metric->type, metric->number,
+      metric->text ? metric->text : "(null)");
+  ck_assert(n > 0 && (size_t)n < sizeof(f->text) - f->len);
+  f->len += (size_t)n;
+  for (size_t t = 0; t < metric->n_tags; t++) {
+    n = snprintf(f->text + f->len, sizeof(f->text) - f->len, "|%s=%s",
+                 metric->tags[t].key,
+                 metric->tags[t].value ? metric->tags[t].value : "(null)");
+    ck_assert(n > 0 && (size_t)n < sizeof(f->text) - f->len);
+    f->len += (size_t)n;
+    if (strcmp(metric->tags[t].key, "pack") == 0 &&
+        strcmp(metric->tags[t].value, f->serial) == 0)
+      f->packs++;
+  }
+  ck_assert_uint_lt(f->len + 1, sizeof(f->text));
+  f->text[f->len++] = '\n';
+  f->text[f->len] = '\0';
+}
+
+/* A pack of serial number %s%s, as quota/all has it. */
+#define PACK_JSON                                                              \
+  "\"bp_addr.%s%s\":\"{\\\"bpSoc\\\":81,\\\"bpPwr\\\":-12.5,"                  \
+  "\\\"bpCellVol\\\":[3330,3340],\\\"bpTemp\\\":[21,22],"                      \
+  "\\\"bpNewKey\\\":5,\\\"bpObj\\\":{\\\"a\\\":1},\\\"bpList\\\":[1,[2]]}\""
+
+/* A pack's values are kept by shape (ef_metric_memo.h): one memo for
+ * readings of many packs, with collectd's names and without, gives each
+ * value the names of its own pack, as a reading without a memo does:
+ * short, long (past the memo's copy of a pack's path) and longer (past a
+ * name's length) serial numbers, one with a dot (no shape), a pack path
+ * that ends in an index, and the first packs again at the end. */
+START_TEST(pack_shapes_change_nothing) {
+  char long_sn[80], longer_sn[200];
+  memset(long_sn, 'L', sizeof(long_sn) - 1);
+  long_sn[sizeof(long_sn) - 1] = '\0';
+  memset(longer_sn, 'M', sizeof(longer_sn) - 1);
+  longer_sn[sizeof(longer_sn) - 1] = '\0';
+  const char *serials[] = {"HJ32A", "HJ32B", "Q",     long_sn, longer_sn,
+                           "A.B",   "X[0]",  "HJ32B", "HJ32A"};
+  /* The packs' group is one whose rows a pack's serial number does not
+   * decide; a pack path with more segments, or none after the prefix, has
+   * no shape. */
+  size_t at = 0;
+  const char *path = "bp_addr.HJ32A.bpSoc";
+  ck_assert_int_ge(ef_catalog_shape_group(path, strlen("bp_addr.HJ32A"), &at),
+                   0);
+  ck_assert_uint_eq(at, strlen("bp_addr."));
+  ck_assert_int_eq(
+      ef_catalog_shape_group("bp_addr.A.B.bpSoc", strlen("bp_addr.A.B"), &at),
+      -1);
+  ck_assert_int_eq(ef_catalog_shape_group("bp_addr..bpSoc", 8, &at), -1);
+  fingerprint *plain = calloc(1, sizeof(*plain));
+  fingerprint *memoized = calloc(1, sizeof(*memoized));
+  ck_assert_ptr_nonnull(plain);
+  ck_assert_ptr_nonnull(memoized);
+  for (int without = 0; without < 2; without++) {
+    ef_metric_memo *memo = ef_metric_memo_new();
+    ck_assert_ptr_nonnull(memo);
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+        /* Two packs: the second's values follow the first's shapes. */
+        char json[2048];
+        snprintf(json, sizeof(json),
+                 "{" PACK_JSON "," PACK_JSON ",\"bpSoc\":80}", serials[i], "",
+                 serials[i], "Z");
+        struct json_object *data = json_tokener_parse(json);
+        ck_assert_ptr_nonnull(data);
+        ef_metric_policy policy = {.without_collectd_names = without};
+        *plain = (fingerprint){.serial = serials[i]};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, plain, NULL), 0);
+        policy.memo = memo;
+        *memoized = (fingerprint){.serial = serials[i]};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, memoized, NULL), 0);
+        ck_assert_str_eq(memoized->text, plain->text);
+        /* Each pack value carries its own pack: bpSoc, bpPwr, two cells,
+         * two sensors, the new key, the object's member, the list's. */
+        if (strpbrk(serials[i], ".[") == NULL)
+          ck_assert_uint_ge(plain->packs, 9);
+        json_object_put(data);
+      }
+    ef_metric_memo_free(memo);
+  }
+  free(plain);
+  free(memoized);
+}
+END_TEST
+
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
@@ -961,4 +1065,5 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           energy_counters_are_named_and_guarded, signed_flows_are_split,
           pack_values_carry_the_pack, collectd_names_only_when_wanted,
           numbers_stay_honest, unknown_values_are_capped,
-          a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike)
+          a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
+          pack_shapes_change_nothing)
