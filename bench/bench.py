@@ -445,7 +445,7 @@ def instructions_by_group(path):
 STAGE_FUNCTIONS = {
     "parse": ("ef_envelope.c", "ef_envelope_parse"),
     "metrics": ("ef_metric.c", "ef_metrics_of_json"),
-    "walk": ("ef_sample.c", "ef_walk"),
+    "walk": ("ef_sample.c", "ef_walker_walk"),
     "values": ("ef_metric.c", "on_leaf"),
     "fields": ("sink.c", "on_metric"),
     "lines": ("sink.c", "on_reading_end"),
