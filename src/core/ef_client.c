@@ -318,10 +318,13 @@ static int sign_request(transfer *t, ef_params *params) {
   if (add_header(t, "accessKey", t->client->access_key) != 0 ||
       add_header(t, "nonce", nonce) != 0 ||
       add_header(t, "timestamp", timestamp) != 0 ||
-      add_header(t, "sign", signature) != 0 || add_header(t, "Expect", "") != 0)
+      add_header(t, "sign", signature) != 0)
     return -1;
+  /* A POST's body goes at once, without "Expect: 100-continue"; a GET
+   * never sends Expect, so it needs no header to turn it off. */
   if (request->method == EF_METHOD_POST &&
-      add_header(t, "Content-Type", "application/json;charset=UTF-8") != 0)
+      (add_header(t, "Content-Type", "application/json;charset=UTF-8") != 0 ||
+       add_header(t, "Expect", "") != 0))
     return -1;
   return 0;
 }

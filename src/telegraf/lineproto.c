@@ -212,8 +212,7 @@ static void put_key(buffer *b, const char *key, const element *kind) {
     put_char(b, '_');
 }
 
-static void put_measurement(buffer *b, const char *name) {
-  size_t len = name_len(name);
+static void put_measurement(buffer *b, const char *name, size_t len) {
   if (name[0] == '#') {
     put_char(b, '_');
     name++;
@@ -303,6 +302,11 @@ struct lp_writer {
   lp_fields scratch; /* lp_writer_add's fields */
   uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
   size_t set_cap;
+  /* The last measurement (its len bytes as given) and as it was written:
+   * the lines of a batch come in runs of one measurement (a pack's cells),
+   * each escaped once. */
+  buffer measurement_given, measurement_written;
+  int measurement_valid;
   /* The last timestamp written, as text: the points of a batch share one. */
   int64_t stamp_ns;
   char stamp[EF_NUMBER_TEXT_LEN];
@@ -320,6 +324,8 @@ void lp_writer_free(lp_writer *w) {
   free(w->out.data);
   free(w->keys.data);
   free(w->given.data);
+  free(w->measurement_given.data);
+  free(w->measurement_written.data);
   free(w->at);
   free(w->order);
   lp_fields_free(&w->scratch);
@@ -728,6 +734,27 @@ static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
   return written;
 }
 
+/* Copies the measurement written last when name is the same, else writes
+ * it and keeps what it wrote. */
+static void put_measurement_kept(lp_writer *w, const char *name) {
+  size_t len = name_len(name);
+  if (w->measurement_valid && len == w->measurement_given.len &&
+      memcmp(name, w->measurement_given.data, len) == 0) {
+    put(&w->out, w->measurement_written.data, w->measurement_written.len);
+    return;
+  }
+  size_t start = w->out.len;
+  put_measurement(&w->out, name, len);
+  if (w->out.failed)
+    return;
+  w->measurement_given.len = w->measurement_written.len = 0;
+  put(&w->measurement_given, name, len);
+  put(&w->measurement_written, w->out.data + start, w->out.len - start);
+  w->measurement_valid =
+      !w->measurement_given.failed && !w->measurement_written.failed;
+  w->measurement_given.failed = w->measurement_written.failed = 0;
+}
+
 int lp_writer_add_fields(lp_writer *w, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
                          const lp_fields *fields, int64_t time_ns) {
@@ -738,7 +765,7 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
   if (fields->n == 0 || name_len(measurement) == 0)
     return 0;
   size_t start = w->out.len;
-  put_measurement(&w->out, measurement);
+  put_measurement_kept(w, measurement);
   put_tags(w, tags, n_tags, n_written);
   put_fields(w, fields, cap);
   if (w->stamp_len == 0 || w->stamp_ns != time_ns) {

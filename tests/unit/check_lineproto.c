@@ -588,6 +588,37 @@ START_TEST(fields_after_clear_as_fresh) {
 }
 END_TEST
 
+/* One writer for many points writes each measurement as a fresh writer
+ * does, whatever came before it: the one written last is kept. */
+START_TEST(measurements_after_others_as_fresh) {
+  static const char *const names[] = {
+      "a b", "a b", "a", "a b,c", "#x", "#x",   "a\\",        "a",
+      "",    "a b", "x", "y",     "#x", "\x01", "caf\xc3\xa9"};
+  lp_writer *w = lp_writer_new();
+  ck_assert_ptr_nonnull(w);
+  char *expected = calloc(1, 4096);
+  ck_assert_ptr_nonnull(expected);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    lp_point point = WITH_FIELDS(names[i], INT("n", (int64_t)i));
+    int status;
+    char *one = written(&point, &status);
+    ck_assert_int_eq(lp_writer_add(w, &point), status);
+    ck_assert_uint_lt(strlen(expected) + strlen(one), 4096);
+    strcat(expected, one);
+    free(one);
+  }
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  ck_assert_int_eq(lp_writer_flush(w, out), 0);
+  fclose(out);
+  ck_assert_str_eq(text, expected);
+  free(text);
+  free(expected);
+  lp_writer_free(w);
+}
+END_TEST
+
 START_TEST(series_missing_tag_same_as_empty) {
   tg_series *series = tg_series_new();
   const lp_tag with_null[] = {{"name", NULL}};
@@ -627,4 +658,5 @@ UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
           long_exact_text_reformatted, series_group_fields, series_shared_tags,
           written_tags_same_line, fields_after_clear_as_fresh,
-          series_missing_tag_same_as_empty, series_clear_and_errors)
+          series_missing_tag_same_as_empty, series_clear_and_errors,
+          measurements_after_others_as_fresh)
