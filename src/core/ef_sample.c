@@ -5,7 +5,6 @@
 #include "ef_hash.h"
 #include "ef_number.h"
 
-#include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,13 +134,20 @@ static walk_at extended(const walk *w, walk_at from, size_t len) {
                    .hash = ef_fnv64_bytes(from.hash, w->path + from.len, len)};
 }
 
+/* White space as the C locale has it, whatever locale the program runs
+ * in: every key of every reading is trimmed by it. */
+static const unsigned char blank_bytes[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1};
+
+static int is_blank(char c) { return blank_bytes[(unsigned char)c]; }
+
 /* Appends ".key" (trimmed; without the dot at the top) or "[index]" to the
  * path at from; where it then ends (length 0 when it does not fit). */
 static walk_at join_key(walk *w, walk_at from, const char *key) {
-  while (isspace((unsigned char)*key))
+  while (is_blank(*key))
     key++;
   size_t key_len = strlen(key);
-  while (key_len > 0 && isspace((unsigned char)key[key_len - 1]))
+  while (key_len > 0 && is_blank(key[key_len - 1]))
     key_len--;
   size_t dot = from.len > 0;
   if (from.len + dot + key_len + 1 > sizeof(w->path))
@@ -255,7 +261,7 @@ static void walk_array(walk *w, walk_at path, struct json_object *array,
 /* A string holding a JSON object or array is expanded below its key;
  * returns 0 when it was, 1 when the string is to be kept as it is. */
 static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
-  while (isspace((unsigned char)*text))
+  while (is_blank(*text))
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
     return 1;
