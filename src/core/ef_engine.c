@@ -1,5 +1,7 @@
 /* ef_engine.c: the read cycle: list, polls, reports and pushed values
  * handed to the sink (its tellers: ef_engine_tell.c). */
+#include <config.h>
+
 #include "ef_engine.h"
 
 #include "ef_discovery.h"
@@ -13,6 +15,9 @@
 
 #include <inttypes.h>
 #include <json-c/json.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,6 +750,13 @@ done:
   if (summary != NULL)
     *summary = read.summary;
   read_state_clear(&read);
+#ifdef HAVE_MALLOC_TRIM
+  /* The read's answers (a device list's tree, each reading's) are freed by
+   * now: a daemon gives their pages back, rather than holding its largest
+   * read's memory for months. */
+  if (engine->options.daemon)
+    malloc_trim(0);
+#endif
   return status;
 }
 
