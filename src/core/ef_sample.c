@@ -44,7 +44,8 @@ typedef struct {
   ef_leaf_cb cb;
   void *ctx;
   size_t cut;
-  size_t parent_len; /* of the string whose JSON text is walked, or 0 */
+  size_t parent_len;   /* of the string whose JSON text is walked, or 0 */
+  size_t longest_text; /* of the JSON texts in strings the tokener parsed */
   seen_paths *seen;
   struct json_tokener **tokener;   /* for JSON text in strings, once needed */
   char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
@@ -260,7 +261,8 @@ static void walk_array(walk *w, walk_at path, struct json_object *array,
 
 /* A string holding a JSON object or array is expanded below its key;
  * returns 0 when it was, 1 when the string is to be kept as it is. */
-static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
+static int walk_embedded(walk *w, walk_at path, const char *text,
+                         size_t text_len, int depth) {
   while (is_blank(*text))
     text++;
   if ((*text != '{' && *text != '[') || depth >= MAX_EMBEDDED_DEPTH)
@@ -269,6 +271,8 @@ static int walk_embedded(walk *w, walk_at path, const char *text, int depth) {
   if (*w->tokener == NULL && (*w->tokener = json_tokener_new()) == NULL)
     return 1;
   json_tokener_reset(*w->tokener);
+  if (text_len > w->longest_text)
+    w->longest_text = text_len;
   struct json_object *embedded = json_tokener_parse_ex(*w->tokener, text, -1);
   if (embedded != NULL &&
       json_tokener_get_error(*w->tokener) != json_tokener_success) {
@@ -324,7 +328,8 @@ static void walk_value(walk *w, walk_at path, struct json_object *value,
   }
   case json_type_string: {
     const char *text = json_object_get_string(value);
-    if (walk_embedded(w, path, text, depth) != 0)
+    if (walk_embedded(w, path, text, (size_t)json_object_get_string_len(value),
+                      depth) != 0)
       emit(w, path, EF_KIND_STRING, 0, 0, text);
     return;
   }
@@ -363,12 +368,27 @@ int ef_walker_walk(ef_walker *walker, struct json_object *data, ef_leaf_cb cb,
   walker->walking = 0;
   if (cut != NULL)
     *cut += w->cut;
-  /* A flood's room is not kept for months. */
+  /* A flood's room is not kept for months; nor is the parser of a long
+   * text, whose buffer json-c's reset keeps at the size of its longest
+   * string. */
   if (walker->seen.cap > 2 * EF_WALKER_KEPT_PATHS) {
     free(walker->seen.slots);
     walker->seen = (seen_paths){.walk = walker->seen.walk};
   }
+  if (w->longest_text > EF_WALKER_KEPT_TEXT && walker->tokener != NULL) {
+    json_tokener_free(walker->tokener);
+    walker->tokener = NULL;
+  }
   return 0;
+}
+
+ef_walker_held ef_walker_holding(const ef_walker *walker) {
+  return (ef_walker_held){.paths_room = walker->seen.cap / 2,
+                          .keeps_parser = walker->tokener != NULL};
+}
+
+void ef_walker_skip_walks(ef_walker *walker, uint32_t n) {
+  walker->seen.walk += n;
 }
 
 int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut) {

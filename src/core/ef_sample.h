@@ -70,14 +70,30 @@ int ef_walk(struct json_object *data, ef_leaf_cb cb, void *ctx, size_t *cut);
 /* What a walk needs besides the answer (its table of paths, its parser of
  * JSON text in strings, its path), kept from one walk to the next: the
  * hot path of a poll allocates none of it per reading. A walker holds at
- * most EF_WALKER_KEPT_PATHS paths' room between walks; a larger answer's
- * room is given back after it. Not for two threads at once. */
+ * most EF_WALKER_KEPT_PATHS paths' room between walks, and a parser only
+ * while no JSON text in a string was longer than EF_WALKER_KEPT_TEXT
+ * bytes; a larger answer's room is given back after it. Not for two
+ * threads at once. */
 typedef struct ef_walker ef_walker;
 #define EF_WALKER_KEPT_PATHS 2048
+#define EF_WALKER_KEPT_TEXT (64 * 1024)
 
 /* NULL when out of memory. */
 ef_walker *ef_walker_new(void);
 void ef_walker_free(ef_walker *walker); /* NULL is fine */
+
+/* What walker holds between walks, for tests and benchmarks: its table's
+ * room (in paths), and whether it keeps a parser. */
+typedef struct {
+  size_t paths_room;
+  int keeps_parser;
+} ef_walker_held;
+ef_walker_held ef_walker_holding(const ef_walker *walker);
+
+/* For tests: walker counts walks as if n more had been made (its count
+ * wraps after 2^32, a device read every 10 s by 1000 for a year and a
+ * half). */
+void ef_walker_skip_walks(ef_walker *walker, uint32_t n);
 
 /* As ef_walk, with walker's room (NULL, or a walker already walking, as
  * from a callback: room of its own for this walk). */

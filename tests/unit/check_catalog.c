@@ -1054,6 +1054,45 @@ START_TEST(pack_shapes_change_nothing) {
 }
 END_TEST
 
+/* The memo remembers the last pack path's shape group: a pack path of the
+ * same length that has no shape ("bp_addr.X[0]Z": its capture is "X") must
+ * not take the shape of the one before ("bp_addr.HJ32A"), nor the other way
+ * round. */
+START_TEST(pack_paths_of_one_length_keep_their_own_shape) {
+  const char *texts[] = {
+      "{\"bp_addr.HJ32A\":\"{\\\"bpSoc\\\":81}\"}",
+      "{\"bp_addr.X[0]Z\":\"{\\\"bpSoc\\\":81}\"}",
+      "{\"bp_addr.HJ32B\":\"{\\\"bpSoc\\\":82}\"}",
+  };
+  fingerprint *plain = calloc(1, sizeof(*plain));
+  fingerprint *memoized = calloc(1, sizeof(*memoized));
+  ck_assert_ptr_nonnull(plain);
+  ck_assert_ptr_nonnull(memoized);
+  for (int without = 0; without < 2; without++) {
+    ef_metric_memo *memo = ef_metric_memo_new();
+    ck_assert_ptr_nonnull(memo);
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct json_object *data = json_tokener_parse(texts[i]);
+        ck_assert_ptr_nonnull(data);
+        ef_metric_policy policy = {.without_collectd_names = without};
+        *plain = (fingerprint){.serial = ""};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, plain, NULL), 0);
+        policy.memo = memo;
+        *memoized = (fingerprint){.serial = ""};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, memoized, NULL), 0);
+        ck_assert_str_eq(memoized->text, plain->text);
+        json_object_put(data);
+      }
+    ef_metric_memo_free(memo);
+  }
+  free(plain);
+  free(memoized);
+}
+END_TEST
+
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
@@ -1066,4 +1105,5 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           pack_values_carry_the_pack, collectd_names_only_when_wanted,
           numbers_stay_honest, unknown_values_are_capped,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
-          pack_shapes_change_nothing)
+          pack_shapes_change_nothing,
+          pack_paths_of_one_length_keep_their_own_shape)

@@ -659,6 +659,75 @@ START_TEST(a_kept_walker_walks_as_a_fresh_one) {
 }
 END_TEST
 
+/* A walker keeps room for a usual answer, gives back a flood's and the
+ * parser of a long text, and counts its walks past 2^32 without taking a
+ * path of the first walk for one of the walk that comes round to its
+ * number again. */
+START_TEST(a_walker_holds_what_a_usual_answer_needs) {
+  ef_walker *walker = ef_walker_new();
+  ck_assert_ptr_nonnull(walker);
+  struct json_object *usual =
+      json_tokener_parse("{\"a\":1,\"b\":{\"c\":2},\"bp_addr.P\":"
+                         "\"{\\\"bpSoc\\\":7,\\\"bpPwr\\\":1}\"}");
+  size_t handed = 0, cut = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, usual, count_leaf, &handed, &cut), 0);
+  ck_assert_uint_eq(handed, 4);
+  ef_walker_held held = ef_walker_holding(walker);
+  ck_assert_uint_gt(held.paths_room, 0);
+  ck_assert_int_eq(held.keeps_parser, 1);
+
+  struct json_object *flood = json_object_new_object();
+  for (size_t k = 0; k < 4 * EF_WALKER_KEPT_PATHS; k++) {
+    char key[32];
+    snprintf(key, sizeof(key), "k%zu", k);
+    json_object_object_add(flood, key, json_object_new_int(1));
+  }
+  ck_assert_int_eq(ef_walker_walk(walker, flood, count_leaf, &handed, &cut), 0);
+  ck_assert_uint_le(ef_walker_holding(walker).paths_room, EF_WALKER_KEPT_PATHS);
+  json_object_put(flood);
+
+  /* A pack's text holding a string longer than a kept parser's. */
+  size_t long_len = EF_WALKER_KEPT_TEXT + 16;
+  char *inner = malloc(long_len + 32);
+  ck_assert_ptr_nonnull(inner);
+  int n = sprintf(inner, "{\"bpSn\":\"");
+  memset(inner + n, 'x', long_len);
+  strcpy(inner + n + long_len, "\"}");
+  struct json_object *long_text = json_object_new_object();
+  json_object_object_add(long_text, "bp_addr.P", json_object_new_string(inner));
+  handed = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, long_text, count_leaf, &handed, &cut),
+                   0);
+  ck_assert_uint_eq(handed, 1);
+  ck_assert_int_eq(ef_walker_holding(walker).keeps_parser, 0);
+  json_object_put(long_text);
+  free(inner);
+  /* A usual answer after it: a parser again, the same values. */
+  handed = cut = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, usual, count_leaf, &handed, &cut), 0);
+  ck_assert_uint_eq(handed, 4);
+  ck_assert_uint_eq(cut, 0);
+  ck_assert_int_eq(ef_walker_holding(walker).keeps_parser, 1);
+  ef_walker_free(walker);
+
+  /* Past the last walk number: the first walk's paths are not seen. */
+  walker = ef_walker_new();
+  ck_assert_ptr_nonnull(walker);
+  handed = cut = 0;
+  ck_assert_int_eq(ef_walker_walk(walker, usual, count_leaf, &handed, &cut), 0);
+  ef_walker_skip_walks(walker, UINT32_MAX - 1); /* the next is the last */
+  for (int round = 0; round < 3; round++) {
+    handed = cut = 0;
+    ck_assert_int_eq(ef_walker_walk(walker, usual, count_leaf, &handed, &cut),
+                     0);
+    ck_assert_uint_eq(handed, 4);
+    ck_assert_uint_eq(cut, 0);
+  }
+  ef_walker_free(walker);
+  json_object_put(usual);
+}
+END_TEST
+
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
           lists_of_scalars_stay_lists, json_text_in_strings_expands,
@@ -670,4 +739,5 @@ UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           list_items_agree_with_the_tree, list_items_refuse_what_is_no_list,
           a_nul_byte_is_refused_by_both_readers, nesting_limits_agree,
           blanks_before_a_value_are_not_its_bytes,
-          a_kept_walker_walks_as_a_fresh_one)
+          a_kept_walker_walks_as_a_fresh_one,
+          a_walker_holds_what_a_usual_answer_needs)
