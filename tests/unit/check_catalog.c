@@ -990,12 +990,51 @@ static void print_metric(const ef_metric *metric, void *ctx) {
   "\\\"bpCellVol\\\":[3330,3340],\\\"bpTemp\\\":[21,22],"                      \
   "\\\"bpNewKey\\\":5,\\\"bpObj\\\":{\\\"a\\\":1},\\\"bpList\\\":[1,[2]]}\""
 
+/* texts (n readings) give the same metrics through one memo, kept from
+ * reading to reading, as without: with collectd's names and without, and
+ * again once the memo has seen them all. When serials are given, each
+ * reading whose serial is a plain segment has at least min_packs pack tags
+ * with it. */
+static void memo_keeps_every_text(const char *const *texts,
+                                  const char *const *serials, size_t n,
+                                  size_t min_packs) {
+  fingerprint *plain = calloc(1, sizeof(*plain));
+  fingerprint *memoized = calloc(1, sizeof(*memoized));
+  ck_assert_ptr_nonnull(plain);
+  ck_assert_ptr_nonnull(memoized);
+  for (int without = 0; without < 2; without++) {
+    ef_metric_memo *memo = ef_metric_memo_new();
+    ck_assert_ptr_nonnull(memo);
+    for (int twice = 0; twice < 2; twice++)
+      for (size_t i = 0; i < n; i++) {
+        struct json_object *data = json_tokener_parse(texts[i]);
+        ck_assert_ptr_nonnull(data);
+        const char *serial = serials != NULL ? serials[i] : "";
+        ef_metric_policy policy = {.without_collectd_names = without};
+        *plain = (fingerprint){.serial = serial};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, plain, NULL), 0);
+        policy.memo = memo;
+        *memoized = (fingerprint){.serial = serial};
+        ck_assert_int_eq(
+            ef_metrics_of_json(data, &policy, print_metric, memoized, NULL), 0);
+        ck_assert_str_eq(memoized->text, plain->text);
+        if (serials != NULL && strpbrk(serial, ".[") == NULL)
+          ck_assert_uint_ge(plain->packs, min_packs);
+        json_object_put(data);
+      }
+    ef_metric_memo_free(memo);
+  }
+  free(plain);
+  free(memoized);
+}
+
 /* A pack's values are kept by shape (ef_metric_memo.h): one memo for
- * readings of many packs, with collectd's names and without, gives each
- * value the names of its own pack, as a reading without a memo does:
- * short, long (past the memo's copy of a pack's path) and longer (past a
- * name's length) serial numbers, one with a dot (no shape), a pack path
- * that ends in an index, and the first packs again at the end. */
+ * readings of many packs gives each value the names of its own pack, as a
+ * reading without a memo does: short, long (past the memo's copy of a
+ * pack's path) and longer (past a name's length) serial numbers, one with
+ * a dot (no shape), a pack path that ends in an index, and the first packs
+ * again at the end. */
 START_TEST(pack_shapes_change_nothing) {
   char long_sn[80], longer_sn[200];
   memset(long_sn, 'L', sizeof(long_sn) - 1);
@@ -1004,6 +1043,7 @@ START_TEST(pack_shapes_change_nothing) {
   longer_sn[sizeof(longer_sn) - 1] = '\0';
   const char *serials[] = {"HJ32A", "HJ32B", "Q",     long_sn, longer_sn,
                            "A.B",   "X[0]",  "HJ32B", "HJ32A"};
+  enum { N = sizeof(serials) / sizeof(serials[0]) };
   /* The packs' group is one whose rows a pack's serial number does not
    * decide; a pack path with more segments, or none after the prefix, has
    * no shape. */
@@ -1016,41 +1056,18 @@ START_TEST(pack_shapes_change_nothing) {
       ef_catalog_shape_group("bp_addr.A.B.bpSoc", strlen("bp_addr.A.B"), &at),
       -1);
   ck_assert_int_eq(ef_catalog_shape_group("bp_addr..bpSoc", 8, &at), -1);
-  fingerprint *plain = calloc(1, sizeof(*plain));
-  fingerprint *memoized = calloc(1, sizeof(*memoized));
-  ck_assert_ptr_nonnull(plain);
-  ck_assert_ptr_nonnull(memoized);
-  for (int without = 0; without < 2; without++) {
-    ef_metric_memo *memo = ef_metric_memo_new();
-    ck_assert_ptr_nonnull(memo);
-    for (int twice = 0; twice < 2; twice++)
-      for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
-        /* Two packs: the second's values follow the first's shapes. */
-        char json[2048];
-        snprintf(json, sizeof(json),
-                 "{" PACK_JSON "," PACK_JSON ",\"bpSoc\":80}", serials[i], "",
-                 serials[i], "Z");
-        struct json_object *data = json_tokener_parse(json);
-        ck_assert_ptr_nonnull(data);
-        ef_metric_policy policy = {.without_collectd_names = without};
-        *plain = (fingerprint){.serial = serials[i]};
-        ck_assert_int_eq(
-            ef_metrics_of_json(data, &policy, print_metric, plain, NULL), 0);
-        policy.memo = memo;
-        *memoized = (fingerprint){.serial = serials[i]};
-        ck_assert_int_eq(
-            ef_metrics_of_json(data, &policy, print_metric, memoized, NULL), 0);
-        ck_assert_str_eq(memoized->text, plain->text);
-        /* Each pack value carries its own pack: bpSoc, bpPwr, two cells,
-         * two sensors, the new key, the object's member, the list's. */
-        if (strpbrk(serials[i], ".[") == NULL)
-          ck_assert_uint_ge(plain->packs, 9);
-        json_object_put(data);
-      }
-    ef_metric_memo_free(memo);
+  /* Two packs a reading: the second's values follow the first's shapes. */
+  static char json[N][2048];
+  const char *texts[N];
+  for (size_t i = 0; i < N; i++) {
+    snprintf(json[i], sizeof(json[i]),
+             "{" PACK_JSON "," PACK_JSON ",\"bpSoc\":80}", serials[i], "",
+             serials[i], "Z");
+    texts[i] = json[i];
   }
-  free(plain);
-  free(memoized);
+  /* Each pack value carries its own pack: bpSoc, bpPwr, two cells, two
+   * sensors, the new key, the object's member, the list's. */
+  memo_keeps_every_text(texts, serials, N, 9);
 }
 END_TEST
 
@@ -1064,32 +1081,7 @@ START_TEST(pack_paths_of_one_length_keep_their_own_shape) {
       "{\"bp_addr.X[0]Z\":\"{\\\"bpSoc\\\":81}\"}",
       "{\"bp_addr.HJ32B\":\"{\\\"bpSoc\\\":82}\"}",
   };
-  fingerprint *plain = calloc(1, sizeof(*plain));
-  fingerprint *memoized = calloc(1, sizeof(*memoized));
-  ck_assert_ptr_nonnull(plain);
-  ck_assert_ptr_nonnull(memoized);
-  for (int without = 0; without < 2; without++) {
-    ef_metric_memo *memo = ef_metric_memo_new();
-    ck_assert_ptr_nonnull(memo);
-    for (int twice = 0; twice < 2; twice++)
-      for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-        struct json_object *data = json_tokener_parse(texts[i]);
-        ck_assert_ptr_nonnull(data);
-        ef_metric_policy policy = {.without_collectd_names = without};
-        *plain = (fingerprint){.serial = ""};
-        ck_assert_int_eq(
-            ef_metrics_of_json(data, &policy, print_metric, plain, NULL), 0);
-        policy.memo = memo;
-        *memoized = (fingerprint){.serial = ""};
-        ck_assert_int_eq(
-            ef_metrics_of_json(data, &policy, print_metric, memoized, NULL), 0);
-        ck_assert_str_eq(memoized->text, plain->text);
-        json_object_put(data);
-      }
-    ef_metric_memo_free(memo);
-  }
-  free(plain);
-  free(memoized);
+  memo_keeps_every_text(texts, NULL, sizeof(texts) / sizeof(texts[0]), 0);
 }
 END_TEST
 
