@@ -108,8 +108,9 @@ static int unreadable_bytes(const char *body, size_t len, ef_error *err) {
   return 1;
 }
 
-static struct json_object *parse(const char *body, size_t len,
-                                 struct json_tokener *kept, ef_error *err) {
+struct json_object *ef_envelope_whole_json(const char *body, size_t len,
+                                           struct json_tokener *kept,
+                                           ef_error *err) {
   if (unreadable_bytes(body, len, err))
     return NULL;
   struct json_tokener *tokener = kept ? kept : json_tokener_new();
@@ -154,7 +155,8 @@ int ef_envelope_parse(const char *body, size_t len, long http_status,
   memset(err, 0, sizeof(*err));
   err->http_status = http_status;
 
-  struct json_object *root = len > 0 ? parse(body, len, tokener, err) : NULL;
+  struct json_object *root =
+      len > 0 ? ef_envelope_whole_json(body, len, tokener, err) : NULL;
   if (len == 0)
     ef_error_set(err, EF_ERR_PARSE, "empty body");
   if (root != NULL && !json_object_is_type(root, json_type_object)) {

@@ -27,6 +27,15 @@ int ef_envelope_parse(const char *body, size_t len, long http_status,
                       struct json_tokener *tokener, struct json_object **root,
                       struct json_object **data, ef_error *err);
 
+/* The JSON text body (len bytes, need not be NUL-terminated) as a whole:
+ * its value (the caller puts it), or NULL with err filled (EF_ERR_PARSE,
+ * EF_ERR_TOO_LARGE) when it is not one JSON text: a NUL byte, anything
+ * but blanks after the value, invalid or truncated JSON. The rule of every
+ * answer, and of a pushed message. tokener as for ef_envelope_parse. */
+struct json_object *ef_envelope_whole_json(const char *body, size_t len,
+                                           struct json_tokener *tokener,
+                                           ef_error *err);
+
 /* Takes one item of a list answer's data (NULL for a JSON null),
  * borrowed for the call (the callee takes a reference to keep it); or,
  * restart set and no item, forgets the items handed so far (an answer

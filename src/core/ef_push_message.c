@@ -2,6 +2,8 @@
  * values or online flag. */
 #include "ef_push_message.h"
 
+#include "ef_envelope.h"
+
 #include <json-c/json.h>
 #include <string.h>
 
@@ -108,17 +110,15 @@ static ef_push_verdict parse(const char *account, const char *topic,
     return EF_PUSH_EMPTY;
   if (size > EF_PUSH_MESSAGE_MAX)
     return EF_PUSH_TOO_LONG;
-  /* A new tokener is a large allocation (and a consolidation of the
-   * heap's small free blocks) per message; a kept one only a reset. */
-  struct json_tokener *own = tokener == NULL ? json_tokener_new() : NULL;
-  if (tokener == NULL && own == NULL)
-    return EF_PUSH_NO_MEMORY;
-  if (tokener != NULL)
-    json_tokener_reset(tokener);
+  /* One JSON text, as an answer must be: a NUL byte or bytes after the
+   * object make it none. (A kept tokener spares each message a large
+   * allocation.) */
+  ef_error error;
+  memset(&error, 0, sizeof(error));
   struct json_object *root =
-      json_tokener_parse_ex(tokener ? tokener : own, payload, (int)size);
-  if (own != NULL)
-    json_tokener_free(own); /* json-c 0.16's takes no NULL */
+      ef_envelope_whole_json(payload, size, tokener, &error);
+  if (root == NULL && error.kind == EF_ERR_INTERNAL)
+    return EF_PUSH_NO_MEMORY;
   if (!json_object_is_type(root, json_type_object))
     verdict = EF_PUSH_NOT_JSON;
   else if (message->kind == EF_PUSH_STATUS)

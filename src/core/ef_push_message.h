@@ -8,7 +8,8 @@
  * online flag, params.status 0 or 1 (a number or a string). Anything else
  * is a verdict naming what was wrong, never a crash: a topic of another
  * account or kind, a serial number that is not one, an empty payload or
- * one over EF_PUSH_MESSAGE_MAX bytes, text that is not a JSON object, a
+ * one over EF_PUSH_MESSAGE_MAX bytes, text that is not one JSON object
+ * (ef_envelope_whole_json: a NUL byte or bytes after it make it none), a
  * quota message without values, a status message without a status.
  * Nothing here prints or keeps anything. */
 #ifndef EF_PUSH_MESSAGE_H

@@ -144,14 +144,27 @@ START_TEST(broken_payloads_get_their_verdict) {
       {"not json", EF_PUSH_NOT_JSON},
       {"{\"typeCode\":\"pdStatus\"}", EF_PUSH_NO_VALUES},
       {"{\"params\":[1],\"param\":\"x\"}", EF_PUSH_NO_VALUES},
+      /* One JSON text, as an answer must be: nothing after the object
+       * but blanks. */
+      {"{\"params\":{\"a\":1}}garbage", EF_PUSH_NOT_JSON},
+      {"{\"params\":{\"a\":1}}{\"params\":{\"b\":2}}", EF_PUSH_NOT_JSON},
+      {"{\"params\":{\"a\":1}} \r\n\t", EF_PUSH_OK},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     ef_push_message m;
     ck_assert_msg(parse(QUOTA_TOPIC, cases[i].payload, &m) == cases[i].verdict,
                   "payload %zu", i);
-    ck_assert_uint_eq(m.values.len, 0);
+    ck_assert_uint_eq(m.values.len, cases[i].verdict == EF_PUSH_OK ? 1 : 0);
     ck_assert_str_ne(ef_push_verdict_text(cases[i].verdict), "unknown");
+    ef_samples_clear(&m.values);
   }
+  /* A NUL byte, which JSON never holds, inside the payload's size. */
+  ef_push_message m;
+  const char with_nul[] = "{\"params\":{\"a\":1}}\0{\"b\":2}";
+  ck_assert_int_eq(ef_push_message_parse(ACCOUNT, QUOTA_TOPIC, with_nul,
+                                         sizeof(with_nul) - 1, NULL, &m),
+                   EF_PUSH_NOT_JSON);
+  ck_assert_uint_eq(m.values.len, 0);
 }
 END_TEST
 
