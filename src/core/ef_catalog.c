@@ -383,13 +383,19 @@ int ef_catalog_shape_group(const char *path, size_t parent_len,
   return -1;
 }
 
-int ef_catalog_exact_row(const char *path, uint64_t fnv64) {
-  ef_catalog_init();
+/* The row without captures whose pattern is path (fnv64: its FNV-1a 64),
+ * or NULL; the index built. */
+static const ef_quota *exact_row(const char *path, uint64_t fnv64) {
   for (uint32_t at = exact_start(fnv64); exact[at] != 0;
        at = (at + 1) & (EXACT_SLOTS - 1))
     if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
-      return 1;
-  return 0;
+      return &catalog[exact[at] - 1];
+  return NULL;
+}
+
+int ef_catalog_exact_row(const char *path, uint64_t fnv64) {
+  ef_catalog_init();
+  return exact_row(path, fnv64) != NULL;
 }
 
 int ef_catalog_fallback_bit(const ef_quota *row) {
@@ -469,10 +475,9 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
     caps = &scratch;
   caps->n = 0;
   ef_catalog_init();
-  for (uint32_t at = exact_start(fnv64); exact[at] != 0;
-       at = (at + 1) & (EXACT_SLOTS - 1))
-    if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
-      return &catalog[exact[at] - 1];
+  const ef_quota *whole = exact_row(path, fnv64);
+  if (whole != NULL)
+    return whole;
   /* The first row in table order that matches, among the groups whose
    * prefix the path starts with. */
   const ef_quota *best = NULL;
