@@ -579,6 +579,32 @@ static const char *captured(const ef_captures *caps, const char *name,
   return NULL;
 }
 
+/* Whether the capture "{...}" at open (close: its '}') is name, plain or
+ * generic ("{name:g}"), as ef_catalog_expand reads it. */
+static int names_capture(const char *open, const char *close, const char *name,
+                         size_t name_len) {
+  size_t len = (size_t)(close - open - 1);
+  if (len > 2 && memcmp(close - 2, ":g", 2) == 0)
+    len -= 2;
+  return len == name_len && memcmp(open + 1, name, name_len) == 0;
+}
+
+ef_template_use ef_catalog_template_use(const char *template_, const char *name,
+                                        size_t name_len) {
+  for (const char *open = template_ ? strchr(template_, '{') : NULL;
+       open != NULL; open = strchr(open + 1, '{')) {
+    const char *close = strchr(open, '}');
+    if (close == NULL)
+      break;
+    if (names_capture(open, close, name, name_len))
+      return open == template_ && close[1] == '\0' &&
+                     close - open - 1 == (ptrdiff_t)name_len
+                 ? EF_TEMPLATE_IS
+                 : EF_TEMPLATE_WITHIN;
+  }
+  return EF_TEMPLATE_WITHOUT;
+}
+
 int ef_catalog_expand(const char *template_, const ef_captures *caps, char *out,
                       size_t size) {
   size_t n = 0;

@@ -163,6 +163,18 @@ double ef_catalog_collectd_divisor(const ef_quota *row);
 size_t ef_catalog_size(void);
 const ef_quota *ef_catalog_entry(size_t index);
 
+/* How a name template uses a capture: not at all, as the whole template
+ * ("{pack}"), or within it ("pack_{pack}_soc", "{pack:g}"). */
+typedef enum {
+  EF_TEMPLATE_WITHOUT,
+  EF_TEMPLATE_IS,
+  EF_TEMPLATE_WITHIN,
+} ef_template_use;
+
+/* How template_ (NULL: none) uses the capture name (name_len bytes). */
+ef_template_use ef_catalog_template_use(const char *template_, const char *name,
+                                        size_t name_len);
+
 /* Expands a name template ("pack_{pack}_soc", "{name:g}") with caps into
  * out. Returns its length, or -1 when it does not fit or names a capture
  * caps has not. */

@@ -304,27 +304,6 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
   return 0;
 }
 
-/* Whether template names the capture name (name_len bytes), as
- * "{name}" or "{name:g}". */
-static int names_capture(const char *template_, const char *name,
-                         size_t name_len) {
-  if (template_ == NULL)
-    return 0;
-  for (const char *at = strchr(template_, '{'); at != NULL;
-       at = strchr(at + 1, '{'))
-    if (strncmp(at + 1, name, name_len) == 0 &&
-        (at[1 + name_len] == '}' || at[1 + name_len] == ':'))
-      return 1;
-  return 0;
-}
-
-/* Whether template is the capture name, whole: "{name}". */
-static int is_capture(const char *template_, const char *name,
-                      size_t name_len) {
-  return template_[0] == '{' && strncmp(template_ + 1, name, name_len) == 0 &&
-         template_[1 + name_len] == '}' && template_[2 + name_len] == '\0';
-}
-
 /* Whether the names of a shape's metric can be kept: its row's names use
  * the first capture (V) only as a tag's whole value, which each value's
  * own then takes (ef_metric_memo_names); else they differ from pack to
@@ -339,13 +318,14 @@ static int shape_names_keepable(const ef_memo_path *entry,
   /* The instance as ef_metric.c makes it: only for collectd's names. */
   int instance_made = key->with_collectd && !key->without_collectd_names &&
                       row->collectd_type != NULL;
-  if (names_capture(row->field, name, len) ||
-      (instance_made && names_capture(row->collectd_instance, name, len)))
+  if (ef_catalog_template_use(row->field, name, len) != EF_TEMPLATE_WITHOUT ||
+      (instance_made && ef_catalog_template_use(row->collectd_instance, name,
+                                                len) != EF_TEMPLATE_WITHOUT))
     return 0;
   const ef_row_names *names = ef_catalog_names(row);
   for (size_t i = 0; i < names->n_tags; i++)
-    if (names_capture(names->tags[i].value, name, len) &&
-        !is_capture(names->tags[i].value, name, len))
+    if (ef_catalog_template_use(names->tags[i].value, name, len) ==
+        EF_TEMPLATE_WITHIN)
       return 0;
   return 1;
 }
@@ -395,8 +375,9 @@ void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
       kept->tags[i] = (ef_tag){
           .key = metric->tags[i].key,
           .value = row_names != NULL &&
-                           is_capture(row_names->tags[i].value,
-                                      entry->first_name, entry->first_name_len)
+                           ef_catalog_template_use(
+                               row_names->tags[i].value, entry->first_name,
+                               entry->first_name_len) == EF_TEMPLATE_IS
                        ? first_capture
                        : keep_text(memo, metric->tags[i].value, made, made_len,
                                    &failed)};

@@ -1085,6 +1085,31 @@ START_TEST(pack_paths_of_one_length_keep_their_own_shape) {
 }
 END_TEST
 
+/* How a name template uses a capture, as ef_catalog_expand reads it. */
+START_TEST(templates_tell_how_they_use_a_capture) {
+  static const struct {
+    const char *template_;
+    ef_template_use use;
+  } cases[] = {
+      {"{pack}", EF_TEMPLATE_IS},
+      {"pack_{pack}_soc", EF_TEMPLATE_WITHIN},
+      {"{pack:g}", EF_TEMPLATE_WITHIN},
+      {"{pack}{pack}", EF_TEMPLATE_WITHIN},
+      {"{name}_{pack}", EF_TEMPLATE_WITHIN},
+      {"{packs}", EF_TEMPLATE_WITHOUT},
+      {"{pac}", EF_TEMPLATE_WITHOUT},
+      {"pack", EF_TEMPLATE_WITHOUT},
+      {"{name:g}", EF_TEMPLATE_WITHOUT},
+      {"{pack", EF_TEMPLATE_WITHOUT},
+      {NULL, EF_TEMPLATE_WITHOUT},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    ck_assert_msg(ef_catalog_template_use(cases[i].template_, "pack", 4) ==
+                      cases[i].use,
+                  "template %zu", i);
+}
+END_TEST
+
 UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           battery_packs_stay_apart, sentinels_are_no_reading,
           implausible_values_are_dropped, error_lists_are_decoded,
@@ -1098,4 +1123,5 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           numbers_stay_honest, unknown_values_are_capped,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
           pack_shapes_change_nothing,
-          pack_paths_of_one_length_keep_their_own_shape)
+          pack_paths_of_one_length_keep_their_own_shape,
+          templates_tell_how_they_use_a_capture)
