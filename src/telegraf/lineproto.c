@@ -734,10 +734,9 @@ static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
   return written;
 }
 
-/* Copies the measurement written last when name is the same, else writes
- * it and keeps what it wrote. */
-static void put_measurement_kept(lp_writer *w, const char *name) {
-  size_t len = name_len(name);
+/* Copies the measurement written last when name (len bytes of it, as
+ * name_len finds) is the same, else writes it and keeps what it wrote. */
+static void put_measurement_kept(lp_writer *w, const char *name, size_t len) {
   if (w->measurement_valid && len == w->measurement_given.len &&
       memcmp(name, w->measurement_given.data, len) == 0) {
     put(&w->out, w->measurement_written.data, w->measurement_written.len);
@@ -762,10 +761,11 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
   if (cap == 0 || write_keys(w, tags, n_tags, n_written) != 0)
     return -1;
   /* A measurement of only "#" would leave a lone "_": still a name. */
-  if (fields->n == 0 || name_len(measurement) == 0)
+  size_t measurement_len = name_len(measurement);
+  if (fields->n == 0 || measurement_len == 0)
     return 0;
   size_t start = w->out.len;
-  put_measurement_kept(w, measurement);
+  put_measurement_kept(w, measurement, measurement_len);
   put_tags(w, tags, n_tags, n_written);
   put_fields(w, fields, cap);
   if (w->stamp_len == 0 || w->stamp_ns != time_ns) {
