@@ -569,6 +569,17 @@ static void count_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   (*(size_t *)ctx)++;
 }
 
+/* An answer's data of n keys, k0 to k(n-1), each its number. */
+static struct json_object *flood_of(size_t n) {
+  struct json_object *flood = json_object_new_object();
+  for (size_t k = 0; k < n; k++) {
+    char key[32];
+    snprintf(key, sizeof(key), "k%zu", k);
+    json_object_object_add(flood, key, json_object_new_int((int)k));
+  }
+  return flood;
+}
+
 /* What one walk handed out, as "path=text;" in order. */
 typedef struct {
   char text[8192];
@@ -628,13 +639,8 @@ START_TEST(a_kept_walker_walks_as_a_fresh_one) {
     }
     /* A flood between the rounds: more paths than a walker keeps room
      * for, every one handed out. */
-    struct json_object *flood = json_object_new_object();
     size_t n = 4 * EF_WALKER_KEPT_PATHS;
-    for (size_t k = 0; k < n; k++) {
-      char key[32];
-      snprintf(key, sizeof(key), "k%zu", k);
-      json_object_object_add(flood, key, json_object_new_int((int)k));
-    }
+    struct json_object *flood = flood_of(n);
     size_t handed = 0, cut = 0;
     ck_assert_int_eq(ef_walker_walk(walker, flood, count_leaf, &handed, &cut),
                      0);
@@ -676,12 +682,7 @@ START_TEST(a_walker_holds_what_a_usual_answer_needs) {
   ck_assert_uint_gt(held.paths_room, 0);
   ck_assert_int_eq(held.keeps_parser, 1);
 
-  struct json_object *flood = json_object_new_object();
-  for (size_t k = 0; k < 4 * EF_WALKER_KEPT_PATHS; k++) {
-    char key[32];
-    snprintf(key, sizeof(key), "k%zu", k);
-    json_object_object_add(flood, key, json_object_new_int(1));
-  }
+  struct json_object *flood = flood_of(4 * EF_WALKER_KEPT_PATHS);
   ck_assert_int_eq(ef_walker_walk(walker, flood, count_leaf, &handed, &cut), 0);
   ck_assert_uint_le(ef_walker_holding(walker).paths_room, EF_WALKER_KEPT_PATHS);
   json_object_put(flood);
