@@ -34,10 +34,24 @@ static inline uint32_t ef_fnv32_bytes(uint32_t hash, const void *data,
   return hash;
 }
 
+/* Eight bytes a step: every path of every reading is hashed here, and the
+ * loop's own test and count then cost once per eight bytes, not per byte
+ * (the hash is the same). */
 static inline uint64_t ef_fnv64_bytes(uint64_t hash, const void *data,
                                       size_t len) {
   const unsigned char *byte = data;
-  for (size_t i = 0; i < len; i++)
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    hash = ef_fnv64_byte(hash, byte[i]);
+    hash = ef_fnv64_byte(hash, byte[i + 1]);
+    hash = ef_fnv64_byte(hash, byte[i + 2]);
+    hash = ef_fnv64_byte(hash, byte[i + 3]);
+    hash = ef_fnv64_byte(hash, byte[i + 4]);
+    hash = ef_fnv64_byte(hash, byte[i + 5]);
+    hash = ef_fnv64_byte(hash, byte[i + 6]);
+    hash = ef_fnv64_byte(hash, byte[i + 7]);
+  }
+  for (; i < len; i++)
     hash = ef_fnv64_byte(hash, byte[i]);
   return hash;
 }

@@ -24,6 +24,28 @@ START_TEST(published_vectors) {
     ck_assert_uint_eq(ef_fnv32_bytes(EF_FNV32_BASIS, text, strlen(text)),
                       vectors[i].fnv32);
     ck_assert_uint_eq(ef_fnv64_text(EF_FNV64_BASIS, text), vectors[i].fnv64);
+    ck_assert_uint_eq(ef_fnv64_bytes(EF_FNV64_BASIS, text, strlen(text)),
+                      vectors[i].fnv64);
+  }
+}
+END_TEST
+
+/* Bytes are hashed eight at a time where they can be: the same hash as
+ * byte by byte, whatever the length and wherever a hash is continued. */
+START_TEST(bytes_hash_as_text_at_every_length) {
+  const char *text = "bp_addr.HJ3AAD462A2F9601.bpCellVol[12]";
+  size_t len = strlen(text);
+  for (size_t n = 0; n <= len; n++) {
+    char prefix[64];
+    memcpy(prefix, text, n);
+    prefix[n] = '\0';
+    uint64_t whole = ef_fnv64_text(EF_FNV64_BASIS, prefix);
+    ck_assert_uint_eq(ef_fnv64_bytes(EF_FNV64_BASIS, text, n), whole);
+    for (size_t cut = 0; cut <= n; cut++)
+      ck_assert_uint_eq(
+          ef_fnv64_bytes(ef_fnv64_bytes(EF_FNV64_BASIS, text, cut), text + cut,
+                         n - cut),
+          whole);
   }
 }
 END_TEST
@@ -52,4 +74,5 @@ START_TEST(shards_never_move) {
 }
 END_TEST
 
-UNIT_MAIN("hash", published_vectors, a_hash_continues, shards_never_move)
+UNIT_MAIN("hash", published_vectors, bytes_hash_as_text_at_every_length,
+          a_hash_continues, shards_never_move)
