@@ -47,7 +47,8 @@ typedef struct {
    * the same for all its values), and its length; first_len 0: none. */
   char first[EF_NAME_LEN];
   size_t first_len;
-  ef_memo_path *path; /* the current value's path in the memo, or NULL */
+  uint32_t first_number; /* of first: one more for each other text */
+  ef_memo_path *path;    /* the current value's path in the memo, or NULL */
 } run;
 
 static void publish(run *r, ef_metric *metric) {
@@ -147,6 +148,7 @@ static const char *first_capture_text(run *r, const ef_captures *caps) {
     memcpy(r->first, caps->items[0].value, len);
     r->first[len] = '\0';
     r->first_len = len;
+    r->first_number++;
   }
   return r->first;
 }
@@ -164,10 +166,11 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                       .with_collectd = with_collectd,
                       .without_collectd_names =
                           r->policy.without_collectd_names};
-  int kept = r->path != NULL
-                 ? ef_metric_memo_names(r->path, &key,
-                                        first_capture_text(r, caps), metric)
-                 : 0;
+  int kept = 0;
+  if (r->path != NULL) {
+    const char *first = first_capture_text(r, caps);
+    kept = ef_metric_memo_names(r->path, &key, first, r->first_number, metric);
+  }
   if (kept > 0)
     return 0;
   if (quota == NULL)
@@ -566,7 +569,9 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->n_fallbacks = 0;
   r->names_used = 0;
   r->path = NULL;
+  r->first[0] = '\0';
   r->first_len = 0;
+  r->first_number = 0;
 }
 
 int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,

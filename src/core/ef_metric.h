@@ -91,6 +91,12 @@ typedef struct {
   ef_tag tags[EF_MAX_TAGS];
   size_t n_tags;
   const char *field;
+  /* For a front end that gathers metrics into points: within one reading,
+   * metrics with the same series (not 0) and series_variant have the same
+   * measurement and tags. No series is handed out twice in a process. 0:
+   * not known, tell the point by its names. */
+  uint64_t series;
+  uint32_t series_variant;
 } ef_metric;
 
 typedef struct {

@@ -4,6 +4,7 @@
 
 #include "ef_hash.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,8 @@ static const char first_capture[] = "";
 
 struct ef_memo_names {
   ef_names_key key;
+  uint64_t series;  /* of its measurement and tags (ef_metric.h); 0 */
+  int first_in_tag; /* a tag's value is the first capture's */
   /* Copies of the texts the naming made; the others (the catalog's, the
    * measurement, collectd type and tag keys) kept as they are. */
   const char *collectd_type, *collectd_instance, *measurement, *field;
@@ -72,7 +75,21 @@ struct ef_metric_memo {
   uint16_t *index; /* INDEX_SLOTS: a path's place + 1, by hash; 0 empty */
   char *arena;     /* EF_METRIC_MEMO_BYTES; used of them in use */
   size_t used;
+  /* The series of the names kept: each measurement and tag set once, by
+   * hash (a series' number + 1; 0 empty), numbered from epoch up. */
+  const ef_memo_names **series;
+  size_t n_series;
+  uint16_t *series_index; /* INDEX_SLOTS */
+  uint64_t epoch;
 };
+
+/* Epochs of all memos, so that a series number is never handed out twice
+ * in a process: not by two memos, nor by one before and after it began
+ * again. A series is its epoch times this, plus its number + 1. */
+#define SERIES_PER_EPOCH UINT64_C(65536)
+static atomic_uint_fast64_t next_epoch = 1;
+
+static uint64_t new_epoch(void) { return atomic_fetch_add(&next_epoch, 1); }
 
 ef_metric_memo *ef_metric_memo_new(void) {
   ef_metric_memo *memo = calloc(1, sizeof(*memo));
@@ -81,7 +98,11 @@ ef_metric_memo *ef_metric_memo_new(void) {
   memo->paths = malloc(EF_METRIC_MEMO_PATHS * sizeof(*memo->paths));
   memo->index = calloc(INDEX_SLOTS, sizeof(*memo->index));
   memo->arena = malloc(EF_METRIC_MEMO_BYTES);
-  if (memo->paths == NULL || memo->index == NULL || memo->arena == NULL) {
+  memo->series = malloc(EF_METRIC_MEMO_PATHS * sizeof(*memo->series));
+  memo->series_index = calloc(INDEX_SLOTS, sizeof(*memo->series_index));
+  memo->epoch = new_epoch();
+  if (memo->paths == NULL || memo->index == NULL || memo->arena == NULL ||
+      memo->series == NULL || memo->series_index == NULL) {
     ef_metric_memo_free(memo);
     return NULL;
   }
@@ -94,6 +115,8 @@ void ef_metric_memo_free(ef_metric_memo *memo) {
   free(memo->paths);
   free(memo->index);
   free(memo->arena);
+  free(memo->series);
+  free(memo->series_index);
   free(memo);
 }
 
@@ -111,6 +134,9 @@ static void forget_all(ef_metric_memo *memo) {
   memo->n_paths = 0;
   memo->used = 0;
   memset(memo->index, 0, INDEX_SLOTS * sizeof(*memo->index));
+  memo->n_series = 0;
+  memset(memo->series_index, 0, INDEX_SLOTS * sizeof(*memo->series_index));
+  memo->epoch = new_epoch();
 }
 
 /* The entry of (fnv64, key: len bytes, group), or NULL with *slot where
@@ -282,7 +308,8 @@ static int same_key(const ef_names_key *a, const ef_names_key *b) {
 }
 
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
-                         const char *first_text, ef_metric *metric) {
+                         const char *first_text, uint32_t first_number,
+                         ef_metric *metric) {
   for (const ef_memo_names *kept = entry->names; kept != NULL;
        kept = kept->next)
     if (same_key(&kept->key, key)) {
@@ -299,6 +326,8 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
           metric->tags[i].value = first_text;
         }
       }
+      metric->series = kept->series;
+      metric->series_variant = kept->first_in_tag ? first_number : 0;
       return 1;
     }
   return 0;
@@ -328,6 +357,64 @@ static int shape_names_keepable(const ef_memo_path *entry,
         EF_TEMPLATE_WITHIN)
       return 0;
   return 1;
+}
+
+static const char *or_empty(const char *text) { return text ? text : ""; }
+
+/* 0xFF ends each text (no UTF-8 text holds it); 0xFE stands for the first
+ * capture's value. */
+static uint32_t series_hash(const ef_memo_names *names) {
+  uint32_t hash = ef_fnv32_byte(
+      ef_fnv32_text(EF_FNV32_BASIS, or_empty(names->measurement)), 0xFF);
+  for (size_t i = 0; i < names->n_tags; i++) {
+    const ef_tag *tag = &names->tags[i];
+    hash = ef_fnv32_byte(ef_fnv32_text(hash, or_empty(tag->key)), 0xFF);
+    hash = tag->value == first_capture
+               ? ef_fnv32_byte(hash, 0xFE)
+               : ef_fnv32_byte(ef_fnv32_text(hash, or_empty(tag->value)), 0xFF);
+  }
+  return hash;
+}
+
+static int same_text(const char *a, const char *b) {
+  return strcmp(or_empty(a), or_empty(b)) == 0;
+}
+
+/* Whether a and b have one measurement and tag set. */
+static int same_series(const ef_memo_names *a, const ef_memo_names *b) {
+  if (a->n_tags != b->n_tags || !same_text(a->measurement, b->measurement))
+    return 0;
+  for (size_t i = 0; i < a->n_tags; i++) {
+    const ef_tag *x = &a->tags[i], *y = &b->tags[i];
+    if (!same_text(x->key, y->key) ||
+        (x->value == first_capture) != (y->value == first_capture) ||
+        (x->value != first_capture && !same_text(x->value, y->value)))
+      return 0;
+  }
+  return 1;
+}
+
+/* The series of names: that of kept names with the same measurement and
+ * tags, or a new one; 0 when there is no room (a series is then told by
+ * its names). */
+static uint64_t series_of_names(ef_metric_memo *memo,
+                                const ef_memo_names *names) {
+  size_t mask = INDEX_SLOTS - 1;
+  size_t at = series_hash(names) & mask;
+  for (size_t probes = 0; probes < MAX_PROBES; at = (at + 1) & mask, probes++) {
+    uint16_t number = memo->series_index[at];
+    if (number == 0) {
+      if (memo->n_series == EF_METRIC_MEMO_PATHS)
+        return 0;
+      memo->series[memo->n_series] = names;
+      number = (uint16_t)++memo->n_series;
+      memo->series_index[at] = number;
+    } else if (!same_series(memo->series[number - 1], names)) {
+      continue;
+    }
+    return memo->epoch * SERIES_PER_EPOCH + number;
+  }
+  return 0;
 }
 
 /* text as kept: a copy in the arena when it lies in made (the naming's
@@ -386,5 +473,8 @@ void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
     memo->used = mark;
     return;
   }
+  for (size_t i = 0; i < kept->n_tags; i++)
+    kept->first_in_tag |= kept->tags[i].value == first_capture;
+  kept->series = series_of_names(memo, kept);
   entry->names = kept;
 }

@@ -57,9 +57,14 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
  * tags) to those kept for key under entry: 1, or 0 when none are kept. A
  * shape's tag whose value is its first capture takes first_text (the
  * value's own: its pack's serial number); without it (NULL), -1: names are
- * kept that cannot be used, and are not to be kept again. */
+ * kept that cannot be used, and are not to be kept again. Sets the
+ * metric's series too (ef_metric.h): the same for all names kept with one
+ * measurement and tag set, the first capture's value aside, which
+ * first_number tells (the caller's number for first_text: the same text,
+ * the same number). */
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
-                         const char *first_text, ef_metric *metric);
+                         const char *first_text, uint32_t first_number,
+                         ef_metric *metric);
 
 /* Keeps metric's names for key under entry: copies of those that lie in
  * made (made_len bytes: the buffer they were made in, which the next

@@ -27,6 +27,14 @@ typedef struct {
   lp_fields fields; /* written as they come; kept across readings */
 } point;
 
+/* A point remembered under its caller's key, for the share of number
+ * share (any other: empty). */
+typedef struct {
+  tg_series_key key;
+  uint32_t share;
+  uint32_t point;
+} known_point;
+
 struct tg_series {
   block *blocks;  /* the first is kept across flushes */
   block *current; /* the one allocated from */
@@ -41,6 +49,9 @@ struct tg_series {
                        next share or flush, never a point without them */
   lp_buffer written_key, written_value; /* a shared tag as lines write it */
   lp_writer *writer;
+  known_point *known; /* by hash of key, at most half full */
+  size_t known_cap, n_known;
+  uint32_t share; /* this share's number, never 0 */
 };
 
 tg_series *tg_series_new(void) {
@@ -70,11 +81,23 @@ void tg_series_free(tg_series *series) {
   free_blocks(series->blocks);
   free(series->written_key.data);
   free(series->written_value.data);
+  free(series->known);
   lp_writer_free(series->writer);
   free(series);
 }
 
+/* No point is known by key any more. */
+static void forget_known(tg_series *series) {
+  series->n_known = 0;
+  if (++series->share == 0) { /* numbers run out: every slot made empty */
+    if (series->known != NULL)
+      memset(series->known, 0, series->known_cap * sizeof(*series->known));
+    series->share = 1;
+  }
+}
+
 void tg_series_clear(tg_series *series) {
+  forget_known(series);
   series->n_points = 0;
   series->last = 0;
   series->shared = NULL;
@@ -292,12 +315,77 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
       copies[i] = written_copy(series, &tags[i], &failed);
   }
   series->share_failed = failed;
+  forget_known(series);
   if (failed)
     return -1;
   series->shared = copies;
   series->n_shared = n_tags;
   series->last = 0; /* the next field's point is found by its key */
   return 0;
+}
+
+static size_t known_start(const tg_series *series, const tg_series_key *key) {
+  uint64_t mixed = (key->series ^ ((uint64_t)key->variant << 32)) *
+                   UINT64_C(0x9E3779B97F4A7C15);
+  return (size_t)(mixed >> 32) & (series->known_cap - 1);
+}
+
+/* The slot of key: its own, or the empty one it would take. */
+static known_point *known_slot(const tg_series *series,
+                               const tg_series_key *key) {
+  size_t mask = series->known_cap - 1;
+  for (size_t at = known_start(series, key);; at = (at + 1) & mask) {
+    known_point *slot = &series->known[at];
+    if (slot->share != series->share ||
+        (slot->key.series == key->series && slot->key.variant == key->variant))
+      return slot;
+  }
+}
+
+/* Remembers the point at under key; when memory runs out, it is found by
+ * its names next time. */
+static void remember(tg_series *series, const tg_series_key *key, size_t at) {
+  if (2 * (series->n_known + 1) > series->known_cap) {
+    size_t cap = series->known_cap ? 2 * series->known_cap : 128;
+    known_point *grown = calloc(cap, sizeof(*grown));
+    if (grown == NULL)
+      return;
+    known_point *old = series->known;
+    size_t old_cap = series->known_cap;
+    series->known = grown;
+    series->known_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i].share == series->share)
+        *known_slot(series, &old[i].key) = old[i];
+    free(old);
+  }
+  known_point *slot = known_slot(series, key);
+  if (slot->share != series->share)
+    series->n_known++;
+  *slot =
+      (known_point){.key = *key, .share = series->share, .point = (uint32_t)at};
+}
+
+int tg_series_add_known(tg_series *series, const tg_series_key *key,
+                        const lp_field *field) {
+  if (series->share_failed)
+    return -1;
+  if (key->series == 0 || series->n_known == 0)
+    return 0;
+  const known_point *slot = known_slot(series, key);
+  if (slot->share != series->share)
+    return 0;
+  series->last = slot->point + 1;
+  return add_field(&series->points[slot->point], field) == 0 ? 1 : -1;
+}
+
+int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
+                        const char *measurement, const lp_tag *tags,
+                        size_t n_tags, const lp_field *field) {
+  int status = tg_series_add(series, measurement, tags, n_tags, field);
+  if (status == 0 && key != NULL && key->series != 0)
+    remember(series, key, series->last - 1);
+  return status;
 }
 
 int tg_series_add(tg_series *series, const char *measurement,

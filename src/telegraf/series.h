@@ -33,6 +33,26 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags);
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field);
 
+/* A series as its caller numbers it (the core's ef_metric series and
+ * variant): within one share, the same key (series not 0) is the same
+ * measurement and tags. */
+typedef struct {
+  uint64_t series;
+  uint32_t variant;
+} tg_series_key;
+
+/* As tg_series_add, and remembers the point under key (NULL: none) until
+ * the next share or flush. */
+int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
+                        const char *measurement, const lp_tag *tags,
+                        size_t n_tags, const lp_field *field);
+
+/* Adds field to the point remembered under key, without a look at names:
+ * 1, or 0 when no point is (then add it with tg_series_add_keyed), or -1
+ * when out of memory. */
+int tg_series_add_known(tg_series *series, const tg_series_key *key,
+                        const lp_field *field);
+
 /* Writes every point with time_ns, then forgets them all (and the shared
  * tags). Returns the
  * number of lines written, or -1 on an output error. */

@@ -71,10 +71,6 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                       const ef_metric *metric) {
   tg_printer *printer = ctx;
   share_reading_tags(printer, reading);
-  lp_tag tags[EF_MAX_TAGS];
-  for (size_t i = 0; i < metric->n_tags; i++)
-    tags[i] =
-        (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
   lp_field field = {.key = metric->field,
                     .type = lp_types[metric->type],
                     .number = metric->number,
@@ -82,7 +78,23 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                     .text = metric->text,
                     /* The core's promise: the text denotes the number. */
                     .text_exact = 1};
-  add_field(printer, metric->measurement, tags, metric->n_tags, &field);
+  /* The core's series: the point of a metric whose series came before in
+   * this reading is found without a look at its names. */
+  const tg_series_key key = {.series = metric->series,
+                             .variant = metric->series_variant};
+  int known = tg_series_add_known(printer->series, &key, &field);
+  if (known != 0) {
+    if (known < 0)
+      printer->output_error = ENOMEM;
+    return;
+  }
+  lp_tag tags[EF_MAX_TAGS];
+  for (size_t i = 0; i < metric->n_tags; i++)
+    tags[i] =
+        (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
+  if (tg_series_add_keyed(printer->series, &key, metric->measurement, tags,
+                          metric->n_tags, &field) != 0)
+    printer->output_error = ENOMEM;
 }
 
 static void on_reading_end(void *ctx, const ef_reading_view *reading) {

@@ -952,12 +952,51 @@ END_TEST
 
 /* Every metric of a reading in one text: its path, names, tags, type and
  * value, whatever their length. */
+/* A series (ef_metric.h) a reading handed out, and its point's
+ * measurement and tags. */
+typedef struct {
+  uint64_t series;
+  uint32_t variant;
+  char point[512];
+} series_seen;
+
+#define MAX_SERIES_SEEN 64
+
 typedef struct {
   char text[32768];
   size_t len;
   size_t packs; /* pack tags that were the reading's serial number */
   const char *serial;
+  series_seen series[MAX_SERIES_SEEN];
+  size_t n_series;
+  size_t keyed; /* metrics with a series */
 } fingerprint;
+
+/* A metric's series is its point's: the metrics of a reading with one
+ * series and variant have one measurement and tag set. */
+static void note_series(fingerprint *f, const ef_metric *metric) {
+  if (metric->series == 0)
+    return;
+  f->keyed++;
+  char point[512];
+  size_t len = (size_t)snprintf(point, sizeof(point), "%s",
+                                metric->measurement ? metric->measurement : "");
+  for (size_t t = 0; t < metric->n_tags && len < sizeof(point); t++)
+    len += (size_t)snprintf(point + len, sizeof(point) - len, ",%s=%s",
+                            metric->tags[t].key, metric->tags[t].value);
+  ck_assert_uint_lt(len, sizeof(point));
+  for (size_t i = 0; i < f->n_series; i++)
+    if (f->series[i].series == metric->series &&
+        f->series[i].variant == metric->series_variant) {
+      ck_assert_str_eq(point, f->series[i].point);
+      return;
+    }
+  ck_assert_uint_lt(f->n_series, MAX_SERIES_SEEN);
+  series_seen *seen = &f->series[f->n_series++];
+  seen->series = metric->series;
+  seen->variant = metric->series_variant;
+  memcpy(seen->point, point, len + 1);
+}
 
 static void print_metric(const ef_metric *metric, void *ctx) {
   fingerprint *f = ctx;
@@ -982,6 +1021,7 @@ static void print_metric(const ef_metric *metric, void *ctx) {
   ck_assert_uint_lt(f->len + 1, sizeof(f->text));
   f->text[f->len++] = '\n';
   f->text[f->len] = '\0';
+  note_series(f, metric);
 }
 
 /* A pack of serial number %s%s, as quota/all has it. */
@@ -1021,6 +1061,12 @@ static void memo_keeps_every_text(const char *const *texts,
         ck_assert_str_eq(memoized->text, plain->text);
         if (serials != NULL && strpbrk(serial, ".[") == NULL)
           ck_assert_uint_ge(plain->packs, min_packs);
+        /* Series come with names kept, and only then (a pack's names
+         * are kept only without collectd's, whose instance holds the
+         * pack). */
+        ck_assert_uint_eq(plain->keyed, 0);
+        if (twice && without)
+          ck_assert_uint_gt(memoized->keyed, 0);
         json_object_put(data);
       }
     ef_metric_memo_free(memo);
@@ -1068,6 +1114,74 @@ START_TEST(pack_shapes_change_nothing) {
   /* Each pack value carries its own pack: bpSoc, bpPwr, two cells, two
    * sensors, the new key, the object's member, the list's. */
   memo_keeps_every_text(texts, serials, N, 9);
+}
+END_TEST
+
+/* The series (any nonzero) of a reading of text through memo. */
+static void series_of_reading(ef_metric_memo *memo, const char *text,
+                              fingerprint *f) {
+  struct json_object *data = json_tokener_parse(text);
+  ck_assert_ptr_nonnull(data);
+  ef_metric_policy policy = {.without_collectd_names = 1, .memo = memo};
+  *f = (fingerprint){.serial = ""};
+  ck_assert_int_eq(ef_metrics_of_json(data, &policy, print_metric, f, NULL), 0);
+  json_object_put(data);
+}
+
+static int holds_series(const fingerprint *f, uint64_t series) {
+  for (size_t i = 0; i < f->n_series; i++)
+    if (f->series[i].series == series)
+      return 1;
+  return 0;
+}
+
+/* A series number is never handed out twice in a process: not by a memo
+ * that began again (its old numbers may still be in a front end's hands),
+ * nor by another memo. Metrics of one point share one. */
+START_TEST(series_are_never_handed_out_twice) {
+  const char *text = "{\"pcsAPhase.vol\":230.5,\"pcsAPhase.amp\":3.5,"
+                     "\"bpSoc\":80,\"sysLoadPwr\":390}";
+  fingerprint *before = calloc(1, sizeof(*before));
+  fingerprint *after = calloc(1, sizeof(*after));
+  fingerprint *other = calloc(1, sizeof(*other));
+  ck_assert_ptr_nonnull(before);
+  ck_assert_ptr_nonnull(after);
+  ck_assert_ptr_nonnull(other);
+  ef_metric_memo *memo = ef_metric_memo_new(), *second = ef_metric_memo_new();
+  ck_assert_ptr_nonnull(memo);
+  ck_assert_ptr_nonnull(second);
+  series_of_reading(memo, text, before);
+  ck_assert_uint_eq(before->keyed, 0); /* names made, not yet kept */
+  series_of_reading(memo, text, before);
+  ck_assert_uint_eq(before->keyed, 4);
+  /* The phase's two values are one point; the device's two another. */
+  ck_assert_uint_eq(before->n_series, 2);
+  struct json_object *others = json_object_new_object();
+  char key[32];
+  for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++) {
+    snprintf(key, sizeof(key), "other%d", i);
+    json_object_object_add(others, key, json_object_new_int(i + 1));
+  }
+  ef_metric_policy fill = {.without_collectd_names = 1, .memo = memo};
+  ck_assert_int_eq(ef_metrics_of_json(others, &fill, drop_metric, NULL, NULL),
+                   0);
+  json_object_put(others);
+  series_of_reading(memo, text, after);
+  series_of_reading(memo, text, after);
+  series_of_reading(second, text, other);
+  series_of_reading(second, text, other);
+  ck_assert_uint_eq(after->n_series, 2);
+  ck_assert_uint_eq(other->n_series, 2);
+  for (size_t i = 0; i < 2; i++) {
+    ck_assert(!holds_series(before, after->series[i].series));
+    ck_assert(!holds_series(before, other->series[i].series));
+    ck_assert(!holds_series(after, other->series[i].series));
+  }
+  ef_metric_memo_free(memo);
+  ef_metric_memo_free(second);
+  free(before);
+  free(after);
+  free(other);
 }
 END_TEST
 
@@ -1124,4 +1238,5 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
           pack_shapes_change_nothing,
           pack_paths_of_one_length_keep_their_own_shape,
+          series_are_never_handed_out_twice,
           templates_tell_how_they_use_a_capture)

@@ -427,6 +427,76 @@ START_TEST(series_group_fields) {
 }
 END_TEST
 
+/* A point remembered under its caller's key takes the fields added by the
+ * key alone, until the next share or flush; keys that differ in variant
+ * are points of their own; a key nothing was added under is not known. */
+START_TEST(series_known_by_key) {
+  tg_series *series = tg_series_new();
+  const lp_tag device[] = {{"sn", "HJ31"}};
+  const lp_tag pack_a[] = {{"pack", "A"}}, pack_b[] = {{"pack", "B"}};
+  const tg_series_key main_key = {.series = 70000},
+                      a_key = {.series = 70001, .variant = 1},
+                      b_key = {.series = 70001, .variant = 2},
+                      none = {.series = 0};
+  lp_field soc = {.key = "soc", .type = LP_FLOAT, .number = 87.5};
+  lp_field power = {.key = "power", .type = LP_FLOAT, .number = -120};
+  lp_field mode = {.key = "mode", .type = LP_STRING, .text = "SELFUSE"};
+  for (int round = 0; round < 3; round++) {
+    ck_assert_int_eq(tg_series_share(series, device, 1), 0);
+    ck_assert_int_eq(tg_series_add_known(series, &a_key, &soc), 0);
+    ck_assert_int_eq(tg_series_add_known(series, &none, &soc), 0);
+    ck_assert_int_eq(
+        tg_series_add_keyed(series, &a_key, "ecoflow_pack", pack_a, 1, &soc),
+        0);
+    ck_assert_int_eq(tg_series_add_known(series, &b_key, &soc), 0);
+    ck_assert_int_eq(
+        tg_series_add_keyed(series, &main_key, "ecoflow", NULL, 0, &power), 0);
+    ck_assert_int_eq(
+        tg_series_add_keyed(series, &b_key, "ecoflow_pack", pack_b, 1, &soc),
+        0);
+    ck_assert_int_eq(tg_series_add_known(series, &a_key, &power), 1);
+    ck_assert_int_eq(tg_series_add_known(series, &main_key, &mode), 1);
+    ck_assert_int_eq(tg_series_add_known(series, &b_key, &power), 1);
+    /* Points added by names are found by names, with or without a key. */
+    ck_assert_int_eq(tg_series_add(series, "ecoflow_pack", pack_a, 1, &mode),
+                     0);
+    ck_assert_int_eq(
+        tg_series_add_keyed(series, &none, "ecoflow", NULL, 0, &soc), 0);
+    if (round == 1) {
+      /* A new share (the next reading): nothing is known by key. */
+      ck_assert_int_eq(tg_series_share(series, device, 1), 0);
+      ck_assert_int_eq(tg_series_add_known(series, &a_key, &soc), 0);
+      ck_assert_int_eq(
+          tg_series_add_keyed(series, &a_key, "ecoflow_pack", pack_a, 1, &soc),
+          0);
+      ck_assert_int_eq(tg_series_add_known(series, &a_key, &power), 1);
+    }
+    int lines;
+    char *out = flushed(series, 42, &lines);
+    if (round == 1) {
+      ck_assert_int_eq(lines, 4);
+      ck_assert_str_eq(
+          out, "ecoflow_pack,pack=A,sn=HJ31 "
+               "soc=87.5,power=-120,mode=\"SELFUSE\" 42\n"
+               "ecoflow,sn=HJ31 power=-120,mode=\"SELFUSE\",soc=87.5 42\n"
+               "ecoflow_pack,pack=B,sn=HJ31 soc=87.5,power=-120 42\n"
+               "ecoflow_pack,pack=A,sn=HJ31 soc=87.5,power=-120 42\n");
+    } else {
+      ck_assert_int_eq(lines, 3);
+      ck_assert_str_eq(
+          out, "ecoflow_pack,pack=A,sn=HJ31 "
+               "soc=87.5,power=-120,mode=\"SELFUSE\" 42\n"
+               "ecoflow,sn=HJ31 power=-120,mode=\"SELFUSE\",soc=87.5 42\n"
+               "ecoflow_pack,pack=B,sn=HJ31 soc=87.5,power=-120 42\n");
+    }
+    free(out);
+    /* Flushed: nothing is known by key. */
+    ck_assert_int_eq(tg_series_add_known(series, &a_key, &soc), 0);
+  }
+  tg_series_free(series);
+}
+END_TEST
+
 START_TEST(series_shared_tags) {
   tg_series *series = tg_series_new();
   char sn[16] = "HJ31";
@@ -656,7 +726,7 @@ END_TEST
 
 UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
-          long_exact_text_reformatted, series_group_fields, series_shared_tags,
-          written_tags_same_line, fields_after_clear_as_fresh,
-          series_missing_tag_same_as_empty, series_clear_and_errors,
-          measurements_after_others_as_fresh)
+          long_exact_text_reformatted, series_group_fields, series_known_by_key,
+          series_shared_tags, written_tags_same_line,
+          fields_after_clear_as_fresh, series_missing_tag_same_as_empty,
+          series_clear_and_errors, measurements_after_others_as_fresh)
