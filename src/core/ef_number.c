@@ -20,21 +20,44 @@ int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]) {
   return 0;
 }
 
+/* "00" to "99": an integer is written two digits a step (every integer
+ * of every reading is, and most have several). */
+static const char digit_pairs[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+
+static int digit_count(uint64_t magnitude) {
+  int n = 1;
+  for (; magnitude >= 10; magnitude /= 10)
+    n++;
+  return n;
+}
+
 int ef_int_text(int64_t number, char out[EF_NUMBER_TEXT_LEN]) {
-  char digits[EF_NUMBER_TEXT_LEN];
   /* In unsigned arithmetic, so that INT64_MIN has a magnitude too. */
   uint64_t magnitude = number < 0 ? 0 - (uint64_t)number : (uint64_t)number;
-  int n = 0;
-  do {
-    digits[n++] = (char)('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude > 0);
-  int len = 0;
+  int len = (number < 0) + digit_count(magnitude);
   if (number < 0)
-    out[len++] = '-';
-  while (n > 0)
-    out[len++] = digits[--n];
+    out[0] = '-';
   out[len] = '\0';
+  char *at = out + len;
+  for (; magnitude >= 100; magnitude /= 100) {
+    at -= 2;
+    memcpy(at, digit_pairs + 2 * (magnitude % 100), 2);
+  }
+  if (magnitude >= 10) {
+    at -= 2;
+    memcpy(at, digit_pairs + 2 * magnitude, 2);
+  } else {
+    at[-1] = (char)('0' + magnitude);
+  }
   return len;
 }
 

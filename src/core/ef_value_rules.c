@@ -12,9 +12,10 @@
  * both are correctly rounded. -3270 scaled further (-32.7) is a real
  * winter temperature, so it stops at tenths. */
 static const double markers[] = {
-    65535.0,     6553.5,      655.35,      65.535,  4294967295.0,
-    429496729.5, 42949672.95, 4294967.295, -3270.0, -327.0,
-};
+    -3270.0, -327.0,      65.535,      655.35,      6553.5,
+    65535.0, 4294967.295, 42949672.95, 429496729.5, 4294967295.0,
+}; /* ascending: every value of every reading is searched for */
+#define N_MARKERS (sizeof(markers) / sizeof(markers[0]))
 /* Every marker lies outside (-327, 65.535): most readings need two
  * comparisons. */
 #define MARKERS_LOW (-327.0)
@@ -23,10 +24,16 @@ static const double markers[] = {
 int ef_value_no_reading(double value) {
   if (value > MARKERS_LOW && value < MARKERS_HIGH)
     return 0;
-  for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]); i++)
-    if (value == markers[i])
-      return 1;
-  return 0;
+  size_t low = 0, high = N_MARKERS; /* the first marker >= value is in
+                                       [low, high] */
+  while (low < high) {
+    size_t middle = (low + high) / 2;
+    if (markers[middle] < value)
+      low = middle + 1;
+    else
+      high = middle;
+  }
+  return low < N_MARKERS && markers[low] == value; /* NaN: never */
 }
 
 void ef_value_memory_clear(ef_value_memory *memory) {

@@ -1,11 +1,14 @@
 /* Unit tests of lineproto.c (every escaping and value rule, byte by byte)
  * and series.c (fields grouped into one line per series). */
+#include "ef_number.h"
 #include "lineproto.h"
 #include "series.h"
 #include "unit.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,6 +387,34 @@ START_TEST(long_exact_text_reformatted) {
 }
 END_TEST
 
+/* Integers are written as printf writes them, at every length and sign,
+ * the extremes included. */
+START_TEST(integers_are_written_digit_for_digit) {
+  int64_t values[96];
+  size_t n = 0;
+  values[n++] = INT64_MIN;
+  values[n++] = INT64_MAX;
+  values[n++] = 0;
+  int64_t power = 1;
+  for (int digits = 1; digits <= 19; digits++) {
+    values[n++] = power;
+    values[n++] = power - 1;
+    values[n++] = -power;
+    values[n++] = -(power + 1);
+    if (digits < 19)
+      power *= 10;
+  }
+  ck_assert_uint_le(n, sizeof(values) / sizeof(values[0]));
+  for (size_t i = 0; i < n; i++) {
+    char ours[EF_NUMBER_TEXT_LEN], printed[EF_NUMBER_TEXT_LEN];
+    int len = ef_int_text(values[i], ours);
+    snprintf(printed, sizeof(printed), "%" PRId64, values[i]);
+    ck_assert_str_eq(ours, printed);
+    ck_assert_int_eq(len, (int)strlen(printed));
+  }
+}
+END_TEST
+
 /* What tg_series_flush writes. */
 static char *flushed(tg_series *series, int64_t time_ns, int *lines) {
   char *text = NULL;
@@ -726,7 +757,8 @@ END_TEST
 
 UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
-          long_exact_text_reformatted, series_group_fields, series_known_by_key,
-          series_shared_tags, written_tags_same_line,
-          fields_after_clear_as_fresh, series_missing_tag_same_as_empty,
-          series_clear_and_errors, measurements_after_others_as_fresh)
+          long_exact_text_reformatted, integers_are_written_digit_for_digit,
+          series_group_fields, series_known_by_key, series_shared_tags,
+          written_tags_same_line, fields_after_clear_as_fresh,
+          series_missing_tag_same_as_empty, series_clear_and_errors,
+          measurements_after_others_as_fresh)

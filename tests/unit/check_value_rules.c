@@ -3,6 +3,7 @@
 #include "ef_value_rules.h"
 #include "unit.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define SHARE 0.01
@@ -26,8 +27,10 @@ START_TEST(markers_and_their_scaled_forms) {
     ck_assert_msg(ef_value_no_reading(markers[i]), "%.17g", markers[i]);
   /* Neighbours are readings, and so is -32.7 (a winter's night). */
   static const double readings[] = {
-      0,     1,      -1,  65534,  65536,        6553.4,    655.3, 65.53, -32.7,
-      -3269, -327.1, 100, 229.70, 4294967294.0, 429496729, 1e28,  -1e28};
+      0,         1,     -1,    65534,  65536,        6553.4,  655.3,
+      65.53,     -32.7, -3269, -327.1, 100,          229.70,  4294967294.0,
+      429496729, 1e28,  -1e28, -1e4,   4294967296.0, 65535.5, INFINITY,
+      -INFINITY, NAN};
   for (size_t i = 0; i < sizeof(readings) / sizeof(readings[0]); i++)
     ck_assert_msg(!ef_value_no_reading(readings[i]), "%.17g", readings[i]);
 }
