@@ -1,6 +1,8 @@
 /* number.c: short, exact number texts for the simulated quotas. */
 #include "number.h"
 
+#include "ef_value_rules.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -16,11 +18,22 @@ static struct json_object *number_from_text(const char *text) {
   return json_object_new_double_s(strtod(text, NULL), text);
 }
 
+/* value rounded to decimals places, as text. */
+static void rounded_text(double value, int decimals, char text[64]) {
+  snprintf(text, 64, "%.*f", decimals, value);
+}
+
 struct json_object *sim_json_number(double value, int decimals) {
   if (!isfinite(value))
     return NULL;
   char text[64];
-  snprintf(text, sizeof(text), "%.*f", decimals, value);
+  rounded_text(value, decimals, text);
+  /* A modeled reading steps one unit of its last place away from EcoFlow's
+   * "no reading" markers (-327 W, 6553.5 ...): the product drops a value
+   * there by design, so a simulated device would seem to lose a reading
+   * it sent (a pushed message of that value alone makes no line). */
+  if (ef_value_no_reading(strtod(text, NULL)))
+    rounded_text(value + pow(10, -decimals), decimals, text);
   char *point = strchr(text, '.');
   if (point != NULL) {
     char *end = text + strlen(text);
