@@ -26,10 +26,18 @@
  * of a fallback row. */
 #define FALLBACK_TEXT_LEN 264
 
+/* A reading's first captures (its packs' serial numbers) told apart by
+ * number, at most: the values of the packs past them get no series. */
+#define FIRSTS_KEPT 8
+
 typedef struct {
   const ef_quota *quota;
   ef_leaf leaf; /* its text in text */
   char text[FALLBACK_TEXT_LEN];
+  /* The memo's entry of its path (a row without captures: its pattern),
+   * valid while the memo's epoch is memo_epoch; or NULL. */
+  ef_memo_path *path;
+  uint64_t memo_epoch;
 } deferred;
 
 /* One reading going through the catalog. */
@@ -47,9 +55,20 @@ typedef struct {
    * the same for all its values), and its length; first_len 0: none. */
   char first[EF_NAME_LEN];
   size_t first_len;
-  uint32_t first_number; /* of first: one more for each other text */
-  ef_memo_path *path;    /* the current value's path in the memo, or NULL */
+  /* first's number: one for each text of the reading (the number of its
+   * place in firsts + 1), 0 past FIRSTS_KEPT of them: a metric's series
+   * variant (ef_metric.h). */
+  uint32_t first_number;
+  char firsts[FIRSTS_KEPT][EF_NAME_LEN];
+  size_t n_firsts;
+  uint64_t memo_epoch; /* the memo's when the reading began */
+  ef_memo_path *path;  /* the current value's path in the memo, or NULL */
 } run;
+
+/* The memo's epoch now (0: no memo). */
+static uint64_t memo_epoch(const run *r) {
+  return r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : 0;
+}
 
 static void publish(run *r, ef_metric *metric) {
   double divisor = metric->quota != NULL && !r->policy.without_collectd_names
@@ -137,6 +156,17 @@ static void make_generic_names(run *r, ef_metric *metric, const char *suffix) {
   metric->n_tags = 0;
 }
 
+/* The number of the run's first text: its place among the reading's. */
+static uint32_t number_of_first(run *r) {
+  for (size_t i = 0; i < r->n_firsts; i++)
+    if (strcmp(r->firsts[i], r->first) == 0)
+      return (uint32_t)i + 1;
+  if (r->n_firsts == FIRSTS_KEPT)
+    return 0;
+  memcpy(r->firsts[r->n_firsts], r->first, r->first_len + 1);
+  return (uint32_t)++r->n_firsts;
+}
+
 /* caps's first capture as text (the run's copy, made when it changed), or
  * NULL when there is none or it is too long. */
 static const char *first_capture_text(run *r, const ef_captures *caps) {
@@ -148,7 +178,7 @@ static const char *first_capture_text(run *r, const ef_captures *caps) {
     memcpy(r->first, caps->items[0].value, len);
     r->first[len] = '\0';
     r->first_len = len;
-    r->first_number++;
+    r->first_number = number_of_first(r);
   }
   return r->first;
 }
@@ -170,6 +200,9 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
   if (r->path != NULL) {
     const char *first = first_capture_text(r, caps);
     kept = ef_metric_memo_names(r->path, &key, first, r->first_number, metric);
+    /* Series of one epoch only: two of another might name one point. */
+    if (kept > 0 && metric->series != 0 && memo_epoch(r) != r->memo_epoch)
+      metric->series = 0;
   }
   if (kept > 0)
     return 0;
@@ -485,7 +518,8 @@ static void publish_known(run *r, const char *path, const ef_leaf *leaf,
 }
 
 /* A fallback row's value, kept for the end of the reading. */
-static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota) {
+static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota,
+                           const ef_captures *caps) {
   size_t len = strlen(leaf->text ? leaf->text : "");
   if (r->n_fallbacks == EF_MAX_FALLBACKS || len >= FALLBACK_TEXT_LEN) {
     r->stats->implausible++;
@@ -496,18 +530,24 @@ static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota) {
   d->leaf = *leaf;
   memcpy(d->text, leaf->text ? leaf->text : "", len + 1);
   d->leaf.text = d->text;
+  d->path = caps->n == 0 ? r->path : NULL;
+  d->memo_epoch = memo_epoch(r);
 }
 
 /* The fallback rows' values whose quota the device did not send. */
 static void publish_fallbacks(run *r) {
-  r->path = NULL; /* named by their pattern, not by a value's path */
   uint32_t sent = r->seen | (r->policy.memory ? r->policy.memory->sent : 0);
+  uint64_t epoch = memo_epoch(r);
   for (size_t i = 0; i < r->n_fallbacks; i++) {
     const deferred *d = &r->fallbacks[i];
+    /* Named by their pattern, which is their path; through the memo while
+     * its entry is the one found for that path. */
+    r->path = d->memo_epoch == epoch ? d->path : NULL;
     if (!(sent & (1u << ef_catalog_fallback_bit(d->quota))))
       publish_known(r, d->quota->pattern, &d->leaf, d->quota,
                     &(ef_captures){0});
   }
+  r->path = NULL;
   r->n_fallbacks = 0;
 }
 
@@ -552,7 +592,7 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
     bit = ef_catalog_fallback_bit(quota);
     uint32_t sent = r->policy.memory ? r->policy.memory->sent : 0;
     if (bit >= 0 && !((r->seen | sent) & (1u << bit)))
-      defer_fallback(r, leaf, quota);
+      defer_fallback(r, leaf, quota, &caps);
     return;
   }
   publish_known(r, path, leaf, quota, &caps);
@@ -572,6 +612,8 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->first[0] = '\0';
   r->first_len = 0;
   r->first_number = 0;
+  r->n_firsts = 0;
+  r->memo_epoch = memo_epoch(r);
 }
 
 int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,

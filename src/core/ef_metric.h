@@ -72,6 +72,10 @@ typedef struct {
   const char *value;
 } ef_tag;
 
+/* The least series (ef_metric) handed out: a front end may number its own
+ * points (none of them the catalog's measurements) below it. */
+#define EF_SERIES_FIRST UINT64_C(65536)
+
 typedef struct {
   const ef_quota *quota; /* NULL for a quota the catalog does not know */
   const char *path;      /* the value's quota path */
@@ -93,8 +97,9 @@ typedef struct {
   const char *field;
   /* For a front end that gathers metrics into points: within one reading,
    * metrics with the same series (not 0) and series_variant have the same
-   * measurement and tags. No series is handed out twice in a process. 0:
-   * not known, tell the point by its names. */
+   * measurement and tags, and metrics with another series (not 0) or
+   * variant have other ones. No series is handed out twice in a process.
+   * 0: not known, tell the point by its names. */
   uint64_t series;
   uint32_t series_variant;
 } ef_metric;

@@ -20,7 +20,8 @@
 typedef struct ef_memo_names ef_memo_names;
 
 /* A capture of a shape after its first: where it lies in the shape's
- * tail. */
+ * tail; or a capture of a whole path kept (an index): where in the
+ * path. */
 typedef struct {
   const char *name; /* the catalog's */
   size_t name_len;
@@ -40,7 +41,7 @@ struct ef_memo_path {
    * the others in the tail. */
   const char *first_name;
   size_t first_name_len;
-  size_t n_tail_captures;
+  size_t n_tail_captures; /* a whole path's: all of its captures */
   tail_capture *tail_captures;
   ef_memo_names *names; /* the names kept for it */
 };
@@ -61,6 +62,13 @@ struct ef_memo_names {
   ef_tag tags[]; /* n_tags */
 };
 
+/* A measurement and tag set that names were kept with. */
+typedef struct {
+  const ef_memo_names *names; /* the first kept with it */
+  uint32_t family;            /* hash of its measurement and tag keys */
+  uint64_t series;            /* 0: handed out as none (may_share_a_point) */
+} memo_series;
+
 /* Pack paths at most this long have their shape group remembered. */
 #define PARENT_KEPT 64
 
@@ -77,7 +85,7 @@ struct ef_metric_memo {
   size_t used;
   /* The series of the names kept: each measurement and tag set once, by
    * hash (a series' number + 1; 0 empty), numbered from epoch up. */
-  const ef_memo_names **series;
+  memo_series *series;
   size_t n_series;
   uint16_t *series_index; /* INDEX_SLOTS */
   uint64_t epoch;
@@ -86,10 +94,15 @@ struct ef_metric_memo {
 /* Epochs of all memos, so that a series number is never handed out twice
  * in a process: not by two memos, nor by one before and after it began
  * again. A series is its epoch times this, plus its number + 1. */
-#define SERIES_PER_EPOCH UINT64_C(65536)
+#define SERIES_PER_EPOCH EF_SERIES_FIRST
 static atomic_uint_fast64_t next_epoch = 1;
 
 static uint64_t new_epoch(void) { return atomic_fetch_add(&next_epoch, 1); }
+
+/* A new series is compared with at most this many of its family (the
+ * same measurement and tag keys) for a point they may share; past them it
+ * is handed out as none. */
+#define FAMILY_COMPARED 64
 
 ef_metric_memo *ef_metric_memo_new(void) {
   ef_metric_memo *memo = calloc(1, sizeof(*memo));
@@ -209,6 +222,46 @@ static int shape_group(ef_metric_memo *memo, const char *path,
   return memo->parent_group;
 }
 
+/* Sets caps's items from the first on to kept's tail captures, which lie
+ * in tail. */
+static void tail_captures_of(const ef_memo_path *kept, const char *tail,
+                             ef_captures *caps, size_t first) {
+  caps->n = first + kept->n_tail_captures;
+  for (size_t i = 0; i < kept->n_tail_captures; i++) {
+    const tail_capture *c = &kept->tail_captures[i];
+    caps->items[first + i].name = c->name;
+    caps->items[first + i].name_len = c->name_len;
+    caps->items[first + i].value = tail + c->at;
+    caps->items[first + i].value_len = c->len;
+  }
+}
+
+/* Keeps where caps's items from the first on lie in tail. */
+static void keep_tail_captures(ef_memo_path *kept, const char *tail,
+                               const ef_captures *caps, size_t first) {
+  for (size_t i = first; i < caps->n; i++)
+    kept->tail_captures[i - first] =
+        (tail_capture){.name = caps->items[i].name,
+                       .name_len = caps->items[i].name_len,
+                       .at = (size_t)(caps->items[i].value - tail),
+                       .len = caps->items[i].value_len};
+}
+
+/* Whether every capture is an index (digits only): the paths of every
+ * device hold the same (a PV string's, a heating rod's), so a path whose
+ * row captures them is worth keeping; any other text (a serial number)
+ * would make it one device's own. */
+static int captures_are_indexes(const ef_captures *caps) {
+  for (size_t i = 0; i < caps->n; i++) {
+    if (caps->items[i].value_len == 0)
+      return 0;
+    for (size_t k = 0; k < caps->items[i].value_len; k++)
+      if (caps->items[i].value[k] < '0' || caps->items[i].value[k] > '9')
+        return 0;
+  }
+  return 1;
+}
+
 /* As ef_metric_memo_lookup, for a value below a pack's path (parent_len
  * bytes of path) whose row, by the catalog's promise, its tail alone
  * decides (group: the path's shape group, value_at: where its pack's
@@ -226,18 +279,11 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
   size_t slot;
   ef_memo_path *kept = find(memo, shape, tail, tail_len, group + 1, &slot);
   if (kept != NULL) {
-    caps->n = 1 + kept->n_tail_captures;
     caps->items[0].name = kept->first_name;
     caps->items[0].name_len = kept->first_name_len;
     caps->items[0].value = value;
     caps->items[0].value_len = value_len;
-    for (size_t i = 0; i < kept->n_tail_captures; i++) {
-      const tail_capture *c = &kept->tail_captures[i];
-      caps->items[1 + i].name = c->name;
-      caps->items[1 + i].name_len = c->name_len;
-      caps->items[1 + i].value = tail + c->at;
-      caps->items[1 + i].value_len = c->len;
-    }
+    tail_captures_of(kept, tail, caps, 1);
     *entry = kept;
     return kept->quota;
   }
@@ -257,12 +303,7 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
   kept->group = group + 1;
   kept->first_name = caps->items[0].name;
   kept->first_name_len = caps->items[0].name_len;
-  for (size_t i = 1; i < caps->n; i++)
-    kept->tail_captures[i - 1] =
-        (tail_capture){.name = caps->items[i].name,
-                       .name_len = caps->items[i].name_len,
-                       .at = (size_t)(caps->items[i].value - tail),
-                       .len = caps->items[i].value_len};
+  keep_tail_captures(kept, tail, caps, 1);
   *entry = kept;
   return quota;
 }
@@ -284,18 +325,20 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   size_t slot;
   ef_memo_path *kept = find(memo, fnv64, path, len, 0, &slot);
   if (kept != NULL) {
-    caps->n = 0;
+    tail_captures_of(kept, path, caps, 0);
     *entry = kept;
     return kept->quota;
   }
   const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
-  /* A path whose row captures part of it is one device's own: kept, it
-   * would be found by no other (a pack's are kept by shape, above). */
-  if (caps->n > 0)
+  /* A path whose row captures other text than indexes is one device's
+   * own: kept, it would be found by no other (a pack's are kept by shape,
+   * above). */
+  if (caps->n > 0 && !captures_are_indexes(caps))
     return quota;
-  kept = add(memo, path, len, fnv64, slot, 0);
+  kept = add(memo, path, len, fnv64, slot, caps->n);
   if (kept != NULL) {
     kept->quota = quota;
+    keep_tail_captures(kept, path, caps, 0);
     *entry = kept;
   }
   return quota;
@@ -326,7 +369,9 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
           metric->tags[i].value = first_text;
         }
       }
-      metric->series = kept->series;
+      /* A first capture without a number has no series. */
+      metric->series =
+          kept->first_in_tag && first_number == 0 ? 0 : kept->series;
       metric->series_variant = kept->first_in_tag ? first_number : 0;
       return 1;
     }
@@ -361,17 +406,21 @@ static int shape_names_keepable(const ef_memo_path *entry,
 
 static const char *or_empty(const char *text) { return text ? text : ""; }
 
-/* 0xFF ends each text (no UTF-8 text holds it); 0xFE stands for the first
+static uint32_t hash_text(uint32_t hash, const char *text) {
+  return ef_fnv32_byte(ef_fnv32_text(hash, or_empty(text)), 0xFF);
+}
+
+/* The hash of names' measurement and tag keys (values: with_values);
+ * 0xFF ends each text (no UTF-8 text holds it), 0xFE stands for the first
  * capture's value. */
-static uint32_t series_hash(const ef_memo_names *names) {
-  uint32_t hash = ef_fnv32_byte(
-      ef_fnv32_text(EF_FNV32_BASIS, or_empty(names->measurement)), 0xFF);
+static uint32_t series_hash(const ef_memo_names *names, int with_values) {
+  uint32_t hash = hash_text(EF_FNV32_BASIS, names->measurement);
   for (size_t i = 0; i < names->n_tags; i++) {
     const ef_tag *tag = &names->tags[i];
-    hash = ef_fnv32_byte(ef_fnv32_text(hash, or_empty(tag->key)), 0xFF);
-    hash = tag->value == first_capture
-               ? ef_fnv32_byte(hash, 0xFE)
-               : ef_fnv32_byte(ef_fnv32_text(hash, or_empty(tag->value)), 0xFF);
+    hash = hash_text(hash, tag->key);
+    if (with_values)
+      hash = tag->value == first_capture ? ef_fnv32_byte(hash, 0xFE)
+                                         : hash_text(hash, tag->value);
   }
   return hash;
 }
@@ -380,18 +429,39 @@ static int same_text(const char *a, const char *b) {
   return strcmp(or_empty(a), or_empty(b)) == 0;
 }
 
-/* Whether a and b have one measurement and tag set. */
-static int same_series(const ef_memo_names *a, const ef_memo_names *b) {
+/* Whether a and b have one measurement and tag set (loose: or may have,
+ * a first capture's value standing for any text). */
+static int same_series(const ef_memo_names *a, const ef_memo_names *b,
+                       int loose) {
   if (a->n_tags != b->n_tags || !same_text(a->measurement, b->measurement))
     return 0;
   for (size_t i = 0; i < a->n_tags; i++) {
     const ef_tag *x = &a->tags[i], *y = &b->tags[i];
+    int x_first = x->value == first_capture,
+        y_first = y->value == first_capture;
     if (!same_text(x->key, y->key) ||
-        (x->value == first_capture) != (y->value == first_capture) ||
-        (x->value != first_capture && !same_text(x->value, y->value)))
+        (loose ? !x_first && !y_first : x_first != y_first) ||
+        (!x_first && !y_first && !same_text(x->value, y->value)))
       return 0;
   }
   return 1;
+}
+
+/* Whether a point of names may be one of a series kept before (a pack's
+ * serial number that is another series' tag value): then the new series
+ * is handed out as none, so that no two series handed out name one point
+ * (ef_metric.h). */
+static int may_share_a_point(const ef_metric_memo *memo,
+                             const ef_memo_names *names, uint32_t family) {
+  size_t compared = 0;
+  for (size_t i = 0; i < memo->n_series; i++) {
+    const memo_series *kept = &memo->series[i];
+    if (kept->family != family)
+      continue;
+    if (++compared > FAMILY_COMPARED || same_series(kept->names, names, 1))
+      return 1;
+  }
+  return 0;
 }
 
 /* The series of names: that of kept names with the same measurement and
@@ -400,21 +470,31 @@ static int same_series(const ef_memo_names *a, const ef_memo_names *b) {
 static uint64_t series_of_names(ef_metric_memo *memo,
                                 const ef_memo_names *names) {
   size_t mask = INDEX_SLOTS - 1;
-  size_t at = series_hash(names) & mask;
+  size_t at = series_hash(names, 1) & mask;
   for (size_t probes = 0; probes < MAX_PROBES; at = (at + 1) & mask, probes++) {
     uint16_t number = memo->series_index[at];
     if (number == 0) {
       if (memo->n_series == EF_METRIC_MEMO_PATHS)
         return 0;
-      memo->series[memo->n_series] = names;
-      number = (uint16_t)++memo->n_series;
-      memo->series_index[at] = number;
-    } else if (!same_series(memo->series[number - 1], names)) {
-      continue;
+      uint32_t family = series_hash(names, 0);
+      int alone = !may_share_a_point(memo, names, family);
+      memo->series[memo->n_series] =
+          (memo_series){.names = names,
+                        .family = family,
+                        .series = alone ? memo->epoch * SERIES_PER_EPOCH +
+                                              (uint64_t)(memo->n_series + 1)
+                                        : 0};
+      memo->series_index[at] = (uint16_t)++memo->n_series;
+      return memo->series[memo->n_series - 1].series;
     }
-    return memo->epoch * SERIES_PER_EPOCH + number;
+    if (same_series(memo->series[number - 1].names, names, 0))
+      return memo->series[number - 1].series;
   }
   return 0;
+}
+
+uint64_t ef_metric_memo_epoch(const ef_metric_memo *memo) {
+  return memo->epoch;
 }
 
 /* text as kept: a copy in the arena when it lies in made (the naming's

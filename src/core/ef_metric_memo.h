@@ -45,9 +45,10 @@ void ef_metric_memo_free(ef_metric_memo *memo);
 /* As ef_catalog_lookup_hashed (path: len bytes, its FNV-1a 64), from the
  * memo when the path, or its shape, was seen before; parent_len: the
  * leaf's (ef_sample.h), 0 for a value not below a pack's path. *entry is
- * the path's entry or its shape's, or NULL when neither is kept (a row
- * captures part of it outside a shape: one device's own; it is too long;
- * no room). Valid until the next call. */
+ * the path's entry or its shape's, or NULL when neither is kept (outside
+ * a shape, a row captures other text than indexes of it, such as a
+ * serial number: one device's own; it is too long; no room). Valid until
+ * the next call, and only while the memo's epoch is the same. */
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
                                       size_t len, uint64_t fnv64,
                                       size_t parent_len, ef_captures *caps,
@@ -65,6 +66,11 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
                          const char *first_text, uint32_t first_number,
                          ef_metric *metric);
+
+/* The memo's epoch: a new one each time it begins again. The series it
+ * hands out (ef_metric_memo_names) are those of one epoch: two of them
+ * name two points, unless their epochs differ. */
+uint64_t ef_metric_memo_epoch(const ef_metric_memo *memo);
 
 /* Keeps metric's names for key under entry: copies of those that lie in
  * made (made_len bytes: the buffer they were made in, which the next

@@ -24,6 +24,7 @@ typedef struct {
   const lp_tag *shared; /* the shared tags it was added with, or NULL */
   size_t n_shared;
   uint32_t hash;
+  int indexed;      /* in the index (hash made) */
   lp_fields fields; /* written as they come; kept across readings */
 } point;
 
@@ -52,6 +53,11 @@ struct tg_series {
   known_point *known; /* by hash of key, at most half full */
   size_t known_cap, n_known;
   uint32_t share; /* this share's number, never 0 */
+  /* Until a point of the share is looked for by names, a point added by
+   * a key not known yet is new, by the keys' promise: it is neither looked
+   * for nor indexed (nor hashed). The first look indexes them all. */
+  int names_looked;
+  size_t unindexed_from; /* points before it are all indexed */
 };
 
 tg_series *tg_series_new(void) {
@@ -89,6 +95,7 @@ void tg_series_free(tg_series *series) {
 /* No point is known by key any more. */
 static void forget_known(tg_series *series) {
   series->n_known = 0;
+  series->names_looked = 0;
   if (++series->share == 0) { /* numbers run out: every slot made empty */
     if (series->known != NULL)
       memset(series->known, 0, series->known_cap * sizeof(*series->known));
@@ -99,6 +106,7 @@ static void forget_known(tg_series *series) {
 void tg_series_clear(tg_series *series) {
   forget_known(series);
   series->n_points = 0;
+  series->unindexed_from = 0;
   series->last = 0;
   series->shared = NULL;
   series->n_shared = 0;
@@ -215,6 +223,15 @@ static uint32_t *index_slot(const tg_series *series, const series_key *key) {
   }
 }
 
+/* The key of point p, with the hash it is indexed by. */
+static series_key key_of(const point *p) {
+  return (series_key){.measurement = p->measurement,
+                      .tags = own_tags(p),
+                      .n_tags = p->n_tags - p->n_shared,
+                      .shared = p->shared,
+                      .hash = p->hash};
+}
+
 /* Room for one more point, the index at most half full. */
 static int reserve_point(tg_series *series) {
   if (series->points == NULL)
@@ -239,11 +256,9 @@ static int reserve_point(tg_series *series) {
     series->index_cap = cap;
     for (size_t i = 0; series->points != NULL && i < series->n_points; i++) {
       const point *p = &series->points[i];
-      series_key key = {.measurement = p->measurement,
-                        .tags = own_tags(p),
-                        .n_tags = p->n_tags - p->n_shared,
-                        .shared = p->shared,
-                        .hash = p->hash};
+      if (!p->indexed)
+        continue;
+      series_key key = key_of(p);
       *index_slot(series, &key) = (uint32_t)i + 1;
     }
   }
@@ -252,7 +267,7 @@ static int reserve_point(tg_series *series) {
 
 /* A new, empty point for the series; NULL when out of memory. Its texts
  * are shared with the point added to last where they are the same. */
-static point *new_point(tg_series *series, const series_key *key) {
+static point *new_point(tg_series *series, const series_key *key, int indexed) {
   if (reserve_point(series) != 0)
     return NULL;
   const point *last =
@@ -284,8 +299,11 @@ static point *new_point(tg_series *series, const series_key *key) {
   p->shared = series->shared;
   p->n_shared = series->n_shared;
   p->hash = key->hash;
+  p->indexed = indexed;
   lp_fields_clear(&p->fields); /* its room kept from an earlier reading */
-  *index_slot(series, key) = (uint32_t)++series->n_points;
+  series->n_points++;
+  if (indexed)
+    *index_slot(series, key) = (uint32_t)series->n_points;
   return p;
 }
 
@@ -324,6 +342,20 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
   return 0;
 }
 
+/* Indexes the points added by key alone, for a look by names. */
+static void index_all(tg_series *series) {
+  for (size_t i = series->unindexed_from; i < series->n_points; i++) {
+    point *p = &series->points[i];
+    if (p->indexed)
+      continue;
+    series_key key = key_of(p);
+    key.hash = p->hash = series_hash(&key);
+    p->indexed = 1;
+    *index_slot(series, &key) = (uint32_t)i + 1;
+  }
+  series->unindexed_from = series->n_points;
+}
+
 static size_t known_start(const tg_series *series, const tg_series_key *key) {
   uint64_t mixed = (key->series ^ ((uint64_t)key->variant << 32)) *
                    UINT64_C(0x9E3779B97F4A7C15);
@@ -342,14 +374,14 @@ static known_point *known_slot(const tg_series *series,
   }
 }
 
-/* Remembers the point at under key; when memory runs out, it is found by
- * its names next time. */
-static void remember(tg_series *series, const tg_series_key *key, size_t at) {
+/* Remembers the point at under key: 0, or -1 when memory runs out (it is
+ * then to be found by its names). */
+static int remember(tg_series *series, const tg_series_key *key, size_t at) {
   if (2 * (series->n_known + 1) > series->known_cap) {
     size_t cap = series->known_cap ? 2 * series->known_cap : 128;
     known_point *grown = calloc(cap, sizeof(*grown));
     if (grown == NULL)
-      return;
+      return -1;
     known_point *old = series->known;
     size_t old_cap = series->known_cap;
     series->known = grown;
@@ -364,6 +396,7 @@ static void remember(tg_series *series, const tg_series_key *key, size_t at) {
     series->n_known++;
   *slot =
       (known_point){.key = *key, .share = series->share, .point = (uint32_t)at};
+  return 0;
 }
 
 int tg_series_add_known(tg_series *series, const tg_series_key *key,
@@ -382,16 +415,40 @@ int tg_series_add_known(tg_series *series, const tg_series_key *key,
 int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
                         const char *measurement, const lp_tag *tags,
                         size_t n_tags, const lp_field *field) {
-  int status = tg_series_add(series, measurement, tags, n_tags, field);
-  if (status == 0 && key != NULL && key->series != 0)
-    remember(series, key, series->last - 1);
-  return status;
+  int keyed = key != NULL && key->series != 0;
+  if (!keyed || series->names_looked) {
+    int status = tg_series_add(series, measurement, tags, n_tags, field);
+    if (status == 0 && keyed)
+      remember(series, key, series->last - 1); /* else found by names */
+    return status;
+  }
+  if (series->share_failed)
+    return -1;
+  /* A key not known yet, and only keys so far: a new point. */
+  series_key names = {.measurement = measurement,
+                      .tags = tags,
+                      .n_tags = n_tags,
+                      .shared = series->shared};
+  point *p = new_point(series, &names, 0);
+  if (p == NULL)
+    return -1;
+  series->last = (size_t)(p - series->points) + 1;
+  if (remember(series, key, series->last - 1) != 0) {
+    /* Not found by its key: by its names from now on. */
+    index_all(series);
+    series->names_looked = 1;
+  }
+  return add_field(p, field);
 }
 
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
   if (series->share_failed)
     return -1;
+  if (!series->names_looked) {
+    index_all(series);
+    series->names_looked = 1;
+  }
   series_key key = {.measurement = measurement,
                     .tags = tags,
                     .n_tags = n_tags,
@@ -408,7 +465,7 @@ int tg_series_add(tg_series *series, const char *measurement,
       p = &series->points[slot - 1];
   }
   if (p == NULL)
-    p = new_point(series, &key);
+    p = new_point(series, &key, 1);
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;

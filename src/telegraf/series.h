@@ -34,8 +34,10 @@ int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field);
 
 /* A series as its caller numbers it (the core's ef_metric series and
- * variant): within one share, the same key (series not 0) is the same
- * measurement and tags. */
+ * variant): within one share, keys (series not 0) are the same when their
+ * measurement and tags are, and differ when those do. Until a point is
+ * looked for by names, a key not known yet is then a new point, made
+ * without a look at names. */
 typedef struct {
   uint64_t series;
   uint32_t variant;

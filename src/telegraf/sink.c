@@ -52,6 +52,30 @@ static void add_field(tg_printer *printer, const char *measurement,
     printer->output_error = ENOMEM;
 }
 
+/* Adds field to the point of key when it is known (without a look at
+ * names): 1, or 0 when it is not. */
+static int add_known(tg_printer *printer, const tg_series_key *key,
+                     const lp_field *field) {
+  int known = tg_series_add_known(printer->series, key, field);
+  if (known < 0)
+    printer->output_error = ENOMEM;
+  return known != 0;
+}
+
+static void add_keyed(tg_printer *printer, const tg_series_key *key,
+                      const char *measurement, const lp_tag *tags,
+                      size_t n_tags, const lp_field *field) {
+  if (tg_series_add_keyed(printer->series, key, measurement, tags, n_tags,
+                          field) != 0)
+    printer->output_error = ENOMEM;
+}
+
+/* The reading's own point, numbered below the core's series: its
+ * measurement is none of the catalog's (a test looks), so it is never a
+ * point the core numbers, and need not be looked for by names. */
+static const tg_series_key read_series = {.series = 1};
+_Static_assert(1 < EF_SERIES_FIRST, "the core's series start above");
+
 static void flush_at(tg_printer *printer, int64_t time_ns) {
   printer->shared_for = NULL; /* the series forgets its shared tags */
   errno = 0;
@@ -82,19 +106,13 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
    * this reading is found without a look at its names. */
   const tg_series_key key = {.series = metric->series,
                              .variant = metric->series_variant};
-  int known = tg_series_add_known(printer->series, &key, &field);
-  if (known != 0) {
-    if (known < 0)
-      printer->output_error = ENOMEM;
+  if (add_known(printer, &key, &field))
     return;
-  }
   lp_tag tags[EF_MAX_TAGS];
   for (size_t i = 0; i < metric->n_tags; i++)
     tags[i] =
         (lp_tag){.key = metric->tags[i].key, .value = metric->tags[i].value};
-  if (tg_series_add_keyed(printer->series, &key, metric->measurement, tags,
-                          metric->n_tags, &field) != 0)
-    printer->output_error = ENOMEM;
+  add_keyed(printer, &key, metric->measurement, tags, metric->n_tags, &field);
 }
 
 static void on_reading_end(void *ctx, const ef_reading_view *reading) {
@@ -125,7 +143,8 @@ static void on_reading_end(void *ctx, const ef_reading_view *reading) {
   size_t n =
       reading->stale ? READ_FIELDS_WHEN_STALE : sizeof(read) / sizeof(read[0]);
   for (size_t i = 0; i < n; i++)
-    add_field(printer, TG_READ_MEASUREMENT, NULL, 0, &read[i]);
+    if (!add_known(printer, &read_series, &read[i]))
+      add_keyed(printer, &read_series, TG_READ_MEASUREMENT, NULL, 0, &read[i]);
   flush_at(printer, reading->time_ms * INT64_C(1000000));
 }
 

@@ -973,7 +973,8 @@ typedef struct {
 } fingerprint;
 
 /* A metric's series is its point's: the metrics of a reading with one
- * series and variant have one measurement and tag set. */
+ * series and variant have one measurement and tag set, and those with
+ * another have another. */
 static void note_series(fingerprint *f, const ef_metric *metric) {
   if (metric->series == 0)
     return;
@@ -985,12 +986,14 @@ static void note_series(fingerprint *f, const ef_metric *metric) {
     len += (size_t)snprintf(point + len, sizeof(point) - len, ",%s=%s",
                             metric->tags[t].key, metric->tags[t].value);
   ck_assert_uint_lt(len, sizeof(point));
-  for (size_t i = 0; i < f->n_series; i++)
+  for (size_t i = 0; i < f->n_series; i++) {
     if (f->series[i].series == metric->series &&
         f->series[i].variant == metric->series_variant) {
       ck_assert_str_eq(point, f->series[i].point);
       return;
     }
+    ck_assert_str_ne(point, f->series[i].point);
+  }
   ck_assert_uint_lt(f->n_series, MAX_SERIES_SEEN);
   series_seen *seen = &f->series[f->n_series++];
   seen->series = metric->series;
@@ -1117,15 +1120,22 @@ START_TEST(pack_shapes_change_nothing) {
 }
 END_TEST
 
-/* The series (any nonzero) of a reading of text through memo. */
-static void series_of_reading(ef_metric_memo *memo, const char *text,
-                              fingerprint *f) {
+/* The series (any nonzero) of a reading of text through memo (of the
+ * catalog's metrics only: catalog_only). */
+static void series_of_reading_of(ef_metric_memo *memo, const char *text,
+                                 int catalog_only, fingerprint *f) {
   struct json_object *data = json_tokener_parse(text);
   ck_assert_ptr_nonnull(data);
-  ef_metric_policy policy = {.without_collectd_names = 1, .memo = memo};
+  ef_metric_policy policy = {
+      .without_collectd_names = 1, .memo = memo, .catalog_only = catalog_only};
   *f = (fingerprint){.serial = ""};
   ck_assert_int_eq(ef_metrics_of_json(data, &policy, print_metric, f, NULL), 0);
   json_object_put(data);
+}
+
+static void series_of_reading(ef_metric_memo *memo, const char *text,
+                              fingerprint *f) {
+  series_of_reading_of(memo, text, 0, f);
 }
 
 static int holds_series(const fingerprint *f, uint64_t series) {
@@ -1185,6 +1195,126 @@ START_TEST(series_are_never_handed_out_twice) {
 }
 END_TEST
 
+/* A reading whose packs come back (A, B, then A again) or that fills the
+ * memo midway, so that it begins again, still names each point by one
+ * series: A's values have one variant, and no series of the memo's new
+ * epoch names a point of its old one. */
+START_TEST(series_name_each_point_once) {
+  static char flood[EF_METRIC_MEMO_PATHS * 24];
+  size_t used = 0;
+  for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++)
+    used += (size_t)snprintf(flood + used, sizeof(flood) - used,
+                             "\"other%d\":%d,", i, i + 1);
+  const char *again = "\"bp_addr.A\":\"{\\\"bpSoc\\\":81}\","
+                      "\"bp_addr.B\":\"{\\\"bpSoc\\\":82}\","
+                      "\"bp_addr\":{\"A\":\"{\\\"bpPwr\\\":5}\"}";
+  static char texts[2][sizeof(flood) + 512];
+  snprintf(texts[0], sizeof(texts[0]), "{%s}", again);
+  /* Packs X and Y kept, the flood, then Z and Y's other value: Y's
+   * point before and after the memo began again. */
+  snprintf(texts[1], sizeof(texts[1]),
+           "{\"bp_addr.X\":\"{\\\"bpSoc\\\":81}\","
+           "\"bp_addr.Y\":\"{\\\"bpSoc\\\":82}\",%s"
+           "\"bp_addr.Z\":\"{\\\"bpPwr\\\":3}\","
+           "\"bp_addr\":{\"Y\":\"{\\\"bpPwr\\\":4}\"}}",
+           flood);
+  fingerprint *f = calloc(1, sizeof(*f));
+  ck_assert_ptr_nonnull(f);
+  for (size_t t = 0; t < 2; t++) {
+    ef_metric_memo *memo = ef_metric_memo_new();
+    ck_assert_ptr_nonnull(memo);
+    for (int round = 0; round < 3; round++)
+      series_of_reading_of(memo, texts[t], 1, f); /* note_series asserts */
+    if (t == 0) {
+      ck_assert_uint_eq(f->keyed, 3);
+      ck_assert_uint_eq(f->n_series, 2); /* pack A's, pack B's */
+    }
+    ef_metric_memo_free(memo);
+  }
+  free(f);
+}
+END_TEST
+
+/* From its second reading on, every point of a device is named by a
+ * series (what the front ends' speed rests on): a PV string's and a
+ * heating rod's (paths whose rows capture an index), a pack's, a fallback
+ * row's; all but a value whose path holds another text a row captures
+ * (a pack's serial number in a flat key: one device's own, not kept). */
+START_TEST(steady_readings_name_every_point_by_series) {
+  const char *text =
+      "{\"sysLoadPwr\":390,\"pcsAPhase.vol\":230.5,"
+      "\"mpptHeartBeat\":[{\"mpptPv\":[{\"vol\":410.5,\"amp\":4.5},"
+      "{\"vol\":420.5,\"amp\":3.5}]}],"
+      "\"hrEnergyStream\":[{\"temp\":22,\"hrPwr\":300}],"
+      "\"ems_ev.chargingStatus\":\"EV_CHG_STS_AVAILABLE\","
+      "\"bp_addr.A\":\"{\\\"bpSoc\\\":81}\","
+      "\"bp_addr.B\":\"{\\\"bpSoc\\\":82}\","
+      "\"bp_addr.FLAT.bpPwr\":5}";
+  fingerprint *f = calloc(1, sizeof(*f));
+  ck_assert_ptr_nonnull(f);
+  ef_metric_memo *memo = ef_metric_memo_new();
+  ck_assert_ptr_nonnull(memo);
+  for (int round = 0; round < 3; round++)
+    series_of_reading(memo, text, f);
+  /* 2 + 4 PV + 2 rod + 1 fallback + 2 packs, and the flat one without. */
+  ck_assert_uint_eq(f->keyed, 11);
+  ck_assert_ptr_nonnull(strstr(f->text, "bp_addr.FLAT.bpPwr|"));
+  ef_metric_memo_free(memo);
+  free(f);
+}
+END_TEST
+
+/* Names kept with a tag's value that a pack's serial number can take (a
+ * row's own text, or another row's) get no series of their own: a point
+ * of one might be a point of the other. */
+START_TEST(series_that_may_share_a_point_are_none) {
+  ef_metric_memo *memo = ef_metric_memo_new();
+  ck_assert_ptr_nonnull(memo);
+  fingerprint *f = calloc(1, sizeof(*f));
+  ck_assert_ptr_nonnull(f);
+  const char *packs = "{\"bp_addr.A\":\"{\\\"bpSoc\\\":81}\","
+                      "\"bp_addr.B\":\"{\\\"bpSoc\\\":82}\"}";
+  series_of_reading(memo, packs, f);
+  series_of_reading(memo, packs, f);
+  ck_assert_uint_eq(f->keyed, 2); /* the packs' series: ecoflow_battery_pack,
+                                     pack=<its serial> */
+  /* The same measurement and tag key, the tag's value a text: kept under
+   * a path of its own, it gets no series. */
+  const char *path = "sysLoadPwr";
+  ef_captures caps;
+  ef_memo_path *entry = NULL;
+  const ef_quota *row = ef_metric_memo_lookup(
+      memo, path, strlen(path), ef_fnv64_text(EF_FNV64_BASIS, path), 0, &caps,
+      &entry);
+  ck_assert_ptr_nonnull(row);
+  ck_assert_ptr_nonnull(entry);
+  ef_names_key key = {.row = row, .suffix = "", .without_collectd_names = 1};
+  ef_metric metric = {.measurement = "ecoflow_battery_pack",
+                      .field = "soc",
+                      .n_tags = 1,
+                      .tags = {{.key = "pack", .value = "A"}}};
+  char made[8] = "";
+  ef_metric_memo_keep(memo, entry, &key, &metric, made, sizeof(made));
+  ef_metric named = {0};
+  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named), 1);
+  ck_assert_str_eq(named.tags[0].value, "A");
+  ck_assert_uint_eq(named.series, 0);
+  /* Another tag value on its own is a series of its own. */
+  path = "sysGridPwr";
+  row = ef_metric_memo_lookup(memo, path, strlen(path),
+                              ef_fnv64_text(EF_FNV64_BASIS, path), 0, &caps,
+                              &entry);
+  ck_assert_ptr_nonnull(entry);
+  key.row = row;
+  metric.measurement = "ecoflow_other";
+  ef_metric_memo_keep(memo, entry, &key, &metric, made, sizeof(made));
+  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named), 1);
+  ck_assert_uint_ne(named.series, 0);
+  ef_metric_memo_free(memo);
+  free(f);
+}
+END_TEST
+
 /* The memo remembers the last pack path's shape group: a pack path of the
  * same length that has no shape ("bp_addr.X[0]Z": its capture is "X") must
  * not take the shape of the one before ("bp_addr.HJ32A"), nor the other way
@@ -1238,5 +1368,7 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
           pack_shapes_change_nothing,
           pack_paths_of_one_length_keep_their_own_shape,
-          series_are_never_handed_out_twice,
+          series_are_never_handed_out_twice, series_name_each_point_once,
+          series_that_may_share_a_point_are_none,
+          steady_readings_name_every_point_by_series,
           templates_tell_how_they_use_a_capture)

@@ -1,8 +1,10 @@
 /* Unit tests of lineproto.c (every escaping and value rule, byte by byte)
  * and series.c (fields grouped into one line per series). */
+#include "ef_catalog.h"
 #include "ef_number.h"
 #include "lineproto.h"
 #include "series.h"
+#include "sink.h"
 #include "unit.h"
 
 #include <inttypes.h>
@@ -524,7 +526,41 @@ START_TEST(series_known_by_key) {
     /* Flushed: nothing is known by key. */
     ck_assert_int_eq(tg_series_add_known(series, &a_key, &soc), 0);
   }
+  /* Points enough that the index grows while they are known by key
+   * alone: each is still found by names afterwards, once. */
+  ck_assert_int_eq(tg_series_share(series, device, 1), 0);
+  char values[200][8];
+  lp_tag cells[200];
+  for (int i = 0; i < 200; i++) {
+    snprintf(values[i], sizeof(values[i]), "%d", i);
+    cells[i] = (lp_tag){.key = "cell", .value = values[i]};
+    const tg_series_key cell_key = {.series = 80000 + (uint64_t)i};
+    ck_assert_int_eq(tg_series_add_keyed(series, &cell_key, "ecoflow_cell",
+                                         &cells[i], 1, &soc),
+                     0);
+  }
+  for (int i = 0; i < 200; i++)
+    ck_assert_int_eq(
+        tg_series_add(series, "ecoflow_cell", &cells[i], 1, &power), 0);
+  int lines;
+  char *out = flushed(series, 42, &lines);
+  ck_assert_int_eq(lines, 200);
+  ck_assert_ptr_nonnull(
+      strstr(out, "ecoflow_cell,cell=157,sn=HJ31 soc=87.5,power=-120 42\n"));
+  free(out);
   tg_series_free(series);
+}
+END_TEST
+
+/* The Telegraf sink numbers the reading's own point (TG_READ_MEASUREMENT)
+ * as a series below the core's, promising it is never a point the core
+ * names: no row of the catalog has its measurement, nor the device's. */
+START_TEST(the_sinks_own_points_are_not_the_catalogs) {
+  for (size_t i = 0; i < ef_catalog_size(); i++) {
+    const ef_quota *row = ef_catalog_entry(i);
+    ck_assert_str_ne(row->measurement, TG_READ_MEASUREMENT);
+    ck_assert_str_ne(row->measurement, TG_DEVICE_MEASUREMENT);
+  }
 }
 END_TEST
 
@@ -758,7 +794,8 @@ END_TEST
 UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
           long_exact_text_reformatted, integers_are_written_digit_for_digit,
-          series_group_fields, series_known_by_key, series_shared_tags,
+          series_group_fields, series_known_by_key,
+          the_sinks_own_points_are_not_the_catalogs, series_shared_tags,
           written_tags_same_line, fields_after_clear_as_fresh,
           series_missing_tag_same_as_empty, series_clear_and_errors,
           measurements_after_others_as_fresh)
