@@ -61,13 +61,14 @@ typedef struct {
   uint32_t first_number;
   char firsts[FIRSTS_KEPT][EF_NAME_LEN];
   size_t n_firsts;
-  uint64_t memo_epoch; /* the memo's when the reading began */
-  ef_memo_path *path;  /* the current value's path in the memo, or NULL */
+  uint64_t memo_epoch;      /* the memo's when the reading began */
+  const uint64_t *epoch_at; /* where the memo keeps it, or NULL */
+  ef_memo_path *path;       /* the current value's path in the memo, or NULL */
 } run;
 
 /* The memo's epoch now (0: no memo). */
 static uint64_t memo_epoch(const run *r) {
-  return r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : 0;
+  return r->epoch_at ? *r->epoch_at : 0;
 }
 
 static void publish(run *r, ef_metric *metric) {
@@ -258,13 +259,37 @@ static int is_sentinel(const ef_quota *quota, double raw) {
   return ef_value_no_reading(raw);
 }
 
+/* A metric of quota at path: its value set, its names not yet (the naming
+ * sets them, and its tags up to n_tags); the tags after them are not
+ * written, as nobody reads them (every value of every reading is made
+ * here, and would clear them all). */
+static void metric_start(ef_metric *metric, const ef_quota *quota,
+                         const char *path, ef_value_type type, double number,
+                         const char *text) {
+  metric->quota = quota;
+  metric->path = path;
+  metric->type = type;
+  metric->number = number;
+  metric->integer = 0;
+  metric->text = text;
+  metric->collectd_type = NULL;
+  metric->collectd_instance = NULL;
+  metric->collectd_value = 0;
+  metric->measurement = NULL;
+  metric->n_tags = 0;
+  metric->field = NULL;
+  metric->series = 0;
+  metric->series_variant = 0;
+}
+
 /* A value the catalog does not know (quota NULL: named after its path), or
  * that a row of ANY takes, by the rule that keeps each field's type:
  * numbers, booleans and decimal strings as floats; other text under its
  * own name; an empty list as nothing. Returns 1 when it was published. */
 static int publish_any(run *r, const char *path, const ef_leaf *leaf,
                        const ef_quota *quota, const ef_captures *caps) {
-  ef_metric metric = {.quota = quota, .path = path, .type = EF_VALUE_FLOAT};
+  ef_metric metric;
+  metric_start(&metric, quota, path, EF_VALUE_FLOAT, 0, NULL);
   switch (leaf->kind) {
   case EF_KIND_NUMBER:
   case EF_KIND_INTEGER:
@@ -321,15 +346,13 @@ static void publish_derived(run *r, const char *path, const ef_quota *quota,
   for (size_t i = 0; i < n; i++, row++) {
     int positive = row->decode == EF_DECODE_POSITIVE;
     int takes = positive ? value > 0 : value < 0;
-    ef_metric metric = {.quota = row,
-                        .path = path,
-                        .type = EF_VALUE_FLOAT,
-                        .number = takes ? fabs(value) : 0,
-                        /* The source's text without its sign is exact. */
-                        .text = !takes                     ? "0"
-                                : positive || text == NULL ? text
-                                : text[0] == '-'           ? text + 1
-                                                           : NULL};
+    ef_metric metric;
+    metric_start(&metric, row, path, EF_VALUE_FLOAT, takes ? fabs(value) : 0,
+                 /* The source's text without its sign is exact. */
+                 !takes                     ? "0"
+                 : positive || text == NULL ? text
+                 : text[0] == '-'           ? text + 1
+                                            : NULL);
     if (name_metric(r, &metric, row, caps, "", 1) == 0)
       publish(r, &metric);
   }
@@ -388,11 +411,8 @@ static void publish_value(run *r, const char *path, const ef_leaf *leaf,
   }
   /* The API's own text keeps every digit it sent (229.70134, not
    * 229.701). */
-  ef_metric metric = {.quota = quota,
-                      .path = path,
-                      .type = EF_VALUE_FLOAT,
-                      .number = value,
-                      .text = leaf->text};
+  ef_metric metric;
+  metric_start(&metric, quota, path, EF_VALUE_FLOAT, value, leaf->text);
   if (name_metric(r, &metric, quota, caps, "", 1) != 0) {
     r->stats->implausible++;
     return;
@@ -613,6 +633,7 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->first_len = 0;
   r->first_number = 0;
   r->n_firsts = 0;
+  r->epoch_at = r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : NULL;
   r->memo_epoch = memo_epoch(r);
 }
 

@@ -493,8 +493,8 @@ static uint64_t series_of_names(ef_metric_memo *memo,
   return 0;
 }
 
-uint64_t ef_metric_memo_epoch(const ef_metric_memo *memo) {
-  return memo->epoch;
+const uint64_t *ef_metric_memo_epoch(const ef_metric_memo *memo) {
+  return &memo->epoch;
 }
 
 /* text as kept: a copy in the arena when it lies in made (the naming's

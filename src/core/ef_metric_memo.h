@@ -67,10 +67,12 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
                          const char *first_text, uint32_t first_number,
                          ef_metric *metric);
 
-/* The memo's epoch: a new one each time it begins again. The series it
- * hands out (ef_metric_memo_names) are those of one epoch: two of them
- * name two points, unless their epochs differ. */
-uint64_t ef_metric_memo_epoch(const ef_metric_memo *memo);
+/* Where the memo keeps its epoch (for as long as the memo lives): a new
+ * one each time it begins again. The series it hands out
+ * (ef_metric_memo_names) are those of one epoch: two of them name two
+ * points, unless their epochs differ. Read by every value of a reading:
+ * a load, not a call. */
+const uint64_t *ef_metric_memo_epoch(const ef_metric_memo *memo);
 
 /* Keeps metric's names for key under entry: copies of those that lie in
  * made (made_len bytes: the buffer they were made in, which the next
