@@ -28,11 +28,12 @@ struct json_object *sim_json_number(double value, int decimals) {
     return NULL;
   char text[64];
   rounded_text(value, decimals, text);
-  /* A modeled reading steps one unit of its last place away from EcoFlow's
-   * "no reading" markers (-327 W, 6553.5 ...): the product drops a value
-   * there by design, so a simulated device would seem to lose a reading
-   * it sent (a pushed message of that value alone makes no line). */
-  if (ef_value_no_reading(strtod(text, NULL)))
+  /* A reading that rounds to one of EcoFlow's "no reading" markers (-327
+   * W, 6553.5 ...) steps one unit of its last place away: the product
+   * drops a value there by design, so a simulated device would seem to
+   * lose a reading it sent (a pushed message of that value alone makes no
+   * line). A marker the model sends on purpose (SIM_NO_READING) stays. */
+  if (ef_value_no_reading(strtod(text, NULL)) && !ef_value_no_reading(value))
     rounded_text(value + pow(10, -decimals), decimals, text);
   char *point = strchr(text, '.');
   if (point != NULL) {

@@ -5,9 +5,10 @@
  * decimals without trailing zeros ("229.7", "-104"), and the object holds
  * exactly the double that text parses to. Every reader (json-c, Python, a
  * test comparing two answers) therefore sees the same value, however many
- * times it is serialised. A value is never one of EcoFlow's "no reading"
- * markers (ef_value_rules.h): one that would be is stepped one unit of its
- * last place away, since the product takes such a value for no reading. */
+ * times it is serialised. A value that only its rounding makes one of
+ * EcoFlow's "no reading" markers (ef_value_rules.h) is stepped one unit of
+ * its last place away, since the product takes such a value for no
+ * reading; a marker given as the value (the model's) stays one. */
 #ifndef SIM_NUMBER_H
 #define SIM_NUMBER_H
 
