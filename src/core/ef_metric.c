@@ -26,9 +26,10 @@
  * of a fallback row. */
 #define FALLBACK_TEXT_LEN 264
 
-/* A reading's first captures (its packs' serial numbers) told apart by
- * number, at most: the values of the packs past them get no series. */
-#define FIRSTS_KEPT 8
+/* A reading's first captures told apart by number, at most: its packs'
+ * serial numbers, and the indexes other rows capture first (a PV string's
+ * MPPT, "0"); the values of the packs past them get no series. */
+#define FIRSTS_KEPT 16
 
 typedef struct {
   const ef_quota *quota;

@@ -439,10 +439,14 @@ static int same_series(const ef_memo_names *a, const ef_memo_names *b,
     const ef_tag *x = &a->tags[i], *y = &b->tags[i];
     int x_first = x->value == first_capture,
         y_first = y->value == first_capture;
-    if (!same_text(x->key, y->key) ||
-        (loose ? !x_first && !y_first : x_first != y_first) ||
-        (!x_first && !y_first && !same_text(x->value, y->value)))
+    if (!same_text(x->key, y->key))
       return 0;
+    if (x_first || y_first) {
+      if (!loose && x_first != y_first)
+        return 0;
+    } else if (!same_text(x->value, y->value)) {
+      return 0;
+    }
   }
   return 1;
 }

@@ -1299,6 +1299,17 @@ START_TEST(series_that_may_share_a_point_are_none) {
   ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named), 1);
   ck_assert_str_eq(named.tags[0].value, "A");
   ck_assert_uint_eq(named.series, 0);
+  /* A literal point of two tags (a flat key with index captures) that a
+   * pack's shape may name too: none either. */
+  const char *shaped = "{\"bp_addr.5\":\"{\\\"bpCellVol\\\":[1,2,3,4]}\"}";
+  const char *flat = "{\"bp_addr.0.bpCellVol[3]\":3100}";
+  for (int round = 0; round < 2; round++)
+    series_of_reading(memo, shaped, f);
+  ck_assert_uint_eq(f->keyed, 4);
+  for (int round = 0; round < 2; round++)
+    series_of_reading(memo, flat, f);
+  ck_assert_ptr_nonnull(strstr(f->text, "|pack=0|cell=3"));
+  ck_assert_uint_eq(f->keyed, 0);
   /* Another tag value on its own is a series of its own. */
   path = "sysGridPwr";
   row = ef_metric_memo_lookup(memo, path, strlen(path),
