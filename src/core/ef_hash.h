@@ -63,6 +63,13 @@ static inline uint32_t ef_fnv32_text(uint32_t hash, const char *text) {
   return hash;
 }
 
+/* hash continued over text and a 0xFF that ends it (no UTF-8 text holds
+ * that byte), so that texts hashed one after another are told apart
+ * wherever one ends: "ab" then "c" is not "a" then "bc". */
+static inline uint32_t ef_fnv32_text_ended(uint32_t hash, const char *text) {
+  return ef_fnv32_byte(ef_fnv32_text(hash, text), 0xFF);
+}
+
 static inline uint64_t ef_fnv64_text(uint64_t hash, const char *text) {
   for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++)
     hash = ef_fnv64_byte(hash, *c);

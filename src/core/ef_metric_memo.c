@@ -407,7 +407,7 @@ static int shape_names_keepable(const ef_memo_path *entry,
 static const char *or_empty(const char *text) { return text ? text : ""; }
 
 static uint32_t hash_text(uint32_t hash, const char *text) {
-  return ef_fnv32_byte(ef_fnv32_text(hash, or_empty(text)), 0xFF);
+  return ef_fnv32_text_ended(hash, or_empty(text));
 }
 
 /* The hash of names' measurement and tag keys (values: with_values);

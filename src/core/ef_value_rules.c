@@ -44,7 +44,7 @@ void ef_value_memory_clear(ef_value_memory *memory) {
 uint32_t ef_value_series_hash(const char *const *texts, size_t n) {
   uint32_t hash = EF_FNV32_BASIS;
   for (size_t i = 0; i < n; i++)
-    hash = ef_fnv32_byte(ef_fnv32_text(hash, texts[i]), 0xFF); /* ended */
+    hash = ef_fnv32_text_ended(hash, texts[i]);
   return hash;
 }
 

@@ -169,9 +169,9 @@ static const char *share_text(tg_series *series, const char *text,
 /* NULL and "" both mean "no value": the encoder leaves such tags out. */
 static const char *or_empty(const char *text) { return text ? text : ""; }
 
-/* 0xFF, a byte no UTF-8 text holds, ends each text. */
+/* Each text ended, so that the texts of a series are told apart. */
 static uint32_t mix(uint32_t hash, const char *text) {
-  return ef_fnv32_byte(ef_fnv32_text(hash, or_empty(text)), 0xFF);
+  return ef_fnv32_text_ended(hash, or_empty(text));
 }
 
 /* A point's own tags: those after the shared ones. */
@@ -342,8 +342,11 @@ int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
   return 0;
 }
 
-/* Indexes the points added by key alone, for a look by names. */
+/* Before the share's first look by names: indexes the points added by key
+ * alone; every point made after it is indexed as it is made. */
 static void index_all(tg_series *series) {
+  if (series->names_looked)
+    return; /* every point since is indexed */
   for (size_t i = series->unindexed_from; i < series->n_points; i++) {
     point *p = &series->points[i];
     if (p->indexed)
@@ -354,6 +357,7 @@ static void index_all(tg_series *series) {
     *index_slot(series, &key) = (uint32_t)i + 1;
   }
   series->unindexed_from = series->n_points;
+  series->names_looked = 1;
 }
 
 static size_t known_start(const tg_series *series, const tg_series_key *key) {
@@ -434,9 +438,7 @@ int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
     return -1;
   series->last = (size_t)(p - series->points) + 1;
   if (remember(series, key, series->last - 1) != 0) {
-    /* Not found by its key: by its names from now on. */
-    index_all(series);
-    series->names_looked = 1;
+    index_all(series); /* not found by its key: by its names */
   }
   return add_field(p, field);
 }
@@ -445,10 +447,7 @@ int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
   if (series->share_failed)
     return -1;
-  if (!series->names_looked) {
-    index_all(series);
-    series->names_looked = 1;
-  }
+  index_all(series);
   series_key key = {.measurement = measurement,
                     .tags = tags,
                     .n_tags = n_tags,
