@@ -3,6 +3,7 @@
 
 #include "ef_client.h"
 #include "ef_envelope.h"
+#include "ef_number.h"
 #include "ef_sign.h"
 
 #include <curl/curl.h>
@@ -279,8 +280,18 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
 }
 
 static int add_header(transfer *t, const char *name, const char *value) {
+  /* "name: value", cut as snprintf would: without a format to read, for
+   * the four headers of every request. */
   char line[512];
-  snprintf(line, sizeof(line), "%s: %s", name, value);
+  size_t name_len = strlen(name), value_len = strlen(value);
+  if (name_len > sizeof(line) - 3)
+    name_len = sizeof(line) - 3;
+  if (value_len > sizeof(line) - 3 - name_len)
+    value_len = sizeof(line) - 3 - name_len;
+  memcpy(line, name, name_len);
+  memcpy(line + name_len, ": ", 2);
+  memcpy(line + name_len + 2, value, value_len);
+  line[name_len + 2 + value_len] = '\0';
   struct curl_slist *headers = curl_slist_append(t->headers, line);
   if (headers == NULL)
     return -1;
@@ -300,12 +311,11 @@ static int sign_request(transfer *t, ef_params *params) {
       return -1;
   }
   char nonce[EF_NONCE_LEN + 1];
-  char timestamp[32];
+  char timestamp[EF_NUMBER_TEXT_LEN];
   char signature[EF_SIGN_HEX_LEN + 1];
-  if (ef_sign_nonce(nonce) != 0)
+  if (ef_signer_nonce(t->client->signer, nonce) != 0)
     return -1;
-  snprintf(timestamp, sizeof(timestamp), "%" PRId64,
-           ef_now_ms() + t->client->clock_offset_ms);
+  ef_int_text(ef_now_ms() + t->client->clock_offset_ms, timestamp);
   char *canonical =
       ef_sign_canonical(params, t->client->access_key, nonce, timestamp);
   if (canonical == NULL)

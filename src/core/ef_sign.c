@@ -55,6 +55,10 @@ struct ef_signer {
    * nothing in OpenSSL 3.0.0 to 3.0.2, openssl/openssl#17811: every
    * signature after the first would be wrong.) */
   EVP_MAC_CTX *keyed;
+  /* Random bytes the nonces are drawn from: one call of the CSPRNG, whose
+   * fixed cost is near an HMAC's, serves many requests. */
+  unsigned char random[192];
+  size_t random_used; /* all used up: refilled before the next draw */
 };
 
 ef_signer *ef_signer_new(const char *secret_key) {
@@ -62,6 +66,8 @@ ef_signer *ef_signer_new(const char *secret_key) {
   EVP_MAC *hmac = signer != NULL ? EVP_MAC_fetch(NULL, "HMAC", NULL) : NULL;
   if (hmac != NULL)
     signer->keyed = EVP_MAC_CTX_new(hmac);
+  if (signer != NULL)
+    signer->random_used = sizeof(signer->random);
   EVP_MAC_free(hmac); /* the context holds its own reference */
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
@@ -80,6 +86,7 @@ void ef_signer_free(ef_signer *signer) {
   if (signer == NULL)
     return;
   EVP_MAC_CTX_free(signer->keyed); /* cleanses the key */
+  OPENSSL_cleanse(signer->random, sizeof(signer->random));
   free(signer);
 }
 
@@ -116,17 +123,28 @@ int ef_sign_hmac(const char *secret_key, const char *canonical,
   return status;
 }
 
-int ef_sign_nonce(char out[EF_NONCE_LEN + 1]) {
-  unsigned char bytes[EF_NONCE_LEN];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
-    return -1;
+/* A random byte from the signer's store, refilled when used up. */
+static int random_byte(ef_signer *signer, unsigned char *byte) {
+  if (signer->random_used == sizeof(signer->random)) {
+    if (RAND_bytes(signer->random, sizeof(signer->random)) != 1)
+      return -1;
+    signer->random_used = 0;
+  }
+  *byte = signer->random[signer->random_used];
+  signer->random[signer->random_used++] = 0; /* never drawn twice */
+  return 0;
+}
+
+int ef_signer_nonce(ef_signer *signer, char out[EF_NONCE_LEN + 1]) {
   /* 250 is the largest multiple of 10 under 256: bytes above it are
-   * redrawn so that every digit is equally likely. */
+   * skipped so that every digit is equally likely. */
   for (size_t i = 0; i < EF_NONCE_LEN; i++) {
-    while (bytes[i] >= 250)
-      if (RAND_bytes(&bytes[i], 1) != 1)
+    unsigned char byte = 0;
+    do {
+      if (random_byte(signer, &byte) != 0)
         return -1;
-    out[i] = (char)('0' + bytes[i] % 10);
+    } while (byte >= 250);
+    out[i] = (char)('0' + byte % 10);
   }
   out[EF_NONCE_LEN] = '\0';
   return 0;

@@ -35,9 +35,10 @@ int ef_signer_sign(ef_signer *signer, const char *canonical,
                    char out[EF_SIGN_HEX_LEN + 1]);
 void ef_signer_free(ef_signer *signer);
 
-/* EF_NONCE_LEN random decimal digits into out[EF_NONCE_LEN + 1].
- * Returns 0, or -1 when the CSPRNG fails. */
-int ef_sign_nonce(char out[EF_NONCE_LEN + 1]);
+/* EF_NONCE_LEN random decimal digits into out[EF_NONCE_LEN + 1], drawn
+ * from random bytes the signer keeps (one call of the CSPRNG for dozens of
+ * nonces; each byte used once). Returns 0, or -1 when the CSPRNG fails. */
+int ef_signer_nonce(ef_signer *signer, char out[EF_NONCE_LEN + 1]);
 
 /* Compares two hex signatures in constant time: 1 when equal. */
 int ef_sign_equal(const char *a, const char *b);

@@ -139,16 +139,26 @@ START_TEST(sorted_in_byte_order) {
 END_TEST
 
 START_TEST(nonce_is_six_fresh_digits) {
-  char first[EF_NONCE_LEN + 1], second[EF_NONCE_LEN + 1];
-  int differ = 0;
-  for (int i = 0; i < 5 && !differ; i++) {
-    ck_assert_int_eq(ef_sign_nonce(first), 0);
-    ck_assert_int_eq(ef_sign_nonce(second), 0);
-    ck_assert_uint_eq(strlen(first), EF_NONCE_LEN);
-    ck_assert_uint_eq(strspn(first, "0123456789"), EF_NONCE_LEN);
-    differ = strcmp(first, second) != 0;
+  /* Past several refills of the signer's random bytes: every nonce six
+   * digits, every digit drawn (6000 digits: each about 600 times, below
+   * 400 only if the draw is broken), and no nonce the one before it. */
+  ef_signer *signer = ef_signer_new("secret");
+  ck_assert_ptr_nonnull(signer);
+  char before[EF_NONCE_LEN + 1] = "", nonce[EF_NONCE_LEN + 1];
+  unsigned digits[10] = {0}, repeats = 0;
+  for (int i = 0; i < 1000; i++) {
+    ck_assert_int_eq(ef_signer_nonce(signer, nonce), 0);
+    ck_assert_uint_eq(strlen(nonce), EF_NONCE_LEN);
+    ck_assert_uint_eq(strspn(nonce, "0123456789"), EF_NONCE_LEN);
+    for (int k = 0; k < EF_NONCE_LEN; k++)
+      digits[nonce[k] - '0']++;
+    repeats += strcmp(nonce, before) == 0;
+    memcpy(before, nonce, sizeof(nonce));
   }
-  ck_assert(differ);
+  for (int d = 0; d < 10; d++)
+    ck_assert_uint_gt(digits[d], 400);
+  ck_assert_uint_lt(repeats, 3); /* one in a million each */
+  ef_signer_free(signer);
 }
 END_TEST
 
