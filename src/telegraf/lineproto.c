@@ -287,18 +287,39 @@ typedef struct {
   int repeats;
 } ranked;
 
+/* What the writer keeps of the tags of the current key set: by a tag's
+ * index in the point (at .. value_len), and by rank in key order (order,
+ * line_*). */
+typedef struct {
+  size_t at;            /* its key as written: offset into keys (at n: end) */
+  const char *key_at;   /* the address of its key as given */
+  const char *value_at; /* a written tag's value, and its length */
+  size_t value_len;
+  ranked order;             /* the tag of this rank, ties in the order given */
+  const char *line_value;   /* the value of this rank in the last line */
+  size_t line_at, line_len; /* and the bytes it was written as, in out */
+} tag_slot;
+
 struct lp_writer {
-  buffer out;    /* the lines so far */
-  buffer keys;   /* the current point's tag keys as written, NUL-terminated */
-  size_t *at;    /* offsets into keys, and the end */
-  ranked *order; /* the tags by key as written, ties in the order given */
-  size_t n_at;   /* room in at and order */
+  buffer out;      /* the lines so far */
+  buffer keys;     /* the current point's tag keys as written, NUL-terminated */
+  tag_slot *slots; /* n_slots of room */
+  size_t n_slots;
   /* The tag keys as given that keys, at and order were made of (the first
    * n_given_written as written already): the points of a batch mostly
    * share them, so they are escaped and sorted once. */
   buffer given;
   size_t n_given, n_given_written;
   int given_valid;
+  /* Where the last point's tag keys were, and its written tags' values
+   * with their lengths: lp_writer_add_fields' caller keeps its texts as
+   * they are until the flush, so until then tags at the same addresses
+   * are the same tags, told without reading them. */
+  int addresses_valid;
+  /* The slots' line_* are the last line's, of this key set, in out: the
+   * lines of a pack's cells differ in one tag, the others copied. */
+  int line_valid;
+  int repeats;       /* keys written alike in the key set: every tag written */
   lp_fields scratch; /* lp_writer_add's fields */
   uint32_t *set; /* field keys written so far: index in fields + 1, 0 empty */
   size_t set_cap;
@@ -326,8 +347,7 @@ void lp_writer_free(lp_writer *w) {
   free(w->given.data);
   free(w->measurement_given.data);
   free(w->measurement_written.data);
-  free(w->at);
-  free(w->order);
+  free(w->slots);
   lp_fields_free(&w->scratch);
   free(w->set);
   free(w);
@@ -338,25 +358,49 @@ int lp_writer_flush(lp_writer *w, FILE *out) {
   if (w->out.len > 0 && fwrite(w->out.data, 1, w->out.len, out) != w->out.len)
     status = -1;
   w->out.len = 0;
+  w->addresses_valid = 0;
+  w->line_valid = 0;
   return status;
 }
 
 static const char *tag_key(const lp_writer *w, size_t i) {
-  return w->keys.data + w->at[i];
+  return w->keys.data + w->slots[i].at;
 }
 
 /* The length of tag key i as written. */
 static size_t key_len(const lp_writer *w, size_t i) {
-  return w->at[i + 1] - w->at[i] - 1;
+  return w->slots[i + 1].at - w->slots[i].at - 1;
+}
+
+/* Remembers where tags' keys are, until the flush. */
+static void note_addresses(lp_writer *w, const lp_tag *tags, size_t n_tags) {
+  for (size_t i = 0; !w->addresses_valid && i < w->n_slots; i++)
+    w->slots[i].value_at = NULL;
+  for (size_t i = 0; i < n_tags; i++)
+    w->slots[i].key_at = tags[i].key;
+  w->addresses_valid = 1;
+}
+
+/* Whether tags' keys are where the last point's were. */
+static int same_addresses(const lp_writer *w, const lp_tag *tags,
+                          size_t n_tags) {
+  if (!w->addresses_valid)
+    return 0;
+  for (size_t i = 0; i < n_tags; i++)
+    if (tags[i].key != w->slots[i].key_at)
+      return 0;
+  return 1;
 }
 
 /* Whether the point's tag keys are the ones keys and order were made of
  * (NULL being ""). */
-static int same_tag_keys(const lp_writer *w, const lp_tag *tags, size_t n_tags,
+static int same_tag_keys(lp_writer *w, const lp_tag *tags, size_t n_tags,
                          size_t n_written) {
   if (!w->given_valid || n_tags != w->n_given ||
       n_written != w->n_given_written)
     return 0;
+  if (same_addresses(w, tags, n_tags))
+    return 1;
   const char *given = w->given.data;
   for (size_t i = 0; i < n_tags; i++) {
     const char *key = tags[i].key ? tags[i].key : "";
@@ -368,6 +412,7 @@ static int same_tag_keys(const lp_writer *w, const lp_tag *tags, size_t n_tags,
       return 0;
     given++;
   }
+  note_addresses(w, tags, n_tags);
   return 1;
 }
 
@@ -376,16 +421,20 @@ static int same_tag_keys(const lp_writer *w, const lp_tag *tags, size_t n_tags,
 static void rank_tags(lp_writer *w, size_t n) {
   for (size_t i = 0; i < n; i++) {
     size_t k = i;
-    for (;
-         k > 0 && strcmp(tag_key(w, w->order[k - 1].index), tag_key(w, i)) > 0;
+    for (; k > 0 &&
+           strcmp(tag_key(w, w->slots[k - 1].order.index), tag_key(w, i)) > 0;
          k--)
-      w->order[k] = w->order[k - 1];
-    w->order[k].index = i;
+      w->slots[k].order = w->slots[k - 1].order;
+    w->slots[k].order.index = i;
   }
-  for (size_t k = 0; k < n; k++)
-    w->order[k].repeats =
-        k > 0 && strcmp(tag_key(w, w->order[k].index),
-                        tag_key(w, w->order[k - 1].index)) == 0;
+  w->repeats = 0;
+  for (size_t k = 0; k < n; k++) {
+    ranked *rank = &w->slots[k].order;
+    rank->repeats =
+        k > 0 && strcmp(tag_key(w, rank->index),
+                        tag_key(w, w->slots[k - 1].order.index)) == 0;
+    w->repeats |= rank->repeats;
+  }
 }
 
 /* Keys as written: distinct keys can be written alike (control characters,
@@ -398,22 +447,20 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
   if (same_tag_keys(w, tags, n, n_written))
     return 0;
   w->given_valid = 0;
-  if (w->at == NULL || n + 1 > w->n_at) {
-    size_t *at = realloc(w->at, (n + 1) * sizeof(*at));
-    if (at == NULL)
+  w->line_valid = 0; /* the last line's ranks are another key set's */
+  if (w->slots == NULL || n + 1 > w->n_slots) {
+    tag_slot *slots = realloc(w->slots, (n + 1) * sizeof(*slots));
+    if (slots == NULL)
       return -1;
-    w->at = at;
-    ranked *order = realloc(w->order, (n + 1) * sizeof(*order));
-    if (order == NULL)
-      return -1;
-    w->order = order;
-    w->n_at = n + 1;
+    w->slots = slots;
+    w->n_slots = n + 1;
+    w->addresses_valid = 0; /* the new room's value_at not cleared yet */
   }
   w->keys.len = 0;
   w->given.len = 0;
   for (size_t i = 0; i < n; i++) {
     const char *key = tags[i].key;
-    w->at[i] = w->keys.len;
+    w->slots[i].at = w->keys.len;
     if (i < n_written)
       put_text(&w->keys, key ? key : "");
     else
@@ -423,53 +470,98 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
       put_text(&w->given, key);
     put_char(&w->given, '\0');
   }
-  w->at[n] = w->keys.len;
+  w->slots[n].at = w->keys.len;
   if (w->keys.failed || w->given.failed) {
     w->keys.failed = w->given.failed = 0;
     return -1;
   }
   rank_tags(w, n);
+  note_addresses(w, tags, n);
   w->n_given = n;
   w->n_given_written = n_written;
   w->given_valid = 1;
   return 0;
 }
 
+/* The length of value, a written tag's (tag i): strlen once per value
+ * until the flush. */
+static size_t written_len(lp_writer *w, size_t i, const char *value) {
+  if (value == NULL)
+    return 0;
+  tag_slot *slot = &w->slots[i];
+  if (slot->value_at != value) {
+    slot->value_at = value;
+    slot->value_len = strlen(value);
+  }
+  return slot->value_len;
+}
+
+/* Writes tag i as ",key=value", unless it is left out. */
+static void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
+  if (key_len(w, i) == 0)
+    return;
+  const char *value = tag->value;
+  size_t value_len = !written ? name_len(value) : written_len(w, i, value);
+  if (value_len == 0)
+    return;
+  /* ",key=" and a written value at once, room made for both. */
+  size_t key_length = key_len(w, i);
+  if (reserve(&w->out, 2 + key_length + value_len) != 0)
+    return;
+  char *out = w->out.data + w->out.len;
+  out[0] = ',';
+  memcpy(out + 1, tag_key(w, i), key_length);
+  out[1 + key_length] = '=';
+  w->out.len += 2 + key_length;
+  if (written) {
+    memcpy(out + 2 + key_length, value, value_len);
+    w->out.len += value_len;
+  } else {
+    put_escaped(&w->out, value, value_len, &TAG);
+  }
+}
+
+/* Appends the len bytes of out at from (before its end) to it. */
+static void put_earlier(buffer *out, size_t from, size_t len) {
+  if (len > 0 && reserve(out, len) == 0) {
+    memcpy(out->data + out->len, out->data + from, len);
+    out->len += len;
+  }
+}
+
 /* Writes the tags in key order, each key once (the first given whose
- * key and value are not empty wins). */
+ * key and value are not empty wins). A tag of the rank and value of the
+ * last line's (of the same key set, its texts unchanged till the flush)
+ * is the bytes it was written as there: runs of them copied at once. */
 static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
                      size_t n_written) {
-  int run_written = 0; /* a tag of the current key was written */
+  int reuse = w->line_valid && w->addresses_valid && !w->repeats;
+  size_t copy_from = 0, copy_len = 0; /* the last line's, not copied yet */
+  int run_written = 0;                /* a tag of the current key was written */
   for (size_t k = 0; k < n_tags; k++) {
-    size_t i = w->order[k].index;
-    if (!w->order[k].repeats)
-      run_written = 0;
-    if (run_written || key_len(w, i) == 0)
+    tag_slot *rank = &w->slots[k];
+    size_t i = rank->order.index;
+    if (reuse && tags[i].value == rank->line_value) {
+      if (copy_len == 0)
+        copy_from = rank->line_at;
+      rank->line_at = w->out.len + copy_len;
+      copy_len += rank->line_len;
       continue;
-    const char *value = tags[i].value;
-    int written = i < n_written;
-    size_t value_len = !written        ? name_len(value)
-                       : value != NULL ? strlen(value)
-                                       : 0;
-    if (value_len == 0)
-      continue;
-    /* ",key=" and a written value at once, room made for both. */
-    size_t key_length = key_len(w, i);
-    if (reserve(&w->out, 2 + key_length + value_len) != 0)
-      return;
-    char *out = w->out.data + w->out.len;
-    out[0] = ',';
-    memcpy(out + 1, tag_key(w, i), key_length);
-    out[1 + key_length] = '=';
-    w->out.len += 2 + key_length;
-    if (written) {
-      memcpy(out + 2 + key_length, value, value_len);
-      w->out.len += value_len;
-    } else {
-      put_escaped(&w->out, value, value_len, &TAG);
     }
-    run_written = 1;
+    put_earlier(&w->out, copy_from, copy_len);
+    copy_len = 0;
+    size_t start = w->out.len;
+    if (!rank->order.repeats)
+      run_written = 0;
+    if (!run_written)
+      put_tag(w, &tags[i], i, i < n_written);
+    run_written |= w->out.len > start;
+    rank->line_value = tags[i].value;
+    rank->line_at = start;
+    rank->line_len = w->out.len - start;
   }
+  put_earlier(&w->out, copy_from, copy_len);
+  w->line_valid = !w->out.failed;
 }
 
 int lp_tag_written(const lp_tag *tag, lp_buffer *key, lp_buffer *value) {
@@ -783,18 +875,24 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
     /* Memory ran out: no line at all. */
     w->out.len = start;
     w->out.failed = 0;
+    w->line_valid = 0;
     return -1;
   }
   return 1;
 }
 
 int lp_writer_add(lp_writer *w, const lp_point *point) {
+  /* point's texts may change after the call, or have since the last. */
+  w->addresses_valid = w->line_valid = 0;
   lp_fields_clear(&w->scratch);
   for (size_t i = 0; i < point->n_fields; i++)
     if (lp_fields_add(&w->scratch, &point->fields[i]) < 0)
       return -1;
-  return lp_writer_add_fields(w, point->measurement, point->tags, point->n_tags,
-                              0, &w->scratch, point->time_ns);
+  int status =
+      lp_writer_add_fields(w, point->measurement, point->tags, point->n_tags, 0,
+                           &w->scratch, point->time_ns);
+  w->addresses_valid = w->line_valid = 0;
+  return status;
 }
 
 int lp_write_point(FILE *out, const lp_point *point) {

@@ -121,7 +121,9 @@ void lp_writer_free(lp_writer *writer);
 int lp_writer_add(lp_writer *writer, const lp_point *point);
 
 /* The same for a point whose fields are written already, and whose first
- * n_written tags are too (lp_tag_written; copied as they are). */
+ * n_written tags are too (lp_tag_written; copied as they are). The texts
+ * of tags stay as they are until the flush: tags at the addresses of the
+ * last point's are taken for the same tags. */
 int lp_writer_add_fields(lp_writer *writer, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
                          const lp_fields *fields, int64_t time_ns);

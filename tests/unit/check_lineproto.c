@@ -598,6 +598,17 @@ START_TEST(series_shared_tags) {
 }
 END_TEST
 
+/* What w has gathered, flushed. */
+static char *flushed_writer(lp_writer *w) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  ck_assert_ptr_nonnull(out);
+  ck_assert_int_eq(lp_writer_flush(w, out), 0);
+  ck_assert_int_eq(fclose(out), 0);
+  return text;
+}
+
 /* Every rule's point again, its tags first written (lp_tag_written) and
  * added as such, then shared by a series (which writes them once for all
  * its lines): the same line as with the tags as given. */
@@ -616,12 +627,7 @@ static char *written_ahead(const lp_point *given, int *status) {
     ck_assert_int_ge(lp_fields_add(&fields, &given->fields[f]), 0);
   *status = lp_writer_add_fields(w, given->measurement, tags, given->n_tags,
                                  given->n_tags, &fields, given->time_ns);
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  ck_assert_ptr_nonnull(out);
-  ck_assert_int_eq(lp_writer_flush(w, out), 0);
-  ck_assert_int_eq(fclose(out), 0);
+  char *text = flushed_writer(w);
   for (size_t t = 0; t < given->n_tags; t++) {
     free(keys[t].data);
     free(values[t].data);
@@ -756,6 +762,107 @@ START_TEST(measurements_after_others_as_fresh) {
 }
 END_TEST
 
+/* Tags at the addresses of the last point's are taken for the same
+ * tags only until the flush (lp_writer_add_fields' promise), and never by
+ * lp_writer_add: texts changed in place afterwards, keys that sort the
+ * other way and a written value of another length, are written as they
+ * are then. */
+START_TEST(tags_changed_in_place_after_flush) {
+  char shared_value[16] = "A", own_key[8] = "b", own_value[8] = "1";
+  const lp_tag tags[] = {{.key = "m", .value = shared_value},
+                         {.key = own_key, .value = own_value}};
+  lp_fields fields = {0};
+  const lp_field field = INT("v", 1);
+  ck_assert_int_eq(lp_fields_add(&fields, &field), 1);
+  lp_writer *w = lp_writer_new();
+  ck_assert_ptr_nonnull(w);
+  ck_assert_int_eq(lp_writer_add_fields(w, "x", tags, 2, 1, &fields, 5), 1);
+  ck_assert_int_eq(lp_writer_add_fields(w, "x", tags, 2, 1, &fields, 5), 1);
+  char *text = flushed_writer(w);
+  ck_assert_str_eq(text, "x,b=1,m=A v=1i 5\nx,b=1,m=A v=1i 5\n");
+  free(text);
+  strcpy(shared_value, "Longer");
+  strcpy(own_key, "z");
+  ck_assert_int_eq(lp_writer_add_fields(w, "x", tags, 2, 1, &fields, 5), 1);
+  text = flushed_writer(w);
+  ck_assert_str_eq(text, "x,m=Longer,z=1 v=1i 5\n");
+  free(text);
+
+  lp_point point = {.measurement = "x",
+                    .tags = tags,
+                    .n_tags = 2,
+                    .fields = &field,
+                    .n_fields = 1,
+                    .time_ns = 5};
+  ck_assert_int_eq(lp_writer_add(w, &point), 1);
+  strcpy(own_key, "a");
+  ck_assert_int_eq(lp_writer_add(w, &point), 1);
+  text = flushed_writer(w);
+  ck_assert_str_eq(text, "x,m=Longer,z=1 v=1i 5\nx,a=1,m=Longer v=1i 5\n");
+  free(text);
+  lp_fields_free(&fields);
+  lp_writer_free(w);
+}
+END_TEST
+
+/* One writer for many points, whose tag values come from a few texts (so
+ * that lines repeat them at one address, as a series' do) and whose key
+ * sets change, repeat keys written alike and leave tags out: each line as
+ * a fresh writer writes it, flushed now and then. */
+START_TEST(lines_from_the_last_as_fresh) {
+  static const char *const values[] = {NULL, "", "a", "b b", "x,y", "P\\"};
+  static const char *const written[] = {"a", "Q"}; /* as lines write them */
+  static const char *const keys[][4] = {
+      {"sn", "name", "cell", "pack"},
+      {"sn", "name", "sensor", "pack"},
+      {"sn", "name", "a\n", "a\t"}, /* written alike: the first kept */
+      {"sn", "name", "", "zone"},
+  };
+  lp_fields fields = {0};
+  const lp_field field = INT("v", 1);
+  ck_assert_int_eq(lp_fields_add(&fields, &field), 1);
+  lp_writer *w = lp_writer_new(), *fresh = lp_writer_new();
+  ck_assert_ptr_nonnull(w);
+  ck_assert_ptr_nonnull(fresh);
+  uint32_t random = 1;
+  size_t lines = 0, flushes = 0;
+  for (int n = 0; n < 3000; n++) {
+    random = random * 1103515245u + 12345u;
+    const char *const *set = keys[(random >> 8) % 4];
+    lp_tag tags[4];
+    for (size_t t = 0; t < 4; t++) {
+      random = random * 1103515245u + 12345u;
+      tags[t] = (lp_tag){.key = set[t],
+                         .value = t < 2 ? written[(random >> 16) % 2]
+                                        : values[(random >> 16) % 6]};
+    }
+    int status = lp_writer_add_fields(w, "m", tags, 4, 2, &fields, 7);
+    /* The fresh writer's lines, each from a writer that wrote none
+     * before it. */
+    ck_assert_int_eq(lp_writer_add(fresh, &(lp_point){.measurement = "m",
+                                                      .tags = tags,
+                                                      .n_tags = 4,
+                                                      .fields = &field,
+                                                      .n_fields = 1,
+                                                      .time_ns = 7}),
+                     status);
+    lines += status == 1;
+    if ((random >> 4) % 50 == 0 || n == 2999) {
+      char *text = flushed_writer(w), *expected = flushed_writer(fresh);
+      ck_assert_str_eq(text, expected);
+      free(text);
+      free(expected);
+      flushes++;
+    }
+  }
+  ck_assert_uint_gt(lines, 2000);
+  ck_assert_uint_gt(flushes, 20);
+  lp_fields_free(&fields);
+  lp_writer_free(w);
+  lp_writer_free(fresh);
+}
+END_TEST
+
 START_TEST(series_missing_tag_same_as_empty) {
   tg_series *series = tg_series_new();
   const lp_tag with_null[] = {{"name", NULL}};
@@ -798,4 +905,5 @@ UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           the_sinks_own_points_are_not_the_catalogs, series_shared_tags,
           written_tags_same_line, fields_after_clear_as_fresh,
           series_missing_tag_same_as_empty, series_clear_and_errors,
-          measurements_after_others_as_fresh)
+          measurements_after_others_as_fresh, tags_changed_in_place_after_flush,
+          lines_from_the_last_as_fresh)
