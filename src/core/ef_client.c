@@ -280,8 +280,9 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
 }
 
 static int add_header(transfer *t, const char *name, const char *value) {
-  /* "name: value", cut as snprintf would: without a format to read, for
-   * the four headers of every request. */
+  /* "name: value", the value cut to fit (names are this file's short
+   * constants): without a format to read, for the headers of every
+   * request. */
   char line[512];
   size_t name_len = strlen(name), value_len = strlen(value);
   if (name_len > sizeof(line) - 3)

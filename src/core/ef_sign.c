@@ -56,7 +56,10 @@ struct ef_signer {
    * signature after the first would be wrong.) */
   EVP_MAC_CTX *keyed;
   /* Random bytes the nonces are drawn from: one call of the CSPRNG, whose
-   * fixed cost is near an HMAC's, serves many requests. */
+   * fixed cost is near an HMAC's, serves many requests. Filled at the
+   * first nonce: a process forked after it would draw the same nonces in
+   * both, and none does (collectd goes to the background before the
+   * plugin's init, where engines and their signers are made). */
   unsigned char random[192];
   size_t random_used; /* all used up: refilled before the next draw */
 };
