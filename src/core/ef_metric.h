@@ -99,7 +99,9 @@ typedef struct {
    * metrics with the same series (not 0) and series_variant have the same
    * measurement and tags, and metrics with another series (not 0) or
    * variant have other ones. No series is handed out twice in a process.
-   * 0: not known, tell the point by its names. */
+   * 0: not known, tell the point by its names. A metric with a series has
+   * the memo's field key text: the same series and field address are the
+   * same field key, in every reading. */
   uint64_t series;
   uint32_t series_variant;
 } ef_metric;

@@ -684,10 +684,14 @@ void lp_fields_clear(lp_fields *f) {
   lp_buffer text = f->earlier_text;
   lp_span *keys = f->earlier_keys;
   size_t room = f->earlier_room;
+  int distinct = f->keys_distinct || (f->as_earlier && f->earlier_distinct);
   f->earlier_text = f->text;
   f->earlier_keys = f->keys;
   f->earlier_room = f->room;
   f->n_earlier = f->text.failed ? 0 : f->n;
+  f->earlier_distinct = !f->text.failed && distinct;
+  f->keys_distinct = 0;
+  f->as_earlier = 1;
   f->text = text;
   f->keys = keys;
   f->room = room;
@@ -712,13 +716,16 @@ static int span_is(const char *text, const lp_span *span, const char *key) {
 
 /* The key added at the same place before the last clear, when it is key
  * and was written as given (so it would be now); else NULL. */
-static const lp_span *earlier_key(const lp_fields *f, const char *key) {
+static const lp_span *earlier_key(const lp_fields *f, const lp_field *field) {
   if (f->n >= f->n_earlier)
     return NULL;
   const lp_span *earlier = &f->earlier_keys[f->n];
-  return earlier->as_given && span_is(f->earlier_text.data, earlier, key)
-             ? earlier
-             : NULL;
+  if (!earlier->as_given)
+    return NULL;
+  if (field->key_series != 0 && earlier->given_series == field->key_series &&
+      earlier->given == field->key)
+    return earlier; /* its text, by lp_field's promise */
+  return span_is(f->earlier_text.data, earlier, field->key) ? earlier : NULL;
 }
 
 /* The common field, ",key=value" at once: a float whose exact text is
@@ -743,8 +750,11 @@ static int add_known_float(lp_fields *f, const lp_field *field,
   f->keys[f->n++] = (lp_span){.at = f->text.len + 1,
                               .len = earlier->len,
                               .as_given = 1,
-                              .hash = earlier->hash};
+                              .hash = earlier->hash,
+                              .given = field->key,
+                              .given_series = field->key_series};
   f->text.len += need;
+  f->keys_distinct = 0;
   return 1;
 }
 
@@ -759,14 +769,17 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
     f->keys = keys;
     f->room = room;
   }
-  const lp_span *earlier = earlier_key(f, field->key);
+  const lp_span *earlier = earlier_key(f, field);
   int known = earlier != NULL ? add_known_float(f, field, earlier) : 0;
   if (known != 0)
     return known;
   pthread_once(&plain_once, fill_plain_bytes);
   size_t mark = f->text.len;
   put_char(&f->text, ',');
-  lp_span key = {.at = f->text.len, .as_given = 1};
+  lp_span key = {.at = f->text.len,
+                 .as_given = 1,
+                 .given = field->key,
+                 .given_series = field->key_series};
   if (earlier != NULL)
     put(&f->text, field->key, earlier->len);
   else
@@ -789,6 +802,8 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
     return failed ? -1 : 0;
   }
   f->keys[f->n++] = key;
+  f->keys_distinct = 0;
+  f->as_earlier &= earlier != NULL;
   return 1;
 }
 
@@ -801,12 +816,24 @@ static lp_span field_bytes(const lp_fields *fields, size_t index) {
 }
 
 /* Writes the fields, the first of each key as written, runs of them at
- * once; how many were written. */
-static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
+ * once: all at once when their keys are known to be distinct, else told
+ * apart here (and then known). */
+static void put_fields(lp_writer *w, lp_fields *fields) {
+  if (fields->n == 1 || fields->keys_distinct ||
+      (fields->as_earlier && fields->earlier_distinct)) {
+    put_char(&w->out, ' '); /* not ',' before the first field */
+    put(&w->out, fields->text.data + 1, fields->text.len - 1);
+    return;
+  }
+  size_t cap = fields->n > FIELDS_WITHOUT_SET ? reset_set(w, fields->n) : 1;
+  if (cap == 0) {
+    w->out.failed = 1; /* no line */
+    return;
+  }
   size_t written = 0;
   lp_span run = {0}; /* kept fields not yet put, one after another */
   for (size_t i = 0; i < fields->n; i++) {
-    if (fields->n > 1 && !first_of_key(w, fields, i, cap)) {
+    if (!first_of_key(w, fields, i, cap)) {
       put(&w->out, fields->text.data + run.at, run.len);
       run.len = 0;
       continue;
@@ -823,7 +850,7 @@ static size_t put_fields(lp_writer *w, const lp_fields *fields, size_t cap) {
       run.len += bytes.len;
   }
   put(&w->out, fields->text.data + run.at, run.len);
-  return written;
+  fields->keys_distinct = written == fields->n;
 }
 
 /* Copies the measurement written last when name (len bytes of it, as
@@ -848,9 +875,8 @@ static void put_measurement_kept(lp_writer *w, const char *name, size_t len) {
 
 int lp_writer_add_fields(lp_writer *w, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
-                         const lp_fields *fields, int64_t time_ns) {
-  size_t cap = fields->n > FIELDS_WITHOUT_SET ? reset_set(w, fields->n) : 1;
-  if (cap == 0 || write_keys(w, tags, n_tags, n_written) != 0)
+                         lp_fields *fields, int64_t time_ns) {
+  if (write_keys(w, tags, n_tags, n_written) != 0)
     return -1;
   /* A measurement of only "#" would leave a lone "_": still a name. */
   size_t measurement_len = name_len(measurement);
@@ -859,7 +885,7 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
   size_t start = w->out.len;
   put_measurement_kept(w, measurement, measurement_len);
   put_tags(w, tags, n_tags, n_written);
-  put_fields(w, fields, cap);
+  put_fields(w, fields);
   if (w->stamp_len == 0 || w->stamp_ns != time_ns) {
     w->stamp_ns = time_ns;
     w->stamp_len = (size_t)ef_int_text(time_ns, w->stamp);

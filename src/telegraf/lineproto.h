@@ -47,6 +47,11 @@ typedef struct {
                        LP_STRING: the string */
   int text_exact;   /* LP_FLOAT: text is known to denote number (the core's
                        promise): not read back to check */
+  /* Not 0: a number under which the key's address tells its text, for
+   * as long as the number is used (the core's series: a series' names are
+   * the memo's, unchanged while its number is handed out), so a key at
+   * the address and number of the earlier reading's is not read again. */
+  uint64_t key_series;
 } lp_field;
 
 typedef struct {
@@ -73,8 +78,10 @@ typedef struct {
 /* Where a field's key is in the text of its point's fields. */
 typedef struct {
   size_t at, len;
-  int as_given;  /* the key is written as it was given */
-  uint32_t hash; /* of the key as written: made once, copied with it */
+  int as_given;      /* the key is written as it was given */
+  uint32_t hash;     /* of the key as written: made once, copied with it */
+  const char *given; /* the key as given, and its key_series */
+  uint64_t given_series;
 } lp_span;
 
 /* The fields of one point, written as they are added (",key=value" each:
@@ -92,6 +99,11 @@ typedef struct {
   lp_buffer earlier_text; /* before the last clear */
   lp_span *earlier_keys;
   size_t n_earlier, earlier_room;
+  /* No two keys are written alike: known of these keys (a writer found
+   * none), of the earlier ones, and so of these when each is the earlier
+   * key at its place (a reading of a series mostly adds the same keys). */
+  int keys_distinct, earlier_distinct;
+  int as_earlier; /* each key added since the clear is the earlier one */
 } lp_fields;
 
 /* Adds field. Returns 1 when it was written, 0 when it cannot be (its key
@@ -121,12 +133,13 @@ void lp_writer_free(lp_writer *writer);
 int lp_writer_add(lp_writer *writer, const lp_point *point);
 
 /* The same for a point whose fields are written already, and whose first
- * n_written tags are too (lp_tag_written; copied as they are). The texts
+ * n_written tags are too (lp_tag_written; copied as they are); notes in
+ * fields whether their keys are distinct. The texts
  * of tags stay as they are until the flush: tags at the addresses of the
  * last point's are taken for the same tags. */
 int lp_writer_add_fields(lp_writer *writer, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
-                         const lp_fields *fields, int64_t time_ns);
+                         lp_fields *fields, int64_t time_ns);
 
 /* Writes the lines added so far to out and forgets them. Returns 0, or -1
  * on an output error. */

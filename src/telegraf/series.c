@@ -474,7 +474,7 @@ int tg_series_add(tg_series *series, const char *measurement,
 int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
   int lines = 0;
   for (size_t i = 0; i < series->n_points && lines >= 0; i++) {
-    const point *p = &series->points[i];
+    point *p = &series->points[i];
     int status =
         lp_writer_add_fields(series->writer, p->measurement, p->tags, p->n_tags,
                              p->n_shared, &p->fields, time_ns);

@@ -101,7 +101,9 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                     .integer = metric->integer,
                     .text = metric->text,
                     /* The core's promise: the text denotes the number. */
-                    .text_exact = 1};
+                    .text_exact = 1,
+                    /* And a series' names are the memo's while it is. */
+                    .key_series = metric->series};
   /* The core's series: the point of a metric whose series came before in
    * this reading is found without a look at its names. */
   const tg_series_key key = {.series = metric->series,

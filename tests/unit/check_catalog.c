@@ -975,9 +975,39 @@ typedef struct {
 /* A metric's series is its point's: the metrics of a reading with one
  * series and variant have one measurement and tag set, and those with
  * another have another. */
+/* Every (series, field address) seen in this test binary, with the field
+ * key it had: ef_metric's promise is that it never has another. */
+#define FIELDS_SEEN 8192
+static struct {
+  uint64_t series;
+  const char *at;
+  char text[EF_NAME_LEN];
+} fields_seen[FIELDS_SEEN];
+
+static void note_field_key(const ef_metric *metric) {
+  uint64_t mixed = (metric->series ^ (uint64_t)(uintptr_t)metric->field) *
+                   UINT64_C(0x9E3779B97F4A7C15);
+  for (size_t at = (size_t)(mixed >> 40) % FIELDS_SEEN, probes = 0;
+       probes < FIELDS_SEEN / 2; at = (at + 1) % FIELDS_SEEN, probes++) {
+    if (fields_seen[at].at == NULL) {
+      ck_assert_uint_lt(strlen(metric->field), EF_NAME_LEN);
+      fields_seen[at].series = metric->series;
+      fields_seen[at].at = metric->field;
+      strcpy(fields_seen[at].text, metric->field);
+      return;
+    }
+    if (fields_seen[at].series == metric->series &&
+        fields_seen[at].at == metric->field) {
+      ck_assert_str_eq(metric->field, fields_seen[at].text);
+      return;
+    }
+  }
+}
+
 static void note_series(fingerprint *f, const ef_metric *metric) {
   if (metric->series == 0)
     return;
+  note_field_key(metric);
   f->keyed++;
   char point[512];
   size_t len = (size_t)snprintf(point, sizeof(point), "%s",

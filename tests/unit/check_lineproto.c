@@ -699,6 +699,16 @@ START_TEST(fields_after_clear_as_fresh) {
       {"a b", "soc", "x", "time"},            /* another order */
       {"soc", "soc", "caf\xc3\xa9", "\x01k"}, /* a repeat, UTF-8, control */
       {"soc", "soc", "caf\xc3\xa9", "\x01k"},
+      {"soc", "a b", "time", "x\\"}, /* distinct, then a repeat after them */
+      {"soc", "a b", "soc", "x\\"},
+      {"soc", "v", "soc", "x"}, /* a repeat, then the same keys again */
+      {"soc", "v", "soc", "x"},
+      {"soc", "v", "w", "x"}, /* distinct: the same, all at once */
+      {"soc", "v", "w", "x"},
+      {"soc", "v", "w", "v"}, /* the earlier keys but the last */
+      {"soc", "a b", "time", "x\\"},
+      {"soc", "a b", "time", "x\\"},   /* distinct as the earlier ones */
+      {"soc", "a b", "a\\ b", "time"}, /* a key written as another */
   };
   for (size_t kind = 0; kind < sizeof(clear_fields) / sizeof(clear_fields[0]);
        kind++) {
@@ -724,6 +734,19 @@ START_TEST(fields_after_clear_as_fresh) {
                     "kind %zu, reading %zu: [%.*s] against [%.*s]", kind, r,
                     (int)reused.text.len, reused.text.data, (int)fresh.text.len,
                     fresh.text.data);
+      /* The lines too: the first of keys written alike, whatever the
+       * keys before the clear (the writer tells them apart, or knows). */
+      lp_writer *w = lp_writer_new();
+      ck_assert_ptr_nonnull(w);
+      int status = lp_writer_add_fields(w, "m", NULL, 0, 0, &reused, 1);
+      char *line = flushed_writer(w);
+      ck_assert_int_eq(lp_writer_add_fields(w, "m", NULL, 0, 0, &fresh, 1),
+                       status);
+      char *fresh_line = flushed_writer(w);
+      ck_assert_str_eq(line, fresh_line);
+      free(line);
+      free(fresh_line);
+      lp_writer_free(w);
       lp_fields_free(&fresh);
     }
     lp_fields_free(&reused);
