@@ -738,7 +738,8 @@ static int add_known_float(lp_fields *f, const lp_field *field,
   if (value_len == 0)
     return 0;
   size_t need = 1 + earlier->len + 1 + value_len;
-  if (reserve(&f->text, need) != 0) {
+  /* (Room means data: said for the analyzer, which cannot see it.) */
+  if (reserve(&f->text, need) != 0 || f->text.data == NULL) {
     f->text.failed = 0; /* nothing of it added */
     return -1;
   }
