@@ -288,15 +288,13 @@ typedef struct {
 } ranked;
 
 /* What the writer keeps of the tags of the current key set: by a tag's
- * index in the point (at .. value_len), and by rank in key order (order,
+ * index in the point (at, key_at), and by rank in key order (order,
  * line_*). */
 typedef struct {
-  size_t at;            /* its key as written: offset into keys (at n: end) */
-  const char *key_at;   /* the address of its key as given */
-  const char *value_at; /* a written tag's value, and its length */
-  size_t value_len;
-  ranked order;             /* the tag of this rank, ties in the order given */
-  const char *line_value;   /* the value of this rank in the last line */
+  size_t at;              /* its key as written: offset into keys (at n: end) */
+  const char *key_at;     /* the address of its key as given */
+  ranked order;           /* the tag of this rank, ties in the order given */
+  const char *line_value; /* the value of this rank in the last line */
   size_t line_at, line_len; /* and the bytes it was written as, in out */
 } tag_slot;
 
@@ -311,10 +309,9 @@ struct lp_writer {
   buffer given;
   size_t n_given, n_given_written;
   int given_valid;
-  /* Where the last point's tag keys were, and its written tags' values
-   * with their lengths: lp_writer_add_fields' caller keeps its texts as
-   * they are until the flush, so until then tags at the same addresses
-   * are the same tags, told without reading them. */
+  /* Where the last point's tag keys were: lp_writer_add_fields' caller
+   * keeps its texts as they are until the flush, so until then keys at
+   * the same addresses are the same keys, told without reading them. */
   int addresses_valid;
   /* The slots' line_* are the last line's, of this key set, in out: the
    * lines of a pack's cells differ in one tag, the others copied. */
@@ -374,8 +371,6 @@ static size_t key_len(const lp_writer *w, size_t i) {
 
 /* Remembers where tags' keys are, until the flush. */
 static void note_addresses(lp_writer *w, const lp_tag *tags, size_t n_tags) {
-  for (size_t i = 0; !w->addresses_valid && i < w->n_slots; i++)
-    w->slots[i].value_at = NULL;
   for (size_t i = 0; i < n_tags; i++)
     w->slots[i].key_at = tags[i].key;
   w->addresses_valid = 1;
@@ -454,7 +449,6 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
       return -1;
     w->slots = slots;
     w->n_slots = n + 1;
-    w->addresses_valid = 0; /* the new room's value_at not cleared yet */
   }
   w->keys.len = 0;
   w->given.len = 0;
@@ -483,25 +477,14 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
   return 0;
 }
 
-/* The length of value, a written tag's (tag i): strlen once per value
- * until the flush. */
-static size_t written_len(lp_writer *w, size_t i, const char *value) {
-  if (value == NULL)
-    return 0;
-  tag_slot *slot = &w->slots[i];
-  if (slot->value_at != value) {
-    slot->value_at = value;
-    slot->value_len = strlen(value);
-  }
-  return slot->value_len;
-}
-
 /* Writes tag i as ",key=value", unless it is left out. */
 static void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
   if (key_len(w, i) == 0)
     return;
   const char *value = tag->value;
-  size_t value_len = !written ? name_len(value) : written_len(w, i, value);
+  size_t value_len = !written        ? name_len(value)
+                     : value != NULL ? strlen(value)
+                                     : 0;
   if (value_len == 0)
     return;
   /* ",key=" and a written value at once, room made for both. */
@@ -535,7 +518,8 @@ static void put_earlier(buffer *out, size_t from, size_t len) {
  * is the bytes it was written as there: runs of them copied at once. */
 static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
                      size_t n_written) {
-  int reuse = w->line_valid && w->addresses_valid && !w->repeats;
+  /* (line_valid is ended wherever the addresses are.) */
+  int reuse = w->line_valid && !w->repeats;
   size_t copy_from = 0, copy_len = 0; /* the last line's, not copied yet */
   int run_written = 0;                /* a tag of the current key was written */
   for (size_t k = 0; k < n_tags; k++) {
