@@ -65,6 +65,7 @@ typedef struct held_reading {
   ef_roster_device *device;
   struct json_object *data; /* a reference of its own */
   int64_t time_ms;
+  int64_t clock_offset_ms; /* the server's clock ahead of ours, then */
 } held_reading;
 
 /* One read (or backfill) of one engine. */
@@ -324,12 +325,22 @@ static const char *cloud_stamp(const reading_values *values) {
   return stamp != NULL && stamp->kind == EF_KIND_STRING ? stamp->text : NULL;
 }
 
+/* How far the server's clock was ahead of ours when reading came: by its
+ * own answer, since a reading held for the list is handed out after later
+ * answers, whose clock may have moved on (a stamp would look hours old). */
+static int64_t clock_offset_of(const ef_engine *engine,
+                               const ef_reading *reading) {
+  return reading->server_time_ms != 0
+             ? reading->server_time_ms - reading->time_ms
+             : ef_client_clock_offset_ms(engine->client);
+}
+
 /* A polled reading: judged fresh or stale by the cloud's stamp. */
 static void deliver_reading(const ef_engine *engine, ef_roster_device *device,
-                            const reading_values *values, int64_t time_ms) {
-  ef_freshness_verdict verdict =
-      ef_freshness_check(&device->freshness, cloud_stamp(values), time_ms,
-                         ef_client_clock_offset_ms(engine->client));
+                            const reading_values *values, int64_t time_ms,
+                            int64_t clock_offset_ms) {
+  ef_freshness_verdict verdict = ef_freshness_check(
+      &device->freshness, cloud_stamp(values), time_ms, clock_offset_ms);
   note_staleness(engine, device, verdict.stale);
   ef_reading_view view = {.device = device,
                           .time_ms = time_ms,
@@ -380,7 +391,8 @@ static void hold_reading(read_state *read, ef_roster_device *device,
   read->held[read->n_held++] =
       (held_reading){.device = device,
                      .data = json_object_get(reading->data),
-                     .time_ms = reading->time_ms};
+                     .time_ms = reading->time_ms,
+                     .clock_offset_ms = clock_offset_of(read->engine, reading)};
 }
 
 /* Hands out the held readings once the list has given their tags, or
@@ -393,7 +405,8 @@ static void release_held(read_state *read) {
       read->summary.held--;
       read->summary.read++;
       deliver_reading(read->engine, h->device,
-                      &(reading_values){.data = h->data}, h->time_ms);
+                      &(reading_values){.data = h->data}, h->time_ms,
+                      h->clock_offset_ms);
     }
     json_object_put(h->data);
   }
@@ -420,7 +433,8 @@ static void on_reading(const ef_reading *reading, void *ctx) {
   }
   reading_values values = {.data = reading->data};
   if (engine->mqtt == NULL || engine->options.push.stream)
-    deliver_reading(engine, device, &values, reading->time_ms);
+    deliver_reading(engine, device, &values, reading->time_ms,
+                    clock_offset_of(engine, reading));
 }
 
 /* ---- reports ---------------------------------------------------------- */

@@ -48,7 +48,9 @@ void ef_poll_request_clear(ef_request *request) {
 
 void ef_poll_deliver(const ef_answer *answer, const ef_poll_target *target,
                      ef_reading_cb cb, void *ctx) {
-  ef_reading reading = {.target = target, .time_ms = answer->received_ms};
+  ef_reading reading = {.target = target,
+                        .time_ms = answer->received_ms,
+                        .server_time_ms = answer->server_time_ms};
   ef_error error = answer->error;
   if (error.kind != EF_OK) {
     reading.error = &error;

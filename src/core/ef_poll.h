@@ -28,6 +28,7 @@ typedef struct {
   struct json_object *data; /* an object; NULL on error; valid during the
                                callback */
   int64_t time_ms;          /* when the answer completed */
+  int64_t server_time_ms;   /* the server's clock in that answer; 0: none */
 } ef_reading;
 
 typedef void (*ef_reading_cb)(const ef_reading *reading, void *ctx);

@@ -32,6 +32,8 @@ static struct {
   int list_saw_poll;       /* a poll came while device/list waited */
   int reports_fail;        /* quota/data answers HTTP 500 ... */
   const char *late_begin;  /* ... 300 ms late for the window that begins so */
+  char list_clock[32];     /* device/list's x-timestamp, unless "" */
+  char poll_clock[32];     /* quota/all's x-timestamp, unless "" */
 } cloud;
 
 /* quota/data's answer of cloud.report_indexes values, a new string. */
@@ -63,6 +65,8 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
     reply->body = strdup("busy");
   } else if (strcmp(request->path, "/iot-open/sign/device/list") == 0) {
     reply->body = unit_answer(cloud.list ? cloud.list : "[]");
+    snprintf(reply->x_timestamp, sizeof(reply->x_timestamp), "%s",
+             cloud.list_clock);
     /* At most 5 s: a list asked before the polls waits for nothing. */
     for (int waited = 0;
          cloud.list_awaits_poll && !cloud.list_saw_poll && waited < 5000;
@@ -72,6 +76,10 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
       pthread_mutex_lock(&unit_server.lock);
       cloud.list_saw_poll = cloud.polls_seen > 0;
     }
+    /* The poll's answer, begun, goes out first (on a busy machine it may
+     * not: then the reading is not held, which the tests allow). */
+    if (cloud.list_saw_poll)
+      reply->delay_ms = 100;
   } else if (strstr(request->path, "quota/data") != NULL &&
              cloud.reports_fail) {
     reply->status = 500;
@@ -100,6 +108,8 @@ static void handle(const unit_request *request, unit_reply *reply, void *ctx) {
              "\"quota_cloud_ts\":\"%s\"}",
              cloud.stamp);
     reply->body = unit_answer(data);
+    snprintf(reply->x_timestamp, sizeof(reply->x_timestamp), "%s",
+             cloud.poll_clock);
   }
   pthread_mutex_unlock(&unit_server.lock);
 }
@@ -119,6 +129,7 @@ static void set_cloud(const char *stamp, const char *failing_sn,
   cloud.report_indexes = 0;
   cloud.list_status = 0;
   cloud.list_awaits_poll = cloud.polls_seen = cloud.list_saw_poll = 0;
+  cloud.list_clock[0] = cloud.poll_clock[0] = '\0';
   pthread_mutex_unlock(&unit_server.lock);
 }
 
@@ -142,7 +153,11 @@ static void write_down(journal *j, const char *format, ...) {
   va_end(ap);
 }
 
+/* The data age of the last reading begun (-1: none). */
+static double last_age_s = -1;
+
 static void on_begin(void *ctx, const ef_reading_view *reading) {
+  last_age_s = reading->has_age ? reading->age_s : -1;
   write_down(ctx, "begin %s%s", reading->device->sn,
              reading->stale ? " stale" : "");
 }
@@ -501,6 +516,36 @@ START_TEST(a_one_shot_runs_list_travels_with_its_polls) {
 }
 END_TEST
 
+/* A reading held for the list is aged by its own answer's clock: the
+ * list's answer, though later, may carry a server clock that has moved on
+ * (here two hours, as a simulated day steps). */
+START_TEST(a_held_reading_is_aged_by_its_own_answer) {
+  set_cloud("2024-06-17 12:00:00", NULL, 0,
+            "[{\"sn\":\"SN1\",\"deviceName\":\"house\",\"online\":1,"
+            "\"productName\":\"PowerOcean\"}]");
+  cloud.list_awaits_poll = 1; /* so the poll's answer comes first */
+  const long long stamp_ms = 1718625600000LL; /* 2024-06-17 12:00:00 */
+  snprintf(cloud.poll_clock, sizeof(cloud.poll_clock), "%lld", stamp_ms + 5000);
+  snprintf(cloud.list_clock, sizeof(cloud.list_clock), "%lld",
+           stamp_ms + 7200 * 1000);
+  unit_server_start(handle, NULL, endpoint, sizeof(endpoint));
+  tags_from_list = 1;
+  ef_engine *engine = engine_for(two, 1, 0, 0);
+  tags_from_list = 0;
+  ef_read_summary summary;
+  last_age_s = -1;
+  ck_assert_int_eq(ef_engine_read(engine, 1000, &summary), 0);
+  ck_assert_uint_eq(summary.read, 1);
+  ck_assert_int_eq(cloud.list_saw_poll, 1); /* held, then handed out */
+  ck_assert_int_eq(count(&heard, "begin SN1"), 1);
+  /* Its answer came 5 s after the stamp, by that answer's clock. */
+  ck_assert_msg(last_age_s > 4.999 && last_age_s < 5.001, "age %.3f s",
+                last_age_s);
+  ef_engine_free(engine);
+  unit_server_stop();
+}
+END_TEST
+
 /* A host that refuses: every device due settles once, failing, and the
  * read ends. A stopped engine sends nothing. */
 START_TEST(dead_host_and_stop) {
@@ -616,6 +661,7 @@ int main(void) {
                                 report_indexes_are_capped,
                                 values_wait_for_the_lists_tags,
                                 a_one_shot_runs_list_travels_with_its_polls,
+                                a_held_reading_is_aged_by_its_own_answer,
 
                                 skipped_windows_are_told_as_one_range};
   int status = unit_run("engine", tests, sizeof(tests) / sizeof(tests[0]));
