@@ -44,6 +44,10 @@ struct ef_memo_path {
   size_t n_tail_captures; /* a whole path's: all of its captures */
   tail_capture *tail_captures;
   ef_memo_names *names; /* the names kept for it */
+  /* The entry found right after it the last time it was found: a reading
+   * walks its paths in the answer's order, the same for every reading of
+   * every device of a family, so the next entry is mostly known. */
+  ef_memo_path *next_found;
 };
 
 /* A kept tag value that is the first capture of a shape, whole ("pack"'s
@@ -89,6 +93,7 @@ struct ef_metric_memo {
   size_t n_series;
   uint16_t *series_index; /* INDEX_SLOTS */
   uint64_t epoch;
+  ef_memo_path *last_found; /* the entry found last, or NULL */
 };
 
 /* Epochs of all memos, so that a series number is never handed out twice
@@ -144,6 +149,7 @@ static void *take(ef_metric_memo *memo, size_t size) {
 }
 
 static void forget_all(ef_metric_memo *memo) {
+  memo->last_found = NULL; /* no entry made before leads to one after */
   memo->n_paths = 0;
   memo->used = 0;
   memset(memo->index, 0, INDEX_SLOTS * sizeof(*memo->index));
@@ -171,6 +177,26 @@ static ef_memo_path *find(const ef_metric_memo *memo, uint64_t fnv64,
   }
   *slot = SIZE_MAX;
   return NULL;
+}
+
+/* The entry that followed the last one found, when it is the entry of
+ * key (len bytes, group): what find would return, without a hash of key
+ * or a probe. */
+static ef_memo_path *predicted(const ef_metric_memo *memo, const char *key,
+                               size_t len, int group) {
+  ef_memo_path *next =
+      memo->last_found != NULL ? memo->last_found->next_found : NULL;
+  return next != NULL && next->group == group && next->len == len &&
+                 memcmp(next->path, key, len) == 0
+             ? next
+             : NULL;
+}
+
+/* Notes kept as the entry found now, after the last. */
+static void note_found(ef_metric_memo *memo, ef_memo_path *kept) {
+  if (memo->last_found != NULL)
+    memo->last_found->next_found = kept;
+  memo->last_found = kept;
 }
 
 /* A new entry for key (len bytes) at slot, its copy and room for
@@ -274,16 +300,21 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
                                     ef_memo_path **entry) {
   const char *tail = path + parent_len, *value = path + value_at;
   size_t tail_len = len - parent_len, value_len = parent_len - value_at;
-  uint64_t shape = ef_fnv64_bytes(
-      ef_fnv64_byte(EF_FNV64_BASIS, (unsigned char)group), tail, tail_len);
-  size_t slot;
-  ef_memo_path *kept = find(memo, shape, tail, tail_len, group + 1, &slot);
+  uint64_t shape = 0;
+  size_t slot = SIZE_MAX;
+  ef_memo_path *kept = predicted(memo, tail, tail_len, group + 1);
+  if (kept == NULL) {
+    shape = ef_fnv64_bytes(ef_fnv64_byte(EF_FNV64_BASIS, (unsigned char)group),
+                           tail, tail_len);
+    kept = find(memo, shape, tail, tail_len, group + 1, &slot);
+  }
   if (kept != NULL) {
     caps->items[0].name = kept->first_name;
     caps->items[0].name_len = kept->first_name_len;
     caps->items[0].value = value;
     caps->items[0].value_len = value_len;
     tail_captures_of(kept, tail, caps, 1);
+    note_found(memo, kept);
     *entry = kept;
     return kept->quota;
   }
@@ -304,6 +335,7 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
   kept->first_name = caps->items[0].name;
   kept->first_name_len = caps->items[0].name_len;
   keep_tail_captures(kept, tail, caps, 1);
+  note_found(memo, kept);
   *entry = kept;
   return quota;
 }
@@ -322,10 +354,13 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   if (group >= 0 && !ef_catalog_exact_row(path, fnv64))
     return lookup_shape(memo, path, len, fnv64, parent_len, group, value_at,
                         caps, entry);
-  size_t slot;
-  ef_memo_path *kept = find(memo, fnv64, path, len, 0, &slot);
+  size_t slot = SIZE_MAX;
+  ef_memo_path *kept = predicted(memo, path, len, 0);
+  if (kept == NULL)
+    kept = find(memo, fnv64, path, len, 0, &slot);
   if (kept != NULL) {
     tail_captures_of(kept, path, caps, 0);
+    note_found(memo, kept);
     *entry = kept;
     return kept->quota;
   }
@@ -339,6 +374,7 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   if (kept != NULL) {
     kept->quota = quota;
     keep_tail_captures(kept, path, caps, 0);
+    note_found(memo, kept);
     *entry = kept;
   }
   return quota;

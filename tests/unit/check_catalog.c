@@ -1150,6 +1150,39 @@ START_TEST(pack_shapes_change_nothing) {
 }
 END_TEST
 
+/* The memo finds the entry that followed the last one without a look-up
+ * (a reading's paths come in the same order every time): readings whose
+ * paths come in other orders, or are other paths of the same length, or
+ * a path both as a flat key and in a pack (an index-like serial: two
+ * entries, a whole path's and a shape's), still get the names of their
+ * own. */
+START_TEST(paths_in_any_order_change_nothing) {
+  const char *texts[] = {
+      "{\"bpSoc\":80,\"bp_addr.123.bpSoc\":5,\"bp_addr.123\":"
+      "\"{\\\"bpSoc\\\":81,\\\"bpPwr\\\":-2,\\\"bpTemp\\\":[21,22]}\","
+      "\"pcsAPhase.vol\":230.5,\"pcsBPhase.vol\":231.5}",
+      "{\"pcsBPhase.vol\":231.5,\"pcsAPhase.vol\":230.5,\"bp_addr.123\":"
+      "\"{\\\"bpTemp\\\":[22,21],\\\"bpPwr\\\":-2,\\\"bpSoc\\\":81}\","
+      "\"bp_addr.123.bpSoc\":5,\"bpSoc\":80}",
+      "{\"pcsAPhase.amp\":3.5,\"bp_addr.124\":"
+      "\"{\\\"bpSoc\\\":82,\\\"bpPwr\\\":-3}\",\"bp_addr.123\":"
+      "\"{\\\"bpPwr\\\":-2,\\\"bpSoc\\\":81}\",\"pcsBPhase.amp\":3.5}",
+      "{\"bp_addr.124.bpSoc\":6,\"bp_addr.123\":"
+      "\"{\\\"bpSoc\\\":81}\",\"bp_addr.124\":\"{\\\"bpSoc\\\":82}\","
+      "\"sysLoadPwr\":390}",
+  };
+  enum { N = sizeof(texts) / sizeof(texts[0]) };
+  const char *orders[][2 * N] = {
+      {texts[0], texts[1], texts[2], texts[3], texts[0], texts[1], texts[2],
+       texts[3]},
+      {texts[3], texts[2], texts[1], texts[0], texts[2], texts[0], texts[3],
+       texts[1]},
+  };
+  for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++)
+    memo_keeps_every_text(orders[o], NULL, 2 * N, 0);
+}
+END_TEST
+
 /* The series (any nonzero) of a reading of text through memo (of the
  * catalog's metrics only: catalog_only). */
 static void series_of_reading_of(ef_metric_memo *memo, const char *text,
@@ -1407,7 +1440,7 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           pack_values_carry_the_pack, collectd_names_only_when_wanted,
           numbers_stay_honest, unknown_values_are_capped,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
-          pack_shapes_change_nothing,
+          pack_shapes_change_nothing, paths_in_any_order_change_nothing,
           pack_paths_of_one_length_keep_their_own_shape,
           series_are_never_handed_out_twice, series_name_each_point_once,
           series_that_may_share_a_point_are_none,
