@@ -99,6 +99,7 @@ static struct {
    * (ef_catalog_shape_group): every row of it captures that segment
    * whole, and no other group's prefix begins or ends its own. */
   int shape_safe;
+  int exact_below; /* a row without captures starts with its prefix */
 } groups[MAX_CAPTURING];
 static size_t n_groups;
 static uint16_t group_rows[MAX_CAPTURING]; /* rows with more to match */
@@ -358,10 +359,23 @@ static int shape_safe(size_t g) {
   return 1;
 }
 
+/* Whether a row without captures starts with group g's prefix: only then
+ * can a path of the group have an exact row. */
+static int exact_below(size_t g) {
+  for (size_t i = 0; i < N_ROWS; i++)
+    if (!is_derived(&catalog[i]) && strchr(catalog[i].pattern, '{') == NULL &&
+        strncmp(catalog[i].pattern, groups[g].prefix, groups[g].prefix_len) ==
+            0)
+      return 1;
+  return 0;
+}
+
 static void build_index(void) {
   build_rows();
-  for (size_t g = 0; g < n_groups; g++)
+  for (size_t g = 0; g < n_groups; g++) {
     groups[g].shape_safe = shape_safe(g);
+    groups[g].exact_below = exact_below(g);
+  }
 }
 
 void ef_catalog_init(void) { pthread_once(&index_once, build_index); }
@@ -396,6 +410,11 @@ static const ef_quota *exact_row(const char *path, uint64_t fnv64) {
 int ef_catalog_exact_row(const char *path, uint64_t fnv64) {
   ef_catalog_init();
   return exact_row(path, fnv64) != NULL;
+}
+
+int ef_catalog_shape_may_be_exact(int group) {
+  ef_catalog_init();
+  return group >= 0 && (size_t)group < n_groups && groups[group].exact_below;
 }
 
 int ef_catalog_fallback_bit(const ef_quota *row) {

@@ -130,6 +130,10 @@ int ef_catalog_shape_group(const char *path, size_t parent_len,
  * ef_catalog_lookup_hashed). */
 int ef_catalog_exact_row(const char *path, uint64_t fnv64);
 
+/* 0 when no path of shape group (ef_catalog_shape_group) can have an
+ * exact row: no row without captures starts with the group's prefix. */
+int ef_catalog_shape_may_be_exact(int group);
+
 /* 1 when the catalog keeps the list at path (len bytes, its FNV-1a 64 as
  * for ef_catalog_lookup_hashed) whole (codes), not item by item. */
 int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64);

@@ -82,7 +82,8 @@ struct ef_metric_memo {
   char parent[PARENT_KEPT];
   size_t parent_len, value_at;
   int parent_group;
-  ef_memo_path *paths; /* EF_METRIC_MEMO_PATHS; n_paths of them in use */
+  int parent_may_be_exact; /* ef_catalog_shape_may_be_exact of the group */
+  ef_memo_path *paths;     /* EF_METRIC_MEMO_PATHS; n_paths of them in use */
   size_t n_paths;
   uint16_t *index; /* INDEX_SLOTS: a path's place + 1, by hash; 0 empty */
   char *arena;     /* EF_METRIC_MEMO_BYTES; used of them in use */
@@ -239,6 +240,8 @@ static int shape_group(ef_metric_memo *memo, const char *path,
   if (parent_len != memo->parent_len ||
       memcmp(memo->parent, path, parent_len) != 0) {
     memo->parent_group = ef_catalog_shape_group(path, parent_len, value_at);
+    memo->parent_may_be_exact =
+        ef_catalog_shape_may_be_exact(memo->parent_group);
     memo->value_at = *value_at;
     /* A longer one is looked up each time. */
     memo->parent_len = parent_len <= PARENT_KEPT ? parent_len : 0;
@@ -350,8 +353,9 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
                       (path[parent_len] == '.' || path[parent_len] == '[')
                   ? shape_group(memo, path, parent_len, &value_at)
                   : -1;
-  /* An exact row wins over a shape's. */
-  if (group >= 0 && !ef_catalog_exact_row(path, fnv64))
+  /* An exact row wins over a shape's (where the group has any). */
+  if (group >= 0 &&
+      !(memo->parent_may_be_exact && ef_catalog_exact_row(path, fnv64)))
     return lookup_shape(memo, path, len, fnv64, parent_len, group, value_at,
                         caps, entry);
   size_t slot = SIZE_MAX;

@@ -1150,6 +1150,33 @@ START_TEST(pack_shapes_change_nothing) {
 }
 END_TEST
 
+/* A shape group whose paths can have no exact row says so, and only
+ * then: every row without captures, cut at each of its segments, lies in
+ * no group that says none; the packs' group is such a one. */
+START_TEST(shape_groups_know_their_exact_rows) {
+  size_t at = 0, exact = 0;
+  int packs = ef_catalog_shape_group("bp_addr.HJ32A.bpSoc",
+                                     strlen("bp_addr.HJ32A"), &at);
+  ck_assert_int_ge(packs, 0);
+  ck_assert_int_eq(ef_catalog_shape_may_be_exact(packs), 0);
+  ck_assert_int_eq(ef_catalog_shape_may_be_exact(-1), 0);
+  for (size_t i = 0; i < ef_catalog_size(); i++) {
+    const char *pattern = ef_catalog_entry(i)->pattern;
+    if (strchr(pattern, '{') != NULL)
+      continue;
+    exact++;
+    for (size_t cut = 1; pattern[cut] != '\0'; cut++) {
+      if (pattern[cut] != '.' && pattern[cut] != '[')
+        continue;
+      int group = ef_catalog_shape_group(pattern, cut, &at);
+      ck_assert_msg(group < 0 || ef_catalog_shape_may_be_exact(group),
+                    "%s, cut at %zu", pattern, cut);
+    }
+  }
+  ck_assert_uint_gt(exact, 20);
+}
+END_TEST
+
 /* The memo finds the entry that followed the last one without a look-up
  * (a reading's paths come in the same order every time): readings whose
  * paths come in other orders, or are other paths of the same length, or
@@ -1441,6 +1468,7 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           numbers_stay_honest, unknown_values_are_capped,
           a_path_twice_is_published_once, paths_sharing_a_slot_are_named_alike,
           pack_shapes_change_nothing, paths_in_any_order_change_nothing,
+          shape_groups_know_their_exact_rows,
           pack_paths_of_one_length_keep_their_own_shape,
           series_are_never_handed_out_twice, series_name_each_point_once,
           series_that_may_share_a_point_are_none,
