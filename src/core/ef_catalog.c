@@ -70,11 +70,11 @@ const char *ef_catalog_rule(const ef_quota *row) {
   }
 }
 
-size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first) {
-  size_t n = 0;
-  *first = row + 1;
-  while (row + 1 + n < catalog + N_ROWS && is_derived(row + 1 + n) &&
-         strcmp(row[1 + n].pattern, row->pattern) == 0)
+/* The rows derived from row: those after it of its pattern. */
+static uint8_t count_derived(size_t row) {
+  uint8_t n = 0;
+  while (row + 1 + n < N_ROWS && is_derived(&catalog[row + 1 + n]) &&
+         strcmp(catalog[row + 1 + n].pattern, catalog[row].pattern) == 0)
     n++;
   return n;
 }
@@ -136,9 +136,11 @@ static const struct {
     {"mAh", "charge", 1000},
 };
 
-/* Per row, found once: collectd's divisor, and the fallback bits. */
+/* Per row, found once: collectd's divisor, the fallback bits, and how
+ * many rows are derived from it (every value of every reading asks). */
 static double divisors[N_ROWS];
 static int8_t fallback_bits[N_ROWS], primary_bits[N_ROWS];
+static uint8_t derived_counts[N_ROWS];
 
 _Static_assert(N_ROWS < EXACT_SLOTS / 2, "the exact index needs more slots");
 _Static_assert(N_ROWS < TAIL_SLOTS / 2, "the tail index needs more slots");
@@ -311,6 +313,7 @@ static void build_rows(void) {
   for (size_t i = 0; i < N_ROWS; i++) {
     divisors[i] = divisor_of(&catalog[i]);
     split_names(i);
+    derived_counts[i] = count_derived(i);
   }
   for (size_t i = 0; i < N_ROWS; i++) {
     const char *pattern = catalog[i].pattern;
@@ -420,6 +423,12 @@ int ef_catalog_shape_may_be_exact(int group) {
 int ef_catalog_fallback_bit(const ef_quota *row) {
   ef_catalog_init();
   return fallback_bits[row - catalog];
+}
+
+size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first) {
+  ef_catalog_init();
+  *first = row + 1;
+  return derived_counts[row - catalog];
 }
 
 int ef_catalog_primary_bit(const ef_quota *row) {
