@@ -6,6 +6,7 @@
 #include "ef_number.h"
 #include "ef_sign.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -227,7 +228,10 @@ static int header_value(const char *line, size_t len, const char *name,
   }
   while (value_len > 0 && strchr(" \t\r\n", value[value_len - 1]) != NULL)
     value_len--;
-  snprintf(out, size, "%.*s", (int)value_len, value);
+  if (value_len >= size)
+    value_len = size - 1; /* cut to fit */
+  memcpy(out, value, value_len);
+  out[value_len] = '\0';
   return 1;
 }
 
@@ -263,15 +267,20 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *user) {
   transfer *t = user;
   size_t len = size * nmemb;
   char value[128];
-  if (header_value(line, len, "x-timestamp", value, sizeof(value))) {
+  /* Told by their first letter first: every answer has several headers. */
+  char first = len > 0 ? (char)tolower((unsigned char)line[0]) : '\0';
+  if (first == 'x' &&
+      header_value(line, len, "x-timestamp", value, sizeof(value))) {
     char *end = NULL;
     errno = 0;
     long long ms = strtoll(value, &end, 10);
     if (end != value && *end == '\0' && errno == 0)
       note_server_time(t, ms);
-  } else if (header_value(line, len, "Date", t->date, sizeof(t->date))) {
+  } else if (first == 'd' &&
+             header_value(line, len, "Date", t->date, sizeof(t->date))) {
     /* read at the end of the answer, if it is needed */
-  } else if (header_value(line, len, "Retry-After", value, sizeof(value))) {
+  } else if (first == 'r' &&
+             header_value(line, len, "Retry-After", value, sizeof(value))) {
     long seconds = retry_after_seconds(value);
     if (seconds >= 0)
       t->retry_after_s = seconds;
