@@ -224,11 +224,14 @@ static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
   memcpy(copy, key, len);
   copy[len] = '\0';
   ef_memo_path *kept = &memo->paths[memo->n_paths];
+  /* Every field set: no entry of before the memo began again is linked
+   * from it (next_found). */
   *kept = (struct ef_memo_path){.path = copy,
                                 .len = len,
                                 .fnv64 = fnv64,
                                 .n_tail_captures = n_tail_captures,
-                                .tail_captures = captures};
+                                .tail_captures = captures,
+                                .next_found = NULL};
   memo->index[slot] = (uint16_t)++memo->n_paths;
   return kept;
 }

@@ -1181,8 +1181,9 @@ END_TEST
  * (a reading's paths come in the same order every time): readings whose
  * paths come in other orders, or are other paths of the same length, or
  * a path both as a flat key and in a pack (an index-like serial: two
- * entries, a whole path's and a shape's), still get the names of their
- * own. */
+ * entries, a whole path's and a shape's), or where the entry that came
+ * next before has the same bytes in another group or a longer path, still
+ * get the names of their own. */
 START_TEST(paths_in_any_order_change_nothing) {
   const char *texts[] = {
       "{\"bpSoc\":80,\"bp_addr.123.bpSoc\":5,\"bp_addr.123\":"
@@ -1207,6 +1208,18 @@ START_TEST(paths_in_any_order_change_nothing) {
   };
   for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++)
     memo_keeps_every_text(orders[o], NULL, 2 * N, 0);
+  /* After the same entry: a whole path of the bytes of a pack value's
+   * tail (".bpSoc", another group), and a path one byte shorter than the
+   * one that came there before. */
+  const char *next_is_another[] = {
+      "{\"sysLoadPwr\":390,\"bp_addr.125\":\"{\\\"bpSoc\\\":83}\"}",
+      "{\"sysLoadPwr\":391,\".bpSoc\":7}",
+      "{\"sysLoadPwr\":392,\"pcsAPhase.volt\":1,\"bpSoc\":80}",
+      "{\"sysLoadPwr\":393,\"pcsAPhase.vol\":230.5,\"bpSoc\":81}",
+  };
+  memo_keeps_every_text(next_is_another, NULL,
+                        sizeof(next_is_another) / sizeof(next_is_another[0]),
+                        0);
 }
 END_TEST
 
