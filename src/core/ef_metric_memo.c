@@ -320,7 +320,6 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
     caps->items[0].value = value;
     caps->items[0].value_len = value_len;
     tail_captures_of(kept, tail, caps, 1);
-    note_found(memo, kept);
     *entry = kept;
     return kept->quota;
   }
@@ -341,15 +340,15 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
   kept->first_name = caps->items[0].name;
   kept->first_name_len = caps->items[0].name_len;
   keep_tail_captures(kept, tail, caps, 1);
-  note_found(memo, kept);
   *entry = kept;
   return quota;
 }
 
-const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
-                                      size_t len, uint64_t fnv64,
-                                      size_t parent_len, ef_captures *caps,
-                                      ef_memo_path **entry) {
+/* As ef_metric_memo_lookup, but without noting the entry it finds: the
+ * caller notes it, in one place for every way there is to find one. */
+static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
+                              size_t len, uint64_t fnv64, size_t parent_len,
+                              ef_captures *caps, ef_memo_path **entry) {
   *entry = NULL;
   size_t value_at = 0;
   int group = parent_len > 0 && parent_len < len &&
@@ -367,7 +366,6 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
     kept = find(memo, fnv64, path, len, 0, &slot);
   if (kept != NULL) {
     tail_captures_of(kept, path, caps, 0);
-    note_found(memo, kept);
     *entry = kept;
     return kept->quota;
   }
@@ -381,9 +379,19 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
   if (kept != NULL) {
     kept->quota = quota;
     keep_tail_captures(kept, path, caps, 0);
-    note_found(memo, kept);
     *entry = kept;
   }
+  return quota;
+}
+
+const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
+                                      size_t len, uint64_t fnv64,
+                                      size_t parent_len, ef_captures *caps,
+                                      ef_memo_path **entry) {
+  const ef_quota *quota =
+      lookup(memo, path, len, fnv64, parent_len, caps, entry);
+  if (*entry != NULL)
+    note_found(memo, *entry);
   return quota;
 }
 

@@ -536,7 +536,7 @@ START_TEST(a_held_reading_is_aged_by_its_own_answer) {
   last_age_s = -1;
   ck_assert_int_eq(ef_engine_read(engine, 1000, &summary), 0);
   ck_assert_uint_eq(summary.read, 1);
-  ck_assert_int_eq(cloud.list_saw_poll, 1); /* held, then handed out */
+  ck_assert_int_eq(cloud.list_saw_poll, 1); /* one batch: list and poll */
   ck_assert_int_eq(count(&heard, "begin SN1"), 1);
   /* Its answer came 5 s after the stamp, by that answer's clock. */
   ck_assert_msg(last_age_s > 4.999 && last_age_s < 5.001, "age %.3f s",
