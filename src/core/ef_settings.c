@@ -69,10 +69,16 @@ const ef_setting *ef_setting_by_collectd(const char *key, unsigned blocks) {
 }
 
 const ef_setting *ef_setting_by_telegraf(const char *key, size_t len) {
-  for (size_t i = 0; i < EF_SETTINGS_N; i++)
-    if (settings[i].telegraf != NULL && strlen(settings[i].telegraf) == len &&
-        strncmp(settings[i].telegraf, key, len) == 0)
+  if (len == 0)
+    return NULL; /* no setting is named "" */
+  /* Told by the first byte before anything is counted: a long command
+   * line looks every --sn up here. */
+  for (size_t i = 0; i < EF_SETTINGS_N; i++) {
+    const char *name = settings[i].telegraf;
+    if (name != NULL && name[0] == key[0] && strncmp(name, key, len) == 0 &&
+        name[len] == '\0')
       return &settings[i];
+  }
   return NULL;
 }
 

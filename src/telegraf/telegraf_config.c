@@ -428,6 +428,21 @@ int tg_config_apply_env(tg_config *config,
   return 0;
 }
 
+/* prefix and the first len bytes of text into out, cut to its size as
+ * snprintf cuts; the length written. (Every --sn of a long command line
+ * passes here twice: no printf.) */
+static size_t cut_copy(char *out, size_t size, const char *prefix,
+                       const char *text, size_t len) {
+  size_t prefix_len = strlen(prefix);
+  size_t room = size - 1;
+  prefix_len = prefix_len < room ? prefix_len : room;
+  memcpy(out, prefix, prefix_len);
+  len = len < room - prefix_len ? len : room - prefix_len;
+  memcpy(out + prefix_len, text, len);
+  out[prefix_len + len] = '\0';
+  return prefix_len + len;
+}
+
 int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
                          int apply_settings, const char **config_path,
                          char *err) {
@@ -445,13 +460,13 @@ int tg_config_apply_args(tg_config *config, int argc, char *const argv[],
     }
     char key[64];
     size_t len = strcspn(arg + 2, "=");
-    snprintf(key, sizeof(key), "%.*s", (int)len, arg + 2);
+    size_t key_len = cut_copy(key, sizeof(key), "", arg + 2, len);
     for (char *c = key; *c != '\0'; c++)
       *c = *c == '-' ? '_' : *c;
-    const setting *s = find_setting(key, strlen(key));
+    const setting *s = find_setting(key, key_len);
     char origin[80] = "an option";
     if (s != NULL || ef_setting_name_quotable(key))
-      snprintf(origin, sizeof(origin), "--%.*s", (int)len, arg + 2);
+      cut_copy(origin, sizeof(origin), "--", arg + 2, len);
     if (s == NULL) {
       fail(err, origin, "unknown option (see %s)", flag(EF_SET_HELP));
       return -1;

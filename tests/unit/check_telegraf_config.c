@@ -248,6 +248,13 @@ static const struct {
     {{"-x"}, "-x: unexpected"},
     {{"--"}, "--: unexpected"},
     {{"--S3cr3t0123"}, "an option: unknown option"},
+    /* Longer than any setting's name, cut where it is read: a setting's
+     * name and more is none. */
+    {{"--timeout_"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=5"},
+     "an option: unknown option"},
+    {{"--timeout-x", "5"}, "--timeout-x: unknown option"},
     {{"--timeout=S3cr3t0123"}, "--timeout: not a decimal number"},
     {{"--timeout"}, "--timeout: needs a value: --timeout S"},
     {{"--execd=yes"}, "--execd: takes no value"},
