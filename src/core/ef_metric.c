@@ -26,11 +26,6 @@
  * of a fallback row. */
 #define FALLBACK_TEXT_LEN 264
 
-/* A reading's first captures told apart by number, at most: its packs'
- * serial numbers, and the indexes other rows capture first (a PV string's
- * MPPT, "0"); the values of the packs past them get no series. */
-#define FIRSTS_KEPT 16
-
 typedef struct {
   const ef_quota *quota;
   ef_leaf leaf; /* its text in text */
@@ -56,12 +51,12 @@ typedef struct {
    * the same for all its values), and its length; first_len 0: none. */
   char first[EF_NAME_LEN];
   size_t first_len;
-  /* first's number: one for each text of the reading (the number of its
-   * place in firsts + 1), 0 past FIRSTS_KEPT of them: a metric's series
-   * variant (ef_metric.h). */
+  /* first's number among the reading's (the memo's, from 1), 0 past the
+   * memo's count: a metric's series variant (ef_metric.h); and its text
+   * as names take it: the memo's copy, which lasts as long as the
+   * reading's series, or first itself. */
   uint32_t first_number;
-  char firsts[FIRSTS_KEPT][EF_NAME_LEN];
-  size_t n_firsts;
+  const char *first_text;
   uint64_t memo_epoch;      /* the memo's when the reading began */
   const uint64_t *epoch_at; /* where the memo keeps it, or NULL */
   ef_memo_path *path;       /* the current value's path in the memo, or NULL */
@@ -158,19 +153,9 @@ static void make_generic_names(run *r, ef_metric *metric, const char *suffix) {
   metric->n_tags = 0;
 }
 
-/* The number of the run's first text: its place among the reading's. */
-static uint32_t number_of_first(run *r) {
-  for (size_t i = 0; i < r->n_firsts; i++)
-    if (strcmp(r->firsts[i], r->first) == 0)
-      return (uint32_t)i + 1;
-  if (r->n_firsts == FIRSTS_KEPT)
-    return 0;
-  memcpy(r->firsts[r->n_firsts], r->first, r->first_len + 1);
-  return (uint32_t)++r->n_firsts;
-}
-
-/* caps's first capture as text (the run's copy, made when it changed), or
- * NULL when there is none or it is too long. */
+/* caps's first capture as text (the memo's copy, or the run's, made when
+ * it changed), or NULL when there is none or it is too long. Only with a
+ * memo (r->path). */
 static const char *first_capture_text(run *r, const ef_captures *caps) {
   if (caps == NULL || caps->n == 0 ||
       caps->items[0].value_len >= sizeof(r->first))
@@ -180,9 +165,12 @@ static const char *first_capture_text(run *r, const ef_captures *caps) {
     memcpy(r->first, caps->items[0].value, len);
     r->first[len] = '\0';
     r->first_len = len;
-    r->first_number = number_of_first(r);
+    r->first_number = ef_metric_memo_first_number(r->policy.memo, r->first, len,
+                                                  &r->first_text);
+    if (r->first_text == NULL)
+      r->first_text = r->first;
   }
-  return r->first;
+  return r->first_text;
 }
 
 /* The names of a metric of row quota (NULL: one the catalog does not
@@ -633,7 +621,9 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->first[0] = '\0';
   r->first_len = 0;
   r->first_number = 0;
-  r->n_firsts = 0;
+  r->first_text = r->first;
+  if (r->policy.memo != NULL)
+    ef_metric_memo_reading_start(r->policy.memo);
   r->epoch_at = r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : NULL;
   r->memo_epoch = memo_epoch(r);
 }

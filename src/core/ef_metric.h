@@ -101,7 +101,10 @@ typedef struct {
    * variant have other ones. No series is handed out twice in a process.
    * 0: not known, tell the point by its names. A metric with a series has
    * the memo's field key text: the same series and field address are the
-   * same field key, in every reading. */
+   * same field key, in every reading. And its names (measurement, tags'
+   * keys and values, field) stay as they are until the next reading
+   * starts through the same memo (ef_metric_memo.h): a front end may keep
+   * them till the reading's end without a copy. */
   uint64_t series;
   uint32_t series_variant;
 } ef_metric;

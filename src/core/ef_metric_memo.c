@@ -95,6 +95,10 @@ struct ef_metric_memo {
   uint16_t *series_index; /* INDEX_SLOTS */
   uint64_t epoch;
   ef_memo_path *last_found; /* the entry found last, or NULL */
+  int full; /* room ran out this reading: it begins again at the next */
+  /* This reading's first captures' texts, numbered by place + 1. */
+  char firsts[EF_METRIC_MEMO_FIRSTS][EF_NAME_LEN];
+  size_t n_firsts;
 };
 
 /* Epochs of all memos, so that a series number is never handed out twice
@@ -150,6 +154,7 @@ static void *take(ef_metric_memo *memo, size_t size) {
 }
 
 static void forget_all(ef_metric_memo *memo) {
+  memo->full = 0;
   memo->last_found = NULL; /* no entry made before leads to one after */
   memo->n_paths = 0;
   memo->used = 0;
@@ -157,6 +162,32 @@ static void forget_all(ef_metric_memo *memo) {
   memo->n_series = 0;
   memset(memo->series_index, 0, INDEX_SLOTS * sizeof(*memo->series_index));
   memo->epoch = new_epoch();
+}
+
+void ef_metric_memo_reading_start(ef_metric_memo *memo) {
+  if (memo->full)
+    forget_all(memo);
+  memo->n_firsts = 0;
+}
+
+uint32_t ef_metric_memo_first_number(ef_metric_memo *memo, const char *text,
+                                     size_t len, const char **kept) {
+  *kept = NULL;
+  if (len >= EF_NAME_LEN)
+    return 0;
+  for (size_t i = 0; i < memo->n_firsts; i++)
+    if (memcmp(memo->firsts[i], text, len) == 0 &&
+        memo->firsts[i][len] == '\0') {
+      *kept = memo->firsts[i];
+      return (uint32_t)i + 1;
+    }
+  if (memo->n_firsts == EF_METRIC_MEMO_FIRSTS)
+    return 0;
+  char *copy = memo->firsts[memo->n_firsts++];
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  *kept = copy;
+  return (uint32_t)memo->n_firsts;
 }
 
 /* The entry of (fnv64, key: len bytes, group), or NULL with *slot where
@@ -202,19 +233,21 @@ static void note_found(ef_metric_memo *memo, ef_memo_path *kept) {
 
 /* A new entry for key (len bytes) at slot, its copy and room for
  * n_tail_captures made; NULL when it is not kept (no slot, too long, no
- * room left after the memo began again). */
+ * room left: the memo begins again at the next reading). */
 static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
                          uint64_t fnv64, size_t slot, size_t n_tail_captures) {
   if (slot == SIZE_MAX || len > PATH_MAX_KEPT)
     return NULL;
   size_t captures_size = n_tail_captures * sizeof(tail_capture);
-  /* Room for the key and a few names, or the memo begins again. */
-  if (memo->n_paths == EF_METRIC_MEMO_PATHS ||
+  /* Room for the key and a few names, or the memo keeps nothing more
+   * until it begins again, between readings: what it handed out during
+   * this one stays valid (ef_metric.h: a series' names). */
+  if (memo->full || memo->n_paths == EF_METRIC_MEMO_PATHS ||
       memo->used + len + 1 + captures_size + 8 +
               4 * (sizeof(ef_memo_names) + EF_NAME_LEN) >
           EF_METRIC_MEMO_BYTES) {
-    forget_all(memo);
-    slot = (size_t)fnv64 & (INDEX_SLOTS - 1);
+    memo->full = 1;
+    return NULL;
   }
   tail_capture *captures =
       n_tail_captures > 0 ? take(memo, captures_size) : NULL;
@@ -606,6 +639,7 @@ void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
   }
   if (failed) {
     memo->used = mark;
+    memo->full = 1;
     return;
   }
   for (size_t i = 0; i < kept->n_tags; i++)

@@ -9,9 +9,13 @@
  * Promises: a memo changes no metric: its row, captures and names are the
  * ones the catalog and the naming give. Bounded: at most
  * EF_METRIC_MEMO_PATHS paths and EF_METRIC_MEMO_BYTES of copies; when
- * either is reached it forgets every path and begins again, so that a
- * cloud sending ever new keys costs lookups, never memory. One thread at
- * a time: an engine keeps one, and hands its readings out on one. */
+ * either is reached it keeps nothing more, and at the next reading's start
+ * forgets every path and begins again, so that a cloud sending ever new
+ * keys costs lookups, never memory. Never mid-reading: whatever it handed
+ * out during a reading (entries, names, first captures' texts) stays as it
+ * is until the next reading starts (ef_metric_memo_reading_start). One
+ * thread at a time: an engine keeps one, and hands its readings out on
+ * one. */
 #ifndef EF_METRIC_MEMO_H
 #define EF_METRIC_MEMO_H
 
@@ -41,6 +45,22 @@ typedef struct ef_memo_path ef_memo_path;
 
 ef_metric_memo *ef_metric_memo_new(void);
 void ef_metric_memo_free(ef_metric_memo *memo);
+
+/* A reading (a poll's answer, a pushed message) starts: the memo begins
+ * again here when room ran out during the last, and the first captures'
+ * numbers start again from 1. */
+void ef_metric_memo_reading_start(ef_metric_memo *memo);
+
+/* The number of a first capture's text (len bytes: a pack's serial
+ * number, or the index another row captures first, a PV string's MPPT)
+ * among those of this reading, from 1 (the same text, the same number),
+ * and in *kept the memo's copy of it, the same until the next reading
+ * starts; 0 and NULL past EF_METRIC_MEMO_FIRSTS texts (the values of the
+ * packs past them get no series) or for one of EF_NAME_LEN bytes or
+ * more. */
+#define EF_METRIC_MEMO_FIRSTS 16
+uint32_t ef_metric_memo_first_number(ef_metric_memo *memo, const char *text,
+                                     size_t len, const char **kept);
 
 /* As ef_catalog_lookup_hashed (path: len bytes, its FNV-1a 64), from the
  * memo when the path, or its shape, was seen before; parent_len: the

@@ -266,8 +266,11 @@ static int reserve_point(tg_series *series) {
 }
 
 /* A new, empty point for the series; NULL when out of memory. Its texts
- * are shared with the point added to last where they are the same. */
-static point *new_point(tg_series *series, const series_key *key, int indexed) {
+ * are the key's when texts_kept (they stay as they are until the flush),
+ * else copies, shared with the point added to last where they are the
+ * same. */
+static point *new_point(tg_series *series, const series_key *key, int indexed,
+                        int texts_kept) {
   if (reserve_point(series) != 0)
     return NULL;
   const point *last =
@@ -280,7 +283,10 @@ static point *new_point(tg_series *series, const series_key *key, int indexed) {
   failed |= copies == NULL;
   for (size_t i = 0; !failed && i < series->n_shared; i++)
     copies[i] = series->shared[i];
-  for (size_t i = 0; !failed && i < key->n_tags; i++) {
+  if (texts_kept && !failed && key->n_tags > 0)
+    memcpy(copies + series->n_shared, key->tags,
+           key->n_tags * sizeof(*key->tags));
+  for (size_t i = 0; !failed && !texts_kept && i < key->n_tags; i++) {
     const lp_tag *given = &key->tags[i];
     const lp_tag *earlier = i < last_own ? &own_tags(last)[i] : NULL;
     copies[series->n_shared + i] =
@@ -289,8 +295,10 @@ static point *new_point(tg_series *series, const series_key *key, int indexed) {
                  .value = share_text(series, given->value,
                                      earlier ? earlier->value : NULL, &failed)};
   }
-  const char *name = share_text(series, key->measurement,
-                                last ? last->measurement : NULL, &failed);
+  const char *name = texts_kept
+                         ? key->measurement
+                         : share_text(series, key->measurement,
+                                      last ? last->measurement : NULL, &failed);
   if (failed)
     return NULL;
   p->measurement = name;
@@ -416,12 +424,16 @@ int tg_series_add_known(tg_series *series, const tg_series_key *key,
   return add_field(&series->points[slot->point], field) == 0 ? 1 : -1;
 }
 
+static int add_by_names(tg_series *series, const char *measurement,
+                        const lp_tag *tags, size_t n_tags,
+                        const lp_field *field, int texts_kept);
+
 int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
                         const char *measurement, const lp_tag *tags,
                         size_t n_tags, const lp_field *field) {
   int keyed = key != NULL && key->series != 0;
   if (!keyed || series->names_looked) {
-    int status = tg_series_add(series, measurement, tags, n_tags, field);
+    int status = add_by_names(series, measurement, tags, n_tags, field, keyed);
     if (status == 0 && keyed)
       remember(series, key, series->last - 1); /* else found by names */
     return status;
@@ -433,7 +445,7 @@ int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
                       .tags = tags,
                       .n_tags = n_tags,
                       .shared = series->shared};
-  point *p = new_point(series, &names, 0);
+  point *p = new_point(series, &names, 0, 1);
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;
@@ -445,6 +457,12 @@ int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
 
 int tg_series_add(tg_series *series, const char *measurement,
                   const lp_tag *tags, size_t n_tags, const lp_field *field) {
+  return add_by_names(series, measurement, tags, n_tags, field, 0);
+}
+
+static int add_by_names(tg_series *series, const char *measurement,
+                        const lp_tag *tags, size_t n_tags,
+                        const lp_field *field, int texts_kept) {
   if (series->share_failed)
     return -1;
   index_all(series);
@@ -464,7 +482,7 @@ int tg_series_add(tg_series *series, const char *measurement,
       p = &series->points[slot - 1];
   }
   if (p == NULL)
-    p = new_point(series, &key, 1);
+    p = new_point(series, &key, 1, texts_kept);
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;

@@ -4,7 +4,8 @@
  * are grouped by series, i.e. measurement and tag set, and written as one
  * line protocol point per series, in the order the series first appeared
  * and with one timestamp for them all. Everything added is copied, so the
- * caller's strings need only live for the call. */
+ * caller's strings need only live for the call (but for a keyed point's
+ * names: tg_series_add_keyed). */
 #ifndef EF_TELEGRAF_SERIES_H
 #define EF_TELEGRAF_SERIES_H
 
@@ -44,7 +45,10 @@ typedef struct {
 } tg_series_key;
 
 /* As tg_series_add, and remembers the point under key (NULL: none) until
- * the next share or flush. */
+ * the next share or flush. A key with a series (not 0) promises more:
+ * measurement's and tags' texts stay as they are until the flush (the
+ * core's promise for a metric's series, ef_metric.h), so they are kept
+ * as they are, not copied (tags itself need not last). */
 int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
                         const char *measurement, const lp_tag *tags,
                         size_t n_tags, const lp_field *field);

@@ -1298,20 +1298,29 @@ START_TEST(series_are_never_handed_out_twice) {
 }
 END_TEST
 
-/* A reading whose packs come back (A, B, then A again) or that fills the
- * memo midway, so that it begins again, still names each point by one
- * series: A's values have one variant, and no series of the memo's new
- * epoch names a point of its old one. */
-START_TEST(series_name_each_point_once) {
-  static char flood[EF_METRIC_MEMO_PATHS * 24];
+/* Members enough to fill a memo, each ended with ','. */
+#define FLOOD_LEN (EF_METRIC_MEMO_PATHS * 24)
+static const char *memo_flood(void) {
+  static char flood[FLOOD_LEN];
   size_t used = 0;
+  if (flood[0] != '\0')
+    return flood;
   for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++)
     used += (size_t)snprintf(flood + used, sizeof(flood) - used,
                              "\"other%d\":%d,", i, i + 1);
+  return flood;
+}
+
+/* A reading whose packs come back (A, B, then A again) or that fills the
+ * memo midway (it begins again at the next reading) still names each
+ * point by one series: A's values have one variant, and no series of the
+ * memo's new epoch names a point of its old one. */
+START_TEST(series_name_each_point_once) {
+  const char *flood = memo_flood();
   const char *again = "\"bp_addr.A\":\"{\\\"bpSoc\\\":81}\","
                       "\"bp_addr.B\":\"{\\\"bpSoc\\\":82}\","
                       "\"bp_addr\":{\"A\":\"{\\\"bpPwr\\\":5}\"}";
-  static char texts[2][sizeof(flood) + 512];
+  static char texts[2][FLOOD_LEN + 512];
   snprintf(texts[0], sizeof(texts[0]), "{%s}", again);
   /* Packs X and Y kept, the flood, then Z and Y's other value: Y's
    * point before and after the memo began again. */
@@ -1335,6 +1344,89 @@ START_TEST(series_name_each_point_once) {
     ef_metric_memo_free(memo);
   }
   free(f);
+}
+END_TEST
+
+/* The names of the metrics with a series, as handed out: where each text
+ * was, and a copy of it. */
+typedef struct {
+  const char *at[256];
+  char copy[256][EF_NAME_LEN];
+  size_t n;
+  uint64_t epoch; /* the memo's during the reading, 0: not yet read */
+  int epoch_changed;
+  const uint64_t *epoch_at;
+} kept_names;
+
+static void note_kept_name(kept_names *k, const char *text) {
+  if (text == NULL || k->n == 256)
+    return;
+  k->at[k->n] = text;
+  snprintf(k->copy[k->n], sizeof(k->copy[k->n]), "%s", text);
+  k->n++;
+}
+
+static void note_names(const ef_metric *metric, void *ctx) {
+  kept_names *k = ctx;
+  if (k->epoch == 0)
+    k->epoch = *k->epoch_at;
+  k->epoch_changed |= *k->epoch_at != k->epoch;
+  if (metric->series == 0)
+    return;
+  note_kept_name(k, metric->measurement);
+  note_kept_name(k, metric->field);
+  for (size_t i = 0; i < metric->n_tags; i++) {
+    note_kept_name(k, metric->tags[i].key);
+    note_kept_name(k, metric->tags[i].value);
+  }
+}
+
+/* A metric's series promises its names as they are until the next
+ * reading starts (what lets the Telegraf front end keep them without a
+ * copy): a pack's serial number after the next pack's came, and every
+ * name after a flood of new keys filled the memo midway. The memo begins
+ * again only at the next reading. */
+START_TEST(a_series_names_last_the_reading) {
+  const char *flood = memo_flood();
+  static char texts[2][FLOOD_LEN + 512];
+  for (int flooded = 0; flooded < 2; flooded++)
+    snprintf(texts[flooded], sizeof(texts[flooded]),
+             "{\"sysLoadPwr\":390,\"pcsAPhase.vol\":230.5,"
+             "\"bp_addr.A\":\"{\\\"bpSoc\\\":81,\\\"bpPwr\\\":5}\","
+             "\"bp_addr.B\":\"{\\\"bpSoc\\\":82}\",%s"
+             "\"bp_addr.C\":\"{\\\"bpSoc\\\":83}\"}",
+             flooded ? flood : "");
+  ef_metric_memo *memo = ef_metric_memo_new();
+  ck_assert_ptr_nonnull(memo);
+  kept_names *k = calloc(1, sizeof(*k));
+  ck_assert_ptr_nonnull(k);
+  ef_metric_policy policy = {.without_collectd_names = 1,
+                             .max_unknown = 2 * EF_METRIC_MEMO_PATHS,
+                             .memo = memo};
+  uint64_t epochs[4];
+  for (int round = 0; round < 4; round++) {
+    /* Plain, then filled midway, twice. */
+    int flooded = round % 2;
+    struct json_object *data = json_tokener_parse(texts[flooded]);
+    ck_assert_ptr_nonnull(data);
+    *k = (kept_names){.epoch_at = ef_metric_memo_epoch(memo)};
+    ck_assert_int_eq(ef_metrics_of_json(data, &policy, note_names, k, NULL), 0);
+    json_object_put(data);
+    ck_assert(!k->epoch_changed);
+    epochs[round] = k->epoch;
+    /* Filled midway, the names kept in the plain reading before name the
+     * packs A, B and C and the system's, phase's values by series. */
+    if (flooded)
+      ck_assert_uint_ge(k->n, 5 * 3);
+    for (size_t i = 0; i < k->n; i++)
+      ck_assert_str_eq(k->at[i], k->copy[i]);
+  }
+  /* Filled, the memo began again at the next reading, not before. */
+  ck_assert(epochs[1] == epochs[0]);
+  ck_assert(epochs[2] != epochs[1]);
+  ck_assert(epochs[3] == epochs[2]);
+  free(k);
+  ef_metric_memo_free(memo);
 }
 END_TEST
 
@@ -1484,6 +1576,7 @@ UNIT_MAIN("catalog", reference_quotas_are_named, pv_strings_and_rods_are_tagged,
           shape_groups_know_their_exact_rows,
           pack_paths_of_one_length_keep_their_own_shape,
           series_are_never_handed_out_twice, series_name_each_point_once,
+          a_series_names_last_the_reading,
           series_that_may_share_a_point_are_none,
           steady_readings_name_every_point_by_series,
           templates_tell_how_they_use_a_capture)
