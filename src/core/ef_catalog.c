@@ -52,6 +52,10 @@ static const ef_quota catalog[] = {
 size_t ef_catalog_size(void) { return N_ROWS; }
 
 const ef_quota *ef_catalog_entry(size_t index) {
+  /* A row is had only here or from a lookup, both after the index is
+   * built: a row's own figures (its names, bits, derived rows) are read
+   * without a look at it, at every value of every reading. */
+  ef_catalog_init();
   return index < N_ROWS ? &catalog[index] : NULL;
 }
 
@@ -421,28 +425,23 @@ int ef_catalog_shape_may_be_exact(int group) {
 }
 
 int ef_catalog_fallback_bit(const ef_quota *row) {
-  ef_catalog_init();
   return fallback_bits[row - catalog];
 }
 
 size_t ef_catalog_derived(const ef_quota *row, const ef_quota **first) {
-  ef_catalog_init();
   *first = row + 1;
   return derived_counts[row - catalog];
 }
 
 int ef_catalog_primary_bit(const ef_quota *row) {
-  ef_catalog_init();
   return primary_bits[row - catalog];
 }
 
 const ef_row_names *ef_catalog_names(const ef_quota *row) {
-  ef_catalog_init();
   return &row_names[row - catalog];
 }
 
 double ef_catalog_collectd_divisor(const ef_quota *row) {
-  ef_catalog_init();
   return divisors[row - catalog];
 }
 

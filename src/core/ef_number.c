@@ -33,11 +33,37 @@ static const char digit_pairs[] = "00010203040506070809"
                                   "80818283848586878889"
                                   "90919293949596979899";
 
+/* 10^n for n from 0 to 19, the last that a uint64_t holds. */
+static const uint64_t powers_of_ten[20] = {1u,
+                                           10u,
+                                           100u,
+                                           1000u,
+                                           10000u,
+                                           100000u,
+                                           1000000u,
+                                           10000000u,
+                                           100000000u,
+                                           1000000000u,
+                                           10000000000u,
+                                           100000000000u,
+                                           1000000000000u,
+                                           10000000000000u,
+                                           100000000000000u,
+                                           1000000000000000u,
+                                           10000000000000000u,
+                                           100000000000000000u,
+                                           1000000000000000000u,
+                                           10000000000000000000u};
+
+/* Without a division per digit: every integer of every reading passes.
+ * The bits give the count or one less (1233 / 4096 is just below
+ * log10 2); one compare tells which. */
 static int digit_count(uint64_t magnitude) {
-  int n = 1;
-  for (; magnitude >= 10; magnitude /= 10)
-    n++;
-  return n;
+  if (magnitude == 0)
+    return 1;
+  int bits = 64 - __builtin_clzll(magnitude);
+  int n = (bits * 1233) >> 12;
+  return n + (magnitude >= powers_of_ten[n]);
 }
 
 int ef_int_text(int64_t number, char out[EF_NUMBER_TEXT_LEN]) {

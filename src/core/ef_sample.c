@@ -124,11 +124,6 @@ static int is_scalar(struct json_object *value) {
          !json_object_is_type(value, json_type_array);
 }
 
-static int is_number(struct json_object *value) {
-  return json_object_is_type(value, json_type_int) ||
-         json_object_is_type(value, json_type_double);
-}
-
 /* The path extended by the len bytes written at its end. */
 static walk_at extended(const walk *w, walk_at from, size_t len) {
   return (walk_at){.len = from.len + len,
@@ -231,10 +226,13 @@ static void walk_array(walk *w, walk_at path, struct json_object *array,
                        int depth) {
   size_t n = json_object_array_length(array);
   int numbers = n > 0, scalars = 1;
-  for (size_t i = 0; i < n; i++) {
-    struct json_object *item = json_object_array_get_idx(array, i);
-    numbers = numbers && is_number(item);
-    scalars = scalars && is_scalar(item);
+  /* One look at each item's type (a pack's cells and sensors are lists
+   * of numbers: every reading passes here). */
+  for (size_t i = 0; i < n && scalars; i++) {
+    enum json_type type =
+        json_object_get_type(json_object_array_get_idx(array, i));
+    numbers = numbers && (type == json_type_int || type == json_type_double);
+    scalars = type != json_type_object && type != json_type_array;
   }
   /* Lists of codes, of words, and empty lists: one value. */
   if (scalars &&
