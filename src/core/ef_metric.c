@@ -57,6 +57,14 @@ typedef struct {
    * reading's series, or first itself. */
   uint32_t first_number;
   const char *first_text;
+  /* Where first was read, and its parent's walk (ef_leaf) when it lay in
+   * the parent's path: the same place of the same walk is the same text. */
+  const char *first_at;
+  uint64_t first_serial;
+  /* The current value's path, its parent's length and walk. */
+  const char *leaf_path;
+  size_t leaf_parent_len;
+  uint64_t leaf_serial;
   uint64_t memo_epoch;      /* the memo's when the reading began */
   const uint64_t *epoch_at; /* where the memo keeps it, or NULL */
   ef_memo_path *path;       /* the current value's path in the memo, or NULL */
@@ -160,9 +168,20 @@ static const char *first_capture_text(run *r, const ef_captures *caps) {
   if (caps == NULL || caps->n == 0 ||
       caps->items[0].value_len >= sizeof(r->first))
     return NULL;
+  const char *value = caps->items[0].value;
   size_t len = caps->items[0].value_len;
-  if (len != r->first_len || memcmp(r->first, caps->items[0].value, len) != 0) {
-    memcpy(r->first, caps->items[0].value, len);
+  /* A pack's values after its first: its serial number, read from the
+   * parent's path, not read again. */
+  if (r->leaf_serial != 0 && r->leaf_serial == r->first_serial &&
+      value == r->first_at && len == r->first_len)
+    return r->first_text;
+  uintptr_t at = (uintptr_t)value, parent = (uintptr_t)r->leaf_path;
+  r->first_at = value;
+  r->first_serial = at >= parent && at + len <= parent + r->leaf_parent_len
+                        ? r->leaf_serial
+                        : 0;
+  if (len != r->first_len || memcmp(r->first, value, len) != 0) {
+    memcpy(r->first, value, len);
     r->first[len] = '\0';
     r->first_len = len;
     r->first_number = ef_metric_memo_first_number(r->policy.memo, r->first, len,
@@ -564,12 +583,15 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   run *r = ctx;
   ef_captures caps;
   r->path = NULL;
+  r->leaf_path = path;
+  r->leaf_parent_len = leaf->parent_len;
+  r->leaf_serial = leaf->parent_serial;
   const ef_quota *quota =
       leaf->path_hash == 0 ? ef_catalog_lookup(path, &caps)
       : r->policy.memo != NULL
           ? ef_metric_memo_lookup(r->policy.memo, path, leaf->path_len,
-                                  leaf->path_hash, leaf->parent_len, &caps,
-                                  &r->path)
+                                  leaf->path_hash, leaf->parent_len,
+                                  leaf->parent_serial, &caps, &r->path)
           : ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
                                      &caps);
   /* A value the catalog does not know, or one a row of ANY only places
@@ -622,6 +644,11 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->first_len = 0;
   r->first_number = 0;
   r->first_text = r->first;
+  r->first_at = NULL;
+  r->first_serial = 0;
+  r->leaf_path = NULL;
+  r->leaf_parent_len = 0;
+  r->leaf_serial = 0;
   if (r->policy.memo != NULL)
     ef_metric_memo_reading_start(r->policy.memo);
   r->epoch_at = r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : NULL;

@@ -81,6 +81,7 @@ struct ef_metric_memo {
    * its shape group (ef_catalog_shape_group: -1 none) and value_at. */
   char parent[PARENT_KEPT];
   size_t parent_len, value_at;
+  uint64_t parent_serial; /* its walk's (ef_leaf), 0: not known */
   int parent_group;
   int parent_may_be_exact; /* ef_catalog_shape_may_be_exact of the group */
   ef_memo_path *paths;     /* EF_METRIC_MEMO_PATHS; n_paths of them in use */
@@ -272,9 +273,13 @@ static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
 /* The shape group of the pack's path (path's first parent_len bytes), as
  * ef_catalog_shape_group, remembered for the pack's next values. */
 static int shape_group(ef_metric_memo *memo, const char *path,
-                       size_t parent_len, size_t *value_at) {
+                       size_t parent_len, uint64_t parent_serial,
+                       size_t *value_at) {
+  /* A pack's values after its first: the same walk of its text, whose
+   * path's bytes have not changed (ef_leaf), told without reading them. */
+  int same_walk = parent_serial != 0 && parent_serial == memo->parent_serial;
   if (parent_len != memo->parent_len ||
-      memcmp(memo->parent, path, parent_len) != 0) {
+      (!same_walk && memcmp(memo->parent, path, parent_len) != 0)) {
     memo->parent_group = ef_catalog_shape_group(path, parent_len, value_at);
     memo->parent_may_be_exact =
         ef_catalog_shape_may_be_exact(memo->parent_group);
@@ -283,6 +288,7 @@ static int shape_group(ef_metric_memo *memo, const char *path,
     memo->parent_len = parent_len <= PARENT_KEPT ? parent_len : 0;
     memcpy(memo->parent, path, memo->parent_len);
   }
+  memo->parent_serial = parent_serial;
   *value_at = memo->value_at;
   return memo->parent_group;
 }
@@ -381,13 +387,15 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
  * caller notes it, in one place for every way there is to find one. */
 static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
                               size_t len, uint64_t fnv64, size_t parent_len,
-                              ef_captures *caps, ef_memo_path **entry) {
+                              uint64_t parent_serial, ef_captures *caps,
+                              ef_memo_path **entry) {
   *entry = NULL;
   size_t value_at = 0;
-  int group = parent_len > 0 && parent_len < len &&
-                      (path[parent_len] == '.' || path[parent_len] == '[')
-                  ? shape_group(memo, path, parent_len, &value_at)
-                  : -1;
+  int group =
+      parent_len > 0 && parent_len < len &&
+              (path[parent_len] == '.' || path[parent_len] == '[')
+          ? shape_group(memo, path, parent_len, parent_serial, &value_at)
+          : -1;
   /* An exact row wins over a shape's (where the group has any). */
   if (group >= 0 &&
       !(memo->parent_may_be_exact && ef_catalog_exact_row(path, fnv64)))
@@ -419,10 +427,10 @@ static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
 
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
                                       size_t len, uint64_t fnv64,
-                                      size_t parent_len, ef_captures *caps,
-                                      ef_memo_path **entry) {
+                                      size_t parent_len, uint64_t parent_serial,
+                                      ef_captures *caps, ef_memo_path **entry) {
   const ef_quota *quota =
-      lookup(memo, path, len, fnv64, parent_len, caps, entry);
+      lookup(memo, path, len, fnv64, parent_len, parent_serial, caps, entry);
   if (*entry != NULL)
     note_found(memo, *entry);
   return quota;

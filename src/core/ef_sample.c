@@ -6,6 +6,7 @@
 #include "ef_number.h"
 
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ typedef struct {
   ef_leaf_cb cb;
   void *ctx;
   size_t cut;
-  size_t parent_len;   /* of the string whose JSON text is walked, or 0 */
-  size_t longest_text; /* of the JSON texts in strings the tokener parsed */
+  size_t parent_len;      /* of the string whose JSON text is walked, or 0 */
+  uint64_t parent_serial; /* that text's walk's number (ef_leaf), or 0 */
+  size_t longest_text;    /* of the JSON texts in strings the tokener parsed */
   seen_paths *seen;
   struct json_tokener **tokener;   /* for JSON text in strings, once needed */
   char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
@@ -180,7 +182,8 @@ static void emit(walk *w, walk_at path, ef_kind kind, double number,
                   .text = text,
                   .path_len = path.len,
                   .path_hash = path.hash,
-                  .parent_len = w->parent_len};
+                  .parent_len = w->parent_len,
+                  .parent_serial = w->parent_serial};
   w->cb(w->path, &leaf, w->ctx);
 }
 
@@ -257,6 +260,9 @@ static void walk_array(walk *w, walk_at path, struct json_object *array,
   }
 }
 
+/* The walks of JSON text in strings, numbered from 1 in a process. */
+static atomic_uint_fast64_t next_parent_serial = 1;
+
 /* A string holding a JSON object or array is expanded below its key;
  * returns 0 when it was, 1 when the string is to be kept as it is. */
 static int walk_embedded(walk *w, walk_at path, const char *text,
@@ -282,12 +288,15 @@ static int walk_embedded(walk *w, walk_at path, const char *text,
     return 1;
   }
   size_t outer_parent = w->parent_len;
+  uint64_t outer_serial = w->parent_serial;
   w->parent_len = path.len;
+  w->parent_serial = atomic_fetch_add(&next_parent_serial, 1);
   if (json_object_is_type(embedded, json_type_object))
     walk_object(w, path, embedded, depth + 1);
   else
     walk_array(w, path, embedded, depth + 1);
   w->parent_len = outer_parent;
+  w->parent_serial = outer_serial;
   json_object_put(embedded);
   return 0;
 }

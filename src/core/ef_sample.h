@@ -57,6 +57,11 @@ typedef struct {
    * string's path, which the rest of the path follows from a '.' or '[';
    * else 0. */
   size_t parent_len;
+  /* And that text's walk, numbered: values of one number lie below one
+   * parent, whose path's bytes (at the same address) are the same for
+   * all of them; no two walks of a text in a process share one. 0: not
+   * known (kept samples; not below JSON text). */
+  uint64_t parent_serial;
 } ef_leaf;
 
 typedef void (*ef_leaf_cb)(const char *path, const ef_leaf *leaf, void *ctx);

@@ -1479,8 +1479,8 @@ START_TEST(series_that_may_share_a_point_are_none) {
   ef_captures caps;
   ef_memo_path *entry = NULL;
   const ef_quota *row = ef_metric_memo_lookup(
-      memo, path, strlen(path), ef_fnv64_text(EF_FNV64_BASIS, path), 0, &caps,
-      &entry);
+      memo, path, strlen(path), ef_fnv64_text(EF_FNV64_BASIS, path), 0, 0,
+      &caps, &entry);
   ck_assert_ptr_nonnull(row);
   ck_assert_ptr_nonnull(entry);
   ef_names_key key = {.row = row, .suffix = "", .without_collectd_names = 1};
@@ -1508,7 +1508,7 @@ START_TEST(series_that_may_share_a_point_are_none) {
   /* Another tag value on its own is a series of its own. */
   path = "sysGridPwr";
   row = ef_metric_memo_lookup(memo, path, strlen(path),
-                              ef_fnv64_text(EF_FNV64_BASIS, path), 0, &caps,
+                              ef_fnv64_text(EF_FNV64_BASIS, path), 0, 0, &caps,
                               &entry);
   ck_assert_ptr_nonnull(entry);
   key.row = row;

@@ -121,6 +121,64 @@ START_TEST(json_text_in_strings_expands) {
 }
 END_TEST
 
+/* Each leaf's parent and its walk's number, by path. */
+typedef struct {
+  char path[8][64];
+  size_t parent_len[8];
+  uint64_t serial[8];
+  size_t n;
+} parents;
+
+static void note_parent(const char *path, const ef_leaf *leaf, void *ctx) {
+  parents *p = ctx;
+  ck_assert_uint_lt(p->n, 8);
+  snprintf(p->path[p->n], sizeof(p->path[p->n]), "%s", path);
+  p->parent_len[p->n] = leaf->parent_len;
+  p->serial[p->n++] = leaf->parent_serial;
+}
+
+static uint64_t serial_of(const parents *p, const char *path) {
+  for (size_t i = 0; i < p->n; i++)
+    if (strcmp(p->path[i], path) == 0)
+      return p->serial[i];
+  ck_abort_msg("no leaf %s", path);
+  return 0;
+}
+
+/* The values below one walk of JSON text share its number (what lets a
+ * pack's values skip reading their pack's serial number again), and no
+ * other walk has it: not the next pack's, not a text inside the pack
+ * (after which the pack's number is back), not the same text walked
+ * again; values not below JSON text have none. */
+START_TEST(a_texts_values_share_its_walks_number) {
+  struct json_object *data = json_tokener_parse(
+      "{\"top\":1,"
+      "\"bp_addr.A\":\"{\\\"x\\\":1,\\\"in\\\":\\\"{\\\\\\\"z\\\\\\\":2}\\\","
+      "\\\"w\\\":3}\","
+      "\"bp_addr.B\":\"{\\\"x\\\":4}\"}");
+  ck_assert_ptr_nonnull(data);
+  ef_walker *walker = ef_walker_new();
+  ck_assert_ptr_nonnull(walker);
+  parents first = {0}, again = {0};
+  ck_assert_int_eq(ef_walker_walk(walker, data, note_parent, &first, NULL), 0);
+  ck_assert_uint_eq(first.n, 5);
+  uint64_t a = serial_of(&first, "bp_addr.A.x"),
+           inner = serial_of(&first, "bp_addr.A.in.z"),
+           b = serial_of(&first, "bp_addr.B.x");
+  ck_assert_uint_eq(serial_of(&first, "top"), 0);
+  ck_assert(a != 0 && inner != 0 && b != 0);
+  ck_assert(a != inner && a != b && inner != b);
+  ck_assert(serial_of(&first, "bp_addr.A.w") == a);
+  ck_assert_int_eq(ef_walker_walk(walker, data, note_parent, &again, NULL), 0);
+  ck_assert_uint_eq(again.n, 5);
+  for (size_t i = 0; i < again.n; i++)
+    for (size_t k = 0; k < first.n; k++)
+      ck_assert(again.serial[i] == 0 || again.serial[i] != first.serial[k]);
+  ef_walker_free(walker);
+  json_object_put(data);
+}
+END_TEST
+
 START_TEST(broken_json_text_stays_a_string) {
   ef_samples samples = {0};
   add_text(&samples, "{\"bp_addr.X\":\"{\\\"bpSoc\\\":8\",\"y\":1}");
@@ -732,6 +790,7 @@ END_TEST
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
           lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
           lists_of_scalars_stay_lists, json_text_in_strings_expands,
+          a_texts_values_share_its_walks_number,
           broken_json_text_stays_a_string,
           nulls_are_no_reading_and_keys_are_trimmed, put_merges_partial_updates,
           data_must_be_an_object, envelope_success_with_string_or_number_code,
