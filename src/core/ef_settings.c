@@ -75,8 +75,8 @@ const ef_setting *ef_setting_by_telegraf(const char *key, size_t len) {
    * line looks every --sn up here. */
   for (size_t i = 0; i < EF_SETTINGS_N; i++) {
     const char *name = settings[i].telegraf;
-    if (name != NULL && name[0] == key[0] && strncmp(name, key, len) == 0 &&
-        name[len] == '\0')
+    if (name != NULL && name[0] == key[0] && strlen(name) == len &&
+        memcmp(name, key, len) == 0)
       return &settings[i];
   }
   return NULL;

@@ -1368,6 +1368,9 @@ static void note_kept_name(kept_names *k, const char *text) {
 
 static void note_names(const ef_metric *metric, void *ctx) {
   kept_names *k = ctx;
+  /* Those handed out before are as they were, at every value. */
+  for (size_t i = 0; i < k->n; i++)
+    ck_assert_str_eq(k->at[i], k->copy[i]);
   if (k->epoch == 0)
     k->epoch = *k->epoch_at;
   k->epoch_changed |= *k->epoch_at != k->epoch;
@@ -1418,6 +1421,7 @@ START_TEST(a_series_names_last_the_reading) {
      * packs A, B and C and the system's, phase's values by series. */
     if (flooded)
       ck_assert_uint_ge(k->n, 5 * 3);
+    /* And after the reading, till the next starts (the sink's flush). */
     for (size_t i = 0; i < k->n; i++)
       ck_assert_str_eq(k->at[i], k->copy[i]);
   }
