@@ -298,6 +298,24 @@ typedef struct {
   size_t line_at, line_len; /* and the bytes it was written as, in out */
 } tag_slot;
 
+/* A key set remembered by the addresses of its keys (lasting ones, which
+ * never change there: lp_writer_add_fields_lasting), as write_keys made
+ * it: a reading's points take turns among a few key sets (a pack's, its
+ * sensors', its cells'), each then written and sorted once in the
+ * writer's life, not at every turn. */
+#define KEY_SETS_KEPT 16
+#define KEY_SET_TAGS_KEPT 8
+
+typedef struct {
+  int valid;
+  size_t n, n_written;
+  const char *key_at[KEY_SET_TAGS_KEPT];
+  size_t at[KEY_SET_TAGS_KEPT + 1];
+  ranked order[KEY_SET_TAGS_KEPT];
+  int repeats;
+  buffer keys, given;
+} key_set;
+
 struct lp_writer {
   buffer out;      /* the lines so far */
   buffer keys;     /* the current point's tag keys as written, NUL-terminated */
@@ -325,6 +343,8 @@ struct lp_writer {
    * each escaped once. */
   buffer measurement_given, measurement_written;
   int measurement_valid;
+  key_set key_sets[KEY_SETS_KEPT];
+  size_t next_key_set; /* the one a new set takes: the oldest */
   /* The last timestamp written, as text: the points of a batch share one. */
   int64_t stamp_ns;
   char stamp[EF_NUMBER_TEXT_LEN];
@@ -347,6 +367,10 @@ void lp_writer_free(lp_writer *w) {
   free(w->slots);
   lp_fields_free(&w->scratch);
   free(w->set);
+  for (size_t i = 0; i < KEY_SETS_KEPT; i++) {
+    free(w->key_sets[i].keys.data);
+    free(w->key_sets[i].given.data);
+  }
   free(w);
 }
 
@@ -432,24 +456,112 @@ static void rank_tags(lp_writer *w, size_t n) {
   }
 }
 
+static int is_key_set(const key_set *s, const lp_tag *tags, size_t n,
+                      size_t n_written) {
+  if (!s->valid || s->n != n || s->n_written != n_written)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (s->key_at[i] != tags[i].key)
+      return 0;
+  return 1;
+}
+
+/* The key set of tags (n, the first n_written written already) where it
+ * is remembered, or where it would be (the oldest); NULL for one too
+ * large to remember. A few sets, each looked at until its count or first
+ * key differs: no hash of addresses, whose places would depend on where
+ * the program is loaded. */
+static key_set *key_set_of(lp_writer *w, const lp_tag *tags, size_t n,
+                           size_t n_written) {
+  if (n > KEY_SET_TAGS_KEPT)
+    return NULL;
+  for (size_t i = 0; i < KEY_SETS_KEPT; i++)
+    if (is_key_set(&w->key_sets[i], tags, n, n_written))
+      return &w->key_sets[i];
+  key_set *oldest = &w->key_sets[w->next_key_set];
+  w->next_key_set = (w->next_key_set + 1) % KEY_SETS_KEPT;
+  return oldest;
+}
+
+/* Room for n tags' slots. */
+static int reserve_slots(lp_writer *w, size_t n) {
+  if (w->slots != NULL && n + 1 <= w->n_slots)
+    return 0;
+  tag_slot *slots = realloc(w->slots, (n + 1) * sizeof(*slots));
+  if (slots == NULL)
+    return -1;
+  w->slots = slots;
+  w->n_slots = n + 1;
+  return 0;
+}
+
+/* Copies the bytes of from into to (emptied first); -1 when out of
+ * memory. */
+static int copy_buffer(buffer *to, const buffer *from) {
+  to->len = 0;
+  put(to, from->data, from->len);
+  if (to->failed) {
+    to->failed = 0;
+    to->len = 0;
+    return -1;
+  }
+  return 0;
+}
+
+/* The writer's key set made the one s remembers (tags at its addresses):
+ * 0, or -1 when out of memory. */
+static int take_key_set(lp_writer *w, const key_set *s, const lp_tag *tags) {
+  if (reserve_slots(w, s->n) != 0 || copy_buffer(&w->keys, &s->keys) != 0 ||
+      copy_buffer(&w->given, &s->given) != 0)
+    return -1;
+  for (size_t i = 0; i < s->n; i++) {
+    w->slots[i].at = s->at[i];
+    w->slots[i].order = s->order[i];
+  }
+  w->slots[s->n].at = s->at[s->n];
+  w->repeats = s->repeats;
+  note_addresses(w, tags, s->n);
+  w->n_given = s->n;
+  w->n_given_written = s->n_written;
+  w->given_valid = 1;
+  return 0;
+}
+
+/* Remembers the writer's key set, just made for tags, in s. */
+static void keep_key_set(lp_writer *w, key_set *s, const lp_tag *tags, size_t n,
+                         size_t n_written) {
+  s->valid = 0;
+  if (copy_buffer(&s->keys, &w->keys) != 0 ||
+      copy_buffer(&s->given, &w->given) != 0)
+    return; /* made again next time */
+  for (size_t i = 0; i < n; i++) {
+    s->key_at[i] = tags[i].key;
+    s->at[i] = w->slots[i].at;
+    s->order[i] = w->slots[i].order;
+  }
+  s->at[n] = w->slots[n].at;
+  s->n = n;
+  s->n_written = n_written;
+  s->repeats = w->repeats;
+  s->valid = 1;
+}
+
 /* Keys as written: distinct keys can be written alike (control characters,
  * invalid UTF-8, dropped backslashes, "time"), so they are compared,
  * sorted and told apart in this form, never as given: the tags' here, the
  * fields' as they are written into the line. Returns -1 when out of
  * memory. */
 static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
-                      size_t n_written) {
+                      size_t n_written, int keys_lasting) {
   if (same_tag_keys(w, tags, n, n_written))
     return 0;
   w->given_valid = 0;
   w->line_valid = 0; /* the last line's ranks are another key set's */
-  if (w->slots == NULL || n + 1 > w->n_slots) {
-    tag_slot *slots = realloc(w->slots, (n + 1) * sizeof(*slots));
-    if (slots == NULL)
-      return -1;
-    w->slots = slots;
-    w->n_slots = n + 1;
-  }
+  key_set *kept = keys_lasting ? key_set_of(w, tags, n, n_written) : NULL;
+  if (kept != NULL && is_key_set(kept, tags, n, n_written))
+    return take_key_set(w, kept, tags);
+  if (reserve_slots(w, n) != 0)
+    return -1;
   w->keys.len = 0;
   w->given.len = 0;
   for (size_t i = 0; i < n; i++) {
@@ -474,6 +586,8 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
   w->n_given = n;
   w->n_given_written = n_written;
   w->given_valid = 1;
+  if (kept != NULL)
+    keep_key_set(w, kept, tags, n, n_written);
   return 0;
 }
 
@@ -858,10 +972,10 @@ static void put_measurement_kept(lp_writer *w, const char *name, size_t len) {
   w->measurement_given.failed = w->measurement_written.failed = 0;
 }
 
-int lp_writer_add_fields(lp_writer *w, const char *measurement,
-                         const lp_tag *tags, size_t n_tags, size_t n_written,
-                         lp_fields *fields, int64_t time_ns) {
-  if (write_keys(w, tags, n_tags, n_written) != 0)
+static int add_fields(lp_writer *w, const char *measurement, const lp_tag *tags,
+                      size_t n_tags, size_t n_written, lp_fields *fields,
+                      int64_t time_ns, int keys_lasting) {
+  if (write_keys(w, tags, n_tags, n_written, keys_lasting) != 0)
     return -1;
   /* A measurement of only "#" would leave a lone "_": still a name. */
   size_t measurement_len = name_len(measurement);
@@ -890,6 +1004,21 @@ int lp_writer_add_fields(lp_writer *w, const char *measurement,
     return -1;
   }
   return 1;
+}
+
+int lp_writer_add_fields(lp_writer *w, const char *measurement,
+                         const lp_tag *tags, size_t n_tags, size_t n_written,
+                         lp_fields *fields, int64_t time_ns) {
+  return add_fields(w, measurement, tags, n_tags, n_written, fields, time_ns,
+                    0);
+}
+
+int lp_writer_add_fields_lasting(lp_writer *w, const char *measurement,
+                                 const lp_tag *tags, size_t n_tags,
+                                 size_t n_written, lp_fields *fields,
+                                 int64_t time_ns) {
+  return add_fields(w, measurement, tags, n_tags, n_written, fields, time_ns,
+                    1);
 }
 
 int lp_writer_add(lp_writer *w, const lp_point *point) {

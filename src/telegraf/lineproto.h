@@ -141,6 +141,15 @@ int lp_writer_add_fields(lp_writer *writer, const char *measurement,
                          const lp_tag *tags, size_t n_tags, size_t n_written,
                          lp_fields *fields, int64_t time_ns);
 
+/* The same for tags whose keys never change at their addresses while the
+ * writer lives (texts the program spells: literals, the catalog's names):
+ * their key sets are remembered by those addresses, from one flush to the
+ * next, and written and sorted once. */
+int lp_writer_add_fields_lasting(lp_writer *writer, const char *measurement,
+                                 const lp_tag *tags, size_t n_tags,
+                                 size_t n_written, lp_fields *fields,
+                                 int64_t time_ns);
+
 /* Writes the lines added so far to out and forgets them. Returns 0, or -1
  * on an output error. */
 int lp_writer_flush(lp_writer *writer, FILE *out);

@@ -25,6 +25,8 @@ typedef struct {
   size_t n_shared;
   uint32_t hash;
   int indexed;      /* in the index (hash made) */
+  int keys_lasting; /* every tag key a literal or the core's (they never
+                       change where they are): lp_writer_add_fields_lasting */
   lp_fields fields; /* written as they come; kept across readings */
 } point;
 
@@ -46,8 +48,9 @@ struct tg_series {
   size_t last;          /* the point added to last, + 1; 0: none */
   const lp_tag *shared; /* tg_series_share's copies, in the arena */
   size_t n_shared;
-  int share_failed; /* the last share ran out of memory: no add until the
-                       next share or flush, never a point without them */
+  int share_failed;      /* the last share ran out of memory: no add until the
+                            next share or flush, never a point without them */
+  int shared_keys_given; /* the shared tags' keys are the caller's own */
   lp_buffer written_key, written_value; /* a shared tag as lines write it */
   lp_writer *writer;
   known_point *known; /* by hash of key, at most half full */
@@ -110,6 +113,7 @@ void tg_series_clear(tg_series *series) {
   series->last = 0;
   series->shared = NULL;
   series->n_shared = 0;
+  series->shared_keys_given = 1; /* none */
   series->share_failed = 0;
   if (series->index != NULL)
     memset(series->index, 0, series->index_cap * sizeof(*series->index));
@@ -308,6 +312,7 @@ static point *new_point(tg_series *series, const series_key *key, int indexed,
   p->n_shared = series->n_shared;
   p->hash = key->hash;
   p->indexed = indexed;
+  p->keys_lasting = texts_kept && series->shared_keys_given;
   lp_fields_clear(&p->fields); /* its room kept from an earlier reading */
   series->n_points++;
   if (indexed)
@@ -320,26 +325,36 @@ static int add_field(point *p, const lp_field *field) {
 }
 
 /* A copy of tag as lines write it: the lines of a reading all carry the
- * shared tags, which are so escaped once, not once a line. */
-static lp_tag written_copy(tg_series *series, const lp_tag *tag, int *failed) {
+ * shared tags, which are so escaped once, not once a line. A key written
+ * as it is given is kept as given (tg_series_share); *key_given says
+ * whether it was. */
+static lp_tag written_copy(tg_series *series, const lp_tag *tag, int *failed,
+                           int *key_given) {
   if (lp_tag_written(tag, &series->written_key, &series->written_value) != 0) {
     *failed = 1;
     return (lp_tag){0};
   }
-  return (lp_tag){.key = copy_text(series, series->written_key.data, failed),
-                  .value =
-                      copy_text(series, series->written_value.data, failed)};
+  *key_given =
+      tag->key != NULL && strcmp(tag->key, series->written_key.data) == 0;
+  return (lp_tag){
+      .key = *key_given ? tag->key
+                        : copy_text(series, series->written_key.data, failed),
+      .value = copy_text(series, series->written_value.data, failed)};
 }
 
 int tg_series_share(tg_series *series, const lp_tag *tags, size_t n_tags) {
-  int failed = 0;
+  int failed = 0, all_given = 1;
   lp_tag *copies = NULL;
   if (n_tags > 0) {
     copies = arena_alloc(series, n_tags * sizeof(lp_tag));
     failed |= copies == NULL;
-    for (size_t i = 0; !failed && i < n_tags; i++)
-      copies[i] = written_copy(series, &tags[i], &failed);
+    for (size_t i = 0; !failed && i < n_tags; i++) {
+      int given = 0;
+      copies[i] = written_copy(series, &tags[i], &failed, &given);
+      all_given &= given;
+    }
   }
+  series->shared_keys_given = all_given;
   series->share_failed = failed;
   forget_known(series);
   if (failed)
@@ -494,8 +509,9 @@ int tg_series_flush(tg_series *series, FILE *out, int64_t time_ns) {
   for (size_t i = 0; i < series->n_points && lines >= 0; i++) {
     point *p = &series->points[i];
     int status =
-        lp_writer_add_fields(series->writer, p->measurement, p->tags, p->n_tags,
-                             p->n_shared, &p->fields, time_ns);
+        (p->keys_lasting ? lp_writer_add_fields_lasting : lp_writer_add_fields)(
+            series->writer, p->measurement, p->tags, p->n_tags, p->n_shared,
+            &p->fields, time_ns);
     lines = status < 0 ? -1 : lines + status;
   }
   if (lp_writer_flush(series->writer, out) != 0)

@@ -22,7 +22,9 @@ void tg_series_free(tg_series *series);
 /* The tags every point added from now on starts with, until the next call
  * or the flush (a device's sn, name and product, for the points of one
  * reading): copied here once, as lines write them (escaped once, not once
- * a line), so that adding a field compares only the point's own tags.
+ * a line), so that adding a field compares only the point's own tags. A
+ * key that lines write as it is given is kept as given, not copied: keys
+ * are names the program spells, which last as long as the series.
  * Points added under another call are other points, whatever their tags.
  * Returns 0, or -1 when out of memory (then every add fails until the
  * next share or flush: no point goes without them). */

@@ -637,6 +637,104 @@ static char *written_ahead(const lp_point *given, int *status) {
   return text;
 }
 
+/* Points of key sets that take turns, written with keys that last
+ * (literals: lp_writer_add_fields_lasting, which remembers each set), over
+ * flushes: the lines a fresh writer writes for each point alone. Sets with
+ * their first tags written already, with a key given twice, with keys
+ * written otherwise than given (escaped, "time", empty), the same keys
+ * with another count written, and more tags than a set remembers. */
+typedef struct {
+  const char *measurement;
+  lp_tag tags[10];
+  size_t n, n_written;
+} key_set_case;
+
+#define CELL_TAGS                                                              \
+  {"sn", "S"}, {"name", "N"}, {"product", "P"}, {"cell", "3"}, { "pack", "A" }
+static const key_set_case key_set_cases[] = {
+    {"ecoflow", {{"sn", "S"}, {"name", "N"}, {"product", "P"}}, 3, 3},
+    {"cell", {CELL_TAGS}, 5, 3},
+    {"pack",
+     {{"sn", "S"}, {"name", "N"}, {"product", "P"}, {"pack", "A"}},
+     4,
+     3},
+    {"sensor",
+     {{"sn", "S"},
+      {"name", "N"},
+      {"product", "P"},
+      {"sensor", "1"},
+      {"pack", "A"}},
+     5,
+     3},
+    {"twice", {{"b", "1"}, {"a", "2"}, {"a", "3"}}, 3, 0},
+    {"escaped",
+     {{"time", "t"}, {"x=y", "1"}, {"a,b", "2"}, {"c d", "3"}},
+     4,
+     0},
+    {"empty", {{"", "e"}, {"k", "v"}}, 2, 0},
+    {"cell", {CELL_TAGS}, 5, 0},
+    {"many",
+     {{"t9", "9"},
+      {"t8", "8"},
+      {"t7", "7"},
+      {"t6", "6"},
+      {"t5", "5"},
+      {"t4", "4"},
+      {"t3", "3"},
+      {"t2", "2"},
+      {"t1", "1"}},
+     9,
+     0},
+};
+
+START_TEST(lasting_key_sets_write_as_fresh) {
+  enum { N = sizeof(key_set_cases) / sizeof(key_set_cases[0]) };
+  static const char *const values[] = {"v0", "v1", "v2", "v3", "v4"};
+  lp_writer *kept = lp_writer_new();
+  ck_assert_ptr_nonnull(kept);
+  lp_fields fields = {0};
+  for (int round = 0; round < 3; round++) {
+    char *want = NULL;
+    size_t want_size = 0;
+    FILE *expected = open_memstream(&want, &want_size);
+    ck_assert_ptr_nonnull(expected);
+    /* Each set in turn, then every pair of them, one after another. */
+    for (size_t i = 0; i < N * (N + 1); i++) {
+      size_t at = i < N ? i : (i % 2 ? (i / 2) % N : (i / 2 + round) % N);
+      key_set_case c = key_set_cases[at];
+      /* Another value for the last tag: lines that differ in one tag. */
+      c.tags[c.n - 1].value = values[i % 5];
+      lp_fields_clear(&fields);
+      lp_field field = {.key = "f", .type = LP_INT, .integer = (int64_t)i};
+      ck_assert_int_eq(lp_fields_add(&fields, &field), 1);
+      ck_assert_int_eq(lp_writer_add_fields_lasting(kept, c.measurement, c.tags,
+                                                    c.n, c.n_written, &fields,
+                                                    7),
+                       1);
+      lp_writer *fresh = lp_writer_new();
+      ck_assert_ptr_nonnull(fresh);
+      ck_assert_int_eq(lp_writer_add_fields(fresh, c.measurement, c.tags, c.n,
+                                            c.n_written, &fields, 7),
+                       1);
+      ck_assert_int_eq(lp_writer_flush(fresh, expected), 0);
+      lp_writer_free(fresh);
+    }
+    ck_assert_int_eq(fclose(expected), 0);
+    char *got = flushed_writer(kept);
+    size_t at = 0;
+    while (got[at] != '\0' && got[at] == want[at])
+      at++;
+    ck_assert_msg(got[at] == want[at],
+                  "round %d, byte %zu: got [%.60s] want [%.60s]", round, at,
+                  got + at, want + at);
+    free(got);
+    free(want);
+  }
+  lp_fields_free(&fields);
+  lp_writer_free(kept);
+}
+END_TEST
+
 START_TEST(written_tags_same_line) {
   size_t checked = 0;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -963,7 +1061,7 @@ UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           long_exact_text_reformatted, integers_are_written_digit_for_digit,
           series_group_fields, series_known_by_key,
           the_sinks_own_points_are_not_the_catalogs, series_shared_tags,
-          written_tags_same_line, fields_after_clear_as_fresh,
-          series_missing_tag_same_as_empty, series_clear_and_errors,
-          measurements_after_others_as_fresh, tags_changed_in_place_after_flush,
-          lines_from_the_last_as_fresh)
+          written_tags_same_line, lasting_key_sets_write_as_fresh,
+          fields_after_clear_as_fresh, series_missing_tag_same_as_empty,
+          series_clear_and_errors, measurements_after_others_as_fresh,
+          tags_changed_in_place_after_flush, lines_from_the_last_as_fresh)
