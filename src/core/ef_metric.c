@@ -2,6 +2,7 @@
  * metrics. */
 #include "ef_metric.h"
 
+#include "ef_inline.h"
 #include "ef_metric_memo.h"
 
 #include <json-c/json.h>
@@ -75,7 +76,7 @@ static uint64_t memo_epoch(const run *r) {
   return r->epoch_at ? *r->epoch_at : 0;
 }
 
-static void publish(run *r, ef_metric *metric) {
+EF_HOT void publish(run *r, ef_metric *metric) {
   double divisor = metric->quota != NULL && !r->policy.without_collectd_names
                        ? ef_catalog_collectd_divisor(metric->quota)
                        : 1;
@@ -197,7 +198,7 @@ static const char *first_capture_text(run *r, const ef_captures *caps) {
  * error row apart, and text from numbers. From the memo when the value's
  * path has them, else made (and kept there). Returns -1 when a name does
  * not fit. */
-static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
+EF_HOT int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                        const ef_captures *caps, const char *field_suffix,
                        int with_collectd) {
   ef_names_key key = {.row = quota,
@@ -232,7 +233,7 @@ static int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
 /* The value of leaf as a reading of a numeric quota, if it is one: numbers,
  * and numbers sent as decimal strings. Booleans, lists, other strings and
  * integers a double cannot carry exactly are not. */
-static int leaf_number(const ef_leaf *leaf, double *number) {
+EF_HOT int leaf_number(const ef_leaf *leaf, double *number) {
   switch (leaf->kind) {
   case EF_KIND_NUMBER:
     *number = leaf->number;
@@ -402,7 +403,7 @@ static int counter_passes(run *r, const ef_metric *metric) {
   return 0;
 }
 
-static void publish_value(run *r, const char *path, const ef_leaf *leaf,
+EF_HOT void publish_value(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
   double value = 0;
   if (leaf_number(leaf, &value) != 0) {
@@ -524,7 +525,7 @@ static void publish_errors(run *r, const char *path, const ef_leaf *leaf,
 /* ---- one value -----------------------------------------------------------
  */
 
-static void publish_known(run *r, const char *path, const ef_leaf *leaf,
+EF_HOT void publish_known(run *r, const char *path, const ef_leaf *leaf,
                           const ef_quota *quota, const ef_captures *caps) {
   switch (quota->decode) {
   case EF_DECODE_VALUE:

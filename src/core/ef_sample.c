@@ -3,6 +3,7 @@
 
 #include "ef_catalog.h"
 #include "ef_hash.h"
+#include "ef_inline.h"
 #include "ef_number.h"
 
 #include <json-c/json.h>
@@ -109,7 +110,7 @@ static void seen_begin(seen_paths *seen, size_t room) {
 /* 1 when the walk handed out the path of hash before; else remembers it.
  * When memory runs out, paths are no longer told apart (handed out as
  * they come). */
-static int seen_before(seen_paths *seen, uint64_t hash) {
+EF_HOT int seen_before(seen_paths *seen, uint64_t hash) {
   if (seen->used + 1 > seen->cap / 2 &&
       seen_resize(seen, seen->cap ? 2 * seen->cap : 64) != 0)
     return 0;
@@ -141,7 +142,7 @@ static int is_blank(char c) { return blank_bytes[(unsigned char)c]; }
 
 /* Appends ".key" (trimmed; without the dot at the top) or "[index]" to the
  * path at from; where it then ends (length 0 when it does not fit). */
-static walk_at join_key(walk *w, walk_at from, const char *key) {
+EF_HOT walk_at join_key(walk *w, walk_at from, const char *key) {
   while (is_blank(*key))
     key++;
   size_t key_len = strlen(key);
@@ -170,7 +171,7 @@ static walk_at join_index(walk *w, walk_at from, size_t index) {
   return extended(w, from, n + 2);
 }
 
-static void emit(walk *w, walk_at path, ef_kind kind, double number,
+EF_HOT void emit(walk *w, walk_at path, ef_kind kind, double number,
                  int64_t integer, const char *text) {
   if (seen_before(w->seen, path.hash)) {
     w->cut++;

@@ -3,6 +3,7 @@
 #include "lineproto.h"
 
 #include "ef_hash.h"
+#include "ef_inline.h"
 #include "ef_number.h"
 
 #include <math.h>
@@ -235,7 +236,7 @@ static size_t digits_at(const char *s) {
 /* The length of s when it is a number in the JSON grammar (a subset of
  * what every line-protocol reader takes as a float, so an API number's own
  * text can be passed through) shorter than LP_FLOAT_LEN; else 0. */
-static size_t json_number_len(const char *s) {
+EF_HOT size_t json_number_len(const char *s) {
   const char *start = s;
   s += *s == '-';
   if (*s == '0')
@@ -739,7 +740,7 @@ static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
 
 /* The length of field's text when it is written as it is: a float's text
  * known to denote its number, in the JSON grammar; else 0. */
-static size_t exact_text_len(const lp_field *field) {
+EF_HOT size_t exact_text_len(const lp_field *field) {
   return field->type == LP_FLOAT && field->text_exact && field->text != NULL &&
                  isfinite(field->number)
              ? json_number_len(field->text)
@@ -830,7 +831,7 @@ static const lp_span *earlier_key(const lp_fields *f, const lp_field *field) {
  * written as it is, under earlier, the key of the earlier reading. 1 when
  * it was written, 0 when the field is not such a one, -1 when out of
  * memory. */
-static int add_known_float(lp_fields *f, const lp_field *field,
+EF_HOT int add_known_float(lp_fields *f, const lp_field *field,
                            const lp_span *earlier) {
   size_t value_len = exact_text_len(field);
   if (value_len == 0)

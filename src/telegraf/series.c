@@ -2,6 +2,7 @@
 #include "series.h"
 
 #include "ef_hash.h"
+#include "ef_inline.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -320,7 +321,7 @@ static point *new_point(tg_series *series, const series_key *key, int indexed,
   return p;
 }
 
-static int add_field(point *p, const lp_field *field) {
+EF_HOT int add_field(point *p, const lp_field *field) {
   return lp_fields_add(&p->fields, field) < 0 ? -1 : 0;
 }
 
@@ -390,7 +391,7 @@ static size_t known_start(const tg_series *series, const tg_series_key *key) {
 }
 
 /* The slot of key: its own, or the empty one it would take. */
-static known_point *known_slot(const tg_series *series,
+EF_HOT known_point *known_slot(const tg_series *series,
                                const tg_series_key *key) {
   size_t mask = series->known_cap - 1;
   for (size_t at = known_start(series, key);; at = (at + 1) & mask) {
