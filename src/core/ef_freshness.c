@@ -1,6 +1,7 @@
 /* ef_freshness.c: stale readings and data age from the cloud's stamp. */
 #include "ef_freshness.h"
 #include "ef_history.h"
+#include "ef_text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +13,7 @@ ef_freshness_verdict ef_freshness_check(ef_freshness *freshness,
   if (stamp == NULL || stamp[0] == '\0')
     return verdict;
   verdict.stale = strcmp(freshness->stamp, stamp) == 0;
-  snprintf(freshness->stamp, sizeof(freshness->stamp), "%s", stamp);
+  ef_text_copy(freshness->stamp, sizeof(freshness->stamp), stamp);
   time_t when;
   if (ef_time_parse(stamp, &when) == 0) {
     verdict.has_age = 1;

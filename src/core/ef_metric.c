@@ -4,6 +4,7 @@
 
 #include "ef_inline.h"
 #include "ef_metric_memo.h"
+#include "ef_text.h"
 
 #include <json-c/json.h>
 #include <math.h>
@@ -165,7 +166,7 @@ static void make_generic_names(run *r, ef_metric *metric, const char *suffix) {
 /* caps's first capture as text (the memo's copy, or the run's, made when
  * it changed), or NULL when there is none or it is too long. Only with a
  * memo (r->path). */
-static const char *first_capture_text(run *r, const ef_captures *caps) {
+EF_HOT const char *first_capture_text(run *r, const ef_captures *caps) {
   if (caps == NULL || caps->n == 0 ||
       caps->items[0].value_len >= sizeof(r->first))
     return NULL;
@@ -261,7 +262,7 @@ void ef_metric_generic_name(const char *path, char *out, size_t size) {
 /* ---- the kinds of rows ---------------------------------------------------
  */
 
-static int is_sentinel(const ef_quota *quota, double raw) {
+EF_HOT int is_sentinel(const ef_quota *quota, double raw) {
   for (unsigned i = 0; i < quota->n_sentinels; i++)
     if (raw == quota->sentinels[i])
       return 1;
@@ -347,7 +348,7 @@ static int plausible(const ef_quota *quota, double value) {
 }
 
 /* The rows derived from quota, from its value and exact text. */
-static void publish_derived(run *r, const char *path, const ef_quota *quota,
+EF_HOT void publish_derived(run *r, const char *path, const ef_quota *quota,
                             const ef_captures *caps, double value,
                             const char *text) {
   const ef_quota *row;
@@ -493,11 +494,11 @@ static void publish_errors(run *r, const char *path, const ef_leaf *leaf,
     }
   } else if (leaf->kind == EF_KIND_LIST) {
     count = leaf->integer;
-    snprintf(codes, sizeof(codes), "%s", leaf->text);
+    ef_text_copy(codes, sizeof(codes), leaf->text);
   } else if (leaf->kind == EF_KIND_INTEGER) {
     /* A lone code instead of a list; 0 means none. */
     count = leaf->integer != 0;
-    snprintf(codes, sizeof(codes), "%s", count ? leaf->text : "");
+    ef_text_copy(codes, sizeof(codes), count ? leaf->text : "");
   } else {
     r->stats->implausible++;
     return;

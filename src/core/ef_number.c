@@ -8,10 +8,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The text of number when it is a whole number of thousandths of at
+ * most 15 digits (an age in milliseconds: every reading has one), as the
+ * printf below would write it, without it; 0 when it is not such a
+ * number. */
+static int thousandths_text(double number, char out[EF_NUMBER_TEXT_LEN]) {
+  if (!(number > -1e12 && number < 1e12))
+    return 0;
+  double scaled = number * 1000;
+  int64_t whole = (int64_t)scaled;
+  if ((double)whole != scaled || (double)whole / 1000.0 != number || whole == 0)
+    return 0;
+  uint64_t magnitude = whole < 0 ? 0 - (uint64_t)whole : (uint64_t)whole;
+  char digits[EF_NUMBER_TEXT_LEN];
+  int n = ef_int_text((int64_t)(magnitude / 1000), digits);
+  char *at = out;
+  if (whole < 0)
+    *at++ = '-';
+  memcpy(at, digits, (size_t)n);
+  at += n;
+  unsigned fraction = (unsigned)(magnitude % 1000);
+  if (fraction != 0) {
+    *at++ = '.';
+    *at++ = (char)('0' + fraction / 100);
+    fraction %= 100;
+    if (fraction != 0) {
+      *at++ = (char)('0' + fraction / 10);
+      fraction %= 10;
+      if (fraction != 0)
+        *at++ = (char)('0' + fraction);
+    }
+  }
+  *at = '\0';
+  return 1;
+}
+
 int ef_number_text(double number, char out[EF_NUMBER_TEXT_LEN]) {
   out[0] = '\0';
   if (!isfinite(number))
     return -1;
+  if (thousandths_text(number, out))
+    return 0;
   for (int digits = 15; digits <= 17; digits++) {
     snprintf(out, EF_NUMBER_TEXT_LEN, "%.*g", digits, number);
     if (strtod(out, NULL) == number)

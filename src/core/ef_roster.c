@@ -3,6 +3,7 @@
 
 #include "ef_account.h"
 #include "ef_hash.h"
+#include "ef_text.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -117,7 +118,7 @@ static int instances_reserve(ef_instances *instances) {
  * taken, or NULL when out of memory. */
 static char *instance_claim(ef_instances *instances, const char *wanted) {
   char candidate[EF_DEVICE_NAME_MAX + 1];
-  snprintf(candidate, sizeof(candidate), "%s", wanted);
+  ef_text_copy(candidate, sizeof(candidate), wanted);
   char *mine = NULL;
   pthread_mutex_lock(&instances->lock);
   if (instances_reserve(instances) == 0) {

@@ -158,7 +158,7 @@ EF_HOT walk_at join_key(walk *w, walk_at from, const char *key) {
   return extended(w, from, dot + key_len);
 }
 
-static walk_at join_index(walk *w, walk_at from, size_t index) {
+EF_HOT walk_at join_index(walk *w, walk_at from, size_t index) {
   char digits[EF_NUMBER_TEXT_LEN];
   size_t n = (size_t)ef_int_text((int64_t)index, digits);
   if (from.len + n + 3 > sizeof(w->path))

@@ -126,6 +126,15 @@ void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text) {
   fputc('\n', out);
 }
 
+size_t ef_text_copy(char *out, size_t size, const char *text) {
+  if (size == 0)
+    return 0;
+  size_t len = strnlen(text, size - 1);
+  memcpy(out, text, len);
+  out[len] = '\0';
+  return len;
+}
+
 char *ef_text_trimmed(const char *text) {
   while (isspace((unsigned char)*text))
     text++;

@@ -33,6 +33,11 @@ int ef_text_is_clean(const char *in);
  * at a terminal; into out, which the caller chose. */
 void ef_text_wrap(FILE *out, const char *lead, int indent, const char *text);
 
+/* text copied into out (size bytes, NUL terminated), cut to fit as
+ * snprintf's "%s" cuts it (bytes, not characters); its length there. For
+ * copies every reading makes, without a printf. */
+size_t ef_text_copy(char *out, size_t size, const char *text);
+
 /* A copy of text without the white space around it (malloc'ed), or NULL
  * when out of memory: a setting pasted with a newline would otherwise
  * fail (as a wrong signature, a host not found). */

@@ -39,7 +39,7 @@ static inline int reserve(buffer *b, size_t more) {
   return b->len + more <= b->cap && !b->failed ? 0 : grow(b, more);
 }
 
-static void put(buffer *b, const void *bytes, size_t n) {
+EF_HOT void put(buffer *b, const void *bytes, size_t n) {
   if (n > 0 && reserve(b, n) == 0) {
     memcpy(b->data + b->len, bytes, n);
     b->len += n;
@@ -593,7 +593,7 @@ static int write_keys(lp_writer *w, const lp_tag *tags, size_t n,
 }
 
 /* Writes tag i as ",key=value", unless it is left out. */
-static void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
+EF_HOT void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
   if (key_len(w, i) == 0)
     return;
   const char *value = tag->value;
@@ -620,7 +620,7 @@ static void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
 }
 
 /* Appends the len bytes of out at from (before its end) to it. */
-static void put_earlier(buffer *out, size_t from, size_t len) {
+EF_HOT void put_earlier(buffer *out, size_t from, size_t len) {
   if (len > 0 && reserve(out, len) == 0) {
     memcpy(out->data + out->len, out->data + from, len);
     out->len += len;
@@ -631,7 +631,7 @@ static void put_earlier(buffer *out, size_t from, size_t len) {
  * key and value are not empty wins). A tag of the rank and value of the
  * last line's (of the same key set, its texts unchanged till the flush)
  * is the bytes it was written as there: runs of them copied at once. */
-static void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
+EF_HOT void put_tags(lp_writer *w, const lp_tag *tags, size_t n_tags,
                      size_t n_written) {
   /* (line_valid is ended wherever the addresses are.) */
   int reuse = w->line_valid && !w->repeats;
@@ -918,7 +918,7 @@ static lp_span field_bytes(const lp_fields *fields, size_t index) {
 /* Writes the fields, the first of each key as written, runs of them at
  * once: all at once when their keys are known to be distinct, else told
  * apart here (and then known). */
-static void put_fields(lp_writer *w, lp_fields *fields) {
+EF_HOT void put_fields(lp_writer *w, lp_fields *fields) {
   if (fields->n == 1 || fields->keys_distinct ||
       (fields->as_earlier && fields->earlier_distinct)) {
     put_char(&w->out, ' '); /* not ',' before the first field */
@@ -955,7 +955,7 @@ static void put_fields(lp_writer *w, lp_fields *fields) {
 
 /* Copies the measurement written last when name (len bytes of it, as
  * name_len finds) is the same, else writes it and keeps what it wrote. */
-static void put_measurement_kept(lp_writer *w, const char *name, size_t len) {
+EF_HOT void put_measurement_kept(lp_writer *w, const char *name, size_t len) {
   if (w->measurement_valid && len == w->measurement_given.len &&
       memcmp(name, w->measurement_given.data, len) == 0) {
     put(&w->out, w->measurement_written.data, w->measurement_written.len);

@@ -127,7 +127,7 @@ void tg_series_clear(tg_series *series) {
 }
 
 /* size bytes from the arena, or NULL when out of memory. */
-static void *arena_alloc(tg_series *series, size_t size) {
+EF_HOT void *arena_alloc(tg_series *series, size_t size) {
   size = (size + 7) & ~(size_t)7;
   block *b = series->current;
   if (b == NULL || b->used + size > b->size) {
@@ -404,7 +404,7 @@ EF_HOT known_point *known_slot(const tg_series *series,
 
 /* Remembers the point at under key: 0, or -1 when memory runs out (it is
  * then to be found by its names). */
-static int remember(tg_series *series, const tg_series_key *key, size_t at) {
+EF_HOT int remember(tg_series *series, const tg_series_key *key, size_t at) {
   if (2 * (series->n_known + 1) > series->known_cap) {
     size_t cap = series->known_cap ? 2 * series->known_cap : 128;
     known_point *grown = calloc(cap, sizeof(*grown));

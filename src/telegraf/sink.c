@@ -2,6 +2,8 @@
  * Telegraf log lines. */
 #include "sink.h"
 
+#include "ef_inline.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -37,7 +39,7 @@ static void share_device_tags(tg_printer *printer,
 }
 
 /* The device tags of reading shared, once per reading. */
-static void share_reading_tags(tg_printer *printer,
+EF_HOT void share_reading_tags(tg_printer *printer,
                                const ef_reading_view *reading) {
   if (printer->shared_for == reading)
     return;
@@ -54,7 +56,7 @@ static void add_field(tg_printer *printer, const char *measurement,
 
 /* Adds field to the point of key when it is known (without a look at
  * names): 1, or 0 when it is not. */
-static int add_known(tg_printer *printer, const tg_series_key *key,
+EF_HOT int add_known(tg_printer *printer, const tg_series_key *key,
                      const lp_field *field) {
   int known = tg_series_add_known(printer->series, key, field);
   if (known < 0)

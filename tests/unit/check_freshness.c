@@ -4,6 +4,12 @@
 #include "ef_sample.h"
 #include "unit.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 static ef_freshness_verdict judge(ef_freshness *f, const char *json,
                                   int64_t now_ms, int64_t offset_ms) {
   ef_samples samples = {0};
@@ -74,5 +80,67 @@ START_TEST(age_prints_as_short_as_it_is) {
 }
 END_TEST
 
+/* What ef_number_text promises: the first of 15, 16, 17 digits that reads
+ * back as the number. */
+static void printed(double number, char out[EF_NUMBER_TEXT_LEN]) {
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(out, EF_NUMBER_TEXT_LEN, "%.*g", digits, number);
+    if (strtod(out, NULL) == number)
+      return;
+  }
+}
+
+/* Whole numbers of thousandths (ages in milliseconds), written without
+ * printf, are written as printf writes them: small and large, negative,
+ * with trailing zeros, at 15 digits and past them; and numbers near them
+ * that are none. */
+START_TEST(thousandths_print_as_printf_does) {
+  uint64_t state = 42;
+  size_t checked = 0;
+  for (int i = 0; i < 200000; i++) {
+    state = state * UINT64_C(6364136223846793005) + 1442695040888963407u;
+    int64_t k;
+    switch (i % 5) {
+    case 0:
+      k = (int64_t)(state >> 44); /* up to 2^20 */
+      break;
+    case 1:
+      k = (int64_t)(state >> 14) % INT64_C(2000000000000000); /* 2e15 */
+      break;
+    case 2:
+      k = (int64_t)((state >> 40) % 1000) * 1000; /* whole numbers */
+      break;
+    case 3:
+      k = INT64_C(999999999999999) - (int64_t)(state >> 54); /* 15 digits */
+      break;
+    default:
+      k = (int64_t)(state >> 34) * 10; /* trailing zeros */
+      break;
+    }
+    if (state & 1)
+      k = -k;
+    double numbers[] = {(double)k / 1000.0, nextafter((double)k / 1000.0, 0),
+                        (double)k / 1000.0 + 0.0005};
+    for (size_t n = 0; n < 3; n++) {
+      char ours[EF_NUMBER_TEXT_LEN], want[EF_NUMBER_TEXT_LEN];
+      ck_assert_int_eq(ef_number_text(numbers[n], ours), 0);
+      printed(numbers[n], want);
+      ck_assert_msg(strcmp(ours, want) == 0, "%.17g: %s, printf %s", numbers[n],
+                    ours, want);
+      checked++;
+    }
+  }
+  char text[EF_NUMBER_TEXT_LEN];
+  ck_assert_int_eq(ef_number_text(-0.0, text), 0);
+  ck_assert_str_eq(text, "-0");
+  ck_assert_int_eq(ef_number_text(0.001, text), 0);
+  ck_assert_str_eq(text, "0.001");
+  ck_assert_int_eq(ef_number_text(-12.3, text), 0);
+  ck_assert_str_eq(text, "-12.3");
+  ck_assert_uint_eq(checked, 600000);
+}
+END_TEST
+
 UNIT_MAIN("freshness", unchanged_stamp_is_stale, age_follows_the_server_clock,
-          no_stamp_is_fresh, age_prints_as_short_as_it_is)
+          no_stamp_is_fresh, age_prints_as_short_as_it_is,
+          thousandths_print_as_printf_does)

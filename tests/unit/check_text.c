@@ -86,5 +86,25 @@ START_TEST(cut_at_character_boundary) {
 }
 END_TEST
 
+/* A copy cut as snprintf's "%s" cuts it, at every room from none to more
+ * than enough, of empty, short and long texts; nothing past the room is
+ * written. */
+START_TEST(copies_cut_as_printf_cuts) {
+  static const char *const texts[] = {"", "a", "2026-12-06 21:33:26",
+                                      "\xc3\xa9t\xc3\xa9"};
+  for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++)
+    for (size_t size = 0; size <= 24; size++) {
+      char ours[32], want[32];
+      memset(ours, 'x', sizeof(ours));
+      memset(want, 'x', sizeof(want));
+      size_t len = ef_text_copy(ours, size, texts[t]);
+      snprintf(want, size, "%s", texts[t]);
+      ck_assert(memcmp(ours, want, sizeof(ours)) == 0);
+      ck_assert_uint_eq(len, size ? strlen(want) : 0);
+    }
+}
+END_TEST
+
 UNIT_MAIN("text", unsafe_characters_become_question_marks,
-          other_characters_stay, cut_at_character_boundary)
+          other_characters_stay, cut_at_character_boundary,
+          copies_cut_as_printf_cuts)
