@@ -71,6 +71,11 @@ char *ef_text_clean(const char *in, size_t len, char *out, size_t size) {
   const unsigned char *s = (const unsigned char *)in;
   size_t i = 0, n = 0;
   while (i < len && s[i] != '\0') {
+    /* Printable ASCII, nearly all of any name, copied in one pass. */
+    while (i < len && s[i] >= 0x20 && s[i] < 0x7f && n + 1 < size)
+      out[n++] = (char)s[i++];
+    if (i == len || s[i] == '\0' || n + 1 >= size)
+      break;
     int clean;
     size_t step = char_at(s + i, len - i, &clean);
     size_t write = clean ? step : 1;
