@@ -46,8 +46,10 @@ struct tg_series {
   size_t n_points, cap_points;
   uint32_t *index; /* point + 1 by hash of its series; 0 empty */
   size_t index_cap;
-  size_t last;          /* the point added to last, + 1; 0: none */
-  const lp_tag *shared; /* tg_series_share's copies, in the arena */
+  size_t last;            /* the point added to last, + 1; 0: none */
+  tg_series_key last_key; /* its key, when it was found or made by one
+                             (series 0: none) */
+  const lp_tag *shared;   /* tg_series_share's copies, in the arena */
   size_t n_shared;
   int share_failed;      /* the last share ran out of memory: no add until the
                             next share or flush, never a point without them */
@@ -433,10 +435,16 @@ int tg_series_add_known(tg_series *series, const tg_series_key *key,
     return -1;
   if (key->series == 0 || series->n_known == 0)
     return 0;
+  /* A pack's values, a device's own: one point's fields come one after
+   * another, told without a look in the table. */
+  if (series->last != 0 && key->series == series->last_key.series &&
+      key->variant == series->last_key.variant)
+    return add_field(&series->points[series->last - 1], field) == 0 ? 1 : -1;
   const known_point *slot = known_slot(series, key);
   if (slot->share != series->share)
     return 0;
   series->last = slot->point + 1;
+  series->last_key = *key;
   return add_field(&series->points[slot->point], field) == 0 ? 1 : -1;
 }
 
@@ -450,8 +458,10 @@ int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
   int keyed = key != NULL && key->series != 0;
   if (!keyed || series->names_looked) {
     int status = add_by_names(series, measurement, tags, n_tags, field, keyed);
-    if (status == 0 && keyed)
+    if (status == 0 && keyed) {
       remember(series, key, series->last - 1); /* else found by names */
+      series->last_key = *key;
+    }
     return status;
   }
   if (series->share_failed)
@@ -465,6 +475,7 @@ int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;
+  series->last_key = *key;
   if (remember(series, key, series->last - 1) != 0) {
     index_all(series); /* not found by its key: by its names */
   }
@@ -502,6 +513,7 @@ static int add_by_names(tg_series *series, const char *measurement,
   if (p == NULL)
     return -1;
   series->last = (size_t)(p - series->points) + 1;
+  series->last_key = (tg_series_key){0}; /* found by names */
   return add_field(p, field);
 }
 

@@ -552,6 +552,34 @@ START_TEST(series_known_by_key) {
 }
 END_TEST
 
+/* A key's field after a point found by names goes to the key's point, not
+ * to the point added to last; and after its own, to its own at once. */
+START_TEST(a_known_key_after_a_point_by_names) {
+  tg_series *series = tg_series_new();
+  ck_assert_ptr_nonnull(series);
+  const lp_tag device[] = {{"sn", "HJ31"}};
+  const lp_tag pack_a[] = {{"pack", "A"}};
+  const tg_series_key a_key = {.series = 70001, .variant = 1};
+  lp_field soc = {.key = "soc", .type = LP_INT, .integer = 81};
+  lp_field power = {.key = "power", .type = LP_INT, .integer = 5};
+  lp_field mode = {.key = "mode", .type = LP_INT, .integer = 1};
+  ck_assert_int_eq(tg_series_share(series, device, 1), 0);
+  ck_assert_int_eq(
+      tg_series_add_keyed(series, &a_key, "ecoflow_pack", pack_a, 1, &soc), 0);
+  ck_assert_int_eq(tg_series_add(series, "ecoflow", NULL, 0, &mode), 0);
+  ck_assert_int_eq(tg_series_add_known(series, &a_key, &power), 1);
+  ck_assert_int_eq(tg_series_add_known(series, &a_key, &mode), 1);
+  int lines;
+  char *out = flushed(series, 42, &lines);
+  ck_assert_int_eq(lines, 2);
+  ck_assert_str_eq(out,
+                   "ecoflow_pack,pack=A,sn=HJ31 soc=81i,power=5i,mode=1i 42\n"
+                   "ecoflow,sn=HJ31 mode=1i 42\n");
+  free(out);
+  tg_series_free(series);
+}
+END_TEST
+
 /* The Telegraf sink numbers the reading's own point (TG_READ_MEASUREMENT)
  * as a series below the core's, promising it is never a point the core
  * names: no row of the catalog has its measurement, nor the device's. */
@@ -1060,6 +1088,7 @@ UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
           points_follow_each_other, output_errors_reported, floats_round_trip,
           long_exact_text_reformatted, integers_are_written_digit_for_digit,
           series_group_fields, series_known_by_key,
+          a_known_key_after_a_point_by_names,
           the_sinks_own_points_are_not_the_catalogs, series_shared_tags,
           written_tags_same_line, lasting_key_sets_write_as_fresh,
           fields_after_clear_as_fresh, series_missing_tag_same_as_empty,
