@@ -104,7 +104,8 @@ typedef struct {
    * same field key, in every reading. And its names (measurement, tags'
    * keys and values, field) stay as they are until the next reading
    * starts through the same memo (ef_metric_memo.h): a front end may keep
-   * them till the reading's end without a copy. */
+   * them till the reading's end without a copy; its tags' keys (the
+   * catalog's) for as long as the process runs. */
   uint64_t series;
   uint32_t series_variant;
 } ef_metric;

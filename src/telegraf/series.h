@@ -48,9 +48,12 @@ typedef struct {
 
 /* As tg_series_add, and remembers the point under key (NULL: none) until
  * the next share or flush. A key with a series (not 0) promises more:
- * measurement's and tags' texts stay as they are until the flush (the
- * core's promise for a metric's series, ef_metric.h), so they are kept
- * as they are, not copied (tags itself need not last). */
+ * measurement's and tags' values stay as they are until the flush (the
+ * core's promise for a metric's series, ef_metric.h), and tags' keys for
+ * as long as the series lives (names the program spells: the catalog's,
+ * literals; the writer remembers key sets by their addresses,
+ * lp_writer_add_fields_lasting), so they are kept as they are, not
+ * copied (tags itself need not last). */
 int tg_series_add_keyed(tg_series *series, const tg_series_key *key,
                         const char *measurement, const lp_tag *tags,
                         size_t n_tags, const lp_field *field);

@@ -1353,6 +1353,10 @@ typedef struct {
   const char *at[256];
   char copy[256][EF_NAME_LEN];
   size_t n;
+  /* The tags' keys alone, which last as long as the process. */
+  const char *key_at[64];
+  char key_copy[64][EF_NAME_LEN];
+  size_t n_keys;
   uint64_t epoch; /* the memo's during the reading, 0: not yet read */
   int epoch_changed;
   const uint64_t *epoch_at;
@@ -1381,6 +1385,11 @@ static void note_names(const ef_metric *metric, void *ctx) {
   for (size_t i = 0; i < metric->n_tags; i++) {
     note_kept_name(k, metric->tags[i].key);
     note_kept_name(k, metric->tags[i].value);
+    if (k->n_keys < 64) {
+      k->key_at[k->n_keys] = metric->tags[i].key;
+      snprintf(k->key_copy[k->n_keys++], EF_NAME_LEN, "%s",
+               metric->tags[i].key);
+    }
   }
 }
 
@@ -1407,6 +1416,8 @@ START_TEST(a_series_names_last_the_reading) {
                              .max_unknown = 2 * EF_METRIC_MEMO_PATHS,
                              .memo = memo};
   uint64_t epochs[4];
+  kept_names *first = calloc(1, sizeof(*first));
+  ck_assert_ptr_nonnull(first);
   for (int round = 0; round < 4; round++) {
     /* Plain, then filled midway, twice. */
     int flooded = round % 2;
@@ -1424,7 +1435,15 @@ START_TEST(a_series_names_last_the_reading) {
     /* And after the reading, till the next starts (the sink's flush). */
     for (size_t i = 0; i < k->n; i++)
       ck_assert_str_eq(k->at[i], k->copy[i]);
+    if (round == 1)
+      *first = *k;
   }
+  /* The tags' keys of the first filled reading, after the memo began
+   * again and filled up once more. */
+  ck_assert_uint_gt(first->n_keys, 0);
+  for (size_t i = 0; i < first->n_keys; i++)
+    ck_assert_str_eq(first->key_at[i], first->key_copy[i]);
+  free(first);
   /* Filled, the memo began again at the next reading, not before. */
   ck_assert(epochs[1] == epochs[0]);
   ck_assert(epochs[2] != epochs[1]);
