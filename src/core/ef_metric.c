@@ -33,9 +33,9 @@ typedef struct {
   ef_leaf leaf; /* its text in text */
   char text[FALLBACK_TEXT_LEN];
   /* The memo's entry of its path (a row without captures: its pattern),
-   * valid while the memo's epoch is memo_epoch; or NULL. */
+   * valid for the whole reading (the memo begins again only between
+   * readings); or NULL. */
   ef_memo_path *path;
-  uint64_t memo_epoch;
 } deferred;
 
 /* One reading going through the catalog. */
@@ -67,15 +67,8 @@ typedef struct {
   const char *leaf_path;
   size_t leaf_parent_len;
   uint64_t leaf_serial;
-  uint64_t memo_epoch;      /* the memo's when the reading began */
-  const uint64_t *epoch_at; /* where the memo keeps it, or NULL */
-  ef_memo_path *path;       /* the current value's path in the memo, or NULL */
+  ef_memo_path *path; /* the current value's path in the memo, or NULL */
 } run;
-
-/* The memo's epoch now (0: no memo). */
-static uint64_t memo_epoch(const run *r) {
-  return r->epoch_at ? *r->epoch_at : 0;
-}
 
 EF_HOT void publish(run *r, ef_metric *metric) {
   double divisor = metric->quota != NULL && !r->policy.without_collectd_names
@@ -211,9 +204,6 @@ EF_HOT int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
   if (r->path != NULL) {
     const char *first = first_capture_text(r, caps);
     kept = ef_metric_memo_names(r->path, &key, first, r->first_number, metric);
-    /* Series of one epoch only: two of another might name one point. */
-    if (kept > 0 && metric->series != 0 && memo_epoch(r) != r->memo_epoch)
-      metric->series = 0;
   }
   if (kept > 0)
     return 0;
@@ -561,18 +551,16 @@ static void defer_fallback(run *r, const ef_leaf *leaf, const ef_quota *quota,
   memcpy(d->text, leaf->text ? leaf->text : "", len + 1);
   d->leaf.text = d->text;
   d->path = caps->n == 0 ? r->path : NULL;
-  d->memo_epoch = memo_epoch(r);
 }
 
 /* The fallback rows' values whose quota the device did not send. */
 static void publish_fallbacks(run *r) {
   uint32_t sent = r->seen | (r->policy.memory ? r->policy.memory->sent : 0);
-  uint64_t epoch = memo_epoch(r);
   for (size_t i = 0; i < r->n_fallbacks; i++) {
     const deferred *d = &r->fallbacks[i];
-    /* Named by their pattern, which is their path; through the memo while
-     * its entry is the one found for that path. */
-    r->path = d->memo_epoch == epoch ? d->path : NULL;
+    /* Named by their pattern, which is their path; through the memo's
+     * entry found for that path. */
+    r->path = d->path;
     if (!(sent & (1u << ef_catalog_fallback_bit(d->quota))))
       publish_known(r, d->quota->pattern, &d->leaf, d->quota,
                     &(ef_captures){0});
@@ -653,8 +641,6 @@ static void run_init(run *r, const ef_metric_policy *policy, ef_metric_cb cb,
   r->leaf_serial = 0;
   if (r->policy.memo != NULL)
     ef_metric_memo_reading_start(r->policy.memo);
-  r->epoch_at = r->policy.memo ? ef_metric_memo_epoch(r->policy.memo) : NULL;
-  r->memo_epoch = memo_epoch(r);
 }
 
 int ef_metrics_of_json(struct json_object *data, const ef_metric_policy *policy,

@@ -91,8 +91,7 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
 /* Where the memo keeps its epoch (for as long as the memo lives): a new
  * one each time it begins again. The series it hands out
  * (ef_metric_memo_names) are those of one epoch: two of them name two
- * points, unless their epochs differ. Read by every value of a reading:
- * a load, not a call. */
+ * points, unless their epochs differ. */
 const uint64_t *ef_metric_memo_epoch(const ef_metric_memo *memo);
 
 /* Keeps metric's names for key under entry: copies of those that lie in
