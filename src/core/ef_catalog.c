@@ -2,6 +2,7 @@
 #include "ef_catalog.h"
 
 #include "ef_hash.h"
+#include "ef_path_hash.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -153,10 +154,10 @@ static uint32_t hash_of(const char *text, size_t len) {
   return ef_fnv32_bytes(EF_FNV32_BASIS, text, len);
 }
 
-/* The exact index's slot of a path: its FNV-1a 64, which a walk finds as it
+/* The exact index's slot of a path: by its hash, which a walk finds as it
  * builds the path, so that a lookup need not hash it again. */
-static uint32_t exact_start(uint64_t fnv64) {
-  return (uint32_t)(fnv64 ^ (fnv64 >> 32)) & (EXACT_SLOTS - 1);
+static uint32_t exact_start(uint64_t path_hash) {
+  return (uint32_t)(path_hash ^ (path_hash >> 32)) & (EXACT_SLOTS - 1);
 }
 
 /* A capture takes one path segment or list index: it never crosses these.
@@ -328,7 +329,7 @@ static void build_rows(void) {
       add_capturing((uint16_t)i, pattern, (size_t)(brace - pattern));
       continue;
     }
-    for (uint32_t at = exact_start(ef_fnv64_text(EF_FNV64_BASIS, pattern));;
+    for (uint32_t at = exact_start(ef_path_hash(pattern, strlen(pattern)));;
          at = (at + 1) & (EXACT_SLOTS - 1)) {
       if (exact[at] == 0) {
         exact[at] = (uint16_t)(i + 1);
@@ -404,19 +405,19 @@ int ef_catalog_shape_group(const char *path, size_t parent_len,
   return -1;
 }
 
-/* The row without captures whose pattern is path (fnv64: its FNV-1a 64),
- * or NULL; the index built. */
-static const ef_quota *exact_row(const char *path, uint64_t fnv64) {
-  for (uint32_t at = exact_start(fnv64); exact[at] != 0;
+/* The row without captures whose pattern is path (path_hash: its hash,
+ * ef_path_hash.h), or NULL; the index built. */
+static const ef_quota *exact_row(const char *path, uint64_t path_hash) {
+  for (uint32_t at = exact_start(path_hash); exact[at] != 0;
        at = (at + 1) & (EXACT_SLOTS - 1))
     if (strcmp(catalog[exact[at] - 1].pattern, path) == 0)
       return &catalog[exact[at] - 1];
   return NULL;
 }
 
-int ef_catalog_exact_row(const char *path, uint64_t fnv64) {
+int ef_catalog_exact_row(const char *path, uint64_t path_hash) {
   ef_catalog_init();
-  return exact_row(path, fnv64) != NULL;
+  return exact_row(path, path_hash) != NULL;
 }
 
 int ef_catalog_shape_may_be_exact(int group) {
@@ -491,18 +492,18 @@ static int match_from(const char *pattern, const char *path,
 
 const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps) {
   size_t len = strlen(path);
-  return ef_catalog_lookup_hashed(
-      path, len, ef_fnv64_bytes(EF_FNV64_BASIS, path, len), caps);
+  return ef_catalog_lookup_hashed(path, len, ef_path_hash(path, len), caps);
 }
 
 const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
-                                         uint64_t fnv64, ef_captures *caps) {
+                                         uint64_t path_hash,
+                                         ef_captures *caps) {
   ef_captures scratch;
   if (caps == NULL)
     caps = &scratch;
   caps->n = 0;
   ef_catalog_init();
-  const ef_quota *whole = exact_row(path, fnv64);
+  const ef_quota *whole = exact_row(path, path_hash);
   if (whole != NULL)
     return whole;
   /* The first row in table order that matches, among the groups whose
@@ -551,8 +552,8 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
   return best;
 }
 
-int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64) {
-  const ef_quota *row = ef_catalog_lookup_hashed(path, len, fnv64, NULL);
+int ef_catalog_keeps_list(const char *path, size_t len, uint64_t path_hash) {
+  const ef_quota *row = ef_catalog_lookup_hashed(path, len, path_hash, NULL);
   return row != NULL && row->decode == EF_DECODE_ERROR_LIST;
 }
 

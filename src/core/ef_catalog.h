@@ -107,10 +107,10 @@ void ef_catalog_init(void);
  * NULL when the catalog does not know the quota. */
 const ef_quota *ef_catalog_lookup(const char *path, ef_captures *caps);
 
-/* The same for a path whose length and FNV-1a 64 (ef_hash.h, from
- * EF_FNV64_BASIS) the caller has found already: a walk building the path. */
+/* The same for a path whose length and hash (ef_path_hash.h) the caller
+ * has found already: a walk building the path. */
 const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
-                                         uint64_t fnv64, ef_captures *caps);
+                                         uint64_t path_hash, ef_captures *caps);
 
 /* Shapes. A pack's values lie below its path P ("bp_addr.<packSN>"),
  * which ends in the segment V that the rows of P's prefix group capture
@@ -126,17 +126,17 @@ const ef_quota *ef_catalog_lookup_hashed(const char *path, size_t len,
 int ef_catalog_shape_group(const char *path, size_t parent_len,
                            size_t *value_at);
 
-/* 1 when a row without captures names path (its FNV-1a 64 as for
+/* 1 when a row without captures names path (its hash as for
  * ef_catalog_lookup_hashed). */
-int ef_catalog_exact_row(const char *path, uint64_t fnv64);
+int ef_catalog_exact_row(const char *path, uint64_t path_hash);
 
 /* 0 when no path of shape group (ef_catalog_shape_group) can have an
  * exact row: no row without captures starts with the group's prefix. */
 int ef_catalog_shape_may_be_exact(int group);
 
-/* 1 when the catalog keeps the list at path (len bytes, its FNV-1a 64 as
+/* 1 when the catalog keeps the list at path (len bytes, its hash as
  * for ef_catalog_lookup_hashed) whole (codes), not item by item. */
-int ef_catalog_keeps_list(const char *path, size_t len, uint64_t fnv64);
+int ef_catalog_keeps_list(const char *path, size_t len, uint64_t path_hash);
 
 /* row's names, split (valid for the life of the program). */
 const ef_row_names *ef_catalog_names(const ef_quota *row);

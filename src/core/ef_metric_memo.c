@@ -3,6 +3,7 @@
 #include "ef_metric_memo.h"
 
 #include "ef_hash.h"
+#include "ef_path_hash.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,9 +35,9 @@ struct ef_memo_path {
    * the pack's path). */
   const char *path;
   size_t len;
-  uint64_t fnv64; /* of the path; a shape's: of its tail and group */
-  int group;      /* a shape's group + 1 (ef_catalog_shape_group); 0: a
-                     whole path */
+  uint64_t path_hash; /* of the path; a shape's: of its tail and group */
+  int group;          /* a shape's group + 1 (ef_catalog_shape_group); 0: a
+                         whole path */
   /* A shape's captures: the first (V, the pack's serial number) by name,
    * the others in the tail. */
   const char *first_name;
@@ -191,21 +192,21 @@ uint32_t ef_metric_memo_first_number(ef_metric_memo *memo, const char *text,
   return (uint32_t)memo->n_firsts;
 }
 
-/* The entry of (fnv64, key: len bytes, group), or NULL with *slot where
+/* The entry of (path_hash, key: len bytes, group), or NULL with *slot where
  * it would go (SIZE_MAX: too far from its hash's slot to be kept). */
-static ef_memo_path *find(const ef_metric_memo *memo, uint64_t fnv64,
+static ef_memo_path *find(const ef_metric_memo *memo, uint64_t path_hash,
                           const char *key, size_t len, int group,
                           size_t *slot) {
   size_t mask = INDEX_SLOTS - 1;
-  size_t at = (size_t)fnv64 & mask;
+  size_t at = (size_t)path_hash & mask;
   for (size_t probes = 0; probes < MAX_PROBES; at = (at + 1) & mask, probes++) {
     if (memo->index[at] == 0) {
       *slot = at;
       return NULL;
     }
     ef_memo_path *kept = &memo->paths[memo->index[at] - 1];
-    if (kept->fnv64 == fnv64 && kept->len == len && kept->group == group &&
-        memcmp(kept->path, key, len) == 0)
+    if (kept->path_hash == path_hash && kept->len == len &&
+        kept->group == group && memcmp(kept->path, key, len) == 0)
       return kept;
   }
   *slot = SIZE_MAX;
@@ -236,7 +237,8 @@ static void note_found(ef_metric_memo *memo, ef_memo_path *kept) {
  * n_tail_captures made; NULL when it is not kept (no slot, too long, no
  * room left: the memo begins again at the next reading). */
 static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
-                         uint64_t fnv64, size_t slot, size_t n_tail_captures) {
+                         uint64_t path_hash, size_t slot,
+                         size_t n_tail_captures) {
   if (slot == SIZE_MAX || len > PATH_MAX_KEPT)
     return NULL;
   size_t captures_size = n_tail_captures * sizeof(tail_capture);
@@ -262,7 +264,7 @@ static ef_memo_path *add(ef_metric_memo *memo, const char *key, size_t len,
    * from it (next_found). */
   *kept = (struct ef_memo_path){.path = copy,
                                 .len = len,
-                                .fnv64 = fnv64,
+                                .path_hash = path_hash,
                                 .n_tail_captures = n_tail_captures,
                                 .tail_captures = captures,
                                 .next_found = NULL};
@@ -339,7 +341,7 @@ static int captures_are_indexes(const ef_captures *caps) {
  * serial number begins): kept by shape (group and tail), for every pack
  * of every device. */
 static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
-                                    size_t len, uint64_t fnv64,
+                                    size_t len, uint64_t path_hash,
                                     size_t parent_len, int group,
                                     size_t value_at, ef_captures *caps,
                                     ef_memo_path **entry) {
@@ -349,8 +351,7 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
   size_t slot = SIZE_MAX;
   ef_memo_path *kept = predicted(memo, tail, tail_len, group + 1);
   if (kept == NULL) {
-    shape = ef_fnv64_bytes(ef_fnv64_byte(EF_FNV64_BASIS, (unsigned char)group),
-                           tail, tail_len);
+    shape = ef_path_step(ef_path_hash(tail, tail_len), (uint64_t)group);
     kept = find(memo, shape, tail, tail_len, group + 1, &slot);
   }
   if (kept != NULL) {
@@ -362,7 +363,7 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
     *entry = kept;
     return kept->quota;
   }
-  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
+  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, path_hash, caps);
   /* Kept when the row captures V first, whole, and the rest in the tail
    * (a row without one names its value after the whole path). */
   if (quota == NULL || caps->n == 0 || caps->items[0].value != value ||
@@ -386,7 +387,7 @@ static const ef_quota *lookup_shape(ef_metric_memo *memo, const char *path,
 /* As ef_metric_memo_lookup, but without noting the entry it finds: the
  * caller notes it, in one place for every way there is to find one. */
 static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
-                              size_t len, uint64_t fnv64, size_t parent_len,
+                              size_t len, uint64_t path_hash, size_t parent_len,
                               uint64_t parent_serial, ef_captures *caps,
                               ef_memo_path **entry) {
   *entry = NULL;
@@ -398,25 +399,25 @@ static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
           : -1;
   /* An exact row wins over a shape's (where the group has any). */
   if (group >= 0 &&
-      !(memo->parent_may_be_exact && ef_catalog_exact_row(path, fnv64)))
-    return lookup_shape(memo, path, len, fnv64, parent_len, group, value_at,
+      !(memo->parent_may_be_exact && ef_catalog_exact_row(path, path_hash)))
+    return lookup_shape(memo, path, len, path_hash, parent_len, group, value_at,
                         caps, entry);
   size_t slot = SIZE_MAX;
   ef_memo_path *kept = predicted(memo, path, len, 0);
   if (kept == NULL)
-    kept = find(memo, fnv64, path, len, 0, &slot);
+    kept = find(memo, path_hash, path, len, 0, &slot);
   if (kept != NULL) {
     tail_captures_of(kept, path, caps, 0);
     *entry = kept;
     return kept->quota;
   }
-  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, fnv64, caps);
+  const ef_quota *quota = ef_catalog_lookup_hashed(path, len, path_hash, caps);
   /* A path whose row captures other text than indexes is one device's
    * own: kept, it would be found by no other (a pack's are kept by shape,
    * above). */
   if (caps->n > 0 && !captures_are_indexes(caps))
     return quota;
-  kept = add(memo, path, len, fnv64, slot, caps->n);
+  kept = add(memo, path, len, path_hash, slot, caps->n);
   if (kept != NULL) {
     kept->quota = quota;
     keep_tail_captures(kept, path, caps, 0);
@@ -426,11 +427,11 @@ static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
 }
 
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
-                                      size_t len, uint64_t fnv64,
+                                      size_t len, uint64_t path_hash,
                                       size_t parent_len, uint64_t parent_serial,
                                       ef_captures *caps, ef_memo_path **entry) {
-  const ef_quota *quota =
-      lookup(memo, path, len, fnv64, parent_len, parent_serial, caps, entry);
+  const ef_quota *quota = lookup(memo, path, len, path_hash, parent_len,
+                                 parent_serial, caps, entry);
   if (*entry != NULL)
     note_found(memo, *entry);
   return quota;

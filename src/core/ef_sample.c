@@ -5,6 +5,7 @@
 #include "ef_hash.h"
 #include "ef_inline.h"
 #include "ef_number.h"
+#include "ef_path_hash.h"
 
 #include <json-c/json.h>
 #include <stdatomic.h>
@@ -52,7 +53,9 @@ typedef struct {
   seen_paths *seen;
   struct json_tokener **tokener;   /* for JSON text in strings, once needed */
   char number[EF_NUMBER_TEXT_LEN]; /* an integer's text */
-  char path[EF_PATH_MAX];
+  /* Room past the longest path for the last word's load (ef_path_hash.h):
+   * initialized with the walk, so such a load reads defined bytes. */
+  char path[EF_PATH_MAX + 8];
 } walk;
 
 struct ef_walker {
@@ -62,14 +65,16 @@ struct ef_walker {
   walk w;
 };
 
-/* Where the walk is: the path's length, and the FNV-1a 64 of the path so
- * far, carried down so that each value hashes its last segment only. */
+/* Where the walk is: the path's length and hash (ef_path_hash.h), with
+ * the words state carried down so that each value hashes its last
+ * segment only. */
 typedef struct {
   size_t len;
+  uint64_t words;
   uint64_t hash;
 } walk_at;
 
-#define TOP ((walk_at){.len = 0, .hash = EF_FNV64_BASIS})
+#define TOP ((walk_at){.len = 0, .words = EF_PATH_BASIS})
 
 static seen_path *seen_slot(const seen_paths *seen, uint64_t hash) {
   size_t mask = seen->cap - 1;
@@ -128,9 +133,13 @@ static int is_scalar(struct json_object *value) {
 }
 
 /* The path extended by the len bytes written at its end. */
-static walk_at extended(const walk *w, walk_at from, size_t len) {
-  return (walk_at){.len = from.len + len,
-                   .hash = ef_fnv64_bytes(from.hash, w->path + from.len, len)};
+EF_HOT walk_at extended(const walk *w, walk_at from, size_t len) {
+  size_t to = from.len + len;
+  uint64_t words = ef_path_words(from.words, w->path, from.len, to);
+  return (walk_at){
+      .len = to,
+      .words = words,
+      .hash = ef_path_end(words, ef_path_tail_padded(w->path, to), to)};
 }
 
 /* White space as the C locale has it, whatever locale the program runs
@@ -149,7 +158,7 @@ EF_HOT walk_at join_key(walk *w, walk_at from, const char *key) {
   while (key_len > 0 && is_blank(key[key_len - 1]))
     key_len--;
   size_t dot = from.len > 0;
-  if (from.len + dot + key_len + 1 > sizeof(w->path))
+  if (from.len + dot + key_len + 1 > EF_PATH_MAX)
     return TOP;
   if (dot)
     w->path[from.len] = '.';
@@ -161,7 +170,7 @@ EF_HOT walk_at join_key(walk *w, walk_at from, const char *key) {
 EF_HOT walk_at join_index(walk *w, walk_at from, size_t index) {
   char digits[EF_NUMBER_TEXT_LEN];
   size_t n = (size_t)ef_int_text((int64_t)index, digits);
-  if (from.len + n + 3 > sizeof(w->path))
+  if (from.len + n + 3 > EF_PATH_MAX)
     return TOP;
   char *end = w->path + from.len;
   *end = '[';

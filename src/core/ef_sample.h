@@ -48,7 +48,7 @@ typedef struct {
   double number;
   int64_t integer;
   const char *text;
-  /* The path's length, and its FNV-1a 64 (ef_hash.h, from EF_FNV64_BASIS):
+  /* The path's length, and its hash (ef_path_hash.h):
    * what a lookup by path needs, found as the walk builds the path; a
    * path_hash of 0 means neither is known. */
   size_t path_len;

@@ -1,8 +1,8 @@
 /* Unit tests of ef_catalog.c and ef_metric.c: what each quota becomes. */
 #include "ef_catalog.h"
-#include "ef_hash.h"
 #include "ef_metric.h"
 #include "ef_metric_memo.h"
+#include "ef_path_hash.h"
 #include "unit.h"
 
 #include <json-c/json.h>
@@ -109,6 +109,11 @@ static void same_metrics(const captured *a, const captured *b) {
   }
 }
 
+/* New keys enough to fill a memo: half as many again as it keeps, since a
+ * key whose hash's slot is too crowded is not kept, and how many are
+ * depends on the hash. */
+#define FLOOD_KEYS (EF_METRIC_MEMO_PATHS * 3 / 2)
+
 /* The metrics of data under policy, with a memo (ef_metric_memo.h) that
  * sees its paths first, then again, then after filling up with other
  * paths: each time what out holds, made without one. memory: the device's
@@ -127,7 +132,7 @@ static void memo_changes_nothing(struct json_object *data,
        * same. */
       struct json_object *others = json_object_new_object();
       char key[32];
-      for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++) {
+      for (int i = 0; i < FLOOD_KEYS; i++) {
         snprintf(key, sizeof(key), "other%d", i);
         json_object_object_add(others, key, json_object_new_int(i + 1));
       }
@@ -934,8 +939,7 @@ START_TEST(paths_sharing_a_slot_are_named_alike) {
     char key[16];
     snprintf(key, sizeof(key), "k%u", i);
     /* The memo's index has twice as many slots as it keeps paths. */
-    if ((ef_fnv64_text(EF_FNV64_BASIS, key) & (2 * EF_METRIC_MEMO_PATHS - 1)) !=
-        7)
+    if ((ef_path_hash(key, strlen(key)) & (2 * EF_METRIC_MEMO_PATHS - 1)) != 7)
       continue;
     used += (size_t)snprintf(json + used, sizeof(json) - used, "%s\"%s\":%d",
                              found ? "," : "", key, found + 1);
@@ -1271,7 +1275,7 @@ START_TEST(series_are_never_handed_out_twice) {
   ck_assert_uint_eq(before->n_series, 2);
   struct json_object *others = json_object_new_object();
   char key[32];
-  for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++) {
+  for (int i = 0; i < FLOOD_KEYS; i++) {
     snprintf(key, sizeof(key), "other%d", i);
     json_object_object_add(others, key, json_object_new_int(i + 1));
   }
@@ -1298,14 +1302,14 @@ START_TEST(series_are_never_handed_out_twice) {
 }
 END_TEST
 
-/* Members enough to fill a memo, each ended with ','. */
-#define FLOOD_LEN (EF_METRIC_MEMO_PATHS * 24)
+/* Members enough to fill a memo (FLOOD_KEYS), each ended with ','. */
+#define FLOOD_LEN (FLOOD_KEYS * 24)
 static const char *memo_flood(void) {
   static char flood[FLOOD_LEN];
   size_t used = 0;
   if (flood[0] != '\0')
     return flood;
-  for (int i = 0; i < EF_METRIC_MEMO_PATHS + 7; i++)
+  for (int i = 0; i < FLOOD_KEYS; i++)
     used += (size_t)snprintf(flood + used, sizeof(flood) - used,
                              "\"other%d\":%d,", i, i + 1);
   return flood;
@@ -1501,9 +1505,9 @@ START_TEST(series_that_may_share_a_point_are_none) {
   const char *path = "sysLoadPwr";
   ef_captures caps;
   ef_memo_path *entry = NULL;
-  const ef_quota *row = ef_metric_memo_lookup(
-      memo, path, strlen(path), ef_fnv64_text(EF_FNV64_BASIS, path), 0, 0,
-      &caps, &entry);
+  const ef_quota *row = ef_metric_memo_lookup(memo, path, strlen(path),
+                                              ef_path_hash(path, strlen(path)),
+                                              0, 0, &caps, &entry);
   ck_assert_ptr_nonnull(row);
   ck_assert_ptr_nonnull(entry);
   ef_names_key key = {.row = row, .suffix = "", .without_collectd_names = 1};
@@ -1531,7 +1535,7 @@ START_TEST(series_that_may_share_a_point_are_none) {
   /* Another tag value on its own is a series of its own. */
   path = "sysGridPwr";
   row = ef_metric_memo_lookup(memo, path, strlen(path),
-                              ef_fnv64_text(EF_FNV64_BASIS, path), 0, 0, &caps,
+                              ef_path_hash(path, strlen(path)), 0, 0, &caps,
                               &entry);
   ck_assert_ptr_nonnull(entry);
   key.row = row;
