@@ -7,34 +7,24 @@
 #include <stdlib.h>
 
 /* The markers as the API sends them, and scaled as a value in tenths,
- * hundredths or thousandths is. Each literal is the double nearest its
- * decimal, as strtod reads the API's text, and 65535 / 100.0 computes it:
- * both are correctly rounded. -3270 scaled further (-32.7) is a real
- * winter temperature, so it stops at tenths. */
-static const double markers[] = {
-    -3270.0, -327.0,      65.535,      655.35,      6553.5,
-    65535.0, 4294967.295, 42949672.95, 429496729.5, 4294967295.0,
-}; /* ascending: every value of every reading is searched for */
-#define N_MARKERS (sizeof(markers) / sizeof(markers[0]))
-/* Every marker lies outside (-327, 65.535): most readings need two
- * comparisons. */
-#define MARKERS_LOW (-327.0)
-#define MARKERS_HIGH 65.535
-
-int ef_value_no_reading(double value) {
-  if (value > MARKERS_LOW && value < MARKERS_HIGH)
-    return 0;
-  size_t low = 0, high = N_MARKERS; /* the first marker >= value is in
-                                       [low, high] */
-  while (low < high) {
-    size_t middle = (low + high) / 2;
-    if (markers[middle] < value)
-      low = middle + 1;
-    else
-      high = middle;
-  }
-  return low < N_MARKERS && markers[low] == value; /* NaN: never */
-}
+ * hundredths or thousandths is: -3270, -327, 65535 / 10^k (k = 0..3) and
+ * 4294967295 / 10^k. Each literal is the double nearest its decimal, as
+ * strtod reads the API's text, and 65535 / 100.0 computes it: both are
+ * correctly rounded. -3270 scaled further (-32.7) is a real winter
+ * temperature, so it stops at tenths.
+ *
+ * Each in the slot its bits' hash gives (ef_value_rules.h), found for
+ * these ten by trying multipliers: one load and one compare for every
+ * value of every reading. The others are NaN, which equals nothing.
+ * check_value_rules asks for every marker and its neighbours. */
+const double ef_no_reading_slots[EF_NO_READING_SLOTS] = {
+    [0] = 429496729.5, [1] = -327.0,  [2] = 4294967295.0,
+    [3] = NAN,         [4] = -3270.0, [5] = NAN,
+    [6] = 6553.5,      [7] = NAN,     [8] = 655.35,
+    [9] = 42949672.95, [10] = NAN,    [11] = 4294967.295,
+    [12] = 65.535,     [13] = NAN,    [14] = NAN,
+    [15] = 65535.0,
+};
 
 void ef_value_memory_clear(ef_value_memory *memory) {
   free(memory->counters);

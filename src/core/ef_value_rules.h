@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Lifetime counters remembered per device; the catalog has a handful per
  * family (a PowerOcean with three packs: 18). */
@@ -36,8 +37,18 @@
  * counter grows by more than 1% a reading. */
 #define EF_COUNTER_STEP_FLOOR 1000.0
 
-/* 1 when value is one of EcoFlow's "no reading" markers. */
-int ef_value_no_reading(double value);
+/* The markers by the slot of their bits' hash (ef_value_rules.c). */
+#define EF_NO_READING_SLOTS 16
+#define EF_NO_READING_MULTIPLIER UINT64_C(0x544B0EC76D00616D)
+extern const double ef_no_reading_slots[EF_NO_READING_SLOTS];
+
+/* 1 when value is one of EcoFlow's "no reading" markers. Inline: every
+ * value of every reading is asked. */
+static inline int ef_value_no_reading(double value) {
+  uint64_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  return ef_no_reading_slots[(bits * EF_NO_READING_MULTIPLIER) >> 60] == value;
+}
 
 typedef struct {
   uint32_t series; /* a hash of the series the counter is published as */

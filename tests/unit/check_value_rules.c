@@ -4,7 +4,9 @@
 #include "unit.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define SHARE 0.01
 #define SERIES 7u
@@ -124,7 +126,44 @@ START_TEST(memory_is_small_and_bounded) {
 }
 END_TEST
 
+/* The ten markers, and nothing else, whatever the bits: each marker's
+ * nearest doubles either side, both zeros, and 2,000,000 doubles of random
+ * bits and of the readings' range, against a scan of the list. */
+START_TEST(only_the_markers_are_no_reading) {
+  static const double ten[] = {
+      -3270.0, -327.0,      65.535,      655.35,      6553.5,
+      65535.0, 4294967.295, 42949672.95, 429496729.5, 4294967295.0};
+  enum { N = sizeof(ten) / sizeof(ten[0]) };
+  for (size_t i = 0; i < N; i++) {
+    ck_assert(ef_value_no_reading(ten[i]));
+    ck_assert(!ef_value_no_reading(nextafter(ten[i], INFINITY)));
+    ck_assert(!ef_value_no_reading(nextafter(ten[i], -INFINITY)));
+    ck_assert(!ef_value_no_reading(-ten[i]));
+  }
+  ck_assert(!ef_value_no_reading(0.0));
+  ck_assert(!ef_value_no_reading(-0.0));
+  uint64_t state = UINT64_C(0x2545F4914F6CDD1D);
+  for (int i = 0; i < 2000000; i++) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    double value;
+    if (i % 2 == 0) {
+      memcpy(&value, &state, sizeof(value));
+    } else {
+      /* A reading's decimal: -5000.000 to 4294967.295 by thousandths. */
+      value = (double)(int64_t)(state % UINT64_C(4299967295)) / 1000 - 5000;
+    }
+    int listed = 0;
+    for (size_t k = 0; k < N; k++)
+      listed |= ten[k] == value;
+    ck_assert_msg(ef_value_no_reading(value) == listed, "%.17g", value);
+  }
+}
+END_TEST
+
 UNIT_MAIN("value_rules", markers_and_their_scaled_forms,
+          only_the_markers_are_no_reading,
           counters_grow_and_hold_small_glitches,
           zero_and_markers_are_no_reading, a_spike_that_returns_is_a_glitch,
           a_reset_is_believed_when_it_grows, small_counters_grow_freely,
