@@ -68,6 +68,9 @@ typedef struct {
   size_t leaf_parent_len;
   uint64_t leaf_serial;
   ef_memo_path *path; /* the current value's path in the memo, or NULL */
+  /* The current metric's ef_metric_guard_series when its names came
+   * from the memo with it; 0: to be made. */
+  uint32_t guard_series;
 } run;
 
 EF_HOT void publish(run *r, ef_metric *metric) {
@@ -201,9 +204,11 @@ EF_HOT int name_metric(run *r, ef_metric *metric, const ef_quota *quota,
                       .without_collectd_names =
                           r->policy.without_collectd_names};
   int kept = 0;
+  r->guard_series = 0;
   if (r->path != NULL) {
     const char *first = first_capture_text(r, caps);
-    kept = ef_metric_memo_names(r->path, &key, first, r->first_number, metric);
+    kept = ef_metric_memo_names(r->path, &key, first, r->first_number, metric,
+                                &r->guard_series);
   }
   if (kept > 0)
     return 0;
@@ -358,9 +363,7 @@ EF_HOT void publish_derived(run *r, const char *path, const ef_quota *quota,
   }
 }
 
-/* The series a counter is published as, for its guard: the same for a
- * fallback row and the row it stands in for. */
-static uint32_t series_of(const ef_metric *metric) {
+uint32_t ef_metric_guard_series(const ef_metric *metric) {
   const char *texts[2 + EF_MAX_TAGS] = {metric->measurement, metric->field};
   for (size_t i = 0; i < metric->n_tags; i++)
     texts[2 + i] = metric->tags[i].value;
@@ -379,8 +382,9 @@ static int counter_passes(run *r, const ef_metric *metric) {
     return 1;
   double share = r->policy.counter_glitch > 0 ? r->policy.counter_glitch
                                               : EF_DEFAULT_COUNTER_GLITCH;
-  switch (ef_counter_judge(r->policy.memory, series_of(metric), metric->number,
-                           share)) {
+  uint32_t series =
+      r->guard_series != 0 ? r->guard_series : ef_metric_guard_series(metric);
+  switch (ef_counter_judge(r->policy.memory, series, metric->number, share)) {
   case EF_COUNTER_PUBLISH:
     return 1;
   case EF_COUNTER_NO_READING:

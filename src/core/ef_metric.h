@@ -166,4 +166,9 @@ int ef_metrics_family_known_samples(const ef_samples *samples);
  * [A-Za-z0-9_] only ("20_1.invOutputWatts" -> "20_1_inv_output_watts"). */
 void ef_metric_generic_name(const char *path, char *out, size_t size);
 
+/* The hash a lifetime counter's guard (ef_value_rules.h) knows metric's
+ * series by: of its measurement, field and tags' values, so the same for
+ * a fallback row and the row it stands in for. */
+uint32_t ef_metric_guard_series(const ef_metric *metric);
+
 #endif

@@ -57,8 +57,9 @@ static const char first_capture[] = "";
 
 struct ef_memo_names {
   ef_names_key key;
-  uint64_t series;  /* of its measurement and tags (ef_metric.h); 0 */
-  int first_in_tag; /* a tag's value is the first capture's */
+  uint64_t series;       /* of its measurement and tags (ef_metric.h); 0 */
+  int first_in_tag;      /* a tag's value is the first capture's */
+  uint32_t guard_series; /* ef_metric_guard_series; 0 when first_in_tag */
   /* Copies of the texts the naming made; the others (the catalog's, the
    * measurement, collectd type and tag keys) kept as they are. */
   const char *collectd_type, *collectd_instance, *measurement, *field;
@@ -445,7 +446,7 @@ static int same_key(const ef_names_key *a, const ef_names_key *b) {
 
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
                          const char *first_text, uint32_t first_number,
-                         ef_metric *metric) {
+                         ef_metric *metric, uint32_t *guard_series) {
   for (const ef_memo_names *kept = entry->names; kept != NULL;
        kept = kept->next)
     if (same_key(&kept->key, key)) {
@@ -466,6 +467,7 @@ int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
       metric->series =
           kept->first_in_tag && first_number == 0 ? 0 : kept->series;
       metric->series_variant = kept->first_in_tag ? first_number : 0;
+      *guard_series = kept->guard_series;
       return 1;
     }
   return 0;
@@ -653,6 +655,8 @@ void ef_metric_memo_keep(ef_metric_memo *memo, ef_memo_path *entry,
   }
   for (size_t i = 0; i < kept->n_tags; i++)
     kept->first_in_tag |= kept->tags[i].value == first_capture;
+  /* The kept texts are the metric's, copied. */
+  kept->guard_series = kept->first_in_tag ? 0 : ef_metric_guard_series(metric);
   kept->series = series_of_names(memo, kept);
   entry->names = kept;
 }

@@ -83,10 +83,12 @@ const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
  * metric's series too (ef_metric.h): the same for all names kept with one
  * measurement and tag set, the first capture's value aside, which
  * first_number tells (the caller's number for first_text: the same text,
- * the same number). */
+ * the same number). And *guard_series to the names' hash for the
+ * counters' guard (ef_metric_guard_series), made once when they were
+ * kept; 0 when it is to be made for each value (a first capture's). */
 int ef_metric_memo_names(const ef_memo_path *entry, const ef_names_key *key,
                          const char *first_text, uint32_t first_number,
-                         ef_metric *metric);
+                         ef_metric *metric, uint32_t *guard_series);
 
 /* Where the memo keeps its epoch (for as long as the memo lives): a new
  * one each time it begins again. The series it hands out

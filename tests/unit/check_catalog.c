@@ -1518,8 +1518,13 @@ START_TEST(series_that_may_share_a_point_are_none) {
   char made[8] = "";
   ef_metric_memo_keep(memo, entry, &key, &metric, made, sizeof(made));
   ef_metric named = {0};
-  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named), 1);
+  uint32_t guard = 0;
+  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named, &guard),
+                   1);
   ck_assert_str_eq(named.tags[0].value, "A");
+  /* The counters' guard knows the names by their hash, made when kept. */
+  ck_assert_uint_eq(guard, ef_metric_guard_series(&metric));
+  ck_assert_uint_ne(guard, 0);
   ck_assert_uint_eq(named.series, 0);
   /* A literal point of two tags (a flat key with index captures) that a
    * pack's shape may name too: none either. */
@@ -1541,8 +1546,10 @@ START_TEST(series_that_may_share_a_point_are_none) {
   key.row = row;
   metric.measurement = "ecoflow_other";
   ef_metric_memo_keep(memo, entry, &key, &metric, made, sizeof(made));
-  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named), 1);
+  ck_assert_int_eq(ef_metric_memo_names(entry, &key, NULL, 0, &named, &guard),
+                   1);
   ck_assert_uint_ne(named.series, 0);
+  ck_assert_uint_eq(guard, ef_metric_guard_series(&metric));
   ef_metric_memo_free(memo);
   free(f);
 }
