@@ -2,6 +2,7 @@
  * metrics. */
 #include "ef_metric.h"
 
+#include "ef_copy.h"
 #include "ef_inline.h"
 #include "ef_metric_memo.h"
 #include "ef_text.h"
@@ -179,7 +180,7 @@ EF_HOT const char *first_capture_text(run *r, const ef_captures *caps) {
                         ? r->leaf_serial
                         : 0;
   if (len != r->first_len || memcmp(r->first, value, len) != 0) {
-    memcpy(r->first, value, len);
+    ef_copy(r->first, value, len);
     r->first[len] = '\0';
     r->first_len = len;
     r->first_number = ef_metric_memo_first_number(r->policy.memo, r->first, len,

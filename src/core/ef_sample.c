@@ -2,6 +2,7 @@
 #include "ef_sample.h"
 
 #include "ef_catalog.h"
+#include "ef_copy.h"
 #include "ef_hash.h"
 #include "ef_inline.h"
 #include "ef_number.h"
@@ -162,7 +163,7 @@ EF_HOT walk_at join_key(walk *w, walk_at from, const char *key) {
     return TOP;
   if (dot)
     w->path[from.len] = '.';
-  memcpy(w->path + from.len + dot, key, key_len);
+  ef_copy(w->path + from.len + dot, key, key_len);
   w->path[from.len + dot + key_len] = '\0';
   return extended(w, from, dot + key_len);
 }

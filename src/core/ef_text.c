@@ -2,6 +2,8 @@
  * cloud text. */
 #include "ef_text.h"
 
+#include "ef_copy.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +137,7 @@ size_t ef_text_copy(char *out, size_t size, const char *text) {
   if (size == 0)
     return 0;
   size_t len = strnlen(text, size - 1);
-  memcpy(out, text, len);
+  ef_copy(out, text, len);
   out[len] = '\0';
   return len;
 }

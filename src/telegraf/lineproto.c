@@ -2,6 +2,7 @@
  * into one buffer per batch of lines. */
 #include "lineproto.h"
 
+#include "ef_copy.h"
 #include "ef_hash.h"
 #include "ef_inline.h"
 #include "ef_number.h"
@@ -41,7 +42,7 @@ static inline int reserve(buffer *b, size_t more) {
 
 EF_HOT void put(buffer *b, const void *bytes, size_t n) {
   if (n > 0 && reserve(b, n) == 0) {
-    memcpy(b->data + b->len, bytes, n);
+    ef_copy(b->data + b->len, bytes, n);
     b->len += n;
   }
 }
@@ -608,11 +609,11 @@ EF_HOT void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
     return;
   char *out = w->out.data + w->out.len;
   out[0] = ',';
-  memcpy(out + 1, tag_key(w, i), key_length);
+  ef_copy(out + 1, tag_key(w, i), key_length);
   out[1 + key_length] = '=';
   w->out.len += 2 + key_length;
   if (written) {
-    memcpy(out + 2 + key_length, value, value_len);
+    ef_copy(out + 2 + key_length, value, value_len);
     w->out.len += value_len;
   } else {
     put_escaped(&w->out, value, value_len, &TAG);
@@ -622,7 +623,7 @@ EF_HOT void put_tag(lp_writer *w, const lp_tag *tag, size_t i, int written) {
 /* Appends the len bytes of out at from (before its end) to it. */
 EF_HOT void put_earlier(buffer *out, size_t from, size_t len) {
   if (len > 0 && reserve(out, len) == 0) {
-    memcpy(out->data + out->len, out->data + from, len);
+    ef_copy(out->data + out->len, out->data + from, len);
     out->len += len;
   }
 }
@@ -844,9 +845,9 @@ EF_HOT int add_known_float(lp_fields *f, const lp_field *field,
   }
   char *out = f->text.data + f->text.len;
   out[0] = ',';
-  memcpy(out + 1, field->key, earlier->len);
+  ef_copy(out + 1, field->key, earlier->len);
   out[1 + earlier->len] = '=';
-  memcpy(out + 2 + earlier->len, field->text, value_len);
+  ef_copy(out + 2 + earlier->len, field->text, value_len);
   f->keys[f->n++] = (lp_span){.at = f->text.len + 1,
                               .len = earlier->len,
                               .as_given = 1,
@@ -993,7 +994,7 @@ static int add_fields(lp_writer *w, const char *measurement, const lp_tag *tags,
   if (reserve(&w->out, w->stamp_len + 2) == 0) {
     char *out = w->out.data + w->out.len;
     out[0] = ' ';
-    memcpy(out + 1, w->stamp, w->stamp_len);
+    ef_copy(out + 1, w->stamp, w->stamp_len);
     out[1 + w->stamp_len] = '\n';
     w->out.len += w->stamp_len + 2;
   }

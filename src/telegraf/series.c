@@ -1,6 +1,7 @@
 /* series.c: grouping fields into points by measurement and tag set. */
 #include "series.h"
 
+#include "ef_copy.h"
 #include "ef_hash.h"
 #include "ef_inline.h"
 
@@ -160,7 +161,7 @@ static const char *copy_text(tg_series *series, const char *text, int *failed) {
     *failed = 1;
     return NULL;
   }
-  memcpy(copy, text, len);
+  ef_copy(copy, text, len);
   return copy;
 }
 

@@ -1,5 +1,7 @@
-/* Unit tests of ef_text.c: what cloud text may hold once cleaned. */
+/* Unit tests of ef_text.c: what cloud text may hold once cleaned; and of
+ * ef_copy.h, its short copies. */
 #include "ef_account.h"
+#include "ef_copy.h"
 #include "ef_text.h"
 #include "unit.h"
 
@@ -105,6 +107,26 @@ START_TEST(copies_cut_as_printf_cuts) {
 }
 END_TEST
 
+/* ef_copy is memcpy: every length to 80 (each of its ways, and past
+ * them), from and to every alignment, writes the n bytes and nothing
+ * either side of them. */
+START_TEST(short_copies_copy_exactly_their_bytes) {
+  unsigned char from[128], to[128], expected[128];
+  for (size_t i = 0; i < sizeof(from); i++)
+    from[i] = (unsigned char)(i * 37 + 11);
+  for (size_t n = 0; n <= 80; n++)
+    for (size_t at = 0; at < 8; at++)
+      for (size_t in = 0; in < 8; in++) {
+        memset(to, 0xEE, sizeof(to));
+        memset(expected, 0xEE, sizeof(expected));
+        memcpy(expected + 16 + at, from + in, n);
+        ef_copy(to + 16 + at, from + in, n);
+        ck_assert_msg(memcmp(to, expected, sizeof(to)) == 0,
+                      "n %zu, to +%zu, from +%zu", n, at, in);
+      }
+}
+END_TEST
+
 UNIT_MAIN("text", unsafe_characters_become_question_marks,
           other_characters_stay, cut_at_character_boundary,
-          copies_cut_as_printf_cuts)
+          copies_cut_as_printf_cuts, short_copies_copy_exactly_their_bytes)
