@@ -149,27 +149,33 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
   return kind->pairs && escaped && run % 2 == 1 ? run - 1 : run;
 }
 
-/* Writes the first len bytes of s with the kind's specials escaped,
- * control characters as spaces and invalid UTF-8 as '?'. Runs of plain
- * bytes, nearly all of any name, are copied in the one pass that finds
- * them. */
-static void put_escaped(buffer *b, const char *s, size_t len,
-                        const element *kind) {
+/* Copies the plain bytes at the start of s (len bytes) and returns how
+ * many: room made for all len. */
+static inline size_t put_plain_run(buffer *b, const char *s, size_t len,
+                                   const unsigned char *plain) {
+  if (reserve(b, len) != 0)
+    return len; /* nothing more to write: memory ran out */
+  const unsigned char *bytes = (const unsigned char *)s;
+  char *out = b->data + b->len;
+  size_t i = 0;
+  while (i < len && plain[bytes[i]]) {
+    out[i] = s[i];
+    i++;
+  }
+  b->len += i;
+  return i;
+}
+
+/* put_escaped from the first byte that is not plain. */
+static __attribute__((noinline)) void put_escaped_rest(buffer *b, const char *s,
+                                                       size_t len, size_t i,
+                                                       const element *kind) {
   const unsigned char *bytes = (const unsigned char *)s;
   const unsigned char *plain = plain_bytes[kind->id];
   int escapes_backslash = kind->escapes_backslash;
-  for (size_t i = 0; i < len;) {
-    /* Plain bytes copied as they are scanned, room made for all the rest. */
-    if (reserve(b, len - i) != 0)
-      return;
-    char *out = b->data + b->len;
-    size_t start = i;
-    while (i < len && plain[bytes[i]]) {
-      out[i - start] = s[i];
-      i++;
-    }
-    b->len += i - start;
-    if (i == len)
+  while (i < len) {
+    i += put_plain_run(b, s + i, len - i, plain);
+    if (i >= len)
       break;
     if (bytes[i] == '\\' && !escapes_backslash) {
       size_t run = 0;
@@ -193,6 +199,17 @@ static void put_escaped(buffer *b, const char *s, size_t len,
       put_char(b, '\\');
     put_char(b, (char)c);
   }
+}
+
+/* Writes the first len bytes of s with the kind's specials escaped,
+ * control characters as spaces and invalid UTF-8 as '?'. Runs of plain
+ * bytes, nearly all of any name, are copied in the one pass that finds
+ * them: here, inline, for a name all plain (the common one). */
+EF_HOT void put_escaped(buffer *b, const char *s, size_t len,
+                        const element *kind) {
+  size_t plain = put_plain_run(b, s, len, plain_bytes[kind->id]);
+  if (plain < len)
+    put_escaped_rest(b, s, len, plain, kind);
 }
 
 /* How much of a measurement, key or tag value can be written: all but its
@@ -859,21 +876,24 @@ EF_HOT int add_known_float(lp_fields *f, const lp_field *field,
   return 1;
 }
 
-int lp_fields_add(lp_fields *f, const lp_field *field) {
-  if (!value_writable(field))
+/* Room for one more key: 0, or -1 when memory ran out. */
+static int reserve_key(lp_fields *f) {
+  if (f->n < f->room)
     return 0;
-  if (f->n == f->room) {
-    size_t room = f->room ? 2 * f->room : 4;
-    lp_span *keys = realloc(f->keys, room * sizeof(*keys));
-    if (keys == NULL)
-      return -1;
-    f->keys = keys;
-    f->room = room;
-  }
-  const lp_span *earlier = earlier_key(f, field);
-  int known = earlier != NULL ? add_known_float(f, field, earlier) : 0;
-  if (known != 0)
-    return known;
+  size_t room = f->room ? 2 * f->room : 4;
+  lp_span *keys = realloc(f->keys, room * sizeof(*keys));
+  if (keys == NULL)
+    return -1;
+  f->keys = keys;
+  f->room = room;
+  return 0;
+}
+
+/* lp_fields_add for any field but the common one (add_known_float):
+ * apart, so that the common one's path saves and restores few registers
+ * (every value of every reading takes it). */
+static __attribute__((noinline)) int
+add_field_written(lp_fields *f, const lp_field *field, const lp_span *earlier) {
   pthread_once(&plain_once, fill_plain_bytes);
   size_t mark = f->text.len;
   put_char(&f->text, ',');
@@ -906,6 +926,16 @@ int lp_fields_add(lp_fields *f, const lp_field *field) {
   f->keys_distinct = 0;
   f->as_earlier &= earlier != NULL;
   return 1;
+}
+
+int lp_fields_add(lp_fields *f, const lp_field *field) {
+  if (!value_writable(field))
+    return 0;
+  if (reserve_key(f) != 0)
+    return -1;
+  const lp_span *earlier = earlier_key(f, field);
+  int known = earlier != NULL ? add_known_float(f, field, earlier) : 0;
+  return known != 0 ? known : add_field_written(f, field, earlier);
 }
 
 /* Field index's ",key=value" in the text of fields. */
