@@ -1,6 +1,7 @@
 /* ef_discovery.c: GET device/list into a plain list. */
 #include "ef_discovery.h"
 #include "ef_account.h"
+#include "ef_grow.h"
 #include "ef_text.h"
 
 #include <json-c/json.h>
@@ -60,14 +61,11 @@ static void clear_entries(ef_device_list *list) {
 
 /* Room for one more entry: 0, or -1 when out of memory. */
 static int reserve_entry(ef_device_list *list) {
-  if (list->len < list->room)
-    return 0;
-  size_t room = list->room ? 2 * list->room : 64;
-  ef_listed_device *grown = realloc(list->items, room * sizeof(*grown));
+  ef_listed_device *grown =
+      ef_grown(list->items, &list->room, list->len + 1, sizeof(*grown), 64);
   if (grown == NULL)
     return -1;
   list->items = grown;
-  list->room = room;
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "ef_discovery.h"
 #include "ef_engine_private.h"
 #include "ef_freshness.h"
+#include "ef_grow.h"
 #include "ef_health.h"
 #include "ef_metric_memo.h"
 #include "ef_poll.h"
@@ -378,16 +379,13 @@ static void settle(read_state *read, ef_roster_device *device,
  * (settle counted it as held). Out of memory, it stays held for good. */
 static void hold_reading(read_state *read, ef_roster_device *device,
                          const ef_reading *reading) {
-  if (read->n_held == read->held_cap) {
-    size_t cap = read->held_cap ? 2 * read->held_cap : 8;
-    held_reading *held = realloc(read->held, cap * sizeof(*held));
-    if (held == NULL) {
-      ef_engine_note(read->engine, EF_LEVEL_ERROR, device, "out of memory");
-      return;
-    }
-    read->held = held;
-    read->held_cap = cap;
+  held_reading *held =
+      ef_grown(read->held, &read->held_cap, read->n_held + 1, sizeof(*held), 8);
+  if (held == NULL) {
+    ef_engine_note(read->engine, EF_LEVEL_ERROR, device, "out of memory");
+    return;
   }
+  read->held = held;
   read->held[read->n_held++] =
       (held_reading){.device = device,
                      .data = json_object_get(reading->data),

@@ -1,20 +1,19 @@
 /* ef_params.c: flattening and sorting of signed request parameters. */
 #include "ef_params.h"
 
+#include "ef_grow.h"
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int ef_params_add(ef_params *params, const char *key, const char *value) {
-  if (params->len == params->cap) {
-    size_t cap = params->cap ? params->cap * 2 : 8;
-    ef_param *items = realloc(params->items, cap * sizeof(*items));
-    if (items == NULL)
-      return -1;
-    params->items = items;
-    params->cap = cap;
-  }
+  ef_param *items =
+      ef_grown(params->items, &params->cap, params->len + 1, sizeof(*items), 8);
+  if (items == NULL)
+    return -1;
+  params->items = items;
   char *k = strdup(key);
   char *v = strdup(value);
   if (k == NULL || v == NULL) {

@@ -2,6 +2,7 @@
 #include "ef_roster.h"
 
 #include "ef_account.h"
+#include "ef_grow.h"
 #include "ef_hash.h"
 #include "ef_text.h"
 
@@ -232,15 +233,11 @@ static void device_free(const ef_roster *roster, ef_roster_device *device) {
 static ef_roster_device *device_add(ef_roster *roster, const char *sn,
                                     const char *name, int64_t interval_ms,
                                     int64_t now_ms) {
-  if (roster->len == roster->cap) {
-    size_t cap = roster->cap ? 2 * roster->cap : 8;
-    ef_roster_device **grown =
-        realloc(roster->devices, cap * sizeof(*roster->devices));
-    if (grown == NULL)
-      return NULL;
-    roster->devices = grown;
-    roster->cap = cap;
-  }
+  ef_roster_device **grown = ef_grown(roster->devices, &roster->cap,
+                                      roster->len + 1, sizeof(*grown), 8);
+  if (grown == NULL)
+    return NULL;
+  roster->devices = grown;
   if (index_reserve(roster) != 0)
     return NULL;
   ef_roster_device *device = calloc(1, sizeof(*device));

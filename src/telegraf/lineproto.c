@@ -3,6 +3,7 @@
 #include "lineproto.h"
 
 #include "ef_copy.h"
+#include "ef_grow.h"
 #include "ef_hash.h"
 #include "ef_inline.h"
 #include "ef_number.h"
@@ -22,16 +23,12 @@ typedef lp_buffer buffer;
 static int grow(buffer *b, size_t more) {
   if (b->failed)
     return -1;
-  size_t cap = b->cap ? 2 * b->cap : 64;
-  while (cap < b->len + more)
-    cap *= 2;
-  char *data = realloc(b->data, cap);
+  char *data = ef_grown(b->data, &b->cap, b->len + more, 1, 64);
   if (data == NULL) {
     b->failed = 1;
     return -1;
   }
   b->data = data;
-  b->cap = cap;
   return 0;
 }
 
@@ -879,13 +876,11 @@ EF_HOT int add_known_float(lp_fields *f, const lp_field *field,
 /* Room for one more key: 0, or -1 when memory ran out. */
 static int reserve_key(lp_fields *f) {
   if (f->n < f->room)
-    return 0;
-  size_t room = f->room ? 2 * f->room : 4;
-  lp_span *keys = realloc(f->keys, room * sizeof(*keys));
+    return 0; /* without a call: every field asks */
+  lp_span *keys = ef_grown(f->keys, &f->room, f->n + 1, sizeof(*keys), 4);
   if (keys == NULL)
     return -1;
   f->keys = keys;
-  f->room = room;
   return 0;
 }
 
