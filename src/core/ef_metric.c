@@ -75,11 +75,12 @@ typedef struct {
 } run;
 
 EF_HOT void publish(run *r, ef_metric *metric) {
-  double divisor = metric->quota != NULL && !r->policy.without_collectd_names
-                       ? ef_catalog_collectd_divisor(metric->quota)
-                       : 1;
-  metric->collectd_value =
-      divisor > 0 && divisor != 1 ? metric->number / divisor : metric->number;
+  metric->collectd_value = metric->number;
+  if (metric->quota != NULL && !r->policy.without_collectd_names) {
+    double divisor = ef_catalog_collectd_divisor(metric->quota);
+    if (divisor > 0 && divisor != 1)
+      metric->collectd_value = metric->number / divisor;
+  }
   r->stats->published++;
   r->cb(metric, r->ctx);
 }
@@ -584,9 +585,7 @@ static void on_leaf(const char *path, const ef_leaf *leaf, void *ctx) {
   const ef_quota *quota =
       leaf->path_hash == 0 ? ef_catalog_lookup(path, &caps)
       : r->policy.memo != NULL
-          ? ef_metric_memo_lookup(r->policy.memo, path, leaf->path_len,
-                                  leaf->path_hash, leaf->parent_len,
-                                  leaf->parent_serial, &caps, &r->path)
+          ? ef_metric_memo_lookup(r->policy.memo, path, leaf, &caps, &r->path)
           : ef_catalog_lookup_hashed(path, leaf->path_len, leaf->path_hash,
                                      &caps);
   /* A value the catalog does not know, or one a row of ANY only places

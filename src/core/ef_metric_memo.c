@@ -428,11 +428,11 @@ static const ef_quota *lookup(ef_metric_memo *memo, const char *path,
 }
 
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
-                                      size_t len, uint64_t path_hash,
-                                      size_t parent_len, uint64_t parent_serial,
-                                      ef_captures *caps, ef_memo_path **entry) {
-  const ef_quota *quota = lookup(memo, path, len, path_hash, parent_len,
-                                 parent_serial, caps, entry);
+                                      const ef_leaf *leaf, ef_captures *caps,
+                                      ef_memo_path **entry) {
+  const ef_quota *quota =
+      lookup(memo, path, leaf->path_len, leaf->path_hash, leaf->parent_len,
+             leaf->parent_serial, caps, entry);
   if (*entry != NULL)
     note_found(memo, *entry);
   return quota;

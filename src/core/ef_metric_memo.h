@@ -62,18 +62,17 @@ void ef_metric_memo_reading_start(ef_metric_memo *memo);
 uint32_t ef_metric_memo_first_number(ef_metric_memo *memo, const char *text,
                                      size_t len, const char **kept);
 
-/* As ef_catalog_lookup_hashed (path: len bytes, its hash, ef_path_hash.h), from
- * the memo when the path, or its shape, was seen before; parent_len and
- * parent_serial: the leaf's (ef_sample.h), 0 for a value not below a
- * pack's path. *entry is
- * the path's entry or its shape's, or NULL when neither is kept (outside
- * a shape, a row captures other text than indexes of it, such as a
- * serial number: one device's own; it is too long; no room). Valid until
- * the next call, and only while the memo's epoch is the same. */
+/* As ef_catalog_lookup_hashed, from the memo when the path, or its shape,
+ * was seen before: the path of leaf (ef_sample.h: its length and hash,
+ * and where it lies below a pack's path; its parent_len 0 for a value not
+ * below one). *entry is the path's entry or its shape's, or NULL when
+ * neither is kept (outside a shape, a row captures other text than
+ * indexes of it, such as a serial number: one device's own; it is too
+ * long; no room). Valid until the next call, and only while the memo's
+ * epoch is the same. */
 const ef_quota *ef_metric_memo_lookup(ef_metric_memo *memo, const char *path,
-                                      size_t len, uint64_t path_hash,
-                                      size_t parent_len, uint64_t parent_serial,
-                                      ef_captures *caps, ef_memo_path **entry);
+                                      const ef_leaf *leaf, ef_captures *caps,
+                                      ef_memo_path **entry);
 
 /* Sets metric's names (collectd type and instance, measurement, field,
  * tags) to those kept for key under entry: 1, or 0 when none are kept. A

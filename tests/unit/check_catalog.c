@@ -1505,9 +1505,9 @@ START_TEST(series_that_may_share_a_point_are_none) {
   const char *path = "sysLoadPwr";
   ef_captures caps;
   ef_memo_path *entry = NULL;
-  const ef_quota *row = ef_metric_memo_lookup(memo, path, strlen(path),
-                                              ef_path_hash(path, strlen(path)),
-                                              0, 0, &caps, &entry);
+  ef_leaf leaf = {.path_len = strlen(path),
+                  .path_hash = ef_path_hash(path, strlen(path))};
+  const ef_quota *row = ef_metric_memo_lookup(memo, path, &leaf, &caps, &entry);
   ck_assert_ptr_nonnull(row);
   ck_assert_ptr_nonnull(entry);
   ef_names_key key = {.row = row, .suffix = "", .without_collectd_names = 1};
@@ -1539,9 +1539,9 @@ START_TEST(series_that_may_share_a_point_are_none) {
   ck_assert_uint_eq(f->keyed, 0);
   /* Another tag value on its own is a series of its own. */
   path = "sysGridPwr";
-  row = ef_metric_memo_lookup(memo, path, strlen(path),
-                              ef_path_hash(path, strlen(path)), 0, 0, &caps,
-                              &entry);
+  leaf = (ef_leaf){.path_len = strlen(path),
+                   .path_hash = ef_path_hash(path, strlen(path))};
+  row = ef_metric_memo_lookup(memo, path, &leaf, &caps, &entry);
   ck_assert_ptr_nonnull(entry);
   key.row = row;
   metric.measurement = "ecoflow_other";
