@@ -272,13 +272,14 @@ EF_HOT int is_sentinel(const ef_quota *quota, double raw) {
  * here, and would clear them all). */
 static void metric_start(ef_metric *metric, const ef_quota *quota,
                          const char *path, ef_value_type type, double number,
-                         const char *text) {
+                         const char *text, size_t text_len) {
   metric->quota = quota;
   metric->path = path;
   metric->type = type;
   metric->number = number;
   metric->integer = 0;
   metric->text = text;
+  metric->text_len = text_len;
   metric->collectd_type = NULL;
   metric->collectd_instance = NULL;
   metric->collectd_value = 0;
@@ -296,7 +297,7 @@ static void metric_start(ef_metric *metric, const ef_quota *quota,
 static int publish_any(run *r, const char *path, const ef_leaf *leaf,
                        const ef_quota *quota, const ef_captures *caps) {
   ef_metric metric;
-  metric_start(&metric, quota, path, EF_VALUE_FLOAT, 0, NULL);
+  metric_start(&metric, quota, path, EF_VALUE_FLOAT, 0, NULL, 0);
   switch (leaf->kind) {
   case EF_KIND_NUMBER:
   case EF_KIND_INTEGER:
@@ -305,10 +306,12 @@ static int publish_any(run *r, const char *path, const ef_leaf *leaf,
       return 0;
     }
     metric.text = leaf->text;
+    metric.text_len = leaf->text_len;
     break;
   case EF_KIND_BOOL:
     metric.number = (double)leaf->integer;
     metric.text = leaf->integer ? "1" : "0";
+    metric.text_len = 1;
     break;
   case EF_KIND_STRING:
     if (ef_number_parse(leaf->text, &metric.number) == 0) {
@@ -344,22 +347,29 @@ static int plausible(const ef_quota *quota, double value) {
   return isfinite(value) && value >= quota->min && value <= quota->max;
 }
 
-/* The rows derived from quota, from its value and exact text. */
+/* The rows derived from quota, from its value and exact text (text_len
+ * bytes, as ef_metric's). */
 EF_HOT void publish_derived(run *r, const char *path, const ef_quota *quota,
                             const ef_captures *caps, double value,
-                            const char *text) {
+                            const char *text, size_t text_len) {
   const ef_quota *row;
   size_t n = ef_catalog_derived(quota, &row);
   for (size_t i = 0; i < n; i++, row++) {
     int positive = row->decode == EF_DECODE_POSITIVE;
     int takes = positive ? value > 0 : value < 0;
+    /* The source's text without its sign is exact. */
+    const char *exact = "0";
+    size_t exact_len = 1;
+    if (takes && (positive || text == NULL)) {
+      exact = text;
+      exact_len = text_len;
+    } else if (takes) {
+      exact = text[0] == '-' ? text + 1 : NULL;
+      exact_len = exact != NULL && text_len > 1 ? text_len - 1 : 0;
+    }
     ef_metric metric;
     metric_start(&metric, row, path, EF_VALUE_FLOAT, takes ? fabs(value) : 0,
-                 /* The source's text without its sign is exact. */
-                 !takes                     ? "0"
-                 : positive || text == NULL ? text
-                 : text[0] == '-'           ? text + 1
-                                            : NULL);
+                 exact, exact_len);
     if (name_metric(r, &metric, row, caps, "", 1) == 0)
       publish(r, &metric);
   }
@@ -418,7 +428,8 @@ EF_HOT void publish_value(run *r, const char *path, const ef_leaf *leaf,
   /* The API's own text keeps every digit it sent (229.70134, not
    * 229.701). */
   ef_metric metric;
-  metric_start(&metric, quota, path, EF_VALUE_FLOAT, value, leaf->text);
+  metric_start(&metric, quota, path, EF_VALUE_FLOAT, value, leaf->text,
+               leaf->text_len);
   if (name_metric(r, &metric, quota, caps, "", 1) != 0) {
     r->stats->implausible++;
     return;
@@ -426,7 +437,7 @@ EF_HOT void publish_value(run *r, const char *path, const ef_leaf *leaf,
   if (quota->decode == EF_DECODE_COUNTER && !counter_passes(r, &metric))
     return;
   publish(r, &metric);
-  publish_derived(r, path, quota, caps, value, leaf->text);
+  publish_derived(r, path, quota, caps, value, leaf->text, leaf->text_len);
 }
 
 /* A state is a name ("WORKMODE_SELFUSE"): a number there (1, "1", true)

@@ -84,6 +84,10 @@ typedef struct {
   int64_t integer;  /* INT */
   const char *text; /* FLOAT: its exact decimal text, or NULL; STRING: the
                        text */
+  /* FLOAT: when not 0, the length of text, which is then known to be in
+   * the JSON number grammar (the core wrote it): a front end need not
+   * read it again; 0: not known. */
+  size_t text_len;
   /* collectd: type from types.db and type instance; type is "" when the
    * metric is text (collectd carries numbers only). */
   const char *collectd_type;

@@ -182,7 +182,7 @@ EF_HOT walk_at join_index(walk *w, walk_at from, size_t index) {
 }
 
 EF_HOT void emit(walk *w, walk_at path, ef_kind kind, double number,
-                 int64_t integer, const char *text) {
+                 int64_t integer, const char *text, size_t text_len) {
   if (seen_before(w->seen, path.hash)) {
     w->cut++;
     return;
@@ -191,6 +191,7 @@ EF_HOT void emit(walk *w, walk_at path, ef_kind kind, double number,
                   .number = number,
                   .integer = integer,
                   .text = text,
+                  .text_len = text_len,
                   .path_len = path.len,
                   .path_hash = path.hash,
                   .parent_len = w->parent_len,
@@ -233,7 +234,7 @@ static void emit_list(walk *w, walk_at path, struct json_object *list) {
     memcpy(text + used, item_text, item_len + 1);
     used += item_len;
   }
-  emit(w, path, EF_KIND_LIST, (double)n, (int64_t)n, text);
+  emit(w, path, EF_KIND_LIST, (double)n, (int64_t)n, text, 0);
 }
 
 static void walk_array(walk *w, walk_at path, struct json_object *array,
@@ -325,14 +326,14 @@ static void walk_value(walk *w, walk_at path, struct json_object *value,
     return;
   case json_type_boolean: {
     int truth = json_object_get_boolean(value) ? 1 : 0;
-    emit(w, path, EF_KIND_BOOL, truth, truth, truth ? "true" : "false");
+    emit(w, path, EF_KIND_BOOL, truth, truth, truth ? "true" : "false", 0);
     return;
   }
   case json_type_int: {
     /* Written here: json-c would format it with printf, and keep it. */
     int64_t integer = json_object_get_int64(value);
-    ef_int_text(integer, w->number);
-    emit(w, path, EF_KIND_INTEGER, (double)integer, integer, w->number);
+    size_t len = (size_t)ef_int_text(integer, w->number);
+    emit(w, path, EF_KIND_INTEGER, (double)integer, integer, w->number, len);
     return;
   }
   case json_type_double: {
@@ -341,14 +342,14 @@ static void walk_value(walk *w, walk_at path, struct json_object *value,
      * copy of it for every value. */
     const char *text = json_object_get_userdata(value);
     emit(w, path, EF_KIND_NUMBER, json_object_get_double(value), 0,
-         text != NULL ? text : json_object_get_string(value));
+         text != NULL ? text : json_object_get_string(value), 0);
     return;
   }
   case json_type_string: {
     const char *text = json_object_get_string(value);
     if (walk_embedded(w, path, text, (size_t)json_object_get_string_len(value),
                       depth) != 0)
-      emit(w, path, EF_KIND_STRING, 0, 0, text);
+      emit(w, path, EF_KIND_STRING, 0, 0, text, 0);
     return;
   }
   }

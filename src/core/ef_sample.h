@@ -48,6 +48,9 @@ typedef struct {
   double number;
   int64_t integer;
   const char *text;
+  /* INTEGER: the length of text, which the walk wrote (an integer's
+   * digits: the JSON grammar's); 0: not known (any other kind). */
+  size_t text_len;
   /* The path's length, and its hash (ef_path_hash.h):
    * what a lookup by path needs, found as the walk builds the path; a
    * path_hash of 0 means neither is known. */

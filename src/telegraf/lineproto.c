@@ -756,10 +756,12 @@ static int first_of_key(lp_writer *w, const lp_fields *fields, size_t index,
 /* The length of field's text when it is written as it is: a float's text
  * known to denote its number, in the JSON grammar; else 0. */
 EF_HOT size_t exact_text_len(const lp_field *field) {
-  return field->type == LP_FLOAT && field->text_exact && field->text != NULL &&
-                 isfinite(field->number)
-             ? json_number_len(field->text)
-             : 0;
+  if (field->type != LP_FLOAT || !field->text_exact || field->text == NULL ||
+      !isfinite(field->number))
+    return 0;
+  if (field->text_len != 0)
+    return field->text_len < LP_FLOAT_LEN ? field->text_len : 0;
+  return json_number_len(field->text);
 }
 
 static void put_value(buffer *b, const lp_field *field) {

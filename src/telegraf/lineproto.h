@@ -47,6 +47,10 @@ typedef struct {
                        LP_STRING: the string */
   int text_exact;   /* LP_FLOAT: text is known to denote number (the core's
                        promise): not read back to check */
+  /* LP_FLOAT, text_exact: when not 0, the length of text, which is known
+   * to be in the JSON number grammar too (the core wrote it): not read to
+   * find either; 0: read. */
+  size_t text_len;
   /* Not 0: a number under which the key's address tells its text, for
    * as long as the number is used (the core's series: a series' names are
    * the memo's, unchanged while its number is handed out), so a key at

@@ -104,6 +104,7 @@ static void on_metric(void *ctx, const ef_reading_view *reading,
                     .text = metric->text,
                     /* The core's promise: the text denotes the number. */
                     .text_exact = 1,
+                    .text_len = metric->text_len,
                     /* And a series' names are the memo's while it is. */
                     .key_series = metric->series};
   /* The core's series: the point of a metric whose series came before in

@@ -38,6 +38,14 @@ static void capture(const ef_metric *metric, void *ctx) {
   ck_assert_uint_lt(out->n, MAX_METRICS);
   ef_metric *kept = &out->metrics[out->n];
   size_t used = 0;
+  /* A length told with a text is its own, and the text a JSON number's
+   * (the front ends write it without a look). */
+  if (metric->text_len != 0) {
+    ck_assert_int_eq(metric->type, EF_VALUE_FLOAT);
+    ck_assert_ptr_nonnull(metric->text);
+    ck_assert_uint_eq(strlen(metric->text), metric->text_len);
+    ck_assert_uint_eq(strspn(metric->text, "-0123456789"), metric->text_len);
+  }
   *kept = *metric;
   kept->path = keep_name(out, &used, metric->path);
   kept->collectd_type = keep_name(out, &used, metric->collectd_type);
@@ -776,6 +784,16 @@ START_TEST(signed_flows_are_split) {
                       200);
   ck_assert_double_eq(
       by_field(&out, "ecoflow", "battery_discharge_power")->number, 0);
+  /* An integer's text tells its length, its sign dropped where a derived
+   * row takes the other side (capture checks every length told). */
+  metrics_of("{\"bpPwr\":-200}", &out);
+  ck_assert_uint_eq(by_field(&out, "ecoflow", "battery_power")->text_len, 4);
+  const ef_metric *discharge =
+      by_field(&out, "ecoflow", "battery_discharge_power");
+  ck_assert_str_eq(discharge->text, "200");
+  ck_assert_uint_eq(discharge->text_len, 3);
+  ck_assert_uint_eq(by_field(&out, "ecoflow", "battery_charge_power")->text_len,
+                    1);
   /* A sentinel or an implausible source derives nothing. */
   ef_metric_stats stats = metrics_of("{\"sysGridPwr\":1e9}", &out);
   ck_assert_uint_eq(out.n, 0);

@@ -389,6 +389,31 @@ START_TEST(long_exact_text_reformatted) {
 }
 END_TEST
 
+/* An exact text whose length is told is written as that many bytes, not
+ * read further (the core's integers); a length past a float's room is
+ * formatted from the number, as an untold one is. */
+START_TEST(told_lengths_are_taken) {
+  lp_field field = {.key = "v",
+                    .type = LP_FLOAT,
+                    .number = 12.5,
+                    .text = "12.50", /* read whole: 12.50 */
+                    .text_exact = 1,
+                    .text_len = 4};
+  lp_point point = {
+      .measurement = "m", .fields = &field, .n_fields = 1, .time_ns = 7};
+  int status;
+  char *text = written(&point, &status);
+  ck_assert_int_eq(status, 1);
+  ck_assert_str_eq(text, "m v=12.5 7\n");
+  free(text);
+  field.text_len = LP_FLOAT_LEN;
+  field.text = "12.50000000000000000000000000000000000";
+  text = written(&point, &status);
+  ck_assert_str_eq(text, "m v=12.5 7\n");
+  free(text);
+}
+END_TEST
+
 /* Integers are written as printf writes them, at every length and sign,
  * the extremes included. */
 START_TEST(integers_are_written_digit_for_digit) {
@@ -1084,8 +1109,9 @@ START_TEST(series_clear_and_errors) {
 }
 END_TEST
 
-UNIT_MAIN("lineproto", every_rule, timestamps_written_as_given,
-          points_follow_each_other, output_errors_reported, floats_round_trip,
+UNIT_MAIN("lineproto", told_lengths_are_taken, every_rule,
+          timestamps_written_as_given, points_follow_each_other,
+          output_errors_reported, floats_round_trip,
           long_exact_text_reformatted, integers_are_written_digit_for_digit,
           series_group_fields, series_known_by_key,
           a_known_key_after_a_point_by_names,

@@ -53,6 +53,33 @@ START_TEST(numbers_keep_their_text) {
 }
 END_TEST
 
+/* An integer's text is the walk's, its length told with it (the JSON
+ * grammar's digits); every other kind's length is left to be read. */
+static void check_text_len(const char *path, const ef_leaf *leaf, void *ctx) {
+  (void)path;
+  int *n = ctx;
+  if (leaf->kind == EF_KIND_INTEGER) {
+    ck_assert_uint_eq(leaf->text_len, strlen(leaf->text));
+    ck_assert_uint_gt(leaf->text_len, 0);
+  } else {
+    ck_assert_uint_eq(leaf->text_len, 0);
+  }
+  (*n)++;
+}
+
+START_TEST(integers_tell_their_texts_length) {
+  struct json_object *data = json_tokener_parse(
+      "{\"a\":0,\"b\":-3270,\"c\":9223372036854775807,"
+      "\"d\":-9223372036854775808,\"e\":22.50,\"f\":true,\"g\":\"7\","
+      "\"h\":[1,2],\"i\":\"{\\\"j\\\":65535}\"}");
+  ck_assert_ptr_nonnull(data);
+  int n = 0;
+  ck_assert_int_eq(ef_walk(data, check_text_len, &n, NULL), 0);
+  ck_assert_int_eq(n, 10); /* h's items each, and i's j */
+  json_object_put(data);
+}
+END_TEST
+
 START_TEST(lists_of_objects_take_an_index) {
   ef_samples samples = {0};
   add_text(&samples, "{\"mpptHeartBeat\":[{\"mpptPv\":[{\"vol\":0,\"amp\":"
@@ -788,9 +815,9 @@ START_TEST(a_walker_holds_what_a_usual_answer_needs) {
 END_TEST
 
 UNIT_MAIN("sample", flat_and_nested_meet, numbers_keep_their_text,
-          lists_of_objects_take_an_index, huge_arrays_of_objects_are_cut,
-          lists_of_scalars_stay_lists, json_text_in_strings_expands,
-          a_texts_values_share_its_walks_number,
+          integers_tell_their_texts_length, lists_of_objects_take_an_index,
+          huge_arrays_of_objects_are_cut, lists_of_scalars_stay_lists,
+          json_text_in_strings_expands, a_texts_values_share_its_walks_number,
           broken_json_text_stays_a_string,
           nulls_are_no_reading_and_keys_are_trimmed, put_merges_partial_updates,
           data_must_be_an_object, envelope_success_with_string_or_number_code,
