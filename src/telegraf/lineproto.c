@@ -150,6 +150,8 @@ static size_t backslashes_kept(size_t run, int next, const element *kind) {
  * many: room made for all len. */
 static inline size_t put_plain_run(buffer *b, const char *s, size_t len,
                                    const unsigned char *plain) {
+  if (len == 0)
+    return 0; /* a buffer never written has no data to point into */
   if (reserve(b, len) != 0)
     return len; /* nothing more to write: memory ran out */
   const unsigned char *bytes = (const unsigned char *)s;
