@@ -7,9 +7,10 @@
  *
  * Promises: the same value for the same bytes, however the hash was built
  * (whole, or continued segment by segment as a path grows), within one
- * process. Nothing more: it is not FNV-1a and may change in any release,
- * so it is never stored, sent, or compared with another process's; what
- * must never move (a serial number's shard) uses ef_hash.h.
+ * process. Nothing more: it is not FNV-1a, starts from a random state in
+ * each process and may change in any release, so it is never stored,
+ * sent, or compared with another process's; what must never move (a
+ * serial number's shard) uses ef_hash.h.
  *
  * A path's hash is built in two parts: its words state, over its whole
  * eight-byte words (the first len & ~7 bytes), which a longer path
@@ -22,17 +23,30 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The words state of no bytes. */
-#define EF_PATH_BASIS UINT64_C(0x9E3779B97F4A7C15)
-/* Odd, so that a step is a bijection of the state for each word: two
- * paths that differ in one word never meet there. */
+/* The words state of no bytes: a random start in each process
+ * (ef_path_hash.c), so that an answer's paths cannot be made to meet on
+ * purpose (the walk takes two paths of one hash for one path). */
+extern uint64_t ef_path_seeded_basis;
+
+static inline uint64_t ef_path_basis(void) { return ef_path_seeded_basis; }
+
 #define EF_PATH_MULTIPLIER UINT64_C(0xFF51AFD7ED558CCD)
 
-/* One word into the state: the product's high half folded down, so that
- * the low bits a table takes depend on every byte. */
+/* One word into the state: the full product's two halves folded into
+ * one (every bit of the result depends on every bit of state and word,
+ * so a difference in a word cannot be cancelled by a chosen difference
+ * in the next without knowing the state). */
 static inline uint64_t ef_path_step(uint64_t state, uint64_t word) {
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 product =
+      (unsigned __int128)(state ^ word) * EF_PATH_MULTIPLIER;
+  return (uint64_t)product ^ (uint64_t)(product >> 64);
+#else
   uint64_t mixed = (state ^ word) * EF_PATH_MULTIPLIER;
-  return mixed ^ (mixed >> 32);
+  mixed ^= mixed >> 32;
+  mixed *= UINT64_C(0xC4CEB9FE1A85EC53);
+  return mixed ^ (mixed >> 29);
+#endif
 }
 
 static inline uint64_t ef_path_word_at(const char *bytes) {
@@ -86,7 +100,7 @@ static inline uint64_t ef_path_end(uint64_t words, uint64_t tail, size_t len) {
 
 /* The hash of the len bytes at text. */
 static inline uint64_t ef_path_hash(const char *text, size_t len) {
-  return ef_path_end(ef_path_words(EF_PATH_BASIS, text, 0, len),
+  return ef_path_end(ef_path_words(ef_path_basis(), text, 0, len),
                      ef_path_tail(text, len), len);
 }
 

@@ -75,7 +75,7 @@ typedef struct {
   uint64_t hash;
 } walk_at;
 
-#define TOP ((walk_at){.len = 0, .words = EF_PATH_BASIS})
+#define TOP ((walk_at){.len = 0, .words = ef_path_basis()})
 
 static seen_path *seen_slot(const seen_paths *seen, uint64_t hash) {
   size_t mask = seen->cap - 1;

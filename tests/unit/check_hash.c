@@ -84,7 +84,7 @@ static uint64_t hash_as_walked(const char *text, const size_t *cuts,
   char buffer[64 + 8];
   memset(buffer, 0xA5, sizeof(buffer)); /* what a longer path left */
   memcpy(buffer, text, len);
-  uint64_t words = EF_PATH_BASIS, hash = 0;
+  uint64_t words = ef_path_basis(), hash = 0;
   size_t at = 0;
   for (size_t i = 0; i <= n_cuts; i++) {
     size_t to = i < n_cuts ? cuts[i] : len;
@@ -159,6 +159,25 @@ START_TEST(paths_that_differ_hash_apart) {
 }
 END_TEST
 
+/* Paths made to meet under a hash without a random start or with a
+ * one-multiply step do not meet: a pair a search found against the
+ * fixed start, and the difference a multiply passes unchanged (the top
+ * bit of a word), cancelled by the next word as it would be then. */
+START_TEST(paths_made_to_meet_do_not) {
+  const char *found[2] = {"aaaaaaaabbbbbbbb", "XOBLJTQG5Vtjxcb)"};
+  ck_assert_uint_ne(ef_path_hash(found[0], 16), ef_path_hash(found[1], 16));
+  unsigned char one[16], other[16];
+  memcpy(one, "bp_addr.HJ3AAD46", 16);
+  memcpy(other, one, 16);
+  other[7] ^= 0x80;  /* the first word's top bit */
+  other[15] ^= 0x80; /* and the second's, */
+  other[11] ^= 0x80; /* with bit 31 of its fold */
+  ck_assert_uint_ne(ef_path_hash((const char *)one, 16),
+                    ef_path_hash((const char *)other, 16));
+}
+END_TEST
+
 UNIT_MAIN("hash", published_vectors, bytes_hash_as_text_at_every_length,
           a_hash_continues, shards_never_move,
-          a_path_hashes_alike_however_built, paths_that_differ_hash_apart)
+          a_path_hashes_alike_however_built, paths_that_differ_hash_apart,
+          paths_made_to_meet_do_not)
