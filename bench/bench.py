@@ -376,8 +376,8 @@ CALLGRIND_RUNS = 3
 
 def callgrind_median(argv_of, env, work, name, check=None):
     """callgrind_total of CALLGRIND_RUNS runs (argv_of() gives each run's
-    argv; check(child) raises when a run went wrong): the median run, its
-    files kept under name, with every run's count in .all_instructions."""
+    argv; check(child) raises when a run went wrong), their files under
+    name, name-run2, ...: the median run."""
     runs = []
     for i in range(CALLGRIND_RUNS):
         child = callgrind_total(argv_of(), env, work,
@@ -386,9 +386,7 @@ def callgrind_median(argv_of, env, work, name, check=None):
             check(child)
         runs.append(child)
     ordered = sorted(runs, key=lambda c: c.instructions)
-    median = ordered[len(ordered) // 2]
-    median.all_instructions = [c.instructions for c in runs]
-    return median
+    return ordered[len(ordered) // 2]
 
 
 def line_fields(line):
